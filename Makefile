@@ -1,0 +1,314 @@
+# wren - a complete mail server for a home domain in one static binary.
+#
+#   make                      build/host/wren (static, glibc)
+#   make ARCH=armhf|aarch64|mipsel   static musl cross build, build/<arch>/wren
+#   make test [ARCH=...]      unit + integration tests (QEMU for cross)
+#   make run                  the demo server on conf/demo.conf
+#   make size                 stripped sizes and the biggest contributors
+#   make defconfig | menuconfig | <board>_defconfig
+#   make install DESTDIR=...  binary, links, example config
+#   make SAN=1 ...            ASan + UBSan build (build/host-san)
+#   make fuzz                 every libFuzzer harness, bounded, under ASan
+#
+# Warnings are errors when CI=true or WERROR=1.
+
+ARCH ?= host
+SAN ?= 0
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+ifeq ($(SAN),1)
+B ?= build/$(ARCH)-san
+else
+B ?= build/$(ARCH)
+endif
+
+# --- Kconfig --------------------------------------------------------------
+# DEFCONFIG=board/x/defconfig builds with that board's features in its
+# own .config under $(B); without it, the top-level .config is used
+# (made from board/defconfig when missing).
+ifdef DEFCONFIG
+KCONFIG_CONFIG := $(B)/.config
+$(KCONFIG_CONFIG): $(DEFCONFIG) Kconfig
+	@mkdir -p $(B)
+	KCONFIG_CONFIG=$@ kconfig-conf --defconfig=$(DEFCONFIG) Kconfig >/dev/null
+else
+KCONFIG_CONFIG := .config
+.config:
+	KCONFIG_CONFIG=$@ kconfig-conf --defconfig=board/defconfig Kconfig >/dev/null
+endif
+
+-include $(KCONFIG_CONFIG)
+
+# --- toolchains -------------------------------------------------------------
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wwrite-strings -Wundef -Wvla -Wformat=2 \
+	-Wno-format-nonliteral -Wimplicit-fallthrough
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+WARN += -Werror
+endif
+
+SYSROOT := build/sysroot/$(ARCH)
+QEMU :=
+QEMU_UNIT :=
+EXTRA_OBJ :=
+ifeq ($(ARCH),host)
+CC = gcc
+STRIP = strip
+OPT = -O2
+ifeq ($(SAN),1)
+OPT = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDSTATIC =
+else
+LDSTATIC = -static
+endif
+LDLIBS ?= -lbearssl -lcdb
+UNIT_CC = gcc
+UNIT_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+UNIT_LIBS = -lcmocka -lbearssl -lcdb
+else ifeq ($(ARCH),custom)
+# Another build system's toolchain (OpenWrt SDK): CC, AR, STRIP and
+# LDLIBS come from the caller.
+STRIP ?= strip
+OPT = -Os
+LDSTATIC = -static
+else
+ifeq ($(ARCH),armhf)
+TRIPLET := arm-linux-gnueabihf
+MUSLCC := arm-linux-musleabihf-gcc
+QEMU := qemu-arm-static
+QEMU_UNIT := qemu-arm-static -L /usr/$(TRIPLET)
+else ifeq ($(ARCH),aarch64)
+TRIPLET := aarch64-linux-gnu
+MUSLCC := aarch64-linux-musl-gcc
+QEMU := qemu-aarch64-static
+QEMU_UNIT := qemu-aarch64-static -L /usr/$(TRIPLET)
+else ifeq ($(ARCH),mipsel)
+TRIPLET := mipsel-linux-gnu
+MUSLCC := mipsel-linux-musl-gcc
+# An FPU-less router core (MT7620/MT76x8 class): catches floating point.
+QEMU := qemu-mipsel-static -cpu 24KEc
+# Unit tests link glibc, whose start-up uses the FPU.
+QEMU_UNIT := qemu-mipsel-static -cpu 74Kf -L /usr/$(TRIPLET)
+else
+$(error ARCH must be host, armhf, aarch64, mipsel or custom)
+endif
+# musl, linked against Debian's static BearSSL and tinycdb (built for
+# glibc: the shim supplies the three _FORTIFY_SOURCE helpers they use).
+CC = $(MUSLCC)
+STRIP = $(TRIPLET)-strip
+OPT = -Os
+LDSTATIC = -static
+CROSS_INC := $(SYSROOT)/inc
+EXTRA_INC := -I$(CROSS_INC)
+LDLIBS := /usr/lib/$(TRIPLET)/libbearssl.a $(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a
+EXTRA_OBJ := $(B)/obj/compat/fortify_shim.o
+UNIT_CC = $(TRIPLET)-gcc
+UNIT_CFLAGS = -O1 -g
+UNIT_LIBS = -lcmocka /usr/lib/$(TRIPLET)/libbearssl.a \
+	$(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a
+endif
+
+CFLAGS_ALL := -std=c99 -D_GNU_SOURCE $(OPT) $(WARN) -ffunction-sections \
+	-fdata-sections -I$(B) -Isrc $(EXTRA_INC) \
+	-DWREN_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+LDFLAGS_ALL := $(LDSTATIC) -Wl,--gc-sections -Wl,-Map=$(B)/wren.map \
+	$(OPT) $(LDFLAGS)
+
+# --- sources ----------------------------------------------------------------
+# A feature folder is compiled only when its Kconfig option is on.
+SRC := $(wildcard src/core/*.c) $(wildcard src/cli/*.c)
+SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c) \
+	$(wildcard src/map/*.c) $(wildcard src/msg/*.c)
+SRC-$(CONFIG_SUBMISSION) += $(wildcard src/auth/*.c)
+SRC-$(CONFIG_IMAP) += $(wildcard src/imap/*.c)
+SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c)
+SRC-$(CONFIG_OUTBOUND) += $(wildcard src/queue/*.c) $(wildcard src/dns/*.c)
+SRC += $(sort $(SRC-y))
+OBJ := $(SRC:src/%.c=$(B)/obj/%.o)
+CORE_OBJ := $(filter-out $(B)/obj/cli/%,$(OBJ))
+
+UNIT_TESTS := $(patsubst test/unit/%.c,$(B)/unit/%,$(wildcard test/unit/test_*.c))
+
+.PHONY: all deps clean test unit integration run size size-check install \
+	defconfig menuconfig savedefconfig lint fuzz FORCE
+
+all: $(B)/wren
+
+# --- dependencies -------------------------------------------------------------
+DEPS_ARCH := $(if $(filter host custom,$(ARCH)),,$(ARCH))
+deps:
+	@board/deps.sh host $(DEPS_ARCH)
+
+$(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a:
+	board/sysroot.sh $(ARCH) $(SYSROOT)
+
+$(CROSS_INC)/cdb.h:
+	@mkdir -p $(CROSS_INC)
+	ln -sf /usr/include/bearssl.h /usr/include/bearssl /usr/include/cdb.h $(CROSS_INC)/
+
+# --- build --------------------------------------------------------------------
+# config.h: every bool of Kconfig as WREN_<NAME> 0/1 (so `#if WREN_IMAP`
+# works whether or not the option is set), every int as CONFIG_<NAME>.
+$(B)/config.h: $(KCONFIG_CONFIG) Kconfig
+	@mkdir -p $(B)
+	@KCONFIG_CONFIG=$(KCONFIG_CONFIG) kconfig-conf --olddefconfig Kconfig >/dev/null
+	@awk 'FNR==NR { if ($$1 == "config") sym = $$2; \
+		else if (sym != "" && ($$1 == "bool" || $$1 == "int")) { \
+			type[sym] = $$1; order[++n] = sym; sym = "" } next } \
+		/^CONFIG_[A-Z0-9_]*=/ { i = index($$0, "="); \
+			val[substr($$0, 8, i - 8)] = substr($$0, i + 1) } \
+		END { print "/* generated from $(KCONFIG_CONFIG) by make */"; \
+			for (k = 1; k <= n; k++) { s = order[k]; \
+			if (type[s] == "bool") \
+				print "#define WREN_" s " " (val[s] == "y" ? 1 : 0); \
+			else if (s in val) \
+				print "#define CONFIG_" s " " val[s] } }' \
+		Kconfig $(KCONFIG_CONFIG) > $@.tmp
+	@mv $@.tmp $@
+	@echo "  GEN     $@"
+
+CROSS_PREREQ := $(if $(TRIPLET),$(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a $(CROSS_INC)/cdb.h)
+
+$(B)/obj/%.o: src/%.c $(B)/config.h | $(CROSS_PREREQ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(B)/wren: $(OBJ) $(EXTRA_OBJ)
+	@echo "  LD      $@"
+	@$(CC) -o $@ $(OBJ) $(EXTRA_OBJ) $(LDFLAGS_ALL) $(LDLIBS)
+
+$(B)/wren.stripped: $(B)/wren
+	$(STRIP) -o $@ $<
+
+-include $(OBJ:.o=.d)
+
+# --- tests --------------------------------------------------------------------
+# Unit tests link the core objects, built again with the sanitizers on
+# the host (or with the glibc cross compiler and cmocka under QEMU).
+UNIT_OBJ := $(CORE_OBJ:$(B)/obj/%.o=$(B)/unit/obj/%.o)
+
+$(B)/unit/obj/%.o: src/%.c $(B)/config.h | $(CROSS_PREREQ)
+	@mkdir -p $(dir $@)
+	@$(UNIT_CC) -std=c99 -D_GNU_SOURCE $(UNIT_CFLAGS) $(WARN) -I$(B) -Isrc \
+		-MMD -MP -c -o $@ $<
+
+$(B)/unit/libcore.a: $(UNIT_OBJ)
+	@rm -f $@
+	@$(if $(TRIPLET),$(TRIPLET)-ar,ar) rcs $@ $^
+
+$(B)/unit/test_%: test/unit/test_%.c $(B)/unit/libcore.a
+	@echo "  CC      $<"
+	@$(UNIT_CC) -std=c99 -D_GNU_SOURCE $(UNIT_CFLAGS) -Wall -Wextra -I$(B) \
+		-Isrc -Itest/unit -o $@ $< $(B)/unit/libcore.a $(UNIT_LIBS)
+
+-include $(UNIT_OBJ:.o=.d)
+
+unit: $(UNIT_TESTS)
+	@fail=0; for t in $(UNIT_TESTS); do \
+		echo "== $$t"; \
+		WREN_TEST_DATA=$(CURDIR)/test/data $(QEMU_UNIT) $$t || fail=1; \
+	done; exit $$fail
+
+PYTEST := /usr/bin/python3 -m pytest
+integration: $(B)/wren
+	WREN_BIN=$(CURDIR)/$(B)/wren WREN_RUN="$(QEMU)" WREN_ARCH=$(ARCH) \
+		$(PYTEST) -q -p no:cacheprovider test/integration
+
+test:
+	@board/deps.sh host test $(DEPS_ARCH)
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+# --- demo ---------------------------------------------------------------------
+run:
+	@board/deps.sh host
+	@$(MAKE) --no-print-directory ARCH=host all
+	@mkdir -p var
+	@echo "wren demo: config conf/demo.conf, data under ./var/, Ctrl-C stops"
+	build/host/wren serve -c conf/demo.conf
+
+# --- size ---------------------------------------------------------------------
+size: $(B)/wren.stripped
+	@board/size.sh $(B) $(wildcard build/*/wren)
+
+# The budgets of README: armhf with every feature, and the smallest
+# useful build (board/minimal).
+SIZE_BUDGET_ALL := 460800
+SIZE_BUDGET_MIN := 307200
+size-check:
+	@$(MAKE) --no-print-directory ARCH=$(ARCH) B=build/$(ARCH)-all \
+		DEFCONFIG=board/defconfig build/$(ARCH)-all/wren.stripped
+	@$(MAKE) --no-print-directory ARCH=$(ARCH) B=build/$(ARCH)-minimal \
+		DEFCONFIG=board/minimal/defconfig build/$(ARCH)-minimal/wren.stripped
+	@board/size.sh --budget build/$(ARCH)-all/wren.stripped $(SIZE_BUDGET_ALL) \
+		build/$(ARCH)-minimal/wren.stripped $(SIZE_BUDGET_MIN)
+
+# --- Kconfig front ends -------------------------------------------------------
+defconfig:
+	KCONFIG_CONFIG=.config kconfig-conf --defconfig=board/defconfig Kconfig
+
+%_defconfig: board/%/defconfig
+	KCONFIG_CONFIG=.config kconfig-conf --defconfig=$< Kconfig
+
+menuconfig:
+	KCONFIG_CONFIG=.config kconfig-mconf Kconfig
+
+savedefconfig:
+	KCONFIG_CONFIG=.config kconfig-conf --savedefconfig=defconfig Kconfig
+
+# --- checks -------------------------------------------------------------------
+# No printf family (fmt.h says why), no #ifdef on feature flags (they
+# are always defined, 0 or 1).
+lint:
+	@bad=$$(grep -nE '\b(v?s?n?printf|v?fprintf|v?dprintf|syslog|vsyslog|strtod|atof)[[:space:]]*\(' \
+		$$(find src -name '*.c' -o -name '*.h') | grep -v '^src/core/fmt\.[ch]:' \
+		| grep -vE '^[^:]+:[0-9]+:[[:space:]]*(\*|/\*)'); \
+	if [ -n "$$bad" ]; then echo "lint: use fmt.h, not the printf family:"; \
+		echo "$$bad"; exit 1; fi
+	@bad=$$(grep -rnE '#[[:space:]]*if(n)?def[[:space:]]+WREN_' src); \
+	if [ -n "$$bad" ]; then echo "lint: test features with #if:"; \
+		echo "$$bad"; exit 1; fi
+	@echo "lint: ok"
+
+FUZZ_RUNS ?= 20000
+FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
+fuzz:
+	@board/deps.sh host fuzz
+	@$(MAKE) --no-print-directory $(B)/config.h
+	@mkdir -p $(B)/fuzz
+	@for f in $(FUZZ_SRC); do \
+		n=$$(basename $$f .c); \
+		clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+			-I$(B) -Isrc -o $(B)/fuzz/$$n $$f \
+			$(filter-out src/core/conn.c src/core/ev.c,$(wildcard src/core/*.c)) \
+			|| exit 1; \
+		mkdir -p $(B)/fuzz/$$n.corpus; \
+		echo "== $$n ($(FUZZ_RUNS) runs)"; \
+		$(B)/fuzz/$$n -runs=$(FUZZ_RUNS) -max_len=4096 $(B)/fuzz/$$n.corpus \
+			test/fuzz/corpus/$$n 2>&1 | tail -n 2 || exit 1; \
+	done
+
+# --- install ------------------------------------------------------------------
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+install: $(B)/wren.stripped
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/wren
+	install -m 0755 $(B)/wren.stripped $(DESTDIR)$(SBINDIR)/wren
+	ln -sf wren $(DESTDIR)$(SBINDIR)/sendmail
+	ln -sf wren $(DESTDIR)$(SBINDIR)/newaliases
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/wren/wren.conf ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/wren/wren.conf"; \
+	else install -m 0644 conf/wren.conf $(DESTDIR)$(SYSCONFDIR)/wren/wren.conf; fi
+
+clean:
+	rm -rf build
+
+$(B)/obj/compat/fortify_shim.o: src/compat/fortify_shim.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS_ALL) -c -o $@ $<

@@ -1,0 +1,98 @@
+#!/bin/sh
+# Installs the Debian packages a build or test needs, when missing.
+#
+#   board/deps.sh host|test|fuzz|armhf|aarch64|mipsel ...
+#
+# Quick when everything is there (one dpkg-query). As root it installs
+# with apt-get; otherwise it prints the exact command and fails.
+set -eu
+
+APT="apt-get -o DPkg::Lock::Timeout=900"
+need=""
+archs=""
+
+debarch() {
+	case "$1" in
+	armhf) echo armhf ;;
+	aarch64) echo arm64 ;;
+	mipsel) echo mipsel ;;
+	*) echo "board/deps.sh: unknown arch '$1'" >&2; exit 2 ;;
+	esac
+}
+
+triplet() {
+	case "$1" in
+	armhf) echo arm-linux-gnueabihf ;;
+	aarch64) echo aarch64-linux-gnu ;;
+	mipsel) echo mipsel-linux-gnu ;;
+	esac
+}
+
+for what in "$@"; do
+	case "$what" in
+	host)
+		need="$need build-essential libbearssl-dev libcdb-dev"
+		need="$need kconfig-frontends-nox"
+		;;
+	test)
+		need="$need libcmocka-dev python3-pytest shellcheck"
+		need="$need systemd openssl"
+		;;
+	fuzz)
+		need="$need clang libclang-rt-14-dev"
+		;;
+	armhf|aarch64|mipsel)
+		a=$(debarch "$what")
+		t=$(triplet "$what")
+		archs="$archs $a"
+		need="$need gcc-$t musl-tools musl-dev:$a libbearssl-dev:$a"
+		need="$need qemu-user-static dpkg-dev libcmocka-dev:$a"
+		;;
+	*)
+		echo "board/deps.sh: unknown purpose '$what'" >&2
+		exit 2
+		;;
+	esac
+done
+
+missing=""
+for p in $need; do
+	s=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	case "$s" in
+	ii*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -n "$missing" ] || exit 0
+
+newarch=""
+for a in $archs; do
+	if ! dpkg --print-foreign-architectures | grep -qx "$a"; then
+		newarch="$newarch $a"
+	fi
+done
+
+if [ "$(id -u)" != 0 ]; then
+	echo "wren needs these Debian packages:$missing" >&2
+	echo "run as root:" >&2
+	for a in $newarch; do
+		echo "  dpkg --add-architecture $a" >&2
+	done
+	[ -z "$newarch" ] || echo "  $APT update" >&2
+	echo "  $APT install -y$missing" >&2
+	exit 1
+fi
+
+echo "installing:$missing" >&2
+for a in $newarch; do
+	dpkg --add-architecture "$a"
+done
+# `apt-get update` may report a mirror in sync for one architecture
+# while everything needed is available: install regardless.
+# Word splitting of the package list is intended.
+# shellcheck disable=SC2086
+if [ -n "$newarch" ] || ! $APT install -y $missing >/dev/null 2>&1; then
+	$APT update >/dev/null 2>&1 || true
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $APT install -y $missing
+fi

@@ -1,0 +1,51 @@
+/*
+ * check.c - `wren check`: validate the configuration and print every
+ * key with its effective value, defaults included (like postconf).
+ * Errors are `FILE:LINE: message` and exit status 1.
+ */
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/fmt.h"
+
+int
+cmd_check(int argc, char **argv)
+{
+	static struct cfg c;
+	const char *path;
+	struct err e;
+	size_t max;
+
+	if (cli_options(argc, argv, "wren check [-c FILE]", NULL, &path,
+	    NULL) == -1) {
+		return 2;
+	}
+	if (cfg_load(&c, path, &e) == -1) {
+		fmt_fd(STDERR_FILENO, "%s\n", e.msg);
+		return 1;
+	}
+	for (size_t k = 0; k < listener_nkinds; k++) {
+		const struct listener_kind *lk = &listener_kinds[k];
+
+		unsigned line = c.v[lk->key].line;
+
+		if (lk->proto != NULL || cfg_str(&c, lk->key)[0] == '\0') {
+			continue;
+		}
+		if (line != 0) {
+			fmt_fd(STDERR_FILENO, "%s:%u: ", path, line);
+		} else {
+			fmt_fd(STDERR_FILENO, "%s: (default) ", path);
+		}
+		fmt_fd(STDERR_FILENO, "warning: %s: this version of wren "
+		    "does not serve it yet\n", cfg_keys[lk->key].name);
+	}
+	if (cfg_print(&c, STDOUT_FILENO) == -1) {
+		return 1;
+	}
+	max = (size_t)cfg_num(&c, CFG_MAX_CONNECTIONS);
+	fmt_fd(STDOUT_FILENO, "# memory: %zu bytes per connection, %zu KiB "
+	    "for max_connections = %zu\n", conn_bytes_per_connection(),
+	    conn_bytes_per_connection() * max / 1024, max);
+	return 0;
+}

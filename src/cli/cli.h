@@ -1,0 +1,34 @@
+/*
+ * cli.h - the subcommands of the multi-call binary and what they share.
+ */
+#ifndef WREN_CLI_H
+#define WREN_CLI_H
+
+#include "core/cfg.h"
+#include "core/conn.h"
+
+#define WREN_DEFAULT_CONFIG	"/etc/wren/wren.conf"
+
+int	cmd_serve(int argc, char **argv);
+int	cmd_check(int argc, char **argv);
+
+/* Parses the options every config-reading command takes (-c FILE) and
+ * returns the index of the first operand, or -1 after printing usage.
+ * `extra` lists further flag letters (no argument) the command
+ * accepts; each one seen is set in *flags as a bit, in order. */
+int	cli_options(int argc, char **argv, const char *usage,
+	    const char *extra, const char **config, unsigned *flags);
+
+/*
+ * Listener keys and the protocol serving each. A protocol that is built
+ * in (Kconfig) but not implemented by this version has no entry yet:
+ * its listener is reported, never bound silently.
+ */
+struct listener_kind {
+	enum cfg_key		 key;
+	const struct proto	*proto;		/* NULL: not in this build */
+};
+extern const struct listener_kind listener_kinds[];
+extern const size_t listener_nkinds;
+
+#endif

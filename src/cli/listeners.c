@@ -1,0 +1,20 @@
+/*
+ * listeners.c - which protocol serves each *_listen key.
+ *
+ * Protocols join this table as they are implemented (smtp/, imap/,
+ * pop3/); until then their keys parse, print and validate, and `wren
+ * serve` reports that it does not listen on them.
+ */
+#include "cli/cli.h"
+
+const struct listener_kind listener_kinds[] = {
+	{ CFG_SMTP_LISTEN, NULL },
+	{ CFG_SUBMISSION_LISTEN, NULL },
+	{ CFG_SUBMISSIONS_LISTEN, NULL },
+	{ CFG_IMAP_LISTEN, NULL },
+	{ CFG_IMAPS_LISTEN, NULL },
+	{ CFG_POP3_LISTEN, NULL },
+	{ CFG_POP3S_LISTEN, NULL },
+};
+const size_t listener_nkinds = sizeof listener_kinds /
+    sizeof listener_kinds[0];

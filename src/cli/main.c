@@ -1,0 +1,152 @@
+/*
+ * main.c - multi-call dispatch, like dropbear's dbmulti.c: the command
+ * is argv[1] of `wren`, or argv[0] itself for the classic names
+ * (sendmail, newaliases, mailq) as later commands add them.
+ */
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/fmt.h"
+
+#ifndef WREN_VERSION
+#define WREN_VERSION	"0.0.0-dev"
+#endif
+
+struct command {
+	const char	*name;
+	const char	*argv0;		/* invoked under this name */
+	int		(*fn)(int, char **);
+	const char	*help;
+};
+
+static const struct command commands[] = {
+	{ "serve", NULL, cmd_serve, "run the server in the foreground" },
+	{ "check", NULL, cmd_check,
+	  "validate the configuration and print every key" },
+};
+#define NCOMMANDS	(sizeof commands / sizeof commands[0])
+
+/* Features chosen in Kconfig, for --help and --version. */
+static const struct {
+	const char	*name;
+	int		 on;
+} features[] = {
+	{ "smtp", WREN_SMTP },
+	{ "submission", WREN_SUBMISSION },
+	{ "imap", WREN_IMAP },
+	{ "pop3", WREN_POP3 },
+	{ "outbound", WREN_OUTBOUND },
+	{ "dkim", WREN_DKIM },
+};
+
+static int	usage(int fd);
+static void	print_features(int fd);
+
+int
+main(int argc, char **argv)
+{
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+	base = base ? base + 1 : (argc > 0 ? argv[0] : "wren");
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (commands[i].argv0 != NULL &&
+		    strcmp(base, commands[i].argv0) == 0) {
+			return commands[i].fn(argc, argv);
+		}
+	}
+	if (argc < 2) {
+		return usage(STDERR_FILENO);
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(STDOUT_FILENO);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
+		fmt_fd(STDOUT_FILENO, "wren %s\n", WREN_VERSION);
+		print_features(STDOUT_FILENO);
+		return 0;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			return commands[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fmt_fd(STDERR_FILENO, "wren: unknown command '%s'\n", argv[1]);
+	return usage(STDERR_FILENO);
+}
+
+int
+cli_options(int argc, char **argv, const char *usage_line,
+    const char *extra, const char **config, unsigned *flags)
+{
+	char optstring[32];
+	int ch;
+
+	fmt(optstring, sizeof optstring, "+c:h%s", extra ? extra : "");
+	*config = WREN_DEFAULT_CONFIG;
+	if (flags != NULL) {
+		*flags = 0;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt(argc, argv, optstring)) != -1) {
+		const char *at;
+
+		if (ch == 'c') {
+			*config = optarg;
+		} else if (ch != 'h' && ch != '?' && ch != ':' &&
+		    extra != NULL && (at = strchr(extra, ch)) != NULL &&
+		    flags != NULL) {
+			*flags |= 1u << (at - extra);
+		} else {
+			if (ch == '?' || ch == ':') {
+				fmt_fd(STDERR_FILENO, "wren: bad option "
+				    "'-%c'\n", optopt);
+			}
+			fmt_fd(ch == 'h' ? STDOUT_FILENO : STDERR_FILENO,
+			    "usage: %s\n", usage_line);
+			return -1;
+		}
+	}
+	return optind;
+}
+
+static int
+usage(int fd)
+{
+	fmt_fd(fd, "usage: wren COMMAND [options]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		fmt_fd(fd, "  %-12s %s\n", commands[i].name, commands[i].help);
+	}
+	fmt_fd(fd, "\nEvery command that reads the configuration takes "
+	    "-c FILE (default %s).\n", WREN_DEFAULT_CONFIG);
+	print_features(fd);
+	return fd == STDOUT_FILENO ? 0 : 2;
+}
+
+/* What Kconfig selected, then which listeners this version can serve
+ * (a selected protocol is served once its implementation has landed). */
+static void
+print_features(int fd)
+{
+	int any = 0;
+
+	fmt_fd(fd, "selected (Kconfig):");
+	for (size_t i = 0; i < sizeof features / sizeof features[0]; i++) {
+		if (features[i].on) {
+			fmt_fd(fd, " %s", features[i].name);
+		}
+	}
+	fmt_fd(fd, "\nlisteners served:");
+	for (size_t i = 0; i < listener_nkinds; i++) {
+		if (listener_kinds[i].proto != NULL) {
+			fmt_fd(fd, " %s", cfg_keys[listener_kinds[i].key].name);
+			any = 1;
+		}
+	}
+	fmt_fd(fd, "%s\n", any ? "" : " none yet");
+}

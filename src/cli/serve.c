@@ -1,0 +1,301 @@
+/*
+ * serve.c - `wren serve`: the server process.
+ *
+ * Start-up, in order: read the config, open the log, resolve `user`,
+ * create data_dir, size the pools, bind every listener, drop root,
+ * then run the loop. Signals arrive through a signalfd in the loop:
+ *
+ *   SIGHUP          reload; a bad new config is refused, the old stays
+ *   SIGTERM SIGINT  stop accepting, let sessions finish (at most
+ *                   SHUTDOWN_GRACE_MS), exit 0
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/ev.h"
+#include "core/fmt.h"
+#include "core/log.h"
+#include "core/privs.h"
+
+#define SERVE_EXTRA_FDS		64	/* listeners, signalfd, files */
+#define SERVE_TIMERS_PER_CONN	2	/* idle + one protocol timer */
+#define DRAIN_POLL_MS		50
+
+/* Keys read once at start: changing them needs a restart. */
+static const enum cfg_key restart_keys[] = {
+	CFG_SMTP_LISTEN, CFG_SUBMISSION_LISTEN, CFG_SUBMISSIONS_LISTEN,
+	CFG_IMAP_LISTEN, CFG_IMAPS_LISTEN, CFG_POP3_LISTEN, CFG_POP3S_LISTEN,
+	CFG_MAX_CONNECTIONS, CFG_USER, CFG_DATA_DIR, CFG_LOG,
+};
+
+#define LISTENERS_MAX	(7 * CFG_LISTEN_MAX)
+
+struct server {
+	struct cfg		 cfg;
+	struct ev		 ev;
+	struct conn_table	 conns;
+	struct listener		 listeners[LISTENERS_MAX];
+	size_t			 nlisteners;
+	int			 sigfd;
+	int			 stopping;
+	struct timer		 drain_poll;
+	uint64_t		 drain_deadline;
+};
+
+static int	server_listen(struct server *, struct err *);
+static void	server_unlisten(struct server *);
+static void	signal_ready(struct ev *, int, unsigned, void *);
+static void	server_reload(struct server *);
+static void	server_stop(struct server *);
+static void	drain_check(struct timer *, void *);
+static void	log_from_cfg(const struct cfg *);
+static int	raise_fd_limit(size_t, struct err *);
+
+int
+cmd_serve(int argc, char **argv)
+{
+	static struct server s;		/* big: keep it off the stack */
+	const char *path;
+	struct privs pv;
+	struct err e;
+	sigset_t mask;
+	size_t max, maxfds;
+	int rc = 0;
+
+	if (cli_options(argc, argv, "wren serve [-c FILE]", NULL, &path,
+	    NULL) == -1) {
+		return 2;
+	}
+	if (cfg_load(&s.cfg, path, &e) == -1) {
+		fmt_fd(STDERR_FILENO, "wren: %s\n", e.msg);
+		return 1;
+	}
+	log_from_cfg(&s.cfg);
+	if (privs_resolve(cfg_str(&s.cfg, CFG_USER), "/etc/passwd",
+	    "/etc/group", &pv, &e) == -1 ||
+	    dir_ensure(cfg_str(&s.cfg, CFG_DATA_DIR), 0700, &pv, &e) == -1) {
+		log_errorx("%s", e.msg);
+		return 1;
+	}
+	max = (size_t)cfg_num(&s.cfg, CFG_MAX_CONNECTIONS);
+	maxfds = max + SERVE_EXTRA_FDS;
+	if (raise_fd_limit(maxfds, &e) == -1 ||
+	    ev_init(&s.ev, maxfds, max * SERVE_TIMERS_PER_CONN + 16,
+	    &e) == -1 ||
+	    conn_table_init(&s.conns, &s.ev, max,
+	    (size_t)cfg_num(&s.cfg, CFG_MAX_CONNECTIONS_PER_IP), &e) == -1) {
+		log_errorx("%s", e.msg);
+		return 1;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+	    (s.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
+	    ev_add_fd(&s.ev, s.sigfd, EV_READ, signal_ready, &s) == -1) {
+		log_error("signalfd");
+		return 1;
+	}
+	if (server_listen(&s, &e) == -1 || privs_drop(&pv, &e) == -1) {
+		log_errorx("%s", e.msg);
+		rc = 1;
+		goto out;
+	}
+	timer_init(&s.drain_poll, drain_check, &s);
+	log_info("wren started: %zu listener%s, max_connections %zu, "
+	    "%zu bytes per connection, pid %d", s.nlisteners,
+	    s.nlisteners == 1 ? "" : "s", max, conn_bytes_per_connection(),
+	    (int)getpid());
+	if (ev_run(&s.ev) == -1) {
+		log_error("epoll_wait");
+		rc = 1;
+	}
+	log_info("wren stopped");
+out:
+	server_unlisten(&s);
+	conn_table_destroy(&s.conns);
+	close(s.sigfd);
+	ev_destroy(&s.ev);
+	log_close();
+	return rc;
+}
+
+static int
+server_listen(struct server *s, struct err *e)
+{
+	for (size_t k = 0; k < listener_nkinds; k++) {
+		const struct listener_kind *lk = &listener_kinds[k];
+		struct cfg_listen addrs[CFG_LISTEN_MAX];
+		size_t n;
+
+		if (cfg_parse_listen(cfg_str(&s->cfg, lk->key), addrs,
+		    CFG_LISTEN_MAX, &n, e) == -1) {
+			return -1;
+		}
+		if (n > 0 && lk->proto == NULL) {
+			log_warnx("%s: this version of wren does not serve "
+			    "it yet; not listening", cfg_keys[lk->key].name);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct listener *l = &s->listeners[s->nlisteners];
+
+			if (s->nlisteners == LISTENERS_MAX) {
+				return err_set(e, "too many listeners");
+			}
+			if (listener_open(l, &s->conns, &addrs[i], lk->proto,
+			    e) == -1) {
+				return -1;
+			}
+			s->nlisteners++;
+			log_info("%s listening on %s", lk->proto->name,
+			    l->name);
+		}
+	}
+	return 0;
+}
+
+static void
+server_unlisten(struct server *s)
+{
+	for (size_t i = 0; i < s->nlisteners; i++) {
+		listener_close(&s->listeners[i]);
+	}
+	s->nlisteners = 0;
+}
+
+static void
+signal_ready(struct ev *ev, int fd, unsigned what, void *arg)
+{
+	struct server *s = arg;
+	struct signalfd_siginfo si;
+
+	(void)ev;
+	(void)what;
+	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			server_reload(s);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			server_stop(s);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* The new config is parsed in full before anything changes, so a bad
+ * file leaves the running server exactly as it was. */
+static void
+server_reload(struct server *s)
+{
+	static struct cfg next;
+	struct err e;
+
+	log_info("SIGHUP: reloading %s", s->cfg.path);
+	if (cfg_load(&next, s->cfg.path, &e) == -1) {
+		log_errorx("reload refused, keeping the running "
+		    "configuration: %s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < sizeof restart_keys / sizeof restart_keys[0];
+	    i++) {
+		enum cfg_key k = restart_keys[i];
+
+		if (strcmp(next.v[k].str, s->cfg.v[k].str) != 0) {
+			log_warnx("reload: %s changed; the new value takes "
+			    "effect after a restart", cfg_keys[k].name);
+			next.v[k] = s->cfg.v[k];
+		}
+	}
+	s->cfg = next;
+	s->conns.per_ip = (size_t)cfg_num(&s->cfg,
+	    CFG_MAX_CONNECTIONS_PER_IP);
+	log_set_level((enum log_level)cfg_num(&s->cfg, CFG_LOG_LEVEL));
+	log_info("reload done");
+}
+
+static void
+server_stop(struct server *s)
+{
+	if (s->stopping) {
+		log_info("second stop signal: closing every connection");
+		conn_table_abort_all(&s->conns);
+		ev_stop(&s->ev);
+		return;
+	}
+	s->stopping = 1;
+	log_info("stopping: no new connections, %zu in progress",
+	    s->conns.active);
+	server_unlisten(s);
+	conn_table_drain(&s->conns);
+	s->drain_deadline = ev_now(&s->ev) + SHUTDOWN_GRACE_MS;
+	drain_check(&s->drain_poll, s);
+}
+
+static void
+drain_check(struct timer *t, void *arg)
+{
+	struct server *s = arg;
+
+	if (s->conns.active == 0) {
+		ev_stop(&s->ev);
+		return;
+	}
+	if (ev_now(&s->ev) >= s->drain_deadline) {
+		log_warnx("grace period over: closing %zu connection%s",
+		    s->conns.active, s->conns.active == 1 ? "" : "s");
+		conn_table_abort_all(&s->conns);
+		ev_stop(&s->ev);
+		return;
+	}
+	if (ev_timer_in(&s->ev, t, DRAIN_POLL_MS) == -1) {
+		conn_table_abort_all(&s->conns);
+		ev_stop(&s->ev);
+	}
+}
+
+static void
+log_from_cfg(const struct cfg *c)
+{
+	log_open(cfg_num(c, CFG_LOG) == 0 ? LOG_DEST_SYSLOG : LOG_DEST_STDERR,
+	    (enum log_level)cfg_num(c, CFG_LOG_LEVEL), "wren");
+}
+
+/* Every connection is an fd: make sure the limit allows them all. */
+static int
+raise_fd_limit(size_t want, struct err *e)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		return err_set(e, "getrlimit: %s", strerror(errno));
+	}
+	if (rl.rlim_cur >= want) {
+		return 0;
+	}
+	if (rl.rlim_max < want && geteuid() == 0) {
+		rl.rlim_max = want;
+	}
+	if (rl.rlim_max < want) {
+		return err_set(e, "max_connections %zu needs %zu file "
+		    "descriptors; the hard limit is %llu", want -
+		    SERVE_EXTRA_FDS, want, (unsigned long long)rl.rlim_max);
+	}
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		return err_set(e, "setrlimit: %s", strerror(errno));
+	}
+	return 0;
+}

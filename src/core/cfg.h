@@ -1,0 +1,223 @@
+/*
+ * cfg.h - the configuration file: one table of keys, a sans-I/O parser,
+ * typed accessors and the effective-value printer behind `wren check`.
+ *
+ * The table below is the single declaration of every key: its name,
+ * type, default, bounds and one-line documentation. The parser, `wren
+ * check` and the test that compares conf/wren.conf with it all read it.
+ *
+ * To add a key: add one CFG_KEY line here (the enum and table follow),
+ * document it in conf/wren.conf (test_config.py fails until you do),
+ * and read it with cfg_str()/cfg_num() where it is used.
+ */
+#ifndef WREN_CFG_H
+#define WREN_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "limits.h"
+
+enum cfg_type {
+	CFG_T_STR,		/* free text */
+	CFG_T_HOST,		/* one host name; empty = computed default */
+	CFG_T_DOMAINS,		/* list of domain names */
+	CFG_T_NETS,		/* list of CIDR networks */
+	CFG_T_LISTEN,		/* list of addr:port; empty = off */
+	CFG_T_PATH,		/* file or directory; empty = unset */
+	CFG_T_TEMPLATE,		/* path with %d %n %u */
+	CFG_T_DELIM,		/* recipient delimiter characters */
+	CFG_T_BOOL,		/* yes | no */
+	CFG_T_UINT,		/* integer in [min, max] */
+	CFG_T_SIZE,		/* bytes, optional k/m/g suffix */
+	CFG_T_SECS,		/* duration, unit s m h d, default s */
+	CFG_T_SECSLIST,		/* list of durations */
+	CFG_T_ENUM,		/* one of the words in `extra` */
+	CFG_T_USER,		/* name or uid[:gid]; empty = do not switch */
+	CFG_T_RELAYHOST,	/* [host]:port or host[:port]; empty = MX */
+	CFG_T_HOSTPORTS		/* list of host[:port] */
+};
+
+/* Default listeners exist only for the protocols built in. */
+#define CFG_DEF_IF(feature, value)	((feature) ? (value) : "")
+
+/*     id                  name                    type
+ *     default
+ *     min  max            extra (enum words)       doc */
+#define CFG_KEYS(X) \
+X(HOSTNAME, "hostname", CFG_T_HOST, "", 0, 0, NULL, \
+  "greeting and EHLO name; empty = this system's host name") \
+X(DOMAINS, "domains", CFG_T_DOMAINS, "", 0, 0, NULL, \
+  "domains delivered here; hostname and localhost always are") \
+X(ORIGIN, "origin", CFG_T_HOST, "", 0, 0, NULL, \
+  "domain added to bare names from sendmail; empty = hostname") \
+X(MYNETWORKS, "mynetworks", CFG_T_NETS, "127.0.0.0/8 ::1/128", 0, 0, \
+  NULL, "networks that may relay without AUTH") \
+X(DATA_DIR, "data_dir", CFG_T_PATH, "/srv/mail", 0, 0, NULL, \
+  "queue and state live below it") \
+X(MAIL_HOME, "mail_home", CFG_T_TEMPLATE, "/srv/mail/%d/%n", 0, 0, NULL, \
+  "account home when the users file gives none (%n %d %u)") \
+X(RECIPIENT_DELIMITER, "recipient_delimiter", CFG_T_DELIM, "+", 0, 0, \
+  NULL, "alice+tag@ is delivered to alice; empty = off") \
+X(SMTP_LISTEN, "smtp_listen", CFG_T_LISTEN, \
+  CFG_DEF_IF(WREN_SMTP, "0.0.0.0:25 [::]:25"), 0, 0, NULL, \
+  "MX listener: STARTTLS offered, AUTH only under TLS") \
+X(SUBMISSION_LISTEN, "submission_listen", CFG_T_LISTEN, \
+  CFG_DEF_IF(WREN_SUBMISSION, "0.0.0.0:587"), 0, 0, NULL, \
+  "submission: STARTTLS, AUTH required to send") \
+X(SUBMISSIONS_LISTEN, "submissions_listen", CFG_T_LISTEN, \
+  CFG_DEF_IF(WREN_SUBMISSION, "0.0.0.0:465"), 0, 0, NULL, \
+  "submission over implicit TLS, AUTH required") \
+X(IMAP_LISTEN, "imap_listen", CFG_T_LISTEN, \
+  CFG_DEF_IF(WREN_IMAP, "0.0.0.0:143"), 0, 0, NULL, \
+  "IMAP with STARTTLS") \
+X(IMAPS_LISTEN, "imaps_listen", CFG_T_LISTEN, \
+  CFG_DEF_IF(WREN_IMAP, "0.0.0.0:993"), 0, 0, NULL, \
+  "IMAP over implicit TLS") \
+X(POP3_LISTEN, "pop3_listen", CFG_T_LISTEN, "", 0, 0, NULL, \
+  "POP3 with STARTTLS; empty = off") \
+X(POP3S_LISTEN, "pop3s_listen", CFG_T_LISTEN, "", 0, 0, NULL, \
+  "POP3 over implicit TLS; empty = off") \
+X(TLS_CERT, "tls_cert", CFG_T_PATH, "/etc/wren/fullchain.pem", 0, 0, \
+  NULL, "PEM certificate chain, leaf first") \
+X(TLS_KEY, "tls_key", CFG_T_PATH, "/etc/wren/privkey.pem", 0, 0, NULL, \
+  "PEM private key, EC or RSA") \
+X(TLS_AUTH_ONLY, "tls_auth_only", CFG_T_BOOL, "yes", 0, 0, NULL, \
+  "no cleartext AUTH/LOGIN except from loopback") \
+X(USERS, "users", CFG_T_PATH, "/etc/wren/users", 0, 0, NULL, \
+  "accounts, Dovecot passwd-file format (read as users.cdb)") \
+X(ALIASES, "aliases", CFG_T_PATH, "/etc/wren/aliases", 0, 0, NULL, \
+  "aliases, /etc/aliases format") \
+X(VIRTUAL, "virtual", CFG_T_PATH, "/etc/wren/virtual", 0, 0, NULL, \
+  "virtual addresses, Postfix virtual(5) format") \
+X(SENDER_LOGINS, "sender_logins", CFG_T_PATH, "/etc/wren/senders", 0, 0, \
+  NULL, "sender addresses each login may use") \
+X(SENDER_LOGIN_MISMATCH, "sender_login_mismatch", CFG_T_ENUM, "reject", \
+  0, 0, "reject allow", "what to do with a sender the login does not own") \
+X(RELAYHOST, "relayhost", CFG_T_RELAYHOST, "", 0, 0, NULL, \
+  "smarthost, e.g. [smtp.provider.net]:587; empty = deliver via MX") \
+X(RELAY_PASSWORDS, "relay_passwords", CFG_T_PATH, \
+  "/etc/wren/relay_passwords", 0, 0, NULL, "credentials for relayhost") \
+X(RELAY_CA_FILE, "relay_ca_file", CFG_T_PATH, "", 0, 0, NULL, \
+  "CA bundle to verify relayhost; empty = the system bundle") \
+X(DNS_SERVERS, "dns_servers", CFG_T_HOSTPORTS, "", 0, 0, NULL, \
+  "resolvers as host[:port]; empty = those of /etc/resolv.conf") \
+X(REMOTE_SMTP_PORT, "remote_smtp_port", CFG_T_UINT, "25", 1, 65535, NULL, \
+  "port used for MX delivery") \
+X(RETRY_SCHEDULE, "retry_schedule", CFG_T_SECSLIST, \
+  "5m 10m 30m 1h 2h 4h", 1, 30 * 86400, NULL, \
+  "delays between delivery attempts; the last repeats") \
+X(QUEUE_LIFETIME, "queue_lifetime", CFG_T_SECS, "5d", 60, 60 * 86400, \
+  NULL, "then the message is bounced") \
+X(DKIM_SELECTOR, "dkim_selector", CFG_T_STR, "", 0, 0, NULL, \
+  "DKIM selector; empty = no signing") \
+X(DKIM_KEY, "dkim_key", CFG_T_PATH, "", 0, 0, NULL, \
+  "PEM RSA key from wren dkim-keygen") \
+X(MAX_CONNECTIONS, "max_connections", CFG_T_UINT, "64", 1, \
+  MAX_CONNECTIONS_LIMIT, NULL, \
+  "all listeners together; sizes the pools at start") \
+X(MAX_CONNECTIONS_PER_IP, "max_connections_per_ip", CFG_T_UINT, "10", 1, \
+  MAX_CONNECTIONS_LIMIT, NULL, "connections from one address") \
+X(MESSAGE_SIZE_LIMIT, "message_size_limit", CFG_T_SIZE, "26214400", \
+  1024, 2147483647, NULL, "largest message accepted, in bytes") \
+X(SMTP_TIMEOUT, "smtp_timeout", CFG_T_SECS, "300", 10, 3600, NULL, \
+  "idle SMTP session timeout") \
+X(IMAP_TIMEOUT, "imap_timeout", CFG_T_SECS, "1800", 60, 86400, NULL, \
+  "idle IMAP session timeout (RFC 3501: at least 30 minutes)") \
+X(AUTH_FAIL_DELAY, "auth_fail_delay", CFG_T_SECS, "2", 0, 60, NULL, \
+  "delay per failed login, without blocking others") \
+X(AUTH_FAIL_LIMIT, "auth_fail_limit", CFG_T_UINT, "10", 1, 100000, NULL, \
+  "failures per IP per hour before that IP is refused") \
+X(USER, "user", CFG_T_USER, "mail", 0, 0, NULL, \
+  "drop to this user (name or uid[:gid]) after binding; empty = stay") \
+X(LOG, "log", CFG_T_ENUM, "syslog", 0, 0, "syslog stderr", \
+  "syslog (facility mail) or stderr") \
+X(LOG_LEVEL, "log_level", CFG_T_ENUM, "info", 0, 0, \
+  "error warn info debug", "least severe level logged")
+
+#define CFG_ENUM_ID(id, ...)	CFG_##id,
+enum cfg_key {
+	CFG_KEYS(CFG_ENUM_ID)
+	CFG_NKEYS
+};
+#undef CFG_ENUM_ID
+
+struct cfg_keydef {
+	const char	*name;
+	enum cfg_type	 type;
+	const char	*def;
+	int64_t		 min, max;
+	const char	*words;		/* CFG_T_ENUM choices */
+	const char	*doc;
+};
+
+extern const struct cfg_keydef cfg_keys[CFG_NKEYS];
+
+struct cfg_val {
+	char		str[CFG_VALUE_MAX];	/* as written, trimmed */
+	int64_t		num;	/* UINT/SIZE/SECS/BOOL; ENUM: word index */
+	unsigned	line;	/* 0 = default */
+};
+
+struct cfg {
+	char		path[CFG_PATH_MAX];
+	struct cfg_val	v[CFG_NKEYS];
+};
+
+/* Sets every key to its default. */
+void	cfg_defaults(struct cfg *);
+
+/* Parses a whole file image (sans-I/O); `name` is used in messages.
+ * On error fills e with `NAME:LINE: message` and returns -1; the cfg
+ * is then partly filled and must not be used. */
+int	cfg_parse(struct cfg *, const char *name, const char *buf,
+	    size_t len, struct err *);
+
+/* Reads `path` and parses it. */
+int	cfg_load(struct cfg *, const char *path, struct err *);
+
+/* Checks that span keys (the same address in two listeners). */
+int	cfg_validate(const struct cfg *, struct err *);
+
+const char	*cfg_str(const struct cfg *, enum cfg_key);
+int64_t		 cfg_num(const struct cfg *, enum cfg_key);
+
+/* The effective host name: the key, or this system's name. */
+const char	*cfg_hostname(const struct cfg *, char *buf, size_t cap);
+
+/* Writes `key = value` for every key, defaults included, to fd. */
+int	cfg_print(const struct cfg *, int fd);
+
+/* Value parsers shared with the code that uses the values. Each returns
+ * 0 or -1 with a message (without key or line) in e. */
+struct cfg_listen {
+	int		family;		/* AF_INET or AF_INET6 */
+	uint8_t		addr[16];
+	uint16_t	port;
+};
+int	cfg_parse_listen(const char *s, struct cfg_listen *out, size_t cap,
+	    size_t *n, struct err *);
+
+struct cfg_net {
+	int		family;
+	uint8_t		addr[16];
+	unsigned	prefix;
+};
+int	cfg_parse_nets(const char *s, struct cfg_net *out, size_t cap,
+	    size_t *n, struct err *);
+int	cfg_net_match(const struct cfg_net *, size_t n, int family,
+	    const uint8_t *addr);
+
+int	cfg_parse_secs(const char *s, size_t len, int64_t *out);
+
+/* "user" value: a name (looked up in /etc/passwd by privs.c) or
+ * uid[:gid] given as numbers. */
+struct cfg_user {
+	char		name[64];	/* empty when numeric */
+	int		has_uid, has_gid;
+	uint32_t	uid, gid;
+};
+int	cfg_parse_user(const char *s, struct cfg_user *, struct err *);
+
+#endif

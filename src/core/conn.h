@@ -1,0 +1,158 @@
+/*
+ * conn.h - listeners, the connection table and the protocol interface.
+ *
+ * Every connection, whatever its protocol, is a struct conn from a pool
+ * sized at start from max_connections, with an input and an output
+ * buffer of CONN_BUF_SIZE from a second pool. Nothing is allocated per
+ * connection after start-up. Accepting checks, in order: shutdown in
+ * progress, the per-IP limit, free pool blocks; a refused connection is
+ * sent its protocol's refusal line (421 4.3.2, * BYE) and closed.
+ *
+ * A protocol is a struct proto: the core calls its hooks, the protocol
+ * consumes c->in, appends replies to c->out with conn_write and asks
+ * for the end with conn_close. Output is flushed before the loop
+ * sleeps, so the replies to a pipelined group leave in one write.
+ *
+ * Memory per connection slot: sizeof(struct conn), two buffers of
+ * CONN_BUF_SIZE and IPTAB_LOAD_FACTOR per-IP slots; the exact figure is
+ * conn_bytes_per_connection(), printed by `wren check`.
+ */
+#ifndef WREN_CONN_H
+#define WREN_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "buf.h"
+#include "cfg.h"
+#include "err.h"
+#include "ev.h"
+#include "limits.h"
+#include "pool.h"
+#include "timer.h"
+
+struct conn;
+struct conn_table;
+
+enum conn_refusal {
+	CONN_REFUSE_FULL,	/* no free connection or buffer */
+	CONN_REFUSE_PER_IP,	/* max_connections_per_ip reached */
+	CONN_REFUSE_SHUTDOWN	/* server is stopping */
+};
+
+struct proto {
+	const char	*name;
+	/* The line (with CRLF) sent to a refused client before close. */
+	const char	*(*refusal)(enum conn_refusal);
+	/* A new session: greet, set c->sess, the timeout. -1 closes. */
+	int		 (*open)(struct conn *);
+	/* c->in holds new bytes. */
+	void		 (*input)(struct conn *);
+	/* Output drained to below half the buffer (optional). */
+	void		 (*writable)(struct conn *);
+	/* Idle timer fired (optional; default: close). */
+	void		 (*timeout)(struct conn *);
+	/* The server is stopping (optional; default: close). A protocol
+	 * lets work in flight finish, then closes. */
+	void		 (*drain)(struct conn *);
+	/* The connection is going away: release session state. */
+	void		 (*close)(struct conn *);
+};
+
+struct listener {
+	int			 fd;
+	const struct proto	*proto;
+	struct conn_table	*table;
+	struct cfg_listen	 addr;
+	char			 name[ADDR_STR_MAX];
+};
+
+#define CONN_F_CLOSING	0x1u	/* flush, then close */
+#define CONN_F_DEAD	0x2u	/* closed, block returned before sleep */
+#define CONN_F_PAUSED	0x4u	/* input full: not reading */
+#define CONN_F_DIRTY	0x8u	/* on the flush list */
+#define CONN_F_WBLOCK	0x10u	/* socket full: waiting for EV_WRITE */
+
+struct conn {
+	struct conn_table	*table;
+	const struct proto	*proto;
+	const struct listener	*listener;
+	int			 fd;
+	uint32_t		 id;		/* short session id for logs */
+	unsigned		 flags;
+	int			 family;
+	uint8_t			 addr[16];	/* peer address */
+	uint16_t		 port;
+	char			 peer[ADDR_STR_MAX];	/* "[addr]:port" */
+	struct buf		 in, out;
+	struct timer		 idle;
+	uint64_t		 idle_ms;	/* 0 = no idle timeout */
+	void			*sess;		/* the protocol's state */
+	struct conn		*next, *prev;	/* all live connections */
+	struct conn		*next_dirty;	/* flush list */
+};
+
+struct iptab_slot {
+	uint8_t		addr[16];	/* IPv4 mapped into IPv6 */
+	uint32_t	count;		/* 0 = empty slot */
+};
+
+struct conn_table {
+	struct ev		*ev;
+	struct pool		 conns;
+	struct pool		 bufs;
+	struct iptab_slot	*ips;
+	size_t			 nips;
+	size_t			 max, per_ip, active;
+	uint32_t		 next_id;
+	int			 draining;
+	struct conn		*live;		/* list head */
+	struct conn		*dirty;		/* flush list head */
+	struct conn		*dead;		/* reclaim list head */
+	uint64_t		 refused;	/* counters for logs */
+	uint64_t		 accepted;
+};
+
+int	conn_table_init(struct conn_table *, struct ev *, size_t max,
+	    size_t per_ip, struct err *);
+void	conn_table_destroy(struct conn_table *);
+
+/* Bytes reserved per connection slot, for README and `wren check`. */
+size_t	conn_bytes_per_connection(void);
+
+/* Opens a non-blocking listening socket and registers it. */
+int	listener_open(struct listener *, struct conn_table *,
+	    const struct cfg_listen *, const struct proto *, struct err *);
+void	listener_close(struct listener *);
+
+/* Appends to the output buffer: 0, or -1 when it does not fit. */
+int	conn_write(struct conn *, const void *, size_t);
+int	conn_printf(struct conn *, const char *f, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Consumes n input bytes and resumes reading if input was full. */
+void	conn_consume(struct conn *, size_t n);
+
+/* Sets (0 = clears) the idle timeout, re-armed by every input. */
+void	conn_set_timeout(struct conn *, uint64_t ms);
+
+/* Flushes pending output, then closes. After this call the caller
+ * must not touch the connection, except through hooks it receives. */
+void	conn_close(struct conn *);
+
+/* Closes at once, dropping unsent output. */
+void	conn_abort(struct conn *);
+
+/* Stop accepting (done by the caller closing listeners) and ask every
+ * session to finish: proto->drain or close. */
+void	conn_table_drain(struct conn_table *);
+
+/* Closes every connection at once (end of the shutdown grace). */
+void	conn_table_abort_all(struct conn_table *);
+
+/* Logs with "proto id [addr]:" in front. */
+void	conn_log(const struct conn *, int level, const char *f, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#endif

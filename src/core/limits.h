@@ -1,0 +1,57 @@
+/*
+ * limits.h - every protocol and implementation bound, named once, with
+ * its reason. Parsers include this file and nothing else of ours.
+ *
+ * Build-time sizes chosen in Kconfig arrive through config.h as
+ * CONFIG_* values; they are re-exported here under their working names
+ * so that code never spells a raw CONFIG_ symbol.
+ */
+#ifndef WREN_LIMITS_H
+#define WREN_LIMITS_H
+
+#include "config.h"
+#include "features.h"
+
+/* Per-connection plaintext buffers, one for input and one for output
+ * (Kconfig BUF_SIZE). 4 KiB holds several pipelined SMTP commands and a
+ * full 998+2 octet text line with room to spare. */
+#define CONN_BUF_SIZE		CONFIG_BUF_SIZE
+
+/* Configuration file (core/config.c). */
+#define CFG_LINE_MAX		1024	/* one `key = value` line */
+#define CFG_VALUE_MAX		512	/* one value, lists included */
+#define CFG_PATH_MAX		256	/* a file or directory name */
+#define CFG_LISTEN_MAX		4	/* addresses in one *_listen key */
+#define CFG_NETS_MAX		32	/* CIDR entries in mynetworks */
+#define CFG_HOST_MAX		253	/* RFC 1035 2.3.4, text form */
+
+/* Logging (core/log.c): a longer line is cut, never split. */
+#define LOG_LINE_MAX		1024
+
+/* Address text: "[" IPv6 "]:" port, plus NUL. */
+#define ADDR_STR_MAX		(46 + 8)
+
+/* Per-IP connection counting: the table holds at most one slot per
+ * connection, so it is sized max_connections * IPTAB_LOAD_FACTOR and
+ * can never be filled by an attacker with many addresses. */
+#define IPTAB_LOAD_FACTOR	2
+
+/* Shutdown: SIGTERM lets work in flight finish for at most this long
+ * (Postfix's master waits similarly before killing its children). */
+#define SHUTDOWN_GRACE_MS	30000
+
+/* Epoll: events taken per wakeup. */
+#define EV_BATCH		64
+
+/* Accepts per listener wakeup, so one busy listener cannot starve the
+ * sessions already connected. */
+#define ACCEPT_BATCH		16
+
+/* /etc/passwd and /etc/group lines (core/privs.c). */
+#define PASSWD_LINE_MAX		1024
+#define GROUPS_MAX		32	/* supplementary groups kept */
+
+/* Program-wide limits that sizes at start-up are checked against. */
+#define MAX_CONNECTIONS_LIMIT	65536
+
+#endif
