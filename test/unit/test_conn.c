@@ -1,0 +1,499 @@
+/*
+ * test_conn.c - listeners, accept-time refusals (pool exhausted, per-IP
+ * limit, shutdown), buffered output, input back-pressure, idle
+ * timeouts, drain and slot reuse, over real loopback sockets driven by
+ * the real event loop in this process.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/conn.h"
+#include "core/ev.h"
+#include "core/log.h"
+
+#define WAIT_MS	2000
+
+/* A line-echo protocol: greets, echoes each line, says bye on drain. */
+static int opened, closed, drained, timeouts;
+static int consume_input = 1;
+
+static const char *
+echo_refusal(enum conn_refusal why)
+{
+	switch (why) {
+	case CONN_REFUSE_FULL:
+		return "421 full\r\n";
+	case CONN_REFUSE_PER_IP:
+		return "421 per-ip\r\n";
+	default:
+		return "421 shutdown\r\n";
+	}
+}
+
+static int
+echo_open(struct conn *c)
+{
+	opened++;
+	return conn_write(c, "220 hi\r\n", 8);
+}
+
+static void
+echo_input(struct conn *c)
+{
+	const char *nl;
+
+	if (!consume_input) {
+		return;
+	}
+	while ((nl = memchr(buf_head(&c->in), '\n', c->in.len)) != NULL) {
+		size_t n = (size_t)(nl - buf_head(&c->in)) + 1;
+
+		if (n == 6 && memcmp(buf_head(&c->in), "QUIT\r\n", 6) == 0) {
+			conn_consume(c, n);
+			conn_write(c, "221 bye\r\n", 9);
+			conn_close(c);
+			return;
+		}
+		conn_write(c, buf_head(&c->in), n);
+		conn_consume(c, n);
+	}
+}
+
+static void
+echo_timeout(struct conn *c)
+{
+	timeouts++;
+	conn_write(c, "421 timeout\r\n", 13);
+	conn_close(c);
+}
+
+static void
+echo_drain(struct conn *c)
+{
+	drained++;
+	conn_write(c, "421 draining\r\n", 14);
+	conn_close(c);
+}
+
+static void
+echo_close(struct conn *c)
+{
+	(void)c;
+	closed++;
+}
+
+static const struct proto echo = {
+	.name = "echo",
+	.refusal = echo_refusal,
+	.open = echo_open,
+	.input = echo_input,
+	.timeout = echo_timeout,
+	.drain = echo_drain,
+	.close = echo_close,
+};
+
+struct fixture {
+	struct ev		ev;
+	struct conn_table	t;
+	struct listener		l;
+};
+
+static struct fixture *
+setup(size_t max, size_t per_ip, int family)
+{
+	static struct fixture f;
+	struct cfg_listen a;
+	struct err e;
+
+	opened = closed = drained = timeouts = 0;
+	consume_input = 1;
+	memset(&a, 0, sizeof a);
+	a.family = family;
+	if (family == AF_INET) {
+		a.addr[0] = 127;
+		a.addr[3] = 1;
+	} else {
+		a.addr[15] = 1;
+	}
+	assert_int_equal(ev_init(&f.ev, 1024, 64, &e), 0);
+	assert_int_equal(conn_table_init(&f.t, &f.ev, max, per_ip, &e), 0);
+	assert_int_equal(listener_open(&f.l, &f.t, &a, &echo, &e), 0);
+	assert_true(f.l.addr.port != 0);
+	return &f;
+}
+
+static void
+teardown(struct fixture *f)
+{
+	listener_close(&f->l);
+	conn_table_destroy(&f->t);
+	ev_destroy(&f->ev);
+}
+
+static int
+client(struct fixture *f, const char *src)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	memset(&ss, 0, sizeof ss);
+	if (f->l.addr.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(f->l.addr.port);
+		memcpy(&sin->sin_addr, f->l.addr.addr, 4);
+		len = sizeof *sin;
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(f->l.addr.port);
+		memcpy(&s6->sin6_addr, f->l.addr.addr, 16);
+		len = sizeof *s6;
+	}
+	fd = socket(f->l.addr.family, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	if (src != NULL) {	/* another loopback source address */
+		struct sockaddr_in b;
+
+		memset(&b, 0, sizeof b);
+		b.sin_family = AF_INET;
+		inet_pton(AF_INET, src, &b.sin_addr);
+		assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
+	}
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+/* Runs the loop until `want` has arrived on fd (or EOF/timeout);
+ * returns what was read, NUL-terminated, in out. */
+static size_t
+expect(struct fixture *f, int fd, const char *want, char *out, size_t cap)
+{
+	uint64_t end = ev_clock_ms() + WAIT_MS;
+	size_t got = 0;
+
+	while (ev_clock_ms() < end && got + 1 < cap) {
+		ssize_t n;
+
+		ev_run_once(&f->ev, 10);
+		n = read(fd, out + got, cap - 1 - got);
+		if (n > 0) {
+			got += (size_t)n;
+			out[got] = '\0';
+			if (strstr(out, want) != NULL) {
+				break;
+			}
+		} else if (n == 0) {
+			break;
+		}
+	}
+	out[got] = '\0';
+	return got;
+}
+
+/* 1 when the server closed fd (EOF) within the wait. */
+static int
+closed_by_server(struct fixture *f, int fd)
+{
+	uint64_t end = ev_clock_ms() + WAIT_MS;
+	char tmp[256];
+
+	while (ev_clock_ms() < end) {
+		ssize_t n;
+
+		ev_run_once(&f->ev, 10);
+		n = read(fd, tmp, sizeof tmp);
+		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+pump(struct fixture *f, int ms)
+{
+	uint64_t end = ev_clock_ms() + (uint64_t)ms;
+
+	while (ev_clock_ms() < end) {
+		ev_run_once(&f->ev, 5);
+	}
+}
+
+static void
+test_greeting_echo_and_quit(void **state)
+{
+	struct fixture *f = setup(4, 4, AF_INET);
+	char buf[256];
+	int fd = client(f, NULL);
+
+	(void)state;
+	expect(f, fd, "220 hi\r\n", buf, sizeof buf);
+	assert_string_equal(buf, "220 hi\r\n");
+	/* Pipelined lines: all echoed, in order. */
+	assert_int_equal(write(fd, "a\r\nbb\r\nccc\r\n", 12), 12);
+	expect(f, fd, "ccc\r\n", buf, sizeof buf);
+	assert_string_equal(buf, "a\r\nbb\r\nccc\r\n");
+	assert_int_equal(write(fd, "QUIT\r\n", 6), 6);
+	expect(f, fd, "221 bye\r\n", buf, sizeof buf);
+	assert_string_equal(buf, "221 bye\r\n");
+	assert_true(closed_by_server(f, fd));
+	assert_int_equal(closed, 1);
+	assert_int_equal(f->t.active, 0);
+	close(fd);
+	teardown(f);
+}
+
+static void
+test_pool_exhaustion_refuses_with_protocol_line(void **state)
+{
+	struct fixture *f = setup(2, 10, AF_INET);
+	char buf[256];
+	int a = client(f, NULL), b = client(f, NULL), c;
+
+	(void)state;
+	expect(f, a, "220", buf, sizeof buf);
+	expect(f, b, "220", buf, sizeof buf);
+	c = client(f, NULL);
+	expect(f, c, "421", buf, sizeof buf);
+	assert_string_equal(buf, "421 full\r\n");
+	assert_true(closed_by_server(f, c));
+	assert_int_equal(f->t.active, 2);
+	assert_int_equal(f->t.refused, 1);
+	/* The two sessions still work. */
+	assert_int_equal(write(a, "x\r\n", 3), 3);
+	expect(f, a, "x\r\n", buf, sizeof buf);
+	assert_string_equal(buf, "x\r\n");
+	/* A slot freed is a slot reused. */
+	close(b);
+	pump(f, 50);
+	assert_int_equal(f->t.active, 1);
+	close(c);
+	c = client(f, NULL);
+	expect(f, c, "220", buf, sizeof buf);
+	assert_string_equal(buf, "220 hi\r\n");
+	close(a);
+	close(c);
+	pump(f, 50);
+	assert_int_equal(pool_avail(&f->t.conns), 2);
+	assert_int_equal(pool_avail(&f->t.bufs), 4);
+	teardown(f);
+}
+
+static void
+test_per_ip_limit(void **state)
+{
+	struct fixture *f = setup(8, 2, AF_INET);
+	char buf[256];
+	int a = client(f, "127.0.0.1"), b = client(f, "127.0.0.1");
+	int c, d;
+
+	(void)state;
+	expect(f, a, "220", buf, sizeof buf);
+	expect(f, b, "220", buf, sizeof buf);
+	c = client(f, "127.0.0.1");
+	expect(f, c, "421", buf, sizeof buf);
+	assert_string_equal(buf, "421 per-ip\r\n");
+	/* Another address is not affected. */
+	d = client(f, "127.0.0.2");
+	expect(f, d, "220", buf, sizeof buf);
+	assert_string_equal(buf, "220 hi\r\n");
+	/* When one closes, the address may connect again. */
+	close(a);
+	pump(f, 50);
+	close(c);
+	c = client(f, "127.0.0.1");
+	expect(f, c, "220", buf, sizeof buf);
+	assert_string_equal(buf, "220 hi\r\n");
+	close(b);
+	close(c);
+	close(d);
+	pump(f, 50);
+	assert_int_equal(f->t.active, 0);
+	teardown(f);
+}
+
+static void
+test_per_ip_table_survives_many_addresses(void **state)
+{
+	struct fixture *f = setup(16, 1, AF_INET);
+	char buf[256], src[32];
+
+	(void)state;
+	/* 200 distinct addresses, one at a time: slots are deleted and
+	 * reused, the table never fills. */
+	for (int i = 1; i <= 200; i++) {
+		int fd;
+
+		snprintf(src, sizeof src, "127.0.%d.%d", i / 200, i % 200 + 1);
+		fd = client(f, src);
+		expect(f, fd, "220", buf, sizeof buf);
+		assert_string_equal(buf, "220 hi\r\n");
+		close(fd);
+		pump(f, 5);
+	}
+	pump(f, 50);
+	assert_int_equal(f->t.active, 0);
+	for (size_t i = 0; i < f->t.nips; i++) {
+		assert_int_equal(f->t.ips[i].count, 0);
+	}
+	teardown(f);
+}
+
+static void
+test_idle_timeout(void **state)
+{
+	struct fixture *f = setup(4, 4, AF_INET);
+	char buf[256];
+	int fd = client(f, NULL);
+
+	(void)state;
+	expect(f, fd, "220", buf, sizeof buf);
+	assert_non_null(f->t.live);
+	conn_set_timeout(f->t.live, 100);
+	expect(f, fd, "421 timeout", buf, sizeof buf);
+	assert_string_equal(buf, "421 timeout\r\n");
+	assert_true(closed_by_server(f, fd));
+	assert_int_equal(timeouts, 1);
+	close(fd);
+	teardown(f);
+}
+
+static void
+test_drain_lets_sessions_say_goodbye(void **state)
+{
+	struct fixture *f = setup(4, 4, AF_INET);
+	char buf[256];
+	int a = client(f, NULL), b = client(f, NULL);
+
+	(void)state;
+	expect(f, a, "220", buf, sizeof buf);
+	expect(f, b, "220", buf, sizeof buf);
+	listener_close(&f->l);
+	conn_table_drain(&f->t);
+	expect(f, a, "421 draining", buf, sizeof buf);
+	assert_string_equal(buf, "421 draining\r\n");
+	assert_true(closed_by_server(f, a));
+	assert_true(closed_by_server(f, b));
+	assert_int_equal(drained, 2);
+	assert_int_equal(f->t.active, 0);
+	close(a);
+	close(b);
+	teardown(f);
+}
+
+static void
+test_full_input_pauses_then_resumes(void **state)
+{
+	struct fixture *f = setup(4, 4, AF_INET);
+	static char big[CONN_BUF_SIZE * 2];
+	char buf[256];
+	int fd = client(f, NULL);
+	struct conn *c;
+
+	(void)state;
+	expect(f, fd, "220", buf, sizeof buf);
+	c = f->t.live;
+	consume_input = 0;
+	memset(big, 'x', sizeof big);
+	assert_int_equal(write(fd, big, sizeof big), (ssize_t)sizeof big);
+	pump(f, 100);
+	assert_true(c->flags & CONN_F_PAUSED);
+	assert_int_equal(c->in.len, CONN_BUF_SIZE);
+	/* Consuming resumes reading: the rest arrives. */
+	conn_consume(c, CONN_BUF_SIZE);
+	assert_false(c->flags & CONN_F_PAUSED);
+	pump(f, 100);
+	assert_int_equal(c->in.len, CONN_BUF_SIZE);
+	close(fd);
+	assert_true(closed_by_server(f, fd) || f->t.active == 0);
+	pump(f, 50);
+	teardown(f);
+}
+
+static void
+test_ipv6_listener(void **state)
+{
+	struct fixture *f = setup(2, 2, AF_INET6);
+	char buf[256];
+	int fd = client(f, NULL);
+
+	(void)state;
+	expect(f, fd, "220", buf, sizeof buf);
+	assert_string_equal(buf, "220 hi\r\n");
+	assert_non_null(f->t.live);
+	assert_int_equal(strncmp(f->t.live->peer, "[::1]:", 6), 0);
+	close(fd);
+	pump(f, 50);
+	teardown(f);
+}
+
+static void
+test_output_larger_than_socket_buffer(void **state)
+{
+	struct fixture *f = setup(2, 2, AF_INET);
+	static char line[CONN_BUF_SIZE];
+	char buf[256];
+	int fd = client(f, NULL), sz = 4096;
+	size_t total = 0;
+	struct conn *c;
+
+	(void)state;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	expect(f, fd, "220", buf, sizeof buf);
+	c = f->t.live;
+	/* Fill the output buffer; the loop flushes it as the client
+	 * reads, waiting on EV_WRITE in between. */
+	memset(line, 'y', sizeof line);
+	assert_int_equal(conn_write(c, line, CONN_BUF_SIZE), 0);
+	assert_int_equal(conn_write(c, "z", 1), -1);	/* full: refused */
+	for (uint64_t end = ev_clock_ms() + WAIT_MS;
+	    total < CONN_BUF_SIZE && ev_clock_ms() < end;) {
+		char tmp[512];
+		ssize_t n;
+
+		ev_run_once(&f->ev, 5);
+		n = read(fd, tmp, sizeof tmp);
+		if (n > 0) {
+			total += (size_t)n;
+		}
+	}
+	assert_int_equal(total, CONN_BUF_SIZE);
+	assert_int_equal(c->out.len, 0);
+	close(fd);
+	pump(f, 50);
+	teardown(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_greeting_echo_and_quit),
+		cmocka_unit_test(test_pool_exhaustion_refuses_with_protocol_line),
+		cmocka_unit_test(test_per_ip_limit),
+		cmocka_unit_test(test_per_ip_table_survives_many_addresses),
+		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_drain_lets_sessions_say_goodbye),
+		cmocka_unit_test(test_full_input_pauses_then_resumes),
+		cmocka_unit_test(test_ipv6_listener),
+		cmocka_unit_test(test_output_larger_than_socket_buffer),
+	};
+
+	log_set_level(LOG_LVL_ERROR);	/* refusals log as warnings */
+	return cmocka_run_group_tests_name("conn", tests, NULL, NULL);
+}
