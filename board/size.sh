@@ -29,7 +29,7 @@ shift
 echo "stripped size of each built binary:"
 for bin in "$@"; do
 	d=$(dirname "$bin")
-	if [ -e "$d/wren.stripped" ] && [ "$d/wren.stripped" -nt "$bin" ]; then
+	if [ -e "$d/wren.stripped" ]; then
 		printf '  %-28s %8d bytes\n' "$d" "$(wc -c < "$d/wren.stripped")"
 	else
 		printf '  %-28s %8d bytes (unstripped)\n' "$d" "$(wc -c < "$bin")"

@@ -2,11 +2,17 @@
  * check.c - `wren check`: validate the configuration and print every
  * key with its effective value, defaults included (like postconf).
  * Errors are `FILE:LINE: message` and exit status 1.
+ *
+ *   -d  print the built-in defaults instead (postconf -d)
+ *   -n  print only the keys the file sets (postconf -n, doveconf -n)
  */
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/fmt.h"
+
+#define CHECK_DEFAULTS		0x1u	/* -d */
+#define CHECK_NON_DEFAULT	0x2u	/* -n */
 
 int
 cmd_check(int argc, char **argv)
@@ -16,9 +22,18 @@ cmd_check(int argc, char **argv)
 	struct err e;
 	size_t max;
 
-	if (cli_options(argc, argv, "wren check [-c FILE]", NULL, &path,
-	    NULL) == -1) {
+	unsigned flags;
+
+	if (cli_options(argc, argv, "wren check [-c FILE] [-d | -n]", "dn",
+	    &path, &flags) == -1) {
 		return 2;
+	}
+	if (flags & CHECK_DEFAULTS) {
+		for (int k = 0; k < CFG_NKEYS; k++) {
+			fmt_fd(STDOUT_FILENO, "%s = %s\n", cfg_keys[k].name,
+			    cfg_keys[k].def);
+		}
+		return 0;
 	}
 	if (cfg_load(&c, path, &e) == -1) {
 		fmt_fd(STDERR_FILENO, "%s\n", e.msg);
@@ -39,6 +54,15 @@ cmd_check(int argc, char **argv)
 		}
 		fmt_fd(STDERR_FILENO, "warning: %s: this version of wren "
 		    "does not serve it yet\n", cfg_keys[lk->key].name);
+	}
+	if (flags & CHECK_NON_DEFAULT) {
+		for (int k = 0; k < CFG_NKEYS; k++) {
+			if (c.v[k].line != 0) {
+				fmt_fd(STDOUT_FILENO, "%s = %s\n",
+				    cfg_keys[k].name, c.v[k].str);
+			}
+		}
+		return 0;
 	}
 	if (cfg_print(&c, STDOUT_FILENO) == -1) {
 		return 1;

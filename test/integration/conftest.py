@@ -1,0 +1,161 @@
+"""Fixtures that run the real wren binary.
+
+The binary is $WREN_BIN (default build/host/wren), run under $WREN_RUN
+(e.g. "qemu-arm-static") for cross builds. Each server gets its own
+config in the test's tmp_path, free loopback ports, logs to a file, and
+is stopped by PID at teardown; its log is printed when a test fails.
+"""
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WREN_BIN = os.environ.get("WREN_BIN", str(ROOT / "build/host/wren"))
+WREN_RUN = shlex.split(os.environ.get("WREN_RUN", ""))
+# QEMU user-mode emulation is several times slower: scale the waits.
+SLOW = 5 if WREN_RUN else 1
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:",
+                   "ERROR: LeakSanitizer")
+
+
+def wren_cmd(*args):
+    return WREN_RUN + [WREN_BIN, *args]
+
+
+def run_wren(*args, timeout=30, **kw):
+    """Runs a short wren command (check, --help); returns CompletedProcess."""
+    return subprocess.run(wren_cmd(*args), capture_output=True, text=True,
+                          timeout=timeout * SLOW, **kw)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Wren:
+    """One `wren serve` process with its config, data dir and log."""
+
+    def __init__(self, workdir, **keys):
+        self.dir = Path(workdir)
+        self.conf = self.dir / "wren.conf"
+        self.logfile = self.dir / "wren.log"
+        self.keys = {
+            "hostname": "mail.example.test",
+            "domains": "example.test",
+            "data_dir": str(self.dir / "data"),
+            "mail_home": str(self.dir / "mail/%d/%n"),
+            "users": str(self.dir / "users"),
+            "aliases": str(self.dir / "aliases"),
+            "virtual": str(self.dir / "virtual"),
+            "sender_logins": str(self.dir / "senders"),
+            "smtp_listen": "", "submission_listen": "",
+            "submissions_listen": "", "imap_listen": "",
+            "imaps_listen": "", "pop3_listen": "", "pop3s_listen": "",
+            "user": "", "log": "stderr", "log_level": "info",
+        }
+        self.keys.update(keys)
+        self.proc = None
+        self.write_config()
+
+    def write_config(self, text=None):
+        if text is None:
+            text = "".join(f"{k} = {v}\n" for k, v in self.keys.items())
+        tmp = self.conf.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(self.conf)
+
+    def start(self, ready="wren started", timeout=10):
+        self.log_fd = open(self.logfile, "ab")
+        self.proc = subprocess.Popen(
+            wren_cmd("serve", "-c", str(self.conf)),
+            stdin=subprocess.DEVNULL, stdout=self.log_fd,
+            stderr=subprocess.STDOUT)
+        if ready:
+            self.wait_log(ready, timeout)
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log(self):
+        try:
+            return self.logfile.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, text, timeout=10, start=0):
+        """Waits until `text` appears in the log after offset `start`."""
+        end = time.monotonic() + timeout * SLOW
+        while time.monotonic() < end:
+            if text in self.log()[start:]:
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"wren exited ({self.proc.returncode}) before "
+                    f"logging {text!r}:\n{self.log()}")
+            time.sleep(0.02)
+        raise AssertionError(f"no {text!r} in the log:\n{self.log()}")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def send(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=10):
+        return self.proc.wait(timeout=timeout * SLOW)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Stops by signal, returns the exit status; fails on any
+        sanitizer report in the log."""
+        if self.alive():
+            self.proc.send_signal(sig)
+        rc = self.wait(timeout)
+        self.log_fd.close()
+        log = self.log()
+        for mark in SANITIZER_MARKS:
+            assert mark not in log, log
+        return rc
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait(timeout=10 * SLOW)
+        if self.proc is not None and not self.log_fd.closed:
+            self.log_fd.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture
+def wren(tmp_path, request):
+    """Factory: wren(**keys) -> a Wren (not started)."""
+    made = []
+
+    def make(**keys):
+        d = tmp_path / f"w{len(made)}"
+        d.mkdir()
+        w = Wren(d, **keys)
+        made.append(w)
+        return w
+
+    yield make
+    failed = getattr(request.node, "rep_call", None)
+    for w in made:
+        if failed is not None and failed.failed:
+            print(f"--- log of wren in {w.dir} ---\n{w.log()}")
+        w.kill()
