@@ -265,12 +265,13 @@ savedefconfig:
 # No printf family (fmt.h says why), no #ifdef on feature flags (they
 # are always defined, 0 or 1).
 lint:
-	@bad=$$(grep -nE '\b(v?s?n?printf|v?fprintf|v?dprintf|syslog|vsyslog|strtod|atof)[[:space:]]*\(' \
+	@bad=$$(grep -nE '\b(v?s?n?printf|v?fprintf|v?dprintf|syslog|vsyslog|strtod|atof)\(' \
 		$$(find src -name '*.c' -o -name '*.h') | grep -v '^src/core/fmt\.[ch]:' \
 		| grep -vE '^[^:]+:[0-9]+:[[:space:]]*(\*|/\*)'); \
 	if [ -n "$$bad" ]; then echo "lint: use fmt.h, not the printf family:"; \
 		echo "$$bad"; exit 1; fi
-	@bad=$$(grep -rnE '#[[:space:]]*if(n)?def[[:space:]]+WREN_' src); \
+	@feat=$$(awk '$$1 == "config" { printf "%s%s", sep, $$2; sep = "|" }' Kconfig); \
+	bad=$$(grep -rnE "(#[[:space:]]*if(n)?def[[:space:]]+|defined[[:space:]]*\(?[[:space:]]*)WREN_($$feat)\b" src); \
 	if [ -n "$$bad" ]; then echo "lint: test features with #if:"; \
 		echo "$$bad"; exit 1; fi
 	@echo "lint: ok"
