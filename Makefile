@@ -153,19 +153,20 @@ $(CROSS_INC)/cdb.h:
 # works whether or not the option is set), every int as CONFIG_<NAME>.
 $(B)/config.h: $(KCONFIG_CONFIG) Kconfig
 	@mkdir -p $(B)
-	@KCONFIG_CONFIG=$(KCONFIG_CONFIG) kconfig-conf --olddefconfig Kconfig >/dev/null
+	@cp $(KCONFIG_CONFIG) $(B)/.config.full
+	@KCONFIG_CONFIG=$(B)/.config.full kconfig-conf --olddefconfig Kconfig >/dev/null
 	@awk 'FNR==NR { if ($$1 == "config") sym = $$2; \
 		else if (sym != "" && ($$1 == "bool" || $$1 == "int")) { \
 			type[sym] = $$1; order[++n] = sym; sym = "" } next } \
 		/^CONFIG_[A-Z0-9_]*=/ { i = index($$0, "="); \
 			val[substr($$0, 8, i - 8)] = substr($$0, i + 1) } \
-		END { print "/* generated from $(KCONFIG_CONFIG) by make */"; \
+		END { print "/* generated from $(KCONFIG_CONFIG) by make: do not edit */"; \
 			for (k = 1; k <= n; k++) { s = order[k]; \
 			if (type[s] == "bool") \
 				print "#define WREN_" s " " (val[s] == "y" ? 1 : 0); \
 			else if (s in val) \
 				print "#define CONFIG_" s " " val[s] } }' \
-		Kconfig $(KCONFIG_CONFIG) > $@.tmp
+		Kconfig $(B)/.config.full > $@.tmp
 	@mv $@.tmp $@
 	@echo "  GEN     $@"
 
@@ -176,9 +177,15 @@ $(B)/obj/%.o: src/%.c $(B)/config.h | $(CROSS_PREREQ)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
+# musl's printf family saves FPU registers: on an FPU-less MIPS router
+# core every call would trap. A musl build must not link it at all.
 $(B)/wren: $(OBJ) $(EXTRA_OBJ)
 	@echo "  LD      $@"
 	@$(CC) -o $@ $(OBJ) $(EXTRA_OBJ) $(LDFLAGS_ALL) $(LDLIBS)
+	@if [ -n "$(TRIPLET)" ] && grep -q 'libc\.a(vfprintf\.lo)' $(B)/wren.map; then \
+		echo "error: musl's vfprintf is linked in; who calls it:"; \
+		grep -B1 -A1 'printf' $(B)/wren.map | grep 'libc.a' | head; \
+		rm -f $@; exit 1; fi
 
 $(B)/wren.stripped: $(B)/wren
 	$(STRIP) -o $@ $<
@@ -265,7 +272,7 @@ savedefconfig:
 # No printf family (fmt.h says why), no #ifdef on feature flags (they
 # are always defined, 0 or 1).
 lint:
-	@bad=$$(grep -nE '\b(v?s?n?printf|v?fprintf|v?dprintf|syslog|vsyslog|strtod|atof)\(' \
+	@bad=$$(grep -nE '\b(v?s?n?printf|v?fprintf|v?dprintf|syslog|vsyslog|strtod|atof|inet_ntop)\(' \
 		$$(find src -name '*.c' -o -name '*.h') | grep -v '^src/core/fmt\.[ch]:' \
 		| grep -vE '^[^:]+:[0-9]+:[[:space:]]*(\*|/\*)'); \
 	if [ -n "$$bad" ]; then echo "lint: use fmt.h, not the printf family:"; \

@@ -44,14 +44,21 @@ awk '
 /^Discarded input sections/ { skip = 1 }
 /^Memory map|^Linker script and memory map/ { skip = 0 }
 skip { next }
-/^ \.(text|rodata|data|bss|sdata|sbss|tdata|tbss|init_array|fini_array)/ {
+/^ \.(text|rodata|data|sdata|tdata|init_array|fini_array)/ {
 	if (NF >= 4 && $2 ~ /^0x/) { add($3, $4) } else { pending = 1 }
 	next
 }
 pending && $1 ~ /^0x/ && NF >= 3 { add($2, $3); pending = 0; next }
 { pending = 0 }
+function hex(s,   i, n) {
+	n = 0
+	s = tolower(substr(s, 3))
+	for (i = 1; i <= length(s); i++)
+		n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+	return n
+}
 function add(size, file,   lib, n) {
-	n = strtonum(size)
+	n = hex(size)
 	if (n == 0) return
 	if (file ~ /\(/) { lib = file; sub(/\(.*/, "", lib); sub(/.*\//, "", lib) }
 	else if (file ~ /\/obj\//) { lib = "wren"; sub(/.*\/obj\//, "", file) }
@@ -59,7 +66,7 @@ function add(size, file,   lib, n) {
 	byobj[file] += n; bylib[lib] += n
 }
 END {
-	print "by library (code + data, before strip):"
+	print "by library (code and initialised data; RAM-only .bss left out):"
 	for (l in bylib) printf "  %-28s %8d\n", l, bylib[l] | "sort -k2 -nr"
 	close("sort -k2 -nr")
 	print "biggest objects:"

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conn.h"
 #include "fmt.h"
 #include "log.h"
@@ -724,9 +725,9 @@ static void
 format_peer(char *out, size_t cap, int family, const uint8_t *addr,
     uint16_t port)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[ADDR_TEXT_MAX];
 
-	if (inet_ntop(family, addr, a, sizeof a) == NULL) {
+	if (addr_text(a, sizeof a, family, addr) == -1) {
 		fmt(a, sizeof a, "?");
 	}
 	if (family == AF_INET6) {
