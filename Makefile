@@ -118,9 +118,10 @@ LDFLAGS_ALL := $(LDSTATIC) -Wl,--gc-sections -Wl,-Map=$(B)/wren.map \
 
 # --- sources ----------------------------------------------------------------
 # A feature folder is compiled only when its Kconfig option is on.
-SRC := $(wildcard src/core/*.c) $(wildcard src/cli/*.c)
-SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c) \
+# Tables (map/) and addresses (msg/) serve every protocol.
+SRC := $(wildcard src/core/*.c) $(wildcard src/cli/*.c) \
 	$(wildcard src/map/*.c) $(wildcard src/msg/*.c)
+SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c)
 SRC-$(CONFIG_SUBMISSION) += $(wildcard src/auth/*.c)
 SRC-$(CONFIG_IMAP) += $(wildcard src/imap/*.c)
 SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c)

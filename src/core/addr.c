@@ -7,6 +7,9 @@
 #include "addr.h"
 #include "fmt.h"
 
+#define ADDR_LABEL_MAX	63	/* RFC 1035 2.3.4 */
+#define ADDR_HOST_MAX	253	/* RFC 1035 2.3.4, in text form */
+
 static int	v4_text(char *, size_t, const uint8_t *);
 
 int
@@ -63,6 +66,39 @@ addr_text(char *out, size_t cap, int family, const uint8_t *a)
 		len += (size_t)n;
 	}
 	return (int)len;
+}
+
+int
+addr_check_domain(const char *d, size_t len, int allow_utf8)
+{
+	size_t label = 0;
+
+	if (len > 0 && d[len - 1] == '.') {
+		len--;
+	}
+	if (len == 0 || len > ADDR_HOST_MAX) {
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		if (c == '.') {
+			if (label == 0 || d[i - 1] == '-') {
+				return -1;
+			}
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' ||
+		    (c >= 0x80 && allow_utf8) || (c == '-' && label > 0))) {
+			return -1;
+		}
+		if (++label > ADDR_LABEL_MAX) {
+			return -1;
+		}
+	}
+	return d[len - 1] == '-' ? -1 : 0;
 }
 
 static int

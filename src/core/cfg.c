@@ -12,13 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "cfg.h"
 #include "file.h"
 #include "fmt.h"
 
 #define CFG_FILE_MAX	(1024 * 1024)	/* a config is a few KB */
 #define CFG_DELIM_MAX	8		/* recipient_delimiter chars */
-#define CFG_LABEL_MAX	63		/* RFC 1035 2.3.4 */
 
 #define CFG_TABLE_ROW(id, n, t, d, lo, hi, w, doc) \
 	[CFG_##id] = { n, t, d, lo, hi, w, doc },
@@ -49,7 +49,6 @@ static int	check_value(enum cfg_key, const char *, int64_t *,
 static int	parse_uint(const char *, size_t, uint64_t, uint64_t *);
 static int	parse_size(const char *, size_t, int64_t *);
 static int	parse_ip(const char *, size_t, int *, uint8_t *);
-static int	check_domain(const char *, size_t);
 static int	next_item(const char **, const char *, const char **,
 		    size_t *);
 static int	is_space(char);
@@ -501,13 +500,13 @@ check_value(enum cfg_key k, const char *s, int64_t *num, struct err *e)
 	case CFG_T_STR:
 		return 0;
 	case CFG_T_HOST:
-		if (len > 0 && check_domain(s, len) == -1) {
+		if (len > 0 && addr_check_domain(s, len, 0) == -1) {
 			return err_set(e, "'%s' is not a valid host name", s);
 		}
 		return 0;
 	case CFG_T_DOMAINS:
 		while (next_item(&p, end, &it, &ilen)) {
-			if (check_domain(it, ilen) == -1) {
+			if (addr_check_domain(it, ilen, 0) == -1) {
 				return err_set(e, "'%.*s' is not a valid "
 				    "domain name", (int)ilen, it);
 			}
@@ -679,7 +678,7 @@ check_value(enum cfg_key k, const char *s, int64_t *num, struct err *e)
 					    "an IP address", (int)ilen, it);
 				}
 			} else if (parse_ip(h, hlen, &fam, addr) == -1 &&
-			    check_domain(h, hlen) == -1) {
+			    addr_check_domain(h, hlen, 0) == -1) {
 				return err_set(e, "'%.*s': bad host name",
 				    (int)ilen, it);
 			}
@@ -751,41 +750,6 @@ parse_ip(const char *s, size_t len, int *family, uint8_t *addr)
 		return 0;
 	}
 	return -1;
-}
-
-/* RFC 1035 2.3.1 letters, digits and hyphens (plus '_' as seen in the
- * wild), labels of 1-63, at most 253 in all; a trailing dot is fine. */
-static int
-check_domain(const char *s, size_t len)
-{
-	size_t label = 0;
-
-	if (len > 0 && s[len - 1] == '.') {
-		len--;
-	}
-	if (len == 0 || len > CFG_HOST_MAX) {
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (ch == '.') {
-			if (label == 0 || s[i - 1] == '-') {
-				return -1;
-			}
-			label = 0;
-			continue;
-		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' ||
-		    (ch == '-' && label > 0))) {
-			return -1;
-		}
-		if (++label > CFG_LABEL_MAX) {
-			return -1;
-		}
-	}
-	return s[len - 1] == '-' ? -1 : 0;
 }
 
 /* Iterates over the items of a list separated by spaces, tabs or

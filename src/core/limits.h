@@ -51,6 +51,23 @@
 #define PASSWD_LINE_MAX		1024
 #define GROUPS_MAX		32	/* supplementary groups kept */
 
+/* Mail addresses, RFC 5321 4.5.3.1: local part 64 octets, domain 255,
+ * a path 256 with its angle brackets. */
+#define ADDR_LOCAL_MAX		64
+#define ADDR_DOMAIN_MAX		255
+#define ADDR_MAX		(ADDR_LOCAL_MAX + 1 + ADDR_DOMAIN_MAX)
+
+/* Lookup tables (map/). A value is a list of targets or a user record;
+ * 16 KiB holds an alias list of a few hundred addresses. */
+#define MAP_VAL_MAX		16384
+#define MAP_SOURCE_MAX		(256 * 1024 * 1024)	/* text source */
+#define MAP_RECHECK_MS		1000	/* how stale a replaced .cdb may be */
+
+/* Recipient resolution: how deep aliases may nest, and how many final
+ * recipients one address may expand to (Postfix: 1000 per message). */
+#define RESOLVE_DEPTH_MAX	20
+#define RESOLVE_TARGETS_MAX	1000
+
 /* Program-wide limits that sizes at start-up are checked against. */
 #define MAX_CONNECTIONS_LIMIT	65536
 
