@@ -6,13 +6,17 @@
  *   -d  print the built-in defaults instead (postconf -d)
  *   -n  print only the keys the file sets (postconf -n, doveconf -n)
  */
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/fmt.h"
+#include "map/map.h"
 
 #define CHECK_DEFAULTS		0x1u	/* -d */
 #define CHECK_NON_DEFAULT	0x2u	/* -n */
+
+static int	check_tables(const struct cfg *);
 
 int
 cmd_check(int argc, char **argv)
@@ -64,6 +68,9 @@ cmd_check(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (check_tables(&c) == -1) {
+		return 1;
+	}
 	if (cfg_print(&c, STDOUT_FILENO) == -1) {
 		return 1;
 	}
@@ -72,4 +79,56 @@ cmd_check(int argc, char **argv)
 	    "for max_connections = %zu\n", conn_bytes_per_connection(),
 	    conn_bytes_per_connection() * max / 1024, max);
 	return 0;
+}
+
+/*
+ * Each table: a source without its .cdb is an error (the server would
+ * answer 4xx), a source newer than its .cdb a warning (like postfix
+ * check), a .cdb that does not open an error.
+ */
+static int
+check_tables(const struct cfg *c)
+{
+	int rc = 0;
+
+	for (int t = 0; t < MAP_NTYPES; t++) {
+		const char *src = cfg_str(c, map_cfg_key[t]);
+		struct stat s, d;
+		struct map m;
+		int have_src, have_cdb;
+		char cdb[CFG_PATH_MAX + 4];
+
+		if (src[0] == '\0') {
+			continue;
+		}
+		fmt(cdb, sizeof cdb, "%s.cdb", src);
+		have_src = stat(src, &s) == 0;
+		have_cdb = stat(cdb, &d) == 0;
+		if (have_src && !have_cdb) {
+			fmt_fd(STDERR_FILENO, "%s: %s is missing: run "
+			    "`wren map %s`\n", cfg_keys[map_cfg_key[t]].name,
+			    cdb, src);
+			rc = -1;
+			continue;
+		}
+		if (!have_cdb) {
+			continue;	/* not in use: an empty table */
+		}
+		if (have_src && (s.st_mtim.tv_sec > d.st_mtim.tv_sec ||
+		    (s.st_mtim.tv_sec == d.st_mtim.tv_sec &&
+		    s.st_mtim.tv_nsec > d.st_mtim.tv_nsec))) {
+			fmt_fd(STDERR_FILENO, "%s: warning: %s is newer than "
+			    "%s: run `wren map %s`\n",
+			    cfg_keys[map_cfg_key[t]].name, src, cdb, src);
+		}
+		map_open(&m, (enum map_type)t, src);
+		if (m.state != MAP_ST_OK) {
+			fmt_fd(STDERR_FILENO, "%s: %s: %s\n",
+			    cfg_keys[map_cfg_key[t]].name, cdb,
+			    map_state_name(m.state));
+			rc = -1;
+		}
+		map_close(&m);
+	}
+	return rc;
 }

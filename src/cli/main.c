@@ -25,6 +25,10 @@ static const struct command commands[] = {
 	{ "serve", NULL, cmd_serve, "run the server in the foreground" },
 	{ "check", NULL, cmd_check,
 	  "validate the configuration and print every key" },
+	{ "map", NULL, cmd_map,
+	  "compile a table source into SOURCE.cdb (like postmap)" },
+	{ "newaliases", "newaliases", cmd_newaliases,
+	  "compile the configured aliases file" },
 };
 #define NCOMMANDS	(sizeof commands / sizeof commands[0])
 

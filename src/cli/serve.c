@@ -22,6 +22,7 @@
 #include "core/fmt.h"
 #include "core/log.h"
 #include "core/privs.h"
+#include "map/map.h"
 
 #define SERVE_EXTRA_FDS		64	/* listeners, signalfd, files */
 #define SERVE_TIMERS_PER_CONN	2	/* idle + one protocol timer */
@@ -46,6 +47,8 @@ struct server {
 	int			 stopping;
 	struct timer		 drain_poll;
 	uint64_t		 drain_deadline;
+	struct maps		 maps;
+	struct timer		 map_poll;	/* notices replaced .cdb */
 };
 
 static int	server_listen(struct server *, struct err *);
@@ -54,6 +57,7 @@ static void	signal_ready(struct ev *, int, unsigned, void *);
 static void	server_reload(struct server *);
 static void	server_stop(struct server *);
 static void	drain_check(struct timer *, void *);
+static void	map_poll(struct timer *, void *);
 static void	log_from_cfg(const struct cfg *);
 static int	raise_fd_limit(size_t, struct err *);
 
@@ -110,6 +114,14 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	timer_init(&s.drain_poll, drain_check, &s);
+	/* Tables open as the service user, as every later reload will. */
+	maps_open(&s.maps, &s.cfg);
+	for (int t = 0; t < MAP_NTYPES; t++) {
+		log_info("table %s: %s: %s", map_type_name[t],
+		    s.maps.m[t].cdbpath, map_state_name(s.maps.m[t].state));
+	}
+	timer_init(&s.map_poll, map_poll, &s);
+	map_poll(&s.map_poll, &s);
 	log_info("wren started: %zu listener%s, max_connections %zu, "
 	    "%zu bytes per connection, pid %d", s.nlisteners,
 	    s.nlisteners == 1 ? "" : "s", max, conn_bytes_per_connection(),
@@ -119,6 +131,7 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 	}
 	log_info("wren stopped");
+	maps_close(&s.maps);
 out:
 	server_unlisten(&s);
 	conn_table_destroy(&s.conns);
@@ -220,6 +233,8 @@ server_reload(struct server *s)
 		}
 	}
 	s->cfg = next;
+	maps_close(&s->maps);
+	maps_open(&s->maps, &s->cfg);
 	s->conns.per_ip = (size_t)cfg_num(&s->cfg,
 	    CFG_MAX_CONNECTIONS_PER_IP);
 	log_set_level((enum log_level)cfg_num(&s->cfg, CFG_LOG_LEVEL));
@@ -263,6 +278,19 @@ drain_check(struct timer *t, void *arg)
 	if (ev_timer_in(&s->ev, t, DRAIN_POLL_MS) == -1) {
 		conn_table_abort_all(&s->conns);
 		ev_stop(&s->ev);
+	}
+}
+
+/* A replaced .cdb is picked up within MAP_RECHECK_MS: one stat per
+ * table per period, never one per lookup. */
+static void
+map_poll(struct timer *t, void *arg)
+{
+	struct server *s = arg;
+
+	maps_check(&s->maps);
+	if (ev_timer_in(&s->ev, t, MAP_RECHECK_MS) == -1) {
+		log_errorx("timer heap full: tables no longer rechecked");
 	}
 }
 
