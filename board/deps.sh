@@ -36,7 +36,7 @@ for what in "$@"; do
 		;;
 	test)
 		need="$need libcmocka-dev python3-pytest shellcheck"
-		need="$need systemd openssl"
+		need="$need systemd openssl tinycdb dovecot-core"
 		;;
 	fuzz)
 		need="$need clang libclang-rt-14-dev"
@@ -84,6 +84,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 echo "installing:$missing" >&2
+# Packages with a daemon (dovecot) must not start it system-wide: the
+# tests run their own private instances on loopback.
+made_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	made_policy=yes
+fi
+trap '[ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d' EXIT
 for a in $newarch; do
 	dpkg --add-architecture "$a"
 done
