@@ -132,7 +132,7 @@ CORE_OBJ := $(filter-out $(B)/obj/cli/%,$(OBJ))
 
 UNIT_TESTS := $(patsubst test/unit/%.c,$(B)/unit/%,$(wildcard test/unit/test_*.c))
 
-.PHONY: all deps clean test unit integration run size size-check install \
+.PHONY: all deps clean test unit integration run size size-check install bench \
 	defconfig menuconfig savedefconfig lint fuzz FORCE
 
 all: $(B)/wren
@@ -231,6 +231,18 @@ test:
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+
+# --- benchmarks (figures, never pass/fail) ---------------------------------
+BENCH_DIR ?= /var/tmp/wren-bench
+# Benchmarks link the same optimised objects as the binary.
+$(B)/bench/bench_%: test/bench/bench_%.c $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	@$(CC) -std=c99 -D_GNU_SOURCE $(OPT) -I$(B) -Isrc -o $@ $< \
+		$(CORE_OBJ) $(LDSTATIC) $(LDLIBS)
+
+bench: $(B)/wren $(B)/bench/bench_map
+	@mkdir -p $(BENCH_DIR)
+	@$(B)/bench/bench_map $(CURDIR)/$(B)/wren $(BENCH_DIR)
 
 # --- demo ---------------------------------------------------------------------
 run:
