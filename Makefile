@@ -298,6 +298,9 @@ lint:
 
 FUZZ_RUNS ?= 20000
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
+# The sans-I/O parsers and what they use; no event loop, no sockets.
+FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c,$(wildcard src/core/*.c)) \
+	src/map/map_text.c src/msg/mailbox.c
 fuzz:
 	@board/deps.sh host fuzz
 	@$(MAKE) --no-print-directory $(B)/config.h
@@ -306,12 +309,14 @@ fuzz:
 		n=$$(basename $$f .c); \
 		clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 			-I$(B) -Isrc -o $(B)/fuzz/$$n $$f \
-			$(filter-out src/core/conn.c src/core/ev.c,$(wildcard src/core/*.c)) \
+			$(FUZZ_LIB) \
 			|| exit 1; \
 		mkdir -p $(B)/fuzz/$$n.corpus; \
 		echo "== $$n ($(FUZZ_RUNS) runs)"; \
-		$(B)/fuzz/$$n -runs=$(FUZZ_RUNS) -max_len=4096 $(B)/fuzz/$$n.corpus \
-			test/fuzz/corpus/$$n 2>&1 | tail -n 2 || exit 1; \
+		$(B)/fuzz/$$n -runs=$(FUZZ_RUNS) -max_len=4096 \
+			-artifact_prefix=$(B)/fuzz/ $(B)/fuzz/$$n.corpus \
+			test/fuzz/corpus/$$n > $(B)/fuzz/$$n.log 2>&1; rc=$$?; \
+		tail -n 2 $(B)/fuzz/$$n.log; [ $$rc -eq 0 ] || exit 1; \
 	done
 
 # --- install ------------------------------------------------------------------

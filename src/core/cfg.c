@@ -212,14 +212,19 @@ cfg_validate(const struct cfg *c, struct err *e)
 					    a[x].port == b[y].port &&
 					    memcmp(a[x].addr, b[y].addr, 16)
 					    == 0) {
-						unsigned ln = c->v[j].line;
+						/* Blame the key set later
+						 * in the file (a default
+						 * has line 0). */
+						int bk = c->v[i].line >
+						    c->v[j].line ? i : j;
+						int ok = bk == i ? j : i;
 
 						return err_set(e, "%s:%u: %s: "
 						    "port %u is also in %s",
-						    c->path, ln,
-						    cfg_keys[j].name,
+						    c->path, c->v[bk].line,
+						    cfg_keys[bk].name,
 						    b[y].port,
-						    cfg_keys[i].name);
+						    cfg_keys[ok].name);
 					}
 				}
 			}

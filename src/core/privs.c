@@ -172,6 +172,11 @@ dir_ensure(const char *dir, mode_t mode, const struct privs *pv,
 		return err_set(e, "%s: bad directory name", dir);
 	}
 	memcpy(path, dir, len + 1);
+	/* "/srv/mail/" is /srv/mail: else the loop would make it as a
+	 * parent (0755, root's) and never give it its mode and owner. */
+	while (len > 1 && path[len - 1] == '/') {
+		path[--len] = '\0';
+	}
 	/* Parents as mkdir -p does (mode 0755, owner root); the last
 	 * component with `mode`, owned by the service user. */
 	for (size_t i = 1; i <= len; i++) {
@@ -185,6 +190,11 @@ dir_ensure(const char *dir, mode_t mode, const struct privs *pv,
 			if (last && pv->switch_user && geteuid() == 0 &&
 			    chown(path, pv->uid, pv->gid) == -1) {
 				return err_set(e, "%s: chown: %s", path,
+				    strerror(errno));
+			}
+			/* mkdir's mode went through the umask. */
+			if (last && chmod(path, mode) == -1) {
+				return err_set(e, "%s: chmod: %s", path,
 				    strerror(errno));
 			}
 		} else if (errno != EEXIST) {

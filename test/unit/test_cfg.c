@@ -994,6 +994,9 @@ static const struct {
 	  NULL },
 	{ "same port on IPv4 and IPv6 is fine",
 	  "smtp_listen = 0.0.0.0:2525\nimap_listen = [::]:2525\n", NULL },
+	{ "the key set in the file is blamed, not the default",
+	  "smtp_listen = 0.0.0.0:143\n",
+	  "t.conf:1: smtp_listen: port 143 is also in imap_listen" },
 #endif
 #if WREN_SMTP
 	{ "same address twice in one listener",
