@@ -103,7 +103,7 @@ LDSTATIC = -static
 CROSS_INC := $(SYSROOT)/inc
 EXTRA_INC := -I$(CROSS_INC)
 LDLIBS := /usr/lib/$(TRIPLET)/libbearssl.a $(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a
-EXTRA_OBJ := $(B)/obj/compat/fortify_shim.o
+EXTRA_OBJ := $(B)/obj/compat/musl_shim.o
 UNIT_CC = $(TRIPLET)-gcc
 UNIT_CFLAGS = -O1 -g
 UNIT_LIBS = -lcmocka /usr/lib/$(TRIPLET)/libbearssl.a \
@@ -335,6 +335,6 @@ install: $(B)/wren.stripped
 clean:
 	rm -rf build
 
-$(B)/obj/compat/fortify_shim.o: src/compat/fortify_shim.c
+$(B)/obj/compat/musl_shim.o: src/compat/musl_shim.c
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS_ALL) -c -o $@ $<
