@@ -68,6 +68,19 @@
 #define RESOLVE_DEPTH_MAX	20
 #define RESOLVE_TARGETS_MAX	1000
 
+/* SMTP (RFC 5321 4.5.3.1). */
+#define SMTP_LINE_MAX		512	/* command line, incl. CRLF */
+#define SMTP_TEXT_LINE_MAX	1000	/* message line, incl. CRLF */
+#define SMTP_RCPT_MAX		100	/* recipients per message (RFC
+					 * 5321 4.5.3.1.8 asks for 100) */
+#define SMTP_ERRORS_MAX		10	/* then 421 (Postfix: 20 hard) */
+#define SMTP_HOPS_MAX		50	/* Received: headers; Postfix's
+					 * hopcount_limit */
+#define SMTP_HELO_MAX		255	/* the EHLO argument kept */
+#define SMTP_ENVID_MAX		100	/* RFC 3461 4.4 */
+#define SMTP_ORCPT_MAX		500	/* RFC 3461 4.2 */
+#define SMTP_LOOPCHECK_MAX	8	/* Delivered-To: values compared */
+
 /* Program-wide limits that sizes at start-up are checked against. */
 #define MAX_CONNECTIONS_LIMIT	65536
 
