@@ -110,7 +110,7 @@ UNIT_LIBS = -lcmocka /usr/lib/$(TRIPLET)/libbearssl.a \
 	$(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a
 endif
 
-CFLAGS_ALL := -std=c99 -D_GNU_SOURCE $(OPT) $(WARN) -ffunction-sections \
+CFLAGS_ALL := -std=c99 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) $(WARN) -ffunction-sections \
 	-fdata-sections -I$(B) -Isrc $(EXTRA_INC) \
 	-DWREN_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 LDFLAGS_ALL := $(LDSTATIC) -Wl,--gc-sections -Wl,-Map=$(B)/wren.map \
@@ -119,13 +119,17 @@ LDFLAGS_ALL := $(LDSTATIC) -Wl,--gc-sections -Wl,-Map=$(B)/wren.map \
 # --- sources ----------------------------------------------------------------
 # A feature folder is compiled only when its Kconfig option is on.
 # Tables (map/) and addresses (msg/) serve every protocol.
-SRC := $(wildcard src/core/*.c) $(wildcard src/cli/*.c) \
+SRC := $(wildcard src/core/*.c) $(filter-out src/cli/queue.c,$(wildcard src/cli/*.c)) \
 	$(wildcard src/map/*.c) $(wildcard src/msg/*.c)
-SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c)
+# The queue's on-disk format (queue/spool.c) is written by inbound SMTP
+# when it accepts mail to relay; the rest of queue/ delivers it.
+SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c) \
+	src/queue/spool.c src/cli/queue.c
 SRC-$(CONFIG_SUBMISSION) += $(wildcard src/auth/*.c)
 SRC-$(CONFIG_IMAP) += $(wildcard src/imap/*.c)
 SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c)
-SRC-$(CONFIG_OUTBOUND) += $(wildcard src/queue/*.c) $(wildcard src/dns/*.c)
+SRC-$(CONFIG_OUTBOUND) += $(filter-out src/queue/spool.c,$(wildcard src/queue/*.c)) \
+	$(wildcard src/dns/*.c)
 SRC += $(sort $(SRC-y))
 OBJ := $(SRC:src/%.c=$(B)/obj/%.o)
 CORE_OBJ := $(filter-out $(B)/obj/cli/%,$(OBJ))
@@ -200,7 +204,7 @@ UNIT_OBJ := $(CORE_OBJ:$(B)/obj/%.o=$(B)/unit/obj/%.o)
 
 $(B)/unit/obj/%.o: src/%.c $(B)/config.h | $(CROSS_PREREQ)
 	@mkdir -p $(dir $@)
-	@$(UNIT_CC) -std=c99 -D_GNU_SOURCE $(UNIT_CFLAGS) $(WARN) -I$(B) -Isrc \
+	@$(UNIT_CC) -std=c99 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(UNIT_CFLAGS) $(WARN) -I$(B) -Isrc \
 		-MMD -MP -c -o $@ $<
 
 $(B)/unit/libcore.a: $(UNIT_OBJ)
@@ -209,7 +213,7 @@ $(B)/unit/libcore.a: $(UNIT_OBJ)
 
 $(B)/unit/test_%: test/unit/test_%.c $(B)/unit/libcore.a
 	@echo "  CC      $<"
-	@$(UNIT_CC) -std=c99 -D_GNU_SOURCE $(UNIT_CFLAGS) -Wall -Wextra -I$(B) \
+	@$(UNIT_CC) -std=c99 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(UNIT_CFLAGS) -Wall -Wextra -I$(B) \
 		-Isrc -Itest/unit -o $@ $< $(B)/unit/libcore.a $(UNIT_LIBS)
 
 -include $(UNIT_OBJ:.o=.d)

@@ -6,9 +6,16 @@
  * serve` reports that it does not listen on them.
  */
 #include "cli/cli.h"
+#include "smtp/smtp.h"
+
+#if WREN_SMTP
+#define SMTP_PROTO	(&smtp_proto)
+#else
+#define SMTP_PROTO	NULL
+#endif
 
 const struct listener_kind listener_kinds[] = {
-	{ CFG_SMTP_LISTEN, NULL },
+	{ CFG_SMTP_LISTEN, SMTP_PROTO },
 	{ CFG_SUBMISSION_LISTEN, NULL },
 	{ CFG_SUBMISSIONS_LISTEN, NULL },
 	{ CFG_IMAP_LISTEN, NULL },

@@ -29,6 +29,10 @@ static const struct command commands[] = {
 	  "compile a table source into SOURCE.cdb (like postmap)" },
 	{ "newaliases", "newaliases", cmd_newaliases,
 	  "compile the configured aliases file" },
+#if WREN_SMTP
+	{ "queue", "mailq", cmd_queue,
+	  "list, show or delete queued outbound mail (like mailq)" },
+#endif
 };
 #define NCOMMANDS	(sizeof commands / sizeof commands[0])
 

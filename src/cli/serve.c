@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/privs.h"
 #include "map/map.h"
+#include "smtp/smtp.h"
 
 #define SERVE_EXTRA_FDS		64	/* listeners, signalfd, files */
 #define SERVE_TIMERS_PER_CONN	2	/* idle + one protocol timer */
@@ -122,6 +123,11 @@ cmd_serve(int argc, char **argv)
 	}
 	timer_init(&s.map_poll, map_poll, &s);
 	map_poll(&s.map_poll, &s);
+	if (WREN_SMTP && smtp_init(&s.ev, &s.cfg, &s.maps, max, &e) == -1) {
+		log_errorx("%s", e.msg);
+		rc = 1;
+		goto out_maps;
+	}
 	log_info("wren started: %zu listener%s, max_connections %zu, "
 	    "%zu bytes per connection, pid %d", s.nlisteners,
 	    s.nlisteners == 1 ? "" : "s", max, conn_bytes_per_connection(),
@@ -131,6 +137,10 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 	}
 	log_info("wren stopped");
+	if (WREN_SMTP) {
+		smtp_shutdown();
+	}
+out_maps:
 	maps_close(&s.maps);
 out:
 	server_unlisten(&s);
@@ -235,6 +245,9 @@ server_reload(struct server *s)
 	s->cfg = next;
 	maps_close(&s->maps);
 	maps_open(&s->maps, &s->cfg);
+	if (WREN_SMTP) {
+		smtp_reconfigure();
+	}
 	s->conns.per_ip = (size_t)cfg_num(&s->cfg,
 	    CFG_MAX_CONNECTIONS_PER_IP);
 	log_set_level((enum log_level)cfg_num(&s->cfg, CFG_LOG_LEVEL));

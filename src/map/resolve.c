@@ -23,7 +23,7 @@ static enum resolve_status	deliver_account(struct walk *,
 				    const struct mailbox *);
 static enum resolve_status	add(struct walk *, enum resolve_kind,
 				    const char *, size_t, const char *,
-				    size_t);
+				    size_t, const char *);
 static const char		*origin(const struct cfg *, char *, size_t);
 static void			strip_tag(const struct cfg *,
 				    struct mailbox *);
@@ -121,7 +121,7 @@ expand(struct walk *w, const char *addr, size_t len, int top)
 	}
 	if (!resolve_is_local_domain(c, mb.domain, mb.dlen)) {
 		klen = (size_t)mailbox_format(&mb, key, sizeof key);
-		return add(w, RESOLVE_REMOTE, key, klen, "", 0);
+		return add(w, RESOLVE_REMOTE, key, klen, "", 0, "");
 	}
 	strip_tag(c, &mb);
 	klen = (size_t)mailbox_format(&mb, key, sizeof key);
@@ -228,12 +228,14 @@ deliver_account(struct walk *w, const struct mailbox *mb)
 {
 	const struct cfg *c = w->r->cfg;
 	char login[ADDR_MAX + 2], home[CFG_PATH_MAX], org[CFG_HOST_MAX + 1];
+	char dest[ADDR_MAX + 2];
 	const char *val, *tpl, *dom;
 	struct map_user u;
 	size_t vlen, llen, hlen = 0;
 	int rc, bare = 0;
 
 	llen = (size_t)mailbox_format(mb, login, sizeof login);
+	memcpy(dest, login, llen + 1);
 	rc = map_lookup(w->r->users, login, llen, &val, &vlen);
 	if (rc == 0) {
 		rc = map_lookup(w->r->users, mb->local, mb->llen, &val,
@@ -289,14 +291,15 @@ deliver_account(struct walk *w, const struct mailbox *mb)
 		}
 		home[hlen] = '\0';
 	}
-	return add(w, RESOLVE_LOCAL, login, llen, home, hlen);
+	return add(w, RESOLVE_LOCAL, login, llen, home, hlen, dest);
 }
 
 /* Adds a target unless it is already there. */
 static enum resolve_status
 add(struct walk *w, enum resolve_kind kind, const char *addr, size_t alen,
-    const char *home, size_t hlen)
+    const char *home, size_t hlen, const char *dest)
 {
+	size_t dlen = strlen(dest);
 	struct resolve_result *res = w->res;
 	struct resolve_target *t;
 
@@ -307,7 +310,7 @@ add(struct walk *w, enum resolve_kind kind, const char *addr, size_t alen,
 		}
 	}
 	if (res->n == RESOLVE_TARGETS_MAX ||
-	    res->used + alen + hlen + 2 > sizeof res->arena) {
+	    res->used + alen + hlen + dlen + 3 > sizeof res->arena) {
 		fmt(res->why, sizeof res->why, "more than %d targets",
 		    RESOLVE_TARGETS_MAX);
 		return RESOLVE_TOO_MANY;
@@ -322,6 +325,9 @@ add(struct walk *w, enum resolve_kind kind, const char *addr, size_t alen,
 	memcpy(res->arena + res->used, home, hlen);
 	res->arena[res->used + hlen] = '\0';
 	res->used += hlen + 1;
+	t->dest = res->arena + res->used;
+	memcpy(res->arena + res->used, dest, dlen + 1);
+	res->used += dlen + 1;
 	return RESOLVE_OK;
 }
 

@@ -39,6 +39,8 @@ struct resolve_target {
 	enum resolve_kind	 kind;
 	const char		*addr;	/* login, or the remote address */
 	const char		*home;	/* LOCAL: Maildir is home/Maildir */
+	const char		*dest;	/* LOCAL: the address delivered to
+					 * (local@domain, for Delivered-To) */
 };
 
 #define RESOLVE_ARENA	(RESOLVE_TARGETS_MAX * 96)

@@ -1,0 +1,459 @@
+/*
+ * smtp_deliver.c - where a message goes while it arrives, and the group
+ * commit that makes it durable before its 250.
+ *
+ * While DATA streams in, the body goes to ONE file, the "primary": the
+ * first mailbox's tmp/ file (or the queue file when every recipient is
+ * remote), after that file's own header lines. Memory never holds more
+ * than a buffer of it.
+ *
+ * When the message is complete, the session joins the commit list, and
+ * a zero-delay timer runs the commit for everything on the list at the
+ * end of the current loop turn: the group commit.
+ *
+ *   A  for each message: the other mailboxes' files (their header +
+ *      the body copied in the kernel from the primary), the queue file
+ *      and its envelope; writeback started on each (sync_file_range)
+ *   B  fsync every file: the first pays the journal commit, the rest
+ *      mostly find their data already on its way
+ *   C  rename tmp/ -> new/ (Maildir) and tmp/ -> msg/, env/ (queue)
+ *   D  fsync each directory renamed into, once per batch
+ *   E  the replies: 250 for every message whose files all made it
+ *
+ * Messages that end while a batch is being committed wait for the next
+ * one, so under load one pair of fsync rounds covers many messages,
+ * which one fsync per message in one thread never could.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>		/* rename */
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/fmt.h"
+#include "core/log.h"
+#include "msg/date.h"
+#include "smtp/smtp_int.h"
+
+#define PREFIX_MAX	(3 * ADDR_MAX + SMTP_HELO_MAX + CFG_HOST_MAX + 256)
+#define DIRS_MAX	64	/* distinct new/ dirs fsync'd per batch */
+
+static size_t	prefix(const struct smtp_session *, int, char *, size_t,
+		    uint64_t *);
+static int	target_path(const struct smtp_session *, int, const char *,
+		    char *, size_t);
+static int	make_secondary(struct smtp_session *, int);
+static int	fsync_path(const char *);
+static void	unlink_all(struct smtp_session *, int);
+static void	dir_note(char (*)[MAILDIR_PATH_MAX], size_t *, const char *);
+
+int
+smtp_deliver_begin(struct smtp_session *s)
+{
+	char path[MAILDIR_PATH_MAX], hdr[PREFIX_MAX];
+	struct err e;
+	size_t n;
+	int i;
+
+	spool_new_id(s->id, sizeof s->id);
+	maildir_unique(s->base, sizeof s->base, smtp.hostname);
+	msg_date(s->date, sizeof s->date, time(NULL));
+	s->primary = -1;
+	for (i = 0; i < (int)s->ntargets; i++) {
+		if (s->t[i].kind == SMTP_T_LOCAL) {
+			s->primary = i;
+			break;
+		}
+	}
+	if (s->primary >= 0) {
+		if (maildir_ensure(smtp_str(s, s->t[i].home), &e) == -1) {
+			log_warnx("smtp %08x: %s", s->c->id, e.msg);
+			return -1;
+		}
+	}
+	if (target_path(s, s->primary, "tmp", path, sizeof path) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	s->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (s->fd == -1) {
+		log_warn("smtp %08x: %s", s->c->id, path);
+		return -1;
+	}
+	s->files_open = 1;
+	s->write_errno = 0;
+	n = prefix(s, s->primary, hdr, sizeof hdr, NULL);
+	s->prefix_len = n;
+	return smtp_deliver_write(s, hdr, n);
+}
+
+int
+smtp_deliver_write(struct smtp_session *s, const char *p, size_t n)
+{
+	if (s->write_errno != 0 || n == 0) {
+		return s->write_errno ? -1 : 0;
+	}
+	if (store_write_all(s->fd, p, n) == -1) {
+		s->write_errno = errno;
+		return -1;
+	}
+	return 0;
+}
+
+void
+smtp_deliver_abort(struct smtp_session *s)
+{
+	if (!s->files_open) {
+		return;
+	}
+	if (s->fd != -1) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	unlink_all(s, 0);
+	s->files_open = 0;
+}
+
+void
+smtp_deliver_queue(struct smtp_session *s)
+{
+	s->next_commit = NULL;
+	*smtp.commit_tail = s;
+	smtp.commit_tail = &s->next_commit;
+	if (!timer_armed(&smtp.commit_timer) &&
+	    ev_timer_in(smtp.ev, &smtp.commit_timer, 0) == -1) {
+		/* No timer slot: commit right away rather than never. */
+		smtp_commit_run(&smtp.commit_timer, NULL);
+	}
+}
+
+void
+smtp_deliver_cancel(struct smtp_session *s)
+{
+	struct smtp_session **pp;
+
+	for (pp = &smtp.commit_head; *pp != NULL; pp = &(*pp)->next_commit) {
+		if (*pp == s) {
+			*pp = s->next_commit;
+			if (smtp.commit_tail == &s->next_commit) {
+				smtp.commit_tail = pp;
+			}
+			break;
+		}
+	}
+	smtp_deliver_abort(s);
+}
+
+void
+smtp_commit_run(struct timer *t, void *arg)
+{
+	static char dirs[DIRS_MAX][MAILDIR_PATH_MAX];
+	char path[MAILDIR_PATH_MAX], to[MAILDIR_PATH_MAX];
+	struct smtp_session *batch, *s, *next;
+	size_t ndirs = 0, nmsg = 0;
+	struct err e;
+
+	(void)t;
+	(void)arg;
+	batch = smtp.commit_head;
+	smtp.commit_head = NULL;
+	smtp.commit_tail = &smtp.commit_head;
+	/* A: every file of every message written, writeback started. */
+	for (s = batch; s != NULL; s = s->next_commit) {
+		s->commit_err = s->write_errno;
+		nmsg++;
+		if (s->commit_err == 0 && close(s->fd) == -1) {
+			s->commit_err = errno;
+		}
+		s->fd = -1;
+		for (int i = 0; i < (int)s->ntargets && !s->commit_err; i++) {
+			if (i != s->primary && s->t[i].kind == SMTP_T_LOCAL &&
+			    !s->t[i].dropped) {
+				s->commit_err = make_secondary(s, i) == -1 ?
+				    errno : 0;
+			}
+		}
+		if (!s->commit_err && s->primary >= 0 && s->nremote > 0) {
+			s->commit_err = make_secondary(s, -1) == -1 ?
+			    errno : 0;
+		}
+	}
+	/* B: fsync every file. */
+	for (s = batch; s != NULL; s = s->next_commit) {
+		for (int i = -1; i < (int)s->ntargets && !s->commit_err;
+		    i++) {
+			if ((i == -1 && s->nremote == 0) || (i >= 0 &&
+			    (s->t[i].kind != SMTP_T_LOCAL ||
+			    s->t[i].dropped))) {
+				continue;
+			}
+			if (target_path(s, i, "tmp", path, sizeof path) == -1 ||
+			    fsync_path(path) == -1) {
+				s->commit_err = errno;
+			}
+		}
+	}
+	/* C: into new/ and the queue; the envelope makes it queued. */
+	for (s = batch; s != NULL; s = s->next_commit) {
+		for (int i = 0; i < (int)s->ntargets && !s->commit_err; i++) {
+			if (s->t[i].kind != SMTP_T_LOCAL || s->t[i].dropped) {
+				continue;
+			}
+			if (target_path(s, i, "tmp", path, sizeof path) == -1 ||
+			    target_path(s, i, "new", to, sizeof to) == -1 ||
+			    rename(path, to) == -1) {
+				s->commit_err = errno;
+				break;
+			}
+			dir_note(dirs, &ndirs, to);
+		}
+		if (!s->commit_err && s->nremote > 0) {
+			struct spool_rcpt r[SMTP_TARGETS_MAX];
+			struct spool_env env;
+			char client[SMTP_HELO_MAX + 64];
+			size_t nr = 0;
+
+			for (size_t i = 0; i < s->ntargets; i++) {
+				if (s->t[i].kind != SMTP_T_REMOTE) {
+					continue;
+				}
+				r[nr].addr = smtp_str(s, s->t[i].addr);
+				r[nr].notify = s->t[i].notify;
+				r[nr].orcpt = smtp_str(s, s->t[i].orcpt);
+				nr++;
+			}
+			fmt(client, sizeof client, "%s [%s]", s->helo,
+			    s->ip);
+			memset(&env, 0, sizeof env);
+			env.id = s->id;
+			env.arrival = (int64_t)time(NULL);
+			env.sender = s->sender;
+			env.size = s->body.size + prefix(s, -1, path,
+			    sizeof path, NULL);
+			env.ret = (int)s->ret;
+			env.envid = s->envid;
+			env.smtputf8 = s->smtputf8;
+			env.client = client;
+			env.rcpt = r;
+			env.nrcpt = nr;
+			if (spool_write_env(cfg_str(smtp.cfg, CFG_DATA_DIR),
+			    &env, &e) == -1 ||
+			    spool_commit(cfg_str(smtp.cfg, CFG_DATA_DIR),
+			    s->id, &e) == -1) {
+				log_warnx("smtp %08x: %s", s->c->id, e.msg);
+				s->commit_err = EIO;
+			} else {
+				fmt(to, sizeof to, "%s/queue/msg/x",
+				    cfg_str(smtp.cfg, CFG_DATA_DIR));
+				dir_note(dirs, &ndirs, to);
+				fmt(to, sizeof to, "%s/queue/env/x",
+				    cfg_str(smtp.cfg, CFG_DATA_DIR));
+				dir_note(dirs, &ndirs, to);
+			}
+		}
+	}
+	/* D: the directories, once each. */
+	for (size_t i = 0; i < ndirs; i++) {
+		if (store_fsync_dir(dirs[i]) == -1) {
+			int err = errno;
+
+			log_warn("fsync %s", dirs[i]);
+			/* Which messages used it is not tracked: fail the
+			 * batch; the clients retry. */
+			for (s = batch; s != NULL; s = s->next_commit) {
+				if (!s->commit_err) {
+					s->commit_err = err;
+				}
+			}
+		}
+	}
+	/* E: the replies. */
+	for (s = batch; s != NULL; s = next) {
+		next = s->next_commit;
+		if (s->commit_err) {
+			unlink_all(s, 1);
+		} else if (s->primary >= 0 && s->t[s->primary].dropped &&
+		    target_path(s, s->primary, "tmp", path,
+		    sizeof path) == 0) {
+			(void)unlink(path);	/* only the body source */
+		}
+		s->files_open = 0;
+		smtp_committed(s, s->commit_err);
+	}
+	smtp.batches++;
+	smtp.commits += nmsg;
+	log_debug("smtp: commit batch of %zu message%s, %zu director%s",
+	    nmsg, nmsg == 1 ? "" : "s", ndirs, ndirs == 1 ? "y" : "ies");
+}
+
+/*
+ * The lines wren adds in front of the message for target i (-1: the
+ * queue copy): Return-Path and Delivered-To for a mailbox (RFC 5321
+ * 4.4; Delivered-To as Postfix writes it, which also detects forwarding
+ * loops), and the Received trace (RFC 5321 4.4) for both.
+ */
+static size_t
+prefix(const struct smtp_session *s, int i, char *out, size_t cap,
+    uint64_t *lines)
+{
+	int n = 0, one = s->nrcpt == 1;
+
+	if (i >= 0) {
+		n = fmt(out, cap, "Return-Path: <%s>\nDelivered-To: %s\n",
+		    s->sender, smtp_str(s, s->t[i].dto));
+	}
+	n += fmt(out + n, cap - (size_t)n, "Received: from %s ([%s%s])\n"
+	    "\tby %s (wren) with %s id %s%s%s%s;\n\t%s\n", s->helo,
+	    s->c->family == AF_INET6 ? "IPv6:" : "", s->ip, smtp.hostname, s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" :
+	    "SMTP", s->id, one ? "\n\tfor <" : "", one ? s->rcpt1 : "",
+	    one ? ">" : "", s->date);
+	if ((size_t)n >= cap) {
+		n = (int)cap - 1;
+	}
+	if (lines != NULL) {
+		*lines = 0;
+		for (int k = 0; k < n; k++) {
+			*lines += out[k] == '\n';
+		}
+	}
+	return (size_t)n;
+}
+
+/* tmp/ or new/ path of target i; -1 is the queue file (tmp only). */
+static int
+target_path(const struct smtp_session *s, int i, const char *sub,
+    char *out, size_t cap)
+{
+	char hdr[PREFIX_MAX];
+	uint64_t size, vsize, lines;
+	size_t n;
+
+	if (i < 0) {
+		return spool_path(out, cap, cfg_str(smtp.cfg, CFG_DATA_DIR),
+		    "tmp", s->id, "");
+	}
+	if (strcmp(sub, "tmp") == 0) {
+		return maildir_path(out, cap, smtp_str(s, s->t[i].home), sub,
+		    s->base, 0, 0);
+	}
+	n = prefix(s, i, hdr, sizeof hdr, &lines);
+	size = n + s->body.size;
+	vsize = n + lines + smtp_body_vsize(&s->body);
+	return maildir_path(out, cap, smtp_str(s, s->t[i].home), sub,
+	    s->base, size, vsize);
+}
+
+/* Another copy: its own header, then the primary's body. */
+static int
+make_secondary(struct smtp_session *s, int i)
+{
+	char path[MAILDIR_PATH_MAX], src[MAILDIR_PATH_MAX], hdr[PREFIX_MAX];
+	struct err e;
+	size_t n;
+	int fd, in, rc = 0;
+
+	if (i >= 0 && maildir_ensure(smtp_str(s, s->t[i].home), &e) == -1) {
+		log_warnx("smtp %08x: %s", s->c->id, e.msg);
+		errno = EIO;
+		return -1;
+	}
+	if (target_path(s, i, "tmp", path, sizeof path) == -1 ||
+	    target_path(s, s->primary, "tmp", src, sizeof src) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in == -1) {
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		int err = errno;
+
+		close(in);
+		errno = err;
+		return -1;
+	}
+	n = prefix(s, i, hdr, sizeof hdr, NULL);
+	if (store_write_all(fd, hdr, n) == -1 ||
+	    store_copy(fd, in, s->prefix_len, s->body.size) == -1) {
+		rc = -1;
+	} else {
+		store_start_writeback(fd);
+	}
+	if (close(fd) == -1) {
+		rc = -1;
+	}
+	close(in);
+	return rc;
+}
+
+static int
+fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd == -1) {
+		return -1;
+	}
+	rc = fdatasync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Removes the message's tmp/ files and, after a failed commit, what
+ * reached new/: nothing unacknowledged may stay visible. */
+static void
+unlink_all(struct smtp_session *s, int renamed_too)
+{
+	char path[MAILDIR_PATH_MAX];
+
+	for (int i = -1; i < (int)s->ntargets; i++) {
+		if (i >= 0 && s->t[i].kind != SMTP_T_LOCAL) {
+			continue;
+		}
+		if (target_path(s, i, "tmp", path, sizeof path) == 0) {
+			(void)unlink(path);
+		}
+		if (renamed_too && i >= 0 &&
+		    target_path(s, i, "new", path, sizeof path) == 0) {
+			(void)unlink(path);
+		}
+	}
+	if (renamed_too) {
+		char d[SPOOL_PATH_MAX];
+		const char *dd = cfg_str(smtp.cfg, CFG_DATA_DIR);
+
+		if (spool_path(d, sizeof d, dd, "tmp", s->id, ".env") == 0) {
+			(void)unlink(d);
+		}
+	}
+}
+
+/* Remembers the directory of path for the batch's directory fsyncs. */
+static void
+dir_note(char (*dirs)[MAILDIR_PATH_MAX], size_t *n, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+	char dir[MAILDIR_PATH_MAX];
+
+	if (len == 0 || len >= sizeof dir) {
+		return;
+	}
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(dirs[i], dir) == 0) {
+			return;
+		}
+	}
+	if (*n == DIRS_MAX) {
+		(void)store_fsync_dir(dir);	/* no room: now */
+		return;
+	}
+	memcpy(dirs[(*n)++], dir, len + 1);
+}

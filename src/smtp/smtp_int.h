@@ -1,0 +1,117 @@
+/*
+ * smtp_int.h - what smtp_session.c and smtp_deliver.c share: the
+ * session, its transaction, and the server-wide SMTP context.
+ */
+#ifndef WREN_SMTP_INT_H
+#define WREN_SMTP_INT_H
+
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "core/pool.h"
+#include "queue/spool.h"
+#include "smtp/smtp.h"
+#include "smtp/smtp_parse.h"
+#include "store/maildir.h"
+
+#define SMTP_TARGETS_MAX	100	/* mailboxes + remote addresses
+					 * one message goes to */
+#define SMTP_ARENA		8192	/* their strings */
+
+enum smtp_state {
+	SMTP_ST_INIT,		/* greeted, no HELO/EHLO yet */
+	SMTP_ST_READY,		/* HELO/EHLO done, no transaction */
+	SMTP_ST_MAIL,		/* MAIL accepted */
+	SMTP_ST_RCPT,		/* at least one RCPT accepted */
+	SMTP_ST_DATA,		/* reading the DATA body */
+	SMTP_ST_BDAT,		/* reading a BDAT chunk */
+	SMTP_ST_COMMIT,		/* message complete, waiting for disk */
+	SMTP_ST_NSTATES
+};
+
+enum smtp_target_kind { SMTP_T_LOCAL, SMTP_T_REMOTE };
+
+/* One destination of the message; strings are offsets into arena. */
+struct smtp_target {
+	uint8_t		kind;
+	uint8_t		notify;		/* DSN NOTIFY bits (remote) */
+	uint8_t		dropped;	/* forwarding loop: not delivered */
+	uint16_t	addr;		/* mailbox login / remote address */
+	uint16_t	home;		/* LOCAL */
+	uint16_t	dto;		/* LOCAL: Delivered-To address */
+	uint16_t	orcpt;		/* REMOTE: DSN ORCPT, "" if none */
+};
+
+struct smtp_session {
+	struct conn		*c;
+	enum smtp_state		 state;
+	struct smtp_lines	 lines;
+	unsigned		 errors;
+	int			 esmtp;
+	int			 mynet;		/* client in mynetworks */
+	int			 draining;	/* close after this message */
+	char			 helo[SMTP_HELO_MAX + 1];
+	char			 ip[ADDR_TEXT_MAX];	/* client address */
+	/* the transaction */
+	char			 sender[ADDR_MAX + 1];
+	int			 smtputf8;
+	enum smtp_ret		 ret;
+	char			 envid[SMTP_ENVID_MAX + 1];
+	size_t			 nrcpt;		/* RCPT commands accepted */
+	char			 rcpt1[ADDR_MAX + 1];	/* the first */
+	size_t			 ntargets, nlocal, nremote;
+	struct smtp_target	 t[SMTP_TARGETS_MAX];
+	size_t			 used;
+	char			 arena[SMTP_ARENA];
+	/* the message */
+	struct smtp_body	 body;
+	uint64_t		 bdat_left;	/* of the current chunk */
+	int			 bdat_last;
+	int			 bdat_skip;	/* rejected chunk: discard */
+	enum smtp_state		 bdat_prev;	/* state to return to */
+	int			 files_open;	/* delivery started */
+	char			 id[SPOOL_ID_MAX];
+	char			 base[MAILDIR_NAME_MAX];
+	char			 date[48];
+	int			 primary;	/* target index, -1 = queue */
+	int			 fd;		/* the primary file */
+	uint64_t		 prefix_len;	/* of the primary file */
+	int			 write_errno;
+	int			 commit_err;	/* errno from the commit */
+	struct smtp_session	*next_commit;
+};
+
+struct smtp_ctx {
+	struct ev		*ev;
+	const struct cfg	*cfg;
+	struct maps		*maps;
+	struct pool		 sessions;
+	struct cfg_net		 nets[CFG_NETS_MAX];
+	size_t			 nnets;
+	char			 hostname[CFG_HOST_MAX + 1];
+	struct timer		 commit_timer;
+	struct smtp_session	*commit_head, **commit_tail;
+	uint64_t		 commits, batches;	/* for the log */
+};
+
+extern struct smtp_ctx smtp;
+
+static inline const char *
+smtp_str(const struct smtp_session *s, uint16_t off)
+{
+	return s->arena + off;
+}
+
+/* smtp_deliver.c */
+int	smtp_deliver_begin(struct smtp_session *);
+int	smtp_deliver_write(struct smtp_session *, const char *, size_t);
+void	smtp_deliver_abort(struct smtp_session *);
+void	smtp_deliver_queue(struct smtp_session *);
+void	smtp_deliver_cancel(struct smtp_session *);
+void	smtp_commit_run(struct timer *, void *);
+
+/* smtp_session.c, called back when the message is on disk (err 0) or
+ * not (an errno). */
+void	smtp_committed(struct smtp_session *, int err);
+
+#endif

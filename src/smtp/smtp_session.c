@@ -1,0 +1,838 @@
+/*
+ * smtp_session.c - the SMTP server state machine (RFC 5321 4.1, 4.3.2)
+ * with PIPELINING (RFC 2920), SIZE (1870), 8BITMIME (6152),
+ * ENHANCEDSTATUSCODES (2034, 3463), CHUNKING (3030), SMTPUTF8 (6531)
+ * and DSN (3461).
+ *
+ *   INIT --HELO/EHLO--> READY --MAIL--> MAIL --RCPT--> RCPT
+ *   RCPT --DATA--> DATA --CRLF.CRLF--> COMMIT --on disk--> READY
+ *   RCPT --BDAT--> BDAT --chunk--> RCPT ... BDAT LAST --> COMMIT
+ *   RSET: back to READY; QUIT: 221 and close, from anywhere.
+ *
+ * Glue only: bytes from the connection go through smtp_parse.c, the
+ * replies go to the connection's output (flushed together before the
+ * loop sleeps, so a pipelined group's replies leave in one write), the
+ * message goes to smtp_deliver.c.
+ */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "core/fmt.h"
+#include "core/log.h"
+#include "map/resolve.h"
+#include "smtp/smtp_int.h"
+
+struct smtp_ctx smtp;
+
+static const char *const smtp_state_name[SMTP_ST_NSTATES] = {
+	"INIT", "READY", "MAIL", "RCPT", "DATA", "BDAT", "COMMIT"
+};
+
+static const char	*smtp_refusal(enum conn_refusal);
+static int		 smtp_open(struct conn *);
+static void		 smtp_input(struct conn *);
+static void		 smtp_writable(struct conn *);
+static void		 smtp_timeout(struct conn *);
+static void		 smtp_drain(struct conn *);
+static void		 smtp_close(struct conn *);
+
+const struct proto smtp_proto = {
+	.name = "smtp",
+	.refusal = smtp_refusal,
+	.open = smtp_open,
+	.input = smtp_input,
+	.writable = smtp_writable,
+	.timeout = smtp_timeout,
+	.drain = smtp_drain,
+	.close = smtp_close,
+};
+
+static void	set_state(struct smtp_session *, enum smtp_state);
+static void	reply(struct smtp_session *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	error_reply(struct smtp_session *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	command(struct smtp_session *, const char *, size_t);
+static void	cmd_ehlo(struct smtp_session *, const struct smtp_cmd *);
+static void	cmd_mail(struct smtp_session *, const struct smtp_cmd *);
+static void	cmd_rcpt(struct smtp_session *, const struct smtp_cmd *);
+static void	cmd_data(struct smtp_session *);
+static void	cmd_bdat(struct smtp_session *, const struct smtp_cmd *);
+static int	body_input(struct smtp_session *);
+static void	message_end(struct smtp_session *);
+static void	reset(struct smtp_session *);
+static int	add_target(struct smtp_session *, enum smtp_target_kind,
+		    const char *, const char *, const char *, unsigned,
+		    const char *);
+static uint16_t	arena_put(struct smtp_session *, const char *);
+static int	start_delivery(struct smtp_session *);
+
+int
+smtp_init(struct ev *ev, const struct cfg *cfg, struct maps *maps,
+    size_t max, struct err *e)
+{
+	memset(&smtp, 0, sizeof smtp);
+	smtp.ev = ev;
+	smtp.cfg = cfg;
+	smtp.maps = maps;
+	smtp.commit_tail = &smtp.commit_head;
+	timer_init(&smtp.commit_timer, smtp_commit_run, NULL);
+	if (pool_init(&smtp.sessions, "smtp", sizeof(struct smtp_session),
+	    max, e) == -1) {
+		return -1;
+	}
+	if (spool_init(cfg_str(cfg, CFG_DATA_DIR), e) == -1) {
+		pool_destroy(&smtp.sessions);
+		return -1;
+	}
+	smtp_reconfigure();
+	return 0;
+}
+
+void
+smtp_reconfigure(void)
+{
+	struct err e;
+
+	if (cfg_parse_nets(cfg_str(smtp.cfg, CFG_MYNETWORKS), smtp.nets,
+	    CFG_NETS_MAX, &smtp.nnets, &e) == -1) {
+		smtp.nnets = 0;		/* cannot happen: validated */
+	}
+	fmt(smtp.hostname, sizeof smtp.hostname, "%s",
+	    cfg_hostname(smtp.cfg, smtp.hostname, sizeof smtp.hostname));
+}
+
+void
+smtp_shutdown(void)
+{
+	pool_destroy(&smtp.sessions);
+}
+
+void
+smtp_committed(struct smtp_session *s, int err)
+{
+	if (err == 0) {
+		conn_log(s->c, LOG_LVL_INFO, "%s: from=<%s> size=%llu "
+		    "nrcpt=%zu local=%zu remote=%zu: delivered", s->id,
+		    s->sender, (unsigned long long)s->body.size, s->nrcpt,
+		    s->nlocal, s->nremote);
+		reply(s, "250 2.0.0 Ok: queued as %s", s->id);
+	} else {
+		conn_log(s->c, LOG_LVL_WARN, "%s: not delivered: %s", s->id,
+		    strerror(err));
+		if (err == ENOSPC || err == EDQUOT) {
+			reply(s, "452 4.3.1 Insufficient system storage");
+		} else {
+			reply(s, "451 4.3.0 Error: local delivery failed");
+		}
+	}
+	reset(s);
+	set_state(s, SMTP_ST_READY);
+	if (s->draining) {
+		reply(s, "421 4.3.2 %s Service shutting down", smtp.hostname);
+		conn_close(s->c);
+		return;
+	}
+	smtp_input(s->c);	/* commands pipelined behind the message */
+}
+
+static const char *
+smtp_refusal(enum conn_refusal why)
+{
+	switch (why) {
+	case CONN_REFUSE_PER_IP:
+		return "421 4.3.2 Too many connections from your address\r\n";
+	case CONN_REFUSE_SHUTDOWN:
+		return "421 4.3.2 Service shutting down\r\n";
+	default:
+		return "421 4.3.2 Service not available, too many "
+		    "connections\r\n";
+	}
+}
+
+static int
+smtp_open(struct conn *c)
+{
+	struct smtp_session *s = pool_get(&smtp.sessions);
+
+	if (s == NULL) {
+		conn_write(c, smtp_refusal(CONN_REFUSE_FULL),
+		    strlen(smtp_refusal(CONN_REFUSE_FULL)));
+		return -1;
+	}
+	s->c = c;
+	s->fd = -1;
+	c->sess = s;
+	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {
+		fmt(s->ip, sizeof s->ip, "?");
+	}
+	s->mynet = cfg_net_match(smtp.nets, smtp.nnets, c->family, c->addr);
+	if (c->family == AF_INET6 && !s->mynet) {
+		/* ::ffff:a.b.c.d is an IPv4 client on a dual socket. */
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+		    0, 0, 0xff, 0xff };
+
+		if (memcmp(c->addr, mapped, 12) == 0) {
+			s->mynet = cfg_net_match(smtp.nets, smtp.nnets,
+			    AF_INET, c->addr + 12);
+		}
+	}
+	conn_set_timeout(c, (uint64_t)cfg_num(smtp.cfg, CFG_SMTP_TIMEOUT) *
+	    1000);
+	reply(s, "220 %s ESMTP wren", smtp.hostname);
+	return 0;
+}
+
+/* Everything that can be done with the input now: commands, and the
+ * message body when in DATA or BDAT. */
+static void
+smtp_input(struct conn *c)
+{
+	struct smtp_session *s = c->sess;
+
+	while (!(c->flags & (CONN_F_CLOSING | CONN_F_DEAD)) &&
+	    s->state != SMTP_ST_COMMIT) {
+		const char *line;
+		size_t len, used;
+		enum smtp_line_rc rc;
+
+		/* Back-pressure: a client that pipelines without reading
+		 * waits until its replies have left. */
+		if (c->out.len > CONN_BUF_SIZE / 2) {
+			break;
+		}
+		if (s->state == SMTP_ST_DATA || s->state == SMTP_ST_BDAT) {
+			if (body_input(s) == 0) {
+				break;
+			}
+			continue;
+		}
+		if (c->in.len == 0) {
+			break;
+		}
+		rc = smtp_line_next(&s->lines, buf_head(&c->in), c->in.len,
+		    &line, &len, &used);
+		if (rc == SMTP_LINE_NEED) {
+			conn_consume(c, used);
+			break;
+		}
+		if (rc == SMTP_LINE_TOO_LONG) {
+			conn_consume(c, used);
+			error_reply(s, "500 5.5.2 Error: line too long");
+			continue;
+		}
+		command(s, line, len);
+		if (!(c->flags & CONN_F_DEAD)) {
+			conn_consume(c, used);
+		}
+	}
+}
+
+static void
+smtp_writable(struct conn *c)
+{
+	struct smtp_session *s = c->sess;
+
+	if (s->state != SMTP_ST_COMMIT && c->in.len > 0) {
+		smtp_input(c);
+	}
+}
+
+static void
+smtp_timeout(struct conn *c)
+{
+	struct smtp_session *s = c->sess;
+
+	if (s->state == SMTP_ST_COMMIT) {
+		/* The disk, not the client: wait for the commit. */
+		conn_set_timeout(c, (uint64_t)cfg_num(smtp.cfg,
+		    CFG_SMTP_TIMEOUT) * 1000);
+		return;
+	}
+	reply(s, "421 4.4.2 %s Error: timeout exceeded", smtp.hostname);
+	conn_close(c);
+}
+
+/* SIGTERM: a session in the middle of a message finishes it; the
+ * others are told at once. */
+static void
+smtp_drain(struct conn *c)
+{
+	struct smtp_session *s = c->sess;
+
+	if (s->state == SMTP_ST_DATA || s->state == SMTP_ST_BDAT ||
+	    s->state == SMTP_ST_COMMIT) {
+		s->draining = 1;
+		return;
+	}
+	reply(s, "421 4.3.2 %s Service shutting down", smtp.hostname);
+	conn_close(c);
+}
+
+static void
+smtp_close(struct conn *c)
+{
+	struct smtp_session *s = c->sess;
+
+	if (s == NULL) {
+		return;
+	}
+	if (s->state == SMTP_ST_COMMIT) {
+		/* The client will never see the 250: do not deliver a
+		 * copy it is going to send again. */
+		smtp_deliver_cancel(s);
+	} else {
+		smtp_deliver_abort(s);
+	}
+	c->sess = NULL;
+	(void)pool_put(&smtp.sessions, s);
+}
+
+static void
+set_state(struct smtp_session *s, enum smtp_state to)
+{
+	if (s->state != to) {
+		log_debug("smtp %08x: %s -> %s", s->c->id,
+		    smtp_state_name[s->state], smtp_state_name[to]);
+	}
+	s->state = to;
+}
+
+static void
+reply(struct smtp_session *s, const char *f, ...)
+{
+	char line[SMTP_LINE_MAX + ADDR_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, f);
+	n = vfmt(line, sizeof line - 2, f, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof line - 2) {
+		n = (int)sizeof line - 3;
+	}
+	memcpy(line + n, "\r\n", 2);
+	if (conn_write(s->c, line, (size_t)n + 2) == -1) {
+		/* The output buffer is full of replies the client does
+		 * not read: it is not a client worth waiting for. */
+		conn_log(s->c, LOG_LVL_INFO, "output full; closing");
+		conn_abort(s->c);
+	}
+}
+
+/* A reply to a bad command: counts towards SMTP_ERRORS_MAX. */
+static void
+error_reply(struct smtp_session *s, const char *f, ...)
+{
+	char line[SMTP_LINE_MAX + ADDR_MAX];
+	va_list ap;
+
+	va_start(ap, f);
+	vfmt(line, sizeof line, f, ap);
+	va_end(ap);
+	reply(s, "%s", line);
+	if (++s->errors >= SMTP_ERRORS_MAX &&
+	    !(s->c->flags & CONN_F_DEAD)) {
+		conn_log(s->c, LOG_LVL_INFO, "too many errors");
+		reply(s, "421 4.7.0 %s Error: too many errors",
+		    smtp.hostname);
+		smtp_deliver_abort(s);
+		conn_close(s->c);
+	}
+}
+
+static void
+command(struct smtp_session *s, const char *line, size_t len)
+{
+	struct smtp_cmd cmd;
+	enum smtp_perr pe;
+
+	pe = smtp_cmd_parse(line, len, &cmd);
+	if (pe == SMTP_PE_BDAT_SIZE) {
+		/* The chunk's length is unknown, so where the next
+		 * command starts is too (RFC 3030 3): only closing is
+		 * safe. */
+		reply(s, "%.*s", (int)strcspn(smtp_perr_reply(pe,
+		    cmd.verb), "\r"), smtp_perr_reply(pe, cmd.verb));
+		reply(s, "421 4.5.0 %s Closing: BDAT framing lost",
+		    smtp.hostname);
+		conn_close(s->c);
+		return;
+	}
+	if (pe != SMTP_PE_OK) {
+		const char *r = smtp_perr_reply(pe, cmd.verb);
+
+		error_reply(s, "%.*s", (int)strcspn(r, "\r"), r);
+		return;
+	}
+	switch (cmd.verb) {
+	case SMTP_V_HELO:
+	case SMTP_V_EHLO:
+		cmd_ehlo(s, &cmd);
+		break;
+	case SMTP_V_MAIL:
+		cmd_mail(s, &cmd);
+		break;
+	case SMTP_V_RCPT:
+		cmd_rcpt(s, &cmd);
+		break;
+	case SMTP_V_DATA:
+		cmd_data(s);
+		break;
+	case SMTP_V_BDAT:
+		cmd_bdat(s, &cmd);
+		break;
+	case SMTP_V_RSET:
+		reset(s);
+		if (s->state != SMTP_ST_INIT) {
+			set_state(s, SMTP_ST_READY);
+		}
+		reply(s, "250 2.0.0 Ok");
+		break;
+	case SMTP_V_NOOP:
+		reply(s, "250 2.0.0 Ok");
+		break;
+	case SMTP_V_HELP:
+		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT "
+		    "RSET NOOP VRFY QUIT; see RFC 5321");
+		break;
+	case SMTP_V_VRFY:
+		/* RFC 5321 3.5.3: 252 rather than revealing accounts. */
+		reply(s, "252 2.5.2 Cannot VRFY user, but will accept "
+		    "message and attempt delivery");
+		break;
+	case SMTP_V_QUIT:
+		reply(s, "221 2.0.0 Bye");
+		conn_close(s->c);
+		break;
+	case SMTP_V_AUTH:
+		error_reply(s, "503 5.5.1 Error: authentication not "
+		    "enabled");
+		break;
+	case SMTP_V_STARTTLS:
+	case SMTP_V_EXPN:
+	case SMTP_V_TURN:
+	case SMTP_V_ATRN:
+	case SMTP_V_ETRN:
+	case SMTP_V_UNKNOWN:
+		error_reply(s, "502 5.5.1 Error: command not implemented");
+		break;
+	}
+}
+
+static void
+cmd_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	size_t n = cmd->arglen < SMTP_HELO_MAX ? cmd->arglen : SMTP_HELO_MAX;
+
+	/* RFC 5321 4.1.4: EHLO in a transaction resets it. */
+	reset(s);
+	memcpy(s->helo, cmd->arg, n);
+	s->helo[n] = '\0';
+	s->esmtp = cmd->verb == SMTP_V_EHLO;
+	set_state(s, SMTP_ST_READY);
+	if (!s->esmtp) {
+		reply(s, "250 %s", smtp.hostname);
+		return;
+	}
+	reply(s, "250-%s", smtp.hostname);
+	reply(s, "250-PIPELINING");
+	reply(s, "250-SIZE %lld",
+	    (long long)cfg_num(smtp.cfg, CFG_MESSAGE_SIZE_LIMIT));
+	reply(s, "250-8BITMIME");
+	reply(s, "250-ENHANCEDSTATUSCODES");
+	reply(s, "250-CHUNKING");
+	reply(s, "250-SMTPUTF8");
+	reply(s, "250 DSN");
+}
+
+static void
+cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (s->state == SMTP_ST_INIT) {
+		error_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->state != SMTP_ST_READY) {
+		error_reply(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (!s->esmtp && (cmd->size || cmd->body || cmd->smtputf8 ||
+	    cmd->ret || cmd->envid[0])) {
+		error_reply(s, "555 5.5.4 Parameters need EHLO");
+		return;
+	}
+	if (cmd->size > (uint64_t)cfg_num(smtp.cfg,
+	    CFG_MESSAGE_SIZE_LIMIT)) {
+		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	memcpy(s->sender, cmd->path, cmd->pathlen + 1);
+	s->smtputf8 = cmd->smtputf8;
+	s->ret = cmd->ret;
+	memcpy(s->envid, cmd->envid, sizeof s->envid);
+	set_state(s, SMTP_ST_MAIL);
+	reply(s, "250 2.1.0 Ok");
+}
+
+static void
+cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	static struct resolve_result res;	/* big: one for all */
+	struct resolver rv;
+	size_t before = s->ntargets;
+
+	if (s->state != SMTP_ST_MAIL && s->state != SMTP_ST_RCPT) {
+		error_reply(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (!s->smtputf8 && smtp_path_is_8bit(cmd)) {
+		error_reply(s, "553 5.6.7 <%s>: address needs SMTPUTF8",
+		    cmd->path);
+		return;
+	}
+	if (s->nrcpt >= SMTP_RCPT_MAX) {
+		reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	rv.cfg = smtp.cfg;
+	rv.users = &smtp.maps->m[MAP_USERS];
+	rv.aliases = &smtp.maps->m[MAP_ALIASES];
+	rv.virtual = &smtp.maps->m[MAP_VIRTUAL];
+	resolve(&rv, cmd->path, cmd->pathlen, &res);
+	if (res.status == RESOLVE_OK && res.n == 1 &&
+	    res.t[0].kind == RESOLVE_REMOTE &&
+	    strcasecmp(res.t[0].addr, cmd->path) == 0) {
+		/* Not one of our domains: relaying. */
+		if (!s->mynet) {
+			conn_log(s->c, LOG_LVL_INFO, "relay denied: <%s> "
+			    "from=<%s>", cmd->path, s->sender);
+			error_reply(s, "554 5.7.1 <%s>: Relay access denied",
+			    cmd->path);
+			return;
+		}
+	}
+	switch (res.status) {
+	case RESOLVE_OK:
+		break;
+	case RESOLVE_UNKNOWN:
+		conn_log(s->c, LOG_LVL_INFO, "unknown recipient <%s>: %s",
+		    cmd->path, res.why);
+		error_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
+		    "User unknown", cmd->path);
+		return;
+	case RESOLVE_LOOP:
+		conn_log(s->c, LOG_LVL_WARN, "<%s>: %s", cmd->path, res.why);
+		error_reply(s, "550 5.4.6 <%s>: Recipient address rejected: "
+		    "alias loop", cmd->path);
+		return;
+	case RESOLVE_TOO_MANY:
+		reply(s, "452 4.5.3 <%s>: expands to too many recipients",
+		    cmd->path);
+		return;
+	case RESOLVE_BAD_ADDRESS:
+		error_reply(s, "501 5.1.3 <%s>: Bad recipient address syntax",
+		    cmd->path);
+		return;
+	case RESOLVE_TEMPFAIL:
+		conn_log(s->c, LOG_LVL_WARN, "<%s>: lookup failed: %s",
+		    cmd->path, res.why);
+		reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
+		    cmd->path);
+		return;
+	}
+	if (res.unknown > 0) {
+		conn_log(s->c, LOG_LVL_WARN, "<%s>: %s", cmd->path, res.why);
+	}
+	for (size_t i = 0; i < res.n; i++) {
+		const struct resolve_target *t = &res.t[i];
+		int rc;
+
+		if (t->kind == RESOLVE_REMOTE && !WREN_OUTBOUND) {
+			conn_log(s->c, LOG_LVL_WARN, "<%s>: forwarding to "
+			    "<%s> needs outbound delivery, not built in",
+			    cmd->path, t->addr);
+			continue;
+		}
+		rc = t->kind == RESOLVE_LOCAL ?
+		    add_target(s, SMTP_T_LOCAL, t->addr, t->home,
+		    t->dest, 0, "") :
+		    add_target(s, SMTP_T_REMOTE, t->addr, "", "",
+		    cmd->notify, cmd->orcpt);
+		if (rc == -1) {
+			/* Keep the transaction as it was before. */
+			while (s->ntargets > before) {
+				s->ntargets--;
+				if (s->t[s->ntargets].kind == SMTP_T_LOCAL) {
+					s->nlocal--;
+				} else {
+					s->nremote--;
+				}
+			}
+			reply(s, "452 4.5.3 Error: too many recipients");
+			return;
+		}
+	}
+	if (s->ntargets == before && res.n > 0 && before == 0 &&
+	    s->nrcpt == 0 && !WREN_OUTBOUND) {
+		error_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
+		    "User unknown", cmd->path);
+		return;
+	}
+	if (s->nrcpt == 0) {
+		fmt(s->rcpt1, sizeof s->rcpt1, "%s", cmd->path);
+	}
+	s->nrcpt++;
+	set_state(s, SMTP_ST_RCPT);
+	reply(s, "250 2.1.5 Ok");
+}
+
+static void
+cmd_data(struct smtp_session *s)
+{
+	if (s->state == SMTP_ST_MAIL) {
+		error_reply(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	if (s->state != SMTP_ST_RCPT) {
+		error_reply(s, "503 5.5.1 Error: need RCPT command");
+		return;
+	}
+	if (s->ntargets == 0) {
+		error_reply(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	if (start_delivery(s) == -1) {
+		return;
+	}
+	smtp_body_init(&s->body, SMTP_BODY_DATA,
+	    (uint64_t)cfg_num(smtp.cfg, CFG_MESSAGE_SIZE_LIMIT));
+	set_state(s, SMTP_ST_DATA);
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+/* RFC 3030: BDAT <size> [LAST]. A chunk that cannot be taken is still
+ * read (and dropped), so the command stream stays in step. */
+static void
+cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	s->bdat_left = cmd->chunk;
+	s->bdat_last = cmd->last;
+	s->bdat_skip = 0;
+	s->bdat_prev = s->state;
+	if (s->state == SMTP_ST_RCPT && s->ntargets > 0 && !s->files_open) {
+		if (start_delivery(s) == -1) {
+			s->bdat_skip = 1;
+		} else {
+			smtp_body_init(&s->body, SMTP_BODY_BDAT,
+			    (uint64_t)cfg_num(smtp.cfg,
+			    CFG_MESSAGE_SIZE_LIMIT));
+		}
+	} else if (!(s->state == SMTP_ST_RCPT && s->files_open)) {
+		s->bdat_skip = 1;
+		error_reply(s, s->state == SMTP_ST_MAIL ||
+		    (s->state == SMTP_ST_RCPT && s->ntargets == 0) ?
+		    "554 5.5.1 Error: no valid recipients" :
+		    "503 5.5.1 Error: need RCPT command");
+		if (s->c->flags & CONN_F_DEAD) {
+			return;
+		}
+	}
+	set_state(s, SMTP_ST_BDAT);
+	if (s->bdat_left == 0) {
+		body_input(s);		/* an empty chunk: done at once */
+	}
+}
+
+/* Feeds the body decoder; returns 0 when more input is needed. */
+static int
+body_input(struct smtp_session *s)
+{
+	static char out[2 * CONN_BUF_SIZE];
+	struct conn *c = s->c;
+	size_t avail = c->in.len, outlen = 0, used = 0;
+
+	if (s->state == SMTP_ST_BDAT) {
+		if (avail > s->bdat_left) {
+			avail = (size_t)s->bdat_left;
+		}
+		if (avail > 0) {
+			if (s->bdat_skip) {
+				used = avail;
+			} else {
+				used = smtp_body_feed(&s->body,
+				    buf_head(&c->in), avail, out, sizeof out,
+				    &outlen);
+			}
+		}
+		s->bdat_left -= used;
+	} else if (avail > 0) {
+		used = smtp_body_feed(&s->body, buf_head(&c->in), avail, out,
+		    sizeof out, &outlen);
+	}
+	if (outlen > 0) {
+		(void)smtp_deliver_write(s, out, outlen);
+	}
+	conn_consume(c, used);
+	if (s->state == SMTP_ST_DATA) {
+		if (s->body.done) {
+			message_end(s);
+			return 1;
+		}
+		return used > 0;
+	}
+	if (s->bdat_left > 0) {
+		return used > 0;
+	}
+	/* The chunk is complete. */
+	if (s->bdat_skip) {
+		set_state(s, s->bdat_prev);	/* as if it never came */
+		return 1;
+	}
+	if (s->bdat_last) {
+		outlen = smtp_body_end(&s->body, out, sizeof out);
+		(void)smtp_deliver_write(s, out, outlen);
+		message_end(s);
+		return 1;
+	}
+	set_state(s, SMTP_ST_RCPT);
+	reply(s, "250 2.0.0 %llu octets received",
+	    (unsigned long long)s->body.size);
+	return 1;
+}
+
+/* The whole message is in: refuse it, or queue it for the commit. */
+static void
+message_end(struct smtp_session *s)
+{
+	const struct smtp_body *b = &s->body;
+	const char *why = NULL;
+	size_t live = 0;
+
+	if (b->flags & SMTP_BODY_TOO_BIG) {
+		why = "552 5.3.4 Message size exceeds fixed limit";
+	} else if (b->flags & SMTP_BODY_BARE_CRLF) {
+		/* SMTP smuggling: only CRLF ends a line (RFC 5321 2.3.8). */
+		why = "554 5.6.0 Message refused: bare CR or LF in message";
+	} else if (b->flags & SMTP_BODY_NUL) {
+		why = "554 5.6.0 Message refused: NUL character in message";
+	} else if (b->flags & SMTP_BODY_LONG_LINE) {
+		why = "554 5.6.0 Message refused: line longer than 998 "
+		    "characters";
+	} else if (b->received > SMTP_HOPS_MAX) {
+		why = "554 5.4.6 Too many hops (Received: headers), mail "
+		    "loop?";
+	}
+	/* A mailbox whose Delivered-To: is already in the message: a
+	 * forwarding loop; that copy is not delivered. */
+	for (size_t i = 0; i < s->ntargets && why == NULL; i++) {
+		struct smtp_target *t = &s->t[i];
+
+		for (size_t k = 0; t->kind == SMTP_T_LOCAL && k < b->ndto;
+		    k++) {
+			if (strcasecmp(b->dto[k], smtp_str(s, t->dto)) == 0) {
+				t->dropped = 1;
+				conn_log(s->c, LOG_LVL_WARN, "forwarding loop "
+				    "for <%s>: not delivered",
+				    smtp_str(s, t->dto));
+			}
+		}
+		live += !t->dropped;
+	}
+	if (why == NULL && live == 0) {
+		why = "554 5.4.6 Mail forwarding loop";
+	}
+	if (why != NULL) {
+		conn_log(s->c, LOG_LVL_INFO, "message refused: %s", why);
+		smtp_deliver_abort(s);
+		reset(s);
+		set_state(s, SMTP_ST_READY);
+		reply(s, "%s", why);
+		return;
+	}
+	set_state(s, SMTP_ST_COMMIT);
+	smtp_deliver_queue(s);
+}
+
+static int
+start_delivery(struct smtp_session *s)
+{
+	if (smtp_deliver_begin(s) == -1) {
+		int err = errno;
+
+		smtp_deliver_abort(s);
+		reply(s, err == ENOSPC || err == EDQUOT ?
+		    "452 4.3.1 Insufficient system storage" :
+		    "451 4.3.0 Error: cannot deliver now");
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends the transaction (not the session). */
+static void
+reset(struct smtp_session *s)
+{
+	smtp_deliver_abort(s);
+	s->sender[0] = '\0';
+	s->smtputf8 = 0;
+	s->ret = SMTP_RET_NONE;
+	s->envid[0] = '\0';
+	s->nrcpt = 0;
+	s->rcpt1[0] = '\0';
+	s->ntargets = s->nlocal = s->nremote = 0;
+	s->used = 0;
+	s->bdat_left = 0;
+	s->bdat_skip = 0;
+	s->primary = -1;
+}
+
+/* Adds a destination unless the message already goes there; -1 when
+ * the per-message bounds are reached. */
+static int
+add_target(struct smtp_session *s, enum smtp_target_kind kind,
+    const char *addr, const char *home, const char *dto, unsigned notify,
+    const char *orcpt)
+{
+	struct smtp_target *t;
+	size_t need = strlen(addr) + strlen(home) + strlen(dto) +
+	    strlen(orcpt) + 4;
+
+	for (size_t i = 0; i < s->ntargets; i++) {
+		if (s->t[i].kind == kind &&
+		    strcmp(smtp_str(s, s->t[i].addr), addr) == 0) {
+			return 0;
+		}
+	}
+	if (s->ntargets == SMTP_TARGETS_MAX ||
+	    s->used + need > sizeof s->arena) {
+		return -1;
+	}
+	t = &s->t[s->ntargets++];
+	memset(t, 0, sizeof *t);
+	t->kind = (uint8_t)kind;
+	t->notify = (uint8_t)notify;
+	t->addr = arena_put(s, addr);
+	t->home = arena_put(s, home);
+	t->dto = arena_put(s, dto);
+	t->orcpt = arena_put(s, orcpt);
+	if (kind == SMTP_T_LOCAL) {
+		s->nlocal++;
+	} else {
+		s->nremote++;
+	}
+	return 0;
+}
+
+static uint16_t
+arena_put(struct smtp_session *s, const char *str)
+{
+	size_t n = strlen(str) + 1;
+	uint16_t off = (uint16_t)s->used;
+
+	memcpy(s->arena + s->used, str, n);
+	s->used += n;
+	return off;
+}

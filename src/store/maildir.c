@@ -1,0 +1,192 @@
+/*
+ * maildir.c - Maildir primitives for delivery (see maildir.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/fmt.h"
+#include "store/maildir.h"
+
+#define COPY_CHUNK	8192	/* fallback copy buffer */
+
+static unsigned long	unique_seq;
+
+void
+maildir_unique(char *out, size_t cap, const char *hostname)
+{
+	char host[64];
+	struct timeval tv;
+	size_t n = 0;
+
+	/* '/' and ':' cannot be in a Maildir name: Dovecot writes them
+	 * as \057 and \072. */
+	for (const char *h = hostname; *h != '\0' && n + 5 < sizeof host;
+	    h++) {
+		if (*h == '/') {
+			memcpy(host + n, "\\057", 4);
+			n += 4;
+		} else if (*h == ':') {
+			memcpy(host + n, "\\072", 4);
+			n += 4;
+		} else {
+			host[n++] = *h;
+		}
+	}
+	host[n] = '\0';
+	gettimeofday(&tv, NULL);
+	fmt(out, cap, "%lld.M%ldP%dQ%lu.%s", (long long)tv.tv_sec,
+	    (long)tv.tv_usec, (int)getpid(), ++unique_seq, host);
+}
+
+int
+maildir_ensure(const char *home, struct err *e)
+{
+	static const char *const sub[] = { "", "/Maildir", "/Maildir/tmp",
+	    "/Maildir/new", "/Maildir/cur" };
+	char path[MAILDIR_PATH_MAX];
+	struct stat st;
+
+	/* The common case: everything is there. */
+	if (fmt(path, sizeof path, "%s/Maildir/tmp", home) <
+	    (int)sizeof path && stat(path, &st) == 0 &&
+	    fmt(path, sizeof path, "%s/Maildir/new", home) <
+	    (int)sizeof path && stat(path, &st) == 0) {
+		return 0;
+	}
+	/* Parents of home (mail_home's /srv/mail/%d) as mkdir -p. */
+	if (fmt(path, sizeof path, "%s", home) >= (int)sizeof path) {
+		return err_set(e, "%s: path too long", home);
+	}
+	for (char *p = path + 1; *p != '\0'; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+				return err_set(e, "%s: %s", path,
+				    strerror(errno));
+			}
+			*p = '/';
+		}
+	}
+	for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
+		if (fmt(path, sizeof path, "%s%s", home, sub[i]) >=
+		    (int)sizeof path) {
+			return err_set(e, "%s: path too long", home);
+		}
+		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			return err_set(e, "%s: %s", path, strerror(errno));
+		}
+	}
+	return 0;
+}
+
+int
+maildir_path(char *out, size_t cap, const char *home, const char *sub,
+    const char *base, uint64_t size, uint64_t vsize)
+{
+	int n;
+
+	if (size == 0 && vsize == 0) {
+		n = fmt(out, cap, "%s/Maildir/%s/%s", home, sub, base);
+	} else {
+		n = fmt(out, cap, "%s/Maildir/%s/%s,S=%llu,W=%llu", home, sub,
+		    base, (unsigned long long)size,
+		    (unsigned long long)vsize);
+	}
+	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+int
+store_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			if (n == 0) {
+				errno = EIO;
+			}
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+store_copy(int dst, int src, uint64_t off, uint64_t len)
+{
+	off_t in = (off_t)off;
+	char buf[COPY_CHUNK];
+
+	while (len > 0) {
+		ssize_t n = copy_file_range(src, &in, dst, NULL,
+		    len > (1u << 30) ? (1u << 30) : (size_t)len, 0);
+
+		if (n > 0) {
+			len -= (uint64_t)n;
+			continue;
+		}
+		if (n == 0) {
+			errno = EIO;	/* source shorter than expected */
+			return -1;
+		}
+		if (errno == EINTR) {
+			continue;
+		}
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
+		    errno != EOPNOTSUPP) {
+			return -1;
+		}
+		/* No kernel copy here: a plain loop. */
+		while (len > 0) {
+			ssize_t r = pread(src, buf, len < sizeof buf ?
+			    (size_t)len : sizeof buf, in);
+
+			if (r < 0 && errno == EINTR) {
+				continue;
+			}
+			if (r <= 0) {
+				if (r == 0) {
+					errno = EIO;
+				}
+				return -1;
+			}
+			if (store_write_all(dst, buf, (size_t)r) == -1) {
+				return -1;
+			}
+			in += r;
+			len -= (uint64_t)r;
+		}
+	}
+	return 0;
+}
+
+int
+store_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd == -1) {
+		return -1;
+	}
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+void
+store_start_writeback(int fd)
+{
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
