@@ -244,9 +244,16 @@ $(B)/bench/bench_%: test/bench/bench_%.c $(CORE_OBJ)
 	@$(CC) -std=c99 -D_GNU_SOURCE $(OPT) -I$(B) -Isrc -o $@ $< \
 		$(CORE_OBJ) $(LDSTATIC) $(LDLIBS)
 
-bench: $(B)/wren $(B)/bench/bench_map
+$(B)/bench/fsync_floor: test/bench/fsync_floor.c
+	@mkdir -p $(dir $@)
+	@$(CC) -O2 -o $@ $<
+
+bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor
+	@board/deps.sh host test
 	@mkdir -p $(BENCH_DIR)
 	@$(B)/bench/bench_map $(CURDIR)/$(B)/wren $(BENCH_DIR)
+	@/usr/bin/python3 test/bench/bench_smtp.py $(CURDIR)/$(B)/wren \
+		$(CURDIR)/$(B)/bench/fsync_floor $(BENCH_DIR)/smtp
 
 # --- demo ---------------------------------------------------------------------
 run:

@@ -36,7 +36,7 @@ for what in "$@"; do
 		;;
 	test)
 		need="$need libcmocka-dev python3-pytest shellcheck"
-		need="$need systemd openssl tinycdb dovecot-core"
+		need="$need systemd openssl tinycdb dovecot-core swaks postfix"
 		;;
 	fuzz)
 		need="$need clang libclang-rt-14-dev"

@@ -123,7 +123,8 @@ cmd_serve(int argc, char **argv)
 	}
 	timer_init(&s.map_poll, map_poll, &s);
 	map_poll(&s.map_poll, &s);
-	if (WREN_SMTP && smtp_init(&s.ev, &s.cfg, &s.maps, max, &e) == -1) {
+	if (WREN_SMTP && smtp_init(&s.ev, &s.conns, &s.cfg, &s.maps,
+	    max, &e) == -1) {
 		log_errorx("%s", e.msg);
 		rc = 1;
 		goto out_maps;

@@ -98,7 +98,8 @@ addr_check_domain(const char *d, size_t len, int allow_utf8)
 			return -1;
 		}
 	}
-	return d[len - 1] == '-' ? -1 : 0;
+	/* label == 0: an empty last label ("b.." ends in "b."). */
+	return (label == 0 || d[len - 1] == '-') ? -1 : 0;
 }
 
 static int

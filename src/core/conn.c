@@ -585,6 +585,9 @@ table_before_sleep(struct ev *ev, void *arg)
 	struct conn *c;
 
 	(void)ev;
+	if (t->pre_flush != NULL) {
+		t->pre_flush(t->pre_flush_arg);
+	}
 	while ((c = t->dirty) != NULL) {
 		t->dirty = c->next_dirty;
 		c->flags &= ~CONN_F_DIRTY;

@@ -112,6 +112,10 @@ struct conn_table {
 	struct conn		*dead;		/* reclaim list head */
 	uint64_t		 refused;	/* counters for logs */
 	uint64_t		 accepted;
+	/* Runs before each flush of the connections' output, once per
+	 * loop turn (the SMTP group commit hooks in here). */
+	void			(*pre_flush)(void *);
+	void			*pre_flush_arg;
 };
 
 int	conn_table_init(struct conn_table *, struct ev *, size_t max,

@@ -62,7 +62,7 @@ map_text_next(struct map_text *t, struct map_rec *r, struct err *e)
 {
 	const char *line, *why = NULL;
 	size_t len;
-	unsigned first;
+	unsigned first = 0;
 	int rc;
 
 	if (t->failed) {
@@ -144,8 +144,8 @@ logical_line(struct map_text *t, const char **out, size_t *len,
 	size_t n = 0;
 
 	for (;;) {
-		const char *s = t->p, *nl, *le;
-		int indented;
+		const char *s = t->p, *nl, *le, *b, *e;
+		int indented, skip;
 
 		if (s >= t->end) {
 			break;
@@ -153,7 +153,18 @@ logical_line(struct map_text *t, const char **out, size_t *len,
 		nl = memchr(s, '\n', (size_t)(t->end - s));
 		le = nl ? nl : t->end;
 		indented = is_ws(*s);
-		if (n > 0 && (!continues || !indented)) {
+		b = s;
+		while (b < le && is_ws(*b)) {
+			b++;
+		}
+		e = le;
+		while (e > b && is_ws(e[-1])) {
+			e--;
+		}
+		skip = b == e || *b == '#';
+		/* Blank and comment lines never end a record (Postfix
+		 * readlline(3)); the next line with text at column 0 does. */
+		if (n > 0 && (!continues || (!indented && !skip))) {
 			break;		/* the next record starts here */
 		}
 		t->p = nl ? nl + 1 : t->end;
@@ -162,13 +173,9 @@ logical_line(struct map_text *t, const char **out, size_t *len,
 			*why = "NUL byte in line";
 			return -1;
 		}
-		while (s < le && is_ws(*s)) {
-			s++;
-		}
-		while (le > s && is_ws(le[-1])) {
-			le--;
-		}
-		if (s == le || *s == '#') {
+		s = b;
+		le = e;
+		if (skip) {
 			continue;
 		}
 		if (n == 0) {
@@ -395,13 +402,26 @@ parse_relay(const char *s, size_t len, struct map_rec *r, const char **why)
 	const char *p = s, *end = s + len, *k, *v, *colon;
 	size_t klen, vlen;
 
-	if (next_token(&p, end, &k, &klen) == 0 ||
-	    next_token(&p, end, &v, &vlen) == 0) {
+	if (next_token(&p, end, &k, &klen) == 0) {
 		*why = "expected '[host]:port user:password'";
 		return -1;
 	}
+	/* user:password is one word taken as it is: a password may
+	 * hold commas and quotes (Postfix reads the rest of the line). */
 	while (p < end && is_ws(*p)) {
 		p++;
+	}
+	v = p;
+	while (p < end && !is_ws(*p)) {
+		p++;
+	}
+	vlen = (size_t)(p - v);
+	while (p < end && is_ws(*p)) {
+		p++;
+	}
+	if (vlen == 0) {
+		*why = "expected '[host]:port user:password'";
+		return -1;
 	}
 	if (p != end) {
 		*why = "expected '[host]:port user:password'";

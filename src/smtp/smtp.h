@@ -22,8 +22,8 @@ extern const struct proto smtp_proto;
 /* Sizes the session pool, prepares the queue directories. Once, at
  * start, after privileges are dropped. cfg and maps stay the caller's
  * and must live as long as the server. */
-int	smtp_init(struct ev *, const struct cfg *, struct maps *,
-	    size_t max_sessions, struct err *);
+int	smtp_init(struct ev *, struct conn_table *, const struct cfg *,
+	    struct maps *, size_t max_sessions, struct err *);
 
 /* The configuration was reloaded (mynetworks, hostname, limits). */
 void	smtp_reconfigure(void);

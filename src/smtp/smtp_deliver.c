@@ -14,21 +14,24 @@
  *   A  for each message: the other mailboxes' files (their header +
  *      the body copied in the kernel from the primary), the queue file
  *      and its envelope; writeback started on each (sync_file_range)
- *   B  fsync every file: the first pays the journal commit, the rest
- *      mostly find their data already on its way
+ *   B  syncfs once per file system holding the batch's files: one
+ *      journal commit makes every file of every message durable
  *   C  rename tmp/ -> new/ (Maildir) and tmp/ -> msg/, env/ (queue)
- *   D  fsync each directory renamed into, once per batch
+ *   D  syncfs again for the directory entries of the renames
  *   E  the replies: 250 for every message whose files all made it
  *
  * Messages that end while a batch is being committed wait for the next
- * one, so under load one pair of fsync rounds covers many messages,
- * which one fsync per message in one thread never could.
+ * one, so under load two syncs cover many messages, which one fsync per
+ * message in one thread never could. syncfs also flushes whatever else
+ * is dirty on that file system: on a mail server's data disk that is
+ * mostly mail anyway.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>		/* rename */
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,13 +42,17 @@
 
 #define PREFIX_MAX	(3 * ADDR_MAX + SMTP_HELO_MAX + CFG_HOST_MAX + 256)
 #define DIRS_MAX	64	/* distinct new/ dirs fsync'd per batch */
+/* How long a complete message may wait for others to join its commit
+ * while other sessions are still mid-transaction. */
+#define SMTP_COMMIT_LINGER_MS	2
 
 static size_t	prefix(const struct smtp_session *, int, char *, size_t,
 		    uint64_t *);
 static int	target_path(const struct smtp_session *, int, const char *,
 		    char *, size_t);
 static int	make_secondary(struct smtp_session *, int);
-static int	fsync_path(const char *);
+static int	sync_dirs(char (*)[MAILDIR_PATH_MAX], size_t,
+		    struct smtp_session *);
 static void	unlink_all(struct smtp_session *, int);
 static void	dir_note(char (*)[MAILDIR_PATH_MAX], size_t *, const char *);
 
@@ -119,12 +126,35 @@ smtp_deliver_abort(struct smtp_session *s)
 void
 smtp_deliver_queue(struct smtp_session *s)
 {
+	if (smtp.commit_head == NULL) {
+		smtp.commit_first = ev_now(smtp.ev);
+	}
 	s->next_commit = NULL;
 	*smtp.commit_tail = s;
 	smtp.commit_tail = &s->next_commit;
+	/* The latest the commit may wait; usually it runs sooner, from
+	 * smtp_commit_maybe. */
 	if (!timer_armed(&smtp.commit_timer) &&
-	    ev_timer_in(smtp.ev, &smtp.commit_timer, 0) == -1) {
+	    ev_timer_in(smtp.ev, &smtp.commit_timer,
+	    SMTP_COMMIT_LINGER_MS) == -1) {
 		/* No timer slot: commit right away rather than never. */
+		smtp_commit_run(&smtp.commit_timer, NULL);
+	}
+}
+
+/*
+ * Before the loop sleeps: commit now if no other session is in the
+ * middle of a transaction (nobody else could join the batch soon), or
+ * if the oldest message has lingered long enough. Messages from
+ * sessions that are still sending join this batch instead of paying
+ * for their own sync.
+ */
+void
+smtp_commit_maybe(void *arg)
+{
+	(void)arg;
+	if (smtp.commit_head != NULL && (smtp.busy == 0 ||
+	    ev_clock_ms() >= smtp.commit_first + SMTP_COMMIT_LINGER_MS)) {
 		smtp_commit_run(&smtp.commit_timer, NULL);
 	}
 }
@@ -150,14 +180,19 @@ void
 smtp_commit_run(struct timer *t, void *arg)
 {
 	static char dirs[DIRS_MAX][MAILDIR_PATH_MAX];
+	static char tmpdirs[DIRS_MAX][MAILDIR_PATH_MAX];
 	char path[MAILDIR_PATH_MAX], to[MAILDIR_PATH_MAX];
 	struct smtp_session *batch, *s, *next;
-	size_t ndirs = 0, nmsg = 0;
+	size_t ndirs = 0, ntmp = 0, nmsg = 0;
 	struct err e;
 
 	(void)t;
 	(void)arg;
+	ev_timer_cancel(smtp.ev, &smtp.commit_timer);
 	batch = smtp.commit_head;
+	if (batch == NULL) {
+		return;
+	}
 	smtp.commit_head = NULL;
 	smtp.commit_tail = &smtp.commit_head;
 	/* A: every file of every message written, writeback started. */
@@ -180,7 +215,8 @@ smtp_commit_run(struct timer *t, void *arg)
 			    errno : 0;
 		}
 	}
-	/* B: fsync every file. */
+	/* B: the files' data on disk: one syncfs per file system covers
+	 * every file of the batch in one journal commit. */
 	for (s = batch; s != NULL; s = s->next_commit) {
 		for (int i = -1; i < (int)s->ntargets && !s->commit_err;
 		    i++) {
@@ -189,11 +225,13 @@ smtp_commit_run(struct timer *t, void *arg)
 			    s->t[i].dropped))) {
 				continue;
 			}
-			if (target_path(s, i, "tmp", path, sizeof path) == -1 ||
-			    fsync_path(path) == -1) {
-				s->commit_err = errno;
+			if (target_path(s, i, "tmp", path, sizeof path) == 0) {
+				dir_note(tmpdirs, &ntmp, path);
 			}
 		}
+	}
+	if (sync_dirs(tmpdirs, ntmp, batch) == -1) {
+		log_warn("smtp: syncing the new messages");
 	}
 	/* C: into new/ and the queue; the envelope makes it queued. */
 	for (s = batch; s != NULL; s = s->next_commit) {
@@ -254,20 +292,9 @@ smtp_commit_run(struct timer *t, void *arg)
 			}
 		}
 	}
-	/* D: the directories, once each. */
-	for (size_t i = 0; i < ndirs; i++) {
-		if (store_fsync_dir(dirs[i]) == -1) {
-			int err = errno;
-
-			log_warn("fsync %s", dirs[i]);
-			/* Which messages used it is not tracked: fail the
-			 * batch; the clients retry. */
-			for (s = batch; s != NULL; s = s->next_commit) {
-				if (!s->commit_err) {
-					s->commit_err = err;
-				}
-			}
-		}
+	/* D: the directory entries, likewise. */
+	if (sync_dirs(dirs, ndirs, batch) == -1) {
+		log_warn("smtp: syncing the new directory entries");
 	}
 	/* E: the replies. */
 	for (s = batch; s != NULL; s = next) {
@@ -390,17 +417,57 @@ make_secondary(struct smtp_session *s, int i)
 	return rc;
 }
 
+/*
+ * Makes everything written under the given directories durable: syncfs
+ * once per file system (st_dev) among them -- one journal commit for
+ * the whole batch instead of one fsync per file. On failure every
+ * message of the batch fails (which file was lost is not known); the
+ * clients retry.
+ */
 static int
-fsync_path(const char *path)
+sync_dirs(char (*dirs)[MAILDIR_PATH_MAX], size_t n,
+    struct smtp_session *batch)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int rc;
+	dev_t done[DIRS_MAX];
+	size_t ndone = 0;
+	int rc = 0;
 
-	if (fd == -1) {
-		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		size_t k;
+		int fd;
+
+		if (stat(dirs[i], &st) == -1) {
+			rc = -1;
+			break;
+		}
+		for (k = 0; k < ndone && done[k] != st.st_dev; k++) {
+		}
+		if (k < ndone) {
+			continue;
+		}
+		done[ndone++] = st.st_dev;
+		fd = open(dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd == -1 || syncfs(fd) == -1) {
+			rc = -1;
+		}
+		if (fd != -1) {
+			close(fd);
+		}
+		if (rc == -1) {
+			break;
+		}
 	}
-	rc = fdatasync(fd);
-	close(fd);
+	if (rc == -1) {
+		int err = errno ? errno : EIO;
+
+		for (struct smtp_session *s = batch; s != NULL;
+		    s = s->next_commit) {
+			if (!s->commit_err) {
+				s->commit_err = err;
+			}
+		}
+	}
 	return rc;
 }
 

@@ -91,6 +91,8 @@ struct smtp_ctx {
 	char			 hostname[CFG_HOST_MAX + 1];
 	struct timer		 commit_timer;
 	struct smtp_session	*commit_head, **commit_tail;
+	uint64_t		 commit_first;	/* ms the oldest has waited since */
+	size_t			 busy;		/* sessions mid-transaction */
 	uint64_t		 commits, batches;	/* for the log */
 };
 
@@ -109,6 +111,7 @@ void	smtp_deliver_abort(struct smtp_session *);
 void	smtp_deliver_queue(struct smtp_session *);
 void	smtp_deliver_cancel(struct smtp_session *);
 void	smtp_commit_run(struct timer *, void *);
+void	smtp_commit_maybe(void *);
 
 /* smtp_session.c, called back when the message is on disk (err 0) or
  * not (an errno). */

@@ -50,6 +50,7 @@ const struct proto smtp_proto = {
 };
 
 static void	set_state(struct smtp_session *, enum smtp_state);
+static int	mid_transaction(enum smtp_state);
 static void	reply(struct smtp_session *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	error_reply(struct smtp_session *, const char *, ...)
@@ -70,8 +71,8 @@ static uint16_t	arena_put(struct smtp_session *, const char *);
 static int	start_delivery(struct smtp_session *);
 
 int
-smtp_init(struct ev *ev, const struct cfg *cfg, struct maps *maps,
-    size_t max, struct err *e)
+smtp_init(struct ev *ev, struct conn_table *t, const struct cfg *cfg,
+    struct maps *maps, size_t max, struct err *e)
 {
 	memset(&smtp, 0, sizeof smtp);
 	smtp.ev = ev;
@@ -79,6 +80,8 @@ smtp_init(struct ev *ev, const struct cfg *cfg, struct maps *maps,
 	smtp.maps = maps;
 	smtp.commit_tail = &smtp.commit_head;
 	timer_init(&smtp.commit_timer, smtp_commit_run, NULL);
+	t->pre_flush = smtp_commit_maybe;
+	t->pre_flush_arg = NULL;
 	if (pool_init(&smtp.sessions, "smtp", sizeof(struct smtp_session),
 	    max, e) == -1) {
 		return -1;
@@ -107,6 +110,12 @@ smtp_reconfigure(void)
 void
 smtp_shutdown(void)
 {
+	if (smtp.batches > 0) {
+		log_info("smtp: %llu message%s committed in %llu batch%s",
+		    (unsigned long long)smtp.commits, smtp.commits == 1 ?
+		    "" : "s", (unsigned long long)smtp.batches,
+		    smtp.batches == 1 ? "" : "es");
+	}
 	pool_destroy(&smtp.sessions);
 }
 
@@ -286,13 +295,24 @@ smtp_close(struct conn *c)
 	} else {
 		smtp_deliver_abort(s);
 	}
+	smtp.busy -= (size_t)mid_transaction(s->state);
 	c->sess = NULL;
 	(void)pool_put(&smtp.sessions, s);
+}
+
+/* MAIL, RCPT, DATA, BDAT: a message may be about to end. */
+static int
+mid_transaction(enum smtp_state st)
+{
+	return st == SMTP_ST_MAIL || st == SMTP_ST_RCPT ||
+	    st == SMTP_ST_DATA || st == SMTP_ST_BDAT;
 }
 
 static void
 set_state(struct smtp_session *s, enum smtp_state to)
 {
+	smtp.busy += (size_t)mid_transaction(to) -
+	    (size_t)mid_transaction(s->state);
 	if (s->state != to) {
 		log_debug("smtp %08x: %s -> %s", s->c->id,
 		    smtp_state_name[s->state], smtp_state_name[to]);

@@ -103,6 +103,7 @@ static const struct parse_case cases[] = {
 	  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghi" },
 
 	BAD("empty", "", 0, MAILBOX_EMPTY),
+	BAD("two trailing dots", "a@example.com..", 0, MAILBOX_BAD_DOMAIN),
 	BAD("empty with allow_empty_local", "", 1, MAILBOX_EMPTY),
 	BAD("'@' alone", "@", 0, MAILBOX_BAD_LOCAL),
 	BAD("'@' alone with allow_empty_local", "@", 1, MAILBOX_BAD_DOMAIN),

@@ -439,6 +439,12 @@ static const struct map_case aliases_cases[] = {
 	  { R(1, "x", "first.last+tag@example.com\0a.b") } },
 	{ "empty targets between commas are skipped",
 	  T("a: b,, ,c,\n"), OK, { R(1, "a", "b\0c") } },
+	{ "blank and column-0 comment lines inside a record",
+	  T("a: b\n\n# c\n  d\ne: f\n"), OK,
+	  { R(1, "a", "b\0d"), R(5, "e", "f") } },
+	{ "the same with CRLF line ends",
+	  T("a: b\r\n\r\n# c\r\n  d\r\ne: f\r\n"), OK,
+	  { R(1, "a", "b\0d"), R(5, "e", "f") } },
 	{ "a line of MAP_LINE_MAX - 1 characters",
 	  TF("a: b", " ", MAP_LINE_MAX - 6, "c\n"), OK,
 	  { R(1, "a", "b\0c") } },
@@ -497,6 +503,10 @@ test_aliases(void **state)
 /* virtual: user@domain|@domain  target target ... */
 
 static const struct map_case virtual_cases[] = {
+	{ "a blank line does not end a record", T("a@x.org b\n\n  c\n"),
+	  OK, { R(1, "a@x.org", "b\0c") } },
+	{ "key domain with two trailing dots", T("a@example.com.. b\n"),
+	  "t:1: " M_VKEY, NOREC },
 	{ "address to a local name",
 	  T("alice@example.com alice\n"), OK,
 	  { R(1, "alice@example.com", "alice") } },
@@ -649,6 +659,8 @@ test_senders(void **state)
 /* relay_passwords: [host]:port user:password */
 
 static const struct map_case relay_cases[] = {
+	{ "password with a comma and a quote",
+	  T("[h]:587 u:pa,s\"s\n"), OK, { R(1, "[h]:587", "u\0pa,s\"s") } },
 	{ "bracketed host and port",
 	  T("[smtp.example.com]:587 user:secret\n"), OK,
 	  { R(1, "[smtp.example.com]:587", "user\0secret") } },
