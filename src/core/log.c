@@ -35,7 +35,8 @@ static struct {
 	enum log_level	level;
 	char		ident[LOG_IDENT_MAX];
 	int		fd;		/* syslog socket, or -1 */
-} lg = { LOG_DEST_STDERR, LOG_LVL_INFO, "wren", -1 };
+	int		pid;		/* 0 until log_open */
+} lg = { LOG_DEST_STDERR, LOG_LVL_INFO, "wren", -1, 0 };
 
 static void	log_write(enum log_level, const char *, size_t);
 static int	syslog_connect(void);
@@ -46,6 +47,7 @@ log_open(enum log_dest dest, enum log_level level, const char *ident)
 	log_close();
 	lg.dest = dest;
 	lg.level = level;
+	lg.pid = (int)getpid();
 	fmt(lg.ident, sizeof lg.ident, "%s", ident);
 	if (dest == LOG_DEST_SYSLOG) {
 		lg.fd = syslog_connect();
@@ -144,7 +146,7 @@ log_write(enum log_level level, const char *msg, size_t len)
 	char out[LOG_LINE_MAX + 128];
 	struct tm tm;
 	time_t now = time(NULL);
-	int n;
+	int n, pid = lg.pid ? lg.pid : (int)getpid();
 
 	if (lg.dest == LOG_DEST_SYSLOG && lg.fd == -1) {
 		lg.fd = syslog_connect();	/* syslogd restarted? */
@@ -157,7 +159,7 @@ log_write(enum log_level level, const char *msg, size_t len)
 		n = fmt(out, sizeof out, "<%d>%s %2d %02d:%02d:%02d %s[%d]: "
 		    "%s: %.*s", SYSLOG_FAC_MAIL | level_sev[level],
 		    mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min,
-		    tm.tm_sec, lg.ident, (int)getpid(), level_name[level],
+		    tm.tm_sec, lg.ident, pid, level_name[level],
 		    (int)len, msg);
 		if (n > 0 && send(lg.fd, out, (size_t)n < sizeof out ?
 		    (size_t)n : sizeof out - 1, MSG_DONTWAIT | MSG_NOSIGNAL)
@@ -171,7 +173,7 @@ log_write(enum log_level level, const char *msg, size_t len)
 	gmtime_r(&now, &tm);
 	n = fmt(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02dZ %s[%d]: "
 	    "%s: %.*s\n", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	    tm.tm_hour, tm.tm_min, tm.tm_sec, lg.ident, (int)getpid(),
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, lg.ident, pid,
 	    level_name[level], (int)len, msg);
 	if (n > 0) {
 		size_t w = (size_t)n < sizeof out ? (size_t)n : sizeof out - 1;

@@ -123,8 +123,7 @@ spool_write_env(const char *data_dir, const struct spool_env *env,
 	if (fd == -1) {
 		return err_set(e, "%s: %s", path, strerror(errno));
 	}
-	if (store_write_all(fd, buf_head(&b), b.len) == -1 ||
-	    fsync(fd) == -1) {
+	if (store_write_all(fd, buf_head(&b), b.len) == -1) {
 		rc = err_set(e, "%s: %s", path, strerror(errno));
 		unlink(path);
 	}

@@ -69,7 +69,8 @@ void	spool_new_id(char *out, size_t cap);
 int	spool_path(char *out, size_t cap, const char *data_dir,
 	    const char *sub, const char *id, const char *suffix);
 
-/* Writes the envelope to queue/tmp/<id>.env and fsyncs it. */
+/* Writes the envelope to queue/tmp/<id>.env; the caller makes it
+ * durable (the SMTP group commit syncs the whole file system). */
 int	spool_write_env(const char *data_dir, const struct spool_env *,
 	    struct err *);
 

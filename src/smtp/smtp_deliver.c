@@ -7,23 +7,26 @@
  * remote), after that file's own header lines. Memory never holds more
  * than a buffer of it.
  *
- * When the message is complete, the session joins the commit list, and
- * a zero-delay timer runs the commit for everything on the list at the
- * end of the current loop turn: the group commit.
+ * When the message is complete, the session joins the commit list. A
+ * commit round runs before the loop next sleeps -- as soon as no other
+ * session is in the middle of a transaction, or once the oldest
+ * message has waited SMTP_COMMIT_LINGER_MS -- and covers every message
+ * complete by then: the group commit. Each round costs one syncfs per
+ * file system, whatever the number of messages in it:
  *
- *   A  for each message: the other mailboxes' files (their header +
- *      the body copied in the kernel from the primary), the queue file
- *      and its envelope; writeback started on each (sync_file_range)
- *   B  syncfs once per file system holding the batch's files: one
- *      journal commit makes every file of every message durable
- *   C  rename tmp/ -> new/ (Maildir) and tmp/ -> msg/, env/ (queue)
- *   D  syncfs again for the directory entries of the renames
- *   E  the replies: 250 for every message whose files all made it
+ *   A  each new message's other files: the other mailboxes' copies
+ *      (their header + the body copied in the kernel from the primary),
+ *      the queue copy and its envelope
+ *   B  syncfs: this round's file data, and the previous round's
+ *      renames, are on disk
+ *   E  the previous round's messages get their 250
+ *   C  this round's files are renamed into new/ (Maildir) and msg/,
+ *      env/ (queue); they get their 250 after the next round's sync
  *
- * Messages that end while a batch is being committed wait for the next
- * one, so under load two syncs cover many messages, which one fsync per
- * message in one thread never could. syncfs also flushes whatever else
- * is dirty on that file system: on a mail server's data disk that is
+ * A file is renamed only once its data is durable, and acknowledged
+ * only once the rename is, so after a crash new/ holds no partial file
+ * and every acknowledged message. syncfs also flushes whatever else is
+ * dirty on that file system: on a mail server's data disk that is
  * mostly mail anyway.
  */
 #include <errno.h>
@@ -52,7 +55,10 @@ static int	target_path(const struct smtp_session *, int, const char *,
 		    char *, size_t);
 static int	make_secondary(struct smtp_session *, int);
 static int	sync_dirs(char (*)[MAILDIR_PATH_MAX], size_t,
-		    struct smtp_session *);
+		    struct smtp_session *, struct smtp_session *);
+static void	arm_fallback(void);
+static int	file_exists(const struct smtp_session *, int);
+static int	queue_envelope(struct smtp_session *, struct err *);
 static void	unlink_all(struct smtp_session *, int);
 static void	dir_note(char (*)[MAILDIR_PATH_MAX], size_t *, const char *);
 
@@ -126,35 +132,29 @@ smtp_deliver_abort(struct smtp_session *s)
 void
 smtp_deliver_queue(struct smtp_session *s)
 {
-	if (smtp.commit_head == NULL) {
+	if (smtp.commit_head == NULL && smtp.synced_head == NULL) {
 		smtp.commit_first = ev_now(smtp.ev);
 	}
 	s->next_commit = NULL;
 	*smtp.commit_tail = s;
 	smtp.commit_tail = &s->next_commit;
-	/* The latest the commit may wait; usually it runs sooner, from
-	 * smtp_commit_maybe. */
-	if (!timer_armed(&smtp.commit_timer) &&
-	    ev_timer_in(smtp.ev, &smtp.commit_timer,
-	    SMTP_COMMIT_LINGER_MS) == -1) {
-		/* No timer slot: commit right away rather than never. */
-		smtp_commit_run(&smtp.commit_timer, NULL);
-	}
+	arm_fallback();
 }
 
 /*
- * Before the loop sleeps: commit now if no other session is in the
- * middle of a transaction (nobody else could join the batch soon), or
- * if the oldest message has lingered long enough. Messages from
- * sessions that are still sending join this batch instead of paying
- * for their own sync.
+ * Before the loop sleeps: run a commit round now if no other session is
+ * in the middle of a transaction (nobody could join the round soon), or
+ * if the oldest waiting message has lingered long enough. Sessions that
+ * are still sending join the next round instead of paying for their own
+ * sync.
  */
 void
 smtp_commit_maybe(void *arg)
 {
 	(void)arg;
-	if (smtp.commit_head != NULL && (smtp.busy == 0 ||
-	    ev_clock_ms() >= smtp.commit_first + SMTP_COMMIT_LINGER_MS)) {
+	if ((smtp.commit_head != NULL || smtp.synced_head != NULL) &&
+	    (smtp.busy == 0 || ev_clock_ms() >= smtp.commit_first +
+	    SMTP_COMMIT_LINGER_MS)) {
 		smtp_commit_run(&smtp.commit_timer, NULL);
 	}
 }
@@ -162,13 +162,25 @@ smtp_commit_maybe(void *arg)
 void
 smtp_deliver_cancel(struct smtp_session *s)
 {
-	struct smtp_session **pp;
+	struct smtp_session **lists[2] = { &smtp.commit_head,
+	    &smtp.synced_head };
 
-	for (pp = &smtp.commit_head; *pp != NULL; pp = &(*pp)->next_commit) {
-		if (*pp == s) {
+	for (int l = 0; l < 2; l++) {
+		struct smtp_session **pp;
+
+		for (pp = lists[l]; *pp != NULL; pp = &(*pp)->next_commit) {
+			if (*pp != s) {
+				continue;
+			}
 			*pp = s->next_commit;
-			if (smtp.commit_tail == &s->next_commit) {
+			if (l == 0 && smtp.commit_tail == &s->next_commit) {
 				smtp.commit_tail = pp;
+			}
+			if (l == 1) {
+				/* Renamed but not yet acknowledged: the
+				 * client will send it again. */
+				unlink_all(s, 1);
+				s->files_open = 0;
 			}
 			break;
 		}
@@ -176,26 +188,41 @@ smtp_deliver_cancel(struct smtp_session *s)
 	smtp_deliver_abort(s);
 }
 
+/*
+ * One commit round. Rounds overlap by one step, so each round needs a
+ * single sync:
+ *
+ *   round k:  A   new messages' files written (batch k)
+ *             B   syncfs: batch k's data, and batch k-1's renames
+ *             E   batch k-1 is durable: its 250s
+ *             C   batch k renamed into new/ and the queue (its data is
+ *                 durable), waiting for round k+1's sync
+ *
+ * When no new message comes, the next round runs with an empty batch,
+ * only to make the last renames durable.
+ */
 void
 smtp_commit_run(struct timer *t, void *arg)
 {
 	static char dirs[DIRS_MAX][MAILDIR_PATH_MAX];
-	static char tmpdirs[DIRS_MAX][MAILDIR_PATH_MAX];
 	char path[MAILDIR_PATH_MAX], to[MAILDIR_PATH_MAX];
-	struct smtp_session *batch, *s, *next;
-	size_t ndirs = 0, ntmp = 0, nmsg = 0;
+	struct smtp_session *batch, *synced, *s, *next;
+	size_t ndirs = 0, nmsg = 0;
 	struct err e;
 
 	(void)t;
 	(void)arg;
 	ev_timer_cancel(smtp.ev, &smtp.commit_timer);
 	batch = smtp.commit_head;
-	if (batch == NULL) {
+	synced = smtp.synced_head;
+	if (batch == NULL && synced == NULL) {
 		return;
 	}
 	smtp.commit_head = NULL;
 	smtp.commit_tail = &smtp.commit_head;
-	/* A: every file of every message written, writeback started. */
+	smtp.synced_head = NULL;
+	smtp.commit_first = ev_now(smtp.ev);
+	/* A: every file of every new message written. */
 	for (s = batch; s != NULL; s = s->next_commit) {
 		s->commit_err = s->write_errno;
 		nmsg++;
@@ -214,27 +241,53 @@ smtp_commit_run(struct timer *t, void *arg)
 			s->commit_err = make_secondary(s, -1) == -1 ?
 			    errno : 0;
 		}
-	}
-	/* B: the files' data on disk: one syncfs per file system covers
-	 * every file of the batch in one journal commit. */
-	for (s = batch; s != NULL; s = s->next_commit) {
+		if (!s->commit_err && s->nremote > 0 &&
+		    queue_envelope(s, &e) == -1) {
+			log_warnx("smtp %08x: %s", s->c->id, e.msg);
+			s->commit_err = EIO;
+		}
 		for (int i = -1; i < (int)s->ntargets && !s->commit_err;
 		    i++) {
-			if ((i == -1 && s->nremote == 0) || (i >= 0 &&
-			    (s->t[i].kind != SMTP_T_LOCAL ||
-			    s->t[i].dropped))) {
-				continue;
-			}
-			if (target_path(s, i, "tmp", path, sizeof path) == 0) {
-				dir_note(tmpdirs, &ntmp, path);
+			if (file_exists(s, i) &&
+			    target_path(s, i, "tmp", path, sizeof path) == 0) {
+				dir_note(dirs, &ndirs, path);
 			}
 		}
 	}
-	if (sync_dirs(tmpdirs, ntmp, batch) == -1) {
-		log_warn("smtp: syncing the new messages");
+	/* The directories the previous round renamed into. */
+	for (s = synced; s != NULL; s = s->next_commit) {
+		for (int i = 0; i < (int)s->ntargets; i++) {
+			if (s->t[i].kind == SMTP_T_LOCAL && !s->t[i].dropped &&
+			    target_path(s, i, "new", to, sizeof to) == 0) {
+				dir_note(dirs, &ndirs, to);
+			}
+		}
+		if (s->nremote > 0) {
+			fmt(to, sizeof to, "%s/queue/msg/x",
+			    cfg_str(smtp.cfg, CFG_DATA_DIR));
+			dir_note(dirs, &ndirs, to);
+			fmt(to, sizeof to, "%s/queue/env/x",
+			    cfg_str(smtp.cfg, CFG_DATA_DIR));
+			dir_note(dirs, &ndirs, to);
+		}
 	}
-	/* C: into new/ and the queue; the envelope makes it queued. */
-	for (s = batch; s != NULL; s = s->next_commit) {
+	/* B: one sync per file system for all of it. */
+	if (sync_dirs(dirs, ndirs, batch, synced) == -1) {
+		log_warn("smtp: syncing the mail file system");
+	}
+	/* E: the previous round's messages are durable now. */
+	for (s = synced; s != NULL; s = next) {
+		next = s->next_commit;
+		if (s->commit_err) {
+			unlink_all(s, 1);
+		}
+		s->files_open = 0;
+		smtp_committed(s, s->commit_err);
+	}
+	/* C: this round's into new/ and the queue; acknowledged after the
+	 * next round's sync. */
+	for (s = batch; s != NULL; s = next) {
+		next = s->next_commit;
 		for (int i = 0; i < (int)s->ntargets && !s->commit_err; i++) {
 			if (s->t[i].kind != SMTP_T_LOCAL || s->t[i].dropped) {
 				continue;
@@ -243,76 +296,93 @@ smtp_commit_run(struct timer *t, void *arg)
 			    target_path(s, i, "new", to, sizeof to) == -1 ||
 			    rename(path, to) == -1) {
 				s->commit_err = errno;
-				break;
-			}
-			dir_note(dirs, &ndirs, to);
-		}
-		if (!s->commit_err && s->nremote > 0) {
-			struct spool_rcpt r[SMTP_TARGETS_MAX];
-			struct spool_env env;
-			char client[SMTP_HELO_MAX + 64];
-			size_t nr = 0;
-
-			for (size_t i = 0; i < s->ntargets; i++) {
-				if (s->t[i].kind != SMTP_T_REMOTE) {
-					continue;
-				}
-				r[nr].addr = smtp_str(s, s->t[i].addr);
-				r[nr].notify = s->t[i].notify;
-				r[nr].orcpt = smtp_str(s, s->t[i].orcpt);
-				nr++;
-			}
-			fmt(client, sizeof client, "%s [%s]", s->helo,
-			    s->ip);
-			memset(&env, 0, sizeof env);
-			env.id = s->id;
-			env.arrival = (int64_t)time(NULL);
-			env.sender = s->sender;
-			env.size = s->body.size + prefix(s, -1, path,
-			    sizeof path, NULL);
-			env.ret = (int)s->ret;
-			env.envid = s->envid;
-			env.smtputf8 = s->smtputf8;
-			env.client = client;
-			env.rcpt = r;
-			env.nrcpt = nr;
-			if (spool_write_env(cfg_str(smtp.cfg, CFG_DATA_DIR),
-			    &env, &e) == -1 ||
-			    spool_commit(cfg_str(smtp.cfg, CFG_DATA_DIR),
-			    s->id, &e) == -1) {
-				log_warnx("smtp %08x: %s", s->c->id, e.msg);
-				s->commit_err = EIO;
-			} else {
-				fmt(to, sizeof to, "%s/queue/msg/x",
-				    cfg_str(smtp.cfg, CFG_DATA_DIR));
-				dir_note(dirs, &ndirs, to);
-				fmt(to, sizeof to, "%s/queue/env/x",
-				    cfg_str(smtp.cfg, CFG_DATA_DIR));
-				dir_note(dirs, &ndirs, to);
 			}
 		}
-	}
-	/* D: the directory entries, likewise. */
-	if (sync_dirs(dirs, ndirs, batch) == -1) {
-		log_warn("smtp: syncing the new directory entries");
-	}
-	/* E: the replies. */
-	for (s = batch; s != NULL; s = next) {
-		next = s->next_commit;
-		if (s->commit_err) {
-			unlink_all(s, 1);
-		} else if (s->primary >= 0 && s->t[s->primary].dropped &&
+		if (!s->commit_err && s->nremote > 0 && spool_commit(
+		    cfg_str(smtp.cfg, CFG_DATA_DIR), s->id, &e) == -1) {
+			log_warnx("smtp %08x: %s", s->c->id, e.msg);
+			s->commit_err = EIO;
+		}
+		if (!s->commit_err && s->primary >= 0 &&
+		    s->t[s->primary].dropped &&
 		    target_path(s, s->primary, "tmp", path,
 		    sizeof path) == 0) {
 			(void)unlink(path);	/* only the body source */
 		}
-		s->files_open = 0;
-		smtp_committed(s, s->commit_err);
+		if (s->commit_err) {
+			unlink_all(s, 1);
+			s->files_open = 0;
+			smtp_committed(s, s->commit_err);
+			continue;
+		}
+		s->next_commit = smtp.synced_head;
+		smtp.synced_head = s;
+	}
+	if (smtp.synced_head != NULL || smtp.commit_head != NULL) {
+		arm_fallback();
 	}
 	smtp.batches++;
 	smtp.commits += nmsg;
-	log_debug("smtp: commit batch of %zu message%s, %zu director%s",
-	    nmsg, nmsg == 1 ? "" : "s", ndirs, ndirs == 1 ? "y" : "ies");
+	log_debug("smtp: commit round: %zu new, %zu director%s synced", nmsg,
+	    ndirs, ndirs == 1 ? "y" : "ies");
+}
+
+/* The latest a round may wait; usually it runs sooner, from
+ * smtp_commit_maybe. */
+static void
+arm_fallback(void)
+{
+	if (!timer_armed(&smtp.commit_timer) &&
+	    ev_timer_in(smtp.ev, &smtp.commit_timer,
+	    SMTP_COMMIT_LINGER_MS) == -1) {
+		log_errorx("smtp: no timer for the commit; committing now");
+		smtp_commit_run(&smtp.commit_timer, NULL);
+	}
+}
+
+/* 1 when target i (-1: the queue copy) has a file of its own. */
+static int
+file_exists(const struct smtp_session *s, int i)
+{
+	if (i < 0) {
+		return s->nremote > 0;
+	}
+	return s->t[i].kind == SMTP_T_LOCAL && (!s->t[i].dropped ||
+	    i == s->primary);
+}
+
+/* The queue envelope of a message with remote recipients, in the
+ * queue's tmp/ (synced with the files, renamed after them). */
+static int
+queue_envelope(struct smtp_session *s, struct err *e)
+{
+	struct spool_rcpt r[SMTP_TARGETS_MAX];
+	char client[SMTP_HELO_MAX + 64], hdr[PREFIX_MAX];
+	struct spool_env env;
+	size_t nr = 0;
+
+	for (size_t i = 0; i < s->ntargets; i++) {
+		if (s->t[i].kind != SMTP_T_REMOTE) {
+			continue;
+		}
+		r[nr].addr = smtp_str(s, s->t[i].addr);
+		r[nr].notify = s->t[i].notify;
+		r[nr].orcpt = smtp_str(s, s->t[i].orcpt);
+		nr++;
+	}
+	fmt(client, sizeof client, "%s [%s]", s->helo, s->ip);
+	memset(&env, 0, sizeof env);
+	env.id = s->id;
+	env.arrival = (int64_t)time(NULL);
+	env.sender = s->sender;
+	env.size = s->body.size + prefix(s, -1, hdr, sizeof hdr, NULL);
+	env.ret = (int)s->ret;
+	env.envid = s->envid;
+	env.smtputf8 = s->smtputf8;
+	env.client = client;
+	env.rcpt = r;
+	env.nrcpt = nr;
+	return spool_write_env(cfg_str(smtp.cfg, CFG_DATA_DIR), &env, e);
 }
 
 /*
@@ -426,7 +496,7 @@ make_secondary(struct smtp_session *s, int i)
  */
 static int
 sync_dirs(char (*dirs)[MAILDIR_PATH_MAX], size_t n,
-    struct smtp_session *batch)
+    struct smtp_session *batch, struct smtp_session *synced)
 {
 	dev_t done[DIRS_MAX];
 	size_t ndone = 0;
@@ -462,6 +532,12 @@ sync_dirs(char (*dirs)[MAILDIR_PATH_MAX], size_t n,
 		int err = errno ? errno : EIO;
 
 		for (struct smtp_session *s = batch; s != NULL;
+		    s = s->next_commit) {
+			if (!s->commit_err) {
+				s->commit_err = err;
+			}
+		}
+		for (struct smtp_session *s = synced; s != NULL;
 		    s = s->next_commit) {
 			if (!s->commit_err) {
 				s->commit_err = err;

@@ -91,6 +91,7 @@ struct smtp_ctx {
 	char			 hostname[CFG_HOST_MAX + 1];
 	struct timer		 commit_timer;
 	struct smtp_session	*commit_head, **commit_tail;
+	struct smtp_session	*synced_head;	/* renamed, not yet synced */
 	uint64_t		 commit_first;	/* ms the oldest has waited since */
 	size_t			 busy;		/* sessions mid-transaction */
 	uint64_t		 commits, batches;	/* for the log */
