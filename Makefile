@@ -260,7 +260,17 @@ run:
 	@board/deps.sh host
 	@$(MAKE) --no-print-directory ARCH=host all
 	@mkdir -p var
-	@echo "wren demo: config conf/demo.conf, data under ./var/, Ctrl-C stops"
+	@[ -f var/users ] || printf 'demo@example.test:{SHA512-CRYPT}%s\n' \
+		"$$(openssl passwd -6 demo)" > var/users
+	@[ -f var/aliases ] || printf 'postmaster: demo@example.test\n' > var/aliases
+	@[ -f var/virtual ] || printf '@example.test demo@example.test\n' > var/virtual
+	@for t in users aliases virtual; do \
+		build/host/wren map -t $$t var/$$t >/dev/null || exit 1; done
+	@echo "wren demo: config conf/demo.conf, data under ./var/, Ctrl-C stops."
+	@echo "account demo@example.test (password: demo); every other"
+	@echo "@example.test address is a catch-all alias for it. Send a message:"
+	@echo "  swaks --server 127.0.0.1:2525 --to demo@example.test --from you@example.net"
+	@echo "It lands in var/mail/example.test/demo/Maildir/new/."
 	build/host/wren serve -c conf/demo.conf
 
 # --- size ---------------------------------------------------------------------
