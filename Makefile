@@ -321,7 +321,7 @@ FUZZ_RUNS ?= 20000
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 # The sans-I/O parsers and what they use; no event loop, no sockets.
 FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c,$(wildcard src/core/*.c)) \
-	src/map/map_text.c src/msg/mailbox.c
+	src/map/map_text.c src/msg/mailbox.c src/smtp/smtp_parse.c
 fuzz:
 	@board/deps.sh host fuzz
 	@$(MAKE) --no-print-directory $(B)/config.h

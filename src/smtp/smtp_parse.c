@@ -16,7 +16,10 @@ enum {
 	ST_DOT,		/* a line that starts with '.' */
 	ST_DOTCR,	/* ".\r" at the start of a line: the end? */
 	ST_MID,		/* inside a line */
-	ST_CR		/* after a CR */
+	ST_CR,		/* after a CR */
+	ST_LF		/* a line start after a bare LF: a dot there is
+			 * data, so <LF>.<CR><LF> never ends DATA (SMTP
+			 * smuggling; Postfix also wants <CR><LF>.<CR><LF>) */
 };
 
 static const struct {
@@ -72,8 +75,16 @@ smtp_line_next(struct smtp_lines *l, const char *buf, size_t len,
 	nl = memchr(buf, '\n', scan);
 	if (nl == NULL) {
 		if (len >= SMTP_LINE_MAX) {
-			l->discarding = 1;
-			*consumed = skip + len;
+			/* Drop the line through its LF if that is here
+			 * already, else all of it and the rest later: never
+			 * a byte of the next line. */
+			nl = memchr(buf + scan, '\n', len - scan);
+			if (nl != NULL) {
+				*consumed = skip + (size_t)(nl - buf) + 1;
+			} else {
+				l->discarding = 1;
+				*consumed = skip + len;
+			}
 			return SMTP_LINE_TOO_LONG;
 		}
 		return SMTP_LINE_NEED;
@@ -543,6 +554,7 @@ smtp_body_feed(struct smtp_body *b, const char *in, size_t len, char *out,
 				b->flags |= SMTP_BODY_BARE_CRLF;
 				emit(b, '.', out, outlen);
 				line_end(b, out, outlen);
+				b->st = ST_LF;
 				continue;
 			}
 			break;
@@ -576,6 +588,7 @@ smtp_body_feed(struct smtp_body *b, const char *in, size_t len, char *out,
 		if (c == '\n') {
 			b->flags |= SMTP_BODY_BARE_CRLF;
 			line_end(b, out, outlen);
+			b->st = ST_LF;
 			continue;
 		}
 		b->st = ST_MID;
@@ -658,8 +671,9 @@ header_line(struct smtp_body *b)
 		b->received++;
 		return;
 	}
+	/* A full hline may be cut: its value is not all here. */
 	if (!prefix_ci(h, n, "Delivered-To:") ||
-	    b->ndto == SMTP_LOOPCHECK_MAX) {
+	    b->ndto == SMTP_LOOPCHECK_MAX || n == sizeof b->hline) {
 		return;
 	}
 	v = h + 13;

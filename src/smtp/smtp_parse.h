@@ -112,7 +112,7 @@ const char	*smtp_perr_reply(enum smtp_perr, enum smtp_verb);
 #define SMTP_BODY_BARE_CRLF	0x1u	/* bare CR or LF (smuggling) */
 #define SMTP_BODY_LONG_LINE	0x2u	/* a line over 998 octets */
 #define SMTP_BODY_TOO_BIG	0x4u	/* over the size limit */
-#define SMTP_BODY_NUL		0x8u	/* NUL octet (not with BDAT) */
+#define SMTP_BODY_NUL		0x8u	/* NUL octet (no BINARYMIME here) */
 
 enum smtp_body_mode { SMTP_BODY_DATA, SMTP_BODY_BDAT };
 
@@ -139,7 +139,8 @@ void	smtp_body_init(struct smtp_body *, enum smtp_body_mode,
 	    uint64_t limit);
 
 /*
- * Decodes in[0..len) into out[0..cap): returns how many input bytes
+ * Decodes in[0..len) into out[0..cap) (cap of at least 2: one input
+ * byte can give two output bytes): returns how many input bytes
  * were used and sets *outlen. Stops early when out is full, or (DATA)
  * after the terminating CRLF.CRLF (then b->done). Bytes past the size
  * limit are counted but not written out. For BDAT, feed exactly the
