@@ -226,7 +226,7 @@ smtp_commit_run(struct timer *t, void *arg)
 	for (s = batch; s != NULL; s = s->next_commit) {
 		s->commit_err = s->write_errno;
 		nmsg++;
-		if (s->commit_err == 0 && close(s->fd) == -1) {
+		if (close(s->fd) == -1 && s->commit_err == 0) {
 			s->commit_err = errno;
 		}
 		s->fd = -1;

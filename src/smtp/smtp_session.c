@@ -764,6 +764,14 @@ message_end(struct smtp_session *s)
 	if (why == NULL && live == 0) {
 		why = "554 5.4.6 Mail forwarding loop";
 	}
+	if (why == NULL && s->write_errno != 0) {
+		/* The disk said no while the message streamed in. */
+		conn_log(s->c, LOG_LVL_WARN, "message not stored: %s",
+		    strerror(s->write_errno));
+		why = s->write_errno == ENOSPC || s->write_errno == EDQUOT ?
+		    "452 4.3.1 Insufficient system storage" :
+		    "451 4.3.0 Error: local delivery failed";
+	}
 	if (why != NULL) {
 		conn_log(s->c, LOG_LVL_INFO, "message refused: %s", why);
 		smtp_deliver_abort(s);
