@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "file.h"
 #include "fmt.h"
+#include "num.h"
 
 #define CFG_FILE_MAX	(1024 * 1024)	/* a config is a few KB */
 #define CFG_DELIM_MAX	8		/* recipient_delimiter chars */
@@ -46,7 +47,6 @@ static int	set_value(struct cfg *, enum cfg_key, const char *, size_t,
 		    unsigned, struct err *);
 static int	check_value(enum cfg_key, const char *, int64_t *,
 		    struct err *);
-static int	parse_uint(const char *, size_t, uint64_t, uint64_t *);
 static int	parse_size(const char *, size_t, int64_t *);
 static int	parse_ip(const char *, size_t, int *, uint8_t *);
 static int	next_item(const char **, const char *, const char **,
@@ -305,7 +305,7 @@ cfg_parse_listen(const char *s, struct cfg_listen *out, size_t cap,
 			return err_set(e, "'%.*s': expected address:port "
 			    "(IPv6 as [addr]:port)", (int)len, it);
 		}
-		if (parse_uint(colon + 1, (size_t)(it + len - colon - 1),
+		if (num_parse_u64(colon + 1, (size_t)(it + len - colon - 1),
 		    65535, &port) == -1 || port == 0) {
 			return err_set(e, "'%.*s': port must be 1-65535",
 			    (int)len, it);
@@ -357,7 +357,7 @@ cfg_parse_nets(const char *s, struct cfg_net *out, size_t cap, size_t *n,
 		}
 		maxbits = out[*n].family == AF_INET ? 32 : 128;
 		prefix = maxbits;
-		if (slash != NULL && parse_uint(slash + 1,
+		if (slash != NULL && num_parse_u64(slash + 1,
 		    (size_t)(it + len - slash - 1), maxbits, &prefix) == -1) {
 			return err_set(e, "'%.*s': prefix must be 0-%u",
 			    (int)len, it, maxbits);
@@ -409,7 +409,7 @@ cfg_parse_secs(const char *s, size_t len, int64_t *out)
 		default: break;
 		}
 	}
-	if (parse_uint(s, len, UINT32_MAX, &v) == -1) {
+	if (num_parse_u64(s, len, UINT32_MAX, &v) == -1) {
 		return -1;
 	}
 	*out = (int64_t)(v * mul);
@@ -430,14 +430,14 @@ cfg_parse_user(const char *s, struct cfg_user *u, struct err *e)
 	if (s[0] >= '0' && s[0] <= '9') {
 		size_t ulen = colon ? (size_t)(colon - s) : len;
 
-		if (parse_uint(s, ulen, UINT32_MAX - 1, &v) == -1) {
+		if (num_parse_u64(s, ulen, UINT32_MAX - 1, &v) == -1) {
 			return err_set(e, "'%s': expected a name or "
 			    "uid[:gid]", s);
 		}
 		u->has_uid = 1;
 		u->uid = (uint32_t)v;
 		if (colon != NULL) {
-			if (parse_uint(colon + 1, len - ulen - 1,
+			if (num_parse_u64(colon + 1, len - ulen - 1,
 			    UINT32_MAX - 1, &v) == -1) {
 				return err_set(e, "'%s': gid must be a "
 				    "number", s);
@@ -574,7 +574,7 @@ check_value(enum cfg_key k, const char *s, int64_t *num, struct err *e)
 		}
 		return err_set(e, "expected yes or no, got '%s'", s);
 	case CFG_T_UINT:
-		if (parse_uint(s, len, UINT64_MAX / 2, &u) == -1) {
+		if (num_parse_u64(s, len, UINT64_MAX / 2, &u) == -1) {
 			return err_set(e, "expected a number, got '%s'", s);
 		}
 		if ((int64_t)u < d->min || (int64_t)u > d->max) {
@@ -672,7 +672,7 @@ check_value(enum cfg_key k, const char *s, int64_t *num, struct err *e)
 				}
 			}
 			if (colon != NULL && (*colon != ':' ||
-			    parse_uint(colon + 1, (size_t)(it + ilen - colon
+			    num_parse_u64(colon + 1, (size_t)(it + ilen - colon
 			    - 1), 65535, &u) == -1 || u == 0)) {
 				return err_set(e, "'%.*s': bad port",
 				    (int)ilen, it);
@@ -693,28 +693,6 @@ check_value(enum cfg_key k, const char *s, int64_t *num, struct err *e)
 	return err_set(e, "internal: no type");
 }
 
-/* Decimal digits only, no sign, no overflow past max. */
-static int
-parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (len == 0 || len > 20) {
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return -1;
-		}
-		if (v > (max - (uint64_t)(s[i] - '0')) / 10) {
-			return -1;
-		}
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 static int
 parse_size(const char *s, size_t len, int64_t *out)
 {
@@ -728,7 +706,7 @@ parse_size(const char *s, size_t len, int64_t *out)
 		default: break;
 		}
 	}
-	if (parse_uint(s, len, (uint64_t)INT64_MAX / mul, &v) == -1) {
+	if (num_parse_u64(s, len, (uint64_t)INT64_MAX / mul, &v) == -1) {
 		return -1;
 	}
 	*out = (int64_t)(v * mul);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "num.h"
 #include "privs.h"
 
 #define ETC_FILE_MAX	(4 * 1024 * 1024)
@@ -231,21 +232,13 @@ field(const char *p, const char *le, size_t n, const char **f,
 	return 0;
 }
 
+/* uid and gid fields: numbers below 2^32 - 1 ((uid_t)-1 is "none"). */
 static int
 parse_id(const char *s, size_t len, uint32_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (len == 0 || len > 10) {
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return -1;
-		}
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > UINT32_MAX - 1) {
+	if (num_parse_u64(s, len, UINT32_MAX - 1, &v) == -1) {
 		return -1;
 	}
 	*out = (uint32_t)v;

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <string.h>
 
+#include "core/num.h"
 #include "msg/mailbox.h"
 #include "smtp/smtp_parse.h"
 
@@ -41,7 +42,6 @@ static enum smtp_perr	parse_path_cmd(struct smtp_cmd *, const char *,
 			    size_t);
 static enum smtp_perr	parse_param(struct smtp_cmd *, const char *,
 			    size_t, unsigned *);
-static int	parse_u64(const char *, size_t, uint64_t *);
 static int	is_xtext(const char *, size_t);
 static int	is_hex_upper(char);
 static int	prefix_ci(const char *, size_t, const char *);
@@ -153,7 +153,8 @@ smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd)
 		const char *sp = memchr(cmd->arg, ' ', cmd->arglen);
 		size_t nlen = sp ? (size_t)(sp - cmd->arg) : cmd->arglen;
 
-		if (parse_u64(cmd->arg, nlen, &cmd->chunk) == -1) {
+		if (num_parse_u64(cmd->arg, nlen, UINT64_MAX / 2,
+		    &cmd->chunk) == -1) {
 			return SMTP_PE_BDAT_SIZE;
 		}
 		if (sp != NULL) {
@@ -362,7 +363,7 @@ parse_param(struct smtp_cmd *cmd, const char *k, size_t len,
 			    strncasecmp(k, name, klen) == 0)
 	if (mail && IS("SIZE")) {
 		bit = 0x1;
-		if (parse_u64(v, vlen, &cmd->size) == -1) {
+		if (num_parse_u64(v, vlen, UINT64_MAX / 2, &cmd->size) == -1) {
 			return SMTP_PE_PARAM_VALUE;
 		}
 	} else if (mail && IS("BODY")) {
@@ -455,24 +456,6 @@ parse_param(struct smtp_cmd *cmd, const char *k, size_t len,
 	}
 	*seen |= bit;
 	return SMTP_PE_OK;
-}
-
-static int
-parse_u64(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (len == 0 || len > 19) {
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return -1;
-		}
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
 }
 
 /* RFC 3461 4: xtext = *( xchar / hexchar ), "+" HEX HEX. */

@@ -928,11 +928,11 @@ def test_acknowledged_mail_survives_sigkill(wren):
             start_data(c, ["alice@example.test"])
             data = durable_message(i)
             go.wait(10 * SLOW)
-            slow = i >= 5           # these are in flight at the kill
+            # Staggered ends: at the kill some messages are being
+            # committed, others still arriving.
             for off in range(0, len(data), 16384):
                 c.send(data[off:off + 16384])
-                if slow:
-                    time.sleep(0.05)
+                time.sleep(0.004 * i * SLOW)
             c.send(".\r\n")
             results[i] = c.reply()[0]
             c.close()
@@ -944,7 +944,7 @@ def test_acknowledged_mail_survives_sigkill(wren):
         t.start()
     go.set()
     deadline = time.monotonic() + 20 * SLOW
-    while sum(r == 250 for r in results) < 3:
+    while sum(r == 250 for r in results) < 5:
         assert time.monotonic() < deadline, results
         time.sleep(0.005)
     w.proc.kill()
@@ -953,7 +953,8 @@ def test_acknowledged_mail_survives_sigkill(wren):
         t.join(30 * SLOW)
         assert not t.is_alive()
     acked = [i for i, r in enumerate(results) if r == 250]
-    assert 3 <= len(acked) < n, results
+    print("DEBUG", [r if isinstance(r, int) else type(r).__name__ for r in results], len(files(w, "alice")))
+    assert 5 <= len(acked) < n, results
     # Every acknowledged message is there, whole; nothing in new/ is
     # partial (an unacknowledged complete one may be: the client
     # retries, a duplicate is allowed, a loss is not).
@@ -1030,6 +1031,7 @@ def test_big_message_streams_in_constant_memory(wren):
     finally:
         done.set()
         sampler.join()
+    print("DEBUG RSS", before, peak[0])
     assert peak[0] - before < 1024, (before, peak[0])
     [p] = find_big(w)
     got = hashlib.sha256()
