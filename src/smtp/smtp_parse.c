@@ -153,7 +153,7 @@ smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd)
 		const char *sp = memchr(cmd->arg, ' ', cmd->arglen);
 		size_t nlen = sp ? (size_t)(sp - cmd->arg) : cmd->arglen;
 
-		if (num_parse_u64(cmd->arg, nlen, UINT64_MAX / 2,
+		if (num_parse_u64(cmd->arg, nlen, UINT64_MAX,
 		    &cmd->chunk) == -1) {
 			return SMTP_PE_BDAT_SIZE;
 		}
@@ -363,7 +363,7 @@ parse_param(struct smtp_cmd *cmd, const char *k, size_t len,
 			    strncasecmp(k, name, klen) == 0)
 	if (mail && IS("SIZE")) {
 		bit = 0x1;
-		if (num_parse_u64(v, vlen, UINT64_MAX / 2, &cmd->size) == -1) {
+		if (num_parse_u64(v, vlen, UINT64_MAX, &cmd->size) == -1) {
 			return SMTP_PE_PARAM_VALUE;
 		}
 	} else if (mail && IS("BODY")) {
