@@ -1,9 +1,12 @@
 """`wren serve`: start-up, signals, reload, privileges, data_dir."""
 import os
+import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -89,8 +92,8 @@ def test_data_dir_is_created_owner_only(wren, tmp_path):
 
 
 def test_listener_of_a_protocol_not_served_yet_is_reported(wren):
-    w = wren(smtp_listen="127.0.0.1:1").start()
-    assert ("smtp_listen: this version of wren does not serve it yet; "
+    w = wren(imap_listen="127.0.0.1:1").start()
+    assert ("imap_listen: this version of wren does not serve it yet; "
             "not listening") in w.log()
     assert w.stop() == 0
 
@@ -102,12 +105,20 @@ def proc_ids(pid, field):
     raise AssertionError(field)
 
 
+@pytest.fixture
+def public_dir():
+    """A directory the unprivileged user can reach (pytest's tmp_path
+    is below a root-only directory)."""
+    d = Path(tempfile.mkdtemp(prefix="wren-privs-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch user")
-def test_drops_root_to_the_configured_user(wren, tmp_path):
-    os.chmod(tmp_path, 0o755)
-    data = tmp_path / "spool"
+def test_drops_root_to_the_configured_user(wren, public_dir):
+    data = public_dir / "spool"
     w = wren(user="nobody", data_dir=str(data))
-    os.chmod(w.dir, 0o755)
     w.start()
     uids = proc_ids(w.pid, "Uid")
     gids = proc_ids(w.pid, "Gid")
@@ -121,10 +132,8 @@ def test_drops_root_to_the_configured_user(wren, tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch user")
-def test_numeric_user_and_group(wren, tmp_path):
-    os.chmod(tmp_path, 0o755)
-    w = wren(user="4321:4322")
-    os.chmod(w.dir, 0o755)
+def test_numeric_user_and_group(wren, public_dir):
+    w = wren(user="4321:4322", data_dir=str(public_dir / "data"))
     w.start()
     assert proc_ids(w.pid, "Uid") == [4321] * 4
     assert proc_ids(w.pid, "Gid") == [4322] * 4
