@@ -660,10 +660,9 @@ cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 			return;
 		}
 	}
+	/* smtp_input reads the chunk, an empty one included, once this
+	 * command line is consumed. */
 	set_state(s, SMTP_ST_BDAT);
-	if (s->bdat_left == 0) {
-		body_input(s);		/* an empty chunk: done at once */
-	}
 }
 
 /* Feeds the body decoder; returns 0 when more input is needed. */
