@@ -159,3 +159,80 @@ def wren(tmp_path, request):
         if failed is not None and failed.failed:
             print(f"--- log of wren in {w.dir} ---\n{w.log()}")
         w.kill()
+
+
+# --- a private Dovecot instance, for interoperability tests ----------
+
+
+def dovecot_available():
+    """Dovecot's binaries are there and we may start it (as root)."""
+    import shutil
+    return bool(shutil.which("dovecot") and shutil.which("doveadm")) \
+        and os.geteuid() == 0
+
+
+class PrivateDovecot:
+    """`dovecot -c CONF` in dir (which Dovecot's unprivileged processes
+    must be able to reach: a world-traversable directory under /tmp, not
+    pytest's tmp_path). No listeners: doveadm talks to it over its own
+    sockets in dir/run."""
+
+    def __init__(self, dir, passdb_file, home, mail_location=""):
+        self.dir = Path(dir)
+        self.run = self.dir / "run"
+        self.conf = self.dir / "dovecot.conf"
+        (self.dir / "state").mkdir(exist_ok=True)
+        self.conf.write_text(f"""
+base_dir = {self.run}
+state_dir = {self.dir}/state
+instance_name = wren-{self.dir.name}
+protocols =
+log_path = {self.dir}/dovecot.log
+default_login_user = dovenull
+default_internal_user = dovecot
+auth_mechanisms = plain
+ssl = no
+{f"mail_location = {mail_location}" if mail_location else ""}
+passdb {{
+  driver = passwd-file
+  args = {passdb_file}
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={home}
+}}
+""")
+
+    def __enter__(self):
+        subprocess.run(["dovecot", "-c", str(self.conf)], check=True,
+                       timeout=30)
+        deadline = time.monotonic() + 10 * SLOW
+        while not (self.run / "master.pid").exists():
+            assert time.monotonic() < deadline, "dovecot did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            pid = int((self.run / "master.pid").read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+
+    def doveadm(self, *args, done=None):
+        """Runs doveadm; retried while the auth service is starting
+        (until done(output) is true, or a zero exit without done)."""
+        for _ in range(50):
+            p = subprocess.run(["doveadm", "-c", str(self.conf), *args],
+                               capture_output=True, text=True, timeout=30)
+            out = p.stdout + p.stderr
+            if (done(out) if done else p.returncode == 0):
+                return p
+            time.sleep(0.1)
+        raise AssertionError(out)

@@ -2,7 +2,6 @@
 the users format checked against Dovecot's own passwd-file driver."""
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SLOW, run_wren, wren_cmd
+from conftest import SLOW, PrivateDovecot, dovecot_available, run_wren
 
 
 def cdb_dump(path):
@@ -232,11 +231,6 @@ def test_running_server_picks_up_a_replaced_table(wren, tmp_path):
     assert w.stop() == 0
 
 
-def dovecot_available():
-    return shutil.which("dovecot") and shutil.which("doveadm") \
-        and os.geteuid() == 0
-
-
 @pytest.mark.skipif(not dovecot_available(),
                     reason="needs dovecot-core and root")
 def test_users_file_is_dovecots_passwd_file():
@@ -265,57 +259,14 @@ def dovecot_auth_checks(tmp_path):
     assert "4 entries" in p.stdout
     os.chmod(tmp_path, 0o755)
     os.chmod(users, 0o644)
-    run = tmp_path / "run"
-    conf = tmp_path / "dovecot.conf"
-    conf.write_text(f"""
-base_dir = {run}
-state_dir = {tmp_path}/state
-instance_name = wrentest-{os.getpid()}
-protocols =
-log_path = {tmp_path}/dovecot.log
-default_login_user = dovenull
-default_internal_user = dovecot
-auth_mechanisms = plain
-ssl = no
-passdb {{
-  driver = passwd-file
-  args = {users}
-}}
-userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={tmp_path}/home/%u
-}}
-""")
-    (tmp_path / "state").mkdir()
-    subprocess.run(["dovecot", "-c", str(conf)], check=True, timeout=30)
-    try:
-        deadline = time.monotonic() + 10
-        while not (run / "master.pid").exists():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-
+    with PrivateDovecot(tmp_path, users, f"{tmp_path}/home/%u") as dc:
         def auth(user, pw):
-            for _ in range(50):
-                p = subprocess.run(["doveadm", "-c", str(conf), "auth",
-                                    "test", user, pw], capture_output=True,
-                                   text=True, timeout=30)
-                if "auth succeeded" in p.stdout + p.stderr or \
-                        "auth failed" in p.stdout + p.stderr:
-                    return "auth succeeded" in p.stdout + p.stderr
-                time.sleep(0.1)     # auth service still starting
-            raise AssertionError(p.stdout + p.stderr)
+            out = dc.doveadm("auth", "test", user, pw, done=lambda o:
+                             "auth succeeded" in o or "auth failed" in o)
+            return "auth succeeded" in out.stdout + out.stderr
 
         assert auth("alice@example.com", "plainpw")
         assert auth("bob", "bobpw")
         assert auth("carol", "carolpw")
         assert auth("dave", "davepw")
         assert not auth("bob", "wrong")
-    finally:
-        pid = int((run / "master.pid").read_text())
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SLOW, WREN_RUN, free_port, run_wren
+from conftest import (SLOW, WREN_RUN, PrivateDovecot, dovecot_available,
+                      free_port, run_wren)
 
 HOST = "mail.example.test"
 SENDER = "s@remote.example"
@@ -807,11 +808,6 @@ def test_dsn_parameters_are_queued(wren):
 # --- 9. Dovecot reads it --------------------------------------------
 
 
-def dovecot_available():
-    return shutil.which("dovecot") and shutil.which("doveadm") \
-        and os.geteuid() == 0
-
-
 @pytest.mark.skipif(not dovecot_available(),
                     reason="needs dovecot-core and root")
 def test_dovecot_reads_what_wren_delivered(wren):
@@ -848,69 +844,17 @@ def dovecot_checks(wren, tmp):
     users = tmp / "users"
     users.write_text(USERS + "plain@example.test:{PLAIN}x\n")
     os.chmod(users, 0o644)
-    (tmp / "state").mkdir()
-    run = tmp / "run"
-    conf = tmp / "dovecot.conf"
-    conf.write_text(f"""
-base_dir = {run}
-state_dir = {tmp}/state
-instance_name = wrensmtp-{os.getpid()}
-protocols =
-log_path = {tmp}/dovecot.log
-default_login_user = dovenull
-default_internal_user = dovecot
-ssl = no
-mail_location = maildir:~/Maildir
-passdb {{
-  driver = passwd-file
-  args = {users}
-}}
-userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={tmp}/mail/%d/%n
-}}
-""")
-    subprocess.run(["dovecot", "-c", str(conf)], check=True, timeout=30)
-    try:
-        deadline = time.monotonic() + 10 * SLOW
-        while not (run / "master.pid").exists():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-
-        def fetch(user):
-            for _ in range(50):
-                p = subprocess.run(
-                    ["doveadm", "-c", str(conf), "-f", "json", "fetch",
-                     "-u", user, "size.physical size.virtual hdr.subject "
-                     "text", "mailbox", "INBOX", "all"],
-                    capture_output=True, timeout=30)
-                if p.returncode == 0:
-                    return json.loads(p.stdout)
-                time.sleep(0.1)     # auth service still starting
-            raise AssertionError(p.stdout + p.stderr)
-
+    with PrivateDovecot(tmp, users, f"{tmp}/mail/%d/%n",
+                        mail_location="maildir:~/Maildir") as dc:
         for user in ("alice@example.test", "plain@example.test"):
-            [m] = fetch(user)
+            p = dc.doveadm("-f", "json", "fetch", "-u", user,
+                           "size.physical size.virtual hdr.subject text",
+                           "mailbox", "INBOX", "all")
+            [m] = json.loads(p.stdout)
             assert int(m["size.physical"]) == s_size == len(data), user
             assert int(m["size.virtual"]) == w_size, user
             assert m["hdr.subject"].strip() == "for dovecot", user
             assert m["text"].encode() == data, user
-    finally:
-        stop_dovecot(run)
-
-
-def stop_dovecot(run):
-    try:
-        pid = int((run / "master.pid").read_text())
-    except (FileNotFoundError, ValueError):
-        return
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
 
 
 # --- 10. durability -------------------------------------------------
