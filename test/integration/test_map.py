@@ -270,3 +270,45 @@ def dovecot_auth_checks(tmp_path):
         assert auth("carol", "carolpw")
         assert auth("dave", "davepw")
         assert not auth("bob", "wrong")
+
+
+def test_smtp_sees_a_new_account_without_restart(wren):
+    """The running server answers from the replaced users.cdb: a user
+    added is accepted at RCPT within a second or so, and a broken source
+    leaves the previous table answering."""
+    import smtplib
+    from conftest import free_port
+    port = free_port()
+    w = wren(smtp_listen=f"127.0.0.1:{port}")
+    users = w.dir / "users"
+    users.write_text("alice@example.test:{PLAIN}x\n")
+    assert run_wren("map", "-t", "users", str(users)).returncode == 0
+    w.start()
+
+    def rcpt(addr):
+        with smtplib.SMTP("127.0.0.1", port, timeout=10 * SLOW) as s:
+            s.ehlo("client.example")
+            s.mail("s@remote.example")
+            return s.rcpt(addr)[0]
+
+    assert rcpt("alice@example.test") == 250
+    assert rcpt("newbie@example.test") == 550
+    users.write_text("alice@example.test:{PLAIN}x\n"
+                     "newbie@example.test:{PLAIN}x\n")
+    assert run_wren("map", "-t", "users", str(users)).returncode == 0
+    deadline = time.monotonic() + 3 * SLOW
+    while rcpt("newbie@example.test") != 250:
+        assert time.monotonic() < deadline, w.log()
+        time.sleep(0.1)
+    users.write_text("this is not a passwd-file line\n")
+    assert run_wren("map", "-t", "users", str(users)).returncode == 1
+    time.sleep(1.5 * SLOW)
+    assert rcpt("newbie@example.test") == 250
+    assert rcpt("alice@example.test") == 250
+    # The .cdb removed while its source exists: 451, never 550.
+    os.unlink(w.dir / "users.cdb")
+    deadline = time.monotonic() + 3 * SLOW
+    while rcpt("alice@example.test") != 451:
+        assert time.monotonic() < deadline, w.log()
+        time.sleep(0.1)
+    assert w.stop() == 0
