@@ -57,6 +57,18 @@ static int	make_secondary(struct smtp_session *, int);
 static int	sync_dirs(char (*)[MAILDIR_PATH_MAX], size_t,
 		    struct smtp_session *, struct smtp_session *);
 static void	arm_fallback(void);
+static void	prepare(struct smtp_session *);
+static void	place(struct smtp_session *);
+static void	finish(struct smtp_session *);
+static void	note_final_dirs(const struct smtp_session *,
+		    char (*)[MAILDIR_PATH_MAX], size_t *);
+static void	commit_async(void);
+static void	round_fsync(struct commit_round *, uint32_t, const char *,
+		    int);
+static void	uring_ready(struct ev *, int, unsigned, void *);
+static void	round_done(void *, uint64_t, int);
+static void	round_advance(struct commit_round *);
+static void	round_forget(struct smtp_session *);
 static int	file_exists(const struct smtp_session *, int);
 static int	queue_envelope(struct smtp_session *, struct err *);
 static void	unlink_all(struct smtp_session *, int);
@@ -152,6 +164,10 @@ void
 smtp_commit_maybe(void *arg)
 {
 	(void)arg;
+	if (smtp.uring.fd != -1) {
+		commit_async();	/* costs the loop nothing: no linger */
+		return;
+	}
 	if ((smtp.commit_head != NULL || smtp.synced_head != NULL) &&
 	    (smtp.busy == 0 || ev_clock_ms() >= smtp.commit_first +
 	    SMTP_COMMIT_LINGER_MS)) {
@@ -162,6 +178,11 @@ smtp_commit_maybe(void *arg)
 void
 smtp_deliver_cancel(struct smtp_session *s)
 {
+	if (s->round >= 0) {
+		round_forget(s);
+		smtp_deliver_abort(s);
+		return;
+	}
 	struct smtp_session **lists[2] = { &smtp.commit_head,
 	    &smtp.synced_head };
 
@@ -208,11 +229,14 @@ smtp_commit_run(struct timer *t, void *arg)
 	char path[MAILDIR_PATH_MAX], to[MAILDIR_PATH_MAX];
 	struct smtp_session *batch, *synced, *s, *next;
 	size_t ndirs = 0, nmsg = 0;
-	struct err e;
 
 	(void)t;
 	(void)arg;
 	ev_timer_cancel(smtp.ev, &smtp.commit_timer);
+	if (smtp.uring.fd != -1) {
+		commit_async();
+		return;
+	}
 	batch = smtp.commit_head;
 	synced = smtp.synced_head;
 	if (batch == NULL && synced == NULL) {
@@ -224,28 +248,8 @@ smtp_commit_run(struct timer *t, void *arg)
 	smtp.commit_first = ev_now(smtp.ev);
 	/* A: every file of every new message written. */
 	for (s = batch; s != NULL; s = s->next_commit) {
-		s->commit_err = s->write_errno;
 		nmsg++;
-		if (close(s->fd) == -1 && s->commit_err == 0) {
-			s->commit_err = errno;
-		}
-		s->fd = -1;
-		for (int i = 0; i < (int)s->ntargets && !s->commit_err; i++) {
-			if (i != s->primary && s->t[i].kind == SMTP_T_LOCAL &&
-			    !s->t[i].dropped) {
-				s->commit_err = make_secondary(s, i) == -1 ?
-				    errno : 0;
-			}
-		}
-		if (!s->commit_err && s->primary >= 0 && s->nremote > 0) {
-			s->commit_err = make_secondary(s, -1) == -1 ?
-			    errno : 0;
-		}
-		if (!s->commit_err && s->nremote > 0 &&
-		    queue_envelope(s, &e) == -1) {
-			log_warnx("smtp %08x: %s", s->c->id, e.msg);
-			s->commit_err = EIO;
-		}
+		prepare(s);
 		for (int i = -1; i < (int)s->ntargets && !s->commit_err;
 		    i++) {
 			if (file_exists(s, i) &&
@@ -256,20 +260,7 @@ smtp_commit_run(struct timer *t, void *arg)
 	}
 	/* The directories the previous round renamed into. */
 	for (s = synced; s != NULL; s = s->next_commit) {
-		for (int i = 0; i < (int)s->ntargets; i++) {
-			if (s->t[i].kind == SMTP_T_LOCAL && !s->t[i].dropped &&
-			    target_path(s, i, "new", to, sizeof to) == 0) {
-				dir_note(dirs, &ndirs, to);
-			}
-		}
-		if (s->nremote > 0) {
-			fmt(to, sizeof to, "%s/queue/msg/x",
-			    cfg_str(smtp.cfg, CFG_DATA_DIR));
-			dir_note(dirs, &ndirs, to);
-			fmt(to, sizeof to, "%s/queue/env/x",
-			    cfg_str(smtp.cfg, CFG_DATA_DIR));
-			dir_note(dirs, &ndirs, to);
-		}
+		note_final_dirs(s, dirs, &ndirs);
 	}
 	/* B: one sync per file system for all of it. */
 	if (sync_dirs(dirs, ndirs, batch, synced) == -1) {
@@ -278,41 +269,15 @@ smtp_commit_run(struct timer *t, void *arg)
 	/* E: the previous round's messages are durable now. */
 	for (s = synced; s != NULL; s = next) {
 		next = s->next_commit;
-		if (s->commit_err) {
-			unlink_all(s, 1);
-		}
-		s->files_open = 0;
-		smtp_committed(s, s->commit_err);
+		finish(s);
 	}
 	/* C: this round's into new/ and the queue; acknowledged after the
 	 * next round's sync. */
 	for (s = batch; s != NULL; s = next) {
 		next = s->next_commit;
-		for (int i = 0; i < (int)s->ntargets && !s->commit_err; i++) {
-			if (s->t[i].kind != SMTP_T_LOCAL || s->t[i].dropped) {
-				continue;
-			}
-			if (target_path(s, i, "tmp", path, sizeof path) == -1 ||
-			    target_path(s, i, "new", to, sizeof to) == -1 ||
-			    rename(path, to) == -1) {
-				s->commit_err = errno;
-			}
-		}
-		if (!s->commit_err && s->nremote > 0 && spool_commit(
-		    cfg_str(smtp.cfg, CFG_DATA_DIR), s->id, &e) == -1) {
-			log_warnx("smtp %08x: %s", s->c->id, e.msg);
-			s->commit_err = EIO;
-		}
-		if (!s->commit_err && s->primary >= 0 &&
-		    s->t[s->primary].dropped &&
-		    target_path(s, s->primary, "tmp", path,
-		    sizeof path) == 0) {
-			(void)unlink(path);	/* only the body source */
-		}
+		place(s);
 		if (s->commit_err) {
-			unlink_all(s, 1);
-			s->files_open = 0;
-			smtp_committed(s, s->commit_err);
+			finish(s);
 			continue;
 		}
 		s->next_commit = smtp.synced_head;
@@ -323,8 +288,342 @@ smtp_commit_run(struct timer *t, void *arg)
 	}
 	smtp.batches++;
 	smtp.commits += nmsg;
+	(void)to;
 	log_debug("smtp: commit round: %zu new, %zu director%s synced", nmsg,
 	    ndirs, ndirs == 1 ? "y" : "ies");
+}
+
+/* A: the message's other files, after its primary is complete. */
+static void
+prepare(struct smtp_session *s)
+{
+	struct err e;
+
+	s->commit_err = s->write_errno;
+	if (close(s->fd) == -1 && s->commit_err == 0) {
+		s->commit_err = errno;
+	}
+	s->fd = -1;
+	for (int i = 0; i < (int)s->ntargets && !s->commit_err; i++) {
+		if (i != s->primary && s->t[i].kind == SMTP_T_LOCAL &&
+		    !s->t[i].dropped) {
+			s->commit_err = make_secondary(s, i) == -1 ? errno : 0;
+		}
+	}
+	if (!s->commit_err && s->primary >= 0 && s->nremote > 0) {
+		s->commit_err = make_secondary(s, -1) == -1 ? errno : 0;
+	}
+	if (!s->commit_err && s->nremote > 0 && queue_envelope(s, &e) == -1) {
+		log_warnx("smtp %08x: %s", s->c->id, e.msg);
+		s->commit_err = EIO;
+	}
+}
+
+/* C: renames into new/ and the queue (data already durable). */
+static void
+place(struct smtp_session *s)
+{
+	char path[MAILDIR_PATH_MAX], to[MAILDIR_PATH_MAX];
+	struct err e;
+
+	for (int i = 0; i < (int)s->ntargets && !s->commit_err; i++) {
+		if (s->t[i].kind != SMTP_T_LOCAL || s->t[i].dropped) {
+			continue;
+		}
+		if (target_path(s, i, "tmp", path, sizeof path) == -1 ||
+		    target_path(s, i, "new", to, sizeof to) == -1 ||
+		    rename(path, to) == -1) {
+			s->commit_err = errno;
+		}
+	}
+	if (!s->commit_err && s->nremote > 0 && spool_commit(
+	    cfg_str(smtp.cfg, CFG_DATA_DIR), s->id, &e) == -1) {
+		log_warnx("smtp %08x: %s", s->c->id, e.msg);
+		s->commit_err = EIO;
+	}
+	if (!s->commit_err && s->primary >= 0 && s->t[s->primary].dropped &&
+	    target_path(s, s->primary, "tmp", path, sizeof path) == 0) {
+		(void)unlink(path);	/* only the body source */
+	}
+}
+
+/* E: the reply; a failed message leaves no file behind. */
+static void
+finish(struct smtp_session *s)
+{
+	if (s->commit_err) {
+		unlink_all(s, 1);
+	}
+	s->files_open = 0;
+	s->round = -1;
+	smtp_committed(s, s->commit_err);
+}
+
+/* The directories a placed message's names live in. */
+static void
+note_final_dirs(const struct smtp_session *s, char (*dirs)[MAILDIR_PATH_MAX],
+    size_t *ndirs)
+{
+	char to[MAILDIR_PATH_MAX];
+
+	for (int i = 0; i < (int)s->ntargets; i++) {
+		if (s->t[i].kind == SMTP_T_LOCAL && !s->t[i].dropped &&
+		    target_path(s, i, "new", to, sizeof to) == 0) {
+			dir_note(dirs, ndirs, to);
+		}
+	}
+	if (s->nremote > 0) {
+		fmt(to, sizeof to, "%s/queue/msg/x",
+		    cfg_str(smtp.cfg, CFG_DATA_DIR));
+		dir_note(dirs, ndirs, to);
+		fmt(to, sizeof to, "%s/queue/env/x",
+		    cfg_str(smtp.cfg, CFG_DATA_DIR));
+		dir_note(dirs, ndirs, to);
+	}
+}
+
+/*
+ * With io_uring the loop never waits for the disk. A round takes the
+ * messages complete so far, queues an fdatasync of each of their files
+ * and returns; the kernel runs the fsyncs on its workers, together, and
+ * reports through the ring's eventfd. When a round's data is on disk
+ * its files are renamed into place and their directories fsync'd the
+ * same way; then the 250s. Several rounds may be in flight, each
+ * holding at most ROUND_FDS_MAX open files.
+ */
+static void
+commit_async(void)
+{
+	struct commit_round *r = NULL;
+	struct smtp_session *s;
+	char path[MAILDIR_PATH_MAX];
+	uint32_t idx = 0;
+
+	if (smtp.commit_head == NULL) {
+		return;
+	}
+	for (idx = 0; idx < ROUNDS_MAX; idx++) {
+		if (smtp.rounds[idx].stage == ROUND_FREE) {
+			r = &smtp.rounds[idx];
+			break;
+		}
+	}
+	if (r == NULL) {
+		arm_fallback();		/* every round busy: later */
+		return;
+	}
+	r->head = NULL;
+	r->err = 0;
+	r->nfds = 0;
+	r->pending = 0;
+	r->stage = ROUND_DATA;
+	while ((s = smtp.commit_head) != NULL) {
+		unsigned need = 1;	/* the envelope */
+
+		for (int i = -1; i < (int)s->ntargets; i++) {
+			need += (unsigned)file_exists(s, i);
+		}
+		if (r->nfds + need > ROUND_FDS_MAX && r->head != NULL) {
+			break;		/* the next round takes it */
+		}
+		smtp.commit_head = s->next_commit;
+		if (smtp.commit_head == NULL) {
+			smtp.commit_tail = &smtp.commit_head;
+		}
+		smtp.commits++;
+		prepare(s);
+		if (s->commit_err) {
+			finish(s);
+			continue;
+		}
+		s->round = (int)idx;
+		s->next_commit = r->head;
+		r->head = s;
+		for (int i = -1; i < (int)s->ntargets; i++) {
+			if (file_exists(s, i) &&
+			    target_path(s, i, "tmp", path, sizeof path) == 0) {
+				round_fsync(r, idx, path, 1);
+			}
+		}
+		if (s->nremote > 0 && spool_path(path, sizeof path,
+		    cfg_str(smtp.cfg, CFG_DATA_DIR), "tmp", s->id,
+		    ".env") == 0) {
+			round_fsync(r, idx, path, 1);
+		}
+	}
+	if (smtp.commit_head != NULL) {
+		arm_fallback();
+	}
+	smtp.batches++;
+	if (uring_submit(&smtp.uring) == -1) {
+		log_warn("smtp: io_uring submit");
+	}
+	if (r->head == NULL) {
+		r->stage = ROUND_FREE;
+	} else if (r->pending == 0) {
+		round_advance(r);
+	}
+}
+
+/* Opens path and queues its fsync in round r (or syncs it now when the
+ * ring is full or the file cannot be opened). */
+static void
+round_fsync(struct commit_round *r, uint32_t idx, const char *path,
+    int datasync)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1) {
+		r->err = errno;
+		return;
+	}
+	if (r->nfds < ROUND_FDS_MAX && uring_fsync(&smtp.uring, fd, datasync,
+	    (uint64_t)idx << 32 | r->gen) == 0) {
+		r->fds[r->nfds++] = fd;
+		r->pending++;
+		return;
+	}
+	if ((datasync ? fdatasync(fd) : fsync(fd)) == -1) {
+		r->err = errno;
+	}
+	close(fd);
+}
+
+/* The ring's eventfd: completions. */
+static void
+uring_ready(struct ev *ev, int fd, unsigned what, void *arg)
+{
+	(void)ev;
+	(void)fd;
+	(void)what;
+	(void)arg;
+	uring_reap(&smtp.uring, round_done, NULL);
+	if (smtp.uring.queued > 0 && uring_submit(&smtp.uring) == -1) {
+		log_warn("smtp: io_uring submit");
+	}
+}
+
+static void
+round_done(void *arg, uint64_t tag, int res)
+{
+	uint32_t idx = (uint32_t)(tag >> 32);
+	struct commit_round *r;
+
+	(void)arg;
+	if (idx >= ROUNDS_MAX) {
+		return;
+	}
+	r = &smtp.rounds[idx];
+	if (r->gen != (uint32_t)tag || r->stage == ROUND_FREE) {
+		return;		/* a round that was given up */
+	}
+	if (res < 0 && r->err == 0) {
+		r->err = -res;
+	}
+	if (--r->pending == 0) {
+		round_advance(r);
+	}
+}
+
+/* Every fsync of the round's current stage is done. */
+static void
+round_advance(struct commit_round *r)
+{
+	static char dirs[DIRS_MAX][MAILDIR_PATH_MAX];
+	uint32_t idx = (uint32_t)(r - smtp.rounds);
+	struct smtp_session *s, *next, *kept = NULL;
+	size_t ndirs = 0;
+
+	for (unsigned i = 0; i < r->nfds; i++) {
+		close(r->fds[i]);
+	}
+	r->nfds = 0;
+	if (r->stage == ROUND_DATA) {
+		for (s = r->head; s != NULL; s = next) {
+			next = s->next_commit;
+			if (r->err && !s->commit_err) {
+				s->commit_err = r->err;
+			}
+			place(s);
+			if (s->commit_err) {
+				finish(s);
+				continue;
+			}
+			note_final_dirs(s, dirs, &ndirs);
+			s->next_commit = kept;
+			kept = s;
+		}
+		r->head = kept;
+		r->stage = ROUND_DIRS;
+		for (size_t i = 0; i < ndirs; i++) {
+			round_fsync(r, idx, dirs[i], 0);
+		}
+		if (uring_submit(&smtp.uring) == -1) {
+			log_warn("smtp: io_uring submit");
+		}
+		if (r->pending > 0) {
+			return;
+		}
+	}
+	for (s = r->head; s != NULL; s = next) {
+		next = s->next_commit;
+		if (r->err && !s->commit_err) {
+			s->commit_err = r->err;
+		}
+		finish(s);
+	}
+	r->head = NULL;
+	r->stage = ROUND_FREE;
+	r->gen++;
+}
+
+/* A session of round idx goes away before its reply. */
+static void
+round_forget(struct smtp_session *s)
+{
+	struct commit_round *r = &smtp.rounds[s->round];
+	struct smtp_session **pp;
+
+	for (pp = &r->head; *pp != NULL; pp = &(*pp)->next_commit) {
+		if (*pp == s) {
+			*pp = s->next_commit;
+			break;
+		}
+	}
+	unlink_all(s, 1);
+	s->files_open = 0;
+	s->round = -1;
+}
+
+int
+smtp_commit_init(struct err *e)
+{
+	struct err why;
+
+	for (int i = 0; i < ROUNDS_MAX; i++) {
+		smtp.rounds[i].stage = ROUND_FREE;
+	}
+	if (uring_init(&smtp.uring, ROUNDS_MAX * ROUND_FDS_MAX, &why) == -1) {
+		log_info("smtp: %s; committing with syncfs in the loop",
+		    why.msg);
+		return 0;
+	}
+	if (ev_add_fd(smtp.ev, smtp.uring.efd, EV_READ, uring_ready,
+	    NULL) == -1) {
+		uring_destroy(&smtp.uring);
+		return err_set(e, "smtp: cannot watch the io_uring eventfd");
+	}
+	log_info("smtp: committing with io_uring");
+	return 0;
+}
+
+void
+smtp_commit_shutdown(void)
+{
+	if (smtp.uring.fd != -1) {
+		ev_del_fd(smtp.ev, smtp.uring.efd);
+		uring_destroy(&smtp.uring);
+	}
 }
 
 /* The latest a round may wait; usually it runs sooner, from

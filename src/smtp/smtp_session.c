@@ -79,6 +79,7 @@ smtp_init(struct ev *ev, struct conn_table *t, const struct cfg *cfg,
 	smtp.cfg = cfg;
 	smtp.maps = maps;
 	smtp.commit_tail = &smtp.commit_head;
+	smtp.uring.fd = smtp.uring.efd = -1;
 	timer_init(&smtp.commit_timer, smtp_commit_run, NULL);
 	t->pre_flush = smtp_commit_maybe;
 	t->pre_flush_arg = NULL;
@@ -86,7 +87,8 @@ smtp_init(struct ev *ev, struct conn_table *t, const struct cfg *cfg,
 	    max, e) == -1) {
 		return -1;
 	}
-	if (spool_init(cfg_str(cfg, CFG_DATA_DIR), e) == -1) {
+	if (spool_init(cfg_str(cfg, CFG_DATA_DIR), e) == -1 ||
+	    smtp_commit_init(e) == -1) {
 		pool_destroy(&smtp.sessions);
 		return -1;
 	}
@@ -116,6 +118,7 @@ smtp_shutdown(void)
 		    "" : "s", (unsigned long long)smtp.batches,
 		    smtp.batches == 1 ? "" : "es");
 	}
+	smtp_commit_shutdown();
 	pool_destroy(&smtp.sessions);
 }
 
@@ -173,6 +176,7 @@ smtp_open(struct conn *c)
 	}
 	s->c = c;
 	s->fd = -1;
+	s->round = -1;
 	c->sess = s;
 	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {
 		fmt(s->ip, sizeof s->ip, "?");
@@ -624,6 +628,11 @@ cmd_data(struct smtp_session *s)
 		error_reply(s, "554 5.5.1 Error: no valid recipients");
 		return;
 	}
+	if (s->files_open) {
+		/* RFC 3030 3: DATA after BDAT in one transaction. */
+		error_reply(s, "503 5.5.1 Error: DATA after BDAT");
+		return;
+	}
 	if (start_delivery(s) == -1) {
 		return;
 	}
@@ -644,7 +653,12 @@ cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->bdat_prev = s->state;
 	if (s->state == SMTP_ST_RCPT && s->ntargets > 0 && !s->files_open) {
 		if (start_delivery(s) == -1) {
+			/* RFC 3030 3: the transaction has failed; a later
+			 * chunk must not start a message without this one. */
+			reset(s);
+			s->bdat_left = cmd->chunk;
 			s->bdat_skip = 1;
+			s->bdat_prev = SMTP_ST_READY;
 		} else {
 			smtp_body_init(&s->body, SMTP_BODY_BDAT,
 			    (uint64_t)cfg_num(smtp.cfg,

@@ -27,7 +27,6 @@
  * to its sizes, no session is left mid-transaction or in a commit, and
  * every pool block is back.
  */
-#define _XOPEN_SOURCE 700
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -69,6 +68,7 @@ static struct {
 static char outbuf[OUT_MAX];	/* everything the server sent */
 static size_t outlen;
 static int failures;		/* rows that did not give what they must */
+static int nchecked;		/* messages whose S= and W= were checked */
 
 static void
 path_of(char *out, size_t cap, const char *rel)
@@ -219,6 +219,10 @@ group_setup(void **state)
 	if (smtp_init(&f.ev, &f.t, &f.cfg, &f.maps, MAXC, &e) == -1) {
 		fail_msg("%s", e.msg);
 	}
+	/* The commits here are driven by hand, round by round: the
+	 * in-loop path. The io_uring path is covered by the integration
+	 * tests against the running server. */
+	smtp_commit_shutdown();
 	assert_non_null(f.t.pre_flush);
 	return 0;
 }
@@ -418,7 +422,7 @@ struct scase {
 	struct text	 in2;		/* after `then` */
 	struct text	 out;
 	int		 closed;
-	int		 alice, bob, carol, queue;	/* messages delivered */
+	int		 alice, bob, carol, queue;	/* messages stored */
 	const char	*head;		/* alice's message starts with */
 	const char	*tail;		/* and ends with */
 };
@@ -429,11 +433,15 @@ build(const struct text *t, char *out, size_t cap)
 	size_t n = t->hlen + t->flen * t->nfill + t->tlen;
 
 	assert_true(n <= cap);
-	memcpy(out, t->head, t->hlen);
+	if (t->hlen > 0) {		/* an unset text has no pointers */
+		memcpy(out, t->head, t->hlen);
+	}
 	for (size_t i = 0; i < t->nfill; i++) {
 		memcpy(out + t->hlen + i * t->flen, t->fill, t->flen);
 	}
-	memcpy(out + n - t->tlen, t->tail, t->tlen);
+	if (t->tlen > 0) {
+		memcpy(out + n - t->tlen, t->tail, t->tlen);
+	}
 	return n;
 }
 
@@ -562,6 +570,7 @@ check_new(const char *desc, const char *rel, const char *head,
 		for (size_t i = 0; i < len; i++) {
 			lines += data[i] == '\n';
 		}
+		nchecked++;
 		if (size != len || vsize != len + lines) {
 			bad(desc, "%s: S=%llu W=%llu, file %zu bytes %llu "
 			    "lines", file, size, vsize, len, lines);
@@ -687,10 +696,12 @@ static void
 run_table(const struct scase *cases, size_t n)
 {
 	failures = 0;
+	nchecked = 0;
 	for (size_t i = 0; i < n; i++) {
 		run_case(&cases[i]);
 	}
-	print_message("%zu cases, %d failed\n", n, failures);
+	print_message("%zu cases, %d messages delivered and checked, "
+	    "%d failed\n", n, nchecked, failures);
 	assert_int_equal(failures, 0);
 }
 
@@ -738,6 +749,8 @@ run_table(const struct scase *cases, size_t n)
 		"421 4.5.0 " HOST " Closing: BDAT framing lost\r\n"
 #define X50	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 #define X500	X50 X50 X50 X50 X50 X50 X50 X50 X50 X50
+#define X998	X500 X50 X50 X50 X50 X50 X50 X50 X50 X50 \
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 /* Every command and every reply the session sends. */
 static const struct scase commands[] = {
@@ -854,7 +867,7 @@ static const struct scase commands[] = {
 	  .tail = "Subject: caf\xc3\xa9\nFrom: J\xc3\xb6rg "
 	    "<j@remote.example>\n\nna\xc3\xafve\n" },
 	{ "DATA: a line of exactly 998 octets is accepted",
-	  .in = T(TX "DATA\r\nSubject: long\r\n\r\n" X500 X500 X500 X500
+	  .in = T(TX "DATA\r\nSubject: long\r\n\r\n" X998
 	    "\r\n.\r\n"),
 	  .out = T(TX_R DATA_R QUEUED), .alice = 1 },
 	{ "DATA: 50 Received: headers are accepted",
@@ -991,7 +1004,7 @@ static const struct scase hostile[] = {
 	{ "overlong MAIL does not start a transaction",
 	  .in = TF(EHLO "MAIL FROM:<", "a", 600, "@b.example>\r\n" RCPT),
 	  .out = T(EHLO_R E500LONG E503MAIL) },
-	{ "511 octets and CR LF is still a command",
+	{ "510 octets and CR LF (512) is still a command",
 	  .in = TF("NOOP ", "a", 505, "\r\n"), .out = T(OK) },
 	{ "empty command line: 500",
 	  .in = T("\r\n"), .out = T(E500) },
@@ -1003,7 +1016,7 @@ static const struct scase hostile[] = {
 	  .in = T("NOOP\rRSET\r\n"), .out = T(E500) },
 	{ "HTTP request on the SMTP port",
 	  .in = T("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-	  .out = T(E500 "500 5.5.2 Error: command not recognized\r\n" E500) },
+	  .out = T(E500 E500 E500) },
 	{ "bare LF in DATA: 554 5.6.0",
 	  .in = T(TX "DATA\r\nSubject: x\n\nbody\r\n.\r\n"),
 	  .out = T(TX_R DATA_R E554BARE) },
@@ -1027,7 +1040,7 @@ static const struct scase hostile[] = {
 	  .out = T(TX_R DATA_R QUEUED E500 E500 OK),
 	  .alice = 1, .tail = MSG_LF },
 	{ "a line of 999 octets in DATA: 554 5.6.0",
-	  .in = T(TX "DATA\r\nSubject: long\r\n\r\n" X500 X500 X500 X500
+	  .in = T(TX "DATA\r\nSubject: long\r\n\r\n" X998
 	    "x\r\n.\r\nNOOP\r\n"),
 	  .out = T(TX_R DATA_R "554 5.6.0 Message refused: line longer "
 	    "than 998 characters\r\n" OK) },
@@ -1086,35 +1099,35 @@ static const struct scase hostile[] = {
 	    "Recipient address rejected: User unknown\r\n" E554NORCPT OK) },
 	{ "BDAT 0 LAST with no data at all: an empty message",
 	  .in = T(TX "BDAT 0 LAST\r\n"), .out = T(TX_R QUEUED), .alice = 1,
-	  .tail = "for <alice@example.test>;\n" },
+	  .head = HEAD_A },
 	{ "BDAT 0 without LAST: 250 0 octets, the message goes on",
 	  .in = T(TX "BDAT 0\r\nBDAT 25 LAST\r\n" MSG),
 	  .out = T(TX_R "250 2.0.0 0 octets received\r\n" QUEUED),
 	  .alice = 1, .tail = MSG_LF },
 	{ "BDAT size shorter than the data: the rest are commands",
 	  .in = T(TX "BDAT 3 LAST\r\nabcNOOP\r\n"),
-	  .out = T(TX_R QUEUED OK), .alice = 1, .tail = "\n\nabc\n" },
+	  .out = T(TX_R QUEUED OK), .alice = 1, .tail = "\nabc\n" },
 	{ "BDAT size longer than the data: waits, nothing delivered",
 	  .in = T(TX "BDAT 100 LAST\r\nshort\r\nQUIT\r\n"),
 	  .out = T(TX_R) },
 	{ "BDAT chunk holding a whole smuggled SMTP session",
-	  .in = T(TX "BDAT 60 LAST\r\nSubject: x\r\n\r\n.\r\n"
+	  .in = T(TX "BDAT 53 LAST\r\nSubject: x\r\n\r\n.\r\n"
 	    "MAIL FROM:<e@remote.example>\r\nRSET\r\n"),
 	  .out = T(TX_R QUEUED), .alice = 1,
 	  .tail = "Subject: x\n\n.\nMAIL FROM:<e@remote.example>\nRSET\n" },
 	{ "DATA in a BDAT transaction: 503 (RFC 3030 3)",
 	  .in = T(TX "BDAT 8\r\nHello.\r\nDATA\r\nRSET\r\n"),
-	  .out = T(TX_R "250 2.0.0 7 octets received\r\n" E503RCPT OK) },
+	  .out = T(TX_R "250 2.0.0 7 octets received\r\n"
+	    "503 5.5.1 Error: DATA after BDAT\r\n" OK) },
 	{ "BDAT after a chunk that failed: no truncated message",
 	  .in = T(EHLO MAIL "RCPT TO:<carol@example.test>\r\n"
-	    "BDAT 6\r\nfirst\n"),
-	  .then = THEN_UNBLOCK, .in2 = T("BDAT 7 LAST\r\nsecond\n"),
+	    "BDAT 7\r\nfirst\r\n"),
+	  .then = THEN_UNBLOCK, .in2 = T("BDAT 8 LAST\r\nsecond\r\n"),
 	  .out = T(TX_R "451 4.3.0 Error: cannot deliver now\r\n"
 	    E503RCPT) },
 	{ "DATA with no recipients: 554 5.5.1",
 	  .in = T(EHLO MAIL "DATA\r\n" MSG ".\r\n"),
-	  .out = T(EHLO_R MAIL_R E554NORCPT "554 5.5.1 Error: no valid "
-	    "recipients\r\n" E500 E500) },
+	  .out = T(EHLO_R MAIL_R E554NORCPT E500 E500 E500 E500) },
 	{ "DATA after only refused recipients: 554 5.5.1",
 	  .in = T(EHLO MAIL "RCPT TO:<nobody@example.test>\r\nDATA\r\n"),
 	  .out = T(EHLO_R MAIL_R "550 5.1.1 <nobody@example.test>: "
@@ -1171,7 +1184,8 @@ static const struct scase hostile[] = {
 	    "\r\n"),
 	  .out = T(EHLO_R "501 5.5.4 Bad parameter value\r\n") },
 	{ "HELO without a domain: 501",
-	  .in = T("HELO\r\n"), .out = T("501 5.5.4 Syntax: HELO hostname\r\n") },
+	  .in = T("HELO\r\n"),
+	  .out = T("501 5.5.4 Syntax: HELO hostname\r\n") },
 	{ "EHLO without a domain: 501",
 	  .in = T("EHLO   \r\n"),
 	  .out = T("501 5.5.4 Syntax: EHLO hostname\r\n") },
@@ -1207,7 +1221,8 @@ static const struct scase hostile[] = {
 	{ "STARTTLS with an argument: 501",
 	  .in = T("STARTTLS x\r\n"), .out = T(E501ARG) },
 	{ "VRFY without an argument: 501",
-	  .in = T("VRFY\r\n"), .out = T("501 5.5.4 Syntax: VRFY address\r\n") },
+	  .in = T("VRFY\r\n"),
+	  .out = T("501 5.5.4 Syntax: VRFY address\r\n") },
 	{ "EXPN without an argument: 501",
 	  .in = T("EXPN\r\n"), .out = T("501 5.5.4 Syntax: EXPN list\r\n") },
 	{ "pipelined garbage between commands, with a NUL",
