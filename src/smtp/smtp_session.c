@@ -22,6 +22,7 @@
 #include "core/fmt.h"
 #include "core/log.h"
 #include "map/resolve.h"
+#include "msg/mailbox.h"
 #include "smtp/smtp_int.h"
 
 struct smtp_ctx smtp;
@@ -506,7 +507,8 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	static struct resolve_result res;	/* big: one for all */
 	struct resolver rv;
-	size_t before = s->ntargets;
+	struct mailbox mb;
+	size_t before = s->ntargets, skipped = 0;
 
 	if (s->state != SMTP_ST_MAIL && s->state != SMTP_ST_RCPT) {
 		error_reply(s, "503 5.5.1 Error: need MAIL command");
@@ -525,11 +527,11 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	rv.users = &smtp.maps->m[MAP_USERS];
 	rv.aliases = &smtp.maps->m[MAP_ALIASES];
 	rv.virtual = &smtp.maps->m[MAP_VIRTUAL];
-	resolve(&rv, cmd->path, cmd->pathlen, &res);
-	if (res.status == RESOLVE_OK && res.n == 1 &&
-	    res.t[0].kind == RESOLVE_REMOTE &&
-	    strcasecmp(res.t[0].addr, cmd->path) == 0) {
-		/* Not one of our domains: relaying. */
+	/* Not one of our domains: relaying, for mynetworks only. Decided
+	 * on the domain as written, before any table is asked. */
+	if (mailbox_parse(cmd->path, cmd->pathlen, 0, &mb) == MAILBOX_OK &&
+	    mb.dlen > 0 && !resolve_is_local_domain(smtp.cfg, mb.domain,
+	    mb.dlen)) {
 		if (!s->mynet) {
 			conn_log(s->c, LOG_LVL_INFO, "relay denied: <%s> "
 			    "from=<%s>", cmd->path, s->sender);
@@ -538,6 +540,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 			return;
 		}
 	}
+	resolve(&rv, cmd->path, cmd->pathlen, &res);
 	switch (res.status) {
 	case RESOLVE_OK:
 		break;
@@ -578,6 +581,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 			conn_log(s->c, LOG_LVL_WARN, "<%s>: forwarding to "
 			    "<%s> needs outbound delivery, not built in",
 			    cmd->path, t->addr);
+			skipped++;
 			continue;
 		}
 		rc = t->kind == RESOLVE_LOCAL ?
@@ -599,10 +603,9 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 			return;
 		}
 	}
-	if (s->ntargets == before && res.n > 0 && before == 0 &&
-	    s->nrcpt == 0 && !WREN_OUTBOUND) {
-		error_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
-		    "User unknown", cmd->path);
+	if (skipped == res.n) {
+		error_reply(s, "550 5.7.1 <%s>: cannot forward: outbound "
+		    "delivery is not built in", cmd->path);
 		return;
 	}
 	if (s->nrcpt == 0) {
