@@ -101,7 +101,7 @@ STRIP = $(TRIPLET)-strip
 OPT = -Os
 LDSTATIC = -static
 CROSS_INC := $(SYSROOT)/inc
-EXTRA_INC := -I$(CROSS_INC)
+EXTRA_INC := -isystem $(CROSS_INC)
 LDLIBS := /usr/lib/$(TRIPLET)/libbearssl.a $(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a
 EXTRA_OBJ := $(B)/obj/compat/musl_shim.o
 UNIT_CC = $(TRIPLET)-gcc
@@ -118,9 +118,9 @@ LDFLAGS_ALL := $(LDSTATIC) -Wl,--gc-sections -Wl,-Map=$(B)/wren.map \
 
 # --- sources ----------------------------------------------------------------
 # A feature folder is compiled only when its Kconfig option is on.
-# Tables (map/) and addresses (msg/) serve every protocol.
+# Tables (map/), addresses (msg/) and TLS (tls/) serve every protocol.
 SRC := $(wildcard src/core/*.c) $(filter-out src/cli/queue.c,$(wildcard src/cli/*.c)) \
-	$(wildcard src/map/*.c) $(wildcard src/msg/*.c)
+	$(wildcard src/map/*.c) $(wildcard src/msg/*.c) $(wildcard src/tls/*.c)
 # The queue's on-disk format (queue/spool.c) is written by inbound SMTP
 # when it accepts mail to relay; the rest of queue/ delivers it.
 SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c) \

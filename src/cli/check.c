@@ -6,17 +6,21 @@
  *   -d  print the built-in defaults instead (postconf -d)
  *   -n  print only the keys the file sets (postconf -n, doveconf -n)
  */
+#include <errno.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/fmt.h"
 #include "map/map.h"
+#include "tls/tls_cred.h"
 
 #define CHECK_DEFAULTS		0x1u	/* -d */
 #define CHECK_NON_DEFAULT	0x2u	/* -n */
 
 static int	check_tables(const struct cfg *);
+static int	check_tls(const struct cfg *);
 
 int
 cmd_check(int argc, char **argv)
@@ -68,7 +72,7 @@ cmd_check(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (check_tables(&c) == -1) {
+	if (check_tables(&c) == -1 || check_tls(&c) == -1) {
 		return 1;
 	}
 	if (cfg_print(&c, STDOUT_FILENO) == -1) {
@@ -131,4 +135,56 @@ check_tables(const struct cfg *c)
 		map_close(&m);
 	}
 	return rc;
+}
+
+/*
+ * The certificate and key: they must load and belong together (the
+ * key matches the first certificate, so the chain starts with the
+ * server's own). The expiry date is printed; under TLS_WARN_DAYS left
+ * is a warning, past it an error. Neither file existing means TLS is
+ * simply not set up: a warning.
+ */
+#define TLS_WARN_DAYS	14
+
+static int
+check_tls(const struct cfg *c)
+{
+	const char *cert = cfg_str(c, CFG_TLS_CERT);
+	const char *key = cfg_str(c, CFG_TLS_KEY);
+	struct tls_cred cred;
+	struct err e;
+	struct tm tm;
+	long days;
+
+	if (cert[0] == '\0' && key[0] == '\0') {
+		return 0;
+	}
+	if (access(cert, F_OK) == -1 && errno == ENOENT &&
+	    access(key, F_OK) == -1 && errno == ENOENT) {
+		fmt_fd(STDERR_FILENO, "tls_cert: warning: %s does not exist: "
+		    "no STARTTLS and no implicit TLS\n", cert);
+		return 0;
+	}
+	if (tls_cred_load(&cred, cert, key, &e) == -1) {
+		fmt_fd(STDERR_FILENO, "%s\n", e.msg);
+		return -1;
+	}
+	gmtime_r(&cred.not_after, &tm);
+	days = (long)((cred.not_after - time(NULL)) / 86400);
+	fmt_fd(STDOUT_FILENO, "# tls: %zu certificate%s, %s key matches, "
+	    "expires %04d-%02d-%02d (%ld days)\n", cred.chain_len,
+	    cred.chain_len == 1 ? "" : "s",
+	    cred.key_type == BR_KEYTYPE_EC ? "EC" : "RSA", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, days);
+	tls_cred_free(&cred);
+	if (days < 0) {
+		fmt_fd(STDERR_FILENO, "%s: the certificate has expired\n",
+		    cert);
+		return -1;
+	}
+	if (days < TLS_WARN_DAYS) {
+		fmt_fd(STDERR_FILENO, "%s: warning: the certificate expires "
+		    "in %ld days\n", cert, days);
+	}
+	return 0;
 }

@@ -1,0 +1,36 @@
+/*
+ * tls_cred.h - the server's certificate chain and private key, read
+ * from PEM files with BearSSL's decoders: the chain leaf first (Let's
+ * Encrypt's fullchain.pem as it is), the key EC or RSA, PKCS#8 or
+ * traditional. Loading checks that the key belongs to the leaf.
+ */
+#ifndef WREN_TLS_CRED_H
+#define WREN_TLS_CRED_H
+
+#include <stddef.h>
+#include <time.h>
+#include <bearssl.h>
+
+#include "core/err.h"
+
+#define TLS_CHAIN_MAX	8	/* certificates in the chain */
+#define TLS_PEM_MAX	(256 * 1024)	/* a certificate or key file */
+
+struct tls_cred {
+	br_x509_certificate	 chain[TLS_CHAIN_MAX];
+	size_t			 chain_len;
+	unsigned char		*der;		/* the chain's DER, one block */
+	int			 key_type;	/* BR_KEYTYPE_RSA or _EC */
+	br_rsa_private_key	 rsa;
+	br_ec_private_key	 ec;
+	unsigned char		*keybuf;	/* the key's numbers */
+	time_t			 not_after;	/* the leaf's expiry */
+};
+
+/* Loads and checks a pair; on error nothing is kept and e says why
+ * (`FILE: message`). */
+int	tls_cred_load(struct tls_cred *, const char *cert, const char *key,
+	    struct err *);
+void	tls_cred_free(struct tls_cred *);
+
+#endif
