@@ -24,6 +24,7 @@
 #include "core/privs.h"
 #include "map/map.h"
 #include "smtp/smtp.h"
+#include "tls/tls.h"
 
 #define SERVE_EXTRA_FDS		64	/* listeners, signalfd, files */
 #define SERVE_TIMERS_PER_CONN	2	/* idle + one protocol timer */
@@ -109,7 +110,11 @@ cmd_serve(int argc, char **argv)
 		log_error("signalfd");
 		return 1;
 	}
-	if (server_listen(&s, &e) == -1 || privs_drop(&pv, &e) == -1) {
+	/* The key is often readable by root only: load it before the
+	 * drop (renewals must then be readable by `user`, see README). */
+	if (tls_init(max, cfg_str(&s.cfg, CFG_TLS_CERT),
+	    cfg_str(&s.cfg, CFG_TLS_KEY), &e) == -1 ||
+	    server_listen(&s, &e) == -1 || privs_drop(&pv, &e) == -1) {
 		log_errorx("%s", e.msg);
 		rc = 1;
 		goto out;
@@ -147,6 +152,7 @@ out:
 	server_unlisten(&s);
 	conn_table_destroy(&s.conns);
 	close(s.sigfd);
+	tls_shutdown();
 	ev_destroy(&s.ev);
 	log_close();
 	return rc;
@@ -246,6 +252,8 @@ server_reload(struct server *s)
 	s->cfg = next;
 	maps_close(&s->maps);
 	maps_open(&s->maps, &s->cfg);
+	(void)tls_reload(cfg_str(&s->cfg, CFG_TLS_CERT),
+	    cfg_str(&s->cfg, CFG_TLS_KEY), 1);
 	if (WREN_SMTP) {
 		smtp_reconfigure();
 	}
@@ -303,6 +311,9 @@ map_poll(struct timer *t, void *arg)
 	struct server *s = arg;
 
 	maps_check(&s->maps);
+	/* A renewed certificate (certbot, acme.sh) is taken by itself. */
+	(void)tls_reload(cfg_str(&s->cfg, CFG_TLS_CERT),
+	    cfg_str(&s->cfg, CFG_TLS_KEY), 0);
 	if (ev_timer_in(&s->ev, t, MAP_RECHECK_MS) == -1) {
 		log_errorx("timer heap full: tables no longer rechecked");
 	}

@@ -34,6 +34,7 @@ static void	conn_io(struct ev *, int, unsigned, void *);
 static void	conn_idle_fired(struct timer *, void *);
 static void	conn_gone(struct conn *);
 static int	conn_flush(struct conn *);
+static int	conn_flushed(struct conn *);
 static void	conn_mark_dirty(struct conn *);
 static void	table_before_sleep(struct ev *, void *);
 static void	refuse(struct conn_table *, int, const struct proto *,
@@ -227,7 +228,7 @@ conn_close(struct conn *c)
 	if (c->flags & CONN_F_DEAD) {
 		return;
 	}
-	if (c->out.len > 0 && !(c->flags & CONN_F_CLOSING)) {
+	if (conn_has_output(c) && !(c->flags & CONN_F_CLOSING)) {
 		c->flags |= CONN_F_CLOSING;
 		/* Bound the wait for a client that never reads. */
 		if (!timer_armed(&c->idle)) {
@@ -237,7 +238,7 @@ conn_close(struct conn *c)
 		update_interest(c);
 		return;
 	}
-	if (c->out.len > 0) {
+	if (conn_has_output(c)) {
 		return;			/* already flushing */
 	}
 	conn_gone(c);
@@ -428,6 +429,33 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 		conn_abort(c);
 		return;
 	}
+	if (c->filter != NULL) {
+		int rc;
+
+		if (buf_room(&c->in) == 0) {
+			c->flags |= CONN_F_PAUSED;
+			update_interest(c);
+			return;
+		}
+		rc = c->filter->read(c);
+		if (c->flags & CONN_F_DEAD) {
+			return;
+		}
+		if (conn_has_output(c)) {
+			/* Handshake records, or output that waited for
+			 * the handshake to finish. */
+			conn_mark_dirty(c);
+		}
+		if (rc == -1) {
+			conn_log(c, LOG_LVL_INFO, "disconnect");
+			conn_abort(c);
+			return;
+		}
+		if (rc == 0) {
+			return;
+		}
+		goto got_input;
+	}
 	for (;;) {
 		size_t room;
 		char *tail = buf_tail(&c->in, &room);
@@ -458,6 +486,7 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 		conn_abort(c);
 		return;
 	}
+got_input:
 	if (c->idle_ms != 0) {
 		(void)ev_timer_in(c->table->ev, &c->idle, c->idle_ms);
 	}
@@ -506,6 +535,14 @@ conn_gone(struct conn *c)
 		}
 		c->flags |= CONN_F_DEAD;
 	}
+	if (c->filter != NULL && c->filter->close != NULL) {
+		c->filter->close(c);
+	}
+	if (c->next_filter != NULL && c->next_filter->close != NULL) {
+		c->filter_state = c->next_filter_state;
+		c->next_filter->close(c);
+	}
+	c->filter = c->next_filter = NULL;
 	if (c->fd != -1) {
 		ev_del_fd(t->ev, c->fd);
 		close(c->fd);
@@ -531,6 +568,15 @@ conn_gone(struct conn *c)
 static int
 conn_flush(struct conn *c)
 {
+	if (c->filter != NULL) {
+		if (c->filter->flush(c) == -1) {
+			return -1;
+		}
+		if (conn_has_output(c)) {
+			return 0;	/* waiting for EV_WRITE */
+		}
+		return conn_flushed(c);
+	}
 	while (c->out.len > 0) {
 		ssize_t n = send(c->fd, buf_head(&c->out), c->out.len,
 		    MSG_NOSIGNAL);
@@ -552,6 +598,14 @@ conn_flush(struct conn *c)
 		conn_log(c, LOG_LVL_INFO, "write: %s", strerror(errno));
 		return -1;
 	}
+	return conn_flushed(c);
+}
+
+/* Everything queued has left: close, start a filter, or let the
+ * protocol write more. */
+static int
+conn_flushed(struct conn *c)
+{
 	if (c->flags & CONN_F_WBLOCK) {
 		c->flags &= ~CONN_F_WBLOCK;
 		update_interest(c);
@@ -560,10 +614,57 @@ conn_flush(struct conn *c)
 		conn_gone(c);
 		return 0;
 	}
+	if (c->next_filter != NULL) {
+		conn_filter_now(c, c->next_filter, c->next_filter_state);
+		c->next_filter = NULL;
+		c->next_filter_state = NULL;
+		/* Plaintext pipelined behind STARTTLS: dropped. */
+		buf_consume(&c->in, c->in.len);
+		if (c->flags & CONN_F_PAUSED) {
+			c->flags &= ~CONN_F_PAUSED;
+			update_interest(c);
+		}
+		return 0;
+	}
 	if (c->proto->writable != NULL) {
 		c->proto->writable(c);
 	}
 	return 0;
+}
+
+void
+conn_filter_after_flush(struct conn *c, const struct conn_filter *f,
+    void *state)
+{
+	c->next_filter = f;
+	c->next_filter_state = state;
+	conn_mark_dirty(c);
+}
+
+void
+conn_filter_now(struct conn *c, const struct conn_filter *f, void *state)
+{
+	c->filter = f;
+	c->filter_state = state;
+}
+
+void
+conn_want_write(struct conn *c, int on)
+{
+	if (on && !(c->flags & CONN_F_WBLOCK)) {
+		c->flags |= CONN_F_WBLOCK;
+		update_interest(c);
+	} else if (!on && (c->flags & CONN_F_WBLOCK)) {
+		c->flags &= ~CONN_F_WBLOCK;
+		update_interest(c);
+	}
+}
+
+int
+conn_has_output(const struct conn *c)
+{
+	return c->out.len > 0 || (c->filter != NULL &&
+	    c->filter->pending(c));
 }
 
 static void

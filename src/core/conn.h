@@ -60,6 +60,24 @@ struct proto {
 	void		 (*close)(struct conn *);
 };
 
+/*
+ * A filter sits between the socket and the plaintext buffers (TLS is
+ * the one we have; core knows nothing of it). With a filter, the core
+ * calls read instead of read(2) and flush instead of send(2).
+ */
+struct conn_filter {
+	/* Socket -> c->in: 1 when bytes were added, 0 when nothing now,
+	 * -1 when the connection is over (EOF or error). */
+	int	(*read)(struct conn *);
+	/* c->out -> socket, as far as it takes: 0, or -1 on error. Sets
+	 * CONN_F_WBLOCK through conn_want_write when the socket is full. */
+	int	(*flush)(struct conn *);
+	/* 1 while the filter holds output not yet on the socket. */
+	int	(*pending)(const struct conn *);
+	/* The connection is going away. */
+	void	(*close)(struct conn *);
+};
+
 struct listener {
 	int			 fd;
 	const struct proto	*proto;
@@ -89,6 +107,10 @@ struct conn {
 	struct timer		 idle;
 	uint64_t		 idle_ms;	/* 0 = no idle timeout */
 	void			*sess;		/* the protocol's state */
+	const struct conn_filter *filter;	/* NULL: plain socket */
+	void			*filter_state;
+	const struct conn_filter *next_filter;	/* after the flush */
+	void			*next_filter_state;
 	struct conn		*next, *prev;	/* all live connections */
 	struct conn		*next_dirty;	/* flush list */
 };
@@ -147,6 +169,22 @@ void	conn_close(struct conn *);
 
 /* Closes at once, dropping unsent output. */
 void	conn_abort(struct conn *);
+
+/* Installs a filter once the output already queued has left in the
+ * clear (STARTTLS: the 220 goes out plain, then TLS starts). Input
+ * that arrived before is discarded: commands pipelined after STARTTLS
+ * must not be taken as if sent over TLS (CVE-2011-0411). */
+void	conn_filter_after_flush(struct conn *, const struct conn_filter *,
+	    void *state);
+
+/* Installs a filter now (implicit TLS, before the greeting). */
+void	conn_filter_now(struct conn *, const struct conn_filter *, void *);
+
+/* For filters: the socket is full, wake up when writable (or not). */
+void	conn_want_write(struct conn *, int);
+
+/* 1 while output is queued, in the buffer or in the filter. */
+int	conn_has_output(const struct conn *);
 
 /* Stop accepting (done by the caller closing listeners) and ask every
  * session to finish: proto->drain or close. */

@@ -42,6 +42,7 @@
 #include "core/log.h"
 #include "msg/date.h"
 #include "smtp/smtp_int.h"
+#include "tls/tls.h"
 
 #define PREFIX_MAX	(3 * ADDR_MAX + SMTP_HELO_MAX + CFG_HOST_MAX + 256)
 #define DIRS_MAX	64	/* distinct new/ dirs fsync'd per batch */
@@ -694,17 +695,27 @@ static size_t
 prefix(const struct smtp_session *s, int i, char *out, size_t cap,
     uint64_t *lines)
 {
-	int n = 0, one = s->nrcpt == 1;
+	int n = 0, one = s->nrcpt == 1, tls;
+	const char *tlsv = "", *cipher = "";
+	char tlsnote[96] = "";
 
 	if (i >= 0) {
 		n = fmt(out, cap, "Return-Path: <%s>\nDelivered-To: %s\n",
 		    s->sender, smtp_str(s, s->t[i].dto));
 	}
+	tls = tls_info(s->c, &tlsv, &cipher);
+	if (tls) {
+		fmt(tlsnote, sizeof tlsnote, "\n\t(using %s with cipher %s)",
+		    tlsv, cipher);
+	}
+	/* RFC 3848: ESMTPS with TLS, UTF8SMTP(S) with SMTPUTF8. */
 	n += fmt(out + n, cap - (size_t)n, "Received: from %s ([%s%s])\n"
-	    "\tby %s (wren) with %s id %s%s%s%s;\n\t%s\n", s->helo,
-	    s->c->family == AF_INET6 ? "IPv6:" : "", s->ip, smtp.hostname, s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" :
-	    "SMTP", s->id, one ? "\n\tfor <" : "", one ? s->rcpt1 : "",
-	    one ? ">" : "", s->date);
+	    "\tby %s (wren) with %s%s id %s%s%s%s%s;\n\t%s\n", s->helo,
+	    s->c->family == AF_INET6 ? "IPv6:" : "", s->ip, smtp.hostname,
+	    s->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
+	    tls ? "S" : "", s->id, tls ? tlsnote : "",
+	    one ? "\n\tfor <" : "", one ? s->rcpt1 : "", one ? ">" : "",
+	    s->date);
 	if ((size_t)n >= cap) {
 		n = (int)cap - 1;
 	}

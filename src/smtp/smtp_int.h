@@ -51,6 +51,8 @@ struct smtp_session {
 	int			 esmtp;
 	int			 mynet;		/* client in mynetworks */
 	int			 draining;	/* close after this message */
+	int			 tls;		/* STARTTLS done */
+	int			 starttls_wait;	/* until the filter is on */
 	char			 helo[SMTP_HELO_MAX + 1];
 	char			 ip[ADDR_TEXT_MAX];	/* client address */
 	/* the transaction */

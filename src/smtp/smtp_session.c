@@ -24,6 +24,7 @@
 #include "map/resolve.h"
 #include "msg/mailbox.h"
 #include "smtp/smtp_int.h"
+#include "tls/tls.h"
 
 struct smtp_ctx smtp;
 
@@ -61,6 +62,7 @@ static void	cmd_ehlo(struct smtp_session *, const struct smtp_cmd *);
 static void	cmd_mail(struct smtp_session *, const struct smtp_cmd *);
 static void	cmd_rcpt(struct smtp_session *, const struct smtp_cmd *);
 static void	cmd_data(struct smtp_session *);
+static void	cmd_starttls(struct smtp_session *);
 static void	cmd_bdat(struct smtp_session *, const struct smtp_cmd *);
 static int	body_input(struct smtp_session *);
 static void	message_end(struct smtp_session *);
@@ -206,8 +208,16 @@ smtp_input(struct conn *c)
 {
 	struct smtp_session *s = c->sess;
 
+	if (s->starttls_wait) {
+		/* Nothing is read between STARTTLS and the handshake; what
+		 * came before is dropped by the core. */
+		if (c->filter == NULL) {
+			return;
+		}
+		s->starttls_wait = 0;
+	}
 	while (!(c->flags & (CONN_F_CLOSING | CONN_F_DEAD)) &&
-	    s->state != SMTP_ST_COMMIT) {
+	    s->state != SMTP_ST_COMMIT && !s->starttls_wait) {
 		const char *line;
 		size_t len, used;
 		enum smtp_line_rc rc;
@@ -437,6 +447,8 @@ command(struct smtp_session *s, const char *line, size_t len)
 		    "enabled");
 		break;
 	case SMTP_V_STARTTLS:
+		cmd_starttls(s);
+		break;
 	case SMTP_V_EXPN:
 	case SMTP_V_TURN:
 	case SMTP_V_ATRN:
@@ -470,7 +482,40 @@ cmd_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	reply(s, "250-ENHANCEDSTATUSCODES");
 	reply(s, "250-CHUNKING");
 	reply(s, "250-SMTPUTF8");
+	if (tls_available() && !s->tls) {
+		reply(s, "250-STARTTLS");
+	}
 	reply(s, "250 DSN");
+}
+
+/* RFC 3207: 220, then the handshake; the session starts over (a new
+ * EHLO is needed) and nothing pipelined behind STARTTLS is kept. */
+static void
+cmd_starttls(struct smtp_session *s)
+{
+	if (s->tls) {
+		error_reply(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (!tls_available()) {
+		error_reply(s, "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	if (s->state != SMTP_ST_INIT && s->state != SMTP_ST_READY) {
+		error_reply(s, "503 5.5.1 Error: STARTTLS in a transaction");
+		return;
+	}
+	if (tls_start_after_flush(s->c) == -1) {
+		reply(s, "454 4.7.0 TLS not available due to local problem");
+		return;
+	}
+	reply(s, "220 2.0.0 Ready to start TLS");
+	reset(s);
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	s->tls = 1;
+	s->starttls_wait = 1;
+	set_state(s, SMTP_ST_INIT);
 }
 
 static void

@@ -1,0 +1,55 @@
+/*
+ * tls.h - TLS on any connection, with BearSSL's server engine, which
+ * does no I/O itself: this file's filter moves records between the
+ * socket and the engine, and plaintext between the engine and the
+ * connection's buffers (core/conn.h, struct conn_filter).
+ *
+ * TLS 1.2 only (BearSSL's highest), ECDHE with AES-GCM or ChaCha20-
+ * Poly1305, the server's order; a fixed-size session cache for
+ * resumption. Engine contexts and record buffers come from a pool
+ * sized at start: nothing is allocated per handshake.
+ *
+ * The certificate and key (tls_cred.h) are reloaded on SIGHUP and when
+ * the certificate file changes (a Let's Encrypt renewal); a broken new
+ * pair is refused and the old one keeps serving. A connection keeps the
+ * pair it started with.
+ */
+#ifndef WREN_TLS_H
+#define WREN_TLS_H
+
+#include <stddef.h>
+
+#include "core/conn.h"
+#include "core/err.h"
+
+/* Record buffers per connection: a full incoming record, and a smaller
+ * outgoing one (BearSSL fragments what we send to fit). */
+#define TLS_INBUF	(16384 + 325)	/* BR_SSL_BUFSIZE_INPUT */
+#define TLS_OUTBUF	(4096 + 85)
+#define TLS_CACHE_SIZE	(64 * 1024)	/* session cache, ~100 bytes each */
+
+/* Sizes the pool; loads the pair (missing files: TLS off, 0). */
+int	tls_init(size_t max_conns, const char *cert, const char *key,
+	    struct err *);
+void	tls_shutdown(void);
+
+/* 1 when a certificate is loaded (STARTTLS may be offered). */
+int	tls_available(void);
+
+/* Reloads the pair if its files changed (or always, when forced): 1 on
+ * a new pair, 0 unchanged, -1 refused (logged; the old pair stays). */
+int	tls_reload(const char *cert, const char *key, int force);
+
+/* Starts TLS on c once its queued output has left (STARTTLS), or at
+ * once (implicit TLS). -1 when no TLS slot or no certificate. */
+int	tls_start_after_flush(struct conn *);
+int	tls_start_now(struct conn *);
+
+/* 1 once the handshake is done; then "TLSv1.2" and the cipher name. */
+int	tls_info(const struct conn *, const char **version,
+	    const char **cipher);
+
+/* Bytes of one TLS slot, for `wren check` and README. */
+size_t	tls_bytes_per_connection(void);
+
+#endif
