@@ -264,13 +264,20 @@ run:
 		"$$(openssl passwd -6 demo)" > var/users
 	@[ -f var/aliases ] || printf 'postmaster: demo@example.test\n' > var/aliases
 	@[ -f var/virtual ] || printf '@example.test demo@example.test\n' > var/virtual
+	@[ -f var/demo-cert.pem ] || openssl req -x509 -newkey ec -pkeyopt \
+		ec_paramgen_curve:P-256 -nodes -keyout var/demo-key.pem \
+		-out var/demo-cert.pem -days 365 -subj /CN=localhost \
+		-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
 	@for t in users aliases virtual; do \
 		build/host/wren map -t $$t var/$$t >/dev/null || exit 1; done
 	@echo "wren demo: config conf/demo.conf, data under ./var/, Ctrl-C stops."
 	@echo "account demo@example.test (password: demo); every other"
 	@echo "@example.test address is a catch-all alias for it. Send a message:"
 	@echo "  swaks --server 127.0.0.1:2525 --to demo@example.test --from you@example.net"
-	@echo "It lands in var/mail/example.test/demo/Maildir/new/."
+	@echo "It lands in var/mail/example.test/demo/Maildir/new/. Over TLS:"
+	@echo "  swaks --server 127.0.0.1:2525 --tls --to demo@example.test"
+	@echo "The certificate is self-signed (var/demo-cert.pem): trust it with"
+	@echo "  openssl s_client -starttls smtp -connect 127.0.0.1:2525 -CAfile var/demo-cert.pem"
 	build/host/wren serve -c conf/demo.conf
 
 # --- size ---------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "core/fmt.h"
 #include "map/map.h"
+#include "tls/tls.h"
 #include "tls/tls_cred.h"
 
 #define CHECK_DEFAULTS		0x1u	/* -d */
@@ -80,8 +81,10 @@ cmd_check(int argc, char **argv)
 	}
 	max = (size_t)cfg_num(&c, CFG_MAX_CONNECTIONS);
 	fmt_fd(STDOUT_FILENO, "# memory: %zu bytes per connection, %zu KiB "
-	    "for max_connections = %zu\n", conn_bytes_per_connection(),
-	    conn_bytes_per_connection() * max / 1024, max);
+	    "for max_connections = %zu; a TLS session adds %zu bytes\n",
+	    conn_bytes_per_connection(),
+	    conn_bytes_per_connection() * max / 1024, max,
+	    tls_bytes_per_connection());
 	return 0;
 }
 
