@@ -37,6 +37,7 @@ for what in "$@"; do
 	test)
 		need="$need libcmocka-dev python3-pytest shellcheck"
 		need="$need systemd openssl tinycdb dovecot-core swaks postfix"
+		need="$need testssl.sh python3-aiosmtpd isync"
 		;;
 	fuzz)
 		need="$need clang libclang-rt-14-dev"
