@@ -209,6 +209,16 @@ conn_consume(struct conn *c, size_t n)
 		c->flags &= ~CONN_F_PAUSED;
 		update_interest(c);
 	}
+	/* Input the filter already holds will not wake the socket: take
+	 * it now, for the protocol's loop to find. (An EOF seen here is
+	 * seen again by the loop: the socket stays readable.) */
+	if (c->filter != NULL && c->filter->buffered(c) &&
+	    buf_room(&c->in) > 0) {
+		(void)c->filter->read(c);
+		if (conn_has_output(c)) {
+			conn_mark_dirty(c);
+		}
+	}
 }
 
 void
@@ -228,7 +238,10 @@ conn_close(struct conn *c)
 	if (c->flags & CONN_F_DEAD) {
 		return;
 	}
-	if (conn_has_output(c) && !(c->flags & CONN_F_CLOSING)) {
+	/* With a filter, closing has output of its own (TLS
+	 * close_notify): always through the flush. */
+	if ((conn_has_output(c) || c->filter != NULL) &&
+	    !(c->flags & CONN_F_CLOSING)) {
 		c->flags |= CONN_F_CLOSING;
 		/* Bound the wait for a client that never reads. */
 		if (!timer_armed(&c->idle)) {
@@ -236,9 +249,10 @@ conn_close(struct conn *c)
 			    c->idle_ms ? c->idle_ms : SHUTDOWN_GRACE_MS);
 		}
 		update_interest(c);
+		conn_mark_dirty(c);
 		return;
 	}
-	if (conn_has_output(c)) {
+	if (conn_has_output(c) || (c->flags & CONN_F_CLOSING)) {
 		return;			/* already flushing */
 	}
 	conn_gone(c);

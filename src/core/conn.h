@@ -74,6 +74,9 @@ struct conn_filter {
 	int	(*flush)(struct conn *);
 	/* 1 while the filter holds output not yet on the socket. */
 	int	(*pending)(const struct conn *);
+	/* 1 while the filter holds input not yet in c->in (a TLS record
+	 * carries more than c->in may take). */
+	int	(*buffered)(const struct conn *);
 	/* The connection is going away. */
 	void	(*close)(struct conn *);
 };

@@ -27,6 +27,7 @@ struct tls_conn {
 	br_ssl_server_context	 sc;
 	struct cred_slot	*cred;
 	int			 handshake_done;
+	int			 close_sent;	/* close_notify queued */
 	unsigned char		 buf[TLS_INBUF + TLS_OUTBUF];
 };
 
@@ -37,6 +38,7 @@ static struct {
 	br_ssl_session_cache_lru cache;
 	unsigned char		 cache_buf[TLS_CACHE_SIZE];
 	struct stat		 cert_st, key_st;
+	int			 busy_logged;
 } tls;
 
 static const uint16_t suites_ec[] = {
@@ -53,6 +55,7 @@ static const uint16_t suites_rsa[] = {
 static int	tls_read(struct conn *);
 static int	tls_flush(struct conn *);
 static int	tls_pending(const struct conn *);
+static int	tls_buffered(const struct conn *);
 static void	tls_close(struct conn *);
 static int	send_records(struct conn *, struct tls_conn *);
 static struct tls_conn	*tls_new(struct conn *);
@@ -62,6 +65,7 @@ static const struct conn_filter tls_filter = {
 	.read = tls_read,
 	.flush = tls_flush,
 	.pending = tls_pending,
+	.buffered = tls_buffered,
 	.close = tls_close,
 };
 
@@ -141,8 +145,11 @@ tls_reload(const char *cert, const char *key, int force)
 		}
 	}
 	if (slot == NULL) {
-		log_warnx("tls: too many certificates still in use; the new "
-		    "one is taken later");
+		if (!tls.busy_logged) {
+			log_warnx("tls: too many certificates still in use; "
+			    "the new one is taken when a session ends");
+			tls.busy_logged = 1;
+		}
 		tls.cert_st.st_ino = 0;		/* retry */
 		return -1;
 	}
@@ -155,8 +162,13 @@ tls_reload(const char *cert, const char *key, int force)
 	slot->refs = 1;			/* the "current" reference */
 	if (tls.current != NULL) {
 		cred_put(tls.current);
+		/* Sessions of the old pair must not resume with the new
+		 * one (another key type, other suites). */
+		br_ssl_session_cache_lru_init(&tls.cache, tls.cache_buf,
+		    sizeof tls.cache_buf);
 	}
 	tls.current = slot;
+	tls.busy_logged = 0;
 	log_info("tls: certificate %s loaded (%zu in the chain)", cert,
 	    slot->cred.chain_len);
 	return 1;
@@ -376,6 +388,13 @@ tls_flush(struct conn *c)
 			}
 			continue;
 		}
+		if (c->out.len == 0 && (c->flags & CONN_F_CLOSING) &&
+		    !t->close_sent) {
+			/* RFC 5246 7.2.1: close_notify before closing. */
+			t->close_sent = 1;
+			br_ssl_engine_close(eng);
+			continue;
+		}
 		if (c->out.len > 0 && (st & BR_SSL_SENDAPP)) {
 			size_t len;
 			unsigned char *p = br_ssl_engine_sendapp_buf(eng,
@@ -403,6 +422,15 @@ tls_pending(const struct conn *c)
 	const struct tls_conn *t = c->filter_state;
 
 	return (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_SENDREC)
+	    != 0;
+}
+
+static int
+tls_buffered(const struct conn *c)
+{
+	const struct tls_conn *t = c->filter_state;
+
+	return (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_RECVAPP)
 	    != 0;
 }
 
