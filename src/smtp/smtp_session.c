@@ -268,11 +268,16 @@ static void
 smtp_timeout(struct conn *c)
 {
 	struct smtp_session *s = c->sess;
+	const char *version, *cipher;
 
 	if (s->state == SMTP_ST_COMMIT) {
 		/* The disk, not the client: wait for the commit. */
 		conn_set_timeout(c, (uint64_t)cfg_num(smtp.cfg,
 		    CFG_SMTP_TIMEOUT) * 1000);
+		return;
+	}
+	if (s->tls && !tls_info(c, &version, &cipher)) {
+		conn_abort(c);	/* a stalled handshake: nobody to tell */
 		return;
 	}
 	reply(s, "421 4.4.2 %s Error: timeout exceeded", smtp.hostname);
