@@ -254,6 +254,8 @@ bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor
 	@$(B)/bench/bench_map $(CURDIR)/$(B)/wren $(BENCH_DIR)
 	@/usr/bin/python3 test/bench/bench_smtp.py $(CURDIR)/$(B)/wren \
 		$(CURDIR)/$(B)/bench/fsync_floor $(BENCH_DIR)/smtp
+	@/usr/bin/python3 test/bench/bench_tls.py $(CURDIR)/$(B)/wren \
+		$(BENCH_DIR)/tls
 
 # --- demo ---------------------------------------------------------------------
 run:

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,11 @@ accept_ready(struct ev *ev, int fd, unsigned what, void *arg)
 			}
 			return;
 		}
+		/* Replies and TLS handshake flights go out whole, once per
+		 * loop turn: Nagle would only hold the last piece back for
+		 * a delayed ACK (40 ms). */
+		(void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+		    sizeof(int));
 		memset(addr, 0, sizeof addr);
 		if (ss.ss_family == AF_INET) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
