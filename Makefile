@@ -120,12 +120,12 @@ LDFLAGS_ALL := $(LDSTATIC) -Wl,--gc-sections -Wl,-Map=$(B)/wren.map \
 # A feature folder is compiled only when its Kconfig option is on.
 # Tables (map/), addresses (msg/) and TLS (tls/) serve every protocol.
 SRC := $(wildcard src/core/*.c) $(filter-out src/cli/queue.c,$(wildcard src/cli/*.c)) \
-	$(wildcard src/map/*.c) $(wildcard src/msg/*.c) $(wildcard src/tls/*.c)
+	$(wildcard src/map/*.c) $(wildcard src/msg/*.c) $(wildcard src/tls/*.c) \
+	$(wildcard src/auth/*.c)
 # The queue's on-disk format (queue/spool.c) is written by inbound SMTP
 # when it accepts mail to relay; the rest of queue/ delivers it.
 SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c) \
 	src/queue/spool.c src/cli/queue.c
-SRC-$(CONFIG_SUBMISSION) += $(wildcard src/auth/*.c)
 SRC-$(CONFIG_IMAP) += $(wildcard src/imap/*.c)
 SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c)
 SRC-$(CONFIG_OUTBOUND) += $(filter-out src/queue/spool.c,$(wildcard src/queue/*.c)) \

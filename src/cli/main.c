@@ -29,6 +29,8 @@ static const struct command commands[] = {
 	  "compile a table source into SOURCE.cdb (like postmap)" },
 	{ "newaliases", "newaliases", cmd_newaliases,
 	  "compile the configured aliases file" },
+	{ "passwd", NULL, cmd_passwd,
+	  "print a {SHA512-CRYPT} hash of a password for the users file" },
 #if WREN_SMTP
 	{ "queue", "mailq", cmd_queue,
 	  "list, show or delete queued outbound mail (like mailq)" },
