@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (SLOW, WREN_RUN, PrivateDovecot, dovecot_available,
-                      free_port, run_wren)
+from conftest import (SLOW, WREN_RUN, PrivateDovecot, SMTPClient,
+                      dovecot_available, free_port, run_wren)
 
 HOST = "mail.example.test"
 SENDER = "s@remote.example"
@@ -100,62 +100,6 @@ def nothing_delivered(w):
 
 
 # --- raw SMTP -------------------------------------------------------
-
-
-class SMTPClient:
-    """A raw SMTP connection: send bytes, read and check replies."""
-
-    def __init__(self, port, source=None, timeout=10):
-        self.sock = socket.create_connection(
-            ("127.0.0.1", port), timeout=timeout * SLOW,
-            source_address=(source, 0) if source else None)
-        self.buf = b""
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError(f"connection closed; pending {self.buf!r}")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
-
-    def reply(self):
-        """(code, text): a whole reply, multi-line ones joined by \\n."""
-        lines = []
-        while True:
-            line = self.line()
-            lines.append(line)
-            if len(line) < 4 or line[3] != "-":
-                break
-        return int(lines[-1][:3]), "\n".join(x[4:] for x in lines)
-
-    def expect(self, code, text=None):
-        got, msg = self.reply()
-        assert got == code, f"expected {code} {text or ''}, got {got} {msg}"
-        if text is not None:
-            assert text in msg, f"{text!r} not in {got} {msg!r}"
-        return msg
-
-    def cmd(self, line, code, text=None):
-        self.send(line + "\r\n")
-        return self.expect(code, text)
-
-    def closed(self):
-        """True when the server has closed with nothing more to say."""
-        try:
-            data = self.sock.recv(4096)
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        return data == b"" and self.buf == b""
-
-    def close(self):
-        self.sock.close()
 
 
 def session(w, ehlo="client.example", source=None):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SLOW, free_port, run_wren
+from conftest import SLOW, SMTPClient, free_port, run_wren
 
 HOST = "mail.example.test"
 SENDER = "s@remote.example"
@@ -167,44 +167,11 @@ def smtplib_deliver(w, ctx, subject, hostname=HOST):
     return version, m.group(1).decode()
 
 
-class Client:
+class Client(SMTPClient):
     """A raw SMTP connection that can turn into TLS."""
 
     def __init__(self, port, timeout=TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError(f"connection closed; pending {self.buf!r}")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
-
-    def reply(self):
-        lines = []
-        while True:
-            lines.append(self.line())
-            if len(lines[-1]) < 4 or lines[-1][3] != "-":
-                break
-        return int(lines[-1][:3]), "\n".join(x[4:] for x in lines)
-
-    def expect(self, code, text=None):
-        got, msg = self.reply()
-        assert got == code, f"expected {code} {text or ''}, got {got} {msg}"
-        if text is not None:
-            assert text in msg, f"{text!r} not in {got} {msg!r}"
-        return msg
-
-    def cmd(self, line, code, text=None):
-        self.send(line + "\r\n")
-        return self.expect(code, text)
+        super().__init__(port, timeout=timeout / SLOW)
 
     def greet(self):
         self.expect(220, f"{HOST} ESMTP wren")
@@ -240,8 +207,6 @@ class Client:
         finally:
             self.sock.settimeout(TIMEOUT)
 
-    def close(self):
-        self.sock.close()
 
 
 def client_hello(ctx=None):
