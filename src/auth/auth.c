@@ -16,13 +16,18 @@ auth_check(struct map *users, const char *login, size_t llen,
     const char *pw, size_t pwlen)
 {
 	char key[MAP_KEY_MAX + 1], secret[CRYPT_OUT_MAX], out[CRYPT_OUT_MAX];
+	/* What is hashed: the password, or nothing when it is too long
+	 * to match -- on every path alike, so the work done does not tell
+	 * which logins exist. */
+	size_t hlen = pwlen <= AUTH_PASSWORD_MAX ? pwlen : 0;
 	const char *val;
 	struct map_user u;
 	size_t vlen;
 	int rc, ok = 0;
 
 	if (llen == 0 || llen > MAP_KEY_MAX) {
-		(void)sha_crypt(pw, 0, dummy_hash, out, sizeof out);
+		(void)sha_crypt(pw, hlen, dummy_hash, out, sizeof out);
+		explicit_bzero(out, sizeof out);
 		return AUTH_FAIL;
 	}
 	memcpy(key, login, llen);
@@ -33,19 +38,23 @@ auth_check(struct map *users, const char *login, size_t llen,
 		return AUTH_TEMPFAIL;
 	}
 	if (rc == 0 || map_user_decode(val, vlen, &u) == -1 ||
-	    u.slen >= sizeof secret) {
-		(void)sha_crypt(pw, pwlen < AUTH_PASSWORD_MAX ? pwlen : 0,
-		    dummy_hash, out, sizeof out);
+	    (u.scheme != MAP_SCHEME_PLAIN && u.slen >= sizeof secret)) {
+		(void)sha_crypt(pw, hlen, dummy_hash, out, sizeof out);
+		explicit_bzero(out, sizeof out);
 		return AUTH_FAIL;
 	}
-	memcpy(secret, u.secret, u.slen);
-	secret[u.slen] = '\0';
 	if (u.scheme == MAP_SCHEME_PLAIN) {
-		ok = crypt_equal(pw, pwlen, secret, u.slen);
-	} else if (pwlen <= AUTH_PASSWORD_MAX &&
-	    sha_crypt(pw, pwlen, secret, out, sizeof out) == 0) {
-		ok = crypt_equal(out, strlen(out), secret, u.slen);
+		/* The work of a hashed password, then the comparison. */
+		(void)sha_crypt(pw, hlen, dummy_hash, out, sizeof out);
+		ok = pwlen <= AUTH_PASSWORD_MAX &&
+		    crypt_equal(pw, pwlen, u.secret, u.slen);
+	} else {
+		memcpy(secret, u.secret, u.slen);
+		secret[u.slen] = '\0';
+		ok = sha_crypt(pw, hlen, secret, out, sizeof out) == 0 &&
+		    pwlen <= AUTH_PASSWORD_MAX &&
+		    crypt_equal(out, strlen(out), secret, u.slen);
 	}
-	memset(out, 0, sizeof out);
+	explicit_bzero(out, sizeof out);
 	return ok ? AUTH_OK : AUTH_FAIL;
 }

@@ -168,10 +168,10 @@ sha_crypt(const char *key, size_t klen, const char *setting, char *out,
 	}
 	*o = '\0';
 	/* Nothing of the password stays on the stack. */
-	memset(p, 0, sizeof p);
-	memset(dp, 0, sizeof dp);
-	memset(b, 0, sizeof b);
-	memset(&h, 0, sizeof h);
+	explicit_bzero(p, sizeof p);
+	explicit_bzero(dp, sizeof dp);
+	explicit_bzero(b, sizeof b);
+	explicit_bzero(&h, sizeof h);
 	return 0;
 }
 

@@ -45,8 +45,8 @@ cmd_passwd(int argc, char **argv)
 		    "salt\n");
 		return 1;
 	}
-	memset(pw, 0, sizeof pw);
-	memset(again, 0, sizeof again);
+	explicit_bzero(pw, sizeof pw);
+	explicit_bzero(again, sizeof again);
 	fmt_fd(STDOUT_FILENO, "{SHA512-CRYPT}%s\n", out);
 	return 0;
 }
