@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "core/timer.h"
 #include "core/pool.h"
 #include "queue/spool.h"
 #include "smtp/smtp.h"
@@ -32,6 +33,15 @@ enum smtp_state {
 
 enum smtp_target_kind { SMTP_T_LOCAL, SMTP_T_REMOTE };
 
+/* Where a SASL exchange (RFC 4954) stands. */
+enum smtp_sasl {
+	SMTP_SASL_NONE,
+	SMTP_SASL_PLAIN,	/* 334 sent, waiting for the response */
+	SMTP_SASL_LOGIN_USER,	/* 334 Username: */
+	SMTP_SASL_LOGIN_PASS,	/* 334 Password: */
+	SMTP_SASL_DELAY		/* failed: 535 after auth_fail_delay */
+};
+
 /* One destination of the message; strings are offsets into arena. */
 struct smtp_target {
 	uint8_t		kind;
@@ -52,6 +62,10 @@ struct smtp_session {
 	int			 mynet;		/* client in mynetworks */
 	int			 draining;	/* close after this message */
 	int			 tls;		/* STARTTLS done */
+	enum smtp_sasl		 sasl;
+	char			 login[ADDR_MAX + 1];	/* "" = not yet */
+	char			 sasl_user[ADDR_MAX + 1];	/* LOGIN */
+	struct timer		 delay;		/* auth_fail_delay */
 	int			 starttls_wait;	/* until the filter is on */
 	char			 helo[SMTP_HELO_MAX + 1];
 	char			 ip[ADDR_TEXT_MAX];	/* client address */

@@ -21,7 +21,9 @@
 
 #include "core/fmt.h"
 #include "core/log.h"
+#include "auth/auth.h"
 #include "map/resolve.h"
+#include "msg/base64.h"
 #include "msg/mailbox.h"
 #include "smtp/smtp_int.h"
 #include "tls/tls.h"
@@ -63,6 +65,12 @@ static void	cmd_mail(struct smtp_session *, const struct smtp_cmd *);
 static void	cmd_rcpt(struct smtp_session *, const struct smtp_cmd *);
 static void	cmd_data(struct smtp_session *);
 static void	cmd_starttls(struct smtp_session *);
+static void	cmd_auth(struct smtp_session *, const struct smtp_cmd *);
+static void	sasl_response(struct smtp_session *, const char *, size_t);
+static void	sasl_finish(struct smtp_session *, const char *, size_t,
+		    const char *, size_t);
+static void	sasl_delay_done(struct timer *, void *);
+static int	auth_allowed(const struct smtp_session *);
 static void	cmd_bdat(struct smtp_session *, const struct smtp_cmd *);
 static int	body_input(struct smtp_session *);
 static void	message_end(struct smtp_session *);
@@ -180,6 +188,7 @@ smtp_open(struct conn *c)
 	s->c = c;
 	s->fd = -1;
 	s->round = -1;
+	timer_init(&s->delay, sasl_delay_done, s);
 	c->sess = s;
 	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {
 		fmt(s->ip, sizeof s->ip, "?");
@@ -217,7 +226,8 @@ smtp_input(struct conn *c)
 		s->starttls_wait = 0;
 	}
 	while (!(c->flags & (CONN_F_CLOSING | CONN_F_DEAD)) &&
-	    s->state != SMTP_ST_COMMIT && !s->starttls_wait) {
+	    s->state != SMTP_ST_COMMIT && !s->starttls_wait &&
+	    s->sasl != SMTP_SASL_DELAY) {
 		const char *line;
 		size_t len, used;
 		enum smtp_line_rc rc;
@@ -247,7 +257,11 @@ smtp_input(struct conn *c)
 			error_reply(s, "500 5.5.2 Error: line too long");
 			continue;
 		}
-		command(s, line, len);
+		if (s->sasl != SMTP_SASL_NONE) {
+			sasl_response(s, line, len);
+		} else {
+			command(s, line, len);
+		}
 		if (!(c->flags & CONN_F_DEAD)) {
 			conn_consume(c, used);
 		}
@@ -316,6 +330,7 @@ smtp_close(struct conn *c)
 		smtp_deliver_abort(s);
 	}
 	smtp.busy -= (size_t)mid_transaction(s->state);
+	ev_timer_cancel(smtp.ev, &s->delay);
 	c->sess = NULL;
 	(void)pool_put(&smtp.sessions, s);
 }
@@ -448,8 +463,7 @@ command(struct smtp_session *s, const char *line, size_t len)
 		conn_close(s->c);
 		break;
 	case SMTP_V_AUTH:
-		error_reply(s, "503 5.5.1 Error: authentication not "
-		    "enabled");
+		cmd_auth(s, &cmd);
 		break;
 	case SMTP_V_STARTTLS:
 		cmd_starttls(s);
@@ -490,6 +504,9 @@ cmd_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (tls_available() && !s->tls) {
 		reply(s, "250-STARTTLS");
 	}
+	if (auth_allowed(s)) {
+		reply(s, "250-AUTH PLAIN LOGIN");
+	}
 	reply(s, "250 DSN");
 }
 
@@ -517,10 +534,185 @@ cmd_starttls(struct smtp_session *s)
 	reply(s, "220 2.0.0 Ready to start TLS");
 	reset(s);
 	s->helo[0] = '\0';
+	s->login[0] = '\0';
 	s->esmtp = 0;
 	s->tls = 1;
 	s->starttls_wait = 1;
 	set_state(s, SMTP_ST_INIT);
+}
+
+/*
+ * RFC 4954 AUTH with PLAIN (RFC 4616) and LOGIN. Only over TLS, or in
+ * the clear from loopback, unless tls_auth_only = no. A failure is
+ * answered after auth_fail_delay, on a timer: the loop serves others
+ * meanwhile. Passwords are never logged.
+ */
+static void
+cmd_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	const char *mech = cmd->arg, *sp, *init = NULL;
+	size_t mlen, ilen = 0;
+
+	if (!auth_allowed(s)) {
+		error_reply(s, "538 5.7.11 Encryption required for requested "
+		    "authentication mechanism");
+		return;
+	}
+	if (s->login[0] != '\0') {
+		error_reply(s, "503 5.5.1 Error: already authenticated");
+		return;
+	}
+	if (s->state != SMTP_ST_READY) {
+		error_reply(s, "503 5.5.1 Error: %s", s->state ==
+		    SMTP_ST_INIT ? "send HELO/EHLO first" :
+		    "MAIL transaction in progress");
+		return;
+	}
+	sp = memchr(mech, ' ', cmd->arglen);
+	mlen = sp ? (size_t)(sp - mech) : cmd->arglen;
+	if (sp != NULL) {
+		init = sp + 1;
+		ilen = cmd->arglen - mlen - 1;
+	}
+	if (mlen == 5 && strncasecmp(mech, "PLAIN", 5) == 0) {
+		s->sasl = SMTP_SASL_PLAIN;
+		if (init == NULL) {
+			reply(s, "334 ");
+			return;
+		}
+	} else if (mlen == 5 && strncasecmp(mech, "LOGIN", 5) == 0) {
+		s->sasl = SMTP_SASL_LOGIN_USER;
+		if (init == NULL) {
+			reply(s, "334 VXNlcm5hbWU6");	/* "Username:" */
+			return;
+		}
+	} else {
+		error_reply(s, "504 5.5.4 Unrecognized authentication type");
+		return;
+	}
+	sasl_response(s, init, ilen);
+}
+
+/* One client response line of the SASL exchange. */
+static void
+sasl_response(struct smtp_session *s, const char *line, size_t len)
+{
+	unsigned char buf[2 * ADDR_MAX + AUTH_PASSWORD_MAX + 8];
+	long n;
+
+	if (len == 1 && line[0] == '*') {
+		s->sasl = SMTP_SASL_NONE;
+		error_reply(s, "501 5.7.0 Authentication aborted");
+		return;
+	}
+	if (len == 1 && line[0] == '=') {
+		n = 0;		/* an empty initial response */
+	} else if ((n = base64_decode(line, len, buf, sizeof buf)) < 0) {
+		s->sasl = SMTP_SASL_NONE;
+		error_reply(s, "501 5.5.2 Cannot decode response");
+		return;
+	}
+	switch (s->sasl) {
+	case SMTP_SASL_PLAIN: {
+		/* authzid NUL authcid NUL passwd */
+		unsigned char *z1 = memchr(buf, '\0', (size_t)n), *z2;
+
+		z2 = z1 ? memchr(z1 + 1, '\0', (size_t)(buf + n - z1 - 1)) :
+		    NULL;
+		if (z1 == NULL || z2 == NULL || (z1 != buf &&
+		    ((size_t)(z1 - buf) != (size_t)(z2 - z1 - 1) ||
+		    memcmp(buf, z1 + 1, (size_t)(z1 - buf)) != 0))) {
+			/* Malformed, or acting for another user. */
+			sasl_finish(s, (const char *)z1 + 1, z2 && z1 ?
+			    (size_t)(z2 - z1 - 1) : 0, "", 0);
+			return;
+		}
+		sasl_finish(s, (const char *)z1 + 1, (size_t)(z2 - z1 - 1),
+		    (const char *)z2 + 1, (size_t)(buf + n - z2 - 1));
+		break;
+	}
+	case SMTP_SASL_LOGIN_USER:
+		if ((size_t)n > ADDR_MAX) {
+			n = ADDR_MAX;
+		}
+		memcpy(s->sasl_user, buf, (size_t)n);
+		s->sasl_user[n] = '\0';
+		s->sasl = SMTP_SASL_LOGIN_PASS;
+		reply(s, "334 UGFzc3dvcmQ6");		/* "Password:" */
+		break;
+	case SMTP_SASL_LOGIN_PASS:
+		sasl_finish(s, s->sasl_user, strlen(s->sasl_user),
+		    (const char *)buf, (size_t)n);
+		break;
+	default:
+		break;
+	}
+	explicit_bzero(buf, sizeof buf);
+}
+
+static void
+sasl_finish(struct smtp_session *s, const char *user, size_t ulen,
+    const char *pw, size_t pwlen)
+{
+	enum auth_result r;
+
+	if (user == NULL || ulen > ADDR_MAX || memchr(user, '\0', ulen)) {
+		user = "";
+		ulen = 0;
+	}
+	r = auth_check(&smtp.maps->m[MAP_USERS], user, ulen, pw, pwlen);
+	if (r == AUTH_OK) {
+		memcpy(s->login, user, ulen);
+		s->login[ulen] = '\0';
+		mailbox_lower(s->login, ulen);
+		s->sasl = SMTP_SASL_NONE;
+		conn_log(s->c, LOG_LVL_INFO, "auth ok: login=%s", s->login);
+		reply(s, "235 2.7.0 Authentication successful");
+		return;
+	}
+	if (r == AUTH_TEMPFAIL) {
+		s->sasl = SMTP_SASL_NONE;
+		reply(s, "454 4.7.0 Temporary authentication failure");
+		return;
+	}
+	/* The line fail2ban matches (conf/fail2ban.conf). */
+	conn_log(s->c, LOG_LVL_WARN, "auth failed: login=%.*s ip=%s",
+	    (int)(ulen > 64 ? 64 : ulen), user, s->ip);
+	s->sasl = SMTP_SASL_DELAY;
+	if (ev_timer_in(smtp.ev, &s->delay, (uint64_t)cfg_num(smtp.cfg,
+	    CFG_AUTH_FAIL_DELAY) * 1000) == -1) {
+		sasl_delay_done(&s->delay, s);
+	}
+}
+
+static void
+sasl_delay_done(struct timer *t, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	(void)t;
+	s->sasl = SMTP_SASL_NONE;
+	error_reply(s, "535 5.7.8 Error: authentication failed");
+	if (!(s->c->flags & (CONN_F_DEAD | CONN_F_CLOSING))) {
+		smtp_input(s->c);	/* what the client sent meanwhile */
+	}
+}
+
+/* tls_auth_only: over TLS, or in the clear from 127.0.0.1 and ::1
+ * only (SPEC section 3). */
+static int
+auth_allowed(const struct smtp_session *s)
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+
+	if (s->tls || !cfg_num(smtp.cfg, CFG_TLS_AUTH_ONLY)) {
+		return 1;
+	}
+	static const uint8_t v4lo[4] = { 127, 0, 0, 1 };
+
+	return (s->c->family == AF_INET && memcmp(s->c->addr, v4lo, 4) ==
+	    0) || (s->c->family == AF_INET6 && memcmp(s->c->addr, v6lo, 16)
+	    == 0);
 }
 
 static void
@@ -582,7 +774,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (mailbox_parse(cmd->path, cmd->pathlen, 0, &mb) == MAILBOX_OK &&
 	    mb.dlen > 0 && !resolve_is_local_domain(smtp.cfg, mb.domain,
 	    mb.dlen)) {
-		if (!s->mynet) {
+		if (!s->mynet && s->login[0] == '\0') {
 			conn_log(s->c, LOG_LVL_INFO, "relay denied: <%s> "
 			    "from=<%s>", cmd->path, s->sender);
 			error_reply(s, "554 5.7.1 <%s>: Relay access denied",

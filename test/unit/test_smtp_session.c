@@ -709,14 +709,17 @@ run_table(const struct scase *cases, size_t n)
 
 #define HOST	"mail.example.test"
 #define EHLO	"EHLO client.example\r\n"
-#define EHLO_R	"250-" HOST "\r\n" \
+#define EHLO_HEAD	"250-" HOST "\r\n" \
 		"250-PIPELINING\r\n" \
 		"250-SIZE 10240\r\n" \
 		"250-8BITMIME\r\n" \
 		"250-ENHANCEDSTATUSCODES\r\n" \
 		"250-CHUNKING\r\n" \
-		"250-SMTPUTF8\r\n" \
-		"250 DSN\r\n"
+		"250-SMTPUTF8\r\n"
+/* From 127.0.0.1, tls_auth_only lets AUTH be offered in the clear;
+ * from any other address (OUT) only after STARTTLS. */
+#define EHLO_R		EHLO_HEAD "250-AUTH PLAIN LOGIN\r\n" "250 DSN\r\n"
+#define EHLO_R_OUT	EHLO_HEAD "250 DSN\r\n"
 #define MAIL	"MAIL FROM:<sender@remote.example>\r\n"
 #define MAIL_R	"250 2.1.0 Ok\r\n"
 #define RCPT	"RCPT TO:<alice@example.test>\r\n"
@@ -818,10 +821,10 @@ static const struct scase commands[] = {
 	{ "RCPT to another domain from outside mynetworks: 554 5.7.1",
 	  .peer = OUT,
 	  .in = T(EHLO MAIL "RCPT TO:<friend@remote.example>\r\n"),
-	  .out = T(EHLO_R MAIL_R "554 5.7.1 <friend@remote.example>: "
+	  .out = T(EHLO_R_OUT MAIL_R "554 5.7.1 <friend@remote.example>: "
 	    "Relay access denied\r\n") },
 	{ "RCPT to a local account from outside mynetworks",
-	  .peer = OUT, .in = T(TX), .out = T(TX_R) },
+	  .peer = OUT, .in = T(TX), .out = T(EHLO_R_OUT MAIL_R RCPT_R) },
 #if WREN_OUTBOUND
 	{ "RCPT to another domain from mynetworks: relayed",
 	  .in = T(EHLO MAIL "RCPT TO:<friend@remote.example>\r\n"),
@@ -937,9 +940,9 @@ static const struct scase commands[] = {
 	{ "ETRN: 502", .in = T("ETRN example.test\r\n"), .out = T(E502) },
 	{ "STARTTLS: 502 (not offered)",
 	  .in = T(EHLO "STARTTLS\r\n"), .out = T(EHLO_R E502) },
-	{ "AUTH: 503 5.5.1",
-	  .in = T(EHLO "AUTH PLAIN AGFsaWNlAHg=\r\n"),
-	  .out = T(EHLO_R "503 5.5.1 Error: authentication not enabled\r\n") },
+	{ "AUTH PLAIN from loopback (tls_auth_only allows it): 235",
+	  .in = T(EHLO "AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdAB4\r\n"),
+	  .out = T(EHLO_R "235 2.7.0 Authentication successful\r\n") },
 	{ "QUIT: 221 and closed",
 	  .in = T("QUIT\r\nNOOP\r\n"), .out = T(BYE), .closed = 1 },
 	{ "QUIT mid-transaction: nothing delivered",
@@ -1246,14 +1249,14 @@ static const struct scase hostile[] = {
 	{ "relay attempts from outside count as errors",
 	  .peer = OUT,
 	  .in = TF(EHLO MAIL, "RCPT TO:<x@remote.example>\r\n", 10, ""),
-	  .out = TF(EHLO_R MAIL_R, "554 5.7.1 <x@remote.example>: Relay "
+	  .out = TF(EHLO_R_OUT MAIL_R, "554 5.7.1 <x@remote.example>: Relay "
 	    "access denied\r\n", 10, "421 4.7.0 " HOST " Error: too many "
 	    "errors\r\n"),
 	  .closed = 1 },
 	{ "a forged source route is stripped, then resolved",
 	  .peer = OUT,
 	  .in = T(EHLO MAIL "RCPT TO:<@relay.example:x@remote.example>\r\n"),
-	  .out = T(EHLO_R MAIL_R "554 5.7.1 <x@remote.example>: Relay "
+	  .out = T(EHLO_R_OUT MAIL_R "554 5.7.1 <x@remote.example>: Relay "
 	    "access denied\r\n") },
 };
 
