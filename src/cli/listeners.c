@@ -13,11 +13,18 @@
 #else
 #define SMTP_PROTO	NULL
 #endif
+#if WREN_SUBMISSION
+#define SUBMISSION_PROTO	(&submission_proto)
+#define SUBMISSIONS_PROTO	(&submissions_proto)
+#else
+#define SUBMISSION_PROTO	NULL
+#define SUBMISSIONS_PROTO	NULL
+#endif
 
 const struct listener_kind listener_kinds[] = {
 	{ CFG_SMTP_LISTEN, SMTP_PROTO },
-	{ CFG_SUBMISSION_LISTEN, NULL },
-	{ CFG_SUBMISSIONS_LISTEN, NULL },
+	{ CFG_SUBMISSION_LISTEN, SUBMISSION_PROTO },
+	{ CFG_SUBMISSIONS_LISTEN, SUBMISSIONS_PROTO },
 	{ CFG_IMAP_LISTEN, NULL },
 	{ CFG_IMAPS_LISTEN, NULL },
 	{ CFG_POP3_LISTEN, NULL },

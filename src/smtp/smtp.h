@@ -17,7 +17,9 @@
 #include "core/ev.h"
 #include "map/map.h"
 
-extern const struct proto smtp_proto;
+extern const struct proto smtp_proto;		/* port 25 */
+extern const struct proto submission_proto;	/* 587, STARTTLS */
+extern const struct proto submissions_proto;	/* 465, implicit TLS */
 
 /* Sizes the session pool, prepares the queue directories. Once, at
  * start, after privileges are dropped. cfg and maps stay the caller's

@@ -53,8 +53,16 @@ struct smtp_target {
 	uint16_t	orcpt;		/* REMOTE: DSN ORCPT, "" if none */
 };
 
+/* Which listener the session came in on. */
+enum smtp_mode {
+	SMTP_MODE_MX,		/* smtp_listen: mail from the world */
+	SMTP_MODE_SUBMISSION,	/* submission_listen: STARTTLS, AUTH */
+	SMTP_MODE_SUBMISSIONS	/* submissions_listen: implicit TLS, AUTH */
+};
+
 struct smtp_session {
 	struct conn		*c;
+	enum smtp_mode		 mode;
 	enum smtp_state		 state;
 	struct smtp_lines	 lines;
 	unsigned		 errors;

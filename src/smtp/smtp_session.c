@@ -42,10 +42,36 @@ static void		 smtp_timeout(struct conn *);
 static void		 smtp_drain(struct conn *);
 static void		 smtp_close(struct conn *);
 
+static int		 submission_open(struct conn *);
+static int		 submissions_open(struct conn *);
+
 const struct proto smtp_proto = {
 	.name = "smtp",
 	.refusal = smtp_refusal,
 	.open = smtp_open,
+	.input = smtp_input,
+	.writable = smtp_writable,
+	.timeout = smtp_timeout,
+	.drain = smtp_drain,
+	.close = smtp_close,
+};
+
+/* The same engine on the submission ports, where senders log in. */
+const struct proto submission_proto = {
+	.name = "submission",
+	.refusal = smtp_refusal,
+	.open = submission_open,
+	.input = smtp_input,
+	.writable = smtp_writable,
+	.timeout = smtp_timeout,
+	.drain = smtp_drain,
+	.close = smtp_close,
+};
+
+const struct proto submissions_proto = {
+	.name = "submissions",
+	.refusal = smtp_refusal,
+	.open = submissions_open,
 	.input = smtp_input,
 	.writable = smtp_writable,
 	.timeout = smtp_timeout,
@@ -71,6 +97,8 @@ static void	sasl_finish(struct smtp_session *, const char *, size_t,
 		    const char *, size_t);
 static void	sasl_delay_done(struct timer *, void *);
 static int	auth_allowed(const struct smtp_session *);
+static int	sender_owned(const struct smtp_session *, const char *,
+		    size_t);
 static void	cmd_bdat(struct smtp_session *, const struct smtp_cmd *);
 static int	body_input(struct smtp_session *);
 static void	message_end(struct smtp_session *);
@@ -173,6 +201,35 @@ smtp_refusal(enum conn_refusal why)
 		return "421 4.3.2 Service not available, too many "
 		    "connections\r\n";
 	}
+}
+
+static int
+submission_open(struct conn *c)
+{
+	if (smtp_open(c) == -1) {
+		return -1;
+	}
+	((struct smtp_session *)c->sess)->mode = SMTP_MODE_SUBMISSION;
+	return 0;
+}
+
+/* RFC 8314: TLS from the first byte; the greeting waits in c->out
+ * until the handshake is done. */
+static int
+submissions_open(struct conn *c)
+{
+	struct smtp_session *s;
+
+	if (tls_start_now(c) == -1) {
+		return -1;
+	}
+	if (smtp_open(c) == -1) {
+		return -1;
+	}
+	s = c->sess;
+	s->mode = SMTP_MODE_SUBMISSIONS;
+	s->tls = 1;
+	return 0;
 }
 
 static int
@@ -698,6 +755,74 @@ sasl_delay_done(struct timer *t, void *arg)
 	}
 }
 
+/*
+ * SPEC section 4: a login owns its own address, every address that
+ * resolves to its account, and what sender_logins grants (keys
+ * user@domain, a bare local part for local domains, then @domain).
+ */
+static int
+sender_owned(const struct smtp_session *s, const char *addr, size_t len)
+{
+	static struct resolve_result res;
+	struct map *senders = &smtp.maps->m[MAP_SENDERS];
+	char key[ADDR_MAX + 2];
+	const char *keys[3];
+	size_t klen[3], nkeys = 0;
+	struct mailbox mb;
+	struct resolver rv;
+
+	if (mailbox_parse(addr, len, 0, &mb) != MAILBOX_OK) {
+		return 0;
+	}
+	(void)mailbox_format(&mb, key, sizeof key);
+	if (strcmp(key, s->login) == 0) {
+		return 1;
+	}
+	rv.cfg = smtp.cfg;
+	rv.users = &smtp.maps->m[MAP_USERS];
+	rv.aliases = &smtp.maps->m[MAP_ALIASES];
+	rv.virtual = &smtp.maps->m[MAP_VIRTUAL];
+	resolve(&rv, addr, len, &res);
+	for (size_t i = 0; res.status == RESOLVE_OK && i < res.n; i++) {
+		if (res.t[i].kind == RESOLVE_LOCAL &&
+		    strcmp(res.t[i].addr, s->login) == 0) {
+			return 1;
+		}
+	}
+	keys[nkeys] = key;
+	klen[nkeys++] = strlen(key);
+	if (mb.dlen > 0 && resolve_is_local_domain(smtp.cfg, mb.domain,
+	    mb.dlen)) {
+		keys[nkeys] = mb.local;
+		klen[nkeys++] = mb.llen;
+	}
+	if (mb.dlen > 0) {
+		keys[nkeys] = strchr(key, '@');
+		klen[nkeys] = strlen(keys[nkeys]);
+		nkeys++;
+	}
+	for (size_t k = 0; k < nkeys; k++) {
+		const char *val, *p, *end;
+		size_t vlen;
+
+		if (map_lookup(senders, keys[k], klen[k], &val, &vlen) != 1) {
+			continue;
+		}
+		for (p = val, end = val + vlen; p < end;) {
+			const char *nul = memchr(p, '\0', (size_t)(end - p));
+			size_t n = (size_t)((nul ? nul : end) - p);
+
+			if (n == strlen(s->login) &&
+			    strncasecmp(p, s->login, n) == 0) {
+				return 1;
+			}
+			p = nul ? nul + 1 : end;
+		}
+		return 0;	/* the most specific key decides */
+	}
+	return 0;
+}
+
 /* tls_auth_only: over TLS, or in the clear from 127.0.0.1 and ::1
  * only (SPEC section 3). */
 static int
@@ -731,9 +856,22 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		error_reply(s, "555 5.5.4 Parameters need EHLO");
 		return;
 	}
+	if (s->mode != SMTP_MODE_MX && s->login[0] == '\0') {
+		error_reply(s, "530 5.7.0 Authentication required");
+		return;
+	}
 	if (cmd->size > (uint64_t)cfg_num(smtp.cfg,
 	    CFG_MESSAGE_SIZE_LIMIT)) {
 		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	if (s->login[0] != '\0' && cmd->pathlen > 0 &&
+	    cfg_num(smtp.cfg, CFG_SENDER_LOGIN_MISMATCH) == 0 &&
+	    !sender_owned(s, cmd->path, cmd->pathlen)) {
+		conn_log(s->c, LOG_LVL_INFO, "sender <%s> not owned by "
+		    "login %s", cmd->path, s->login);
+		error_reply(s, "553 5.7.1 <%s>: Sender address rejected: not "
+		    "owned by user %s", cmd->path, s->login);
 		return;
 	}
 	memcpy(s->sender, cmd->path, cmd->pathlen + 1);
