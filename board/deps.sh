@@ -37,7 +37,7 @@ for what in "$@"; do
 	test)
 		need="$need libcmocka-dev python3-pytest shellcheck"
 		need="$need systemd openssl tinycdb dovecot-core swaks postfix"
-		need="$need testssl.sh python3-aiosmtpd isync"
+		need="$need testssl.sh python3-aiosmtpd isync fail2ban"
 		;;
 	fuzz)
 		need="$need clang libclang-rt-14-dev"

@@ -22,6 +22,7 @@
 #include "core/fmt.h"
 #include "core/log.h"
 #include "auth/auth.h"
+#include "auth/throttle.h"
 #include "map/resolve.h"
 #include "msg/base64.h"
 #include "msg/mailbox.h"
@@ -619,6 +620,14 @@ cmd_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
 		error_reply(s, "503 5.5.1 Error: already authenticated");
 		return;
 	}
+	if (throttle_refused(s->c->family, s->c->addr, ev_now(smtp.ev) /
+	    1000 + 1, (unsigned)cfg_num(smtp.cfg, CFG_AUTH_FAIL_LIMIT))) {
+		conn_log(s->c, LOG_LVL_WARN, "auth refused: too many "
+		    "failures from ip=%s", s->ip);
+		error_reply(s, "454 4.7.0 Too many authentication failures; "
+		    "try again later");
+		return;
+	}
 	if (s->state != SMTP_ST_READY) {
 		error_reply(s, "503 5.5.1 Error: %s", s->state ==
 		    SMTP_ST_INIT ? "send HELO/EHLO first" :
@@ -732,7 +741,9 @@ sasl_finish(struct smtp_session *s, const char *user, size_t ulen,
 		reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
 	}
-	/* The line fail2ban matches (conf/fail2ban.conf). */
+	(void)throttle_failed(s->c->family, s->c->addr,
+	    ev_now(smtp.ev) / 1000 + 1);
+	/* The line conf/fail2ban/filter.d/wren.conf matches. */
 	conn_log(s->c, LOG_LVL_WARN, "auth failed: login=%.*s ip=%s",
 	    (int)(ulen > 64 ? 64 : ulen), user, s->ip);
 	s->sasl = SMTP_SASL_DELAY;
