@@ -43,6 +43,7 @@ def test_filter_matches_real_failures(wren, tmp_path):
     print(p.stdout)
     assert p.returncode == 0, p.stderr
     assert "Failregex: 3 total" in p.stdout
-    matched = [l for l in p.stdout.splitlines() if "auth failed" in l]
-    assert len(matched) == 3
+    matched = [l for l in p.stdout.splitlines()
+               if "auth failed" in l and "wren[" in l and "^" not in l]
+    assert len(matched) == 3, matched
     assert all("ip=127.0.0.1" in l for l in matched)
