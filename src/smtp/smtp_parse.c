@@ -401,6 +401,12 @@ parse_param(struct smtp_cmd *cmd, const char *k, size_t len,
 		}
 		memcpy(cmd->envid, v, vlen);
 		cmd->envid[vlen] = '\0';
+	} else if (mail && IS("AUTH")) {
+		/* RFC 4954 5: accepted, never trusted nor passed on. */
+		bit = 0x80;
+		if (vlen == 0 || !is_xtext(v, vlen)) {
+			return SMTP_PE_PARAM_VALUE;
+		}
 	} else if (!mail && IS("NOTIFY")) {
 		const char *w = v, *end = v + vlen;
 

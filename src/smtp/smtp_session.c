@@ -312,7 +312,15 @@ smtp_input(struct conn *c)
 		}
 		if (rc == SMTP_LINE_TOO_LONG) {
 			conn_consume(c, used);
-			error_reply(s, "500 5.5.2 Error: line too long");
+			if (s->sasl != SMTP_SASL_NONE) {
+				/* RFC 4954 6: the exchange is over. */
+				s->sasl = SMTP_SASL_NONE;
+				error_reply(s, "500 5.5.6 Authentication "
+				    "Exchange line is too long");
+			} else {
+				error_reply(s, "500 5.5.2 Error: line too "
+				    "long");
+			}
 			continue;
 		}
 		if (s->sasl != SMTP_SASL_NONE) {
@@ -634,6 +642,10 @@ cmd_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    "MAIL transaction in progress");
 		return;
 	}
+	if (cmd->arglen == 0) {
+		error_reply(s, "501 5.5.4 Syntax: AUTH mechanism");
+		return;
+	}
 	sp = memchr(mech, ' ', cmd->arglen);
 	mlen = sp ? (size_t)(sp - mech) : cmd->arglen;
 	if (sp != NULL) {
@@ -689,8 +701,8 @@ sasl_response(struct smtp_session *s, const char *line, size_t len)
 		    ((size_t)(z1 - buf) != (size_t)(z2 - z1 - 1) ||
 		    memcmp(buf, z1 + 1, (size_t)(z1 - buf)) != 0))) {
 			/* Malformed, or acting for another user. */
-			sasl_finish(s, (const char *)z1 + 1, z2 && z1 ?
-			    (size_t)(z2 - z1 - 1) : 0, "", 0);
+			sasl_finish(s, z1 ? (const char *)z1 + 1 : NULL,
+			    z2 && z1 ? (size_t)(z2 - z1 - 1) : 0, "", 0);
 			return;
 		}
 		sasl_finish(s, (const char *)z1 + 1, (size_t)(z2 - z1 - 1),
@@ -725,6 +737,15 @@ sasl_finish(struct smtp_session *s, const char *user, size_t ulen,
 	if (user == NULL || ulen > ADDR_MAX || memchr(user, '\0', ulen)) {
 		user = "";
 		ulen = 0;
+	}
+	if (throttle_refused(s->c->family, s->c->addr, ev_now(smtp.ev) /
+	    1000 + 1, (unsigned)cfg_num(smtp.cfg, CFG_AUTH_FAIL_LIMIT))) {
+		s->sasl = SMTP_SASL_NONE;
+		conn_log(s->c, LOG_LVL_WARN, "auth refused: too many "
+		    "failures from ip=%s", s->ip);
+		error_reply(s, "454 4.7.0 Too many authentication failures; "
+		    "try again later");
+		return;
 	}
 	r = auth_check(&smtp.maps->m[MAP_USERS], user, ulen, pw, pwlen);
 	if (r == AUTH_OK) {
