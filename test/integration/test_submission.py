@@ -821,3 +821,27 @@ def test_7_auth_fail_limit_exchange_started_before_the_limit(srv):
     early.quit()
     assert f"auth ok: login={ALICE}" not in w.log()
     finish(w)
+
+
+
+def test_curl_smtps_submits(srv, pki, tmp_path):
+    """curl, another real client, submits over implicit TLS (smtps://)
+    with AUTH, verifying the certificate and the host name."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl not installed")
+    w = srv()
+    msg = tmp_path / "msg.txt"
+    msg.write_text(f"From: {ALICE}\r\nTo: {ALICE}\r\n"
+                   "Subject: via curl\r\n\r\nhello from curl\r\n")
+    p = subprocess.run(
+        ["curl", "-sS", "--max-time", str(int(30 * SLOW)),
+         "--url", f"smtps://{HOST}:{w.subs}",
+         "--resolve", f"{HOST}:{w.subs}:127.0.0.1",
+         "--cacert", str(pki / "cert.pem"),
+         "--user", f"{ALICE}:{ALICE_PW}",
+         "--mail-from", ALICE, "--mail-rcpt", ALICE,
+         "--upload-file", str(msg)],
+        capture_output=True, text=True, timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
+    assert b"hello from curl" in delivered(w, "via curl")
+    finish(w)

@@ -1,4 +1,5 @@
-"""testssl.sh (Debian's `testssl`) against STARTTLS on the SMTP port:
+"""testssl.sh (Debian's `testssl`) against implicit TLS on the
+submissions port (465 in production):
 no finding worse than LOW, except the ones a self-signed test
 certificate must have (chain of trust, no OCSP/CRL). Its summary of
 protocols, ciphers and vulnerabilities is printed into the test output.
@@ -23,7 +24,7 @@ TEST_CERT_FINDINGS = {"cert_chain_of_trust", "cert_crlDistributionPoints",
                     reason="testssl.sh not installed")
 def test_testssl_finds_nothing_worse_than_low(wren, tmp_path):
     port = free_port()
-    w = wren(smtp_listen=f"127.0.0.1:{port}",
+    w = wren(submissions_listen=f"127.0.0.1:{port}",
              tls_cert=str(tmp_path / "cert.pem"),
              tls_key=str(tmp_path / "key.pem"))
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -39,7 +40,7 @@ def test_testssl_finds_nothing_worse_than_low(wren, tmp_path):
     w.start()
     out = tmp_path / "testssl.json"
     p = subprocess.run(["testssl", "--quiet", "--color", "0", "--warnings",
-                        "off", "--starttls", "smtp", "--jsonfile", str(out),
+                        "off", "--jsonfile", str(out),
                         f"127.0.0.1:{port}"], capture_output=True,
                        text=True, timeout=600)
     print(p.stdout)
