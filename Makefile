@@ -278,6 +278,8 @@ run:
 	@echo "  swaks --server 127.0.0.1:2525 --to demo@example.test --from you@example.net"
 	@echo "It lands in var/mail/example.test/demo/Maildir/new/. Over TLS:"
 	@echo "  swaks --server 127.0.0.1:2525 --tls --to demo@example.test"
+	@echo "Submission (587-style, STARTTLS + AUTH) as the demo account:"
+	@echo "  swaks --server 127.0.0.1:5870 --tls --auth PLAIN --auth-user demo@example.test --auth-password demo --from demo@example.test --to demo@example.test"
 	@echo "The certificate is self-signed (var/demo-cert.pem): trust it with"
 	@echo "  openssl s_client -starttls smtp -connect 127.0.0.1:2525 -CAfile var/demo-cert.pem"
 	build/host/wren serve -c conf/demo.conf
