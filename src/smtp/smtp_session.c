@@ -46,39 +46,24 @@ static void		 smtp_close(struct conn *);
 static int		 submission_open(struct conn *);
 static int		 submissions_open(struct conn *);
 
-const struct proto smtp_proto = {
-	.name = "smtp",
-	.refusal = smtp_refusal,
-	.open = smtp_open,
-	.input = smtp_input,
-	.writable = smtp_writable,
-	.timeout = smtp_timeout,
-	.drain = smtp_drain,
-	.close = smtp_close,
-};
+/* One engine on three kinds of listener; only the start differs. */
+#define SMTP_PROTO(pname, openfn) {	\
+	.name = pname,			\
+	.refusal = smtp_refusal,	\
+	.open = openfn,			\
+	.input = smtp_input,		\
+	.writable = smtp_writable,	\
+	.timeout = smtp_timeout,	\
+	.drain = smtp_drain,		\
+	.close = smtp_close,		\
+}
 
-/* The same engine on the submission ports, where senders log in. */
-const struct proto submission_proto = {
-	.name = "submission",
-	.refusal = smtp_refusal,
-	.open = submission_open,
-	.input = smtp_input,
-	.writable = smtp_writable,
-	.timeout = smtp_timeout,
-	.drain = smtp_drain,
-	.close = smtp_close,
-};
-
-const struct proto submissions_proto = {
-	.name = "submissions",
-	.refusal = smtp_refusal,
-	.open = submissions_open,
-	.input = smtp_input,
-	.writable = smtp_writable,
-	.timeout = smtp_timeout,
-	.drain = smtp_drain,
-	.close = smtp_close,
-};
+const struct proto smtp_proto = SMTP_PROTO("smtp", smtp_open);
+/* Submission: senders log in (and on 465, TLS from the first byte). */
+const struct proto submission_proto =
+    SMTP_PROTO("submission", submission_open);
+const struct proto submissions_proto =
+    SMTP_PROTO("submissions", submissions_open);
 
 static void	set_state(struct smtp_session *, enum smtp_state);
 static int	mid_transaction(enum smtp_state);
