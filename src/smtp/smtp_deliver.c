@@ -227,7 +227,7 @@ void
 smtp_commit_run(struct timer *t, void *arg)
 {
 	static char dirs[DIRS_MAX][MAILDIR_PATH_MAX];
-	char path[MAILDIR_PATH_MAX], to[MAILDIR_PATH_MAX];
+	char path[MAILDIR_PATH_MAX];
 	struct smtp_session *batch, *synced, *s, *next;
 	size_t ndirs = 0, nmsg = 0;
 
@@ -289,7 +289,6 @@ smtp_commit_run(struct timer *t, void *arg)
 	}
 	smtp.batches++;
 	smtp.commits += nmsg;
-	(void)to;
 	log_debug("smtp: commit round: %zu new, %zu director%s synced", nmsg,
 	    ndirs, ndirs == 1 ? "y" : "ies");
 }
