@@ -126,7 +126,7 @@ SRC := $(wildcard src/core/*.c) $(filter-out src/cli/queue.c,$(wildcard src/cli/
 # when it accepts mail to relay; the rest of queue/ delivers it.
 SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c) \
 	src/queue/spool.c src/cli/queue.c
-SRC-$(CONFIG_IMAP) += $(wildcard src/imap/*.c)
+SRC-$(CONFIG_IMAP) += $(wildcard src/imap/*.c) $(wildcard src/store/*.c)
 SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c)
 SRC-$(CONFIG_OUTBOUND) += $(filter-out src/queue/spool.c,$(wildcard src/queue/*.c)) \
 	$(wildcard src/dns/*.c)
@@ -332,7 +332,8 @@ FUZZ_RUNS ?= 20000
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 # The sans-I/O parsers and what they use; no event loop, no sockets.
 FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c,$(wildcard src/core/*.c)) \
-	src/map/map_text.c src/msg/mailbox.c src/smtp/smtp_parse.c
+	src/map/map_text.c $(wildcard src/msg/*.c) src/smtp/smtp_parse.c \
+	$(wildcard src/imap/imap_parse.c src/store/uidlist.c)
 fuzz:
 	@board/deps.sh host fuzz
 	@$(MAKE) --no-print-directory $(B)/config.h

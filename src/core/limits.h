@@ -81,6 +81,41 @@
 #define SMTP_ORCPT_MAX		500	/* RFC 3461 4.2 */
 #define SMTP_LOOPCHECK_MAX	8	/* Delivered-To: values compared */
 
+/* IMAP (RFC 3501; imap/). Commands are framed line by line; a literal
+ * {n} inside a command other than APPEND is held in the command buffer,
+ * so the buffer bounds it (SPEC 7: 8 KiB before login, 64 KiB after). */
+#define IMAP_LINE_MAX		8192	/* one line of a command, CRLF incl.;
+					 * RFC 7162 3.2.1 asks for 8000 */
+#define IMAP_LITERAL_PRELOGIN_MAX 8192
+#define IMAP_LITERAL_MAX	65536	/* a non-APPEND literal after login */
+#define IMAP_CMD_MAX		(IMAP_LITERAL_MAX + IMAP_LINE_MAX)
+#define IMAP_TAG_MAX		64	/* tags longer than this are BAD */
+#define IMAP_ARGS_MAX		256	/* tokens of one command */
+#define IMAP_DEPTH_MAX		8	/* nested parenthesised lists */
+#define IMAP_FETCH_ATTS_MAX	32	/* items in one FETCH */
+#define IMAP_SECTION_DEPTH_MAX	16	/* BODY[1.2.3...] parts */
+#define IMAP_HDR_FIELDS_MAX	32	/* HEADER.FIELDS (names) */
+#define IMAP_SEARCH_KEYS_MAX	64	/* nodes of one SEARCH program */
+#define IMAP_FLAGS_MAX		32	/* flags in one STORE */
+#define IMAP_KEYWORDS_MAX	26	/* Dovecot's keyword letters a-z */
+#define IMAP_KEYWORD_LEN_MAX	64	/* one keyword atom */
+#define IMAP_ERRORS_MAX		20	/* BADs per session, then BYE */
+#define IMAP_IDLE_MAX_MS	(29 * 60 * 1000) /* RFC 2177 3 */
+#define IMAP_NOTIFY_MS		500	/* inotify events coalesced */
+
+/* MIME structure (msg/mime.c), parsed as the message streams by. */
+#define MIME_PARTS_MAX		256	/* parts per message; more are
+					 * served as one opaque body */
+#define MIME_DEPTH_MAX		16	/* multipart / message nesting */
+#define MIME_BOUNDARY_MAX	70	/* RFC 2046 5.1.1 */
+#define MIME_HEADER_MAX		8192	/* one unfolded header field kept */
+#define MIME_ARENA_SIZE		16384	/* strings of one message's tree */
+
+/* Maildir index (store/): a mailbox bigger than this is refused. */
+#define MBOX_MSGS_MAX		(1u << 22)
+#define MBOX_NAME_MAX		255	/* one Maildir file name */
+#define UIDLIST_LINE_MAX	1024	/* one dovecot-uidlist line */
+
 /* Program-wide limits that sizes at start-up are checked against. */
 #define MAX_CONNECTIONS_LIMIT	65536
 
