@@ -6,12 +6,20 @@
  * serve` reports that it does not listen on them.
  */
 #include "cli/cli.h"
+#include "imap/imap.h"
 #include "smtp/smtp.h"
 
 #if WREN_SMTP
 #define SMTP_PROTO	(&smtp_proto)
 #else
 #define SMTP_PROTO	NULL
+#endif
+#if WREN_IMAP
+#define IMAP_PROTO	(&imap_proto)
+#define IMAPS_PROTO	(&imaps_proto)
+#else
+#define IMAP_PROTO	NULL
+#define IMAPS_PROTO	NULL
 #endif
 #if WREN_SUBMISSION
 #define SUBMISSION_PROTO	(&submission_proto)
@@ -25,8 +33,8 @@ const struct listener_kind listener_kinds[] = {
 	{ CFG_SMTP_LISTEN, SMTP_PROTO },
 	{ CFG_SUBMISSION_LISTEN, SUBMISSION_PROTO },
 	{ CFG_SUBMISSIONS_LISTEN, SUBMISSIONS_PROTO },
-	{ CFG_IMAP_LISTEN, NULL },
-	{ CFG_IMAPS_LISTEN, NULL },
+	{ CFG_IMAP_LISTEN, IMAP_PROTO },
+	{ CFG_IMAPS_LISTEN, IMAPS_PROTO },
 	{ CFG_POP3_LISTEN, NULL },
 	{ CFG_POP3S_LISTEN, NULL },
 };

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/privs.h"
 #include "map/map.h"
+#include "imap/imap.h"
 #include "smtp/smtp.h"
 #include "tls/tls.h"
 
@@ -134,6 +135,11 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 		goto out_maps;
 	}
+	if (WREN_IMAP && imap_init(&s.ev, &s.cfg, &s.maps, max, &e) == -1) {
+		log_errorx("%s", e.msg);
+		rc = 1;
+		goto out_smtp;
+	}
 	log_info("wren started: %zu listener%s, max_connections %zu, "
 	    "%zu bytes per connection, pid %d", s.nlisteners,
 	    s.nlisteners == 1 ? "" : "s", max, conn_bytes_per_connection(),
@@ -143,6 +149,10 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 	}
 	log_info("wren stopped");
+	if (WREN_IMAP) {
+		imap_shutdown();
+	}
+out_smtp:
 	if (WREN_SMTP) {
 		smtp_shutdown();
 	}

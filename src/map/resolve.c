@@ -48,6 +48,27 @@ resolve(const struct resolver *r, const char *addr, size_t len,
 	}
 }
 
+void
+resolve_account(const struct resolver *r, const char *login, size_t len,
+    struct resolve_result *res)
+{
+	struct mailbox mb;
+	struct walk w;
+
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	w.res = res;
+	res->n = 0;
+	res->unknown = 0;
+	res->used = 0;
+	res->why[0] = '\0';
+	if (mailbox_parse(login, len, 0, &mb) != MAILBOX_OK) {
+		res->status = RESOLVE_BAD_ADDRESS;
+		return;
+	}
+	res->status = deliver_account(&w, &mb);
+}
+
 int
 resolve_is_local_domain(const struct cfg *c, const char *d, size_t len)
 {

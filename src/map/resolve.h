@@ -66,6 +66,12 @@ struct resolver {
 void	resolve(const struct resolver *, const char *addr, size_t len,
 	    struct resolve_result *);
 
+/* The account a login names (local@domain, then the bare local part;
+ * no aliases, no virtual): one RESOLVE_LOCAL target with its home, or
+ * RESOLVE_UNKNOWN. For IMAP and POP3, after the password check. */
+void	resolve_account(const struct resolver *, const char *login,
+	    size_t len, struct resolve_result *);
+
 /* 1 when mail for the domain is delivered here. */
 int	resolve_is_local_domain(const struct cfg *, const char *domain,
 	    size_t len);

@@ -1,0 +1,844 @@
+/*
+ * imap_fetch.c - FETCH and STORE (RFC 3501 6.4.5, 6.4.6, 6.4.8, 7.4.2)
+ * as jobs that answer one message at a time, so that FETCH 1:* of a
+ * large mailbox or a 30 MB body never needs more memory than one
+ * output buffer: bodies are streamed from the file in IMAP_CHUNK
+ * reads, bare LF sent as CR LF.
+ *
+ * Sizes come from the index (RFC822.SIZE = W=) and from the MIME tree
+ * (msg/mime.h) for sections; the tree of the last message parsed is
+ * kept, as clients usually ask for its structure and then its parts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/fmt.h"
+#include "core/log.h"
+#include "imap/imap_int.h"
+#include "msg/mime.h"
+
+#define HDR_SCRATCH	65536	/* HEADER.FIELDS: the header read */
+#define FIELDS_OUT_MAX	32768	/* ... and what is sent of it */
+
+/* The MIME tree of one message at a time (tens of KB: one for all). */
+static struct {
+	struct mime	m;
+	const struct mbox *mb;
+	uint32_t	uid;
+	int		full;		/* body parsed too, not just header */
+	int		valid;
+} tree;
+
+static char	rbuf[IMAP_CHUNK];
+static char	hdr[HDR_SCRATCH];
+
+static int	next_message(struct imap_session *);
+static int	check_set(struct imap_session *, const struct imap_arg *);
+static void	fetch_message(struct imap_session *);
+static int	fetch_fixed(struct imap_session *);
+static int	fetch_body(struct imap_session *, unsigned k);
+static int	stream_pump(struct imap_session *);
+static int	load_tree(struct imap_session *, int full);
+static int	header_fields(struct imap_session *, off_t from, off_t to,
+		    const struct imap_fetch_body *, size_t *outlen);
+static void	store_message(struct imap_session *);
+static unsigned	imap_to_mf(unsigned);
+
+static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr",
+	"May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+/* --- FETCH ------------------------------------------------------------- */
+
+void
+imap_fetch_start(struct imap_session *s)
+{
+	struct imap_ws *ws = s->ws;
+	struct imap_job *j = &ws->job;
+	enum imap_perr pe = imap_fetch_parse(&ws->cmd, &ws->u.fetch);
+
+	if (pe != IMAP_PE_OK) {
+		imap_tagged(s, "BAD", "%s", imap_strerror(pe));
+		return;
+	}
+	if (ws->cmd.uid) {
+		ws->u.fetch.items |= IMAP_FETCH_UID;
+	}
+	if (check_set(s, &ws->cmd.args[0]) == -1) {
+		return;
+	}
+	memset(j, 0, sizeof *j);
+	j->uid = ws->cmd.uid;
+	j->st.fd = -1;
+	imap_seqset_begin(&j->it, ws->cmd.args[0].p, ws->cmd.args[0].len,
+	    j->uid ? mbox_view_last_uid(&s->view) : s->view.exists);
+	s->busy = IMAP_B_JOB;
+	imap_job_step(s);
+}
+
+void
+imap_job_step(struct imap_session *s)
+{
+	struct imap_ws *ws = s->ws;
+	struct imap_job *j = &ws->job;
+	int store = ws->cmd.cmd == IMAP_CMD_STORE;
+
+	if (ws->cmd.cmd == IMAP_CMD_SEARCH) {
+		imap_search_step(s);
+		return;
+	}
+	while (imap_room(s)) {
+		if (j->streaming) {
+			if (!stream_pump(s)) {
+				return;		/* the socket is full */
+			}
+			j->streaming = 0;
+			j->item++;
+		}
+		if (j->msg == NULL) {
+			if (!next_message(s)) {
+				break;
+			}
+			j->item = 0;
+			j->open = 0;
+		}
+		if (store) {
+			store_message(s);
+			j->msg = NULL;
+		} else {
+			fetch_message(s);
+		}
+	}
+	if (j->msg != NULL || !imap_room(s)) {
+		if (!(s->c->flags & (CONN_F_DEAD | CONN_F_CLOSING))) {
+			return;		/* more when the socket drains */
+		}
+	}
+	imap_job_abort(s);
+	/* RFC 3501 7.4.1: no EXPUNGE now, but flags and new mail. */
+	imap_updates(s, 0);
+	if (j->err) {
+		imap_tagged(s, "NO", "Some messages could not be %s",
+		    store ? "changed" : "read");
+	} else {
+		imap_tagged(s, "OK", "%s%s completed", j->uid ? "UID " : "",
+		    store ? "STORE" : "FETCH");
+	}
+	imap_job_done(s);
+}
+
+void
+imap_job_abort(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+
+	if (j->st.fd != -1) {
+		close(j->st.fd);
+		j->st.fd = -1;
+	}
+	j->msg = NULL;
+}
+
+size_t
+imap_flags_fmt(const struct imap_session *s, const struct mbox_msg *m,
+    char *out, size_t cap)
+{
+	static const struct { unsigned mf; const char *name; } sys[] = {
+		{ MF_SEEN, "\\Seen" }, { MF_REPLIED, "\\Answered" },
+		{ MF_FLAGGED, "\\Flagged" }, { MF_TRASHED, "\\Deleted" },
+		{ MF_DRAFT, "\\Draft" },
+	};
+	char tmp[32 * MAILDIR_KEYWORDS_MAX];
+	size_t n = 0;
+
+	tmp[n++] = '(';
+	for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++) {
+		if (m->flags & sys[i].mf) {
+			n += (size_t)fmt(tmp + n, sizeof tmp - n, "%s%s",
+			    n > 1 ? " " : "", sys[i].name);
+		}
+	}
+	if (mbox_view_recent(&s->view, m)) {
+		n += (size_t)fmt(tmp + n, sizeof tmp - n, "%s\\Recent",
+		    n > 1 ? " " : "");
+	}
+	for (unsigned i = 0; i < MAILDIR_KEYWORDS_MAX; i++) {
+		const char *k = (m->keywords & (1u << i)) ?
+		    mbox_keyword_name(s->view.mb, i) : NULL;
+
+		if (k != NULL && n + strlen(k) + 3 < sizeof tmp) {
+			n += (size_t)fmt(tmp + n, sizeof tmp - n, "%s%s",
+			    n > 1 ? " " : "", k);
+		}
+	}
+	tmp[n++] = ')';
+	if (n < cap) {
+		memcpy(out, tmp, n);
+	}
+	return n;
+}
+
+size_t
+imap_date_fmt(int64_t t, char *out, size_t cap)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	int n;
+
+	if (gmtime_r(&tt, &tm) == NULL) {
+		memset(&tm, 0, sizeof tm);
+		tm.tm_mday = 1;
+		tm.tm_year = 70;
+	}
+	n = fmt(out, cap, "%02d-%s-%04d %02d:%02d:%02d +0000", tm.tm_mday,
+	    months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec);
+	return n < 0 ? cap : (size_t)n;
+}
+
+/* --- walking the set ------------------------------------------------- */
+
+/* A sequence set naming a message that is not there is an error
+ * (RFC 3501 9: seq-number), a UID set never is. */
+static int
+check_set(struct imap_session *s, const struct imap_arg *a)
+{
+	struct imap_seqset_iter it;
+	uint32_t lo, hi;
+	int rc;
+
+	if (s->ws->cmd.uid) {
+		return 0;
+	}
+	imap_seqset_begin(&it, a->p, a->len, s->view.exists);
+	while ((rc = imap_seqset_next(&it, &lo, &hi)) == 1) {
+		if (lo == 0 || hi > s->view.exists) {
+			imap_tagged(s, "BAD", "Invalid sequence set: no such "
+			    "message");
+			return -1;
+		}
+	}
+	if (rc == -1) {
+		imap_tagged(s, "BAD", "Invalid sequence set");
+		return -1;
+	}
+	return 0;
+}
+
+/* The next message of the set into j->msg / j->seq: 1, or 0 at the
+ * end. UID ranges walk the records, not every number in the range. */
+static int
+next_message(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+
+	for (;;) {
+		if (j->hi == 0 || j->cur > j->hi || j->cur == 0) {
+			if (imap_seqset_next(&j->it, &j->lo, &j->hi) != 1) {
+				return 0;
+			}
+			if (j->hi == 0) {
+				continue;	/* "*" in an empty mailbox */
+			}
+			j->cur = j->lo == 0 ? 1 : j->lo;
+		}
+		if (j->uid) {
+			const struct mbox_msg *m = mbox_view_uid_ge(&s->view,
+			    j->cur, &j->seq);
+
+			if (m == NULL || m->uid > j->hi) {
+				j->cur = 0;
+				j->hi = 0;
+				continue;
+			}
+			j->msg = m;
+			j->cur = m->uid == UINT32_MAX ? 0 : m->uid + 1;
+			if (j->cur == 0) {
+				j->hi = 0;
+			}
+			return 1;
+		}
+		j->msg = mbox_view_seq(&s->view, j->cur);
+		j->seq = j->cur;
+		j->cur = j->cur == UINT32_MAX ? 0 : j->cur + 1;
+		if (j->msg != NULL) {
+			return 1;
+		}
+	}
+}
+
+/* --- one message ------------------------------------------------------- */
+
+/*
+ * Items in a fixed order: the small ones in one go (item 0), then each
+ * body section (items 1..nbody), RFC822.HEADER, RFC822.TEXT, RFC822
+ * (nbody+1..nbody+3), then the closing parenthesis.
+ */
+static void
+fetch_message(struct imap_session *s)
+{
+	struct imap_ws *ws = s->ws;
+	struct imap_job *j = &ws->job;
+	struct imap_fetch *f = &ws->u.fetch;
+	unsigned last = f->nbody + 3;
+
+	if (!j->open) {
+		if (f->seen && !s->view.readonly && !(j->msg->flags &
+		    MF_SEEN)) {
+			/* \Seen first, so the FLAGS sent are the new ones
+			 * (RFC 3501 6.4.5). */
+			if (mbox_store(&s->view, j->msg, j->msg->flags |
+			    MF_SEEN, j->msg->keywords) == 0) {
+				j->set_seen = 1;
+			}
+		} else {
+			j->set_seen = 0;
+		}
+		(void)imap_outf(s, "* %u FETCH (", j->seq);
+		j->open = 1;
+		j->item = 0;
+		j->count++;
+	}
+	while (j->item <= last && imap_room(s)) {
+		if (j->item == 0) {
+			if (fetch_fixed(s) == -1) {
+				j->err = 1;
+			}
+			j->item++;
+			continue;
+		}
+		if (fetch_body(s, j->item - 1) == 1) {
+			j->streaming = 1;
+			if (!stream_pump(s)) {
+				return;	/* goes on in imap_job_step */
+			}
+			j->streaming = 0;
+		}
+		j->item++;
+	}
+	if (j->item > last) {
+		(void)imap_out(s, ")\r\n", 3);
+		if (j->st.fd != -1) {
+			close(j->st.fd);
+			j->st.fd = -1;
+		}
+		j->open = 0;
+		j->msg = NULL;
+	}
+}
+
+static void
+sep(struct imap_session *s)
+{
+	if (s->ws->job.open > 1) {
+		(void)imap_out(s, " ", 1);
+	}
+	s->ws->job.open = 2;
+}
+
+/* Opens the message once for the items that read it. */
+static int
+msg_fd(struct imap_session *s, struct stat *st)
+{
+	struct imap_job *j = &s->ws->job;
+
+	if (j->st.fd == -1) {
+		j->st.fd = mbox_open_msg(s->view.mb, j->msg, st);
+		return j->st.fd;
+	}
+	return fstat(j->st.fd, st) == 0 ? j->st.fd : -1;
+}
+
+static int
+fetch_fixed(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+	unsigned items = s->ws->u.fetch.items;
+	const struct mbox_msg *m = j->msg;
+	char buf[IMAP_SPILL_MAX / 2];
+	struct stat st;
+	size_t n;
+
+	if (items & IMAP_FETCH_UID) {
+		sep(s);
+		(void)imap_outf(s, "UID %u", m->uid);
+	}
+	if (items & IMAP_FETCH_FLAGS || j->set_seen) {
+		n = imap_flags_fmt(s, m, buf, sizeof buf);
+		sep(s);
+		(void)imap_outf(s, "FLAGS %.*s", (int)n, buf);
+	}
+	if (items & IMAP_FETCH_INTERNALDATE) {
+		if (msg_fd(s, &st) == -1) {
+			return -1;
+		}
+		n = imap_date_fmt((int64_t)st.st_mtime, buf, sizeof buf);
+		sep(s);
+		(void)imap_outf(s, "INTERNALDATE \"%.*s\"", (int)n, buf);
+	}
+	if (items & IMAP_FETCH_RFC822_SIZE) {
+		sep(s);
+		(void)imap_outf(s, "RFC822.SIZE %u", m->vsize);
+	}
+	if (items & IMAP_FETCH_ENVELOPE) {
+		if (load_tree(s, 0) == -1) {
+			return -1;
+		}
+		n = mime_envelope(&tree.m, MIME_ROOT, buf, sizeof buf);
+		sep(s);
+		(void)imap_out(s, "ENVELOPE ", 9);
+		(void)imap_out(s, buf, n < sizeof buf ? n : 0);
+	}
+	for (int ext = 0; ext < 2; ext++) {
+		if (!(items & (ext ? IMAP_FETCH_BODYSTRUCTURE :
+		    IMAP_FETCH_BODY))) {
+			continue;
+		}
+		if (load_tree(s, 1) == -1) {
+			return -1;
+		}
+		n = mime_bodystructure(&tree.m, MIME_ROOT, ext, buf,
+		    sizeof buf);
+		sep(s);
+		(void)imap_outf(s, "%s ", ext ? "BODYSTRUCTURE" : "BODY");
+		(void)imap_out(s, buf, n < sizeof buf ? n : 0);
+	}
+	return 0;
+}
+
+/*
+ * Body item k: sets up the stream and writes "NAME {n}\r\n" (1), or
+ * writes a complete item (0), or nothing when k is not asked for (0).
+ */
+static int
+fetch_body(struct imap_session *s, unsigned k)
+{
+	struct imap_ws *ws = s->ws;
+	struct imap_job *j = &ws->job;
+	struct imap_fetch *f = &ws->u.fetch;
+	struct imap_fetch_body whole = { 0 };
+	const struct imap_fetch_body *b;
+	char name[512];
+	const char *label = NULL;
+	uint64_t size;
+	off_t from, to;
+	struct stat st;
+	size_t nlen;
+
+	if (k < f->nbody) {
+		b = &f->body[k];
+	} else {
+		static const unsigned bit[3] = { IMAP_FETCH_RFC822_HEADER,
+		    IMAP_FETCH_RFC822_TEXT, IMAP_FETCH_RFC822 };
+		static const char *const lab[3] = { "RFC822.HEADER",
+		    "RFC822.TEXT", "RFC822" };
+		static const enum imap_sect_text txt[3] = { IMAP_SECT_HEADER,
+		    IMAP_SECT_TEXT, IMAP_SECT_ALL };
+
+		if (k - f->nbody >= 3 || !(f->items & bit[k - f->nbody])) {
+			return 0;
+		}
+		whole.text = txt[k - f->nbody];
+		label = lab[k - f->nbody];
+		b = &whole;
+	}
+	if (label != NULL) {
+		nlen = (size_t)fmt(name, sizeof name, "%s", label);
+	} else {
+		nlen = imap_fetch_body_fmt(f, b, name, sizeof name);
+		if (nlen >= sizeof name) {
+			nlen = 0;
+		}
+	}
+	if (msg_fd(s, &st) == -1) {
+		j->err = 1;
+		sep(s);
+		(void)imap_outf(s, "%.*s NIL", (int)nlen, name);
+		return 0;
+	}
+	if (b->nparts == 0 && b->text == IMAP_SECT_ALL) {
+		from = 0;
+		to = st.st_size;
+		size = j->msg->vsize;
+	} else {
+		const struct mime_part *p;
+		unsigned idx, nums[IMAP_SECTION_DEPTH_MAX];
+
+		if (load_tree(s, b->nparts > 0 || b->text ==
+		    IMAP_SECT_TEXT) == -1) {
+			j->err = 1;
+			return 0;
+		}
+		for (unsigned i = 0; i < b->nparts; i++) {
+			nums[i] = b->part[i];
+		}
+		idx = mime_find(&tree.m, nums, b->nparts);
+		if (idx != MIME_NONE && b->nparts > 0 && (b->text ==
+		    IMAP_SECT_HEADER || b->text == IMAP_SECT_TEXT ||
+		    b->text == IMAP_SECT_HEADER_FIELDS || b->text ==
+		    IMAP_SECT_HEADER_FIELDS_NOT)) {
+			idx = mime_embedded(&tree.m, idx);
+		}
+		if (idx == MIME_NONE) {
+			sep(s);
+			(void)imap_outf(s, "%.*s NIL", (int)nlen, name);
+			return 0;
+		}
+		p = &tree.m.parts[idx];
+		switch (b->text) {
+		case IMAP_SECT_HEADER:
+		case IMAP_SECT_MIME:
+			from = (off_t)p->hdr_off;
+			to = (off_t)p->body_off;
+			size = p->hdr_size;
+			break;
+		case IMAP_SECT_HEADER_FIELDS:
+		case IMAP_SECT_HEADER_FIELDS_NOT: {
+			size_t olen;
+
+			if (header_fields(s, (off_t)p->hdr_off,
+			    (off_t)p->body_off, b, &olen) == -1) {
+				j->err = 1;
+				olen = 0;
+			}
+			sep(s);
+			(void)imap_outf(s, "%.*s {%zu}\r\n", (int)nlen, name,
+			    olen);
+			(void)imap_out(s, hdr, olen);
+			return 0;
+		}
+		default:	/* ALL with parts, TEXT */
+			from = (off_t)p->body_off;
+			to = (off_t)p->end_off;
+			size = p->body_size;
+			if (b->nparts == 0) {
+				/* TEXT of the message: to its end. */
+				to = st.st_size;
+				size = j->msg->vsize > p->hdr_size ?
+				    j->msg->vsize - p->hdr_size : 0;
+			}
+			break;
+		}
+	}
+	j->st.pos = from;
+	j->st.end = to;
+	j->st.skip = 0;
+	j->st.left = size;
+	j->st.cr = 0;
+	if (b->partial) {
+		j->st.skip = b->start;
+		j->st.left = b->start >= size ? 0 : size - b->start;
+		if (j->st.left > b->count) {
+			j->st.left = b->count;
+		}
+	}
+	sep(s);
+	(void)imap_outf(s, "%.*s {%llu}\r\n", (int)nlen, name,
+	    (unsigned long long)j->st.left);
+	return 1;
+}
+
+/*
+ * Sends the stream's octets as the socket takes them: 1 when done, 0
+ * when the output is full. If the file holds fewer octets than its
+ * size said, spaces keep the literal's length (the protocol must not
+ * lose step); the mismatch is logged.
+ */
+static int
+stream_pump(struct imap_session *s)
+{
+	struct imap_stream *st = &s->ws->job.st;
+	struct conn *c = s->c;
+	char out[CONN_BUF_SIZE];
+
+	while (st->left > 0) {
+		size_t room = buf_room(&c->out), want, o = 0;
+		ssize_t n, i;
+
+		if (s->ws->spill_len > 0 || room < 2) {
+			return 0;
+		}
+		if (room > sizeof out) {
+			room = sizeof out;
+		}
+		/* Each raw octet gives at most two (LF -> CR LF). */
+		want = room / 2;
+		if ((uint64_t)(st->end - st->pos) < want) {
+			want = (size_t)(st->end - st->pos);
+		}
+		n = want > 0 ? pread(st->fd, rbuf, want, st->pos) : 0;
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			/* The file holds less than its size said: spaces
+			 * keep the literal's length. */
+			size_t pad = st->left < room ? (size_t)st->left : room;
+
+			conn_log(c, LOG_LVL_WARN, "%s: message shorter than "
+			    "its size; padded", s->selected);
+			memset(out, ' ', pad);
+			(void)conn_write(c, out, pad);
+			st->left -= pad;
+			st->pos = st->end;
+			continue;
+		}
+		for (i = 0; i < n && st->left > 0; i++) {
+			char ch = rbuf[i];
+
+			if (ch == '\n' && !st->cr) {
+				if (st->skip > 0) {
+					st->skip--;
+				} else {
+					out[o++] = '\r';
+					st->left--;
+				}
+				if (st->left == 0) {
+					break;
+				}
+			}
+			if (st->skip > 0) {
+				st->skip--;
+			} else {
+				out[o++] = ch;
+				st->left--;
+			}
+			st->cr = ch == '\r';
+		}
+		st->pos += i;
+		if (o > 0) {
+			(void)conn_write(c, out, o);
+		}
+	}
+	return 1;
+}
+
+/* The MIME tree of the current message: its header only (ENVELOPE,
+ * BODY[HEADER]) or all of it. */
+static int
+load_tree(struct imap_session *s, int full)
+{
+	struct imap_job *j = &s->ws->job;
+	struct stat st;
+	off_t pos = 0;
+	int fd;
+
+	if (tree.valid && tree.mb == s->view.mb && tree.uid == j->msg->uid &&
+	    (tree.full || !full)) {
+		return 0;
+	}
+	if ((fd = msg_fd(s, &st)) == -1) {
+		return -1;
+	}
+	tree.valid = 0;
+	mime_init(&tree.m);
+	for (;;) {
+		ssize_t n = pread(fd, rbuf, sizeof rbuf, pos);
+
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -1;
+		}
+		if (n == 0) {
+			full = 1;	/* read it all anyway */
+			break;
+		}
+		if (!full) {
+			/* Up to the end of the header: the first empty
+			 * line. */
+			const char *e = NULL;
+
+			for (ssize_t i = 0; i + 1 < n; i++) {
+				if (rbuf[i] == '\n' && (rbuf[i + 1] == '\n' ||
+				    (rbuf[i + 1] == '\r' && i + 2 < n &&
+				    rbuf[i + 2] == '\n'))) {
+					e = rbuf + i + (rbuf[i + 1] == '\n' ?
+					    2 : 3);
+					break;
+				}
+			}
+			if (e != NULL) {
+				mime_feed(&tree.m, rbuf, (size_t)(e - rbuf));
+				break;
+			}
+		}
+		mime_feed(&tree.m, rbuf, (size_t)n);
+		pos += n;
+	}
+	mime_finish(&tree.m);
+	tree.mb = s->view.mb;
+	tree.uid = j->msg->uid;
+	tree.full = full;
+	tree.valid = 1;
+	return 0;
+}
+
+/* RFC 3501 6.4.5 HEADER.FIELDS (NOT): the matching fields, their
+ * continuation lines with them, then the empty line; into hdr[]. */
+static int
+header_fields(struct imap_session *s, off_t from, off_t to,
+    const struct imap_fetch_body *b, size_t *outlen)
+{
+	const struct imap_fetch *f = &s->ws->u.fetch;
+	static char raw[HDR_SCRATCH];
+	size_t len = (size_t)(to - from), o = 0;
+	int keep = 0;
+	ssize_t n;
+
+	if (len > sizeof raw) {
+		len = sizeof raw;	/* a monster header: its start */
+	}
+	n = pread(s->ws->job.st.fd, raw, len, from);
+	if (n < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < (size_t)n;) {
+		const char *line = raw + i, *nl = memchr(line, '\n',
+		    (size_t)n - i);
+		size_t ll = nl ? (size_t)(nl - line) : (size_t)n - i;
+
+		i += ll + (nl != NULL);
+		if (ll > 0 && line[ll - 1] == '\r') {
+			ll--;
+		}
+		if (ll == 0) {
+			break;		/* the empty line */
+		}
+		if (line[0] != ' ' && line[0] != '\t') {
+			const char *colon = memchr(line, ':', ll);
+			size_t name = colon ? (size_t)(colon - line) : ll;
+			int match = 0;
+
+			while (name > 0 && (line[name - 1] == ' ' ||
+			    line[name - 1] == '\t')) {
+				name--;
+			}
+			for (unsigned k = 0; k < b->nfields; k++) {
+				const struct imap_str *fn = &f->field[b->field0 +
+				    k];
+
+				if (fn->len == name && strncasecmp(fn->p, line,
+				    name) == 0) {
+					match = 1;
+					break;
+				}
+			}
+			keep = colon != NULL && (b->text ==
+			    IMAP_SECT_HEADER_FIELDS ? match : !match);
+		}
+		if (keep && o + ll + 4 <= FIELDS_OUT_MAX) {
+			memcpy(hdr + o, line, ll);
+			o += ll;
+			hdr[o++] = '\r';
+			hdr[o++] = '\n';
+		}
+	}
+	hdr[o++] = '\r';
+	hdr[o++] = '\n';
+	*outlen = o;
+	return 0;
+}
+
+/* --- STORE --------------------------------------------------------------- */
+
+void
+imap_store_start(struct imap_session *s)
+{
+	struct imap_ws *ws = s->ws;
+	struct imap_job *j = &ws->job;
+	struct imap_store *st = &ws->u.store;
+	enum imap_perr pe = imap_store_parse(&ws->cmd, st);
+
+	if (pe != IMAP_PE_OK) {
+		imap_tagged(s, "BAD", "%s", imap_strerror(pe));
+		return;
+	}
+	if (s->view.readonly) {
+		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (check_set(s, &ws->cmd.args[0]) == -1) {
+		return;
+	}
+	memset(j, 0, sizeof *j);
+	j->st.fd = -1;
+	/* Keywords to letters now: a new one goes into dovecot-keywords
+	 * before any file is renamed to carry it. */
+	for (unsigned i = 0; i < st->nkw; i++) {
+		int k = mbox_keyword(s->view.mb, st->kw[i].p, st->kw[i].len,
+		    st->op != IMAP_STORE_REMOVE);
+
+		if (k >= 0) {
+			j->kwmask |= 1u << k;
+		} else if (st->op != IMAP_STORE_REMOVE) {
+			imap_tagged(s, "NO", "[LIMIT] Too many keywords in "
+			    "this mailbox");
+			return;
+		}
+	}
+	j->uid = ws->cmd.uid;
+	imap_seqset_begin(&j->it, ws->cmd.args[0].p, ws->cmd.args[0].len,
+	    j->uid ? mbox_view_last_uid(&s->view) : s->view.exists);
+	s->busy = IMAP_B_JOB;
+	imap_job_step(s);
+}
+
+static unsigned
+imap_to_mf(unsigned fl)
+{
+	return (fl & IMAP_FL_SEEN ? MF_SEEN : 0u) |
+	    (fl & IMAP_FL_ANSWERED ? MF_REPLIED : 0u) |
+	    (fl & IMAP_FL_FLAGGED ? MF_FLAGGED : 0u) |
+	    (fl & IMAP_FL_DELETED ? MF_TRASHED : 0u) |
+	    (fl & IMAP_FL_DRAFT ? MF_DRAFT : 0u);
+}
+
+static void
+store_message(struct imap_session *s)
+{
+	struct imap_ws *ws = s->ws;
+	struct imap_job *j = &ws->job;
+	const struct imap_store *st = &ws->u.store;
+	const struct mbox_msg *m = j->msg;
+	unsigned flags = m->flags, mf = imap_to_mf(st->flags);
+	uint32_t kw = m->keywords, mask = j->kwmask;
+	char buf[32 * MAILDIR_KEYWORDS_MAX];
+	size_t n;
+
+	switch (st->op) {
+	case IMAP_STORE_SET:
+		/* Only the IMAP flags change; P and unknown letters stay. */
+		flags = (flags & ~(unsigned)(MF_SEEN | MF_REPLIED | MF_FLAGGED |
+		    MF_TRASHED | MF_DRAFT)) | mf;
+		kw = mask;
+		break;
+	case IMAP_STORE_ADD:
+		flags |= mf;
+		kw |= mask;
+		break;
+	case IMAP_STORE_REMOVE:
+		flags &= ~mf;
+		kw &= ~mask;
+		break;
+	}
+	if (mbox_store(&s->view, m, flags, kw) == -1) {
+		j->err = 1;
+		return;
+	}
+	if (!st->silent) {
+		n = imap_flags_fmt(s, m, buf, sizeof buf);
+		if (j->uid) {
+			(void)imap_outf(s, "* %u FETCH (UID %u FLAGS %.*s)\r\n",
+			    j->seq, m->uid, (int)n, buf);
+		} else {
+			(void)imap_outf(s, "* %u FETCH (FLAGS %.*s)\r\n",
+			    j->seq, (int)n, buf);
+		}
+	}
+}

@@ -1,0 +1,142 @@
+/*
+ * imap_int.h - what imap_session.c, imap_fetch.c and imap_search.c
+ * share: the session, its workspace and the output path.
+ *
+ * A session is small and lives as long as its connection. Reading and
+ * running a command needs a workspace (the command buffer, the parsed
+ * command, FETCH/SEARCH state and an output spill buffer); it comes
+ * from a pool when a command starts and goes back when the command is
+ * done and its output has left, so sessions in IDLE hold none.
+ *
+ * Output: imap_out() appends to the connection's buffer, or to the
+ * workspace's spill when that is full; the spill drains as the socket
+ * takes it. Long jobs (FETCH of many messages, STORE of many) produce
+ * output step by step: job_step runs while the output is under half a
+ * buffer, and again when the socket drains.
+ */
+#ifndef WREN_IMAP_INT_H
+#define WREN_IMAP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/conn.h"
+#include "core/limits.h"
+#include "imap/imap.h"
+#include "imap/imap_parse.h"
+#include "store/mbox.h"
+
+#define IMAP_SPILL_MAX	65536	/* output that did not fit c->out */
+#define IMAP_CHUNK	16384	/* file reads while streaming a body */
+
+enum imap_state {
+	IMAP_ST_NOAUTH,
+	IMAP_ST_AUTH,
+	IMAP_ST_SELECTED,
+	IMAP_ST_LOGOUT
+};
+
+enum imap_busy {
+	IMAP_B_NONE,
+	IMAP_B_JOB,		/* a FETCH/STORE/SEARCH producing output */
+	IMAP_B_IDLE,		/* waiting for DONE */
+	IMAP_B_SASL,		/* waiting for the AUTHENTICATE response */
+	IMAP_B_DELAY,		/* failed login: the answer waits */
+	IMAP_B_STARTTLS		/* waiting for the handshake */
+};
+
+/* A body being streamed: raw file bytes [pos, end), bare LF sent as
+ * CR LF, the first `skip` output octets dropped and at most `left`
+ * sent (a <partial>). */
+struct imap_stream {
+	int		fd;
+	off_t		pos, end;
+	uint64_t	skip, left;
+	int		cr;		/* previous raw byte was CR */
+};
+
+struct imap_job {
+	struct imap_seqset_iter	it;
+	uint32_t	 lo, hi, cur;	/* range being walked */
+	int		 uid;		/* UID FETCH/STORE: cur is a UID */
+	unsigned	 item;		/* next FETCH item of this message */
+	uint32_t	 seq;		/* the message being answered */
+	const struct mbox_msg *msg;
+	int		 open;		/* "* n FETCH (" written: 1, and
+					 * an item after it: 2 */
+	int		 streaming;	/* a body literal is going out */
+	uint32_t	 kwmask;	/* STORE: the keywords' letters */
+	int		 set_seen;	/* \Seen to add after this message */
+	struct imap_stream st;
+	int		 err;		/* NO at the end (file vanished) */
+	unsigned	 count;		/* messages answered */
+};
+
+struct imap_ws {
+	char		 buf[IMAP_CMD_MAX];
+	size_t		 len;		/* bytes of the command kept */
+	struct imap_cmd	 cmd;
+	char		 tag[IMAP_TAG_MAX + 1];
+	union {
+		struct imap_fetch	fetch;
+		struct imap_store	store;
+		struct imap_search	search;
+	} u;
+	struct imap_job	 job;
+	size_t		 spill_len, spill_off;
+	char		 spill[IMAP_SPILL_MAX];
+};
+
+struct imap_session {
+	struct conn		*c;
+	enum imap_state		 state;
+	enum imap_busy		 busy;
+	int			 tls;
+	int			 implicit_tls;
+	int			 errors;	/* BADs, then BYE */
+	struct imap_framer	 fr;
+	struct imap_ws		*ws;
+	struct timer		 delay;		/* failed login */
+	struct timer		 idle_tick;	/* IDLE keep-alive */
+	char			 login[ADDR_MAX + 2];
+	char			 home[CFG_PATH_MAX];
+	char			 ip[ADDR_STR_MAX];
+	char			 selected[64];	/* mailbox name, for logs */
+	struct mbox_view	 view;
+	struct imap_session	*next_changed;
+};
+
+/* imap_session.c */
+int	imap_out(struct imap_session *, const void *, size_t);
+int	imap_outf(struct imap_session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	imap_tagged(struct imap_session *, const char *status,
+	    const char *f, ...) __attribute__((format(printf, 3, 4)));
+/* 1 while the output has room for another step of a job. */
+int	imap_room(const struct imap_session *);
+/* The job is over: the tagged reply is written, the session reads on. */
+void	imap_job_done(struct imap_session *);
+
+/* Untagged EXISTS, RECENT, FETCH FLAGS (and EXPUNGE when allowed). */
+void	imap_updates(struct imap_session *, int allow_expunge);
+
+/* imap_fetch.c: FETCH (and STORE's FETCH responses). */
+void	imap_fetch_start(struct imap_session *);
+void	imap_store_start(struct imap_session *);
+/* Runs the job while there is room; calls imap_job_done at its end. */
+void	imap_job_step(struct imap_session *);
+void	imap_job_abort(struct imap_session *);
+/* "(\Seen \Flagged kw)" for a message. */
+size_t	imap_flags_fmt(const struct imap_session *, const struct mbox_msg *,
+	    char *, size_t);
+/* INTERNALDATE text "dd-Mon-yyyy hh:mm:ss +0000" of a time. */
+size_t	imap_date_fmt(int64_t t, char *, size_t);
+
+/* imap_search.c: SEARCH and UID SEARCH as a job: "* SEARCH" and the
+ * matching numbers go out as they are found. imap_job_step calls
+ * imap_search_step for a SEARCH job. */
+void	imap_search_start(struct imap_session *);
+void	imap_search_step(struct imap_session *);
+
+#endif

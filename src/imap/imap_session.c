@@ -1,0 +1,1268 @@
+/*
+ * imap_session.c - the IMAP4rev1 server state machine (RFC 3501 3,
+ * 6.1-6.4) with IDLE (RFC 2177), LITERAL+ (7888), SASL-IR (4959),
+ * NAMESPACE (2342), ID (2971), ENABLE (5161), UNSELECT (3691) and
+ * STARTTLS (3501 6.2.1, RFC 2595).
+ *
+ *   NOAUTH --LOGIN/AUTHENTICATE--> AUTH --SELECT/EXAMINE--> SELECTED
+ *   SELECTED --CLOSE/UNSELECT--> AUTH; LOGOUT from anywhere.
+ *
+ * Glue only: bytes are framed and parsed by imap_parse.c, mailboxes
+ * are store/mbox.h views, FETCH/STORE and SEARCH are jobs in
+ * imap_fetch.c and imap_search.c. Untagged EXISTS/EXPUNGE/FETCH go out
+ * before each tagged reply, but EXPUNGE never during FETCH, STORE or
+ * SEARCH (RFC 3501 7.4.1), and at once to sessions in IDLE.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "core/addr.h"
+#include "core/fmt.h"
+#include "core/log.h"
+#include "core/pool.h"
+#include "auth/auth.h"
+#include "auth/throttle.h"
+#include "imap/imap_int.h"
+#include "map/resolve.h"
+#include "msg/base64.h"
+#include "msg/mailbox.h"
+#include "tls/tls.h"
+
+#define CAPA_BASE	"IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE " \
+			"NAMESPACE UNSELECT UIDPLUS CHILDREN"
+
+static struct {
+	struct ev		*ev;
+	const struct cfg	*cfg;
+	struct maps		*maps;
+	struct pool		 sessions;
+	struct pool		 ws;
+} imap;
+
+static const char	*imap_refusal(enum conn_refusal);
+static int		 imap_open(struct conn *);
+static int		 imaps_open(struct conn *);
+static void		 imap_input(struct conn *);
+static void		 imap_writable(struct conn *);
+static void		 imap_timeout(struct conn *);
+static void		 imap_drain(struct conn *);
+static void		 imap_close(struct conn *);
+
+#define IMAP_PROTO(name_, open_) { \
+	.name = name_, .refusal = imap_refusal, .open = open_, \
+	.input = imap_input, .writable = imap_writable, \
+	.timeout = imap_timeout, .drain = imap_drain, .close = imap_close }
+
+const struct proto imap_proto = IMAP_PROTO("imap", imap_open);
+const struct proto imaps_proto = IMAP_PROTO("imaps", imaps_open);
+
+static int	session_open(struct conn *, int implicit_tls);
+static int	ws_take(struct imap_session *);
+static void	ws_release(struct imap_session *);
+static int	spill_drain(struct imap_session *);
+static void	bad(struct imap_session *, const char *tag, size_t,
+		    const char *);
+static void	command(struct imap_session *);
+static void	cmd_capability(struct imap_session *);
+static void	cmd_starttls(struct imap_session *);
+static void	cmd_login(struct imap_session *);
+static void	cmd_authenticate(struct imap_session *);
+static void	sasl_plain(struct imap_session *, const char *, size_t);
+static void	login_check(struct imap_session *, const char *, size_t,
+		    const char *, size_t);
+static void	login_delay_done(struct timer *, void *);
+static int	login_allowed(const struct imap_session *);
+static void	cmd_select(struct imap_session *, int readonly);
+static void	cmd_list(struct imap_session *, int lsub);
+static void	cmd_status(struct imap_session *);
+static void	cmd_close(struct imap_session *, int expunge);
+static void	cmd_expunge(struct imap_session *);
+static void	cmd_idle(struct imap_session *);
+static void	idle_line(struct imap_session *, const char *, size_t);
+static void	idle_tick(struct timer *, void *);
+static void	update_event(void *, enum mbox_event, uint32_t,
+		    const struct mbox_msg *);
+static void	mailbox_changed(struct mbox *, void *);
+static int	mailbox_path(const struct imap_session *, const char *name,
+		    size_t len, char *out, size_t cap);
+static const char *capabilities(const struct imap_session *);
+
+int
+imap_init(struct ev *ev, const struct cfg *cfg, struct maps *maps,
+    size_t max, struct err *e)
+{
+	memset(&imap, 0, sizeof imap);
+	imap.ev = ev;
+	imap.cfg = cfg;
+	imap.maps = maps;
+	if (pool_init(&imap.sessions, "imap", sizeof(struct imap_session),
+	    max, e) == -1) {
+		return -1;
+	}
+	/* One workspace per session at most; pages are touched only by
+	 * the ones in use, so RSS follows the commands running. */
+	if (pool_init(&imap.ws, "imap-ws", sizeof(struct imap_ws), max,
+	    e) == -1) {
+		pool_destroy(&imap.sessions);
+		return -1;
+	}
+	if (mbox_init(ev, max, mailbox_changed, NULL, e) == -1) {
+		pool_destroy(&imap.ws);
+		pool_destroy(&imap.sessions);
+		return -1;
+	}
+	return 0;
+}
+
+void
+imap_shutdown(void)
+{
+	mbox_shutdown();
+	pool_destroy(&imap.ws);
+	pool_destroy(&imap.sessions);
+}
+
+size_t
+imap_bytes_per_session(void)
+{
+	return sizeof(struct imap_session);
+}
+
+/* --- output --------------------------------------------------------- */
+
+int
+imap_out(struct imap_session *s, const void *p, size_t len)
+{
+	struct imap_ws *ws = s->ws;
+
+	if ((ws == NULL || ws->spill_len == 0) && conn_write(s->c, p, len) ==
+	    0) {
+		return 0;
+	}
+	if (ws == NULL && ws_take(s) == -1) {
+		return -1;
+	}
+	ws = s->ws;
+	if (ws->spill_off > 0 && ws->spill_len + len > sizeof ws->spill) {
+		memmove(ws->spill, ws->spill + ws->spill_off, ws->spill_len -
+		    ws->spill_off);
+		ws->spill_len -= ws->spill_off;
+		ws->spill_off = 0;
+	}
+	if (ws->spill_len + len > sizeof ws->spill) {
+		/* More than a client that does not read deserves. */
+		conn_log(s->c, LOG_LVL_WARN, "output overflow, closing");
+		conn_abort(s->c);
+		return -1;
+	}
+	memcpy(ws->spill + ws->spill_len, p, len);
+	ws->spill_len += len;
+	return 0;
+}
+
+int
+imap_outf(struct imap_session *s, const char *f, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, f);
+	n = vfmt(line, sizeof line, f, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof line) {
+		return -1;
+	}
+	return imap_out(s, line, (size_t)n);
+}
+
+void
+imap_tagged(struct imap_session *s, const char *status, const char *f, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, f);
+	(void)vfmt(text, sizeof text, f, ap);
+	va_end(ap);
+	(void)imap_outf(s, "%s %s %s\r\n", s->ws ? s->ws->tag : "*", status,
+	    text);
+}
+
+int
+imap_room(const struct imap_session *s)
+{
+	return (s->ws == NULL || s->ws->spill_len == 0) &&
+	    s->c->out.len < CONN_BUF_SIZE / 2 &&
+	    !(s->c->flags & (CONN_F_CLOSING | CONN_F_DEAD));
+}
+
+void
+imap_job_done(struct imap_session *s)
+{
+	s->busy = IMAP_B_NONE;
+}
+
+/* --- connection hooks ------------------------------------------------ */
+
+static const char *
+imap_refusal(enum conn_refusal why)
+{
+	switch (why) {
+	case CONN_REFUSE_PER_IP:
+		return "* BYE Too many connections from your address\r\n";
+	case CONN_REFUSE_SHUTDOWN:
+		return "* BYE Server shutting down\r\n";
+	default:
+		return "* BYE Server busy, too many connections\r\n";
+	}
+}
+
+static int
+imap_open(struct conn *c)
+{
+	return session_open(c, 0);
+}
+
+/* RFC 8314: TLS from the first byte; the greeting waits in c->out. */
+static int
+imaps_open(struct conn *c)
+{
+	if (tls_start_now(c) == -1) {
+		return -1;
+	}
+	return session_open(c, 1);
+}
+
+static int
+session_open(struct conn *c, int implicit_tls)
+{
+	struct imap_session *s = pool_get(&imap.sessions);
+
+	if (s == NULL) {
+		const char *r = imap_refusal(CONN_REFUSE_FULL);
+
+		conn_write(c, r, strlen(r));
+		return -1;
+	}
+	memset(s, 0, sizeof *s);
+	s->c = c;
+	s->tls = s->implicit_tls = implicit_tls;
+	imap_framer_init(&s->fr);
+	timer_init(&s->delay, login_delay_done, s);
+	timer_init(&s->idle_tick, idle_tick, s);
+	c->sess = s;
+	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {
+		fmt(s->ip, sizeof s->ip, "?");
+	}
+	/* RFC 3501 5.4: at least 30 minutes once logged in; a client
+	 * that has not logged in gets the short SMTP-like limit. */
+	conn_set_timeout(c, (uint64_t)cfg_num(imap.cfg, CFG_SMTP_TIMEOUT) *
+	    1000);
+	(void)imap_outf(s, "* OK [CAPABILITY %s] wren ready\r\n",
+	    capabilities(s));
+	return 0;
+}
+
+/*
+ * Everything that can be done with the input now. A command's bytes
+ * go through the framer into the workspace; a complete command runs.
+ * Jobs and the spill stop reading until the output drains.
+ */
+static void
+imap_input(struct conn *c)
+{
+	struct imap_session *s = c->sess;
+
+	while (!(c->flags & (CONN_F_CLOSING | CONN_F_DEAD))) {
+		const char *in;
+		size_t used, keep, lit_max;
+		enum imap_fr_ev ev;
+
+		if (s->ws != NULL && s->ws->spill_len > 0 &&
+		    spill_drain(s) == 0) {
+			break;
+		}
+		if (s->busy == IMAP_B_JOB) {
+			imap_job_step(s);
+			if (s->busy == IMAP_B_JOB) {
+				break;
+			}
+			continue;
+		}
+		if (c->out.len > CONN_BUF_SIZE / 2 || s->busy ==
+		    IMAP_B_DELAY || s->busy == IMAP_B_STARTTLS) {
+			break;
+		}
+		if (c->in.len == 0) {
+			break;
+		}
+		if (s->busy == IMAP_B_IDLE || s->busy == IMAP_B_SASL) {
+			/* One line, not a command: DONE, or the SASL
+			 * response. */
+			const char *nl = memchr(buf_head(&c->in), '\n',
+			    c->in.len);
+			size_t len;
+
+			if (nl == NULL) {
+				if (c->in.len == CONN_BUF_SIZE) {
+					conn_consume(c, c->in.len);
+					(void)imap_outf(s, "* BYE Line too "
+					    "long\r\n");
+					conn_close(c);
+				}
+				break;
+			}
+			len = (size_t)(nl - buf_head(&c->in));
+			used = len + 1;
+			if (len > 0 && nl[-1] == '\r') {
+				len--;
+			}
+			if (s->busy == IMAP_B_IDLE) {
+				idle_line(s, buf_head(&c->in), len);
+			} else {
+				if (ws_take(s) == -1) {
+					break;
+				}
+				sasl_plain(s, buf_head(&c->in), len);
+			}
+			if (!(c->flags & CONN_F_DEAD)) {
+				conn_consume(c, used);
+			}
+			continue;
+		}
+		if (ws_take(s) == -1) {
+			break;
+		}
+		in = buf_head(&c->in);
+		lit_max = s->state == IMAP_ST_NOAUTH ?
+		    IMAP_LITERAL_PRELOGIN_MAX : IMAP_LITERAL_MAX;
+		ev = imap_frame(&s->fr, in, c->in.len, lit_max, &used, &keep);
+		if (keep > 0) {
+			if (s->ws->len + keep <= sizeof s->ws->buf) {
+				memcpy(s->ws->buf + s->ws->len, in, keep);
+			}
+			s->ws->len += keep;
+		}
+		conn_consume(c, used);
+		switch (ev) {
+		case IMAP_FR_NEED:
+		case IMAP_FR_LITERAL:
+		case IMAP_FR_LIT_DATA:
+			break;
+		case IMAP_FR_CONT:
+			(void)imap_outf(s, "+ OK\r\n");
+			break;
+		case IMAP_FR_TOO_LONG:
+		case IMAP_FR_LIT_TOO_BIG: {
+			size_t tl;
+			const char *tag = s->ws->buf;
+
+			if (imap_tag_get(s->ws->buf, s->ws->len, &tl) == -1) {
+				tag = NULL;
+				tl = 0;
+			}
+			bad(s, tag, tl, imap_strerror(ev == IMAP_FR_TOO_LONG ?
+			    IMAP_PE_LINE_LONG : IMAP_PE_LIT_BIG));
+			s->ws->len = 0;
+			break;
+		}
+		case IMAP_FR_LIT_PLUS_TOO_BIG:
+			(void)imap_outf(s, "* BYE Literal too big\r\n");
+			conn_close(c);
+			return;
+		case IMAP_FR_CMD:
+			if (s->ws->len > sizeof s->ws->buf) {
+				bad(s, NULL, 0, "Command too long");
+			} else {
+				command(s);
+			}
+			if (s->ws != NULL) {
+				s->ws->len = 0;
+			}
+			break;
+		}
+	}
+	if (s->busy == IMAP_B_NONE && s->ws != NULL && s->ws->len == 0 &&
+	    s->ws->spill_len == 0 && c->in.len == 0) {
+		ws_release(s);
+	}
+}
+
+static void
+imap_writable(struct conn *c)
+{
+	imap_input(c);
+}
+
+static void
+imap_timeout(struct conn *c)
+{
+	struct imap_session *s = c->sess;
+	const char *version, *cipher;
+
+	if (s->tls && !tls_info(c, &version, &cipher)) {
+		conn_abort(c);	/* a stalled handshake: nobody to tell */
+		return;
+	}
+	(void)imap_outf(s, "* BYE Disconnected for inactivity\r\n");
+	conn_close(c);
+}
+
+static void
+imap_drain(struct conn *c)
+{
+	struct imap_session *s = c->sess;
+
+	(void)imap_outf(s, "* BYE Server shutting down\r\n");
+	conn_close(c);
+}
+
+static void
+imap_close(struct conn *c)
+{
+	struct imap_session *s = c->sess;
+
+	if (s == NULL) {
+		return;
+	}
+	if (s->busy == IMAP_B_JOB) {
+		imap_job_abort(s);
+	}
+	mbox_unselect(&s->view);
+	ev_timer_cancel(imap.ev, &s->delay);
+	ev_timer_cancel(imap.ev, &s->idle_tick);
+	if (s->ws != NULL) {
+		(void)pool_put(&imap.ws, s->ws);
+		s->ws = NULL;
+	}
+	explicit_bzero(s, sizeof *s);
+	c->sess = NULL;
+	(void)pool_put(&imap.sessions, s);
+}
+
+/* --- workspace ------------------------------------------------------- */
+
+static int
+ws_take(struct imap_session *s)
+{
+	if (s->ws != NULL) {
+		return 0;
+	}
+	s->ws = pool_get(&imap.ws);
+	if (s->ws == NULL) {
+		return -1;	/* cannot happen: one per session */
+	}
+	s->ws->len = 0;
+	s->ws->spill_len = s->ws->spill_off = 0;
+	s->ws->tag[0] = '*';
+	s->ws->tag[1] = '\0';
+	return 0;
+}
+
+static void
+ws_release(struct imap_session *s)
+{
+	if (s->ws != NULL) {
+		(void)pool_put(&imap.ws, s->ws);
+		s->ws = NULL;
+	}
+}
+
+/* Moves spilled output to the connection: 1 when all of it went. */
+static int
+spill_drain(struct imap_session *s)
+{
+	struct imap_ws *ws = s->ws;
+	size_t room = buf_room(&s->c->out), n = ws->spill_len - ws->spill_off;
+
+	if (n > room) {
+		n = room;
+	}
+	if (n > 0 && conn_write(s->c, ws->spill + ws->spill_off, n) == 0) {
+		ws->spill_off += n;
+	}
+	if (ws->spill_off == ws->spill_len) {
+		ws->spill_off = ws->spill_len = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* --- commands -------------------------------------------------------- */
+
+static void
+bad(struct imap_session *s, const char *tag, size_t tlen, const char *why)
+{
+	if (tag != NULL && tlen > 0) {
+		(void)imap_outf(s, "%.*s BAD %s\r\n", (int)tlen, tag, why);
+	} else {
+		(void)imap_outf(s, "* BAD %s\r\n", why);
+	}
+	if (++s->errors >= IMAP_ERRORS_MAX) {
+		(void)imap_outf(s, "* BYE Too many invalid commands\r\n");
+		conn_close(s->c);
+	}
+}
+
+static void
+command(struct imap_session *s)
+{
+	struct imap_ws *ws = s->ws;
+	struct imap_cmd *cmd = &ws->cmd;
+	enum imap_perr pe = imap_cmd_parse(ws->buf, ws->len, cmd);
+	int selected = s->state == IMAP_ST_SELECTED;
+
+	if (cmd->tag_len > 0 && cmd->tag_len <= IMAP_TAG_MAX) {
+		memcpy(ws->tag, cmd->tag, cmd->tag_len);
+		ws->tag[cmd->tag_len] = '\0';
+	} else {
+		memcpy(ws->tag, "*", 2);
+	}
+	if (pe != IMAP_PE_OK) {
+		if (pe == IMAP_PE_EMPTY) {
+			return;		/* a stray empty line */
+		}
+		bad(s, cmd->tag, cmd->tag_len, imap_strerror(pe));
+		return;
+	}
+	/* Commands valid in any state (RFC 3501 6.1). */
+	switch (cmd->cmd) {
+	case IMAP_CMD_CAPABILITY:
+		cmd_capability(s);
+		return;
+	case IMAP_CMD_NOOP:
+		if (selected) {
+			mbox_sync(s->view.mb);
+		}
+		imap_updates(s, 1);
+		imap_tagged(s, "OK", "NOOP completed");
+		return;
+	case IMAP_CMD_LOGOUT:
+		(void)imap_outf(s, "* BYE Logging out\r\n");
+		imap_tagged(s, "OK", "LOGOUT completed");
+		s->state = IMAP_ST_LOGOUT;
+		conn_close(s->c);
+		return;
+	case IMAP_CMD_ID:
+		(void)imap_outf(s, "* ID (\"name\" \"wren\")\r\n");
+		imap_tagged(s, "OK", "ID completed");
+		return;
+	default:
+		break;
+	}
+	if (s->state == IMAP_ST_NOAUTH) {
+		switch (cmd->cmd) {
+		case IMAP_CMD_STARTTLS:
+			cmd_starttls(s);
+			return;
+		case IMAP_CMD_LOGIN:
+			cmd_login(s);
+			return;
+		case IMAP_CMD_AUTHENTICATE:
+			cmd_authenticate(s);
+			return;
+		case IMAP_CMD_UNKNOWN:
+			bad(s, cmd->tag, cmd->tag_len, "Unknown command");
+			return;
+		default:
+			bad(s, cmd->tag, cmd->tag_len, "Log in first");
+			return;
+		}
+	}
+	switch (cmd->cmd) {
+	case IMAP_CMD_STARTTLS:
+	case IMAP_CMD_LOGIN:
+	case IMAP_CMD_AUTHENTICATE:
+		bad(s, cmd->tag, cmd->tag_len, "Already logged in");
+		return;
+	case IMAP_CMD_SELECT:
+		cmd_select(s, 0);
+		return;
+	case IMAP_CMD_EXAMINE:
+		cmd_select(s, 1);
+		return;
+	case IMAP_CMD_LIST:
+		cmd_list(s, 0);
+		return;
+	case IMAP_CMD_LSUB:
+		cmd_list(s, 1);
+		return;
+	case IMAP_CMD_STATUS:
+		cmd_status(s);
+		return;
+	case IMAP_CMD_NAMESPACE:
+		(void)imap_outf(s, "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n");
+		imap_tagged(s, "OK", "NAMESPACE completed");
+		return;
+	case IMAP_CMD_ENABLE:
+		/* No extension here needs enabling (RFC 5161 3.1). */
+		(void)imap_outf(s, "* ENABLED\r\n");
+		imap_tagged(s, "OK", "ENABLE completed");
+		return;
+	case IMAP_CMD_IDLE:
+		cmd_idle(s);
+		return;
+	case IMAP_CMD_CREATE:
+	case IMAP_CMD_DELETE:
+	case IMAP_CMD_RENAME:
+	case IMAP_CMD_SUBSCRIBE:
+	case IMAP_CMD_UNSUBSCRIBE:
+	case IMAP_CMD_APPEND:
+		imap_tagged(s, "NO", "[CANNOT] Not supported by this server "
+		    "yet");
+		return;
+	case IMAP_CMD_UNKNOWN:
+		bad(s, cmd->tag, cmd->tag_len, "Unknown command");
+		return;
+	default:
+		break;
+	}
+	if (!selected) {
+		bad(s, cmd->tag, cmd->tag_len, "No mailbox selected");
+		return;
+	}
+	switch (cmd->cmd) {
+	case IMAP_CMD_CHECK:
+		mbox_sync(s->view.mb);
+		imap_updates(s, 1);
+		imap_tagged(s, "OK", "CHECK completed");
+		return;
+	case IMAP_CMD_CLOSE:
+		cmd_close(s, 1);
+		return;
+	case IMAP_CMD_UNSELECT:
+		cmd_close(s, 0);
+		return;
+	case IMAP_CMD_EXPUNGE:
+		cmd_expunge(s);
+		return;
+	case IMAP_CMD_FETCH:
+		imap_fetch_start(s);
+		return;
+	case IMAP_CMD_STORE:
+		imap_store_start(s);
+		return;
+	case IMAP_CMD_SEARCH:
+		imap_search_start(s);
+		return;
+	case IMAP_CMD_COPY:
+	case IMAP_CMD_MOVE:
+		imap_tagged(s, "NO", "[CANNOT] Not supported by this server "
+		    "yet");
+		return;
+	default:
+		bad(s, cmd->tag, cmd->tag_len, "Unknown command");
+		return;
+	}
+}
+
+static const char *
+capabilities(const struct imap_session *s)
+{
+	static char capa[256];
+
+	(void)fmt(capa, sizeof capa, "%s%s%s", CAPA_BASE,
+	    !s->tls && tls_available() ? " STARTTLS" : "",
+	    login_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
+	return capa;
+}
+
+static void
+cmd_capability(struct imap_session *s)
+{
+	(void)imap_outf(s, "* CAPABILITY %s\r\n", capabilities(s));
+	imap_tagged(s, "OK", "CAPABILITY completed");
+}
+
+/* The OK goes out in the clear, then TLS starts; bytes the client
+ * pipelined after STARTTLS are dropped by the core (CVE-2011-0411). */
+static void
+cmd_starttls(struct imap_session *s)
+{
+	if (s->tls) {
+		bad(s, s->ws->cmd.tag, s->ws->cmd.tag_len, "TLS is already "
+		    "active");
+		return;
+	}
+	if (!tls_available()) {
+		imap_tagged(s, "NO", "TLS not available");
+		return;
+	}
+	imap_tagged(s, "OK", "Begin TLS negotiation now");
+	if (tls_start_after_flush(s->c) == -1) {
+		(void)imap_outf(s, "* BYE TLS not available now\r\n");
+		conn_close(s->c);
+		return;
+	}
+	s->tls = 1;
+	imap_framer_init(&s->fr);
+}
+
+/* tls_auth_only: over TLS, or in the clear from 127.0.0.1 and ::1
+ * only (SPEC section 3). */
+static int
+login_allowed(const struct imap_session *s)
+{
+	static const uint8_t v4lo[4] = { 127, 0, 0, 1 };
+	static const uint8_t v6lo[16] = { [15] = 1 };
+	const struct conn *c = s->c;
+
+	if (s->tls || !cfg_num(imap.cfg, CFG_TLS_AUTH_ONLY)) {
+		return 1;
+	}
+	return (c->family == AF_INET && memcmp(c->addr, v4lo, 4) == 0) ||
+	    (c->family == AF_INET6 && memcmp(c->addr, v6lo, 16) == 0);
+}
+
+static void
+cmd_login(struct imap_session *s)
+{
+	struct imap_cmd *cmd = &s->ws->cmd;
+	char user[ADDR_MAX + 2], pw[AUTH_PASSWORD_MAX + 2];
+	size_t ulen, plen;
+
+	if (!login_allowed(s)) {
+		imap_tagged(s, "NO", "[PRIVACYREQUIRED] Use STARTTLS first");
+		return;
+	}
+	if (cmd->nargs != 2 || imap_arg_str(&cmd->args[0], user,
+	    sizeof user - 1, &ulen) == -1) {
+		bad(s, cmd->tag, cmd->tag_len, "Invalid arguments");
+		return;
+	}
+	if (imap_arg_str(&cmd->args[cmd->args[0].next], pw, sizeof pw - 1,
+	    &plen) == -1) {
+		plen = sizeof pw - 1;	/* too long: fails below */
+		memset(pw, 0, sizeof pw);
+	}
+	login_check(s, user, ulen, pw, plen);
+	explicit_bzero(pw, sizeof pw);
+}
+
+/* AUTHENTICATE PLAIN, with the initial response on the line (SASL-IR,
+ * RFC 4959) or after a "+ ". */
+static void
+cmd_authenticate(struct imap_session *s)
+{
+	struct imap_cmd *cmd = &s->ws->cmd;
+	char ir[IMAP_LINE_MAX];
+	size_t irlen;
+
+	if (!imap_arg_is(&cmd->args[0], "PLAIN")) {
+		imap_tagged(s, "NO", "Unsupported authentication mechanism");
+		return;
+	}
+	if (!login_allowed(s)) {
+		imap_tagged(s, "NO", "[PRIVACYREQUIRED] Use STARTTLS first");
+		return;
+	}
+	if (cmd->nargs < 2) {
+		s->busy = IMAP_B_SASL;
+		(void)imap_outf(s, "+ \r\n");
+		return;
+	}
+	if (imap_arg_str(&cmd->args[cmd->args[0].next], ir, sizeof ir,
+	    &irlen) == -1) {
+		bad(s, cmd->tag, cmd->tag_len, "Invalid initial response");
+		return;
+	}
+	sasl_plain(s, ir, irlen);
+}
+
+static void
+sasl_plain(struct imap_session *s, const char *line, size_t len)
+{
+	unsigned char buf[2 * ADDR_MAX + AUTH_PASSWORD_MAX + 8];
+	unsigned char *z1, *z2;
+	long n;
+
+	s->busy = IMAP_B_NONE;
+	if (len == 1 && line[0] == '*') {
+		imap_tagged(s, "BAD", "Authentication aborted");
+		return;
+	}
+	if (len == 1 && line[0] == '=') {
+		n = 0;
+	} else if ((n = base64_decode(line, len, buf, sizeof buf)) < 0) {
+		imap_tagged(s, "BAD", "Invalid base64 response");
+		return;
+	}
+	/* authzid NUL authcid NUL passwd; authzid empty or the same. */
+	z1 = memchr(buf, '\0', (size_t)n);
+	z2 = z1 ? memchr(z1 + 1, '\0', (size_t)(buf + n - z1 - 1)) : NULL;
+	if (z1 == NULL || z2 == NULL || (z1 != buf && ((size_t)(z1 - buf) !=
+	    (size_t)(z2 - z1 - 1) || memcmp(buf, z1 + 1, (size_t)(z1 - buf))
+	    != 0))) {
+		login_check(s, "", 0, "", 0);
+	} else {
+		login_check(s, (const char *)z1 + 1, (size_t)(z2 - z1 - 1),
+		    (const char *)z2 + 1, (size_t)(buf + n - z2 - 1));
+	}
+	explicit_bzero(buf, sizeof buf);
+}
+
+/* The account's home: from the users record, or mail_home. */
+static int
+account_home(struct imap_session *s)
+{
+	static struct resolve_result res;
+	struct resolver rv = { imap.cfg, &imap.maps->m[MAP_USERS],
+	    &imap.maps->m[MAP_ALIASES], &imap.maps->m[MAP_VIRTUAL] };
+
+	resolve_account(&rv, s->login, strlen(s->login), &res);
+	for (size_t i = 0; res.status == RESOLVE_OK && i < res.n; i++) {
+		if (res.t[i].kind == RESOLVE_LOCAL) {
+			return fmt(s->home, sizeof s->home, "%s",
+			    res.t[i].home) < (int)sizeof s->home ? 0 : -1;
+		}
+	}
+	return -1;
+}
+
+static void
+login_check(struct imap_session *s, const char *user, size_t ulen,
+    const char *pw, size_t pwlen)
+{
+	uint64_t now = ev_now(imap.ev) / 1000 + 1;
+	unsigned limit = (unsigned)cfg_num(imap.cfg, CFG_AUTH_FAIL_LIMIT);
+	enum auth_result r;
+
+	if (ulen > ADDR_MAX || memchr(user, '\0', ulen) != NULL) {
+		user = "";
+		ulen = 0;
+	}
+	if (throttle_refused(s->c->family, s->c->addr, now, limit)) {
+		conn_log(s->c, LOG_LVL_WARN, "auth refused: too many failures "
+		    "from ip=%s", s->ip);
+		imap_tagged(s, "NO", "[UNAVAILABLE] Too many authentication "
+		    "failures; try again later");
+		return;
+	}
+	r = auth_check(&imap.maps->m[MAP_USERS], user, ulen, pw, pwlen);
+	if (r == AUTH_OK) {
+		memcpy(s->login, user, ulen);
+		s->login[ulen] = '\0';
+		mailbox_lower(s->login, ulen);
+		if (account_home(s) == -1) {
+			conn_log(s->c, LOG_LVL_WARN, "login=%s: no home",
+			    s->login);
+			imap_tagged(s, "NO", "[UNAVAILABLE] Account not "
+			    "available");
+			s->login[0] = '\0';
+			return;
+		}
+		s->state = IMAP_ST_AUTH;
+		conn_set_timeout(s->c, (uint64_t)cfg_num(imap.cfg,
+		    CFG_IMAP_TIMEOUT) * 1000);
+		conn_log(s->c, LOG_LVL_INFO, "login ok: login=%s", s->login);
+		imap_tagged(s, "OK", "[CAPABILITY %s] Logged in",
+		    CAPA_BASE);
+		return;
+	}
+	if (r == AUTH_TEMPFAIL) {
+		imap_tagged(s, "NO", "[UNAVAILABLE] Temporary authentication "
+		    "failure");
+		return;
+	}
+	(void)throttle_failed(s->c->family, s->c->addr, now);
+	/* The line conf/fail2ban/filter.d/wren.conf matches. */
+	conn_log(s->c, LOG_LVL_WARN, "auth failed: login=%.*s ip=%s",
+	    (int)(ulen > 64 ? 64 : ulen), user, s->ip);
+	s->busy = IMAP_B_DELAY;
+	if (ev_timer_in(imap.ev, &s->delay, (uint64_t)cfg_num(imap.cfg,
+	    CFG_AUTH_FAIL_DELAY) * 1000) == -1) {
+		login_delay_done(&s->delay, s);
+	}
+}
+
+static void
+login_delay_done(struct timer *t, void *arg)
+{
+	struct imap_session *s = arg;
+
+	(void)t;
+	s->busy = IMAP_B_NONE;
+	imap_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
+	if (!(s->c->flags & (CONN_F_DEAD | CONN_F_CLOSING))) {
+		imap_input(s->c);
+	}
+}
+
+/*
+ * Maildir++ names: INBOX is Maildir/ itself, "Sent" is Maildir/.Sent,
+ * "a.b" is Maildir/.a.b. Names with "/", "..", a leading "." or
+ * control bytes are refused.
+ */
+static int
+mailbox_path(const struct imap_session *s, const char *name, size_t len,
+    char *out, size_t cap)
+{
+	if (len == 5 && strncasecmp(name, "INBOX", 5) == 0) {
+		return fmt(out, cap, "%s/Maildir", s->home) < (int)cap ? 0 :
+		    -1;
+	}
+	if (len == 0 || len > 200 || name[0] == '.' || name[len - 1] == '.') {
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch < 0x20 || ch == 0x7f || ch == '/' || (ch == '.' &&
+		    i + 1 < len && name[i + 1] == '.')) {
+			return -1;
+		}
+	}
+	return fmt(out, cap, "%s/Maildir/.%.*s", s->home, (int)len, name) <
+	    (int)cap ? 0 : -1;
+}
+
+static void
+cmd_select(struct imap_session *s, int readonly)
+{
+	struct imap_cmd *cmd = &s->ws->cmd;
+	char name[256], path[MBOX_PATH_MAX], flags[32 * MAILDIR_KEYWORDS_MAX];
+	size_t nlen, fl = 0;
+	struct err e;
+	uint32_t unseen;
+
+	if (s->state == IMAP_ST_SELECTED) {
+		/* RFC 3501 6.3.1: the old one is closed, no expunge. */
+		mbox_unselect(&s->view);
+		s->state = IMAP_ST_AUTH;
+		(void)imap_outf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
+	}
+	if (imap_arg_str(&cmd->args[0], name, sizeof name, &nlen) == -1 ||
+	    mailbox_path(s, name, nlen, path, sizeof path) == -1) {
+		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+		return;
+	}
+	if (mbox_select(path, &s->view, readonly, &e) == -1) {
+		conn_log(s->c, LOG_LVL_INFO, "select %.*s: %s", (int)nlen,
+		    name, e.msg);
+		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+		return;
+	}
+	s->state = IMAP_ST_SELECTED;
+	(void)fmt(s->selected, sizeof s->selected, "%.*s", (int)nlen, name);
+	for (unsigned i = 0; i < MAILDIR_KEYWORDS_MAX; i++) {
+		const char *k = mbox_keyword_name(s->view.mb, i);
+
+		if (k != NULL && fl + strlen(k) + 2 < sizeof flags) {
+			flags[fl++] = ' ';
+			memcpy(flags + fl, k, strlen(k));
+			fl += strlen(k);
+		}
+	}
+	(void)imap_outf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+	    "\\Draft%.*s)\r\n", (int)fl, flags);
+	(void)imap_outf(s, "* OK [PERMANENTFLAGS (%s\\Answered \\Flagged "
+	    "\\Deleted \\Seen \\Draft%.*s \\*)] Flags permitted\r\n",
+	    "", (int)fl, flags);
+	(void)imap_outf(s, "* %u EXISTS\r\n", s->view.exists);
+	(void)imap_outf(s, "* %u RECENT\r\n", s->view.nrecent);
+	unseen = mbox_view_first_unseen(&s->view);
+	if (unseen != 0) {
+		(void)imap_outf(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
+	}
+	(void)imap_outf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n",
+	    mbox_uidvalidity(s->view.mb));
+	(void)imap_outf(s, "* OK [UIDNEXT %u] Predicted next UID\r\n",
+	    mbox_uidnext(s->view.mb));
+	imap_tagged(s, "OK", "[%s] %s completed", readonly ? "READ-ONLY" :
+	    "READ-WRITE", readonly ? "EXAMINE" : "SELECT");
+}
+
+/*
+ * LIST and LSUB over INBOX and the Maildir++ folders (every folder
+ * counts as subscribed). Patterns: '*' matches anything, '%' anything
+ * but the '.' hierarchy delimiter.
+ */
+static int
+pattern_match(const char *p, size_t plen, const char *n, size_t nlen)
+{
+	if (plen == 0) {
+		return nlen == 0;
+	}
+	if (*p == '*' || *p == '%') {
+		for (size_t i = 0; i <= nlen; i++) {
+			if (pattern_match(p + 1, plen - 1, n + i, nlen - i)) {
+				return 1;
+			}
+			if (i < nlen && *p == '%' && n[i] == '.') {
+				return 0;
+			}
+		}
+		return 0;
+	}
+	return nlen > 0 && *p == *n && pattern_match(p + 1, plen - 1, n + 1, nlen - 1);
+}
+
+static const char *
+special_use(const char *name)
+{
+	static const char *const su[][2] = {
+		{ "Sent", "\\Sent" }, { "Drafts", "\\Drafts" },
+		{ "Trash", "\\Trash" }, { "Junk", "\\Junk" },
+		{ "Archive", "\\Archive" },
+	};
+
+	for (size_t i = 0; i < sizeof su / sizeof su[0]; i++) {
+		if (strcmp(name, su[i][0]) == 0) {
+			return su[i][1];
+		}
+	}
+	return NULL;
+}
+
+static void
+cmd_list(struct imap_session *s, int lsub)
+{
+	struct imap_cmd *cmd = &s->ws->cmd;
+	char ref[256], pat[256], path[MBOX_PATH_MAX], full[512];
+	size_t rlen, plen;
+	struct dirent *d;
+	DIR *dir;
+
+	if (imap_arg_str(&cmd->args[0], ref, sizeof ref, &rlen) == -1 ||
+	    imap_arg_str(&cmd->args[cmd->args[0].next], pat, sizeof pat,
+	    &plen) == -1) {
+		bad(s, cmd->tag, cmd->tag_len, "Invalid arguments");
+		return;
+	}
+	if (plen == 0) {
+		/* RFC 3501 6.3.8: the delimiter and root. */
+		(void)imap_outf(s, "* %s (\\Noselect) \".\" \"\"\r\n", lsub ?
+		    "LSUB" : "LIST");
+		imap_tagged(s, "OK", "%s completed", lsub ? "LSUB" : "LIST");
+		return;
+	}
+	if (rlen + plen >= sizeof full) {
+		bad(s, cmd->tag, cmd->tag_len, "Pattern too long");
+		return;
+	}
+	memcpy(full, ref, rlen);
+	memcpy(full + rlen, pat, plen);
+	if (pattern_match(full, rlen + plen, "INBOX", 5) || (rlen + plen ==
+	    5 && strncasecmp(full, "INBOX", 5) == 0)) {
+		(void)imap_outf(s, "* %s (\\HasNoChildren) \".\" INBOX\r\n",
+		    lsub ? "LSUB" : "LIST");
+	}
+	(void)fmt(path, sizeof path, "%s/Maildir", s->home);
+	if ((dir = opendir(path)) != NULL) {
+		while ((d = readdir(dir)) != NULL) {
+			const char *n = d->d_name + 1;
+			char q[600];
+			const char *use;
+			size_t nl = strlen(n);
+
+			if (d->d_name[0] != '.' || nl == 0 || n[0] == '.' ||
+			    !pattern_match(full, rlen + plen, n, nl)) {
+				continue;
+			}
+			use = special_use(n);
+			if (imap_astring_fmt(q, sizeof q, n, nl) < sizeof q) {
+				(void)imap_outf(s, "* %s (\\HasNoChildren%s%s) "
+				    "\".\" %.*s\r\n", lsub ? "LSUB" : "LIST",
+				    use ? " " : "", use ? use : "",
+				    (int)imap_astring_fmt(q, sizeof q, n, nl),
+				    q);
+			}
+		}
+		closedir(dir);
+	}
+	imap_tagged(s, "OK", "%s completed", lsub ? "LSUB" : "LIST");
+}
+
+static void
+cmd_status(struct imap_session *s)
+{
+	struct imap_cmd *cmd = &s->ws->cmd;
+	const struct imap_arg *items = &cmd->args[cmd->args[0].next];
+	char name[256], path[MBOX_PATH_MAX], out[256], q[300];
+	struct mbox_view v;
+	size_t nlen, ol = 0;
+	struct err e;
+	uint32_t unseen = 0;
+
+	if (imap_arg_str(&cmd->args[0], name, sizeof name, &nlen) == -1 ||
+	    items->type != IMAP_ARG_LIST) {
+		bad(s, cmd->tag, cmd->tag_len, "Invalid arguments");
+		return;
+	}
+	if (mailbox_path(s, name, nlen, path, sizeof path) == -1 ||
+	    mbox_select(path, &v, 1, &e) == -1) {
+		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+		return;
+	}
+	for (uint32_t i = 1; i <= v.exists; i++) {
+		const struct mbox_msg *m = mbox_view_seq(&v, i);
+
+		unseen += m != NULL && !(m->flags & MF_SEEN);
+	}
+	for (unsigned j = (unsigned)(items - cmd->args) + 1; j < items->next;
+	    j = cmd->args[j].next) {
+		const struct imap_arg *a = &cmd->args[j];
+		const char *sep = ol ? " " : "";
+		int n = -1;
+
+		if (imap_arg_is(a, "MESSAGES")) {
+			n = fmt(out + ol, sizeof out - ol, "%sMESSAGES %u", sep,
+			    v.exists);
+		} else if (imap_arg_is(a, "RECENT")) {
+			n = fmt(out + ol, sizeof out - ol, "%sRECENT 0", sep);
+		} else if (imap_arg_is(a, "UIDNEXT")) {
+			n = fmt(out + ol, sizeof out - ol, "%sUIDNEXT %u", sep,
+			    mbox_uidnext(v.mb));
+		} else if (imap_arg_is(a, "UIDVALIDITY")) {
+			n = fmt(out + ol, sizeof out - ol, "%sUIDVALIDITY %u",
+			    sep, mbox_uidvalidity(v.mb));
+		} else if (imap_arg_is(a, "UNSEEN")) {
+			n = fmt(out + ol, sizeof out - ol, "%sUNSEEN %u", sep,
+			    unseen);
+		}
+		if (n < 0 || (size_t)n >= sizeof out - ol) {
+			mbox_unselect(&v);
+			bad(s, cmd->tag, cmd->tag_len, "Invalid status item");
+			return;
+		}
+		ol += (size_t)n;
+	}
+	mbox_unselect(&v);
+	(void)imap_outf(s, "* STATUS %.*s (%.*s)\r\n",
+	    (int)imap_astring_fmt(q, sizeof q, name, nlen), q, (int)ol, out);
+	imap_tagged(s, "OK", "STATUS completed");
+}
+
+static void
+cmd_close(struct imap_session *s, int expunge)
+{
+	if (expunge && !s->view.readonly) {
+		(void)mbox_expunge(&s->view, NULL, NULL);
+	}
+	mbox_unselect(&s->view);
+	s->state = IMAP_ST_AUTH;
+	imap_tagged(s, "OK", "%s completed", expunge ? "CLOSE" : "UNSELECT");
+}
+
+static void
+cmd_expunge(struct imap_session *s)
+{
+	if (s->view.readonly) {
+		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (s->ws->cmd.uid) {
+		imap_tagged(s, "NO", "[CANNOT] UID EXPUNGE not supported yet");
+		return;
+	}
+	imap_updates(s, 1);
+	if (mbox_expunge(&s->view, update_event, s) == -1) {
+		imap_tagged(s, "NO", "Some messages could not be expunged");
+		return;
+	}
+	imap_tagged(s, "OK", "EXPUNGE completed");
+}
+
+/* RFC 2177: updates flow at once until DONE; a keep-alive every few
+ * minutes keeps NAT boxes from dropping the connection. */
+static void
+cmd_idle(struct imap_session *s)
+{
+	imap_updates(s, 1);
+	(void)imap_outf(s, "+ idling\r\n");
+	s->busy = IMAP_B_IDLE;
+	(void)ev_timer_in(imap.ev, &s->idle_tick, 2 * 60 * 1000);
+}
+
+static void
+idle_line(struct imap_session *s, const char *line, size_t len)
+{
+	ev_timer_cancel(imap.ev, &s->idle_tick);
+	s->busy = IMAP_B_NONE;
+	if (len == 4 && strncasecmp(line, "DONE", 4) == 0) {
+		imap_updates(s, 1);
+		imap_tagged(s, "OK", "IDLE terminated");
+	} else {
+		imap_tagged(s, "BAD", "Expected DONE");
+	}
+}
+
+static void
+idle_tick(struct timer *t, void *arg)
+{
+	struct imap_session *s = arg;
+
+	(void)t;
+	if (s->busy != IMAP_B_IDLE) {
+		return;
+	}
+	if (s->state == IMAP_ST_SELECTED) {
+		mbox_sync(s->view.mb);
+		imap_updates(s, 1);
+	}
+	(void)imap_outf(s, "* OK Still here\r\n");
+	(void)ev_timer_in(imap.ev, &s->idle_tick, 2 * 60 * 1000);
+}
+
+/* --- untagged updates ------------------------------------------------- */
+
+void
+imap_updates(struct imap_session *s, int allow_expunge)
+{
+	if (s->state == IMAP_ST_SELECTED) {
+		mbox_view_update(&s->view, allow_expunge, update_event, s);
+	}
+}
+
+static void
+update_event(void *arg, enum mbox_event ev, uint32_t seq,
+    const struct mbox_msg *m)
+{
+	struct imap_session *s = arg;
+	char flags[32 * MAILDIR_KEYWORDS_MAX];
+
+	switch (ev) {
+	case MBOX_EV_EXPUNGE:
+		(void)imap_outf(s, "* %u EXPUNGE\r\n", seq);
+		break;
+	case MBOX_EV_EXISTS:
+		(void)imap_outf(s, "* %u EXISTS\r\n", seq);
+		break;
+	case MBOX_EV_RECENT:
+		(void)imap_outf(s, "* %u RECENT\r\n", seq);
+		break;
+	case MBOX_EV_FLAGS: {
+		size_t n = imap_flags_fmt(s, m, flags, sizeof flags);
+
+		if (n < sizeof flags) {
+			(void)imap_outf(s, "* %u FETCH (UID %u FLAGS %.*s)\r\n",
+			    seq, m->uid, (int)n, flags);
+		}
+		break;
+	}
+	}
+}
+
+/* Another hand changed a folder: sessions in IDLE on it hear now. */
+static void
+mailbox_changed(struct mbox *mb, void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < imap.sessions.count; i++) {
+		struct imap_session *s = (struct imap_session *)
+		    (void *)(imap.sessions.base + i * imap.sessions.size);
+
+		if (!(imap.sessions.used[i / 8] & (1u << (i % 8))) ||
+		    s->c == NULL || s->view.mb != mb || s->busy !=
+		    IMAP_B_IDLE) {
+			continue;
+		}
+		imap_updates(s, 1);
+	}
+}

@@ -1,0 +1,829 @@
+/*
+ * mbox.c - the in-memory index of a Maildir folder and the sessions'
+ * views of it (see mbox.h). Disk work is in mbox_disk.c.
+ *
+ * Sequence numbers (RFC 3501 2.3.1.2) are per view: a view sees the
+ * records with uid <= known_uid, minus tombstones it has reported.
+ * While no tombstone is waiting (the usual case) sequence number i is
+ * record i-1; otherwise a cursor walks from the last position.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/fmt.h"
+#include "store/mbox_int.h"
+
+static struct {
+	struct mbox	*open;		/* max_open slots */
+	size_t		 max;
+	mbox_changed_fn	*changed;
+	void		*arg;
+} mb_all;
+
+static int	grow(struct mbox *, uint32_t need);
+static void	hash_insert(struct mbox *, uint32_t idx);
+static void	hash_rebuild(struct mbox *);
+static int	visible(const struct mbox_view *, uint32_t idx);
+static uint32_t	min_expunge_seen(const struct mbox *);
+static uint32_t	view_idx(struct mbox_view *, uint32_t seq);
+
+int
+mbox_init(struct ev *ev, size_t max_open, mbox_changed_fn *fn, void *arg,
+    struct err *e)
+{
+	size_t len = max_open * sizeof(struct mbox);
+
+	mb_all.open = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mb_all.open == MAP_FAILED) {
+		mb_all.open = NULL;
+		return err_set(e, "mailbox table: %s", strerror(errno));
+	}
+	mb_all.max = max_open;
+	mb_all.changed = fn;
+	mb_all.arg = arg;
+	return mbox_disk_inotify_init(ev, e);
+}
+
+void
+mbox_shutdown(void)
+{
+	for (size_t i = 0; mb_all.open != NULL && i < mb_all.max; i++) {
+		struct mbox *mb = &mb_all.open[i];
+
+		while (mb->used && mb->views != NULL) {
+			mbox_unselect(mb->views);
+		}
+	}
+	mbox_disk_inotify_close();
+	if (mb_all.open != NULL) {
+		munmap(mb_all.open, mb_all.max * sizeof(struct mbox));
+	}
+	mb_all.open = NULL;
+}
+
+int
+mbox_select(const char *path, struct mbox_view *v, int readonly,
+    struct err *e)
+{
+	struct mbox *mb = NULL, *free_slot = NULL;
+
+	memset(v, 0, sizeof *v);
+	for (size_t i = 0; i < mb_all.max; i++) {
+		struct mbox *m = &mb_all.open[i];
+
+		if (m->used && strcmp(m->path, path) == 0) {
+			mb = m;
+			break;
+		}
+		if (!m->used && free_slot == NULL) {
+			free_slot = m;
+		}
+	}
+	if (mb == NULL) {
+		if (free_slot == NULL) {
+			return err_set(e, "too many open mailboxes");
+		}
+		mb = free_slot;
+		memset(mb, 0, sizeof *mb);
+		if (fmt(mb->path, sizeof mb->path, "%s", path) >=
+		    (int)sizeof mb->path) {
+			return err_set(e, "mailbox path too long");
+		}
+		mb->ul_fd = -1;
+		mb->wd_new = mb->wd_cur = -1;
+		if (mbox_disk_open(mb, e) == -1) {
+			mbox_disk_close(mb);
+			return -1;
+		}
+		mb->used = 1;
+	} else {
+		mbox_sync(mb);
+	}
+	mb->refs++;
+	v->mb = mb;
+	v->readonly = readonly;
+	v->flags_seen = mb->modseq;
+	v->expunge_seen = mb->modseq;
+	v->next = mb->views;
+	mb->views = v;
+	/* Everything there now is known from the start (SELECT reports
+	 * EXISTS); new messages become recent here if unclaimed. */
+	for (uint32_t i = 0; i < mb->n; i++) {
+		if (mb->state[i] & MB_GONE) {
+			continue;
+		}
+		v->exists++;
+		if (mb->msgs[i].uid > mb->recent_uid && !readonly) {
+			if (v->recent_lo == 0) {
+				v->recent_lo = mb->msgs[i].uid;
+			}
+			v->recent_hi = mb->msgs[i].uid;
+			v->nrecent++;
+		}
+	}
+	if (mb->n > 0) {
+		v->known_uid = mb->msgs[mb->n - 1].uid;
+		if (!readonly && v->known_uid > mb->recent_uid) {
+			mb->recent_uid = v->known_uid;
+		}
+	}
+	/* A view joins with every tombstone already reported. */
+	for (uint32_t i = 0; i < mb->n; i++) {
+		if (mb->state[i] & MB_GONE && mb->msgs[i].mod > v->expunge_seen) {
+			v->expunge_seen = mb->msgs[i].mod;
+		}
+	}
+	if (!readonly) {
+		/* new/ -> cur/ once a session has seen them (Dovecot does
+		 * the same); a failed rename leaves the file where it is. */
+		for (uint32_t i = 0; i < mb->n; i++) {
+			if ((mb->state[i] & (MB_INNEW | MB_GONE)) == MB_INNEW) {
+				(void)mbox_disk_rename(mb, i, mb->msgs[i].flags,
+				    mb->msgs[i].keywords, 0);
+			}
+		}
+	}
+	return 0;
+}
+
+void
+mbox_unselect(struct mbox_view *v)
+{
+	struct mbox *mb = v->mb;
+	struct mbox_view **pp;
+
+	if (mb == NULL) {
+		return;
+	}
+	for (pp = &mb->views; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == v) {
+			*pp = v->next;
+			break;
+		}
+	}
+	v->mb = NULL;
+	if (--mb->refs > 0) {
+		mbox_compact(mb);
+		return;
+	}
+	mbox_disk_close(mb);
+	if (mb->msgs != NULL) {
+		munmap(mb->msgs, (size_t)mb->cap * sizeof *mb->msgs);
+		munmap(mb->state, mb->cap);
+	}
+	if (mb->hash != NULL) {
+		munmap(mb->hash, (size_t)mb->hcap * sizeof *mb->hash);
+	}
+	mb->used = 0;
+}
+
+uint32_t
+mbox_uidvalidity(const struct mbox *mb)
+{
+	return mb->hdr.uidvalidity;
+}
+
+uint32_t
+mbox_uidnext(const struct mbox *mb)
+{
+	return mb->hdr.next_uid;
+}
+
+const char *
+mbox_path(const struct mbox *mb)
+{
+	return mb->path;
+}
+
+void
+mbox_sync(struct mbox *mb)
+{
+	mbox_disk_events(mb);
+}
+
+void
+mbox_view_update(struct mbox_view *v, int allow_expunge, mbox_event_fn *fn,
+    void *arg)
+{
+	struct mbox *mb = v->mb;
+	uint32_t seq = 0, added = 0, first_new = 0;
+
+	if (mb == NULL) {
+		return;
+	}
+	if (allow_expunge && v->expunge_seen != mb->modseq) {
+		for (uint32_t i = 0; i < mb->n; i++) {
+			const struct mbox_msg *m = &mb->msgs[i];
+
+			if (m->uid > v->known_uid) {
+				break;
+			}
+			if (!(mb->state[i] & MB_GONE)) {
+				seq++;
+			} else if (m->mod > v->expunge_seen) {
+				fn(arg, MBOX_EV_EXPUNGE, seq + 1, m);
+				v->exists--;
+			}
+		}
+		v->expunge_seen = mb->modseq;
+		v->cur_seq = 0;
+		mbox_compact(mb);
+	}
+	for (uint32_t i = mb->n; i > 0; i--) {
+		const struct mbox_msg *m = &mb->msgs[i - 1];
+
+		if (m->uid <= v->known_uid) {
+			break;
+		}
+		if (!(mb->state[i - 1] & MB_GONE)) {
+			added++;
+			first_new = i - 1;
+		}
+	}
+	if (added > 0) {
+		uint32_t last = mb->msgs[mb->n - 1].uid, claimed = 0;
+
+		for (uint32_t i = first_new; i < mb->n; i++) {
+			uint32_t uid = mb->msgs[i].uid;
+
+			if (mb->state[i] & MB_GONE || uid <= mb->recent_uid ||
+			    v->readonly) {
+				continue;
+			}
+			if (v->recent_hi < mb->recent_uid) {
+				/* Someone else claimed in between: only the
+				 * newest run is kept as recent here. */
+				v->recent_lo = uid;
+				v->nrecent = 0;
+			} else if (v->recent_lo == 0) {
+				v->recent_lo = uid;
+			}
+			v->recent_hi = uid;
+			v->nrecent++;
+			claimed = uid;
+			if (mb->state[i] & MB_INNEW) {
+				(void)mbox_disk_rename(mb, i, mb->msgs[i].flags,
+				    mb->msgs[i].keywords, 0);
+			}
+		}
+		if (claimed > mb->recent_uid) {
+			mb->recent_uid = claimed;
+		}
+		v->exists += added;
+		v->known_uid = last;
+		fn(arg, MBOX_EV_EXISTS, v->exists, NULL);
+		fn(arg, MBOX_EV_RECENT, v->nrecent, NULL);
+	} else if (mb->n > 0 && mb->msgs[mb->n - 1].uid > v->known_uid) {
+		v->known_uid = mb->msgs[mb->n - 1].uid;	/* all gone */
+	}
+	if (v->flags_seen != mb->modseq) {
+		seq = 0;
+		for (uint32_t i = 0; i < mb->n; i++) {
+			const struct mbox_msg *m = &mb->msgs[i];
+
+			if (m->uid > v->known_uid) {
+				break;
+			}
+			if (!visible(v, i)) {
+				continue;
+			}
+			seq++;
+			if (!(mb->state[i] & MB_GONE) && m->mod > v->flags_seen) {
+				fn(arg, MBOX_EV_FLAGS, seq, m);
+			}
+		}
+		v->flags_seen = mb->modseq;
+	}
+}
+
+const struct mbox_msg *
+mbox_view_seq(struct mbox_view *v, uint32_t seq)
+{
+	uint32_t idx = view_idx(v, seq);
+
+	return idx == UINT32_MAX ? NULL : &v->mb->msgs[idx];
+}
+
+const struct mbox_msg *
+mbox_view_uid(struct mbox_view *v, uint32_t uid, uint32_t *seq)
+{
+	const struct mbox_msg *m = mbox_view_uid_ge(v, uid, seq);
+
+	return m != NULL && m->uid == uid ? m : NULL;
+}
+
+const struct mbox_msg *
+mbox_view_uid_ge(struct mbox_view *v, uint32_t uid, uint32_t *seq)
+{
+	struct mbox *mb = v->mb;
+	uint32_t lo = 0, hi, idx, s = 0;
+
+	if (mb == NULL || uid > v->known_uid) {
+		return NULL;
+	}
+	hi = mb->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (mb->msgs[mid].uid < uid) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	for (idx = lo; idx < mb->n && !visible(v, idx); idx++) {
+		if (mb->msgs[idx].uid > v->known_uid) {
+			return NULL;
+		}
+	}
+	if (idx >= mb->n || mb->msgs[idx].uid > v->known_uid) {
+		return NULL;
+	}
+	if (mb->ngone == 0) {
+		s = idx + 1;
+	} else if (v->cur_seq != 0 && v->cur_idx <= idx) {
+		s = v->cur_seq;
+		for (uint32_t i = v->cur_idx + 1; i <= idx; i++) {
+			s += (uint32_t)visible(v, i);
+		}
+	} else {
+		for (uint32_t i = 0; i <= idx; i++) {
+			s += (uint32_t)visible(v, i);
+		}
+	}
+	v->cur_seq = s;
+	v->cur_idx = idx;
+	*seq = s;
+	return &mb->msgs[idx];
+}
+
+uint32_t
+mbox_view_last_uid(struct mbox_view *v)
+{
+	const struct mbox_msg *m = v->exists ? mbox_view_seq(v, v->exists) :
+	    NULL;
+
+	return m ? m->uid : 0;
+}
+
+int
+mbox_view_recent(const struct mbox_view *v, const struct mbox_msg *m)
+{
+	return v->nrecent > 0 && m->uid >= v->recent_lo &&
+	    m->uid <= v->recent_hi;
+}
+
+uint32_t
+mbox_view_first_unseen(struct mbox_view *v)
+{
+	for (uint32_t s = 1; s <= v->exists; s++) {
+		const struct mbox_msg *m = mbox_view_seq(v, s);
+
+		if (m != NULL && !(m->flags & MF_SEEN)) {
+			return s;
+		}
+	}
+	return 0;
+}
+
+int
+mbox_store(struct mbox_view *v, const struct mbox_msg *m, unsigned flags,
+    uint32_t keywords)
+{
+	struct mbox *mb = v->mb;
+	uint32_t idx = (uint32_t)(m - mb->msgs);
+	int caught_up = v->flags_seen == mb->modseq;
+
+	if (mb->state[idx] & MB_GONE) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (m->flags == flags && m->keywords == keywords) {
+		return 0;
+	}
+	if (mbox_disk_rename(mb, idx, flags, keywords, mb->state[idx] &
+	    (uint8_t)~(MB_INNEW | MB_NOINFO)) == -1) {
+		return -1;
+	}
+	mb->msgs[idx].mod = ++mb->modseq;
+	if (caught_up) {
+		v->flags_seen = mb->modseq;
+	}
+	mbox_notify(mb);
+	return 0;
+}
+
+int
+mbox_expunge(struct mbox_view *v, mbox_event_fn *fn, void *arg)
+{
+	struct mbox *mb = v->mb;
+	uint32_t seq = 0;
+	int rc = 0, caught_up = v->expunge_seen == mb->modseq;
+
+	for (uint32_t i = 0; i < mb->n; i++) {
+		struct mbox_msg *m = &mb->msgs[i];
+
+		if (m->uid > v->known_uid) {
+			break;
+		}
+		if (!visible(v, i)) {
+			continue;
+		}
+		seq++;
+		if (mb->state[i] & MB_GONE || !(m->flags & MF_TRASHED)) {
+			continue;
+		}
+		if (mbox_disk_unlink(mb, i) == -1 && errno != ENOENT) {
+			rc = -1;
+			continue;
+		}
+		mbox_gone(mb, i);
+		if (caught_up) {
+			if (fn != NULL) {
+				fn(arg, MBOX_EV_EXPUNGE, seq, m);
+			}
+			seq--;
+			v->exists--;
+			v->expunge_seen = mb->modseq;
+		}
+	}
+	v->cur_seq = 0;
+	mbox_compact(mb);
+	mbox_notify(mb);
+	return rc;
+}
+
+int
+mbox_open_msg(struct mbox *mb, const struct mbox_msg *m, struct stat *st)
+{
+	char path[MBOX_PATH_MAX];
+	uint32_t idx = (uint32_t)(m - mb->msgs);
+	int fd;
+
+	if (mbox_disk_file(mb, m, mb->state[idx], path, sizeof path) == -1) {
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1 && errno == ENOENT) {
+		/* Renamed under us by another process: catch up once. */
+		mbox_disk_events(mb);
+		if (mb->state[idx] & MB_GONE || mbox_disk_file(mb, m,
+		    mb->state[idx], path, sizeof path) == -1) {
+			errno = ENOENT;
+			return -1;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd != -1 && st != NULL && fstat(fd, st) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+mbox_keyword(struct mbox *mb, const char *name, size_t len, int create)
+{
+	int free_i = -1;
+
+	if (len == 0 || len > MBOX_KW_LEN_MAX) {
+		return -1;
+	}
+	for (int i = 0; i < MAILDIR_KEYWORDS_MAX; i++) {
+		if (mb->kw[i][0] == '\0') {
+			if (free_i == -1) {
+				free_i = i;
+			}
+			continue;
+		}
+		if (strlen(mb->kw[i]) == len && strncasecmp(mb->kw[i], name,
+		    len) == 0) {
+			return i;
+		}
+	}
+	if (!create || free_i == -1) {
+		return -1;
+	}
+	memcpy(mb->kw[free_i], name, len);
+	mb->kw[free_i][len] = '\0';
+	if (mbox_disk_keywords_save(mb) == -1) {
+		mb->kw[free_i][0] = '\0';
+		return -1;
+	}
+	return free_i;
+}
+
+const char *
+mbox_keyword_name(const struct mbox *mb, unsigned i)
+{
+	return i < MAILDIR_KEYWORDS_MAX && mb->kw[i][0] != '\0' ? mb->kw[i] :
+	    NULL;
+}
+
+size_t
+mbox_bytes_per_message(void)
+{
+	/* A record, its state byte, and up to two hash slots. */
+	return sizeof(struct mbox_msg) + 1 + 2 * sizeof(uint32_t);
+}
+
+/* --- for mbox_disk.c ------------------------------------------------ */
+
+/* FNV-1a: short names, no attacker-chosen flood worth more (a folder
+ * is one user's, and a collision only costs a compare). */
+uint32_t
+mbox_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	}
+	return h;
+}
+
+int
+mbox_append(struct mbox *mb, uint32_t uid, uint32_t off, uint32_t hash,
+    uint32_t vsize, unsigned flags, uint32_t keywords, uint8_t state)
+{
+	struct mbox_msg *m;
+
+	if (mb->n > 0 && uid <= mb->msgs[mb->n - 1].uid) {
+		errno = EINVAL;		/* UIDs only grow */
+		return -1;
+	}
+	if (mb->n == mb->cap && grow(mb, mb->n + 1) == -1) {
+		return -1;
+	}
+	m = &mb->msgs[mb->n];
+	m->uid = uid;
+	m->vsize = vsize;
+	m->off = off;
+	m->hash = hash;
+	m->flags = flags;
+	m->keywords = keywords;
+	m->mod = 0;
+	mb->state[mb->n] = state;
+	mb->n++;
+	if ((uint64_t)mb->n * 2 > mb->hcap) {
+		hash_rebuild(mb);
+	} else {
+		hash_insert(mb, mb->n - 1);
+	}
+	return 0;
+}
+
+int
+mbox_find(const struct mbox *mb, const char *base, size_t len, uint32_t h,
+    uint32_t *idx)
+{
+	char name[MBOX_NAME_MAX + 1];
+	size_t nlen;
+
+	if (mb->hcap == 0) {
+		return 0;
+	}
+	for (uint32_t i = h & (mb->hcap - 1);; i = (i + 1) & (mb->hcap - 1)) {
+		uint32_t e = mb->hash[i];
+
+		if (e == 0) {
+			return 0;
+		}
+		if (mb->msgs[e - 1].hash != h || mb->state[e - 1] & MB_GONE) {
+			continue;
+		}
+		if (mbox_disk_base(mb, &mb->msgs[e - 1], name, sizeof name,
+		    &nlen) == 0 && nlen == len && memcmp(name, base, len) == 0) {
+			*idx = e - 1;
+			return 1;
+		}
+	}
+}
+
+uint32_t
+mbox_find_uid(const struct mbox *mb, uint32_t uid)
+{
+	uint32_t lo = 0, hi = mb->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (mb->msgs[mid].uid < uid) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo < mb->n && mb->msgs[lo].uid == uid ? lo : UINT32_MAX;
+}
+
+void
+mbox_gone(struct mbox *mb, uint32_t idx)
+{
+	if (mb->state[idx] & MB_GONE) {
+		return;
+	}
+	mb->state[idx] |= MB_GONE;
+	mb->msgs[idx].mod = ++mb->modseq;
+	mb->ngone++;
+	mb->ul_dead++;
+}
+
+/* Drops the tombstones every view has reported. */
+void
+mbox_compact(struct mbox *mb)
+{
+	uint32_t seen = min_expunge_seen(mb), j = 0;
+
+	if (mb->ngone == 0) {
+		return;
+	}
+	for (uint32_t i = 0; i < mb->n; i++) {
+		if (mb->state[i] & MB_GONE && mb->msgs[i].mod <= seen) {
+			mb->ngone--;
+			continue;
+		}
+		mb->msgs[j] = mb->msgs[i];
+		mb->state[j] = mb->state[i];
+		j++;
+	}
+	if (j != mb->n) {
+		mb->n = j;
+		hash_rebuild(mb);
+		for (struct mbox_view *v = mb->views; v != NULL; v = v->next) {
+			v->cur_seq = 0;
+		}
+	}
+}
+
+struct mbox *
+mbox_by_wd(int wd)
+{
+	for (size_t i = 0; i < mb_all.max; i++) {
+		struct mbox *mb = &mb_all.open[i];
+
+		if (mb->used && (mb->wd_new == wd || mb->wd_cur == wd)) {
+			return mb;
+		}
+	}
+	return NULL;
+}
+
+void
+mbox_rescan_all(void)
+{
+	for (size_t i = 0; i < mb_all.max; i++) {
+		mb_all.open[i].rescan = 1;
+	}
+}
+
+void
+mbox_notify(struct mbox *mb)
+{
+	if (mb_all.changed != NULL) {
+		mb_all.changed(mb, mb_all.arg);
+	}
+}
+
+/* --- helpers -------------------------------------------------------- */
+
+static int
+grow(struct mbox *mb, uint32_t need)
+{
+	uint32_t cap = mb->cap ? mb->cap : 1024;
+	void *m, *s;
+
+	while (cap < need) {
+		if (cap >= MBOX_MSGS_MAX) {
+			errno = EFBIG;
+			return -1;
+		}
+		cap *= 2;
+	}
+	if (mb->msgs == NULL) {
+		m = mmap(NULL, (size_t)cap * sizeof *mb->msgs, PROT_READ |
+		    PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		s = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+		    MAP_ANONYMOUS, -1, 0);
+	} else {
+		m = mremap(mb->msgs, (size_t)mb->cap * sizeof *mb->msgs,
+		    (size_t)cap * sizeof *mb->msgs, MREMAP_MAYMOVE);
+		s = m == MAP_FAILED ? MAP_FAILED : mremap(mb->state, mb->cap,
+		    cap, MREMAP_MAYMOVE);
+	}
+	if (m == MAP_FAILED || s == MAP_FAILED) {
+		return -1;
+	}
+	mb->msgs = m;
+	mb->state = s;
+	mb->cap = cap;
+	return 0;
+}
+
+static void
+hash_insert(struct mbox *mb, uint32_t idx)
+{
+	uint32_t i = mb->msgs[idx].hash & (mb->hcap - 1);
+
+	while (mb->hash[i] != 0) {
+		i = (i + 1) & (mb->hcap - 1);
+	}
+	mb->hash[i] = idx + 1;
+}
+
+static void
+hash_rebuild(struct mbox *mb)
+{
+	uint32_t cap = 2048;
+
+	while (cap < (uint64_t)mb->n * 2 + 2) {
+		cap *= 2;
+	}
+	if (cap != mb->hcap) {
+		void *h = mmap(NULL, (size_t)cap * sizeof *mb->hash,
+		    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (h == MAP_FAILED) {
+			if (mb->hcap >= mb->n + 1) {
+				cap = mb->hcap;	/* fuller, still works */
+			} else {
+				return;
+			}
+		} else {
+			if (mb->hash != NULL) {
+				munmap(mb->hash, (size_t)mb->hcap *
+				    sizeof *mb->hash);
+			}
+			mb->hash = h;
+			mb->hcap = cap;
+		}
+	}
+	memset(mb->hash, 0, (size_t)mb->hcap * sizeof *mb->hash);
+	for (uint32_t i = 0; i < mb->n; i++) {
+		hash_insert(mb, i);
+	}
+}
+
+/* In the view: known, and not a tombstone it has already reported. */
+static int
+visible(const struct mbox_view *v, uint32_t idx)
+{
+	const struct mbox *mb = v->mb;
+
+	if (mb->msgs[idx].uid > v->known_uid) {
+		return 0;
+	}
+	return !(mb->state[idx] & MB_GONE) || mb->msgs[idx].mod >
+	    v->expunge_seen;
+}
+
+static uint32_t
+min_expunge_seen(const struct mbox *mb)
+{
+	uint32_t m = mb->modseq;
+
+	for (const struct mbox_view *v = mb->views; v != NULL; v = v->next) {
+		if (v->expunge_seen < m) {
+			m = v->expunge_seen;
+		}
+	}
+	return m;
+}
+
+/* Sequence number -> record index, UINT32_MAX when out of range. */
+static uint32_t
+view_idx(struct mbox_view *v, uint32_t seq)
+{
+	struct mbox *mb = v->mb;
+	uint32_t s, i;
+
+	if (mb == NULL || seq == 0 || seq > v->exists) {
+		return UINT32_MAX;
+	}
+	if (mb->ngone == 0) {
+		return seq - 1 < mb->n ? seq - 1 : UINT32_MAX;
+	}
+	if (v->cur_seq != 0 && v->cur_seq <= seq) {
+		s = v->cur_seq;
+		i = v->cur_idx;
+	} else {
+		s = 0;
+		i = UINT32_MAX;		/* before the first */
+	}
+	while (s < seq) {
+		i++;
+		if (i >= mb->n) {
+			return UINT32_MAX;
+		}
+		s += (uint32_t)visible(v, i);
+	}
+	v->cur_seq = s;
+	v->cur_idx = i;
+	return i;
+}

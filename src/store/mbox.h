@@ -1,0 +1,174 @@
+/*
+ * mbox.h - one Maildir folder as IMAP sees it: messages in UID order
+ * with their flags, kept in step with the disk, and shared by every
+ * session that has the folder selected.
+ *
+ * On disk everything is Dovecot's (store/uidlist.h): UIDs and
+ * UIDVALIDITY in dovecot-uidlist (new UIDs are appended, never a
+ * rewrite per message), keyword names in dovecot-keywords, flags in
+ * the file names. Dovecot and wren can serve the same Maildir.
+ *
+ * In memory, one struct mbox per open folder; a message costs one
+ * struct mbox_msg (28 bytes) plus one slot of the name hash (4 bytes,
+ * at most half full: 4-8 bytes). File names are not kept: a message's
+ * base name is read back from its dovecot-uidlist line (the offset is
+ * in the record, the page cache holds the file), so a 100,000-message
+ * INBOX costs about 3.5 MB. The arrays are mmap'ed and grow with the
+ * folder, never per connection.
+ *
+ * Changes reach the index from wren itself (STORE, EXPUNGE, new/ ->
+ * cur/) and from other processes (delivery, Dovecot, a user's mv)
+ * through inotify on new/ and cur/: no polling. Each change bumps the
+ * folder's change counter; a record remembers the counter of its last
+ * change. A session's view (struct mbox_view) remembers how far it has
+ * told its client, so each session reports EXISTS, EXPUNGE and FETCH
+ * FLAGS when RFC 3501 allows it (7.4.1: no EXPUNGE during FETCH, STORE
+ * or SEARCH). An expunged message stays as a tombstone until every
+ * view has reported it, which keeps sequence numbers right per view.
+ *
+ * \Recent (RFC 3501 2.3.2): the first view to learn of a message owns
+ * it as recent; that is also when a file in new/ moves to cur/.
+ */
+#ifndef WREN_MBOX_H
+#define WREN_MBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "core/err.h"
+#include "core/ev.h"
+#include "core/limits.h"
+#include "store/uidlist.h"
+
+#define MBOX_PATH_MAX	(CFG_PATH_MAX + MBOX_NAME_MAX + 64)
+#define MBOX_KW_LEN_MAX	64	/* one keyword name */
+
+/* Bits of mbox_msg.state. */
+#define MB_INNEW	0x01u	/* the file is in new/ (else cur/) */
+#define MB_NOINFO	0x02u	/* its name has no ":2," part */
+#define MB_GONE		0x04u	/* expunged: a tombstone */
+#define MB_MISSING	0x08u	/* not seen by the running scan */
+
+struct mbox_msg {
+	uint32_t	uid;
+	uint32_t	vsize;		/* RFC822.SIZE: CR LF size (W=) */
+	uint32_t	off;		/* its line in dovecot-uidlist */
+	uint32_t	hash;		/* of the base name */
+	uint32_t	flags;		/* MF_* (uidlist.h) */
+	uint32_t	keywords;	/* bit i: keyword i (letter 'a'+i) */
+	uint32_t	mod;		/* change counter at the last change */
+	/* state packed in the top byte of keywords would save 4 bytes;
+	 * kept apart while the layout settles. */
+};
+
+struct mbox;
+
+/* A session's window on a folder. */
+struct mbox_view {
+	struct mbox	*mb;
+	uint32_t	 known_uid;	/* highest UID announced (EXISTS) */
+	uint32_t	 exists;	/* messages the client counts */
+	uint32_t	 flags_seen;	/* changes reported as FETCH FLAGS */
+	uint32_t	 expunge_seen;	/* expunges reported */
+	uint32_t	 recent_lo;	/* UIDs recent in this view */
+	uint32_t	 recent_hi;
+	uint32_t	 nrecent;
+	int		 readonly;	/* EXAMINE */
+	/* A cursor making sequence <-> index walks O(1) per step. */
+	uint32_t	 cur_seq, cur_idx;
+	struct mbox_view *next;		/* views of the same folder */
+};
+
+/* What a view has to tell its client (mbox_view_update). */
+enum mbox_event {
+	MBOX_EV_EXPUNGE,	/* seq: "* seq EXPUNGE" */
+	MBOX_EV_EXISTS,		/* seq = new count: "* n EXISTS" */
+	MBOX_EV_RECENT,		/* seq = recent count */
+	MBOX_EV_FLAGS		/* seq, msg: "* seq FETCH (FLAGS ...)" */
+};
+typedef void mbox_event_fn(void *arg, enum mbox_event, uint32_t seq,
+    const struct mbox_msg *);
+
+/* Called after the folder changed by another hand (inotify), so
+ * sessions in IDLE can report at once. */
+typedef void mbox_changed_fn(struct mbox *, void *arg);
+
+/* Once, at start: the loop that carries inotify, how many folders may
+ * be open at once, and who hears of changes. */
+int	mbox_init(struct ev *, size_t max_open, mbox_changed_fn *, void *,
+	    struct err *);
+void	mbox_shutdown(void);
+
+/*
+ * Opens the folder at path (a Maildir: ".../Maildir" or ".../Maildir/
+ * .Sent") and attaches the view; a folder already open is shared.
+ * Reads dovecot-uidlist, scans new/ and cur/, gives UIDs to new files.
+ * -1 with e set when it is not a Maildir or cannot be read.
+ */
+int	mbox_select(const char *path, struct mbox_view *, int readonly,
+	    struct err *);
+/* Detaches the view; the last one closes the folder. */
+void	mbox_unselect(struct mbox_view *);
+
+uint32_t	mbox_uidvalidity(const struct mbox *);
+uint32_t	mbox_uidnext(const struct mbox *);
+const char	*mbox_path(const struct mbox *);
+
+/* Re-reads the disk now if inotify said it changed (CHECK, NOOP). */
+void	mbox_sync(struct mbox *);
+
+/*
+ * Tells the view's client what changed, through fn: expunges first
+ * (only when allow_expunge), then EXISTS and RECENT for new messages
+ * (which become known and, if unclaimed, recent here), then flag
+ * changes by others.
+ */
+void	mbox_view_update(struct mbox_view *, int allow_expunge,
+	    mbox_event_fn *, void *);
+
+/* Sequence number -> record (NULL when out of range), and the record
+ * for a UID with its sequence number (NULL when not in the view). */
+const struct mbox_msg	*mbox_view_seq(struct mbox_view *, uint32_t seq);
+const struct mbox_msg	*mbox_view_uid(struct mbox_view *, uint32_t uid,
+			    uint32_t *seq);
+/* The first message of the view with a UID >= uid, and its sequence
+ * number; NULL when there is none. */
+const struct mbox_msg	*mbox_view_uid_ge(struct mbox_view *, uint32_t uid,
+			    uint32_t *seq);
+/* UID of the last message in the view (for "*" in UID sets); 0 when
+ * empty. */
+uint32_t	mbox_view_last_uid(struct mbox_view *);
+/* 1 when the message is \Recent in this view. */
+int	mbox_view_recent(const struct mbox_view *, const struct mbox_msg *);
+/* Sequence number of the first message without \Seen, or 0. */
+uint32_t	mbox_view_first_unseen(struct mbox_view *);
+
+/*
+ * Sets a message's flags and keywords (renaming its file). The change
+ * counts as reported to view (the session answers STORE itself).
+ * 0, or -1 with errno (the file vanished: ENOENT).
+ */
+int	mbox_store(struct mbox_view *, const struct mbox_msg *,
+	    unsigned flags, uint32_t keywords);
+
+/* Removes every message with \Deleted in the view; fn hears each
+ * "* seq EXPUNGE" (NULL: silently, for CLOSE). 0 or -1. */
+int	mbox_expunge(struct mbox_view *, mbox_event_fn *, void *);
+
+/* Opens a message file read-only; st gets its stat (size, mtime =
+ * INTERNALDATE). -1 with errno. */
+int	mbox_open_msg(struct mbox *, const struct mbox_msg *, struct stat *);
+
+/* Keywords: index of a name (case-insensitive, as IMAP flags are),
+ * added to dovecot-keywords when create is set and a letter is free;
+ * -1 when unknown or full. */
+int		 mbox_keyword(struct mbox *, const char *, size_t, int create);
+/* Name of keyword i, or NULL. */
+const char	*mbox_keyword_name(const struct mbox *, unsigned i);
+
+/* Bytes of index per message, for README and `wren check`. */
+size_t	mbox_bytes_per_message(void);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * mbox_int.h - what mbox.c (the index and the views) and mbox_disk.c
+ * (uidlist, directory scans, inotify, renames) share. Not for other
+ * folders: they use mbox.h.
+ */
+#ifndef WREN_MBOX_INT_H
+#define WREN_MBOX_INT_H
+
+#include <sys/types.h>
+
+#include "store/mbox.h"
+
+struct mbox {
+	int		 used;
+	unsigned	 refs;
+	char		 path[CFG_PATH_MAX + 64];	/* the Maildir folder */
+	/* Records in UID order, tombstones included. */
+	struct mbox_msg	*msgs;
+	uint8_t		*state;		/* MB_* per record */
+	uint32_t	 n, cap;
+	/* Open addressing on the base-name hash: index + 1, 0 = empty. */
+	uint32_t	*hash;
+	uint32_t	 hcap;		/* a power of two, >= 2 * n */
+	uint32_t	 ngone;		/* tombstones in msgs */
+	uint32_t	 modseq;	/* change counter */
+	uint32_t	 recent_uid;	/* highest UID claimed as recent */
+	/* dovecot-uidlist */
+	struct uidlist_header hdr;
+	int		 ul_fd;		/* read side, for names; -1 */
+	dev_t		 ul_dev;
+	ino_t		 ul_ino;
+	off_t		 ul_size;	/* read up to here */
+	uint32_t	 ul_dead;	/* lines of expunged messages */
+	/* inotify */
+	int		 wd_new, wd_cur;
+	int		 rescan;	/* lost track: scan everything */
+	/* dovecot-keywords */
+	char		 kw[MAILDIR_KEYWORDS_MAX][MBOX_KW_LEN_MAX + 1];
+	struct mbox_view *views;
+};
+
+/* mbox_disk.c */
+int	mbox_disk_open(struct mbox *, struct err *);
+void	mbox_disk_close(struct mbox *);
+int	mbox_disk_scan(struct mbox *);
+void	mbox_disk_events(struct mbox *);
+int	mbox_disk_base(const struct mbox *, const struct mbox_msg *,
+	    char *out, size_t cap, size_t *len);
+int	mbox_disk_file(const struct mbox *, const struct mbox_msg *,
+	    uint8_t state, char *out, size_t cap);
+int	mbox_disk_rename(struct mbox *, uint32_t idx, unsigned flags,
+	    uint32_t keywords, uint8_t state);
+int	mbox_disk_unlink(struct mbox *, uint32_t idx);
+void	mbox_disk_keywords_load(struct mbox *);
+int	mbox_disk_keywords_save(struct mbox *);
+int	mbox_disk_inotify_init(struct ev *, struct err *);
+void	mbox_disk_inotify_close(void);
+
+/* mbox.c, for mbox_disk.c */
+uint32_t	mbox_hash(const char *, size_t);
+int		mbox_append(struct mbox *, uint32_t uid, uint32_t off,
+		    uint32_t hash, uint32_t vsize, unsigned flags,
+		    uint32_t keywords, uint8_t state);
+int		mbox_find(const struct mbox *, const char *base, size_t len,
+		    uint32_t hash, uint32_t *idx);
+uint32_t	mbox_find_uid(const struct mbox *, uint32_t uid);
+void		mbox_gone(struct mbox *, uint32_t idx);
+void		mbox_compact(struct mbox *);
+struct mbox	*mbox_by_wd(int wd);
+void		mbox_notify(struct mbox *);
+void		mbox_rescan_all(void);
+
+#endif
