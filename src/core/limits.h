@@ -103,13 +103,30 @@
 #define IMAP_IDLE_MAX_MS	(29 * 60 * 1000) /* RFC 2177 3 */
 #define IMAP_NOTIFY_MS		500	/* inotify events coalesced */
 
-/* MIME structure (msg/mime.c), parsed as the message streams by. */
+/* MIME structure (msg/mime.c), parsed as the message streams by.
+ * Depth and boundary length are Dovecot's (message-parser.c), so that
+ * BODYSTRUCTURE matches it; the part count is ours (Dovecot: 10000). */
 #define MIME_PARTS_MAX		256	/* parts per message; more are
 					 * served as one opaque body */
-#define MIME_DEPTH_MAX		16	/* multipart / message nesting */
-#define MIME_BOUNDARY_MAX	70	/* RFC 2046 5.1.1 */
+#define MIME_DEPTH_MAX		100	/* multipart / message nesting */
+#define MIME_BOUNDARY_MAX	80	/* RFC 2046 5.1.1 says 70; longer
+					 * ones are cut to 80 as Dovecot */
+#define MIME_PARAMS_MAX		32	/* RFC 2231 pieces merged per field */
 #define MIME_HEADER_MAX		8192	/* one unfolded header field kept */
-#define MIME_ARENA_SIZE		16384	/* strings of one message's tree */
+#define MIME_ARENA_SIZE		32768	/* strings of one message's tree;
+					 * at most 65535 (16-bit offsets) */
+
+/* SEARCH text (msg/decode.c, msg/match.c): header fields and bodies are
+ * decoded and matched as they stream by, in fixed state. */
+#define DECODE_HEADER_MAX	MIME_HEADER_MAX	/* unfolded field value
+					 * kept; the rest is cut */
+#define DECODE_NAME_MAX		128	/* a field name; a longer one
+					 * makes the line no field */
+#define DECODE_CHARSET_MAX	64	/* charset*lang of an encoded
+					 * word (RFC 2978 2.3: names 40) */
+#define DECODE_QP_WS_MAX	76	/* white space held to see if it
+					 * ends a line (RFC 2045 6.7 (3)) */
+#define MATCH_NEEDLE_MAX	1024	/* a SEARCH string, in octets */
 
 /* Maildir index (store/): a mailbox bigger than this is refused. */
 #define MBOX_MSGS_MAX		(1u << 22)

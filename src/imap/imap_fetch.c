@@ -91,6 +91,21 @@ imap_job_step(struct imap_session *s)
 		imap_search_step(s);
 		return;
 	}
+	if (j->msg != NULL) {
+		/* The index may have grown or been compacted since the
+		 * last step: find the message again. */
+		uint32_t seq;
+
+		j->msg = mbox_view_uid(&s->view, j->msg_uid, &seq);
+		if (j->msg == NULL) {
+			if (j->open) {
+				(void)imap_out(s, ")\r\n", 3);
+			}
+			j->streaming = 0;
+			j->open = 0;
+			j->err = 1;
+		}
+	}
 	while (imap_room(s)) {
 		if (j->streaming) {
 			if (!stream_pump(s)) {
@@ -256,6 +271,7 @@ next_message(struct imap_session *s)
 				continue;
 			}
 			j->msg = m;
+			j->msg_uid = m->uid;
 			j->cur = m->uid == UINT32_MAX ? 0 : m->uid + 1;
 			if (j->cur == 0) {
 				j->hi = 0;
@@ -263,6 +279,7 @@ next_message(struct imap_session *s)
 			return 1;
 		}
 		j->msg = mbox_view_seq(&s->view, j->cur);
+		j->msg_uid = j->msg != NULL ? j->msg->uid : 0;
 		j->seq = j->cur;
 		j->cur = j->cur == UINT32_MAX ? 0 : j->cur + 1;
 		if (j->msg != NULL) {

@@ -62,7 +62,8 @@ struct imap_job {
 	int		 uid;		/* UID FETCH/STORE: cur is a UID */
 	unsigned	 item;		/* next FETCH item of this message */
 	uint32_t	 seq;		/* the message being answered */
-	const struct mbox_msg *msg;
+	const struct mbox_msg *msg;	/* valid within one step only: */
+	uint32_t	 msg_uid;	/* the index may move between */
 	int		 open;		/* "* n FETCH (" written: 1, and
 					 * an item after it: 2 */
 	int		 streaming;	/* a body literal is going out */
@@ -103,6 +104,8 @@ struct imap_session {
 	char			 home[CFG_PATH_MAX];
 	char			 ip[ADDR_STR_MAX];
 	char			 selected[64];	/* mailbox name, for logs */
+	char			 idle_tag[IMAP_TAG_MAX + 1];	/* IDLE's, kept
+					 * while the workspace is away */
 	struct mbox_view	 view;
 	struct imap_session	*next_changed;
 };

@@ -34,7 +34,7 @@
 #include "tls/tls.h"
 
 #define CAPA_BASE	"IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE " \
-			"NAMESPACE UNSELECT UIDPLUS CHILDREN"
+			"NAMESPACE UNSELECT"
 
 static struct {
 	struct ev		*ev;
@@ -279,6 +279,18 @@ imap_input(struct conn *c)
 {
 	struct imap_session *s = c->sess;
 
+	if (s->busy == IMAP_B_STARTTLS) {
+		/* Nothing is read between STARTTLS and the handshake; what
+		 * the client pipelined in the clear is dropped by the core
+		 * when TLS starts. */
+		if (c->filter == NULL) {
+			return;
+		}
+		s->busy = IMAP_B_NONE;
+		if (s->ws != NULL) {
+			s->ws->len = 0;
+		}
+	}
 	while (!(c->flags & (CONN_F_CLOSING | CONN_F_DEAD))) {
 		const char *in;
 		size_t used, keep, lit_max;
@@ -388,8 +400,10 @@ imap_input(struct conn *c)
 			break;
 		}
 	}
-	if (s->busy == IMAP_B_NONE && s->ws != NULL && s->ws->len == 0 &&
-	    s->ws->spill_len == 0 && c->in.len == 0) {
+	/* A session between commands, or in IDLE, holds no workspace. */
+	if ((s->busy == IMAP_B_NONE || s->busy == IMAP_B_IDLE) &&
+	    s->ws != NULL && s->ws->len == 0 && s->ws->spill_len == 0 &&
+	    c->in.len == 0 && !(c->flags & CONN_F_DEAD)) {
 		ws_release(s);
 	}
 }
@@ -701,6 +715,7 @@ cmd_starttls(struct imap_session *s)
 		return;
 	}
 	s->tls = 1;
+	s->busy = IMAP_B_STARTTLS;
 	imap_framer_init(&s->fr);
 }
 
@@ -1143,11 +1158,29 @@ static void
 cmd_close(struct imap_session *s, int expunge)
 {
 	if (expunge && !s->view.readonly) {
-		(void)mbox_expunge(&s->view, NULL, NULL);
+		(void)mbox_expunge(&s->view, NULL, NULL, NULL, NULL);
 	}
 	mbox_unselect(&s->view);
 	s->state = IMAP_ST_AUTH;
 	imap_tagged(s, "OK", "%s completed", expunge ? "CLOSE" : "UNSELECT");
+}
+
+/* UID EXPUNGE (RFC 4315 2.1): only the messages in the UID set. */
+static int
+uid_in_set(void *arg, uint32_t uid)
+{
+	struct imap_session *s = arg;
+	const struct imap_arg *a = &s->ws->cmd.args[0];
+	struct imap_seqset_iter it;
+	uint32_t lo, hi;
+
+	imap_seqset_begin(&it, a->p, a->len, mbox_view_last_uid(&s->view));
+	while (imap_seqset_next(&it, &lo, &hi) == 1) {
+		if (uid >= lo && uid <= hi) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static void
@@ -1157,12 +1190,9 @@ cmd_expunge(struct imap_session *s)
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	if (s->ws->cmd.uid) {
-		imap_tagged(s, "NO", "[CANNOT] UID EXPUNGE not supported yet");
-		return;
-	}
 	imap_updates(s, 1);
-	if (mbox_expunge(&s->view, update_event, s) == -1) {
+	if (mbox_expunge(&s->view, s->ws->cmd.uid ? uid_in_set : NULL, s,
+	    update_event, s) == -1) {
 		imap_tagged(s, "NO", "Some messages could not be expunged");
 		return;
 	}
@@ -1177,6 +1207,7 @@ cmd_idle(struct imap_session *s)
 	imap_updates(s, 1);
 	(void)imap_outf(s, "+ idling\r\n");
 	s->busy = IMAP_B_IDLE;
+	memcpy(s->idle_tag, s->ws->tag, sizeof s->idle_tag);
 	(void)ev_timer_in(imap.ev, &s->idle_tick, 2 * 60 * 1000);
 }
 
@@ -1185,6 +1216,11 @@ idle_line(struct imap_session *s, const char *line, size_t len)
 {
 	ev_timer_cancel(imap.ev, &s->idle_tick);
 	s->busy = IMAP_B_NONE;
+	if (ws_take(s) == -1) {
+		conn_abort(s->c);
+		return;
+	}
+	memcpy(s->ws->tag, s->idle_tag, sizeof s->ws->tag);
 	if (len == 4 && strncasecmp(line, "DONE", 4) == 0) {
 		imap_updates(s, 1);
 		imap_tagged(s, "OK", "IDLE terminated");

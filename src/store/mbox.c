@@ -23,7 +23,11 @@ static struct {
 	size_t		 max;
 	mbox_changed_fn	*changed;
 	void		*arg;
+	struct ev	*ev;
+	struct timer	 notify;	/* changes told from the loop */
 } mb_all;
+
+static void	notify_run(struct timer *, void *);
 
 static int	grow(struct mbox *, uint32_t need);
 static void	hash_insert(struct mbox *, uint32_t idx);
@@ -47,6 +51,8 @@ mbox_init(struct ev *ev, size_t max_open, mbox_changed_fn *fn, void *arg,
 	mb_all.max = max_open;
 	mb_all.changed = fn;
 	mb_all.arg = arg;
+	mb_all.ev = ev;
+	timer_init(&mb_all.notify, notify_run, NULL);
 	return mbox_disk_inotify_init(ev, e);
 }
 
@@ -61,6 +67,9 @@ mbox_shutdown(void)
 		}
 	}
 	mbox_disk_inotify_close();
+	if (mb_all.ev != NULL) {
+		ev_timer_cancel(mb_all.ev, &mb_all.notify);
+	}
 	if (mb_all.open != NULL) {
 		munmap(mb_all.open, mb_all.max * sizeof(struct mbox));
 	}
@@ -102,6 +111,13 @@ mbox_select(const char *path, struct mbox_view *v, int readonly,
 			return -1;
 		}
 		mb->used = 1;
+		/* \Recent is not kept on disk: what another session has
+		 * seen already sits in cur/, only new/ is news. */
+		for (uint32_t i = 0; i < mb->n; i++) {
+			if (!(mb->state[i] & (MB_INNEW | MB_GONE))) {
+				mb->recent_uid = mb->msgs[i].uid;
+			}
+		}
 	} else {
 		mbox_sync(mb);
 	}
@@ -420,7 +436,8 @@ mbox_store(struct mbox_view *v, const struct mbox_msg *m, unsigned flags,
 }
 
 int
-mbox_expunge(struct mbox_view *v, mbox_event_fn *fn, void *arg)
+mbox_expunge(struct mbox_view *v, int (*want)(void *, uint32_t),
+    void *want_arg, mbox_event_fn *fn, void *arg)
 {
 	struct mbox *mb = v->mb;
 	uint32_t seq = 0;
@@ -436,7 +453,8 @@ mbox_expunge(struct mbox_view *v, mbox_event_fn *fn, void *arg)
 			continue;
 		}
 		seq++;
-		if (mb->state[i] & MB_GONE || !(m->flags & MF_TRASHED)) {
+		if (mb->state[i] & MB_GONE || !(m->flags & MF_TRASHED) ||
+		    (want != NULL && !want(want_arg, m->uid))) {
 			continue;
 		}
 		if (mbox_disk_unlink(mb, i) == -1 && errno != ENOENT) {
@@ -471,14 +489,9 @@ mbox_open_msg(struct mbox *mb, const struct mbox_msg *m, struct stat *st)
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1 && errno == ENOENT) {
-		/* Renamed under us by another process: catch up once. */
-		mbox_disk_events(mb);
-		if (mb->state[idx] & MB_GONE || mbox_disk_file(mb, m,
-		    mb->state[idx], path, sizeof path) == -1) {
-			errno = ENOENT;
-			return -1;
-		}
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		/* Renamed or removed by another process: the index learns
+		 * at its next sync (never here: callers hold pointers). */
+		mb->rescan = 1;
 	}
 	if (fd != -1 && st != NULL && fstat(fd, st) == -1) {
 		close(fd);
@@ -683,11 +696,35 @@ mbox_rescan_all(void)
 	}
 }
 
+/*
+ * Sessions hear of a change from the loop, never from inside the call
+ * that made it: a session in the middle of a job holds pointers into
+ * the index, which telling another session (and compacting) could
+ * move.
+ */
 void
 mbox_notify(struct mbox *mb)
 {
-	if (mb_all.changed != NULL) {
-		mb_all.changed(mb, mb_all.arg);
+	mb->notify = 1;
+	if (mb_all.ev != NULL && !timer_armed(&mb_all.notify)) {
+		(void)ev_timer_in(mb_all.ev, &mb_all.notify, 0);
+	}
+}
+
+static void
+notify_run(struct timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	for (size_t i = 0; i < mb_all.max; i++) {
+		struct mbox *mb = &mb_all.open[i];
+
+		if (mb->used && mb->notify) {
+			mb->notify = 0;
+			if (mb_all.changed != NULL) {
+				mb_all.changed(mb, mb_all.arg);
+			}
+		}
 	}
 }
 

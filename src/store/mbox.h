@@ -153,9 +153,11 @@ uint32_t	mbox_view_first_unseen(struct mbox_view *);
 int	mbox_store(struct mbox_view *, const struct mbox_msg *,
 	    unsigned flags, uint32_t keywords);
 
-/* Removes every message with \Deleted in the view; fn hears each
- * "* seq EXPUNGE" (NULL: silently, for CLOSE). 0 or -1. */
-int	mbox_expunge(struct mbox_view *, mbox_event_fn *, void *);
+/* Removes every message with \Deleted in the view (and, with want,
+ * only those whose UID want accepts); fn hears each "* seq EXPUNGE"
+ * (NULL: silently, for CLOSE). 0 or -1. */
+int	mbox_expunge(struct mbox_view *, int (*want)(void *, uint32_t uid),
+	    void *want_arg, mbox_event_fn *, void *);
 
 /* Opens a message file read-only; st gets its stat (size, mtime =
  * INTERNALDATE). -1 with errno. */

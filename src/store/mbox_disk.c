@@ -170,7 +170,6 @@ mbox_disk_scan(struct mbox *mb)
 		rc = -1;
 	}
 	pending_free(&pd);
-	mbox_compact(mb);
 	mb->rescan = 0;
 	return rc;
 }

@@ -34,6 +34,7 @@ struct mbox {
 	/* inotify */
 	int		 wd_new, wd_cur;
 	int		 rescan;	/* lost track: scan everything */
+	int		 notify;	/* sessions to be told of a change */
 	/* dovecot-keywords */
 	char		 kw[MAILDIR_KEYWORDS_MAX][MBOX_KW_LEN_MAX + 1];
 	struct mbox_view *views;
