@@ -333,7 +333,7 @@ FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 # The sans-I/O parsers and what they use; no event loop, no sockets.
 FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c,$(wildcard src/core/*.c)) \
 	src/map/map_text.c $(wildcard src/msg/*.c) src/smtp/smtp_parse.c \
-	$(wildcard src/imap/imap_parse.c src/store/uidlist.c)
+	$(wildcard src/imap/imap_parse.c src/imap/imap_parse_args.c src/store/uidlist.c)
 fuzz:
 	@board/deps.sh host fuzz
 	@$(MAKE) --no-print-directory $(B)/config.h

@@ -2,9 +2,9 @@
  * imap_parse.c - IMAP4rev1 framing, command tokens, sequence sets and
  * string output without I/O (see imap_parse.h). RFC 3501 sections 2.2
  * (commands, literals, continuation requests), 4 (data formats), 7.5
- * (the "+" request) and 9 (formal syntax: tag, atom, string, list,
- * sequence-set); RFC 7888 (LITERAL+). FETCH, STORE and SEARCH
- * arguments are in imap_parse_args.c.
+ * (the "+" request) and 9 (formal syntax: tag, atom, string, list);
+ * RFC 7888 (LITERAL+). Sequence sets and the arguments of FETCH,
+ * STORE and SEARCH are in imap_parse_args.c.
  */
 #include <string.h>
 #include <strings.h>
@@ -143,7 +143,6 @@ static enum imap_perr	scan_atom(struct tok *, unsigned *, int *);
 static enum imap_perr	scan_section(struct tok *);
 static enum imap_perr	check_shape(const struct imap_cmd *, const char *);
 static enum imap_perr	check_one(char, const struct imap_arg *);
-static int		seq_number(struct imap_seqset_iter *, uint32_t *);
 static size_t		fmt_u64(char *, uint64_t);
 
 const char *
@@ -520,8 +519,8 @@ parse_args(struct tok *t)
 			a->len = (uint32_t)(t->pos - 1 - start);
 		} else if (ch == '{') {
 			a->type = IMAP_ARG_LITERAL;
-			e = scan_literal(t, &flags);
-			start = t->pos - a->len;	/* set by scan_literal */
+			e = scan_literal(t, &flags);	/* sets a->len */
+			start = t->pos - a->len;
 		} else {
 			a->type = IMAP_ARG_ATOM;
 			e = scan_atom(t, &flags, &num);
@@ -905,95 +904,6 @@ imap_arg_is_astring(const struct imap_arg *a)
 	default:
 		return 0;
 	}
-}
-
-/* --- sequence sets ------------------------------------------------ */
-
-int
-imap_seqset_valid(const char *p, size_t len)
-{
-	struct imap_seqset_iter it;
-	uint32_t lo, hi;
-	int rc;
-
-	if (len == 0) {
-		return -1;
-	}
-	imap_seqset_begin(&it, p, len, 1);
-	while ((rc = imap_seqset_next(&it, &lo, &hi)) == 1) {
-		continue;
-	}
-	return rc;
-}
-
-void
-imap_seqset_begin(struct imap_seqset_iter *it, const char *p, size_t len,
-    uint32_t star)
-{
-	it->p = p;
-	it->len = len;
-	it->pos = 0;
-	it->star = star;
-}
-
-int
-imap_seqset_next(struct imap_seqset_iter *it, uint32_t *lo, uint32_t *hi)
-{
-	uint32_t a, b;
-
-	if (it->pos >= it->len) {
-		return it->len == 0 ? -1 : 0;
-	}
-	if (seq_number(it, &a) != 0) {
-		return -1;
-	}
-	b = a;
-	if (it->pos < it->len && it->p[it->pos] == ':') {
-		it->pos++;
-		if (seq_number(it, &b) != 0) {
-			return -1;
-		}
-	}
-	if (it->pos < it->len) {
-		/* a ',' and another element must follow */
-		if (it->p[it->pos] != ',' || it->pos + 1 == it->len) {
-			it->pos = it->len;
-			return -1;
-		}
-		it->pos++;
-	}
-	*lo = a < b ? a : b;
-	*hi = a < b ? b : a;
-	return 1;
-}
-
-/* seq-number = nz-number / "*" */
-static int
-seq_number(struct imap_seqset_iter *it, uint32_t *v)
-{
-	uint64_t n = 0;
-	size_t start = it->pos;
-
-	if (it->pos < it->len && it->p[it->pos] == '*') {
-		it->pos++;
-		*v = it->star;
-		return 0;
-	}
-	if (it->pos >= it->len || it->p[it->pos] < '1' ||
-	    it->p[it->pos] > '9') {
-		it->pos = it->len;
-		return -1;
-	}
-	while (it->pos < it->len && it->p[it->pos] >= '0' &&
-	    it->p[it->pos] <= '9') {
-		n = n * 10 + (uint64_t)(it->p[it->pos++] - '0');
-		if (n > UINT32_MAX || it->pos - start > 10) {
-			it->pos = it->len;
-			return -1;
-		}
-	}
-	*v = (uint32_t)n;
-	return 0;
 }
 
 /* --- output ------------------------------------------------------- */

@@ -11,8 +11,11 @@
  *   imap_seqset_*     sequence sets, checked and walked without storage
  *   imap_fetch_parse  FETCH items, STORE flags, SEARCH programs, from
  *   imap_store_parse  the argument tree of a parsed command
- *   imap_search_parse (imap_parse_args.c)
+ *   imap_search_parse
  *   imap_astring_fmt  strings out, quoted or as a literal
+ *
+ * imap_parse.c frames, tokenizes and writes; imap_parse_args.c holds
+ * sequence sets, FETCH, STORE and SEARCH.
  *
  * Every error has a short text for the reply (imap_strerror): the
  * session answers `tag BAD <text>`, or `* BAD <text>` when the tag
@@ -168,9 +171,12 @@ enum imap_fr_ev	imap_frame(struct imap_framer *, const char *in,
 /* Right after IMAP_FR_CONT or IMAP_FR_LITERAL: hand the literal body
  * to the caller instead of keeping it (for APPEND, which streams the
  * message to the store): it arrives as IMAP_FR_LIT_DATA events and
- * does not count against lit_max; then the command goes on as usual.
- * (For APPEND the session passes its message size limit as lit_max
- * once its buffer starts with "tag APPEND ".) */
+ * does not count against lit_max; then the command goes on as usual,
+ * and the kept command holds "{n}" CR LF without the body (so the
+ * session parses the text before the '{' at the event, e.g.
+ * `tag APPEND box (\Seen) "date" ` plus a closing token of its own).
+ * For APPEND the session passes its message size limit as lit_max
+ * once its buffer starts with "tag APPEND ". */
 void	imap_framer_stream(struct imap_framer *);
 
 /* The tag at the start of a command buffer (for the BAD of a void
@@ -258,7 +264,9 @@ struct imap_cmd {
  * the command (a: astring, i.e. atom without wildcards or a leading
  * '\', number, NIL, quoted or literal; w: astring or a pattern with
  * % and *; s: sequence set; l: list; x: anything; [...]: optional;
- * ...: any number more):
+ * "...": any number more of the kind before it): too few is
+ * IMAP_PE_MISSING, too many IMAP_PE_TOO_MANY, a wrong kind
+ * IMAP_PE_ARG (IMAP_PE_SEQSET for s).
  *
  *   CAPABILITY NOOP LOGOUT STARTTLS CHECK CLOSE EXPUNGE IDLE
  *   NAMESPACE UNSELECT   -              UID EXPUNGE     s
@@ -268,7 +276,7 @@ struct imap_cmd {
  *   STATUS       a l                    APPEND          a x ...
  *   SEARCH       x ...                  FETCH           s x
  *   STORE        s x x ...              COPY MOVE       s a
- *   ID           x                      ENABLE          a a...
+ *   ID           x                      ENABLE          a ...
  *
  * Literals must be complete and hold no NUL (CHAR8, RFC 3501 9).
  * Sequence sets are checked here; FETCH, STORE and SEARCH need their
@@ -327,7 +335,8 @@ int	imap_seqset_next(struct imap_seqset_iter *, uint32_t *lo,
 #define IMAP_FETCH_ENVELOPE	0x008u
 #define IMAP_FETCH_BODY		0x010u	/* BODY (structure, no ext.) */
 #define IMAP_FETCH_BODYSTRUCTURE 0x020u
-#define IMAP_FETCH_UID		0x040u	/* UID FETCH adds it itself */
+#define IMAP_FETCH_UID		0x040u	/* (for UID FETCH the session
+					 * sends UID even without it) */
 #define IMAP_FETCH_RFC822	0x080u	/* = BODY[], sets \Seen */
 #define IMAP_FETCH_RFC822_HEADER 0x100u	/* = BODY.PEEK[HEADER] */
 #define IMAP_FETCH_RFC822_TEXT	0x200u	/* = BODY[TEXT], sets \Seen */
@@ -379,8 +388,9 @@ enum imap_perr	imap_fetch_parse(const struct imap_cmd *,
 
 /* Writes the name a FETCH response gives a body section, canonical
  * and upper case as Dovecot does: "BODY[1.2.HEADER.FIELDS (FROM TO)]"
- * and "<start>" after a partial. Returns the length it needs; writes
- * only when that fits in cap (no NUL). */
+ * and "<start>" after a partial (RFC 3501 7.4.2). Returns the length
+ * it needs; the text in buf is whole only when that is <= cap (no
+ * NUL). The section as the client spelt it is body->spec. */
 size_t	imap_fetch_body_fmt(const struct imap_fetch *,
 	    const struct imap_fetch_body *, char *buf, size_t cap);
 

@@ -1,10 +1,11 @@
 /*
- * imap_parse_args.c - the arguments of FETCH, STORE and SEARCH, from
- * the argument tree of a parsed command (see imap_parse.h). RFC 3501
- * sections 6.4.4 (SEARCH keys), 6.4.5 (FETCH items, body sections
- * and partials), 6.4.6 (STORE items), 2.3.2 (flags; \Recent is the
- * server's) and 9 (formal syntax: fetch-att, section-spec,
- * store-att-flags, search-key, date).
+ * imap_parse_args.c - sequence sets, and the arguments of FETCH, STORE
+ * and SEARCH from the argument tree of a parsed command (see
+ * imap_parse.h). RFC 3501 sections 6.4.4 (SEARCH keys), 6.4.5 (FETCH
+ * items, body sections and partials), 6.4.6 (STORE items), 2.3.2
+ * (flags; \Recent is the server's) and 9 (formal syntax:
+ * sequence-set, fetch-att, section-spec, store-att-flags, search-key,
+ * date).
  */
 #include <string.h>
 #include <strings.h>
@@ -129,6 +130,7 @@ struct out {
 	size_t		 n;
 };
 
+static int		seq_number(struct imap_seqset_iter *, uint32_t *);
 static enum imap_perr	fetch_att(struct imap_fetch *,
 			    const struct imap_arg *, int);
 static enum imap_perr	fetch_body(struct imap_fetch *,
@@ -152,6 +154,95 @@ static int32_t		days_from_civil(int, int, int);
 static int		word_eq(const char *, size_t, const char *);
 static void		out_put(struct out *, const char *, size_t);
 static void		out_u32(struct out *, uint32_t);
+
+/* --- sequence sets ------------------------------------------------ */
+
+int
+imap_seqset_valid(const char *p, size_t len)
+{
+	struct imap_seqset_iter it;
+	uint32_t lo, hi;
+	int rc;
+
+	if (len == 0) {
+		return -1;
+	}
+	imap_seqset_begin(&it, p, len, 1);
+	while ((rc = imap_seqset_next(&it, &lo, &hi)) == 1) {
+		continue;
+	}
+	return rc;
+}
+
+void
+imap_seqset_begin(struct imap_seqset_iter *it, const char *p, size_t len,
+    uint32_t star)
+{
+	it->p = p;
+	it->len = len;
+	it->pos = 0;
+	it->star = star;
+}
+
+int
+imap_seqset_next(struct imap_seqset_iter *it, uint32_t *lo, uint32_t *hi)
+{
+	uint32_t a, b;
+
+	if (it->pos >= it->len) {
+		return it->len == 0 ? -1 : 0;
+	}
+	if (seq_number(it, &a) != 0) {
+		return -1;
+	}
+	b = a;
+	if (it->pos < it->len && it->p[it->pos] == ':') {
+		it->pos++;
+		if (seq_number(it, &b) != 0) {
+			return -1;
+		}
+	}
+	if (it->pos < it->len) {
+		/* a ',' and another element must follow */
+		if (it->p[it->pos] != ',' || it->pos + 1 == it->len) {
+			it->pos = it->len;
+			return -1;
+		}
+		it->pos++;
+	}
+	*lo = a < b ? a : b;
+	*hi = a < b ? b : a;
+	return 1;
+}
+
+/* seq-number = nz-number / "*" */
+static int
+seq_number(struct imap_seqset_iter *it, uint32_t *v)
+{
+	uint64_t n = 0;
+	size_t start = it->pos;
+
+	if (it->pos < it->len && it->p[it->pos] == '*') {
+		it->pos++;
+		*v = it->star;
+		return 0;
+	}
+	if (it->pos >= it->len || it->p[it->pos] < '1' ||
+	    it->p[it->pos] > '9') {
+		it->pos = it->len;
+		return -1;
+	}
+	while (it->pos < it->len && it->p[it->pos] >= '0' &&
+	    it->p[it->pos] <= '9') {
+		n = n * 10 + (uint64_t)(it->p[it->pos++] - '0');
+		if (n > UINT32_MAX || it->pos - start > 10) {
+			it->pos = it->len;
+			return -1;
+		}
+	}
+	*v = (uint32_t)n;
+	return 0;
+}
 
 /* --- FETCH -------------------------------------------------------- */
 

@@ -1,0 +1,1418 @@
+/*
+ * test_imap_parse.c - the sans-I/O IMAP parser (imap/imap_parse.h):
+ * framing of lines and literals (imap_frame; RFC 3501 2.2, 7.5, RFC
+ * 7888), commands and their argument tree (imap_cmd_parse; RFC 3501
+ * 9), sequence sets, FETCH items and body sections, STORE flags,
+ * SEARCH programs and dates, and string output.
+ *
+ * Each table row is one input with a one-line description and what it
+ * must give: the framing events, the parsed tree, the error and its
+ * exact reply text. At least half of every table is bad or hostile
+ * input. Inputs are copied to heap blocks of exactly their length, so
+ * that ASan catches a read past the end. Every framing case is fed
+ * whole, byte by byte and split at every point, and must give the same
+ * events each way.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "imap/imap_parse.h"
+
+#define TEXT_MAX	(3 * IMAP_LINE_MAX)
+#define TRACE_MAX	4096
+
+/* Input: head, then fill repeated nfill times, then tail, so that long
+ * parts fit in a table. A fill of "" is one NUL byte. */
+struct text {
+	const char	*head;
+	const char	*fill;
+	size_t		 nfill;
+	const char	*tail;
+};
+
+#define T(s)		{ (s), NULL, 0, NULL }
+#define TF(h, f, n, t)	{ (h), (f), (n), (t) }
+
+static char text_buf[TEXT_MAX];
+
+/* The text of t in a heap block of exactly its length. */
+static char *
+build(const struct text *t, size_t *lenp)
+{
+	size_t len = 0, fl = 0;
+	char *out;
+
+	if (t->head != NULL) {
+		len = strlen(t->head);
+		memcpy(text_buf, t->head, len);
+	}
+	if (t->fill != NULL) {
+		fl = t->fill[0] == '\0' ? 1 : strlen(t->fill);
+	}
+	assert_true(len + fl * t->nfill + (t->tail ? strlen(t->tail) : 0) <
+	    TEXT_MAX);
+	for (size_t i = 0; i < t->nfill; i++) {
+		memcpy(text_buf + len, t->fill, fl);
+		len += fl;
+	}
+	if (t->tail != NULL) {
+		memcpy(text_buf + len, t->tail, strlen(t->tail));
+		len += strlen(t->tail);
+	}
+	out = malloc(len > 0 ? len : 1);
+	assert_non_null(out);
+	memcpy(out, text_buf, len);
+	*lenp = len;
+	return out;
+}
+
+static char *
+dup_exact(const char *s, size_t len)
+{
+	char *p = malloc(len > 0 ? len : 1);
+
+	assert_non_null(p);
+	if (len > 0) {
+		memcpy(p, s, len);
+	}
+	return p;
+}
+
+static void
+trace_add(char *tr, const char *fmt, ...)
+{
+	size_t n = strlen(tr);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tr + n, TRACE_MAX - n, fmt, ap);
+	va_end(ap);
+}
+
+/* ---------------------------------------------------------------- */
+/* imap_frame: the input is fed in chunks of `chunk` bytes (each in an
+ * exact heap copy) as a session would, appending kept bytes to a
+ * command buffer. The trace has one item per event:
+ *   C{text}  a command (C#len when over 60 bytes)
+ *   +n  Ln   a continuation request / accepted {n+} literal
+ *   Dn       streamed literal bytes (stream cases), summed
+ *   T B Y    too long, literal too big, {n+} too big (the end)  */
+
+struct frame_case {
+	const char	*desc;
+	struct text	 in;
+	size_t		 lit_max;
+	int		 stream;	/* stream every literal */
+	const char	*want;
+};
+
+#define PRE	IMAP_LITERAL_PRELOGIN_MAX
+
+static const struct frame_case frame_cases[] = {
+	{ "one CRLF command", T("a NOOP\r\n"), PRE, 0, "C{a NOOP\r\n}" },
+	{ "bare LF ends a line", T("a NOOP\n"), PRE, 0, "C{a NOOP\n}" },
+	{ "pipelined commands, last one partial",
+	  T("a NOOP\r\nb CHECK\r\nc LOG"), PRE, 0,
+	  "C{a NOOP\r\n}C{b CHECK\r\n}" },
+	{ "synchronizing literal: + then the rest",
+	  T("a LOGIN {5}\r\nalice \"x\"\r\n"), PRE, 0,
+	  "+5C{a LOGIN {5}\r\nalice \"x\"\r\n}" },
+	{ "literal with CRLF and braces inside kept verbatim",
+	  T("a LOGIN {8}\r\n\r\n{3}\r\nx y\r\n"), PRE, 0,
+	  "+8C{a LOGIN {8}\r\n\r\n{3}\r\nx y\r\n}" },
+	{ "LITERAL+ {n+}: no continuation",
+	  T("a LOGIN {5+}\r\nalice {1+}\nx\r\n"), PRE, 0,
+	  "L5L1C{a LOGIN {5+}\r\nalice {1+}\nx\r\n}" },
+	{ "{5} with fewer bytes: waits for the rest",
+	  T("a LOGIN {5}\r\nabc"), PRE, 0, "+5" },
+	{ "literal body ending in LF does not end the command",
+	  T("a LOGIN {2}\r\n\r\n x\r\n"), PRE, 0,
+	  "+2C{a LOGIN {2}\r\n\r\n x\r\n}" },
+	{ "zero-length literal", T("a LOGIN {0}\r\n x\r\n"), PRE, 0,
+	  "+0C{a LOGIN {0}\r\n x\r\n}" },
+	{ "{5} inside a quoted string is text",
+	  T("a LOGIN \"x {5}\r\n"), PRE, 0, "C{a LOGIN \"x {5}\r\n}" },
+	{ "escaped quote does not end the string",
+	  T("a LOGIN \"\\\" {5}\r\nb NOOP\r\n"), PRE, 0,
+	  "C{a LOGIN \"\\\" {5}\r\n}C{b NOOP\r\n}" },
+	{ "{5} then CR CR LF: not a literal header",
+	  T("a LOGIN {5}\r\r\nb NOOP\n"), PRE, 0,
+	  "C{a LOGIN {5}\r\r\n}C{b NOOP\n}" },
+	{ "CR without LF stays in the line",
+	  T("a NOOP\rb NOOP\r\n"), PRE, 0, "C{a NOOP\rb NOOP\r\n}" },
+	{ "{} and {+} are not literals", T("a X {} {+}\r\n"), PRE, 0,
+	  "C{a X {} {+}\r\n}" },
+	{ "literal at exactly the limit", TF("a LOGIN {8192}\r\n", "x",
+	  8192, " y\r\n"), PRE, 0, "+8192C#8212" },
+	{ "sync literal one over the limit: BAD, never read",
+	  T("a LOGIN {8193}\r\nb NOOP\r\n"), PRE, 0, "BC{b NOOP\r\n}" },
+	{ "the limit after login", T("a LOGIN {8193}\r\n"),
+	  IMAP_LITERAL_MAX, 0, "+8193" },
+	{ "literals add up against the limit",
+	  TF("a LOGIN {8000}\r\n", "x", 8000, " {193}\r\nb NOOP\n"),
+	  PRE, 0, "+8000BC{b NOOP\n}" },
+	{ "20-digit literal size overflows",
+	  T("a LOGIN {99999999999999999999}\r\nb NOOP\r\n"),
+	  IMAP_LITERAL_MAX, 0, "BC{b NOOP\r\n}" },
+	{ "2^32 is too big whatever the limit",
+	  T("a LOGIN {4294967296}\r\n"), SIZE_MAX, 0, "B" },
+	{ "{n+} over the limit: BYE", T("a LOGIN {9000+}\r\nxxxx"), PRE,
+	  0, "Y" },
+	{ "8190 octets + CRLF: exactly IMAP_LINE_MAX",
+	  TF("a X ", "x", 8186, "\r\nb NOOP\r\n"), PRE, 0,
+	  "C#8192C{b NOOP\r\n}" },
+	{ "8191 octets + CRLF: too long, next command kept",
+	  TF("a X ", "x", 8187, "\r\nb NOOP\r\n"), PRE, 0,
+	  "TC{b NOOP\r\n}" },
+	{ "8191 octets + LF fits", TF("a X ", "x", 8187, "\n"), PRE, 0,
+	  "C#8192" },
+	{ "long line reported once, rest dropped",
+	  TF("a X ", "x", 20000, "\r\nb NOOP\r\n"), PRE, 0,
+	  "TC{b NOOP\r\n}" },
+	{ "line limit counts every line of a command",
+	  TF("a LOGIN {1}\r\nx ", "y", 8190, "\r\nb NOOP\r\n"), PRE, 0,
+	  "+1TC{b NOOP\r\n}" },
+	{ "long line ending in {n+}: its literal is skipped",
+	  TF("a X ", "x", 9000, " {4+}\r\nb NOOP\r\nc NOOP\r\n"), PRE, 0,
+	  "TC{c NOOP\r\n}" },
+	{ "long line ending in a too big {n+}: BYE",
+	  TF("a X ", "x", 9000, " {9000+}\r\n"), PRE, 0, "TY" },
+	{ "long line ending in {n}: the client gives up",
+	  TF("a X ", "x", 9000, " {4}\r\nb NOOP\r\n"), PRE, 0,
+	  "TC{b NOOP\r\n}" },
+	{ "empty lines are commands (parsed as empty)",
+	  T("\r\n\n"), PRE, 0, "C{\r\n}C{\n}" },
+	{ "NUL bytes are framed (the parser refuses them)",
+	  TF("a N", "", 1, "OOP\r\n"), PRE, 0, "C#9" },
+	{ "streamed literal is handed out, not kept",
+	  T("a APPEND x {5}\r\nhello\r\nb NOOP\r\n"), PRE, 1,
+	  "+5D5C{a APPEND x {5}\r\n\r\n}C{b NOOP\r\n}" },
+	{ "streamed {n+} literal", T("a APPEND x {3+}\r\nabc\r\n"), PRE,
+	  1, "L3D3C{a APPEND x {3+}\r\n\r\n}" },
+};
+
+/* Runs one framing, chunk bytes at a time (split: first chunk split,
+ * then the rest), into tr. */
+static void
+frame_run(const struct frame_case *c, const char *in, size_t len,
+    size_t chunk, size_t split, char *tr)
+{
+	static char cmd[IMAP_LINE_MAX + IMAP_LITERAL_MAX + 16];
+	struct imap_framer fr;
+	size_t have = 0, off = 0, data = 0;
+
+	tr[0] = '\0';
+	imap_framer_init(&fr);
+	while (off < len) {
+		size_t n = split > 0 && off < split ? split - off : chunk;
+		char *p, *copy;
+
+		if (n > len - off) {
+			n = len - off;
+		}
+		p = copy = dup_exact(in + off, n);
+		while (n > 0) {
+			size_t used, keep;
+			enum imap_fr_ev ev;
+
+			ev = imap_frame(&fr, p, n, c->lit_max, &used, &keep);
+			if (ev != IMAP_FR_LIT_DATA && ev != IMAP_FR_NEED &&
+			    data > 0) {
+				trace_add(tr, "D%zu", data);
+				data = 0;
+			}
+			assert_true(keep <= used && used <= n);
+			assert_true(used > 0 || ev != IMAP_FR_NEED);
+			assert_true(have + keep <= sizeof cmd);
+			memcpy(cmd + have, p, keep);
+			have += keep;
+			assert_true(have <= IMAP_LINE_MAX + c->lit_max ||
+			    c->lit_max == SIZE_MAX);
+			switch (ev) {
+			case IMAP_FR_NEED:
+				break;
+			case IMAP_FR_CMD:
+				assert_int_equal(fr.cmd_len, have);
+				if (have <= 60 &&
+				    memchr(cmd, '\0', have) == NULL) {
+					trace_add(tr, "C{%.*s}", (int)have,
+					    cmd);
+				} else {
+					trace_add(tr, "C#%zu", have);
+				}
+				have = 0;
+				break;
+			case IMAP_FR_CONT:
+			case IMAP_FR_LITERAL:
+				trace_add(tr, "%c%llu",
+				    ev == IMAP_FR_CONT ? '+' : 'L',
+				    (unsigned long long)fr.lit_size);
+				if (c->stream) {
+					imap_framer_stream(&fr);
+				}
+				break;
+			case IMAP_FR_LIT_DATA:
+				data += used;	/* chunking splits it */
+				break;
+			case IMAP_FR_TOO_LONG:
+				trace_add(tr, "T");
+				have = 0;
+				break;
+			case IMAP_FR_LIT_TOO_BIG:
+				trace_add(tr, "B");
+				have = 0;
+				break;
+			case IMAP_FR_LIT_PLUS_TOO_BIG:
+				trace_add(tr, "Y");
+				free(copy);
+				return;
+			}
+			p += used;
+			n -= used;
+			off += used;
+		}
+		free(copy);
+	}
+}
+
+static void
+test_frame(void **state)
+{
+	static char tr[TRACE_MAX], tr2[TRACE_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof frame_cases / sizeof frame_cases[0];
+	    i++) {
+		const struct frame_case *c = &frame_cases[i];
+		size_t len;
+		char *in = build(&c->in, &len);
+
+		frame_run(c, in, len, len > 0 ? len : 1, 0, tr);
+		if (strcmp(tr, c->want) != 0) {
+			fail_msg("%s: whole: got '%s' want '%s'", c->desc, tr,
+			    c->want);
+		}
+		frame_run(c, in, len, 1, 0, tr2);
+		if (strcmp(tr2, c->want) != 0) {
+			fail_msg("%s: byte by byte: got '%s'", c->desc, tr2);
+		}
+		for (size_t s = 1; len < 200 && s < len; s++) {
+			frame_run(c, in, len, len, s, tr2);
+				if (strcmp(tr2, c->want) != 0) {
+				fail_msg("%s: split at %zu: got '%s'",
+				    c->desc, s, tr2);
+			}
+		}
+		free(in);
+	}
+}
+
+/* The tag of what a session kept, for the BAD of a void command. */
+static void
+test_tag_get(void **state)
+{
+	static const struct {
+		const char	*buf;
+		long		 want;	/* tag length, -1: untagged */
+	} cases[] = {
+		{ "a1 LOGIN xxxx", 2 }, { "a1\r\n", 2 }, { "abc", 3 },
+		{ "", -1 }, { " a", -1 }, { "+ x", -1 }, { "a* x", -1 },
+		{ "a(b x", -1 }, { "a%b x", -1 }, { "a\001 x", -1 },
+		{ "a]b x", 3 },
+	};
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *b = dup_exact(cases[i].buf, strlen(cases[i].buf));
+		int rc = imap_tag_get(b, strlen(cases[i].buf), &n);
+
+		if (cases[i].want < 0) {
+			assert_int_equal(rc, -1);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(n, (size_t)cases[i].want);
+		}
+		free(b);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* imap_cmd_parse: the tag, the command and the tree dumped as
+ *   A:atom N:num NIL Q:value L:value S:section (children)
+ * or the error text. */
+
+struct cmd_case {
+	const char		*desc;
+	struct text		 in;
+	const char		*err;	/* NULL: must parse */
+	const char		*tag;	/* NULL: untagged (errors) */
+	enum imap_cmd_name	 cmd;
+	int			 uid;
+	const char		*tree;
+};
+
+#define OK(d, s, t, c, tree)	{ (d), T(s), NULL, (t), (c), 0, (tree) }
+#define OKU(d, s, t, c, tree)	{ (d), T(s), NULL, (t), (c), 1, (tree) }
+#define ERR(d, s, e, t, c)	{ (d), T(s), (e), (t), (c), 0, NULL }
+#define ERRF(d, in, e, t, c)	{ (d), in, (e), (t), (c), 0, NULL }
+
+#define D9	"((((((((("
+#define D8	"(((((((("
+#define C8	"))))))))"
+
+static const struct cmd_case cmd_cases[] = {
+	OK("NOOP", "a1 NOOP\r\n", "a1", IMAP_CMD_NOOP, ""),
+	OK("no line end", "a1 NOOP", "a1", IMAP_CMD_NOOP, ""),
+	OK("bare LF", "a1 capability\n", "a1", IMAP_CMD_CAPABILITY, ""),
+	OK("mixed case, tag with ']' and '.'", "x.]1 LoGoUt\r\n", "x.]1",
+	    IMAP_CMD_LOGOUT, ""),
+	OK("LOGIN atom and quoted with escapes",
+	    "a LOGIN alice \"p\\\"w\\\\d\"\r\n", "a", IMAP_CMD_LOGIN,
+	    "A:alice Q:p\"w\\d"),
+	OK("LOGIN with literals", "a LOGIN {5}\r\nalice {3+}\r\n\x01\xff\"",
+	    "a", IMAP_CMD_LOGIN, "L:alice L:\x01\xff\""),
+	OK("LOGIN with an empty quoted password", "a LOGIN bob \"\"", "a",
+	    IMAP_CMD_LOGIN, "A:bob Q:"),
+	OK("UTF-8 in a quoted string", "a LOGIN \"j\xc3\xb6rg\" x", "a",
+	    IMAP_CMD_LOGIN, "Q:j\xc3\xb6rg A:x"),
+	OK("number and NIL", "a LOGIN 42 nil", "a", IMAP_CMD_LOGIN,
+	    "N:42 NIL"),
+	OK("2^32 is an atom, not a number", "a LOGIN 4294967296 x", "a",
+	    IMAP_CMD_LOGIN, "A:4294967296 A:x"),
+	OK("SELECT INBOX", "a SELECT INBOX", "a", IMAP_CMD_SELECT,
+	    "A:INBOX"),
+	OK("SELECT [Gmail]/Sent is an astring", "a SELECT [Gmail]/Sent",
+	    "a", IMAP_CMD_SELECT, "A:[Gmail]/Sent"),
+	OK("SELECT BODY[x is just an atom outside FETCH",
+	    "a SELECT BODY[x", "a", IMAP_CMD_SELECT, "A:BODY[x"),
+	OK("SELECT with CONDSTORE list", "a EXAMINE x (CONDSTORE)", "a",
+	    IMAP_CMD_EXAMINE, "A:x (A:CONDSTORE)"),
+	OK("LIST with a pattern", "a LIST \"\" %/*", "a", IMAP_CMD_LIST,
+	    "Q: A:%/*"),
+	OK("STATUS", "a STATUS INBOX (MESSAGES UIDNEXT)", "a",
+	    IMAP_CMD_STATUS, "A:INBOX (A:MESSAGES A:UIDNEXT)"),
+	OK("extra spaces are taken", "a  STATUS  x  ( MESSAGES  )  ", "a",
+	    IMAP_CMD_STATUS, "A:x (A:MESSAGES)"),
+	OK("FETCH with a section token", "a FETCH 1:4 (FLAGS "
+	    "BODY.PEEK[HEADER.FIELDS (TO \"A)]\")]<0.10>)", "a",
+	    IMAP_CMD_FETCH, "A:1:4 (A:FLAGS "
+	    "S:BODY.PEEK[HEADER.FIELDS (TO \"A)]\")]<0.10>)"),
+	OK("FETCH section with a literal field name",
+	    "a FETCH 1 BODY[HEADER.FIELDS ({2}\r\nTO)]", "a",
+	    IMAP_CMD_FETCH, "N:1 S:BODY[HEADER.FIELDS ({2}\r\nTO)]"),
+	OKU("UID FETCH", "a uid fetch 1:* UID", "a", IMAP_CMD_FETCH,
+	    "A:1:* A:UID"),
+	OKU("UID EXPUNGE with a set", "a UID EXPUNGE 3,5", "a",
+	    IMAP_CMD_EXPUNGE, "A:3,5"),
+	OKU("UID STORE", "a UID STORE 1 +FLAGS (\\Seen $Junk)", "a",
+	    IMAP_CMD_STORE, "N:1 A:+FLAGS (A:\\Seen A:$Junk)"),
+	OKU("UID COPY / MOVE", "a UID MOVE 1:2 Trash", "a", IMAP_CMD_MOVE,
+	    "A:1:2 A:Trash"),
+	OKU("UID SEARCH", "a UID SEARCH UNSEEN", "a", IMAP_CMD_SEARCH,
+	    "A:UNSEEN"),
+	OK("nested lists to IMAP_DEPTH_MAX", "a ID " D8 C8, "a",
+	    IMAP_CMD_ID, "(((((((())))))))"),
+	OK("ID NIL", "a ID NIL", "a", IMAP_CMD_ID, "NIL"),
+	OK("ID list", "a ID (\"name\" \"x\")", "a", IMAP_CMD_ID,
+	    "(Q:name Q:x)"),
+	OK("ENABLE", "a ENABLE CONDSTORE UTF8=ACCEPT", "a",
+	    IMAP_CMD_ENABLE, "A:CONDSTORE A:UTF8=ACCEPT"),
+	OK("AUTHENTICATE with initial response",
+	    "a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==", "a",
+	    IMAP_CMD_AUTHENTICATE, "A:PLAIN A:AGFsaWNlAHNlY3JldA=="),
+	OK("APPEND with flags, date and literal",
+	    "a APPEND x (\\Seen) \"1-Jan-2024 00:00:00 +0000\" {1}\r\nz",
+	    "a", IMAP_CMD_APPEND,
+	    "A:x (A:\\Seen) Q:1-Jan-2024 00:00:00 +0000 L:z"),
+	OK("every other command name", "a UNSELECT", "a",
+	    IMAP_CMD_UNSELECT, ""),
+	OK("IDLE", "a idle", "a", IMAP_CMD_IDLE, ""),
+	OK("NAMESPACE", "a Namespace", "a", IMAP_CMD_NAMESPACE, ""),
+	OK("STARTTLS", "a STARTTLS", "a", IMAP_CMD_STARTTLS, ""),
+	OK("RENAME", "a RENAME a b", "a", IMAP_CMD_RENAME, "A:a A:b"),
+	OK("CREATE", "a CREATE x", "a", IMAP_CMD_CREATE, "A:x"),
+	OK("DELETE", "a DELETE x", "a", IMAP_CMD_DELETE, "A:x"),
+	OK("SUBSCRIBE", "a SUBSCRIBE x", "a", IMAP_CMD_SUBSCRIBE, "A:x"),
+	OK("UNSUBSCRIBE", "a UNSUBSCRIBE x", "a", IMAP_CMD_UNSUBSCRIBE,
+	    "A:x"),
+	OK("LSUB", "a LSUB \"\" *", "a", IMAP_CMD_LSUB, "Q: A:*"),
+	OK("CHECK CLOSE EXPUNGE", "a EXPUNGE", "a", IMAP_CMD_EXPUNGE, ""),
+	OK("COPY", "a COPY 2:4 \"Sent Items\"", "a", IMAP_CMD_COPY,
+	    "A:2:4 Q:Sent Items"),
+	OK("a tag of IMAP_TAG_MAX", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaa NOOP", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", IMAP_CMD_NOOP, ""),
+
+	/* hostile */
+	ERR("empty command", "\r\n", "Empty command", NULL,
+	    IMAP_CMD_UNKNOWN),
+	ERR("nothing at all", "", "Empty command", NULL, IMAP_CMD_UNKNOWN),
+	ERR("tag only", "a1\r\n", "Missing command", "a1",
+	    IMAP_CMD_UNKNOWN),
+	ERR("tag and space only", "a1 \r\n", "Missing command", "a1",
+	    IMAP_CMD_UNKNOWN),
+	ERR("tag with '+'", "a+1 NOOP", "Invalid tag", NULL,
+	    IMAP_CMD_UNKNOWN),
+	ERR("tag '+'", "+ NOOP", "Invalid tag", NULL, IMAP_CMD_UNKNOWN),
+	ERR("tag with '*'", "* NOOP", "Invalid tag", NULL,
+	    IMAP_CMD_UNKNOWN),
+	ERR("tag with '('", "a(1 NOOP", "Invalid tag", NULL,
+	    IMAP_CMD_UNKNOWN),
+	ERR("tag with '%'", "a% NOOP", "Invalid tag", NULL,
+	    IMAP_CMD_UNKNOWN),
+	ERR("tag with a quote", "\"a\" NOOP", "Invalid tag", NULL,
+	    IMAP_CMD_UNKNOWN),
+	ERR("tag with a control character", "a\x01 NOOP", "Invalid tag",
+	    NULL, IMAP_CMD_UNKNOWN),
+	ERR("tag with 8-bit", "\xc3\xa9 NOOP", "Invalid tag", NULL,
+	    IMAP_CMD_UNKNOWN),
+	ERR("leading space", " a NOOP", "Invalid tag", NULL,
+	    IMAP_CMD_UNKNOWN),
+	ERR("tag over IMAP_TAG_MAX", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa NOOP", "Invalid tag", NULL,
+	    IMAP_CMD_UNKNOWN),
+	ERRF("NUL in the tag", TF("a", "", 1, " NOOP"), "Invalid tag", NULL,
+	    IMAP_CMD_UNKNOWN),
+	ERR("unknown command", "a FOO bar", "Unknown command", "a",
+	    IMAP_CMD_UNKNOWN),
+	ERR("command with 8-bit", "a NO\xc3\x90P", "Unknown command", "a",
+	    IMAP_CMD_UNKNOWN),
+	ERR("UID alone", "a UID", "Missing argument", "a",
+	    IMAP_CMD_UNKNOWN),
+	ERR("UID LOGIN", "a UID LOGIN a b", "Unknown UID command", "a",
+	    IMAP_CMD_UNKNOWN),
+	ERR("command glued to a list", "a STATUS(x)", "Missing space", "a",
+	    IMAP_CMD_STATUS),
+	ERRF("NUL in an argument", TF("a LOGIN a", "", 1, "b c"),
+	    "NUL byte in command", "a", IMAP_CMD_LOGIN),
+	ERRF("NUL in a quoted string", TF("a LOGIN \"a", "", 1, "\" c"),
+	    "NUL byte in command", "a", IMAP_CMD_LOGIN),
+	ERRF("NUL in a literal", TF("a LOGIN {3}\r\na", "", 1, "b c"),
+	    "NUL byte in literal", "a", IMAP_CMD_LOGIN),
+	ERR("8-bit in an atom", "a LOGIN j\xc3\xb6rg x",
+	    "Invalid characters in atom", "a", IMAP_CMD_LOGIN),
+	ERR("tab between arguments", "a LOGIN a\tb",
+	    "Invalid characters in atom", "a", IMAP_CMD_LOGIN),
+	ERR("DEL in an atom", "a LOGIN a\x7f x",
+	    "Invalid characters in atom", "a", IMAP_CMD_LOGIN),
+	ERR("backslash inside an atom", "a LOGIN a\\b x",
+	    "Invalid characters in atom", "a", IMAP_CMD_LOGIN),
+	ERR("lone backslash", "a STORE 1 FLAGS \\",
+	    "Invalid characters in atom", "a", IMAP_CMD_STORE),
+	ERR("CR without LF", "a LOGIN a\rb c", "CR without LF", "a",
+	    IMAP_CMD_LOGIN),
+	ERR("CR at the very end", "a NOOP\r", "CR without LF", "a",
+	    IMAP_CMD_NOOP),
+	ERR("two commands in one", "a NOOP\r\nb NOOP\r\n",
+	    "Unexpected end of line", "a", IMAP_CMD_NOOP),
+	ERR("line end inside an argument list", "a LOGIN a\nb",
+	    "Unexpected end of line", "a", IMAP_CMD_LOGIN),
+	ERR("unterminated quoted string", "a LOGIN \"abc\r\n",
+	    "Unterminated quoted string", "a", IMAP_CMD_LOGIN),
+	ERR("unterminated quoted string, no line end", "a LOGIN x \"abc",
+	    "Unterminated quoted string", "a", IMAP_CMD_LOGIN),
+	ERR("quoted string ending in a backslash", "a LOGIN x \"abc\\",
+	    "Unterminated quoted string", "a", IMAP_CMD_LOGIN),
+	ERR("bad escape in a quoted string", "a LOGIN \"a\\nb\" x",
+	    "Invalid escape in quoted string", "a", IMAP_CMD_LOGIN),
+	ERR("CR inside a quoted string", "a LOGIN \"a\rb\" x",
+	    "CR without LF", "a", IMAP_CMD_LOGIN),
+	ERR("{5} with fewer bytes", "a LOGIN {5}\r\nabc",
+	    "Invalid literal", "a", IMAP_CMD_LOGIN),
+	ERR("literal size overflow", "a LOGIN {99999999999999999999}\r\nx",
+	    "Invalid literal", "a", IMAP_CMD_LOGIN),
+	ERR("literal without digits", "a LOGIN {}\r\nx y",
+	    "Invalid literal", "a", IMAP_CMD_LOGIN),
+	ERR("literal header not at a line end", "a LOGIN {1}x y",
+	    "Invalid literal", "a", IMAP_CMD_LOGIN),
+	ERR("literal glued to an atom", "a LOGIN x{1}\r\ny z",
+	    "Missing space", "a", IMAP_CMD_LOGIN),
+	ERR("quoted glued to an atom", "a LOGIN \"x\"y z", "Missing space",
+	    "a", IMAP_CMD_LOGIN),
+	ERR("lists glued together", "a ID (a)(b)", "Missing space", "a",
+	    IMAP_CMD_ID),
+	ERR("unbalanced '('", "a STATUS x (MESSAGES", "Missing ')'", "a",
+	    IMAP_CMD_STATUS),
+	ERR("unbalanced ')'", "a STATUS x MESSAGES)", "Unexpected ')'",
+	    "a", IMAP_CMD_STATUS),
+	ERR("')' first", "a ID )", "Unexpected ')'", "a", IMAP_CMD_ID),
+	ERR("nesting over IMAP_DEPTH_MAX", "a ID " D9 ")" C8,
+	    "Nesting too deep", "a", IMAP_CMD_ID),
+	ERRF("more than IMAP_ARGS_MAX arguments", TF("a ENABLE", " x", 257,
+	    NULL), "Too many arguments", "a", IMAP_CMD_ENABLE),
+	ERR("NOOP with an argument", "a NOOP x", "Too many arguments", "a",
+	    IMAP_CMD_NOOP),
+	ERR("LOGIN with one argument", "a LOGIN alice", "Missing argument",
+	    "a", IMAP_CMD_LOGIN),
+	ERR("LOGIN with three", "a LOGIN a b c", "Too many arguments", "a",
+	    IMAP_CMD_LOGIN),
+	ERR("LOGIN with a list", "a LOGIN (a) b", "Invalid argument", "a",
+	    IMAP_CMD_LOGIN),
+	ERR("SELECT a pattern", "a SELECT INBOX*", "Invalid argument", "a",
+	    IMAP_CMD_SELECT),
+	ERR("SELECT a flag", "a SELECT \\Seen", "Invalid argument", "a",
+	    IMAP_CMD_SELECT),
+	ERR("STATUS without a list", "a STATUS x MESSAGES",
+	    "Invalid argument", "a", IMAP_CMD_STATUS),
+	ERR("seqset 0", "a FETCH 0 FLAGS", "Invalid sequence set", "a",
+	    IMAP_CMD_FETCH),
+	ERR("seqset 1:", "a FETCH 1: FLAGS", "Invalid sequence set", "a",
+	    IMAP_CMD_FETCH),
+	ERR("seqset :5", "a COPY :5 x", "Invalid sequence set", "a",
+	    IMAP_CMD_COPY),
+	ERR("seqset 1,,2", "a STORE 1,,2 FLAGS x", "Invalid sequence set",
+	    "a", IMAP_CMD_STORE),
+	ERR("seqset quoted", "a FETCH \"1\" FLAGS", "Invalid sequence set",
+	    "a", IMAP_CMD_FETCH),
+	ERR("UID EXPUNGE without a set", "a UID EXPUNGE",
+	    "Missing argument", "a", IMAP_CMD_EXPUNGE),
+	ERR("FETCH BODY[1.MIME unterminated", "a FETCH 1 BODY[1.MIME",
+	    "Missing ']'", "a", IMAP_CMD_FETCH),
+	ERR("FETCH section with 8-bit", "a FETCH 1 BODY[\xff]",
+	    "Invalid section", "a", IMAP_CMD_FETCH),
+	ERR("FETCH section with an unterminated string",
+	    "a FETCH 1 BODY[HEADER.FIELDS (\"x)]", "Unterminated quoted "
+	    "string", "a", IMAP_CMD_FETCH),
+	ERR("FETCH without items", "a FETCH 1", "Missing argument", "a",
+	    IMAP_CMD_FETCH),
+};
+
+static size_t
+dump_tree(const struct imap_cmd *c, size_t from, size_t to, char *out,
+    size_t cap)
+{
+	size_t n = 0;
+	char val[IMAP_LITERAL_MAX];
+
+	for (size_t j = from; j < to; j = c->args[j].next) {
+		const struct imap_arg *a = &c->args[j];
+		size_t vlen = 0;
+
+		assert_true(a->next > j && a->next <= to);
+		if (n > 0) {
+			n += (size_t)snprintf(out + n, cap - n, " ");
+		}
+		switch (a->type) {
+		case IMAP_ARG_LIST: {
+			size_t kids = 0;
+
+			for (size_t k = j + 1; k < a->next;
+			    k = c->args[k].next) {
+				kids++;
+			}
+			assert_int_equal(kids, a->nchild);
+			assert_true(a->p[0] == '(' && a->p[a->len - 1] == ')');
+			n += (size_t)snprintf(out + n, cap - n, "(");
+			n += dump_tree(c, j + 1, a->next, out + n, cap - n);
+			n += (size_t)snprintf(out + n, cap - n, ")");
+			break;
+		}
+		case IMAP_ARG_SECTION:
+			n += (size_t)snprintf(out + n, cap - n, "S:%.*s",
+			    (int)a->len, a->p);
+			break;
+		default:
+			assert_int_equal(imap_arg_str(a, val, sizeof val,
+			    &vlen), 0);
+			if (a->type == IMAP_ARG_NIL) {
+				n += (size_t)snprintf(out + n, cap - n, "NIL");
+				break;
+			}
+			n += (size_t)snprintf(out + n, cap - n, "%c:%.*s",
+			    a->type == IMAP_ARG_ATOM ? 'A' :
+			    a->type == IMAP_ARG_NUMBER ? 'N' :
+			    a->type == IMAP_ARG_QUOTED ? 'Q' : 'L',
+			    (int)vlen, val);
+			break;
+		}
+	}
+	return n;
+}
+
+static struct imap_cmd cmd;
+
+static void
+test_cmd_parse(void **state)
+{
+	static char tree[8192];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cmd_cases / sizeof cmd_cases[0];
+	    i++) {
+		const struct cmd_case *c = &cmd_cases[i];
+		size_t len;
+		char *in = build(&c->in, &len);
+		enum imap_perr e = imap_cmd_parse(in, len, &cmd);
+
+		if (c->err != NULL) {
+			if (e == IMAP_PE_OK ||
+			    strcmp(imap_strerror(e), c->err) != 0) {
+				fail_msg("%s: got '%s' want '%s'", c->desc,
+				    imap_strerror(e), c->err);
+			}
+		} else if (e != IMAP_PE_OK) {
+			fail_msg("%s: %s", c->desc, imap_strerror(e));
+		}
+		if (c->tag == NULL) {
+			assert_int_equal(cmd.tag_len, 0);
+		} else if (cmd.tag_len != strlen(c->tag) ||
+		    memcmp(cmd.tag, c->tag, cmd.tag_len) != 0) {
+			fail_msg("%s: wrong tag", c->desc);
+		}
+		if (cmd.cmd != c->cmd || (c->err == NULL &&
+		    cmd.uid != c->uid)) {
+			fail_msg("%s: command %d uid %d", c->desc,
+			    (int)cmd.cmd, cmd.uid);
+		}
+		if (c->err == NULL) {
+			tree[0] = '\0';
+			dump_tree(&cmd, 0, cmd.nargs, tree, sizeof tree);
+			if (strcmp(tree, c->tree) != 0) {
+				fail_msg("%s: tree '%s' want '%s'", c->desc,
+				    tree, c->tree);
+			}
+		}
+		free(in);
+	}
+}
+
+/* Many arguments and a long UID set, as iOS sends. */
+static void
+test_cmd_bounds(void **state)
+{
+	static char buf[IMAP_LINE_MAX];
+	size_t n = 0;
+	struct imap_seqset_iter it;
+	uint32_t lo, hi, count = 0;
+
+	(void)state;
+	n += (size_t)snprintf(buf, sizeof buf, "a UID FETCH ");
+	for (uint32_t u = 1; n < IMAP_LINE_MAX - 40; u += 3) {
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%u:%u,",
+		    u + 1, u);
+	}
+	n += (size_t)snprintf(buf + n, sizeof buf - n, "* FLAGS\r\n");
+	assert_int_equal(imap_cmd_parse(buf, n, &cmd), IMAP_PE_OK);
+	imap_seqset_begin(&it, cmd.args[0].p, cmd.args[0].len, 7);
+	while (imap_seqset_next(&it, &lo, &hi) == 1) {
+		if (lo == 7 && hi == 7) {
+			break;
+		}
+		assert_int_equal(lo, 1 + 3 * count);
+		assert_int_equal(hi, lo + 1);
+		count++;
+	}
+	assert_true(count > 800);
+
+	n = (size_t)snprintf(buf, sizeof buf, "a ENABLE");
+	for (int i = 0; i < IMAP_ARGS_MAX; i++) {
+		n += (size_t)snprintf(buf + n, sizeof buf - n, " x");
+	}
+	assert_int_equal(imap_cmd_parse(buf, n, &cmd), IMAP_PE_OK);
+	assert_int_equal(cmd.nargs, IMAP_ARGS_MAX);
+}
+
+/* ---------------------------------------------------------------- */
+
+static void
+test_seqset(void **state)
+{
+	static const struct {
+		const char	*set;
+		uint32_t	 star;
+		const char	*want;	/* NULL: invalid */
+	} cases[] = {
+		{ "1", 10, "1-1" },
+		{ "1:5", 10, "1-5" },
+		{ "5:2", 10, "2-5" },
+		{ "*", 10, "10-10" },
+		{ "*:*", 10, "10-10" },
+		{ "3:*", 10, "3-10" },
+		{ "*:3", 10, "3-10" },
+		{ "20:*", 10, "10-20" },
+		{ "1,3:4,7", 10, "1-1,3-4,7-7" },
+		{ "4294967295", 1, "4294967295-4294967295" },
+		{ "1:4294967295", 1, "1-4294967295" },
+		{ "*", 0, "0-0" },
+		{ "", 1, NULL },
+		{ "0", 1, NULL },
+		{ "0:3", 1, NULL },
+		{ "1:0", 1, NULL },
+		{ "01", 1, NULL },
+		{ "1:", 1, NULL },
+		{ ":5", 1, NULL },
+		{ "1,,2", 1, NULL },
+		{ "1,", 1, NULL },
+		{ ",1", 1, NULL },
+		{ "1::2", 1, NULL },
+		{ "1:2:3", 1, NULL },
+		{ "4294967296", 1, NULL },
+		{ "99999999999", 1, NULL },
+		{ "1 ", 1, NULL },
+		{ "$", 1, NULL },
+		{ "**", 1, NULL },
+		{ "-1", 1, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *s = cases[i].set;
+		char *p = dup_exact(s, strlen(s));
+		char got[256] = "";
+		struct imap_seqset_iter it;
+		uint32_t lo, hi;
+		int rc, valid = imap_seqset_valid(p, strlen(s));
+
+		imap_seqset_begin(&it, p, strlen(s), cases[i].star);
+		while ((rc = imap_seqset_next(&it, &lo, &hi)) == 1) {
+			assert_true(lo <= hi);
+			snprintf(got + strlen(got), sizeof got - strlen(got),
+			    "%s%u-%u", got[0] ? "," : "", lo, hi);
+		}
+		if (cases[i].want == NULL) {
+			if (valid != -1) {
+				fail_msg("'%s' should be invalid", s);
+			}
+		} else if (valid != 0 || rc != 0 ||
+		    strcmp(got, cases[i].want) != 0) {
+			fail_msg("'%s': got '%s' rc %d", s, got, rc);
+		}
+		free(p);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* FETCH: items as a mask, and each body section as its canonical name
+ * with " peek" for BODY.PEEK; or the error. */
+
+struct fetch_case {
+	const char	*desc;
+	const char	*in;
+	const char	*err;
+	unsigned	 items;
+	int		 seen;
+	const char	*bodies;
+};
+
+#define F_FAST	(IMAP_FETCH_FLAGS | IMAP_FETCH_INTERNALDATE | \
+		 IMAP_FETCH_RFC822_SIZE)
+#define F_ALL	(F_FAST | IMAP_FETCH_ENVELOPE)
+#define FOK(d, s, it, seen, b)	{ (d), (s), NULL, (it), (seen), (b) }
+#define FERR(d, s, e)			{ (d), (s), (e), 0, 0, NULL }
+
+static const struct fetch_case fetch_cases[] = {
+	FOK("single atom", "a FETCH 1 FLAGS", IMAP_FETCH_FLAGS, 0, ""),
+	FOK("ALL", "a FETCH 1:* all", F_ALL, 0, ""),
+	FOK("FAST", "a FETCH 1 FAST", F_FAST, 0, ""),
+	FOK("FULL", "a FETCH 1 FULL", F_ALL | IMAP_FETCH_BODY, 0, ""),
+	FOK("every atom", "a FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE "
+	    "ENVELOPE BODY BODYSTRUCTURE UID RFC822 RFC822.HEADER "
+	    "RFC822.TEXT)", 0x3ffu, 1, ""),
+	FOK("RFC822.HEADER does not set \\Seen",
+	    "a FETCH 1 (UID RFC822.HEADER)",
+	    IMAP_FETCH_UID | IMAP_FETCH_RFC822_HEADER, 0, ""),
+	FOK("BODY[]", "a FETCH 1 BODY[]", 0, 1, "BODY[]"),
+	FOK("BODY.PEEK[] in lower case", "a FETCH 1 body.peek[]", 0, 0,
+	    "BODY[] peek"),
+	FOK("parts and MIME", "a FETCH 1 (BODY[1.2.3] BODY.PEEK[2.MIME])",
+	    0, 1, "BODY[1.2.3] BODY[2.MIME] peek"),
+	FOK("HEADER and TEXT", "a FETCH 1 (BODY.PEEK[header] "
+	    "BODY.PEEK[1.TEXT] BODY.PEEK[3.HEADER])", 0, 0,
+	    "BODY[HEADER] peek BODY[1.TEXT] peek BODY[3.HEADER] peek"),
+	FOK("HEADER.FIELDS, canonical upper case",
+	    "a FETCH 1 BODY.PEEK[header.fields (From to \"X-A\" {4}\r\n"
+	    "x(y))]", 0, 0,
+	    "BODY[HEADER.FIELDS (FROM TO X-A \"X(Y)\")] peek"),
+	FOK("HEADER.FIELDS.NOT after a part",
+	    "a FETCH 1 BODY[1.HEADER.FIELDS.NOT (Received)]", 0, 1,
+	    "BODY[1.HEADER.FIELDS.NOT (RECEIVED)]"),
+	FOK("partial", "a FETCH 1 BODY.PEEK[TEXT]<0.2048>", 0, 0,
+	    "BODY[TEXT]<0> peek"),
+	FOK("partial at 2^32 - 1",
+	    "a FETCH 1 BODY[]<4294967295.4294967295>", 0, 1,
+	    "BODY[]<4294967295>"),
+	FOK("part numbers to IMAP_SECTION_DEPTH_MAX",
+	    "a FETCH 1 BODY[1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16]", 0, 1,
+	    "BODY[1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16]"),
+	FERR("unknown atom", "a FETCH 1 FOO", "Invalid FETCH attribute"),
+	FERR("macro in a list", "a FETCH 1 (ALL)",
+	    "Invalid FETCH attribute"),
+	FERR("empty list", "a FETCH 1 ()", "Missing argument"),
+	FERR("nested list", "a FETCH 1 ((FLAGS))",
+	    "Invalid FETCH attribute"),
+	FERR("quoted item", "a FETCH 1 \"FLAGS\"",
+	    "Invalid FETCH attribute"),
+	FERR("BODY.PEEK without a section", "a FETCH 1 BODY.PEEK",
+	    "Invalid FETCH attribute"),
+	FERR("BINARY is not offered", "a FETCH 1 BINARY[1]",
+	    "Invalid FETCH attribute"),
+	FERR("BODY[0]", "a FETCH 1 BODY[0]", "Invalid section"),
+	FERR("BODY[1.0]", "a FETCH 1 BODY[1.0]", "Invalid section"),
+	FERR("BODY[01]", "a FETCH 1 BODY[01]", "Invalid section"),
+	FERR("BODY[1.]", "a FETCH 1 BODY[1.]", "Invalid section"),
+	FERR("BODY[.1]", "a FETCH 1 BODY[.1]", "Invalid section"),
+	FERR("BODY[1..2]", "a FETCH 1 BODY[1..2]", "Invalid section"),
+	FERR("part number overflow", "a FETCH 1 BODY[4294967296]",
+	    "Invalid section"),
+	FERR("BODY[MIME] without a part", "a FETCH 1 BODY[MIME]",
+	    "Invalid section"),
+	FERR("unknown section text", "a FETCH 1 BODY[FOO]",
+	    "Invalid section"),
+	FERR("HEADER.FIELDS without a list", "a FETCH 1 BODY[HEADER.FIELDS]",
+	    "Invalid section"),
+	FERR("HEADER.FIELDS with an empty list",
+	    "a FETCH 1 BODY[HEADER.FIELDS ()]", "Invalid section"),
+	FERR("HEADER.FIELDS list unclosed",
+	    "a FETCH 1 BODY[HEADER.FIELDS (A]", "Invalid section"),
+	FERR("field name with a colon", "a FETCH 1 BODY[HEADER.FIELDS (A:)]",
+	    "Invalid header field name"),
+	FERR("field name with an escape",
+	    "a FETCH 1 BODY[HEADER.FIELDS (\"a\\\\b\")]",
+	    "Invalid header field name"),
+	FERR("empty field name", "a FETCH 1 BODY[HEADER.FIELDS (\"\")]",
+	    "Invalid header field name"),
+	FERR("text after the section", "a FETCH 1 BODY[TEXT]x",
+	    "Invalid partial"),
+	FERR("part numbers over IMAP_SECTION_DEPTH_MAX",
+	    "a FETCH 1 BODY[1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17]",
+	    "Section nesting too deep"),
+	FERR("partial with count 0", "a FETCH 1 BODY[]<5.0>",
+	    "Invalid partial"),
+	FERR("partial without count", "a FETCH 1 BODY[]<5>",
+	    "Invalid partial"),
+	FERR("partial overflow", "a FETCH 1 BODY[]<4294967296.1>",
+	    "Invalid partial"),
+	FERR("partial unclosed", "a FETCH 1 BODY[]<1.2",
+	    "Invalid partial"),
+	FERR("partial with junk", "a FETCH 1 BODY[]<1.2>x",
+	    "Invalid partial"),
+	FERR("more than IMAP_FETCH_ATTS_MAX sections",
+	    "a FETCH 1 (BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] "
+	    "BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] "
+	    "BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] "
+	    "BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] "
+	    "BODY[1] BODY[1] BODY[1] BODY[1] BODY[1] BODY[1])",
+	    "Too many FETCH attributes"),
+	FERR("more than IMAP_HDR_FIELDS_MAX names",
+	    "a FETCH 1 (BODY[HEADER.FIELDS (a b c d e f g h i j k l m n o p)]"
+	    " BODY[HEADER.FIELDS (a b c d e f g h i j k l m n o p q)])",
+	    "Too many header fields"),
+};
+
+static void
+test_fetch(void **state)
+{
+	static struct imap_fetch f;
+	char got[1024], name[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof fetch_cases / sizeof fetch_cases[0];
+	    i++) {
+		const struct fetch_case *c = &fetch_cases[i];
+		char *in = dup_exact(c->in, strlen(c->in));
+		enum imap_perr e = imap_cmd_parse(in, strlen(c->in), &cmd);
+
+		if (e != IMAP_PE_OK) {
+			fail_msg("%s: %s", c->desc, imap_strerror(e));
+		}
+		e = imap_fetch_parse(&cmd, &f);
+		if (c->err != NULL) {
+			if (e == IMAP_PE_OK ||
+			    strcmp(imap_strerror(e), c->err) != 0) {
+				fail_msg("%s: got '%s' want '%s'", c->desc,
+				    imap_strerror(e), c->err);
+			}
+			free(in);
+			continue;
+		}
+		if (e != IMAP_PE_OK) {
+			fail_msg("%s: %s", c->desc, imap_strerror(e));
+		}
+		got[0] = '\0';
+		for (unsigned b = 0; b < f.nbody; b++) {
+			size_t n = imap_fetch_body_fmt(&f, &f.body[b], name,
+			    sizeof name);
+
+			assert_true(n < sizeof name);
+			/* too small a buffer: the same length */
+			assert_int_equal(imap_fetch_body_fmt(&f, &f.body[b],
+			    name, 3), n);
+			snprintf(got + strlen(got), sizeof got - strlen(got),
+			    "%s%.*s%s", b ? " " : "", (int)n, name,
+			    f.body[b].peek ? " peek" : "");
+		}
+		if (f.items != c->items || f.seen != c->seen ||
+		    strcmp(got, c->bodies) != 0) {
+			fail_msg("%s: items %#x seen %d bodies '%s'",
+			    c->desc, f.items, f.seen, got);
+		}
+		free(in);
+	}
+}
+
+/* The fields of one section, and its spelling as sent. */
+static void
+test_fetch_section_fields(void **state)
+{
+	static struct imap_fetch f;
+	const char *in = "a FETCH 1 BODY.PEEK[2.3.header.fields (a \"B-C\")]"
+	    "<10.20>";
+	const struct imap_fetch_body *b;
+
+	(void)state;
+	assert_int_equal(imap_cmd_parse(in, strlen(in), &cmd), IMAP_PE_OK);
+	assert_int_equal(imap_fetch_parse(&cmd, &f), IMAP_PE_OK);
+	assert_int_equal(f.nbody, 1);
+	b = &f.body[0];
+	assert_int_equal(b->nparts, 2);
+	assert_int_equal(b->part[0], 2);
+	assert_int_equal(b->part[1], 3);
+	assert_int_equal(b->text, IMAP_SECT_HEADER_FIELDS);
+	assert_int_equal(b->nfields, 2);
+	assert_int_equal(f.field[b->field0].len, 1);
+	assert_memory_equal(f.field[b->field0 + 1].p, "B-C", 3);
+	assert_true(b->partial && b->start == 10 && b->count == 20);
+	assert_int_equal(b->spec_len, strlen("2.3.header.fields (a \"B-C\")"));
+	assert_memory_equal(b->spec, "2.3.header.fields (a \"B-C\")",
+	    b->spec_len);
+}
+
+/* ---------------------------------------------------------------- */
+
+struct store_case {
+	const char		*desc;
+	const char		*in;
+	const char		*err;
+	enum imap_store_op	 op;
+	int			 silent;
+	unsigned		 flags;
+	const char		*kw;	/* space-separated */
+};
+
+#define SOK(d, s, op, sil, fl, kw)	{ (d), (s), NULL, (op), (sil), \
+					  (fl), (kw) }
+#define SERR(d, s, e)			{ (d), (s), (e), 0, 0, 0, NULL }
+
+#define K10	" k0 k1 k2 k3 k4 k5 k6 k7 k8 k9"
+#define K30	K10 K10 K10
+
+static const struct store_case store_cases[] = {
+	SOK("FLAGS list", "a STORE 1 FLAGS (\\Seen \\Deleted)",
+	    IMAP_STORE_SET, 0, IMAP_FL_SEEN | IMAP_FL_DELETED, ""),
+	SOK("+FLAGS.SILENT single flag", "a STORE 1:* +flags.silent \\seen",
+	    IMAP_STORE_ADD, 1, IMAP_FL_SEEN, ""),
+	SOK("-FLAGS several bare flags",
+	    "a STORE 2 -FLAGS \\Answered \\Flagged \\Draft $Junk",
+	    IMAP_STORE_REMOVE, 0,
+	    IMAP_FL_ANSWERED | IMAP_FL_FLAGGED | IMAP_FL_DRAFT, "$Junk"),
+	SOK("empty list clears", "a STORE 1 FLAGS ()", IMAP_STORE_SET, 0, 0,
+	    ""),
+	SOK("keywords kept once", "a STORE 1 +FLAGS (foo $Bar FOO NonJunk)",
+	    IMAP_STORE_ADD, 0, 0, "foo $Bar NonJunk"),
+	SOK("keyword of IMAP_KEYWORD_LEN_MAX",
+	    "a STORE 1 +FLAGS kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+	    "kkkkkkkkkkkkkkkk", IMAP_STORE_ADD, 0, 0,
+	    "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+	    "kkkkkkkkkkkkkkkk"),
+	SERR("\\Recent in a list", "a STORE 1 +FLAGS (\\Seen \\Recent)",
+	    "Cannot set \\Recent"),
+	SERR("\\Recent alone", "a STORE 1 FLAGS \\RECENT",
+	    "Cannot set \\Recent"),
+	SERR("unknown system flag", "a STORE 1 FLAGS \\Foo", "Invalid flag"),
+	SERR("\\* is not a flag to store", "a STORE 1 FLAGS (\\*)",
+	    "Invalid flag"),
+	SERR("keyword with ']'", "a STORE 1 FLAGS a]b", "Invalid flag"),
+	SERR("keyword with '%'", "a STORE 1 FLAGS a%", "Invalid flag"),
+	SERR("quoted flag", "a STORE 1 FLAGS \"x\"", "Invalid flag"),
+	SERR("nested list", "a STORE 1 FLAGS ((x))", "Invalid flag"),
+	SERR("keyword too long",
+	    "a STORE 1 +FLAGS kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+	    "kkkkkkkkkkkkkkkkk", "Keyword too long"),
+	SERR("unknown item", "a STORE 1 LABELS x", "Invalid STORE item"),
+	SERR("FLAGS.LOUD", "a STORE 1 FLAGS.LOUD x", "Invalid STORE item"),
+	SERR("++FLAGS", "a STORE 1 ++FLAGS x", "Invalid STORE item"),
+	SERR("modifier list (CONDSTORE)",
+	    "a STORE 1 (UNCHANGEDSINCE 5) +FLAGS x", "Invalid STORE item"),
+	SERR("something after the list", "a STORE 1 FLAGS (a) b",
+	    "Too many arguments"),
+	SERR("too many flags in a list", "a STORE 1 FLAGS (" K30 " x y z)",
+	    "Too many flags"),
+	SERR("too many bare flags", "a STORE 1 FLAGS" K30 " x y z",
+	    "Too many flags"),
+};
+
+static void
+test_store(void **state)
+{
+	static struct imap_store st;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof store_cases / sizeof store_cases[0];
+	    i++) {
+		const struct store_case *c = &store_cases[i];
+		char *in = dup_exact(c->in, strlen(c->in));
+		enum imap_perr e = imap_cmd_parse(in, strlen(c->in), &cmd);
+		char kw[512] = "";
+
+		if (e != IMAP_PE_OK) {
+			fail_msg("%s: %s", c->desc, imap_strerror(e));
+		}
+		e = imap_store_parse(&cmd, &st);
+		if (c->err != NULL) {
+			if (e == IMAP_PE_OK ||
+			    strcmp(imap_strerror(e), c->err) != 0) {
+				fail_msg("%s: got '%s' want '%s'", c->desc,
+				    imap_strerror(e), c->err);
+			}
+			free(in);
+			continue;
+		}
+		if (e != IMAP_PE_OK) {
+			fail_msg("%s: %s", c->desc, imap_strerror(e));
+		}
+		for (unsigned k = 0; k < st.nkw; k++) {
+			snprintf(kw + strlen(kw), sizeof kw - strlen(kw),
+			    "%s%.*s", k ? " " : "", (int)st.kw[k].len,
+			    st.kw[k].p);
+		}
+		if (st.op != c->op || st.silent != c->silent ||
+		    st.flags != c->flags || strcmp(kw, c->kw) != 0) {
+			fail_msg("%s: op %d silent %d flags %#x kw '%s'",
+			    c->desc, (int)st.op, st.silent, st.flags, kw);
+		}
+		free(in);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* SEARCH: the program dumped from node 0 as KEY or KEY:operand, with
+ * AND(...), NOT(...) and OR(a b); dates as days since 1970. */
+
+static const char *const skey_names[] = {
+	"AND", "SEQSET", "ALL", "ANSWERED", "BCC", "BEFORE", "BODY", "CC",
+	"DELETED", "DRAFT", "FLAGGED", "FROM", "HEADER", "KEYWORD",
+	"LARGER", "NEW", "NOT", "OLD", "ON", "OR", "RECENT", "SEEN",
+	"SENTBEFORE", "SENTON", "SENTSINCE", "SINCE", "SMALLER", "SUBJECT",
+	"TEXT", "TO", "UID", "UNANSWERED", "UNDELETED", "UNDRAFT",
+	"UNFLAGGED", "UNKEYWORD", "UNSEEN",
+};
+
+static size_t
+dump_node(const struct imap_search *s, size_t i, char *out, size_t cap)
+{
+	const struct imap_search_node *nd = &s->node[i];
+	char v[256], v2[256];
+	size_t n = 0, vl = 0, vl2 = 0;
+
+	assert_true(i < s->n && nd->next > i && nd->next <= s->n);
+	n += (size_t)snprintf(out, cap, "%s", skey_names[nd->key]);
+	switch (nd->key) {
+	case IMAP_SK_AND:
+		n += (size_t)snprintf(out + n, cap - n, "(");
+		for (size_t j = i + 1; j < nd->next; j = s->node[j].next) {
+			if (j > i + 1) {
+				n += (size_t)snprintf(out + n, cap - n, " ");
+			}
+			n += dump_node(s, j, out + n, cap - n);
+		}
+		n += (size_t)snprintf(out + n, cap - n, ")");
+		break;
+	case IMAP_SK_NOT:
+		n += (size_t)snprintf(out + n, cap - n, "(");
+		n += dump_node(s, i + 1, out + n, cap - n);
+		assert_int_equal(s->node[i + 1].next, nd->next);
+		n += (size_t)snprintf(out + n, cap - n, ")");
+		break;
+	case IMAP_SK_OR:
+		n += (size_t)snprintf(out + n, cap - n, "(");
+		n += dump_node(s, i + 1, out + n, cap - n);
+		n += (size_t)snprintf(out + n, cap - n, " ");
+		n += dump_node(s, s->node[i + 1].next, out + n, cap - n);
+		assert_int_equal(s->node[s->node[i + 1].next].next, nd->next);
+		n += (size_t)snprintf(out + n, cap - n, ")");
+		break;
+	case IMAP_SK_BEFORE: case IMAP_SK_ON: case IMAP_SK_SINCE:
+	case IMAP_SK_SENTBEFORE: case IMAP_SK_SENTON:
+	case IMAP_SK_SENTSINCE:
+		n += (size_t)snprintf(out + n, cap - n, ":%d",
+		    (int)nd->days);
+		break;
+	case IMAP_SK_LARGER: case IMAP_SK_SMALLER:
+		n += (size_t)snprintf(out + n, cap - n, ":%u", nd->num);
+		break;
+	default:
+		if (nd->str != NULL) {
+			assert_int_equal(imap_arg_str(nd->str, v, sizeof v,
+			    &vl), 0);
+			n += (size_t)snprintf(out + n, cap - n, ":%.*s",
+			    (int)vl, v);
+		}
+		if (nd->str2 != NULL) {
+			assert_int_equal(imap_arg_str(nd->str2, v2,
+			    sizeof v2, &vl2), 0);
+			n += (size_t)snprintf(out + n, cap - n, "=%.*s",
+			    (int)vl2, v2);
+		}
+		break;
+	}
+	return n;
+}
+
+struct search_case {
+	const char	*desc;
+	struct text	 in;
+	const char	*err;
+	int		 utf8;
+	const char	*want;
+};
+
+#define QOK(d, s, u, w)	{ (d), T(s), NULL, (u), (w) }
+#define QERR(d, s, e)	{ (d), T(s), (e), 0, NULL }
+
+#define N10	" ALL ALL ALL ALL ALL ALL ALL ALL ALL ALL"
+
+static const struct search_case search_cases[] = {
+	QOK("ALL", "a SEARCH ALL", 0, "AND(ALL)"),
+	QOK("flags, mixed case", "a SEARCH unseen Deleted NEW OLD RECENT",
+	    0, "AND(UNSEEN DELETED NEW OLD RECENT)"),
+	QOK("every flag key", "a SEARCH ANSWERED DRAFT FLAGGED SEEN "
+	    "UNANSWERED UNDELETED UNDRAFT UNFLAGGED", 0, "AND(ANSWERED "
+	    "DRAFT FLAGGED SEEN UNANSWERED UNDELETED UNDRAFT UNFLAGGED)"),
+	QOK("the header example", "a SEARCH OR FROM a (SEEN NOT DRAFT) 1:5",
+	    0, "AND(OR(FROM:a AND(SEEN NOT(DRAFT))) SEQSET:1:5)"),
+	QOK("strings: atom, quoted, literal",
+	    "a SEARCH SUBJECT \"a \\\"b\\\"\" BODY {3}\r\nx y TEXT z", 0,
+	    "AND(SUBJECT:a \"b\" BODY:x y TEXT:z)"),
+	QOK("address keys", "a SEARCH BCC a CC b FROM c TO d", 0,
+	    "AND(BCC:a CC:b FROM:c TO:d)"),
+	QOK("HEADER name and value", "a SEARCH HEADER Message-ID \"<x@y>\"",
+	    0, "AND(HEADER:Message-ID=<x@y>)"),
+	QOK("HEADER with an empty value", "a SEARCH HEADER X-Spam \"\"", 0,
+	    "AND(HEADER:X-Spam=)"),
+	QOK("KEYWORD, UNKEYWORD", "a SEARCH KEYWORD $Junk UNKEYWORD foo", 0,
+	    "AND(KEYWORD:$Junk UNKEYWORD:foo)"),
+	QOK("LARGER SMALLER", "a SEARCH LARGER 1000 SMALLER 4294967295", 0,
+	    "AND(LARGER:1000 SMALLER:4294967295)"),
+	QOK("UID and a bare set", "a SEARCH UID 1:*,5 2,4:3", 0,
+	    "AND(UID:1:*,5 SEQSET:2,4:3)"),
+	QOK("dates", "a SEARCH SINCE 1-Jan-1970 BEFORE \"01-feb-1970\" "
+	    "ON 29-Feb-2000 SENTSINCE 31-Dec-1969 SENTBEFORE 1-Mar-2100 "
+	    "SENTON 15-Jun-2024", 0, "AND(SINCE:0 BEFORE:31 ON:11016 "
+	    "SENTSINCE:-1 SENTBEFORE:47541 SENTON:19889)"),
+	QOK("CHARSET UTF-8", "a SEARCH CHARSET utf-8 SUBJECT \"\xc3\xa9\"",
+	    1, "AND(SUBJECT:\xc3\xa9)"),
+	QOK("CHARSET quoted US-ASCII", "a SEARCH CHARSET \"US-ASCII\" ALL",
+	    0, "AND(ALL)"),
+	QOK("NOT NOT", "a SEARCH NOT NOT SEEN", 0, "AND(NOT(NOT(SEEN)))"),
+	QOK("OR of lists", "a SEARCH OR (SEEN FLAGGED) (OR DRAFT ALL)", 0,
+	    "AND(OR(AND(SEEN FLAGGED) AND(OR(DRAFT ALL))))"),
+	QOK("nested lists", "a SEARCH ((((((((ALL))))))))", 0,
+	    "AND(AND(AND(AND(AND(AND(AND(AND(AND(ALL)))))))))"),
+	{ "IMAP_SEARCH_KEYS_MAX - 1 keys", TF("a SEARCH", N10, 6,
+	  " ALL ALL ALL"), NULL, 0, NULL },
+	QERR("unknown key", "a SEARCH FOO", "Unknown search key"),
+	QERR("quoted key", "a SEARCH \"ALL\"", "Unknown search key"),
+	QERR("OR with one operand", "a SEARCH OR SEEN", "Missing argument"),
+	QERR("OR with one operand inside a list", "a SEARCH (OR SEEN) DRAFT",
+	    "Missing argument"),
+	QERR("NOT at the end", "a SEARCH SEEN NOT", "Missing argument"),
+	QERR("FROM without a string", "a SEARCH FROM", "Missing argument"),
+	QERR("FROM with a list", "a SEARCH FROM (x)", "Invalid argument"),
+	QERR("HEADER with one operand", "a SEARCH HEADER X-A",
+	    "Missing argument"),
+	QERR("empty list", "a SEARCH ()", "Missing argument"),
+	QERR("CHARSET only", "a SEARCH CHARSET UTF-8", "Missing argument"),
+	QERR("CHARSET without a name", "a SEARCH CHARSET",
+	    "Missing argument"),
+	QERR("CHARSET ISO-8859-1", "a SEARCH CHARSET ISO-8859-1 ALL",
+	    "Unsupported charset"),
+	QERR("CHARSET not first", "a SEARCH ALL CHARSET UTF-8",
+	    "Unknown search key"),
+	QERR("search nesting too deep", "a SEARCH (((((((((ALL)))))))))",
+	    "Nesting too deep"),
+	{ "more than IMAP_SEARCH_KEYS_MAX keys", TF("a SEARCH", N10, 7,
+	  NULL), "Too many search keys", 0, NULL },
+	QERR("LARGER with a word", "a SEARCH LARGER big", "Invalid number"),
+	QERR("LARGER over 2^32", "a SEARCH LARGER 4294967296",
+	    "Invalid number"),
+	QERR("bad set", "a SEARCH 1:0", "Invalid sequence set"),
+	QERR("UID with a word", "a SEARCH UID all", "Invalid sequence set"),
+	QERR("31-Feb", "a SEARCH SINCE 31-Feb-2024", "Invalid date"),
+	QERR("29-Feb in a common year", "a SEARCH ON 29-Feb-1900",
+	    "Invalid date"),
+	QERR("day 0", "a SEARCH ON 0-Jan-2024", "Invalid date"),
+	QERR("three-digit day", "a SEARCH ON 001-Jan-2024", "Invalid date"),
+	QERR("unknown month", "a SEARCH ON 1-Foo-2024", "Invalid date"),
+	QERR("two-digit year", "a SEARCH ON 1-Jan-24", "Invalid date"),
+	QERR("date with time", "a SEARCH ON \"1-Jan-2024 10:00\"",
+	    "Invalid date"),
+	QERR("ISO date", "a SEARCH ON 2024-01-01", "Invalid date"),
+	QERR("literal date", "a SEARCH ON {10}\r\n1-Jan-2024",
+	    "Invalid date"),
+	QERR("KEYWORD with a flag", "a SEARCH KEYWORD \\Seen", "Invalid flag"),
+};
+
+static void
+test_search(void **state)
+{
+	static struct imap_search s;
+	static char got[4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof search_cases / sizeof search_cases[0];
+	    i++) {
+		const struct search_case *c = &search_cases[i];
+		size_t len;
+		char *in = build(&c->in, &len);
+		enum imap_perr e = imap_cmd_parse(in, len, &cmd);
+
+		if (e != IMAP_PE_OK) {
+			if (c->err != NULL &&
+			    strcmp(imap_strerror(e), c->err) == 0) {
+				free(in);
+				continue;
+			}
+			fail_msg("%s: %s", c->desc, imap_strerror(e));
+		}
+		e = imap_search_parse(&cmd, &s);
+		if (c->err != NULL) {
+			if (e == IMAP_PE_OK ||
+			    strcmp(imap_strerror(e), c->err) != 0) {
+				fail_msg("%s: got '%s' want '%s'", c->desc,
+				    imap_strerror(e), c->err);
+			}
+			free(in);
+			continue;
+		}
+		if (e != IMAP_PE_OK) {
+			fail_msg("%s: %s", c->desc, imap_strerror(e));
+		}
+		assert_int_equal(s.node[0].key, IMAP_SK_AND);
+		assert_int_equal(s.node[0].next, s.n);
+		dump_node(&s, 0, got, sizeof got);
+		if (c->want != NULL && strcmp(got, c->want) != 0) {
+			fail_msg("%s: got '%s' want '%s'", c->desc, got,
+			    c->want);
+		}
+		assert_int_equal(s.utf8, c->utf8);
+		free(in);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+
+static void
+test_astring_fmt(void **state)
+{
+	static const struct {
+		const char	*in;
+		size_t		 len;
+		const char	*want;
+	} cases[] = {
+		{ "INBOX", 5, "\"INBOX\"" },
+		{ "", 0, "\"\"" },
+		{ "a\"b\\c", 5, "\"a\\\"b\\\\c\"" },
+		{ "a b", 3, "\"a b\"" },
+		{ "a\r\nb", 4, "{4}\r\na\r\nb" },
+		{ "j\xc3\xb6rg", 5, "{5}\r\nj\xc3\xb6rg" },
+		{ "a\0b", 3, "{3}\r\na\0b" },
+	};
+	char buf[64];
+	size_t n, wl;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		wl = strlen(cases[i].want);
+		if (cases[i].in[0] == 'a' && cases[i].len == 3 &&
+		    cases[i].in[1] == '\0') {
+			wl = 8;
+		}
+		n = imap_astring_fmt(buf, sizeof buf, cases[i].in,
+		    cases[i].len);
+		assert_int_equal(n, wl);
+		assert_memory_equal(buf, cases[i].want, wl);
+		/* a buffer one short: nothing written */
+		memset(buf, 'Z', sizeof buf);
+		assert_int_equal(imap_astring_fmt(buf, wl - 1, cases[i].in,
+		    cases[i].len), wl);
+		assert_int_equal(buf[0], 'Z');
+	}
+	assert_int_equal(imap_nstring_fmt(buf, sizeof buf, NULL, 0), 3);
+	assert_memory_equal(buf, "NIL", 3);
+	assert_int_equal(imap_nstring_fmt(buf, sizeof buf, "x", 1), 3);
+	assert_memory_equal(buf, "\"x\"", 3);
+	assert_int_equal(imap_nstring_fmt(buf, 2, NULL, 0), 3);
+}
+
+/* Output parses back to the same value. */
+static void
+test_astring_roundtrip(void **state)
+{
+	static const char *const vals[] = {
+		"", "x", "a b", "\"", "\\", "((", "{5}", "\r\n", "\xff\xfe",
+		"NIL", "a\"\\b c\r\nd",
+	};
+	char line[256], val[256];
+	size_t n, vl;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		memcpy(line, "t LOGIN ", 8);
+		n = 8 + imap_astring_fmt(line + 8, sizeof line - 8, vals[i],
+		    strlen(vals[i]));
+		memcpy(line + n, " x\r\n", 4);
+		n += 4;
+		assert_int_equal(imap_cmd_parse(line, n, &cmd), IMAP_PE_OK);
+		assert_int_equal(imap_arg_str(&cmd.args[0], val, sizeof val,
+		    &vl), 0);
+		assert_int_equal(vl, strlen(vals[i]));
+		assert_memory_equal(val, vals[i], vl);
+	}
+}
+
+static void
+test_strerror(void **state)
+{
+	(void)state;
+	for (int e = IMAP_PE_OK; e <= IMAP_PE_LIT_BIG; e++) {
+		const char *s = imap_strerror((enum imap_perr)e);
+
+		assert_non_null(s);
+		assert_true(strlen(s) > 0 && strlen(s) < 40);
+		assert_null(strpbrk(s, "\r\n"));
+	}
+	assert_string_equal(imap_strerror(IMAP_PE_LINE_LONG),
+	    "Line too long");
+	assert_string_equal(imap_strerror(IMAP_PE_LIT_BIG),
+	    "Literal too big");
+	assert_string_equal(imap_strerror((enum imap_perr)999),
+	    "Syntax error");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame),
+		cmocka_unit_test(test_tag_get),
+		cmocka_unit_test(test_cmd_parse),
+		cmocka_unit_test(test_cmd_bounds),
+		cmocka_unit_test(test_seqset),
+		cmocka_unit_test(test_fetch),
+		cmocka_unit_test(test_fetch_section_fields),
+		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_astring_fmt),
+		cmocka_unit_test(test_astring_roundtrip),
+		cmocka_unit_test(test_strerror),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
