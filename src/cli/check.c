@@ -13,7 +13,9 @@
 
 #include "cli/cli.h"
 #include "core/fmt.h"
+#include "imap/imap.h"
 #include "map/map.h"
+#include "store/mbox.h"
 #include "tls/tls.h"
 #include "tls/tls_cred.h"
 
@@ -85,6 +87,14 @@ cmd_check(int argc, char **argv)
 	    conn_bytes_per_connection(),
 	    conn_bytes_per_connection() * max / 1024, max,
 	    tls_bytes_per_connection());
+	if (WREN_IMAP) {
+		fmt_fd(STDOUT_FILENO, "# imap: %zu bytes per session, %zu "
+		    "per running command (touched as used)\n",
+		    imap_bytes_per_session(), imap_bytes_per_workspace());
+		fmt_fd(STDOUT_FILENO, "# imap: a selected mailbox's index "
+		    "takes %zu bytes per message\n",
+		    mbox_bytes_per_message());
+	}
 	return 0;
 }
 

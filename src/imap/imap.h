@@ -29,7 +29,9 @@ int	imap_init(struct ev *, const struct cfg *, struct maps *,
 	    size_t max_sessions, struct err *);
 void	imap_shutdown(void);
 
-/* Bytes reserved per session (for `wren check` and README). */
+/* Bytes reserved per session, and per workspace (taken while a
+ * command runs), for `wren check` and README. */
 size_t	imap_bytes_per_session(void);
+size_t	imap_bytes_per_workspace(void);
 
 #endif

@@ -133,6 +133,12 @@ imap_bytes_per_session(void)
 	return sizeof(struct imap_session);
 }
 
+size_t
+imap_bytes_per_workspace(void)
+{
+	return sizeof(struct imap_ws);
+}
+
 /* --- output --------------------------------------------------------- */
 
 int
