@@ -228,7 +228,7 @@ mbox_view_update(struct mbox_view *v, int allow_expunge, mbox_event_fn *fn,
     void *arg)
 {
 	struct mbox *mb = v->mb;
-	uint32_t seq = 0, added = 0, first_new = 0;
+	uint32_t seq = 0, added = 0, first_new = 0, start, end, last;
 
 	if (mb == NULL) {
 		return;
@@ -243,6 +243,9 @@ mbox_view_update(struct mbox_view *v, int allow_expunge, mbox_event_fn *fn,
 			if (!(mb->state[i] & MB_GONE)) {
 				seq++;
 			} else if (m->mod > v->expunge_seen) {
+				if (mbox_view_recent(v, m)) {
+					v->nrecent--;
+				}
 				fn(arg, MBOX_EV_EXPUNGE, seq + 1, m);
 				v->exists--;
 			}
@@ -251,21 +254,32 @@ mbox_view_update(struct mbox_view *v, int allow_expunge, mbox_event_fn *fn,
 		v->cur_seq = 0;
 		mbox_compact(mb);
 	}
-	for (uint32_t i = mb->n; i > 0; i--) {
-		const struct mbox_msg *m = &mb->msgs[i - 1];
-
-		if (m->uid <= v->known_uid) {
-			break;
+	/*
+	 * New records, up to (not past) a tombstone this view has not
+	 * heard of: past it, known_uid would make the tombstone count in
+	 * the view's sequence numbers although it was never in its EXISTS
+	 * (a message that came and went while the view was in FETCH).
+	 * Once expunges may be told, such tombstones are behind
+	 * expunge_seen and are passed over.
+	 */
+	for (start = mb->n; start > 0 && mb->msgs[start - 1].uid >
+	    v->known_uid; start--) {
+	}
+	last = v->known_uid;
+	for (end = start; end < mb->n; end++) {
+		if (mb->state[end] & MB_GONE) {
+			if (mb->msgs[end].mod > v->expunge_seen) {
+				break;
+			}
+		} else if (added++ == 0) {
+			first_new = end;
 		}
-		if (!(mb->state[i - 1] & MB_GONE)) {
-			added++;
-			first_new = i - 1;
-		}
+		last = mb->msgs[end].uid;
 	}
 	if (added > 0) {
-		uint32_t last = mb->msgs[mb->n - 1].uid, claimed = 0;
+		uint32_t claimed = 0;
 
-		for (uint32_t i = first_new; i < mb->n; i++) {
+		for (uint32_t i = first_new; i < end; i++) {
 			uint32_t uid = mb->msgs[i].uid;
 
 			if (mb->state[i] & MB_GONE || uid <= mb->recent_uid ||
@@ -295,8 +309,8 @@ mbox_view_update(struct mbox_view *v, int allow_expunge, mbox_event_fn *fn,
 		v->known_uid = last;
 		fn(arg, MBOX_EV_EXISTS, v->exists, NULL);
 		fn(arg, MBOX_EV_RECENT, v->nrecent, NULL);
-	} else if (mb->n > 0 && mb->msgs[mb->n - 1].uid > v->known_uid) {
-		v->known_uid = mb->msgs[mb->n - 1].uid;	/* all gone */
+	} else {
+		v->known_uid = last;	/* none, or all gone */
 	}
 	if (v->flags_seen != mb->modseq) {
 		seq = 0;
@@ -463,6 +477,9 @@ mbox_expunge(struct mbox_view *v, int (*want)(void *, uint32_t),
 		}
 		mbox_gone(mb, i);
 		if (caught_up) {
+			if (mbox_view_recent(v, m)) {
+				v->nrecent--;
+			}
 			if (fn != NULL) {
 				fn(arg, MBOX_EV_EXPUNGE, seq, m);
 			}
@@ -503,11 +520,13 @@ mbox_open_msg(struct mbox *mb, const struct mbox_msg *m, struct stat *st)
 int
 mbox_keyword(struct mbox *mb, const char *name, size_t len, int create)
 {
-	int free_i = -1;
+	int free_i, reloaded = 0;
 
 	if (len == 0 || len > MBOX_KW_LEN_MAX) {
 		return -1;
 	}
+again:
+	free_i = -1;
 	for (int i = 0; i < MAILDIR_KEYWORDS_MAX; i++) {
 		if (mb->kw[i][0] == '\0') {
 			if (free_i == -1) {
@@ -520,7 +539,16 @@ mbox_keyword(struct mbox *mb, const char *name, size_t len, int create)
 			return i;
 		}
 	}
-	if (!create || free_i == -1) {
+	if (!create) {
+		return -1;
+	}
+	if (!reloaded) {
+		/* Dovecot may have taken letters since we read the file. */
+		mbox_disk_keywords_load(mb);
+		reloaded = 1;
+		goto again;
+	}
+	if (free_i == -1) {
 		return -1;
 	}
 	memcpy(mb->kw[free_i], name, len);
@@ -748,14 +776,29 @@ grow(struct mbox *mb, uint32_t need)
 		    PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		s = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE |
 		    MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED || s == MAP_FAILED) {
+			if (m != MAP_FAILED) {
+				munmap(m, (size_t)cap * sizeof *mb->msgs);
+			}
+			if (s != MAP_FAILED) {
+				munmap(s, cap);
+			}
+			return -1;
+		}
 	} else {
 		m = mremap(mb->msgs, (size_t)mb->cap * sizeof *mb->msgs,
 		    (size_t)cap * sizeof *mb->msgs, MREMAP_MAYMOVE);
-		s = m == MAP_FAILED ? MAP_FAILED : mremap(mb->state, mb->cap,
-		    cap, MREMAP_MAYMOVE);
-	}
-	if (m == MAP_FAILED || s == MAP_FAILED) {
-		return -1;
+		if (m == MAP_FAILED) {
+			return -1;
+		}
+		mb->msgs = m;	/* the old address may be gone */
+		s = mremap(mb->state, mb->cap, cap, MREMAP_MAYMOVE);
+		if (s == MAP_FAILED) {
+			/* shrinking in place does not fail */
+			(void)mremap(mb->msgs, (size_t)cap * sizeof *mb->msgs,
+			    (size_t)mb->cap * sizeof *mb->msgs, 0);
+			return -1;
+		}
 	}
 	mb->msgs = m;
 	mb->state = s;

@@ -43,14 +43,18 @@
 #define INOTIFY_BUF	16384
 #define TOUCHED_MAX	32	/* folders changed in one batch */
 
-/* Files without a UID yet, gathered by a scan or by inotify. */
+/* Files without a UID yet, gathered by a scan or by inotify. The
+ * directory travels in the offset's top bit, so that sorting offs
+ * (assign_uids) keeps each name with its directory. */
 struct pending {
 	char		*names;		/* NUL-separated names */
 	size_t		 used, cap;
-	uint32_t	*offs;		/* each name's offset in names */
+	uint32_t	*offs;		/* offset in names | PD_INNEW */
 	uint32_t	 n, ncap;
-	uint8_t		*innew;
 };
+
+#define PD_INNEW	0x80000000u	/* names stay below 2^28 bytes */
+#define PD_NAME(pd, i)	((pd)->names + ((pd)->offs[i] & ~PD_INNEW))
 
 static struct {
 	struct ev	*ev;
@@ -64,8 +68,11 @@ static int	uidlist_read(struct mbox *, int full);
 static int	scan_dir(struct mbox *, int innew, struct pending *);
 static int	apply_name(struct mbox *, int innew, const char *, size_t,
 		    struct pending *);
+static int	canonical(const struct mbox *, int, const char *, size_t,
+		    const struct maildir_name *, char *, size_t);
 static int	pending_add(struct pending *, const char *, size_t, int);
 static void	pending_free(struct pending *);
+static void	pending_drop(struct pending *, int, const char *, size_t);
 static int	assign_uids(struct mbox *, struct pending *);
 static int	lock_uidlist(const struct mbox *);
 static void	unlock_uidlist(const struct mbox *);
@@ -140,7 +147,9 @@ mbox_disk_scan(struct mbox *mb)
 	if (uidlist_read(mb, 1) == -1 && errno != ENOENT) {
 		rc = -1;
 	}
-	if (scan_dir(mb, 0, &pd) == -1 || scan_dir(mb, 1, &pd) == -1) {
+	/* new/ first: a file moving new/ -> cur/ during the scan is
+	 * then seen at least once (Dovecot scans in this order too). */
+	if (scan_dir(mb, 1, &pd) == -1 || scan_dir(mb, 0, &pd) == -1) {
 		rc = -1;
 	}
 	if (rc == -1) {
@@ -166,7 +175,9 @@ mbox_disk_scan(struct mbox *mb)
 			mb->ul_dead++;
 		}
 	}
-	if (pd.n > 0 && assign_uids(mb, &pd) == -1) {
+	/* No dovecot-uidlist: written even for an empty folder, as
+	 * Dovecot does, so that UIDVALIDITY is set (RFC 3501 2.3.1.1). */
+	if ((pd.n > 0 || mb->ul_fd == -1) && assign_uids(mb, &pd) == -1) {
 		rc = -1;
 	}
 	pending_free(&pd);
@@ -401,7 +412,7 @@ uidlist_read(struct mbox *mb, int full)
 	struct stat st;
 	off_t pos, line_start;
 	size_t have = 0;
-	int fd = mb->ul_fd;
+	int fd = mb->ul_fd, skip = 0, header = 0;
 
 	if (dir_path(p, sizeof p, mb, UL_NAME) == -1) {
 		return -1;
@@ -454,18 +465,23 @@ uidlist_read(struct mbox *mb, int full)
 				break;
 			}
 			len = (size_t)(nl - (chunk + used));
-			if (line_start == 0) {
+			if (skip) {
+				/* the tail of an overlong line */
+				skip = 0;
+			} else if (line_start == 0) {
 				if (uidlist_parse_header(chunk + used, len,
 				    &mb->hdr) == -1) {
 					/* Dovecot starts over too: new UIDs,
 					 * a new UIDVALIDITY. */
-					log_warn("%s/%s: bad header, rebuilding",
+					log_warnx("%s/%s: bad header, "
+					    "rebuilding",
 					    mb->path, UL_NAME);
 					close(fd);
 					mb->ul_fd = -1;
 					errno = ENOENT;
 					return -1;
 				}
+				header = 1;
 			} else if (uidlist_parse_record(chunk + used, len,
 			    mb->hdr.version, &uid, &base, &blen) == 0) {
 				uint32_t h = mbox_hash(base, blen);
@@ -500,12 +516,24 @@ uidlist_read(struct mbox *mb, int full)
 			line_start += (off_t)len + 1;
 		}
 		if (used == 0 && have == sizeof chunk) {
-			/* An overlong line: skip to its end. */
+			/* An overlong line: skip to its end, counting the
+			 * bytes so later offsets stay right. */
+			line_start += (off_t)have;
 			have = 0;
+			skip = 1;
 			continue;
 		}
 		memmove(chunk, chunk + used, have - used);
 		have -= used;
+	}
+	if (full && !header) {
+		/* Empty or no complete first line (a crash, a full disk):
+		 * records appended now would be read as the header. */
+		log_warnx("%s/%s: no header, rebuilding", mb->path, UL_NAME);
+		close(fd);
+		mb->ul_fd = -1;
+		errno = ENOENT;
+		return -1;
 	}
 	mb->ul_size = line_start;
 	return 0;
@@ -544,12 +572,18 @@ static int
 apply_name(struct mbox *mb, int innew, const char *name, size_t len,
     struct pending *pd)
 {
+	char canon[MBOX_NAME_MAX + 1];
 	struct maildir_name mn;
 	uint32_t idx;
 	uint8_t st;
 
 	if (maildir_name_parse(name, len, &mn) == -1) {
 		return 0;
+	}
+	if (canonical(mb, innew, name, len, &mn, canon, sizeof canon) == 1) {
+		name = canon;
+		len = strlen(canon);
+		(void)maildir_name_parse(name, len, &mn);
 	}
 	if (!mbox_find(mb, mn.base, mn.baselen, mbox_hash(mn.base,
 	    mn.baselen), &idx)) {
@@ -569,6 +603,40 @@ apply_name(struct mbox *mb, int innew, const char *name, size_t len,
 	return 0;
 }
 
+/*
+ * The index rebuilds a file's name from its base and flags
+ * (mbox_disk_file). A name spelt otherwise (letters out of order or
+ * repeated, bytes Dovecot ignores, an info other than "2,") is renamed
+ * to that spelling, as the next STORE would do. 1 when renamed (out is
+ * the new name); 0 when it was canonical, or could not be renamed.
+ */
+static int
+canonical(const struct mbox *mb, int innew, const char *name, size_t len,
+    const struct maildir_name *mn, char *out, size_t cap)
+{
+	char from[MBOX_PATH_MAX], to[MBOX_PATH_MAX];
+	const char *sub = innew ? "new" : "cur";
+	size_t n = mn->baselen;
+
+	if (mn->has_info) {
+		n = maildir_name_format(out, cap, mn->base, mn->baselen,
+		    mn->flags, mn->keywords);
+	} else if (n < cap) {
+		memcpy(out, mn->base, n);
+		out[n] = '\0';
+	}
+	if (n >= cap || (n == len && memcmp(out, name, len) == 0)) {
+		return 0;
+	}
+	if (fmt(from, sizeof from, "%s/%s/%s", mb->path, sub, name) >=
+	    (int)sizeof from || fmt(to, sizeof to, "%s/%s/%s", mb->path, sub,
+	    out) >= (int)sizeof to || access(to, F_OK) == 0 ||
+	    rename(from, to) == -1) {
+		return 0;
+	}
+	return 1;
+}
+
 static int
 pending_add(struct pending *pd, const char *name, size_t len, int innew)
 {
@@ -580,7 +648,6 @@ pending_add(struct pending *pd, const char *name, size_t len, int innew)
 		uint32_t ncap = pd->ncap ? pd->ncap * 2 : 1024;
 		char *names;
 		uint32_t *offs;
-		uint8_t *nw;
 
 		if (cap > NEW_BATCH_MAX * (MBOX_NAME_MAX + 1)) {
 			errno = EFBIG;
@@ -588,29 +655,25 @@ pending_add(struct pending *pd, const char *name, size_t len, int innew)
 		}
 		names = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE |
 		    MAP_ANONYMOUS, -1, 0);
-		offs = mmap(NULL, (size_t)ncap * 5, PROT_READ | PROT_WRITE,
+		offs = mmap(NULL, (size_t)ncap * 4, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (names == MAP_FAILED || offs == MAP_FAILED) {
 			return -1;
 		}
-		nw = (uint8_t *)(offs + ncap);
 		if (pd->names != NULL) {
 			memcpy(names, pd->names, pd->used);
 			memcpy(offs, pd->offs, (size_t)pd->n * 4);
-			memcpy(nw, pd->innew, pd->n);
 			munmap(pd->names, pd->cap);
-			munmap(pd->offs, (size_t)pd->ncap * 5);
+			munmap(pd->offs, (size_t)pd->ncap * 4);
 		}
 		pd->names = names;
 		pd->offs = offs;
-		pd->innew = nw;
 		pd->cap = cap;
 		pd->ncap = ncap;
 	}
 	memcpy(pd->names + pd->used, name, len);
 	pd->names[pd->used + len] = '\0';
-	pd->offs[pd->n] = (uint32_t)pd->used;
-	pd->innew[pd->n] = (uint8_t)innew;
+	pd->offs[pd->n] = (uint32_t)pd->used | (innew ? PD_INNEW : 0);
 	pd->n++;
 	pd->used += len + 1;
 	return 0;
@@ -621,9 +684,25 @@ pending_free(struct pending *pd)
 {
 	if (pd->names != NULL) {
 		munmap(pd->names, pd->cap);
-		munmap(pd->offs, (size_t)pd->ncap * 5);
+		munmap(pd->offs, (size_t)pd->ncap * 4);
 	}
 	memset(pd, 0, sizeof *pd);
+}
+
+/* A name seen arriving earlier in this batch left again (our own
+ * STORE then EXPUNGE, a move new/ -> cur/, a rename by another
+ * process): it must not get a UID. "" parses as no name. */
+static void
+pending_drop(struct pending *pd, int innew, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < pd->n; i++) {
+		char *s = PD_NAME(pd, i);
+
+		if (!(pd->offs[i] & PD_INNEW) == !innew &&
+		    strncmp(s, name, len) == 0 && s[len] == '\0') {
+			s[0] = '\0';
+		}
+	}
 }
 
 static const char *sort_names;
@@ -631,8 +710,8 @@ static const char *sort_names;
 static int
 cmp_pending(const void *a, const void *b)
 {
-	return strcmp(sort_names + *(const uint32_t *)a,
-	    sort_names + *(const uint32_t *)b);
+	return strcmp(sort_names + (*(const uint32_t *)a & ~PD_INNEW),
+	    sort_names + (*(const uint32_t *)b & ~PD_INNEW));
 }
 
 /*
@@ -689,7 +768,9 @@ assign_uids(struct mbox *mb, struct pending *pd)
 		return -1;
 	}
 	sort_names = pd->names;
-	qsort(pd->offs, pd->n, sizeof *pd->offs, cmp_pending);
+	if (pd->n > 1) {
+		qsort(pd->offs, pd->n, sizeof *pd->offs, cmp_pending);
+	}
 	first = mb->hdr.next_uid;
 	if (mb->n > 0 && mb->msgs[mb->n - 1].uid >= first) {
 		first = mb->msgs[mb->n - 1].uid + 1;
@@ -700,16 +781,23 @@ assign_uids(struct mbox *mb, struct pending *pd)
 		len = uidlist_format_header(chunk, sizeof chunk, &mb->hdr);
 	}
 	for (uint32_t i = 0; i < pd->n && rc == 0; i++) {
-		const char *name = pd->names + pd->offs[i];
+		const char *name = PD_NAME(pd, i);
+		char fp[MBOX_PATH_MAX];
 		struct maildir_name mn;
+		struct stat st;
 		size_t need;
-
 		uint32_t idx;
 
 		if (maildir_name_parse(name, strlen(name), &mn) == -1 ||
 		    mbox_find(mb, mn.base, mn.baselen, mbox_hash(mn.base,
 		    mn.baselen), &idx)) {
 			continue;	/* Dovecot gave it a UID meanwhile */
+		}
+		/* inotify may name a file gone since: no UID for it. */
+		if (fmt(fp, sizeof fp, "%s/%s/%s", mb->path, pd->offs[i] &
+		    PD_INNEW ? "new" : "cur", name) >= (int)sizeof fp ||
+		    stat(fp, &st) == -1) {
+			continue;
 		}
 		if (len + UIDLIST_LINE_MAX > sizeof chunk) {
 			if (store_write_all(fd, chunk, len) == -1) {
@@ -763,18 +851,24 @@ assign_uids(struct mbox *mb, struct pending *pd)
 		}
 		/* Directory state and sizes of the new records. */
 		for (uint32_t i = 0; i < pd->n; i++) {
-			const char *name = pd->names + pd->offs[i];
+			const char *name = PD_NAME(pd, i);
 			struct maildir_name mn;
 			uint32_t idx;
 
 			if (maildir_name_parse(name, strlen(name), &mn) == 0 &&
 			    mbox_find(mb, mn.base, mn.baselen,
 			    mbox_hash(mn.base, mn.baselen), &idx)) {
-				mb->state[idx] = (uint8_t)((pd->innew[i] ?
+				int innew = (pd->offs[i] & PD_INNEW) != 0;
+
+				mb->state[idx] = (uint8_t)((innew ?
 				    MB_INNEW : 0) | (mn.has_info ? 0 :
 				    MB_NOINFO));
+				/* Dovecot may have numbered it: its record
+				 * has no flags yet. */
+				mb->msgs[idx].flags = mn.flags;
+				mb->msgs[idx].keywords = mn.keywords;
 				mb->msgs[idx].vsize = vsize_of(mb, &mn, name,
-				    pd->innew[i]);
+				    innew);
 			}
 		}
 	}
@@ -918,6 +1012,11 @@ inotify_ready(struct ev *ev, int fd, unsigned events, void *arg)
 					pd_owner = mb;
 				}
 			} else if (ie->mask & (IN_DELETE | IN_MOVED_FROM)) {
+				if (mb == pd_owner) {
+					/* Not there any more: no UID. */
+					pending_drop(&pd, innew, ie->name,
+					    len);
+				}
 				removed(mb, innew, ie->name, len);
 			}
 		}
