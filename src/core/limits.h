@@ -102,6 +102,8 @@
 #define IMAP_ERRORS_MAX		20	/* BADs per session, then BYE */
 #define IMAP_IDLE_MAX_MS	(29 * 60 * 1000) /* RFC 2177 3 */
 #define IMAP_NOTIFY_MS		500	/* inotify events coalesced */
+#define IMAP_STEP_MS		10	/* a SEARCH slice before others
+					 * get their turn */
 
 /* MIME structure (msg/mime.c), parsed as the message streams by.
  * Depth and boundary length are Dovecot's (message-parser.c), so that

@@ -100,6 +100,7 @@ struct imap_session {
 	struct imap_ws		*ws;
 	struct timer		 delay;		/* failed login */
 	struct timer		 idle_tick;	/* IDLE keep-alive */
+	struct timer		 job_tick;	/* a job's next slice */
 	char			 login[ADDR_MAX + 2];
 	char			 home[CFG_PATH_MAX];
 	char			 ip[ADDR_STR_MAX];
@@ -120,6 +121,9 @@ void	imap_tagged(struct imap_session *, const char *status,
 int	imap_room(const struct imap_session *);
 /* The job is over: the tagged reply is written, the session reads on. */
 void	imap_job_done(struct imap_session *);
+/* A job that has worked IMAP_STEP_MS without filling the output asks
+ * to go on at the next loop turn, so other sessions are served. */
+void	imap_job_yield(struct imap_session *);
 
 /* Untagged EXISTS, RECENT, FETCH FLAGS (and EXPUNGE when allowed). */
 void	imap_updates(struct imap_session *, int allow_expunge);

@@ -85,6 +85,7 @@ static void	cmd_expunge(struct imap_session *);
 static void	cmd_idle(struct imap_session *);
 static void	idle_line(struct imap_session *, const char *, size_t);
 static void	idle_tick(struct timer *, void *);
+static void	job_tick(struct timer *, void *);
 static void	update_event(void *, enum mbox_event, uint32_t,
 		    const struct mbox_msg *);
 static void	mailbox_changed(struct mbox *, void *);
@@ -214,6 +215,28 @@ imap_job_done(struct imap_session *s)
 	s->busy = IMAP_B_NONE;
 }
 
+void
+imap_job_yield(struct imap_session *s)
+{
+	if (ev_timer_in(imap.ev, &s->job_tick, 0) == -1) {
+		/* No timer: the job goes on when the client sends more
+		 * or the output drains (slower, never stuck: output is
+		 * pending or the search is answered piecewise). */
+		conn_log(s->c, LOG_LVL_DEBUG, "job: no timer slot");
+	}
+}
+
+static void
+job_tick(struct timer *t, void *arg)
+{
+	struct imap_session *s = arg;
+
+	(void)t;
+	if (s->busy == IMAP_B_JOB) {
+		imap_input(s->c);
+	}
+}
+
 /* --- connection hooks ------------------------------------------------ */
 
 static const char *
@@ -262,6 +285,7 @@ session_open(struct conn *c, int implicit_tls)
 	imap_framer_init(&s->fr);
 	timer_init(&s->delay, login_delay_done, s);
 	timer_init(&s->idle_tick, idle_tick, s);
+	timer_init(&s->job_tick, job_tick, s);
 	c->sess = s;
 	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {
 		fmt(s->ip, sizeof s->ip, "?");
@@ -457,6 +481,7 @@ imap_close(struct conn *c)
 	mbox_unselect(&s->view);
 	ev_timer_cancel(imap.ev, &s->delay);
 	ev_timer_cancel(imap.ev, &s->idle_tick);
+	ev_timer_cancel(imap.ev, &s->job_tick);
 	if (s->ws != NULL) {
 		(void)pool_put(&imap.ws, s->ws);
 		s->ws = NULL;

@@ -188,6 +188,7 @@ mbox_unselect(struct mbox_view *v)
 		mbox_compact(mb);
 		return;
 	}
+	mbox_disk_shrink(mb);
 	mbox_disk_close(mb);
 	if (mb->msgs != NULL) {
 		munmap(mb->msgs, (size_t)mb->cap * sizeof *mb->msgs);
@@ -720,7 +721,11 @@ void
 mbox_rescan_all(void)
 {
 	for (size_t i = 0; i < mb_all.max; i++) {
-		mb_all.open[i].rescan = 1;
+		if (mb_all.open[i].used) {
+			/* Sessions in IDLE look (and scan) at once. */
+			mb_all.open[i].rescan = 1;
+			mbox_notify(&mb_all.open[i]);
+		}
 	}
 }
 

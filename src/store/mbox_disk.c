@@ -128,6 +128,63 @@ mbox_disk_close(struct mbox *mb)
 }
 
 /*
+ * When the last session leaves a folder whose dovecot-uidlist is more
+ * than a quarter lines of expunged messages, it is written anew
+ * (Dovecot's rule too): to the lock file, fsync'd, renamed over. Done
+ * at close, so no record's offset needs to follow.
+ */
+void
+mbox_disk_shrink(struct mbox *mb)
+{
+	char p[MBOX_PATH_MAX], lockp[MBOX_PATH_MAX], base[MBOX_NAME_MAX + 1];
+	uint32_t live = mb->n - mb->ngone;
+	size_t len, blen;
+	int fd, rc = 0;
+
+	if (mb->ul_fd == -1 || mb->ul_dead < 16 || mb->ul_dead * 4 <
+	    mb->ul_dead + live || lock_uidlist(mb) == -1) {
+		return;
+	}
+	(void)dir_path(p, sizeof p, mb, UL_NAME);
+	(void)dir_path(lockp, sizeof lockp, mb, UL_LOCK);
+	fd = open(lockp, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd == -1) {
+		unlock_uidlist(mb);
+		return;
+	}
+	if (mb->n > 0 && mb->msgs[mb->n - 1].uid >= mb->hdr.next_uid) {
+		mb->hdr.next_uid = mb->msgs[mb->n - 1].uid + 1;
+	}
+	len = uidlist_format_header(chunk, sizeof chunk, &mb->hdr);
+	for (uint32_t i = 0; i < mb->n && rc == 0; i++) {
+		if (mb->state[i] & MB_GONE) {
+			continue;
+		}
+		if (mbox_disk_base(mb, &mb->msgs[i], base, sizeof base,
+		    &blen) == -1) {
+			rc = -1;	/* the file changed under us */
+			break;
+		}
+		if (len + UIDLIST_LINE_MAX > sizeof chunk) {
+			rc = store_write_all(fd, chunk, len);
+			len = 0;
+		}
+		len += uidlist_format_record(chunk + len, sizeof chunk - len,
+		    mb->msgs[i].uid, base, blen);
+	}
+	if (rc == 0 && (store_write_all(fd, chunk, len) == -1 ||
+	    fsync(fd) == -1)) {
+		rc = -1;
+	}
+	close(fd);
+	if (rc == 0 && rename(lockp, p) == 0) {
+		(void)store_fsync_dir(mb->path);
+		return;		/* the lock file became the uidlist */
+	}
+	unlock_uidlist(mb);
+}
+
+/*
  * Everything from the disk: the uidlist, then both directories. A
  * record whose file is not found is expunged (or, never seen by any
  * view, dropped); a file without a record gets a UID.

@@ -43,6 +43,7 @@ struct mbox {
 /* mbox_disk.c */
 int	mbox_disk_open(struct mbox *, struct err *);
 void	mbox_disk_close(struct mbox *);
+void	mbox_disk_shrink(struct mbox *);
 int	mbox_disk_scan(struct mbox *);
 void	mbox_disk_events(struct mbox *);
 int	mbox_disk_base(const struct mbox *, const struct mbox_msg *,
