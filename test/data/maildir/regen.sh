@@ -58,6 +58,11 @@ cp -a "$w/m/cur" "$w/m/new" "$w/m/dovecot-uidlist" "$w/m/dovecot-keywords" \
 mkdir -p "$here/Maildir/.Archive"
 cp -a "$w/m/.Archive/cur" "$w/m/.Archive/new" "$w/m/.Archive/dovecot-uidlist" \
     "$w/m/.Archive/dovecot-keywords" "$here/Maildir/.Archive/"
+# git keeps no empty directory: a dot file (Maildir readers skip them)
+# keeps new/ and cur/ in every clone.
+for d in "$here/Maildir" "$here/Maildir/.Archive"; do
+	touch "$d/new/.gitkeep" "$d/cur/.gitkeep"
+done
 chown -R --reference="$here" "$here/Maildir"
 find "$here/Maildir" -type f | sort
 head "$here"/Maildir/dovecot-* "$here"/Maildir/.Archive/dovecot-*
