@@ -184,6 +184,9 @@ mbox_unselect(struct mbox_view *v)
 		}
 	}
 	v->mb = NULL;
+	if (mb->excl != NULL && mb->refs == 1) {
+		mb->excl = NULL;
+	}
 	if (--mb->refs > 0) {
 		mbox_compact(mb);
 		return;
@@ -566,6 +569,69 @@ mbox_keyword_name(const struct mbox *mb, unsigned i)
 {
 	return i < MAILDIR_KEYWORDS_MAX && mb->kw[i][0] != '\0' ? mb->kw[i] :
 	    NULL;
+}
+
+int
+mbox_lock_exclusive(struct mbox_view *v, const void *holder)
+{
+	if (v->mb->excl != NULL && v->mb->excl != holder) {
+		return -1;
+	}
+	v->mb->excl = holder;
+	return 0;
+}
+
+void
+mbox_unlock_exclusive(struct mbox_view *v, const void *holder)
+{
+	struct mbox *mb = v->mb;
+
+	if (mb == NULL || mb->excl != holder) {
+		return;
+	}
+	for (uint32_t i = 0; i < mb->n; i++) {
+		mb->state[i] &= (uint8_t)~MB_MARKED;
+	}
+	mb->excl = NULL;
+}
+
+void
+mbox_mark(struct mbox_view *v, const struct mbox_msg *m, int on)
+{
+	uint32_t idx = (uint32_t)(m - v->mb->msgs);
+
+	if (on) {
+		v->mb->state[idx] |= MB_MARKED;
+	} else {
+		v->mb->state[idx] &= (uint8_t)~MB_MARKED;
+	}
+}
+
+int
+mbox_marked(const struct mbox_view *v, const struct mbox_msg *m)
+{
+	return (v->mb->state[m - v->mb->msgs] & MB_MARKED) != 0;
+}
+
+int
+mbox_expunge_marked(struct mbox_view *v)
+{
+	struct mbox *mb = v->mb;
+	int rc = 0;
+
+	for (uint32_t i = 0; i < mb->n; i++) {
+		if ((mb->state[i] & (MB_MARKED | MB_GONE)) != MB_MARKED) {
+			continue;
+		}
+		if (mbox_disk_unlink(mb, i) == -1 && errno != ENOENT) {
+			rc = -1;
+			continue;
+		}
+		mb->state[i] &= (uint8_t)~MB_MARKED;
+		mbox_gone(mb, i);
+	}
+	mbox_notify(mb);
+	return rc;
 }
 
 size_t

@@ -50,6 +50,8 @@
 #define MB_NOINFO	0x02u	/* its name has no ":2," part */
 #define MB_GONE		0x04u	/* expunged: a tombstone */
 #define MB_MISSING	0x08u	/* not seen by the running scan */
+#define MB_MARKED	0x10u	/* marked by the exclusive holder
+				 * (POP3 DELE), never on disk */
 
 struct mbox_msg {
 	uint32_t	uid;
@@ -169,6 +171,20 @@ int	mbox_open_msg(struct mbox *, const struct mbox_msg *, struct stat *);
 int		 mbox_keyword(struct mbox *, const char *, size_t, int create);
 /* Name of keyword i, or NULL. */
 const char	*mbox_keyword_name(const struct mbox *, unsigned i);
+
+/*
+ * POP3 (RFC 1939 8: the maildrop is locked for the session): one
+ * holder at a time per folder, and a mark per message for it (DELE,
+ * applied at QUIT with mbox_expunge_marked). 0, or -1 when another
+ * holds it. The marks go when the holder unlocks.
+ */
+int	mbox_lock_exclusive(struct mbox_view *, const void *holder);
+void	mbox_unlock_exclusive(struct mbox_view *, const void *holder);
+void	mbox_mark(struct mbox_view *, const struct mbox_msg *, int on);
+int	mbox_marked(const struct mbox_view *, const struct mbox_msg *);
+/* Removes the marked messages (their files): 0, or -1 if some could
+ * not be removed. */
+int	mbox_expunge_marked(struct mbox_view *);
 
 /* Bytes of index per message, for README and `wren check`. */
 size_t	mbox_bytes_per_message(void);

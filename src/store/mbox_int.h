@@ -35,6 +35,7 @@ struct mbox {
 	int		 wd_new, wd_cur;
 	int		 rescan;	/* lost track: scan everything */
 	int		 notify;	/* sessions to be told of a change */
+	const void	*excl;		/* a POP3 session holding it */
 	/* dovecot-keywords */
 	char		 kw[MAILDIR_KEYWORDS_MAX][MBOX_KW_LEN_MAX + 1];
 	struct mbox_view *views;
