@@ -127,7 +127,7 @@ SRC := $(wildcard src/core/*.c) $(filter-out src/cli/queue.c,$(wildcard src/cli/
 SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c) \
 	src/queue/spool.c src/cli/queue.c
 SRC-$(CONFIG_IMAP) += $(wildcard src/imap/*.c) $(wildcard src/store/*.c)
-SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c)
+SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c) $(wildcard src/store/*.c)
 SRC-$(CONFIG_OUTBOUND) += $(filter-out src/queue/spool.c,$(wildcard src/queue/*.c)) \
 	$(wildcard src/dns/*.c)
 SRC += $(sort $(SRC-y))
@@ -256,6 +256,8 @@ bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor
 		$(CURDIR)/$(B)/bench/fsync_floor $(BENCH_DIR)/smtp
 	@/usr/bin/python3 test/bench/bench_tls.py $(CURDIR)/$(B)/wren \
 		$(BENCH_DIR)/tls
+	@/usr/bin/python3 test/bench/bench_imap.py $(CURDIR)/$(B)/wren \
+		$(BENCH_DIR)/imap
 
 # --- demo ---------------------------------------------------------------------
 run:
@@ -333,7 +335,8 @@ FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 # The sans-I/O parsers and what they use; no event loop, no sockets.
 FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c,$(wildcard src/core/*.c)) \
 	src/map/map_text.c $(wildcard src/msg/*.c) src/smtp/smtp_parse.c \
-	$(wildcard src/imap/imap_parse.c src/imap/imap_parse_args.c src/store/uidlist.c)
+	$(wildcard src/imap/imap_parse.c src/imap/imap_parse_args.c src/store/uidlist.c \
+	    src/pop3/pop3_parse.c)
 fuzz:
 	@board/deps.sh host fuzz
 	@$(MAKE) --no-print-directory $(B)/config.h

@@ -36,8 +36,8 @@ for what in "$@"; do
 		;;
 	test)
 		need="$need libcmocka-dev python3-pytest shellcheck"
-		need="$need systemd openssl tinycdb dovecot-core swaks postfix"
-		need="$need testssl.sh python3-aiosmtpd isync fail2ban"
+		need="$need systemd openssl tinycdb dovecot-core dovecot-imapd swaks postfix"
+		need="$need testssl.sh python3-aiosmtpd isync fail2ban fetchmail"
 		;;
 	fuzz)
 		need="$need clang libclang-rt-14-dev"

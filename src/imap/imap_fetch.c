@@ -582,8 +582,9 @@ stream_pump(struct imap_session *s)
 		if (room > sizeof out) {
 			room = sizeof out;
 		}
-		/* Each raw octet gives at most two (LF -> CR LF). */
-		want = room / 2;
+		/* One read fills the output: octets are converted until
+		 * it is full, and pos moves by the octets used. */
+		want = room;
 		if ((uint64_t)(st->end - st->pos) < want) {
 			want = (size_t)(st->end - st->pos);
 		}
@@ -604,7 +605,7 @@ stream_pump(struct imap_session *s)
 			st->pos = st->end;
 			continue;
 		}
-		for (i = 0; i < n && st->left > 0; i++) {
+		for (i = 0; i < n && st->left > 0 && o + 2 <= room; i++) {
 			char ch = rbuf[i];
 
 			if (ch == '\n' && !st->cr) {

@@ -175,7 +175,7 @@ imap_out(struct imap_session *s, const void *p, size_t len)
 int
 imap_outf(struct imap_session *s, const char *f, ...)
 {
-	char line[1024];
+	char line[4096];	/* 26 keywords of 64 octets fit */
 	va_list ap;
 	int n;
 

@@ -1,17 +1,18 @@
 #!/usr/bin/python3
-"""`make bench`: TLS handshakes per second through SMTP STARTTLS (the
-only TLS listener so far): full handshakes (a new client context each
-time, no resumption) and resumed ones (the previous session offered),
-sequential, with Python's ssl (one client context, no session offered
-for full ones); and the server's RSS growth per TLS
-session held open. Medians of RUNS runs.
+"""`make bench`: TLS handshakes per second on IMAPS (implicit TLS, the
+993 listener; here imaps_listen on a free loopback port): full
+handshakes (no session offered, so no resumption) and resumed ones
+(the previous session offered), sequential, with Python's ssl (one
+client context per series; TLS 1.2, as BearSSL has no 1.3). Each
+connection: handshake, the "* OK" greeting, LOGOUT. And the server's
+RSS growth per TLS session held open (50 IMAPS sessions after the
+greeting). Medians of RUNS runs.
 
     bench_tls.py WREN_BIN DIR [--count N] [--runs R]
 """
 import argparse
 import os
 import shutil
-import smtplib
 import socket
 import ssl
 import statistics
@@ -21,24 +22,27 @@ import time
 from benchlib import free_port, rss_kib
 
 
-def handshake(port, ctx, session=None):
-    """EHLO, STARTTLS, handshake (offering session), QUIT; returns the
-    session and whether it was resumed."""
+def connect(port, ctx, session=None):
+    """TCP connect, TLS handshake (offering session), greeting."""
     raw = socket.create_connection(("127.0.0.1", port), 10)
     # The client's Nagle would hold its handshake flight for our
     # delayed ACK (40 ms) and time that instead of the server.
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    f = raw.makefile("rb")
-    f.readline()                                    # 220 greeting
-    raw.sendall(b"EHLO bench.example\r\n")
-    while f.readline()[3:4] == b"-":
-        pass
-    raw.sendall(b"STARTTLS\r\n")
-    f.readline()                                    # 220 ready
     s = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
+    f = s.makefile("rb")
+    if not f.readline().startswith(b"* OK"):         # greeting
+        raise SystemExit("tls: no IMAP greeting after the handshake")
+    return s, f
+
+
+def handshake(port, ctx, session=None):
+    """Handshake (offering session), greeting, LOGOUT; returns the
+    session and whether it was resumed."""
+    s, f = connect(port, ctx, session)
     sess, reused = s.session, s.session_reused
-    s.sendall(b"QUIT\r\n")
-    s.recv(100)
+    s.sendall(b"a LOGOUT\r\n")
+    while f.readline()[:1] == b"*":                 # * BYE
+        pass
     s.close()
     return sess, reused
 
@@ -72,8 +76,9 @@ def main():
         f.write(f"hostname = localhost\ndata_dir = {base}/data\n"
                 f"mail_home = {base}/mail/%d/%n\nusers = {base}/users\n"
                 f"aliases = {base}/aliases\nvirtual = {base}/virtual\n"
-                f"smtp_listen = 127.0.0.1:{port}\nsubmission_listen =\n"
-                f"submissions_listen =\nimap_listen =\nimaps_listen =\n"
+                f"smtp_listen =\nsubmission_listen =\n"
+                f"submissions_listen =\nimap_listen =\n"
+                f"imaps_listen = 127.0.0.1:{port}\n"
                 f"tls_cert = {base}/cert.pem\ntls_key = {base}/key.pem\n"
                 f"max_connections = 128\nmax_connections_per_ip = 128\n"
                 f"user =\nlog = stderr\nlog_level = warn\n")
@@ -101,31 +106,29 @@ def main():
                 sess, reused = handshake(port, ctx, sess)
                 n += reused
             resumed.append(a.count / (time.monotonic() - t0))
-        # RSS per open TLS session: 50 sessions after STARTTLS, idle.
+        # RSS per open TLS session: 50 sessions after the greeting, idle.
         before = rss_kib(proc.pid)
         held = []
+        ctx = client_ctx()
         for _ in range(50):
-            s = smtplib.SMTP("127.0.0.1", port, timeout=10)
-            s.ehlo("bench.example")
-            s.starttls(context=client_ctx())
-            s.ehlo("bench.example")
-            held.append(s)
+            held.append(connect(port, ctx)[0])
         time.sleep(0.5)
         after = rss_kib(proc.pid)
         for s in held:
-            s.quit()
+            s.sendall(b"a LOGOUT\r\n")
+            s.close()
     finally:
         proc.terminate()
         proc.wait(timeout=60)
         log.close()
-    print(f"tls: full handshakes (SMTP STARTTLS, P-256, 1 client): median "
+    print(f"tls: full handshakes (IMAPS, P-256, 1 client): median "
           f"{statistics.median(full):.0f}/s [{min(full):.0f}-"
           f"{max(full):.0f}] over {a.runs} runs of {a.count}")
     print(f"tls: resumed handshakes: median {statistics.median(resumed):.0f}"
           f"/s [{min(resumed):.0f}-{max(resumed):.0f}] ({n}/{a.count} "
           f"resumed in the last run)")
-    print(f"tls: RSS {before} KiB idle -> {after} KiB with 50 TLS sessions "
-          f"({(after - before) / 50:.1f} KiB each)")
+    print(f"tls: RSS {before} KiB idle -> {after} KiB with 50 IMAPS "
+          f"sessions ({(after - before) / 50:.1f} KiB each)")
 
 
 if __name__ == "__main__":
