@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SLOW, wren_cmd
+from conftest import SLOW, run_wren, wren_cmd
 
 
 def test_sigterm_stops_cleanly_with_status_0(wren):
@@ -90,9 +90,20 @@ def test_data_dir_is_created_owner_only(wren, tmp_path):
     assert w.stop() == 0
 
 
+LISTEN_KEYS = ("smtp_listen", "submission_listen", "submissions_listen",
+               "imap_listen", "imaps_listen", "pop3_listen", "pop3s_listen")
+
+
 def test_listener_of_a_protocol_not_served_yet_is_reported(wren):
-    w = wren(imap_listen="127.0.0.1:1").start()
-    assert ("imap_listen: this version of wren does not serve it yet; "
+    """A *_listen key whose protocol this build does not serve (not
+    written yet, or left out in Kconfig) is logged, not bound."""
+    served = run_wren("--help").stdout + run_wren("--help").stderr
+    served = served.split("listeners served:")[1].split("\n")[0].split()
+    missing = [k for k in LISTEN_KEYS if k not in served]
+    if not missing:
+        pytest.skip("this build serves every listener kind")
+    w = wren(**{missing[0]: "127.0.0.1:1"}).start()
+    assert (f"{missing[0]}: this version of wren does not serve it yet; "
             "not listening") in w.log()
     assert w.stop() == 0
 
