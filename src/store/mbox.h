@@ -9,11 +9,11 @@
  * the file names. Dovecot and wren can serve the same Maildir.
  *
  * In memory, one struct mbox per open folder; a message costs one
- * struct mbox_msg (28 bytes) plus one slot of the name hash (4 bytes,
- * at most half full: 4-8 bytes). File names are not kept: a message's
- * base name is read back from its dovecot-uidlist line (the offset is
- * in the record, the page cache holds the file), so a 100,000-message
- * INBOX costs about 3.5 MB. The arrays are mmap'ed and grow with the
+ * struct mbox_msg (28 bytes), a state byte and its share of the name
+ * hash (4-byte slots, at most three quarters full: 5-11 bytes). File
+ * names are not kept: a message's base name is read back from its
+ * dovecot-uidlist line (the offset is in the record, the page cache
+ * holds the file), so a 100,000-message INBOX costs about 3.5 MB. The arrays are mmap'ed and grow with the
  * folder, never per connection.
  *
  * Changes reach the index from wren itself (STORE, EXPUNGE, new/ ->
