@@ -605,27 +605,58 @@ stream_pump(struct imap_session *s)
 			st->pos = st->end;
 			continue;
 		}
-		for (i = 0; i < n && st->left > 0 && o + 2 <= room; i++) {
-			char ch = rbuf[i];
-
-			if (ch == '\n' && !st->cr) {
-				if (st->skip > 0) {
-					st->skip--;
-				} else {
-					out[o++] = '\r';
-					st->left--;
-				}
-				if (st->left == 0) {
-					break;
-				}
+		i = 0;
+		/* A <partial> start: octet by octet until it is passed. */
+		for (; i < n && st->skip > 0; i++) {
+			if (rbuf[i] == '\n' && !st->cr && --st->skip == 0) {
+				/* The bare LF's CR was the last octet
+				 * skipped: its LF goes out. */
+				out[o++] = '\n';
+				st->left--;
+				st->cr = 0;
+				i++;
+				break;
 			}
 			if (st->skip > 0) {
 				st->skip--;
-			} else {
-				out[o++] = ch;
-				st->left--;
+				st->cr = rbuf[i] == '\r';
 			}
-			st->cr = ch == '\r';
+		}
+		/* Runs between line ends are copied whole. */
+		while (i < n && st->left > 0 && st->skip == 0) {
+			const char *nl = memchr(rbuf + i, '\n', (size_t)(n - i));
+			size_t run = nl ? (size_t)(nl - (rbuf + i)) :
+			    (size_t)(n - i), k = run;
+
+			if (k > room - o) {
+				k = room - o;
+			}
+			if (k > st->left) {
+				k = (size_t)st->left;
+			}
+			memcpy(out + o, rbuf + i, k);
+			o += k;
+			i += (ssize_t)k;
+			st->left -= k;
+			if (k > 0) {
+				st->cr = rbuf[i - 1] == '\r';
+			}
+			if (k < run || nl == NULL || st->left == 0) {
+				break;	/* output full, all used, or done */
+			}
+			if (o + (st->cr ? 1 : 2) > room) {
+				break;
+			}
+			if (!st->cr) {
+				out[o++] = '\r';
+				if (--st->left == 0) {
+					break;
+				}
+			}
+			out[o++] = '\n';
+			st->left--;
+			st->cr = 0;
+			i++;
 		}
 		st->pos += i;
 		if (o > 0) {

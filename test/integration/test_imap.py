@@ -615,6 +615,30 @@ def test_fetch_lf_stored_served_crlf_and_partials(srv):
     s.stop()
 
 
+def test_every_partial_of_a_mixed_line_end_message(srv):
+    """Every <start.count> window of BODY[], TEXT and HEADER of a message
+    mixing bare LF and CR LF, with a dot line and no final newline, is
+    the same window of its CRLF form (a window ending just before a bare
+    LF once made the server pad forever)."""
+    s = srv()
+    raw = b"Subject: x\n\nab\r\ncd\nef\n\n\r\n.x\nlast"
+    s.put(raw, raw=True)
+    data = re.sub(rb"(?<!\r)\n", b"\r\n", raw)
+    head, text = data[:data.index(b"\r\n\r\n") + 4], \
+        data[data.index(b"\r\n\r\n") + 4:]
+    M = login(s, select="INBOX")
+    for sec, ref in (("", data), ("TEXT", text), ("HEADER", head)):
+        counts = range(1, len(ref) + 3) if sec == "" else \
+            (1, 2, 3, len(ref) + 2)
+        for st in range(len(ref) + 2):
+            for c in counts:
+                one = fetch(M, "1", f"BODY.PEEK[{sec}]<{st}.{c}>")[1]
+                assert one[f"BODY[{sec}]<{st}>"] == ref[st:st + c], \
+                    (sec, st, c)
+    M.logout()
+    s.stop()
+
+
 def png_base64(rng):
     raw = bytes(rng.getrandbits(8) for _ in range(300))
     b = base64.b64encode(raw).decode()
