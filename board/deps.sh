@@ -36,7 +36,7 @@ for what in "$@"; do
 		;;
 	test)
 		need="$need libcmocka-dev python3-pytest shellcheck"
-		need="$need systemd openssl tinycdb dovecot-core dovecot-imapd swaks postfix"
+		need="$need systemd openssl tinycdb dovecot-core dovecot-imapd dovecot-pop3d swaks postfix"
 		need="$need testssl.sh python3-aiosmtpd isync fail2ban fetchmail"
 		;;
 	fuzz)

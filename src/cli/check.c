@@ -15,6 +15,7 @@
 #include "core/fmt.h"
 #include "imap/imap.h"
 #include "map/map.h"
+#include "pop3/pop3.h"
 #include "store/mbox.h"
 #include "tls/tls.h"
 #include "tls/tls_cred.h"
@@ -94,6 +95,10 @@ cmd_check(int argc, char **argv)
 		fmt_fd(STDOUT_FILENO, "# imap: a selected mailbox's index "
 		    "takes %zu bytes per message\n",
 		    mbox_bytes_per_message());
+	}
+	if (WREN_POP3) {
+		fmt_fd(STDOUT_FILENO, "# pop3: %zu bytes per session\n",
+		    pop3_bytes_per_session());
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
  */
 #include "cli/cli.h"
 #include "imap/imap.h"
+#include "pop3/pop3.h"
 #include "smtp/smtp.h"
 
 #if WREN_SMTP
@@ -20,6 +21,13 @@
 #else
 #define IMAP_PROTO	NULL
 #define IMAPS_PROTO	NULL
+#endif
+#if WREN_POP3
+#define POP3_PROTO	(&pop3_proto)
+#define POP3S_PROTO	(&pop3s_proto)
+#else
+#define POP3_PROTO	NULL
+#define POP3S_PROTO	NULL
 #endif
 #if WREN_SUBMISSION
 #define SUBMISSION_PROTO	(&submission_proto)
@@ -35,8 +43,8 @@ const struct listener_kind listener_kinds[] = {
 	{ CFG_SUBMISSIONS_LISTEN, SUBMISSIONS_PROTO },
 	{ CFG_IMAP_LISTEN, IMAP_PROTO },
 	{ CFG_IMAPS_LISTEN, IMAPS_PROTO },
-	{ CFG_POP3_LISTEN, NULL },
-	{ CFG_POP3S_LISTEN, NULL },
+	{ CFG_POP3_LISTEN, POP3_PROTO },
+	{ CFG_POP3S_LISTEN, POP3S_PROTO },
 };
 const size_t listener_nkinds = sizeof listener_kinds /
     sizeof listener_kinds[0];

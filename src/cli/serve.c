@@ -24,6 +24,7 @@
 #include "core/privs.h"
 #include "map/map.h"
 #include "imap/imap.h"
+#include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "tls/tls.h"
 
@@ -140,6 +141,11 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 		goto out_smtp;
 	}
+	if (WREN_POP3 && pop3_init(&s.ev, &s.cfg, &s.maps, max, &e) == -1) {
+		log_errorx("%s", e.msg);
+		rc = 1;
+		goto out_imap;
+	}
 	log_info("wren started: %zu listener%s, max_connections %zu, "
 	    "%zu bytes per connection, pid %d", s.nlisteners,
 	    s.nlisteners == 1 ? "" : "s", max, conn_bytes_per_connection(),
@@ -149,6 +155,10 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 	}
 	log_info("wren stopped");
+	if (WREN_POP3) {
+		pop3_shutdown();
+	}
+out_imap:
 	if (WREN_IMAP) {
 		imap_shutdown();
 	}

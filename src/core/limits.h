@@ -105,6 +105,24 @@
 #define IMAP_STEP_MS		10	/* a SEARCH slice before others
 					 * get their turn */
 
+/* POP3 (RFC 1939, RFC 2449; pop3/). */
+#define POP3_LINE_MAX		255	/* command line, incl. CRLF
+					 * (RFC 2449 4) */
+#define POP3_SASL_LINE_MAX	1024	/* an AUTH response line after
+					 * "+ ", incl. CRLF: base64 of two
+					 * 64-octet names and a 600-octet
+					 * password; it must fit in c->in,
+					 * whose smallest size is 1024 */
+#define POP3_ERRORS_MAX		10	/* -ERR for bad commands, then
+					 * the connection closes (as
+					 * SMTP_ERRORS_MAX) */
+#define POP3_TIMEOUT_S		600	/* idle after login: RFC 1939
+					 * 3 asks for 10 minutes at
+					 * least */
+#if POP3_SASL_LINE_MAX > CONN_BUF_SIZE
+#error "POP3_SASL_LINE_MAX must fit in a connection buffer"
+#endif
+
 /* MIME structure (msg/mime.c), parsed as the message streams by.
  * Depth and boundary length are Dovecot's (message-parser.c), so that
  * BODYSTRUCTURE matches it; the part count is ours (Dovecot: 10000). */

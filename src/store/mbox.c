@@ -610,7 +610,7 @@ mbox_mark(struct mbox_view *v, const struct mbox_msg *m, int on)
 int
 mbox_marked(const struct mbox_view *v, const struct mbox_msg *m)
 {
-	return (v->mb->state[m - v->mb->msgs] & MB_MARKED) != 0;
+	return (v->mb->state[m - v->mb->msgs] & (MB_MARKED | MB_GONE)) != 0;
 }
 
 int

@@ -181,6 +181,8 @@ const char	*mbox_keyword_name(const struct mbox *, unsigned i);
 int	mbox_lock_exclusive(struct mbox_view *, const void *holder);
 void	mbox_unlock_exclusive(struct mbox_view *, const void *holder);
 void	mbox_mark(struct mbox_view *, const struct mbox_msg *, int on);
+/* 1 when marked, or expunged meanwhile by another hand (IMAP): either
+ * way no longer there for the holder. */
 int	mbox_marked(const struct mbox_view *, const struct mbox_msg *);
 /* Removes the marked messages (their files): 0, or -1 if some could
  * not be removed. */

@@ -786,3 +786,151 @@ def b64(s):
 
 def sasl_plain(user, pw, authz=""):
     return b64(f"{authz}\0{user}\0{pw}")
+
+
+# --- POP3 (test_pop3.py) ---------------------------------------------------
+
+
+def pop3_server(wren, pki, mail_root=None, start=True, **keys):
+    """imap_server() with POP3 (srv.pop3, STLS) and POP3S (srv.pop3s) on
+    free loopback ports as well."""
+    srv = imap_server(wren, pki, mail_root=mail_root, start=False, **keys)
+    taken = {srv.imap, srv.imaps, srv.smtp}
+    ports = []
+    while len(ports) < 2:
+        p = free_port()
+        if p not in taken and p not in ports:
+            ports.append(p)
+    srv.pop3, srv.pop3s = ports
+    if not keys.get("pop3_listen"):
+        srv.w.keys["pop3_listen"] = f"127.0.0.1:{srv.pop3}"
+    if not keys.get("pop3s_listen"):
+        srv.w.keys["pop3s_listen"] = f"127.0.0.1:{srv.pop3s}"
+    srv.w.write_config()
+    if start:
+        srv.start()
+    return srv
+
+
+class RawPOP3:
+    """A raw POP3 session: exact bytes out, lines and multi-line
+    responses in."""
+
+    def __init__(self, srv, tls=None, source=None, greet=True, port=None):
+        self.srv = srv
+        port = port or (srv.pop3s if tls == "implicit" else srv.pop3)
+        self.sock = socket.create_connection(
+            ("127.0.0.1", port), timeout=TIMEOUT,
+            source_address=(source, 0) if source else None)
+        if tls == "implicit":
+            self.sock = client_ctx(srv.pki).wrap_socket(
+                self.sock, server_hostname="127.0.0.1")
+        self.buf = b""
+        self.greeting = self.line() if greet else None
+        if greet:
+            assert self.greeting.startswith(b"+OK"), self.greeting
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        """One line without CRLF."""
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(f"connection closed; pending {self.buf!r}")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def cmd(self, text, expect=None):
+        """Sends a command line, returns the status line; expect: its
+        exact text, or a prefix ending in a space or ']'."""
+        self.send(text + "\r\n" if isinstance(text, str) else
+                  text + b"\r\n")
+        got = self.line()
+        if expect is not None:
+            e = expect.encode() if isinstance(expect, str) else expect
+            assert got == e or (e[-1:] in b" ]" and got.startswith(e)), \
+                (text, got)
+        return got
+
+    def multi(self):
+        """The data lines of a multi-line response, as sent (still
+        dot-stuffed), up to the "." line."""
+        out = []
+        while True:
+            line = self.line()
+            if line == b".":
+                return out
+            out.append(line)
+
+    def body(self):
+        """The data of a multi-line response as raw wire bytes up to and
+        including the final ".\\r\\n" (big ones without quadratic
+        scanning)."""
+        got = bytearray(self.buf)
+        self.buf = b""
+        start = 0
+        while True:
+            if got[:3] == b".\r\n":
+                self.buf = bytes(got[3:])
+                return b".\r\n"
+            i = got.find(b"\r\n.\r\n", max(start - 4, 0))
+            if i >= 0:
+                self.buf = bytes(got[i + 5:])
+                return bytes(got[:i + 5])
+            start = len(got)
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise EOFError(f"closed in a response of {len(got)}")
+            got += chunk
+
+    def login(self, user=ALICE, pw=None):
+        pw = pw or {ALICE: ALICE_PW, BOB: BOB_PW, CAROL: CAROL_PW}[user]
+        self.cmd(f"USER {user}", "+OK")
+        return self.cmd(f"PASS {pw}", "+OK ")
+
+    def starttls(self):
+        self.cmd("STLS", "+OK ")
+        assert self.buf == b""
+        self.sock = client_ctx(self.srv.pki).wrap_socket(
+            self.sock, server_hostname="127.0.0.1")
+
+    def closed(self, timeout=None):
+        """True when the server closes (after what was buffered)."""
+        if timeout:
+            self.sock.settimeout(timeout)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+                self.buf += data
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except (socket.timeout, TimeoutError):
+            return False
+        finally:
+            self.sock.settimeout(TIMEOUT)
+
+    def close(self):
+        self.sock.close()
+
+
+def pop3_unstuff(wire):
+    """A multi-line response body (CRLF lines, dot-stuffed, ending in
+    ".\\r\\n") -> the message bytes it carries."""
+    assert wire.endswith(b".\r\n"), wire[-20:]
+    wire = wire[:-3]
+    lines = wire.split(b"\r\n")
+    assert lines[-1] == b"", wire[-20:]
+    out = []
+    for line in lines[:-1]:
+        if line.startswith(b"."):
+            assert line.startswith(b".."), line
+            line = line[1:]
+        out.append(line)
+    return b"".join(x + b"\r\n" for x in out)
