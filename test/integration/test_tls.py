@@ -807,3 +807,72 @@ def test_pool_refusal_with_tls_sessions(wren, pki):
     c.cmd("QUIT", 221)
     held[1].cmd("QUIT", 221)
     assert w.stop() == 0
+
+
+# --- IMAP and POP3: STARTTLS, implicit TLS, EC and RSA -----------------
+
+
+def mail_server(wren, pki, cert):
+    """tls_server plus IMAP and POP3 listeners (plain with STARTTLS and
+    implicit TLS) and alice's Maildir."""
+    ports = {k: free_port() for k in ("imap", "imaps", "pop3", "pop3s")}
+    w = tls_server(wren, pki, cert, start=False,
+                   **{f"{k}_listen": f"127.0.0.1:{p}"
+                      for k, p in ports.items()})
+    w.ports = ports
+    for sub in ("new", "cur", "tmp"):
+        (w.dir / "mail" / "example.test" / "alice" / "Maildir" /
+         sub).mkdir(parents=True, exist_ok=True)
+    return w.start()
+
+
+def s_client_proto(port, proto, stdin):
+    """openssl s_client, -starttls proto (or implicit TLS when None)."""
+    starttls = ["-starttls", proto] if proto else []
+    p = subprocess.run(
+        ["openssl", "s_client", *starttls, "-connect", f"127.0.0.1:{port}",
+         "-brief", "-crlf", "-ign_eof"],
+        input=stdin, capture_output=True, text=True, timeout=20 * SLOW)
+    return p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("cert,kind", [("ec", "ECDSA"), ("rsa", "RSA")])
+def test_imap_and_pop3_handshakes(wren, pki, cert, kind):
+    """openssl s_client -starttls imap / pop3 and on the implicit ports,
+    Python's ssl, and curl imaps://, with an EC and an RSA certificate:
+    TLS 1.2 with an ECDHE AEAD suite of the certificate's kind, and the
+    session works over it."""
+    w = mail_server(wren, pki, cert)
+    want = f"Ciphersuite: ECDHE-{kind}-AES128-GCM-SHA256"
+    for port, proto, stdin, answer in (
+            (w.ports["imap"], "imap", "a CAPABILITY\na LOGOUT\n",
+             "a OK CAPABILITY completed"),
+            (w.ports["imaps"], None, "a CAPABILITY\na LOGOUT\n",
+             "a OK CAPABILITY completed"),
+            (w.ports["pop3"], "pop3", "CAPA\nQUIT\n", "SASL PLAIN"),
+            (w.ports["pop3s"], None, "CAPA\nQUIT\n", "SASL PLAIN")):
+        out = s_client_proto(port, proto, stdin)
+        assert "Protocol version: TLSv1.2" in out, (port, out)
+        assert want in out, (port, out)
+        assert answer in out, (port, out)
+        assert "STARTTLS" not in out.split("Ciphersuite")[1] and \
+            "\nSTLS" not in out.split("Ciphersuite")[1], out
+    # Python's ssl, verifying the chain and the name, on both implicit
+    # ports.
+    for port, greeting in ((w.ports["imaps"], b"* OK"),
+                           (w.ports["pop3s"], b"+OK")):
+        with socket.create_connection(("127.0.0.1", port),
+                                      timeout=TIMEOUT) as raw:
+            with client_ctx(pki, cert).wrap_socket(
+                    raw, server_hostname=HOST) as t:
+                assert t.version() == "TLSv1.2"
+                assert kind in t.cipher()[0]
+                assert t.recv(100).startswith(greeting)
+    # curl: imaps:// logs in and lists the folders.
+    p = subprocess.run(
+        ["curl", "-sS", "-k", "--max-time", str(20 * SLOW), "--user",
+         f"{RCPT}:x", f"imaps://127.0.0.1:{w.ports['imaps']}/"],
+        capture_output=True, text=True, timeout=30 * SLOW)
+    assert p.returncode == 0, p.stderr
+    assert "INBOX" in p.stdout, p.stdout
+    assert w.stop() == 0
