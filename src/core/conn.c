@@ -381,6 +381,7 @@ accept_ready(struct ev *ev, int fd, unsigned what, void *arg)
 			continue;
 		}
 		ip->count++;
+		c->out_own = NULL;
 		c->table = t;
 		c->proto = l->proto;
 		c->listener = l;
@@ -668,6 +669,31 @@ conn_filter_now(struct conn *c, const struct conn_filter *f, void *state)
 	c->filter_state = state;
 }
 
+int
+conn_out_lend(struct conn *c, char *storage, size_t cap)
+{
+	if (c->out_own != NULL || c->out.len > 0) {
+		return -1;
+	}
+	c->out_own = c->out.data;
+	buf_init(&c->out, storage, cap);
+	return 0;
+}
+
+int
+conn_out_reclaim(struct conn *c)
+{
+	if (c->out_own == NULL) {
+		return 0;
+	}
+	if (c->out.len > 0) {
+		return -1;
+	}
+	buf_init(&c->out, c->out_own, CONN_BUF_SIZE);
+	c->out_own = NULL;
+	return 0;
+}
+
 void
 conn_want_write(struct conn *c, int on)
 {
@@ -720,7 +746,9 @@ table_before_sleep(struct ev *ev, void *arg)
 	while ((c = t->dead) != NULL) {
 		t->dead = c->next;
 		(void)pool_put(&t->bufs, c->in.data);
-		(void)pool_put(&t->bufs, c->out.data);
+		(void)pool_put(&t->bufs, c->out_own != NULL ? c->out_own :
+		    c->out.data);
+		c->out_own = NULL;
 		(void)pool_put(&t->conns, c);
 	}
 }

@@ -114,6 +114,8 @@ struct conn {
 	void			*filter_state;
 	const struct conn_filter *next_filter;	/* after the flush */
 	void			*next_filter_state;
+	char			*out_own;	/* c->out's pool block while
+						 * a lent buffer is in use */
 	struct conn		*next, *prev;	/* all live connections */
 	struct conn		*next_dirty;	/* flush list */
 };
@@ -182,6 +184,17 @@ void	conn_filter_after_flush(struct conn *, const struct conn_filter *,
 
 /* Installs a filter now (implicit TLS, before the greeting). */
 void	conn_filter_now(struct conn *, const struct conn_filter *, void *);
+
+/*
+ * Bulk output (a body streamed from disk) through a larger buffer the
+ * protocol owns, so that each write to the socket carries more than
+ * CONN_BUF_SIZE: lend only while nothing is queued (-1 otherwise);
+ * reclaim once it has all left (-1 while bytes wait in it). The
+ * protocol must reclaim before its storage goes away; a connection
+ * closed meanwhile gives its own block back by itself.
+ */
+int	conn_out_lend(struct conn *, char *storage, size_t cap);
+int	conn_out_reclaim(struct conn *);
 
 /* For filters: the socket is full, wake up when writable (or not). */
 void	conn_want_write(struct conn *, int);

@@ -74,6 +74,11 @@ imap_fetch_start(struct imap_session *s)
 	memset(j, 0, sizeof *j);
 	j->uid = ws->cmd.uid;
 	j->st.fd = -1;
+	if (ws->u.fetch.nbody > 0 || ws->u.fetch.items & (IMAP_FETCH_RFC822 |
+	    IMAP_FETCH_RFC822_TEXT | IMAP_FETCH_RFC822_HEADER)) {
+		/* Bodies: bigger writes (taken back when all has left). */
+		(void)conn_out_lend(s->c, ws->stream, sizeof ws->stream);
+	}
 	imap_seqset_begin(&j->it, ws->cmd.args[0].p, ws->cmd.args[0].len,
 	    j->uid ? mbox_view_last_uid(&s->view) : s->view.exists);
 	s->busy = IMAP_B_JOB;
@@ -568,9 +573,9 @@ fetch_body(struct imap_session *s, unsigned k)
 static int
 stream_pump(struct imap_session *s)
 {
+	static char out[IMAP_STREAM_BUF];
 	struct imap_stream *st = &s->ws->job.st;
 	struct conn *c = s->c;
-	char out[CONN_BUF_SIZE];
 
 	while (st->left > 0) {
 		size_t room = buf_room(&c->out), want, o = 0;

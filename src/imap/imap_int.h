@@ -29,6 +29,9 @@
 
 #define IMAP_SPILL_MAX	65536	/* output that did not fit c->out */
 #define IMAP_CHUNK	16384	/* file reads while streaming a body */
+#define IMAP_STREAM_BUF	32768	/* output lent to the connection while
+				 * a FETCH sends bodies: 8 times fewer
+				 * writes than CONN_BUF_SIZE */
 
 enum imap_state {
 	IMAP_ST_NOAUTH,
@@ -87,6 +90,7 @@ struct imap_ws {
 	struct imap_job	 job;
 	size_t		 spill_len, spill_off;
 	char		 spill[IMAP_SPILL_MAX];
+	char		 stream[IMAP_STREAM_BUF];	/* lent to c->out */
 };
 
 struct imap_session {

@@ -205,7 +205,7 @@ int
 imap_room(const struct imap_session *s)
 {
 	return (s->ws == NULL || s->ws->spill_len == 0) &&
-	    s->c->out.len < CONN_BUF_SIZE / 2 &&
+	    s->c->out.len < s->c->out.cap / 2 &&
 	    !(s->c->flags & (CONN_F_CLOSING | CONN_F_DEAD));
 }
 
@@ -337,7 +337,7 @@ imap_input(struct conn *c)
 			}
 			continue;
 		}
-		if (c->out.len > CONN_BUF_SIZE / 2 || s->busy ==
+		if (c->out.len > c->out.cap / 2 || s->busy ==
 		    IMAP_B_DELAY || s->busy == IMAP_B_STARTTLS) {
 			break;
 		}
@@ -430,8 +430,13 @@ imap_input(struct conn *c)
 			break;
 		}
 	}
-	/* A session between commands, or in IDLE, holds no workspace. */
+	/* A session between commands, or in IDLE, holds no workspace
+	 * (nor lends one to its connection). */
+	if (s->busy != IMAP_B_JOB && c->out_own != NULL) {
+		(void)conn_out_reclaim(c);
+	}
 	if ((s->busy == IMAP_B_NONE || s->busy == IMAP_B_IDLE) &&
+	    c->out_own == NULL &&
 	    s->ws != NULL && s->ws->len == 0 && s->ws->spill_len == 0 &&
 	    c->in.len == 0 && !(c->flags & CONN_F_DEAD)) {
 		ws_release(s);
