@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -479,6 +480,55 @@ test_output_larger_than_socket_buffer(void **state)
 	teardown(f);
 }
 
+/* A lent output buffer carries more than CONN_BUF_SIZE at once, is
+ * refused while bytes are queued, comes back only once empty, and a
+ * connection closed while it is lent gives its own block back. */
+static void
+test_lent_output_buffer(void **state)
+{
+	struct fixture *f = setup(2, 2, AF_INET);
+	static char big[4 * CONN_BUF_SIZE], line[3 * CONN_BUF_SIZE];
+	char buf[256];
+	int fd = client(f, NULL);
+	size_t total = 0, avail;
+	struct conn *c;
+
+	(void)state;
+	expect(f, fd, "220", buf, sizeof buf);
+	c = f->t.live;
+	assert_int_equal(conn_write(c, "x", 1), 0);
+	assert_int_equal(conn_out_lend(c, big, sizeof big), -1); /* queued */
+	pump(f, 50);
+	assert_int_equal(read(fd, buf, sizeof buf), 1);
+	assert_int_equal(conn_out_lend(c, big, sizeof big), 0);
+	assert_int_equal(conn_out_lend(c, big, sizeof big), -1); /* twice */
+	memset(line, 'y', sizeof line);
+	assert_int_equal(conn_write(c, line, sizeof line), 0);
+	assert_int_equal(conn_out_reclaim(c), -1);	/* not sent yet */
+	for (uint64_t end = ev_clock_ms() + WAIT_MS;
+	    total < sizeof line && ev_clock_ms() < end;) {
+		char tmp[4096];
+		ssize_t n;
+
+		ev_run_once(&f->ev, 5);
+		n = read(fd, tmp, sizeof tmp);
+		if (n > 0) {
+			total += (size_t)n;
+		}
+	}
+	assert_int_equal(total, sizeof line);
+	assert_int_equal(conn_out_reclaim(c), 0);
+	assert_int_equal(c->out.cap, CONN_BUF_SIZE);
+	assert_true(c->out.data != big);
+	/* Lent again, then the client goes: the block returns anyway. */
+	avail = pool_avail(&f->t.bufs);
+	assert_int_equal(conn_out_lend(c, big, sizeof big), 0);
+	close(fd);
+	pump(f, 50);
+	assert_int_equal(pool_avail(&f->t.bufs), avail + 2);
+	teardown(f);
+}
+
 int
 main(void)
 {
@@ -492,6 +542,7 @@ main(void)
 		cmocka_unit_test(test_full_input_pauses_then_resumes),
 		cmocka_unit_test(test_ipv6_listener),
 		cmocka_unit_test(test_output_larger_than_socket_buffer),
+		cmocka_unit_test(test_lent_output_buffer),
 	};
 
 	log_set_level(LOG_LVL_ERROR);	/* refusals log as warnings */
