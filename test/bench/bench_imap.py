@@ -49,7 +49,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import free_port
+from benchlib import loop_fs, free_port
 from maildir_corpus import fill
 
 PASS = "benchpass"
@@ -679,29 +679,6 @@ def main():
         if fs:
             subprocess.run(["umount", fs], timeout=120)
             os.unlink(f"{base}/fs.img")
-
-
-def loop_fs(base):
-    """A fresh ext4 (defaults: ordered data, 5 s journal commit, as an
-    SD card's root file system) in a sparse image, loop-mounted at
-    base/fs, so that /proc/diskstats of its loop device counts the mail
-    store's writes and nothing else. Root only; None if not possible."""
-    if os.geteuid() != 0 or shutil.which("mkfs.ext4") is None:
-        return None
-    img, mnt = f"{base}/fs.img", f"{base}/fs"
-    os.makedirs(mnt)
-    with open(img, "wb") as f:
-        f.truncate(2 << 30)
-    # Inode tables and journal written now, not by ext4lazyinit later.
-    if subprocess.run(["mkfs.ext4", "-q", "-F", "-E",
-                       "lazy_itable_init=0,lazy_journal_init=0", img],
-                      capture_output=True, timeout=300).returncode != 0 or \
-            subprocess.run(["mount", "-o", "loop", img, mnt],
-                           capture_output=True, timeout=60).returncode != 0:
-        os.unlink(img)
-        return None
-    os.chmod(mnt, 0o755)
-    return mnt
 
 
 def run(a, base, mail, have_dc, t_start):
