@@ -26,9 +26,8 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "auth/auth.h"
-#include "auth/throttle.h"
+#include "auth/login.h"
 #include "imap/imap_int.h"
-#include "map/resolve.h"
 #include "msg/base64.h"
 #include "msg/mailbox.h"
 #include "tls/tls.h"
@@ -73,7 +72,7 @@ static void	cmd_starttls(struct imap_session *);
 static void	cmd_login(struct imap_session *);
 static void	cmd_authenticate(struct imap_session *);
 static void	sasl_plain(struct imap_session *, const char *, size_t);
-static void	login_check(struct imap_session *, const char *, size_t,
+static void	try_login(struct imap_session *, const char *, size_t,
 		    const char *, size_t);
 static void	login_delay_done(struct timer *, void *);
 static int	login_allowed(const struct imap_session *);
@@ -755,20 +754,11 @@ cmd_starttls(struct imap_session *s)
 	imap_framer_init(&s->fr);
 }
 
-/* tls_auth_only: over TLS, or in the clear from 127.0.0.1 and ::1
- * only (SPEC section 3). */
+/* tls_auth_only (SPEC section 3), as for SMTP AUTH. */
 static int
 login_allowed(const struct imap_session *s)
 {
-	static const uint8_t v4lo[4] = { 127, 0, 0, 1 };
-	static const uint8_t v6lo[16] = { [15] = 1 };
-	const struct conn *c = s->c;
-
-	if (s->tls || !cfg_num(imap.cfg, CFG_TLS_AUTH_ONLY)) {
-		return 1;
-	}
-	return (c->family == AF_INET && memcmp(c->addr, v4lo, 4) == 0) ||
-	    (c->family == AF_INET6 && memcmp(c->addr, v6lo, 16) == 0);
+	return login_cleartext_ok(imap.cfg, s->c, s->tls);
 }
 
 static void
@@ -792,7 +782,7 @@ cmd_login(struct imap_session *s)
 		plen = sizeof pw - 1;	/* too long: fails below */
 		memset(pw, 0, sizeof pw);
 	}
-	login_check(s, user, ulen, pw, plen);
+	try_login(s, user, ulen, pw, plen);
 	explicit_bzero(pw, sizeof pw);
 }
 
@@ -830,7 +820,8 @@ static void
 sasl_plain(struct imap_session *s, const char *line, size_t len)
 {
 	unsigned char buf[2 * ADDR_MAX + AUTH_PASSWORD_MAX + 8];
-	unsigned char *z1, *z2;
+	const char *user = NULL, *pw = NULL;
+	size_t ulen = 0, pwlen = 0;
 	long n;
 
 	s->busy = IMAP_B_NONE;
@@ -844,87 +835,46 @@ sasl_plain(struct imap_session *s, const char *line, size_t len)
 		imap_tagged(s, "BAD", "Invalid base64 response");
 		return;
 	}
-	/* authzid NUL authcid NUL passwd; authzid empty or the same. */
-	z1 = memchr(buf, '\0', (size_t)n);
-	z2 = z1 ? memchr(z1 + 1, '\0', (size_t)(buf + n - z1 - 1)) : NULL;
-	if (z1 == NULL || z2 == NULL || (z1 != buf && ((size_t)(z1 - buf) !=
-	    (size_t)(z2 - z1 - 1) || memcmp(buf, z1 + 1, (size_t)(z1 - buf))
-	    != 0))) {
-		login_check(s, "", 0, "", 0);
+	if (login_sasl_plain(buf, (size_t)n, &user, &ulen, &pw, &pwlen) ==
+	    -1) {
+		try_login(s, "", 0, "", 0);
 	} else {
-		login_check(s, (const char *)z1 + 1, (size_t)(z2 - z1 - 1),
-		    (const char *)z2 + 1, (size_t)(buf + n - z2 - 1));
+		try_login(s, user, ulen, pw, pwlen);
 	}
 	explicit_bzero(buf, sizeof buf);
 }
 
-/* The account's home: from the users record, or mail_home. */
-static int
-account_home(struct imap_session *s)
-{
-	static struct resolve_result res;
-	struct resolver rv = { imap.cfg, &imap.maps->m[MAP_USERS],
-	    &imap.maps->m[MAP_ALIASES], &imap.maps->m[MAP_VIRTUAL] };
-
-	resolve_account(&rv, s->login, strlen(s->login), &res);
-	for (size_t i = 0; res.status == RESOLVE_OK && i < res.n; i++) {
-		if (res.t[i].kind == RESOLVE_LOCAL) {
-			return fmt(s->home, sizeof s->home, "%s",
-			    res.t[i].home) < (int)sizeof s->home ? 0 : -1;
-		}
-	}
-	return -1;
-}
-
 static void
-login_check(struct imap_session *s, const char *user, size_t ulen,
+try_login(struct imap_session *s, const char *user, size_t ulen,
     const char *pw, size_t pwlen)
 {
-	uint64_t now = ev_now(imap.ev) / 1000 + 1;
-	unsigned limit = (unsigned)cfg_num(imap.cfg, CFG_AUTH_FAIL_LIMIT);
-	enum auth_result r;
+	struct login l;
 
-	if (ulen > ADDR_MAX || memchr(user, '\0', ulen) != NULL) {
-		user = "";
-		ulen = 0;
-	}
-	if (throttle_refused(s->c->family, s->c->addr, now, limit)) {
-		conn_log(s->c, LOG_LVL_WARN, "auth refused: too many failures "
-		    "from ip=%s", s->ip);
-		imap_tagged(s, "NO", "[UNAVAILABLE] Too many authentication "
-		    "failures; try again later");
-		return;
-	}
-	r = auth_check(&imap.maps->m[MAP_USERS], user, ulen, pw, pwlen);
-	if (r == AUTH_OK) {
-		memcpy(s->login, user, ulen);
-		s->login[ulen] = '\0';
-		mailbox_lower(s->login, ulen);
-		if (account_home(s) == -1) {
-			conn_log(s->c, LOG_LVL_WARN, "login=%s: no home",
-			    s->login);
-			imap_tagged(s, "NO", "[UNAVAILABLE] Account not "
-			    "available");
-			s->login[0] = '\0';
-			return;
-		}
+	switch (login_check(imap.cfg, imap.maps, s->c, s->ip, user, ulen, pw,
+	    pwlen, ev_now(imap.ev) / 1000 + 1, 1, &l)) {
+	case LOGIN_OK:
+		memcpy(s->login, l.name, sizeof s->login);
+		memcpy(s->home, l.home, sizeof s->home);
 		s->state = IMAP_ST_AUTH;
 		conn_set_timeout(s->c, (uint64_t)cfg_num(imap.cfg,
 		    CFG_IMAP_TIMEOUT) * 1000);
-		conn_log(s->c, LOG_LVL_INFO, "login ok: login=%s", s->login);
-		imap_tagged(s, "OK", "[CAPABILITY %s] Logged in",
-		    CAPA_BASE);
+		imap_tagged(s, "OK", "[CAPABILITY %s] Logged in", CAPA_BASE);
 		return;
-	}
-	if (r == AUTH_TEMPFAIL) {
+	case LOGIN_THROTTLED:
+		imap_tagged(s, "NO", "[UNAVAILABLE] Too many authentication "
+		    "failures; try again later");
+		return;
+	case LOGIN_TEMPFAIL:
 		imap_tagged(s, "NO", "[UNAVAILABLE] Temporary authentication "
 		    "failure");
 		return;
+	case LOGIN_NO_HOME:
+		imap_tagged(s, "NO", "[UNAVAILABLE] Account not available");
+		return;
+	case LOGIN_FAIL:
+		break;
 	}
-	(void)throttle_failed(s->c->family, s->c->addr, now);
-	/* The line conf/fail2ban/filter.d/wren.conf matches. */
-	conn_log(s->c, LOG_LVL_WARN, "auth failed: login=%.*s ip=%s",
-	    (int)(ulen > 64 ? 64 : ulen), user, s->ip);
+	/* The answer waits auth_fail_delay; others are served meanwhile. */
 	s->busy = IMAP_B_DELAY;
 	if (ev_timer_in(imap.ev, &s->delay, (uint64_t)cfg_num(imap.cfg,
 	    CFG_AUTH_FAIL_DELAY) * 1000) == -1) {

@@ -41,8 +41,7 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "auth/auth.h"
-#include "auth/throttle.h"
-#include "map/resolve.h"
+#include "auth/login.h"
 #include "msg/base64.h"
 #include "msg/mailbox.h"
 #include "pop3/pop3.h"
@@ -153,10 +152,9 @@ static void	cmd_noop(struct pop3_session *, const struct pop3_cmd *);
 static void	cmd_quit(struct pop3_session *, const struct pop3_cmd *);
 static void	sasl_plain(struct pop3_session *, const char *, size_t);
 static int	login_allowed(const struct pop3_session *);
-static void	login_check(struct pop3_session *, const char *, size_t,
+static void	try_login(struct pop3_session *, const char *, size_t,
 		    const char *, size_t);
 static void	login_delay_done(struct timer *, void *);
-static int	account_home(struct pop3_session *);
 static int	maildrop_open(struct pop3_session *);
 static void	maildrop_close(struct pop3_session *);
 static const struct mbox_msg *message(struct pop3_session *, uint32_t);
@@ -568,15 +566,7 @@ cmd_stls(struct pop3_session *s, const struct pop3_cmd *cmd)
 static int
 login_allowed(const struct pop3_session *s)
 {
-	static const uint8_t v4lo[4] = { 127, 0, 0, 1 };
-	static const uint8_t v6lo[16] = { [15] = 1 };
-	const struct conn *c = s->c;
-
-	if (s->tls || !cfg_num(pop3.cfg, CFG_TLS_AUTH_ONLY)) {
-		return 1;
-	}
-	return (c->family == AF_INET && memcmp(c->addr, v4lo, 4) == 0) ||
-	    (c->family == AF_INET6 && memcmp(c->addr, v6lo, 16) == 0);
+	return login_cleartext_ok(pop3.cfg, s->c, s->tls);
 }
 
 /* "+OK" whatever the name: which accounts exist is not told. A name
@@ -611,7 +601,7 @@ cmd_pass(struct pop3_session *s, const struct pop3_cmd *cmd)
 	}
 	/* RFC 1939 7: after a failed PASS, USER comes again. */
 	s->have_user = 0;
-	login_check(s, s->user, s->user_len, cmd->arg, cmd->arglen);
+	try_login(s, s->user, s->user_len, cmd->arg, cmd->arglen);
 }
 
 /* RFC 5034 4: AUTH PLAIN with the initial response on the line ("="
@@ -648,7 +638,8 @@ static void
 sasl_plain(struct pop3_session *s, const char *line, size_t len)
 {
 	unsigned char buf[POP3_SASL_LINE_MAX];
-	unsigned char *z1, *z2;
+	const char *user = NULL, *pw = NULL;
+	size_t ulen = 0, pwlen = 0;
 	long n;
 
 	if (len == 1 && line[0] == '*') {
@@ -661,88 +652,49 @@ sasl_plain(struct pop3_session *s, const char *line, size_t len)
 		bad(s, "Invalid base64 data");
 		return;
 	}
-	/* authzid NUL authcid NUL passwd; authzid empty or the same. */
-	z1 = memchr(buf, '\0', (size_t)n);
-	z2 = z1 ? memchr(z1 + 1, '\0', (size_t)(buf + n - z1 - 1)) : NULL;
-	if (z1 == NULL || z2 == NULL || (z1 != buf && ((size_t)(z1 - buf) !=
-	    (size_t)(z2 - z1 - 1) || memcmp(buf, z1 + 1, (size_t)(z1 - buf))
-	    != 0))) {
-		login_check(s, "", 0, "", 0);
+	if (login_sasl_plain(buf, (size_t)n, &user, &ulen, &pw, &pwlen) ==
+	    -1) {
+		try_login(s, "", 0, "", 0);
 	} else {
-		login_check(s, (const char *)z1 + 1, (size_t)(z2 - z1 - 1),
-		    (const char *)z2 + 1, (size_t)(buf + n - z2 - 1));
+		try_login(s, user, ulen, pw, pwlen);
 	}
 	explicit_bzero(buf, sizeof buf);
 }
 
-/* The account's home: from the users record, or mail_home. */
-static int
-account_home(struct pop3_session *s)
-{
-	static struct resolve_result res;
-	struct resolver rv = { pop3.cfg, &pop3.maps->m[MAP_USERS],
-	    &pop3.maps->m[MAP_ALIASES], &pop3.maps->m[MAP_VIRTUAL] };
-
-	resolve_account(&rv, s->login, strlen(s->login), &res);
-	for (size_t i = 0; res.status == RESOLVE_OK && i < res.n; i++) {
-		if (res.t[i].kind == RESOLVE_LOCAL) {
-			return fmt(s->home, sizeof s->home, "%s",
-			    res.t[i].home) < (int)sizeof s->home ? 0 : -1;
-		}
-	}
-	return -1;
-}
-
 static void
-login_check(struct pop3_session *s, const char *user, size_t ulen,
+try_login(struct pop3_session *s, const char *user, size_t ulen,
     const char *pw, size_t pwlen)
 {
-	uint64_t now = ev_now(pop3.ev) / 1000 + 1;
-	unsigned limit = (unsigned)cfg_num(pop3.cfg, CFG_AUTH_FAIL_LIMIT);
-	enum auth_result r;
+	struct login l;
 
-	if (ulen > ADDR_MAX || memchr(user, '\0', ulen) != NULL) {
-		user = "";
-		ulen = 0;
-	}
-	if (throttle_refused(s->c->family, s->c->addr, now, limit)) {
-		conn_log(s->c, LOG_LVL_WARN, "auth refused: too many failures "
-		    "from ip=%s", s->ip);
-		reply(s, "-ERR [SYS/TEMP] Too many authentication failures; "
-		    "try again later");
-		return;
-	}
-	r = auth_check(&pop3.maps->m[MAP_USERS], user, ulen, pw, pwlen);
-	if (r == AUTH_OK) {
-		memcpy(s->login, user, ulen);
-		s->login[ulen] = '\0';
-		mailbox_lower(s->login, ulen);
-		if (account_home(s) == -1) {
-			conn_log(s->c, LOG_LVL_WARN, "login=%s: no home",
-			    s->login);
-			reply(s, "-ERR [SYS/PERM] Account not available");
-			s->login[0] = '\0';
-			return;
-		}
+	switch (login_check(pop3.cfg, pop3.maps, s->c, s->ip, user, ulen,
+	    pw, pwlen, ev_now(pop3.ev) / 1000 + 1, 1, &l)) {
+	case LOGIN_OK:
+		memcpy(s->login, l.name, sizeof s->login);
+		memcpy(s->home, l.home, sizeof s->home);
 		if (maildrop_open(s) == -1) {
 			s->login[0] = '\0';
 			return;
 		}
 		set_state(s, POP3_ST_TRANSACTION);
 		conn_set_timeout(s->c, (uint64_t)POP3_TIMEOUT_S * 1000);
-		conn_log(s->c, LOG_LVL_INFO, "login ok: login=%s, %u "
-		    "messages", s->login, s->view.exists);
+		conn_log(s->c, LOG_LVL_INFO, "login=%s: %u messages",
+		    s->login, s->view.exists);
 		reply(s, "+OK Logged in");
 		return;
-	}
-	if (r == AUTH_TEMPFAIL) {
+	case LOGIN_THROTTLED:
+		reply(s, "-ERR [SYS/TEMP] Too many authentication failures; "
+		    "try again later");
+		return;
+	case LOGIN_TEMPFAIL:
 		reply(s, "-ERR [SYS/TEMP] Temporary authentication failure");
 		return;
+	case LOGIN_NO_HOME:
+		reply(s, "-ERR [SYS/PERM] Account not available");
+		return;
+	case LOGIN_FAIL:
+		break;
 	}
-	(void)throttle_failed(s->c->family, s->c->addr, now);
-	/* The line conf/fail2ban/filter.d/wren.conf matches. */
-	conn_log(s->c, LOG_LVL_WARN, "auth failed: login=%.*s ip=%s",
-	    (int)(ulen > 64 ? 64 : ulen), user, s->ip);
 	s->busy = POP3_B_DELAY;
 	if (ev_timer_in(pop3.ev, &s->delay, (uint64_t)cfg_num(pop3.cfg,
 	    CFG_AUTH_FAIL_DELAY) * 1000) == -1) {

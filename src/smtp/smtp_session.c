@@ -22,6 +22,7 @@
 #include "core/fmt.h"
 #include "core/log.h"
 #include "auth/auth.h"
+#include "auth/login.h"
 #include "auth/throttle.h"
 #include "map/resolve.h"
 #include "msg/base64.h"
@@ -677,21 +678,16 @@ sasl_response(struct smtp_session *s, const char *line, size_t len)
 	}
 	switch (s->sasl) {
 	case SMTP_SASL_PLAIN: {
-		/* authzid NUL authcid NUL passwd */
-		unsigned char *z1 = memchr(buf, '\0', (size_t)n), *z2;
+		const char *user, *pw;
+		size_t ulen, pwlen;
 
-		z2 = z1 ? memchr(z1 + 1, '\0', (size_t)(buf + n - z1 - 1)) :
-		    NULL;
-		if (z1 == NULL || z2 == NULL || (z1 != buf &&
-		    ((size_t)(z1 - buf) != (size_t)(z2 - z1 - 1) ||
-		    memcmp(buf, z1 + 1, (size_t)(z1 - buf)) != 0))) {
+		if (login_sasl_plain(buf, (size_t)n, &user, &ulen, &pw,
+		    &pwlen) == -1) {
 			/* Malformed, or acting for another user. */
-			sasl_finish(s, z1 ? (const char *)z1 + 1 : NULL,
-			    z2 && z1 ? (size_t)(z2 - z1 - 1) : 0, "", 0);
-			return;
+			sasl_finish(s, NULL, 0, "", 0);
+		} else {
+			sasl_finish(s, user, ulen, pw, pwlen);
 		}
-		sasl_finish(s, (const char *)z1 + 1, (size_t)(z2 - z1 - 1),
-		    (const char *)z2 + 1, (size_t)(buf + n - z2 - 1));
 		break;
 	}
 	case SMTP_SASL_LOGIN_USER:
@@ -717,41 +713,26 @@ static void
 sasl_finish(struct smtp_session *s, const char *user, size_t ulen,
     const char *pw, size_t pwlen)
 {
-	enum auth_result r;
+	struct login l;
 
-	if (user == NULL || ulen > ADDR_MAX || memchr(user, '\0', ulen)) {
-		user = "";
-		ulen = 0;
-	}
-	if (throttle_refused(s->c->family, s->c->addr, ev_now(smtp.ev) /
-	    1000 + 1, (unsigned)cfg_num(smtp.cfg, CFG_AUTH_FAIL_LIMIT))) {
-		s->sasl = SMTP_SASL_NONE;
-		conn_log(s->c, LOG_LVL_WARN, "auth refused: too many "
-		    "failures from ip=%s", s->ip);
+	s->sasl = SMTP_SASL_NONE;
+	switch (login_check(smtp.cfg, smtp.maps, s->c, s->ip, user, ulen, pw,
+	    pwlen, ev_now(smtp.ev) / 1000 + 1, 0, &l)) {
+	case LOGIN_OK:
+	case LOGIN_NO_HOME:	/* (not asked for) */
+		memcpy(s->login, l.name, sizeof s->login);
+		reply(s, "235 2.7.0 Authentication successful");
+		return;
+	case LOGIN_THROTTLED:
 		error_reply(s, "454 4.7.0 Too many authentication failures; "
 		    "try again later");
 		return;
-	}
-	r = auth_check(&smtp.maps->m[MAP_USERS], user, ulen, pw, pwlen);
-	if (r == AUTH_OK) {
-		memcpy(s->login, user, ulen);
-		s->login[ulen] = '\0';
-		mailbox_lower(s->login, ulen);
-		s->sasl = SMTP_SASL_NONE;
-		conn_log(s->c, LOG_LVL_INFO, "auth ok: login=%s", s->login);
-		reply(s, "235 2.7.0 Authentication successful");
-		return;
-	}
-	if (r == AUTH_TEMPFAIL) {
-		s->sasl = SMTP_SASL_NONE;
+	case LOGIN_TEMPFAIL:
 		reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
+	case LOGIN_FAIL:
+		break;
 	}
-	(void)throttle_failed(s->c->family, s->c->addr,
-	    ev_now(smtp.ev) / 1000 + 1);
-	/* The line conf/fail2ban/filter.d/wren.conf matches. */
-	conn_log(s->c, LOG_LVL_WARN, "auth failed: login=%.*s ip=%s",
-	    (int)(ulen > 64 ? 64 : ulen), user, s->ip);
 	s->sasl = SMTP_SASL_DELAY;
 	if (ev_timer_in(smtp.ev, &s->delay, (uint64_t)cfg_num(smtp.cfg,
 	    CFG_AUTH_FAIL_DELAY) * 1000) == -1) {
@@ -840,21 +821,11 @@ sender_owned(const struct smtp_session *s, const char *addr, size_t len)
 	return 0;
 }
 
-/* tls_auth_only: over TLS, or in the clear from 127.0.0.1 and ::1
- * only (SPEC section 3). */
+/* tls_auth_only (SPEC section 3). */
 static int
 auth_allowed(const struct smtp_session *s)
 {
-	static const uint8_t v6lo[16] = { [15] = 1 };
-
-	if (s->tls || !cfg_num(smtp.cfg, CFG_TLS_AUTH_ONLY)) {
-		return 1;
-	}
-	static const uint8_t v4lo[4] = { 127, 0, 0, 1 };
-
-	return (s->c->family == AF_INET && memcmp(s->c->addr, v4lo, 4) ==
-	    0) || (s->c->family == AF_INET6 && memcmp(s->c->addr, v6lo, 16)
-	    == 0);
+	return login_cleartext_ok(smtp.cfg, s->c, s->tls);
 }
 
 static void

@@ -31,6 +31,7 @@
 
 #include "auth/auth.h"
 #include "auth/crypt.h"
+#include "auth/login.h"
 #include "core/log.h"
 #include "map/map.h"
 
@@ -480,10 +481,58 @@ test_unknown_user_hashes(void **state)
 	}
 }
 
+/* SASL PLAIN messages (RFC 4616): who is logging in, and refusals of
+ * malformed messages and of acting for another user. */
+static void
+test_sasl_plain(void **state)
+{
+	static const struct {
+		const char	*desc;
+		const char	*msg;
+		size_t		 len;
+		int		 rc;
+		const char	*user, *pw;
+	} c[] = {
+#define M(s)	(s), sizeof(s) - 1
+		{ "no authzid", M("\0alice\0pw"), 0, "alice", "pw" },
+		{ "same authzid", M("alice\0alice\0pw"), 0, "alice", "pw" },
+		{ "empty password", M("\0alice\0"), 0, "alice", "" },
+		{ "empty user", M("\0\0pw"), 0, "", "pw" },
+		{ "NUL in password", M("\0alice\0p\0w"), 0, "alice",
+		    "p\0w" },
+		{ "other authzid", M("bob\0alice\0pw"), -1, NULL, NULL },
+		{ "longer authzid", M("alicex\0alice\0pw"), -1, NULL, NULL },
+		{ "one NUL", M("alice\0pw"), -1, NULL, NULL },
+		{ "no NUL", M("alicepw"), -1, NULL, NULL },
+		{ "empty", M(""), -1, NULL, NULL },
+#undef M
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		const char *user = NULL, *pw = NULL;
+		size_t ulen = 0, pwlen = 0;
+		int rc = login_sasl_plain((const unsigned char *)c[i].msg,
+		    c[i].len, &user, &ulen, &pw, &pwlen);
+
+		if (rc != c[i].rc) {
+			fail_msg("%s: rc %d, want %d", c[i].desc, rc, c[i].rc);
+		}
+		if (rc == 0 && (ulen != strlen(c[i].user) || memcmp(user,
+		    c[i].user, ulen) != 0 || (c[i].pw[0] != 'p' ||
+		    c[i].pw[1] != '\0' ? pwlen != strlen(c[i].pw) ||
+		    memcmp(pw, c[i].pw, pwlen) != 0 : pwlen != 3))) {
+			fail_msg("%s: got %.*s / %.*s", c[i].desc, (int)ulen,
+			    user, (int)pwlen, pw);
+		}
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sasl_plain),
 		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_auth_check),
 		cmocka_unit_test(test_unknown_user_hashes),
