@@ -282,6 +282,9 @@ run:
 	@echo "  swaks --server 127.0.0.1:2525 --tls --to demo@example.test"
 	@echo "Submission (587-style, STARTTLS + AUTH) as the demo account:"
 	@echo "  swaks --server 127.0.0.1:5870 --tls --auth PLAIN --auth-user demo@example.test --auth-password demo --from demo@example.test --to demo@example.test"
+	@echo "Read it over IMAP (993-style, implicit TLS) or POP3:"
+	@echo "  curl --cacert var/demo-cert.pem --user demo@example.test:demo 'imaps://localhost:9930/INBOX;UID=1'"
+	@echo "  curl --cacert var/demo-cert.pem --user demo@example.test:demo pop3s://localhost:9950/1"
 	@echo "The certificate is self-signed (var/demo-cert.pem): trust it with"
 	@echo "  openssl s_client -starttls smtp -connect 127.0.0.1:2525 -CAfile var/demo-cert.pem"
 	build/host/wren serve -c conf/demo.conf
