@@ -211,7 +211,7 @@ $(B)/unit/libcore.a: $(UNIT_OBJ)
 	@rm -f $@
 	@$(if $(TRIPLET),$(TRIPLET)-ar,ar) rcs $@ $^
 
-$(B)/unit/test_%: test/unit/test_%.c $(B)/unit/libcore.a
+$(B)/unit/test_%: test/unit/test_%.c test/unit/testutil.h $(B)/unit/libcore.a
 	@echo "  CC      $<"
 	@$(UNIT_CC) -std=c99 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(UNIT_CFLAGS) -Wall -Wextra -I$(B) \
 		-Isrc -Itest/unit -o $@ $< $(B)/unit/libcore.a $(UNIT_LIBS)

@@ -21,33 +21,9 @@
 #include <cmocka.h>
 
 #include "msg/decode.h"
+#include "testutil.h"
 
 #define OUT_MAX		16384
-
-/* A string literal with its length, NULs included. */
-#define S(s)		(s), (sizeof(s) - 1)
-
-static char *
-dup_exact(const void *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	assert_non_null(p);
-	if (len > 0) {
-		memcpy(p, s, len);
-	}
-	return p;
-}
-
-static void
-expect_bytes(const char *desc, const char *how, const char *got,
-    size_t glen, const char *want, size_t wlen)
-{
-	if (glen != wlen || memcmp(got, want, wlen) != 0) {
-		fail_msg("%s (%s): got %zu octets \"%.*s\", want %zu \"%.*s\"",
-		    desc, how, glen, (int)glen, got, wlen, (int)wlen, want);
-	}
-}
 
 /* ---------------------------------------------------------------- */
 /* Streaming decoders: one driver for both kinds. */
@@ -654,17 +630,15 @@ test_unfold(void **state)
 
 struct walk_case {
 	const char	*desc;
-	const char	*head;		/* head, nfill x fill, tail */
-	const char	*fill;
-	size_t		 nfill;
-	const char	*tail;
+	struct text	 in;
 	int		 finish;	/* decode_hdr_finish at the end */
 	const char	*want;		/* "name|value\n"... "END n" */
 };
 
-#define W(d, i, w)		{ (d), (i), NULL, 0, NULL, 0, (w) }
-#define WF(d, i, w)		{ (d), (i), NULL, 0, NULL, 1, (w) }
-#define WL(d, h, f, n, t, w)	{ (d), (h), (f), (n), (t), 0, (w) }
+#define W(d, i, w)		{ (d), T(i), 0, (w) }
+#define WN(d, i, w)		{ (d), TN(i), 0, (w) }
+#define WF(d, i, w)		{ (d), T(i), 1, (w) }
+#define WL(d, h, f, n, t, w)	{ (d), TF(h, f, n, t), 0, (w) }
 
 static const struct walk_case walk_cases[] = {
 	W("two fields and a body", "From: a\r\nTo: b\r\n\r\nbody",
@@ -687,7 +661,7 @@ static const struct walk_case walk_cases[] = {
 	W("empty header, LF", "\nbody", "END 1"),
 	W("CR dropped in a value", "A: b\rc\n\n", "A|bc\nEND 8"),
 	W("CR CR LF", "A: b\r\r\n\r\n", "A|b\nEND 9"),
-	W("NUL in a value kept", "A: b\0c\n\n", "A|b\0c\nEND 8"),
+	WN("NUL in a value kept", "A: b\0c\n\n", "A|b\0c\nEND 8"),
 	W("8-bit in a value kept", "A: caf\xc3\xa9\n\n",
 	    "A|caf\xc3\xa9\nEND 10"),
 	W("encoded word not decoded", "Subject: =?utf-8?q?a?=\n\n",
@@ -802,44 +776,31 @@ walk_run(const char *in, size_t len, size_t sp, size_t step, int finish,
 static void
 test_walk(void **state)
 {
-	static char in[3 * DECODE_HEADER_MAX], want[3 * DECODE_HEADER_MAX];
-	static char out[3 * DECODE_HEADER_MAX];
+	static char want[3 * DECODE_HEADER_MAX], out[3 * DECODE_HEADER_MAX];
 	char how[64];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof walk_cases / sizeof walk_cases[0]; i++) {
 		const struct walk_case *c = &walk_cases[i];
-		size_t len = strlen(c->head), fl, wl, n;
+		size_t len, fl, wl, n;
+		char *in = build(&c->in, &len);
 
-		fl = c->fill != NULL ? strlen(c->fill) : 0;
-		memcpy(in, c->head, len);
-		for (size_t k = 0; k < c->nfill; k++) {
-			memcpy(in + len, c->fill, fl);
-			len += fl;
-		}
-		if (c->tail != NULL) {
-			memcpy(in + len, c->tail, strlen(c->tail));
-			len += strlen(c->tail);
-		}
-		/* Inputs with NUL: the table strings stop there. */
-		if (strcmp(c->desc, "NUL in a value kept") == 0) {
-			memcpy(in, "A: b\0c\n\n", 8);
-			len = 8;
-		}
+		fl = c->in.fill != NULL ? strlen(c->in.fill) : 0;
 		if (c->want != NULL) {
 			wl = strlen(c->want);
 			memcpy(want, c->want, wl);
+			/* A want with NUL: the table string stops there. */
 			if (strcmp(c->desc, "NUL in a value kept") == 0) {
 				memcpy(want, "A|b\0c\nEND 8", 11);
 				wl = 11;
 			}
 		} else {
 			/* A long value: v repeated, cut if too long. */
-			size_t vl = c->nfill;
+			size_t vl = c->in.nfill;
 			int cut = 0;
 
-			if (strcmp(c->fill, "v\r\n ") == 0) {
-				vl = 2 * c->nfill;
+			if (strcmp(c->in.fill, "v\r\n ") == 0) {
+				vl = 2 * c->in.nfill;
 			}
 			if (vl > DECODE_HEADER_MAX) {
 				vl = DECODE_HEADER_MAX;
@@ -869,6 +830,7 @@ test_walk(void **state)
 		}
 		n = walk_run(in, len, 0, 7, c->finish, out, sizeof out);
 		expect_bytes(c->desc, "step 7", out, n, want, wl);
+		free(in);
 	}
 }
 

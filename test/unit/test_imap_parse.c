@@ -23,77 +23,7 @@
 #include <cmocka.h>
 
 #include "imap/imap_parse.h"
-
-#define TEXT_MAX	(3 * IMAP_LINE_MAX)
-#define TRACE_MAX	4096
-
-/* Input: head, then fill repeated nfill times, then tail, so that long
- * parts fit in a table. A fill of "" is one NUL byte. */
-struct text {
-	const char	*head;
-	const char	*fill;
-	size_t		 nfill;
-	const char	*tail;
-};
-
-#define T(s)		{ (s), NULL, 0, NULL }
-#define TF(h, f, n, t)	{ (h), (f), (n), (t) }
-
-static char text_buf[TEXT_MAX];
-
-/* The text of t in a heap block of exactly its length. */
-static char *
-build(const struct text *t, size_t *lenp)
-{
-	size_t len = 0, fl = 0;
-	char *out;
-
-	if (t->head != NULL) {
-		len = strlen(t->head);
-		memcpy(text_buf, t->head, len);
-	}
-	if (t->fill != NULL) {
-		fl = t->fill[0] == '\0' ? 1 : strlen(t->fill);
-	}
-	assert_true(len + fl * t->nfill + (t->tail ? strlen(t->tail) : 0) <
-	    TEXT_MAX);
-	for (size_t i = 0; i < t->nfill; i++) {
-		memcpy(text_buf + len, t->fill, fl);
-		len += fl;
-	}
-	if (t->tail != NULL) {
-		memcpy(text_buf + len, t->tail, strlen(t->tail));
-		len += strlen(t->tail);
-	}
-	out = malloc(len > 0 ? len : 1);
-	assert_non_null(out);
-	memcpy(out, text_buf, len);
-	*lenp = len;
-	return out;
-}
-
-static char *
-dup_exact(const char *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	assert_non_null(p);
-	if (len > 0) {
-		memcpy(p, s, len);
-	}
-	return p;
-}
-
-static void
-trace_add(char *tr, const char *fmt, ...)
-{
-	size_t n = strlen(tr);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(tr + n, TRACE_MAX - n, fmt, ap);
-	va_end(ap);
-}
+#include "testutil.h"
 
 /* ---------------------------------------------------------------- */
 /* imap_frame: the input is fed in chunks of `chunk` bytes (each in an
@@ -304,7 +234,7 @@ test_frame(void **state)
 		}
 		for (size_t s = 1; len < 200 && s < len; s++) {
 			frame_run(c, in, len, len, s, tr2);
-				if (strcmp(tr2, c->want) != 0) {
+			if (strcmp(tr2, c->want) != 0) {
 				fail_msg("%s: split at %zu: got '%s'",
 				    c->desc, s, tr2);
 			}
@@ -638,6 +568,25 @@ dump_tree(const struct imap_cmd *c, size_t from, size_t to, char *out,
 
 static struct imap_cmd cmd;
 
+/* Checks the result e of a parse against the error text a case wants
+ * (NULL: none); returns 1 when the case wants an error, so that its
+ * loop goes on to the next case. */
+static int
+check_perr(const char *desc, enum imap_perr e, const char *err)
+{
+	if (err != NULL) {
+		if (e == IMAP_PE_OK || strcmp(imap_strerror(e), err) != 0) {
+			fail_msg("%s: got '%s' want '%s'", desc,
+			    imap_strerror(e), err);
+		}
+		return 1;
+	}
+	if (e != IMAP_PE_OK) {
+		fail_msg("%s: %s", desc, imap_strerror(e));
+	}
+	return 0;
+}
+
 static void
 test_cmd_parse(void **state)
 {
@@ -651,15 +600,7 @@ test_cmd_parse(void **state)
 		char *in = build(&c->in, &len);
 		enum imap_perr e = imap_cmd_parse(in, len, &cmd);
 
-		if (c->err != NULL) {
-			if (e == IMAP_PE_OK ||
-			    strcmp(imap_strerror(e), c->err) != 0) {
-				fail_msg("%s: got '%s' want '%s'", c->desc,
-				    imap_strerror(e), c->err);
-			}
-		} else if (e != IMAP_PE_OK) {
-			fail_msg("%s: %s", c->desc, imap_strerror(e));
-		}
+		(void)check_perr(c->desc, e, c->err);
 		if (c->tag == NULL) {
 			assert_int_equal(cmd.tag_len, 0);
 		} else if (cmd.tag_len != strlen(c->tag) ||
@@ -919,21 +860,11 @@ test_fetch(void **state)
 		char *in = dup_exact(c->in, strlen(c->in));
 		enum imap_perr e = imap_cmd_parse(in, strlen(c->in), &cmd);
 
-		if (e != IMAP_PE_OK) {
-			fail_msg("%s: %s", c->desc, imap_strerror(e));
-		}
+		(void)check_perr(c->desc, e, NULL);
 		e = imap_fetch_parse(&cmd, &f);
-		if (c->err != NULL) {
-			if (e == IMAP_PE_OK ||
-			    strcmp(imap_strerror(e), c->err) != 0) {
-				fail_msg("%s: got '%s' want '%s'", c->desc,
-				    imap_strerror(e), c->err);
-			}
+		if (check_perr(c->desc, e, c->err)) {
 			free(in);
 			continue;
-		}
-		if (e != IMAP_PE_OK) {
-			fail_msg("%s: %s", c->desc, imap_strerror(e));
 		}
 		got[0] = '\0';
 		for (unsigned b = 0; b < f.nbody; b++) {
@@ -1061,21 +992,11 @@ test_store(void **state)
 		enum imap_perr e = imap_cmd_parse(in, strlen(c->in), &cmd);
 		char kw[512] = "";
 
-		if (e != IMAP_PE_OK) {
-			fail_msg("%s: %s", c->desc, imap_strerror(e));
-		}
+		(void)check_perr(c->desc, e, NULL);
 		e = imap_store_parse(&cmd, &st);
-		if (c->err != NULL) {
-			if (e == IMAP_PE_OK ||
-			    strcmp(imap_strerror(e), c->err) != 0) {
-				fail_msg("%s: got '%s' want '%s'", c->desc,
-				    imap_strerror(e), c->err);
-			}
+		if (check_perr(c->desc, e, c->err)) {
 			free(in);
 			continue;
-		}
-		if (e != IMAP_PE_OK) {
-			fail_msg("%s: %s", c->desc, imap_strerror(e));
 		}
 		for (unsigned k = 0; k < st.nkw; k++) {
 			snprintf(kw + strlen(kw), sizeof kw - strlen(kw),
@@ -1282,17 +1203,9 @@ test_search(void **state)
 			fail_msg("%s: %s", c->desc, imap_strerror(e));
 		}
 		e = imap_search_parse(&cmd, &s);
-		if (c->err != NULL) {
-			if (e == IMAP_PE_OK ||
-			    strcmp(imap_strerror(e), c->err) != 0) {
-				fail_msg("%s: got '%s' want '%s'", c->desc,
-				    imap_strerror(e), c->err);
-			}
+		if (check_perr(c->desc, e, c->err)) {
 			free(in);
 			continue;
-		}
-		if (e != IMAP_PE_OK) {
-			fail_msg("%s: %s", c->desc, imap_strerror(e));
 		}
 		assert_int_equal(s.node[0].key, IMAP_SK_AND);
 		assert_int_equal(s.node[0].next, s.n);

@@ -18,20 +18,7 @@
 #include <cmocka.h>
 
 #include "msg/mailbox.h"
-
-#define TEXT_MAX	1024
-
-/* Input: head, then fill repeated nfill times, then tail, so that long
- * parts fit in a table. A fill of "" is one NUL byte. */
-struct text {
-	const char	*head;
-	const char	*fill;
-	size_t		 nfill;
-	const char	*tail;
-};
-
-#define T(s)		{ (s), NULL, 0, NULL }
-#define TF(h, f, n, t)	{ (h), (f), (n), (t) }
+#include "testutil.h"
 
 struct parse_case {
 	const char		*desc;
@@ -159,37 +146,6 @@ static const struct parse_case cases[] = {
 	    MAILBOX_BAD_DOMAIN),
 	BAD("space in the domain", "a@exa mple.com", 0, MAILBOX_BAD_DOMAIN),
 };
-
-static char text_buf[TEXT_MAX];
-
-/* The text of t in a heap block of exactly its length (no NUL after
- * it), so that ASan catches a read past the end. */
-static char *
-build(const struct text *t, size_t *lenp)
-{
-	size_t len = strlen(t->head), fl = 0;
-	char *out;
-
-	if (t->fill != NULL) {
-		fl = t->fill[0] == '\0' ? 1 : strlen(t->fill);
-	}
-	assert_true(len + fl * t->nfill + (t->tail ? strlen(t->tail) : 0) <
-	    TEXT_MAX);
-	memcpy(text_buf, t->head, len);
-	for (size_t i = 0; i < t->nfill; i++) {
-		memcpy(text_buf + len, t->fill, fl);
-		len += fl;
-	}
-	if (t->tail != NULL) {
-		memcpy(text_buf + len, t->tail, strlen(t->tail));
-		len += strlen(t->tail);
-	}
-	out = malloc(len > 0 ? len : 1);
-	assert_non_null(out);
-	memcpy(out, text_buf, len);
-	*lenp = len;
-	return out;
-}
 
 static void
 test_parse(void **state)

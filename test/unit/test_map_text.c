@@ -19,9 +19,9 @@
 #include <cmocka.h>
 
 #include "map/map_text.h"
+#include "testutil.h"
 
 #define NAME		"t"
-#define TEXT_MAX	(2 * MAP_LINE_MAX)
 #define REC_MAX		4
 
 /* Real crypt(3) strings of "secret" (openssl passwd -6 / -5). */
@@ -75,18 +75,6 @@
 #define M_NUL		"NUL byte in line"
 #define M_LONG		"line too long"
 
-/* Input text: head, then fill repeated nfill times, then tail, so that
- * long lines and NUL bytes fit in a table. A fill of "" is one NUL. */
-struct text {
-	const char	*head;
-	const char	*fill;
-	size_t		 nfill;
-	const char	*tail;
-};
-
-#define T(s)		{ (s), NULL, 0, NULL }
-#define TF(h, f, n, t)	{ (h), (f), (n), (t) }
-
 /* One expected record; the value is a literal with embedded NULs. */
 struct rec_want {
 	unsigned	 line;
@@ -106,38 +94,8 @@ struct map_case {
 	struct rec_want		 rec[REC_MAX];
 };
 
-static char		 text_buf[TEXT_MAX];
 static struct map_text	 mt;	/* 33 KB: kept off the stack */
 static struct map_rec	 mr;
-
-/* The text of t, in a heap block of exactly its length (no NUL after
- * it), so that ASan catches a read past the end. */
-static char *
-build(const struct text *t, size_t *lenp)
-{
-	size_t hl = strlen(t->head), len = hl, fl = 0;
-	char *out;
-
-	if (t->fill != NULL) {
-		fl = t->fill[0] == '\0' ? 1 : strlen(t->fill);
-	}
-	assert_true(hl + fl * t->nfill + (t->tail ? strlen(t->tail) : 0) <
-	    TEXT_MAX);
-	memcpy(text_buf, t->head, hl);
-	for (size_t i = 0; i < t->nfill; i++) {
-		memcpy(text_buf + len, t->fill, fl);
-		len += fl;
-	}
-	if (t->tail != NULL) {
-		memcpy(text_buf + len, t->tail, strlen(t->tail));
-		len += strlen(t->tail);
-	}
-	out = malloc(len > 0 ? len : 1);
-	assert_non_null(out);
-	memcpy(out, text_buf, len);
-	*lenp = len;
-	return out;
-}
 
 /* A value for a message: NULs shown as \0, cut to fit. */
 static const char *

@@ -21,8 +21,7 @@
 #include <cmocka.h>
 
 #include "msg/match.h"
-
-#define S(s)		(s), (sizeof(s) - 1)
+#include "testutil.h"
 
 struct match_case {
 	const char	*desc;
@@ -154,9 +153,7 @@ run(const struct match_case *c, size_t a, size_t b, size_t end)
 		if (from > to) {
 			continue;
 		}
-		chunk = malloc(to - from > 0 ? to - from : 1);
-		assert_non_null(chunk);
-		memcpy(chunk, c->hay + from, to - from);
+		chunk = dup_exact(c->hay + from, to - from);
 		r = match_feed(&m, chunk, to - from);
 		free(chunk);
 		if (end < c->hlen && r != (end < to)) {

@@ -23,74 +23,10 @@
 #include <cmocka.h>
 
 #include "pop3/pop3_parse.h"
+#include "testutil.h"
 
+/* The longest input a case may build: the buffers below hold it. */
 #define TEXT_MAX	4096
-#define TRACE_MAX	8192
-
-/* Input: head, then fill repeated nfill times, then tail. */
-struct text {
-	const char	*head;
-	const char	*fill;
-	size_t		 nfill;
-	const char	*tail;
-	size_t		 len;	/* head length when it holds NULs */
-};
-
-#define T(s)		{ (s), NULL, 0, NULL, 0 }
-#define TN(s)		{ (s), NULL, 0, NULL, sizeof(s) - 1 }
-#define TF(h, f, n, t)	{ (h), (f), (n), (t), 0 }
-
-static char text_buf[TEXT_MAX];
-
-static char *
-build(const struct text *t, size_t *lenp)
-{
-	size_t len = 0, fl = t->fill ? strlen(t->fill) : 0;
-	char *out;
-
-	if (t->head != NULL) {
-		len = t->len ? t->len : strlen(t->head);
-		memcpy(text_buf, t->head, len);
-	}
-	assert_true(len + fl * t->nfill + (t->tail ? strlen(t->tail) : 0) <
-	    TEXT_MAX);
-	for (size_t i = 0; i < t->nfill; i++) {
-		memcpy(text_buf + len, t->fill, fl);
-		len += fl;
-	}
-	if (t->tail != NULL) {
-		memcpy(text_buf + len, t->tail, strlen(t->tail));
-		len += strlen(t->tail);
-	}
-	out = malloc(len > 0 ? len : 1);
-	assert_non_null(out);
-	memcpy(out, text_buf, len);
-	*lenp = len;
-	return out;
-}
-
-static char *
-dup_exact(const char *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	assert_non_null(p);
-	if (len > 0) {
-		memcpy(p, s, len);
-	}
-	return p;
-}
-
-static void
-trace_add(char *tr, const char *fmt, ...)
-{
-	size_t n = strlen(tr);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(tr + n, TRACE_MAX - n, fmt, ap);
-	va_end(ap);
-}
 
 /* ---------------------------------------------------------------- */
 /* pop3_line_next: the input arrives in chunks into a buffer, as in a
@@ -148,6 +84,7 @@ line_run(const struct line_case *c, const char *in, size_t len,
 	struct pop3_lines l = { 0 };
 	size_t have = 0, off = 0;
 
+	assert_true(len < TEXT_MAX);
 	tr[0] = '\0';
 	while (off < len) {
 		size_t n = split > 0 && off < split ? split - off : chunk;
@@ -598,17 +535,6 @@ xfer_ref(const char *in, size_t len, int top, uint32_t lines, char *out)
 }
 
 static void
-xfer_check(const struct xfer_case *c, const char *what, const char *got,
-    size_t glen, const char *want, size_t wlen)
-{
-	if (glen != wlen || memcmp(got, want, wlen) != 0) {
-		fail_msg("%s: %s: got %zu bytes '%.*s' want '%.*s'", c->desc,
-		    what, glen, (int)(glen < 200 ? glen : 200), got,
-		    (int)(wlen < 200 ? wlen : 200), want);
-	}
-}
-
-static void
 test_xfer(void **state)
 {
 	static char want[3 * TEXT_MAX], got[3 * TEXT_MAX];
@@ -622,6 +548,7 @@ test_xfer(void **state)
 		char *in = build(&c->in, &len);
 		char what[64];
 
+		assert_true(len < TEXT_MAX);
 		wlen = xfer_ref(in, len, c->top, c->lines, want);
 		if (c->want != NULL) {
 			size_t tl = strlen(c->want);
@@ -629,24 +556,25 @@ test_xfer(void **state)
 			if (c->in.len) {	/* NULs: count them in */
 				tl = wlen;
 			}
-			xfer_check(c, "reference", want, wlen, c->want, tl);
+			expect_bytes(c->desc, "reference", want, wlen,
+			    c->want, tl);
 		}
 		glen = xfer_run(c, in, len, len > 0 ? len : 1, 0,
 		    sizeof got, got, sizeof got);
-		xfer_check(c, "whole", got, glen, want, wlen);
+		expect_bytes(c->desc, "whole", got, glen, want, wlen);
 		glen = xfer_run(c, in, len, 1, 0, 2, got, sizeof got);
-		xfer_check(c, "byte by byte", got, glen, want, wlen);
+		expect_bytes(c->desc, "byte by byte", got, glen, want, wlen);
 		for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
 			glen = xfer_run(c, in, len, 5, 0, caps[k], got,
 			    sizeof got);
 			snprintf(what, sizeof what, "out cap %zu", caps[k]);
-			xfer_check(c, what, got, glen, want, wlen);
+			expect_bytes(c->desc, what, got, glen, want, wlen);
 		}
 		for (size_t s = 1; len < 200 && s < len; s++) {
 			glen = xfer_run(c, in, len, len, s, sizeof got, got,
 			    sizeof got);
 			snprintf(what, sizeof what, "split at %zu", s);
-			xfer_check(c, what, got, glen, want, wlen);
+			expect_bytes(c->desc, what, got, glen, want, wlen);
 		}
 		free(in);
 	}

@@ -25,69 +25,10 @@
 #include <cmocka.h>
 
 #include "smtp/smtp_parse.h"
+#include "testutil.h"
 
+/* The session buffer of test_line_next. */
 #define TEXT_MAX	8192
-
-/* Input: head, then fill repeated nfill times, then tail, so that long
- * parts fit in a table. A fill of "" is one NUL byte. */
-struct text {
-	const char	*head;
-	const char	*fill;
-	size_t		 nfill;
-	const char	*tail;
-};
-
-#define T(s)		{ (s), NULL, 0, NULL }
-#define TF(h, f, n, t)	{ (h), (f), (n), (t) }
-
-static char text_buf[TEXT_MAX];
-
-/* The text of t in a heap block of exactly its length (no NUL after
- * it). */
-static char *
-build(const struct text *t, size_t *lenp)
-{
-	size_t len = 0, fl = 0;
-	char *out;
-
-	if (t->head != NULL) {
-		len = strlen(t->head);
-	}
-	if (t->fill != NULL) {
-		fl = t->fill[0] == '\0' ? 1 : strlen(t->fill);
-	}
-	assert_true(len + fl * t->nfill + (t->tail ? strlen(t->tail) : 0) <
-	    TEXT_MAX);
-	if (len > 0) {
-		memcpy(text_buf, t->head, len);
-	}
-	for (size_t i = 0; i < t->nfill; i++) {
-		memcpy(text_buf + len, t->fill, fl);
-		len += fl;
-	}
-	if (t->tail != NULL) {
-		memcpy(text_buf + len, t->tail, strlen(t->tail));
-		len += strlen(t->tail);
-	}
-	out = malloc(len > 0 ? len : 1);
-	assert_non_null(out);
-	memcpy(out, text_buf, len);
-	*lenp = len;
-	return out;
-}
-
-/* An exact-size heap copy of s[0..len). */
-static char *
-dup_exact(const char *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	assert_non_null(p);
-	if (len > 0) {
-		memcpy(p, s, len);
-	}
-	return p;
-}
 
 /* ---------------------------------------------------------------- */
 /* smtp_line_next: the text is appended to a session buffer feed by
@@ -990,12 +931,7 @@ check(const struct body_case *c, const char *want, size_t wantlen,
 	size_t ndto = 0;
 	int done = c->mode == SMTP_BODY_DATA ? c->done : c->end;
 
-	if (r->outlen != wantlen || memcmp(r->out, want, wantlen) != 0) {
-		fail_msg("%s (%s): output of %zu bytes '%.*s', want %zu "
-		    "'%.*s'", c->desc, how, r->outlen,
-		    (int)(r->outlen < 200 ? r->outlen : 200), r->out,
-		    wantlen, (int)(wantlen < 200 ? wantlen : 200), want);
-	}
+	expect_bytes(c->desc, how, r->out, r->outlen, want, wantlen);
 	if (r->b.flags != c->flags || r->b.done != done ||
 	    r->consumed != len - c->keep) {
 		fail_msg("%s (%s): flags %#x done %d consumed %zu, want %#x "
@@ -1031,6 +967,19 @@ check(const struct body_case *c, const char *want, size_t wantlen,
 	}
 }
 
+/* One way of feeding a case (see run), checked against want. */
+static void
+run_check(const struct body_case *c, const char *in, size_t len,
+    size_t first, size_t step, size_t cap, const char *want,
+    size_t wantlen, const char *how)
+{
+	struct result r;
+
+	run(c, in, len, first, step, cap, &r, how);
+	check(c, want, wantlen, len, &r, how);
+	free(r.out);
+}
+
 static void
 test_body(void **state)
 {
@@ -1040,7 +989,6 @@ test_body(void **state)
 	for (size_t i = 0; i < sizeof body_cases / sizeof body_cases[0];
 	    i++) {
 		const struct body_case *c = &body_cases[i];
-		struct result r;
 		size_t len, wantlen;
 		char *in = build(&c->in, &len);
 		char *want = build(&c->out, &wantlen);
@@ -1052,26 +1000,21 @@ test_body(void **state)
 			ngood++;
 		}
 		/* Whole, with room to spare. */
-		run(c, in, len, 0, len, 2 * len + 2, &r, "whole");
-		check(c, want, wantlen, len, &r, "whole");
-		free(r.out);
+		run_check(c, in, len, 0, len, 2 * len + 2, want, wantlen,
+		    "whole");
 		/* Byte by byte. */
-		run(c, in, len, 0, 1, 2 * len + 2, &r, "bytes");
-		check(c, want, wantlen, len, &r, "bytes");
-		free(r.out);
+		run_check(c, in, len, 0, 1, 2 * len + 2, want, wantlen,
+		    "bytes");
 		/* Split in two at every point. */
 		for (size_t k = 1; k < len; k++) {
 			snprintf(how, sizeof how, "split at %zu", k);
-			run(c, in, len, k, len, 2 * len + 2, &r, how);
-			check(c, want, wantlen, len, &r, how);
-			free(r.out);
+			run_check(c, in, len, k, len, 2 * len + 2, want,
+			    wantlen, how);
 		}
 		/* Output buffers smaller than the input. */
 		for (size_t cap = 2; cap <= 7; cap++) {
 			snprintf(how, sizeof how, "cap %zu", cap);
-			run(c, in, len, 0, len, cap, &r, how);
-			check(c, want, wantlen, len, &r, how);
-			free(r.out);
+			run_check(c, in, len, 0, len, cap, want, wantlen, how);
 		}
 		free(in);
 		free(want);

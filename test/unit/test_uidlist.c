@@ -32,38 +32,21 @@
 #include <sys/stat.h>
 
 #include "store/uidlist.h"
+#include "testutil.h"
 
 #define L(s)		(s), sizeof(s) - 1
 #define BUF_MAX		(UIDLIST_LINE_MAX + 64)
 #define LONG_NAME	(MBOX_NAME_MAX + 1)
 
-static char long_buf[UIDLIST_LINE_MAX + 2];
-
-/* An exact-size heap copy of s[0..len). */
+/* head, then n copies of fill, then tail, in a heap block of exactly
+ * its length (build). */
 static char *
-dup_exact(const char *s, size_t len)
+build_long(const char *head, const char *fill, size_t n, const char *tail,
+    size_t *lenp)
 {
-	char *p = malloc(len > 0 ? len : 1);
+	const struct text t = TF(head, fill, n, tail);
 
-	assert_non_null(p);
-	if (len > 0) {
-		memcpy(p, s, len);
-	}
-	return p;
-}
-
-/* head, then n copies of c, then tail, in long_buf. */
-static size_t
-build_long(const char *head, char c, size_t n, const char *tail)
-{
-	size_t len = strlen(head);
-
-	assert_true(len + n + strlen(tail) <= sizeof long_buf);
-	memcpy(long_buf, head, len);
-	memset(long_buf + len, c, n);
-	len += n;
-	memcpy(long_buf + len, tail, strlen(tail));
-	return len + strlen(tail);
+	return build(&t, lenp);
 }
 
 /* ---------------------------------------------------------------- */
@@ -244,20 +227,18 @@ test_name_long(void **state)
 	char *s;
 
 	(void)state;
-	len = build_long("", 'b', MBOX_NAME_MAX - 4, ":2,S");
+	s = build_long("", "b", MBOX_NAME_MAX - 4, ":2,S", &len);
 	assert_int_equal(len, MBOX_NAME_MAX);
 	memset(base, 'b', MBOX_NAME_MAX - 4);
 	base[MBOX_NAME_MAX - 4] = '\0';
-	memcpy(canon, long_buf, len);
+	memcpy(canon, s, len);
 	canon[len] = '\0';
 	ok.base = base;
 	ok.canon = canon;
-	s = dup_exact(long_buf, len);
 	check_name("MBOX_NAME_MAX bytes", s, len, &ok);
 	free(s);
 
-	len = build_long("", 'b', LONG_NAME - 4, ":2,S");
-	s = dup_exact(long_buf, len);
+	s = build_long("", "b", LONG_NAME - 4, ":2,S", &len);
 	assert_int_equal(maildir_name_parse(s, len, &mn), -1);
 	free(s);
 }
@@ -582,38 +563,33 @@ test_record_long(void **state)
 	char *s;
 
 	(void)state;
-	len = build_long("4294967294 :", 'n', MBOX_NAME_MAX, "");
-	s = dup_exact(long_buf, len);
+	s = build_long("4294967294 :", "n", MBOX_NAME_MAX, "", &len);
 	assert_int_equal(uidlist_parse_record(s, len, 3, &uid, &base,
 	    &baselen), 0);
 	assert_int_equal(baselen, MBOX_NAME_MAX);
 	free(s);
-	len = build_long("1 :", 'n', MBOX_NAME_MAX + 1, "");
-	s = dup_exact(long_buf, len);
+	s = build_long("1 :", "n", MBOX_NAME_MAX + 1, "", &len);
 	assert_int_equal(uidlist_parse_record(s, len, 3, &uid, &base,
 	    &baselen), -1);
 	free(s);
 	/* Long extension fields fill a line up to UIDLIST_LINE_MAX. */
-	len = build_long("1 X", 'x', UIDLIST_LINE_MAX - 6, " :b");
+	s = build_long("1 X", "x", UIDLIST_LINE_MAX - 6, " :b", &len);
 	assert_int_equal(len, UIDLIST_LINE_MAX);
-	s = dup_exact(long_buf, len);
 	assert_int_equal(uidlist_parse_record(s, len, 3, &uid, &base,
 	    &baselen), 0);
 	free(s);
-	len = build_long("1 X", 'x', UIDLIST_LINE_MAX - 5, " :b");
-	s = dup_exact(long_buf, len);
+	s = build_long("1 X", "x", UIDLIST_LINE_MAX - 5, " :b", &len);
 	assert_int_equal(uidlist_parse_record(s, len, 3, &uid, &base,
 	    &baselen), -1);
 	free(s);
-	len = build_long("3 V1 N2 X", 'x', UIDLIST_LINE_MAX - 9, "");
-	s = dup_exact(long_buf, len);
+	s = build_long("3 V1 N2 X", "x", UIDLIST_LINE_MAX - 9, "", &len);
 	{
 		struct uidlist_header h;
 
 		assert_int_equal(uidlist_parse_header(s, len, &h), 0);
 		free(s);
-		len = build_long("3 V1 N2 X", 'x', UIDLIST_LINE_MAX - 9, "x");
-		s = dup_exact(long_buf, len);
+		s = build_long("3 V1 N2 X", "x", UIDLIST_LINE_MAX - 9, "x",
+		    &len);
 		assert_int_equal(uidlist_parse_header(s, len, &h), -1);
 	}
 	free(s);
