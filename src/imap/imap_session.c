@@ -1116,7 +1116,8 @@ cmd_status(struct imap_session *s)
 			n = fmt(out + ol, sizeof out - ol, "%sMESSAGES %u", sep,
 			    v.exists);
 		} else if (imap_arg_is(a, "RECENT")) {
-			n = fmt(out + ol, sizeof out - ol, "%sRECENT 0", sep);
+			n = fmt(out + ol, sizeof out - ol, "%sRECENT %u", sep,
+			    v.nrecent);
 		} else if (imap_arg_is(a, "UIDNEXT")) {
 			n = fmt(out + ol, sizeof out - ol, "%sUIDNEXT %u", sep,
 			    mbox_uidnext(v.mb));

@@ -135,7 +135,9 @@ mbox_select(const char *path, struct mbox_view *v, int readonly,
 			continue;
 		}
 		v->exists++;
-		if (mb->msgs[i].uid > mb->recent_uid && !readonly) {
+		/* EXAMINE sees \Recent without taking it (RFC 3501
+		 * 6.3.2): recent_uid moves only for SELECT. */
+		if (mb->msgs[i].uid > mb->recent_uid) {
 			if (v->recent_lo == 0) {
 				v->recent_lo = mb->msgs[i].uid;
 			}

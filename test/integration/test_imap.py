@@ -454,6 +454,34 @@ def test_select_and_examine_responses(srv):
     s.stop()
 
 
+def test_examine_and_status_see_recent_without_taking_it(srv):
+    """RFC 3501 6.3.2: EXAMINE reports \\Recent but does not clear it;
+    STATUS counts it; the next SELECT still gets the messages as
+    recent, and moves them from new/ to cur/."""
+    s = srv()
+    for i in range(3):
+        s.put(mail(f"fresh {i}"), sub="new")
+    r = Raw(s)
+    r.login()
+    got, _ = r.cmd("STATUS INBOX (MESSAGES RECENT)")
+    assert b"RECENT 3" in got[0].upper(), got
+    got, tagged = r.cmd("EXAMINE INBOX")
+    assert select_info(got)["RECENT"] == 3, got
+    got, _ = r.cmd("FETCH 1 FLAGS")
+    assert b"\\RECENT" in got[0].upper(), got
+    mdir = s.maildir()
+    assert len(files_in(mdir, "new")) == 3     # read-only: not moved
+    got, _ = r.cmd("SELECT INBOX")
+    assert select_info(got)["RECENT"] == 3, got
+    r2 = Raw(s)
+    r2.login()
+    got, _ = r2.cmd("STATUS INBOX (RECENT)")
+    assert b"RECENT 0" in got[0].upper(), got
+    r.close()
+    r2.close()
+    s.stop()
+
+
 def test_select_maildirpp_folder_and_missing_mailbox(srv):
     s = srv()
     s.put(mail("inbox only"))
