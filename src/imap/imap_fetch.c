@@ -589,7 +589,7 @@ stream_pump(struct imap_session *s)
 		}
 		/* One read fills the output: octets are converted until
 		 * it is full, and pos moves by the octets used. */
-		want = room;
+		want = room < sizeof rbuf ? room : sizeof rbuf;
 		if ((uint64_t)(st->end - st->pos) < want) {
 			want = (size_t)(st->end - st->pos);
 		}
