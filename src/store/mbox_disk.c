@@ -145,6 +145,11 @@ mbox_disk_shrink(struct mbox *mb)
 	    mb->ul_dead + live || lock_uidlist(mb) == -1) {
 		return;
 	}
+	/* What Dovecot appended since our last read stays in. */
+	if (uidlist_read(mb, 0) == -1) {
+		unlock_uidlist(mb);
+		return;
+	}
 	(void)dir_path(p, sizeof p, mb, UL_NAME);
 	(void)dir_path(lockp, sizeof lockp, mb, UL_LOCK);
 	fd = open(lockp, O_WRONLY | O_TRUNC | O_CLOEXEC);

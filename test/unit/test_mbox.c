@@ -1722,11 +1722,57 @@ test_uid_expunge(void **state)
 	mbox_unselect(&fx.a);
 }
 
+/* dovecot-uidlist is rewritten when the last view leaves a folder
+ * whose lines are mostly expunged messages (not per message), keeps
+ * every live UID and UIDVALIDITY, and keeps what another process
+ * appended meanwhile. */
+static void
+test_uidlist_shrinks_at_close(void **state)
+{
+	char before[8192], after[8192], line[64];
+	uint32_t uv;
+	int lines = 0;
+
+	(void)state;
+	cur_letters(26);
+	sel(&fx.a, 0);
+	uv = mbox_uidvalidity(fx.a.mb);
+	for (uint32_t s = 1; s <= 20; s++) {
+		store(&fx.a, s, MF_TRASHED);
+	}
+	expunge(&fx.a);
+	assert_int_equal(fx.a.exists, 6);
+	slurp("dovecot-uidlist", before, sizeof before);
+	/* Another process appends a line meanwhile (its file follows). */
+	append_to("dovecot-uidlist", "27 :9.late\n");
+	mbox_unselect(&fx.a);
+	slurp("dovecot-uidlist", after, sizeof after);
+	assert_true(strlen(after) < strlen(before));
+	for (const char *p = after; *p != '\0'; p++) {
+		lines += *p == '\n';
+	}
+	assert_int_equal(lines, 1 + 6 + 1);	/* header, 6 live, 27 */
+	assert_non_null(strstr(after, "\n27 :9.late\n"));
+	for (uint32_t uid = 21; uid <= 26; uid++) {
+		snprintf(line, sizeof line, "\n%u :1.%c\n", uid,
+		    'a' + uid - 1);
+		assert_non_null(strstr(after, line));
+	}
+	put("cur", "9.late:2,", "late\n");
+	sel(&fx.a, 0);
+	assert_int_equal(mbox_uidvalidity(fx.a.mb), uv);
+	assert_int_equal(fx.a.exists, 7);
+	assert_int_equal(uid_at(&fx.a, 1), 21);
+	assert_int_equal(uid_at(&fx.a, 7), 27);
+	mbox_unselect(&fx.a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_uidlist_shrinks_at_close),
 		T(test_open_fresh),
 		T(test_open_name_order_examine),
 		T(test_reopen),
