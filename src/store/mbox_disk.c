@@ -562,10 +562,21 @@ uidlist_read(struct mbox *mb, int full)
 
 					if (uidlist_record_ext(chunk + used, len,
 					    'W', &w, &wl) == 1) {
-						for (size_t k = 0; k < wl; k++) {
-							vs = vs * 10 +
-							    (uint32_t)(w[k] - '0');
+						/* Digits only, within 32 bits;
+						 * else 0: the size is then
+						 * counted from the file. */
+						uint64_t v = 0;
+
+						for (size_t k = 0; k < wl &&
+						    v <= UINT32_MAX; k++) {
+							v = w[k] >= '0' &&
+							    w[k] <= '9' ?
+							    v * 10 + (uint64_t)
+							    (w[k] - '0') :
+							    (uint64_t)UINT32_MAX + 1;
 						}
+						vs = v <= UINT32_MAX ?
+						    (uint32_t)v : 0;
 					}
 					if (mbox_append(mb, uid,
 					    (uint32_t)line_start, h, vs, 0, 0,

@@ -100,7 +100,7 @@ size_t	maildir_name_format(char *out, size_t cap, const char *base,
  * dovecot-uidlist version 3 (Dovecot's maildir-uidlist.c): header
  * "3 V<uidvalidity> N<nextuid> G<guid hex>" (fields in any order,
  * unknown fields ignored), then records "<uid> [<ext fields like W1234
- * S1200 GXXXX>] :<basename>". Version 1 files ("1 <uidvalidity>
+ * S1200 G<guid>>] :<basename>". Version 1 files ("1 <uidvalidity>
  * <nextuid>", records "<uid> <basename>") are read too.
  */
 struct uidlist_header {
