@@ -122,13 +122,16 @@ LDFLAGS_ALL := $(LDSTATIC) -Wl,--gc-sections -Wl,-Map=$(B)/wren.map \
 SRC := $(wildcard src/core/*.c) $(filter-out src/cli/queue.c,$(wildcard src/cli/*.c)) \
 	$(wildcard src/map/*.c) $(wildcard src/msg/*.c) $(wildcard src/tls/*.c) \
 	$(wildcard src/auth/*.c)
-# The queue's on-disk format (queue/spool.c) is written by inbound SMTP
-# when it accepts mail to relay; the rest of queue/ delivers it.
+# The queue's on-disk format (queue/spool.c, its envelope parser and the
+# maildrop format) is written by inbound SMTP and `wren sendmail`; the
+# rest of queue/ delivers it.
+QUEUE_FORMAT := $(wildcard src/queue/spool.c src/queue/envelope.c \
+	src/queue/maildrop.c)
 SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c) \
-	src/queue/spool.c src/cli/queue.c
+	$(QUEUE_FORMAT) src/cli/queue.c
 SRC-$(CONFIG_IMAP) += $(wildcard src/imap/*.c) $(wildcard src/store/*.c)
 SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c) $(wildcard src/store/*.c)
-SRC-$(CONFIG_OUTBOUND) += $(filter-out src/queue/spool.c,$(wildcard src/queue/*.c)) \
+SRC-$(CONFIG_OUTBOUND) += $(filter-out $(QUEUE_FORMAT),$(wildcard src/queue/*.c)) \
 	$(wildcard src/dns/*.c)
 SRC += $(sort $(SRC-y))
 OBJ := $(SRC:src/%.c=$(B)/obj/%.o)
@@ -339,7 +342,8 @@ FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c,$(wildcard src/core/*.c)) \
 	src/map/map_text.c $(wildcard src/msg/*.c) src/smtp/smtp_parse.c \
 	$(wildcard src/imap/imap_parse.c src/imap/imap_parse_args.c src/store/uidlist.c \
-	    src/pop3/pop3_parse.c)
+	    src/pop3/pop3_parse.c src/dns/dns_pkt.c src/queue/envelope.c \
+	    src/queue/maildrop.c src/queue/smtp_client.c src/queue/smtp_reply.c)
 fuzz:
 	@board/deps.sh host fuzz
 	@$(MAKE) --no-print-directory $(B)/config.h

@@ -110,6 +110,12 @@ X(RETRY_SCHEDULE, "retry_schedule", CFG_T_SECSLIST, \
   "delays between delivery attempts; the last repeats") \
 X(QUEUE_LIFETIME, "queue_lifetime", CFG_T_SECS, "5d", 60, 60 * 86400, \
   NULL, "then the message is bounced") \
+X(SRS_DOMAIN, "srs_domain", CFG_T_STR, "", 0, 0, NULL, \
+  "SRS domain for forwarded mail's envelope sender; empty = off") \
+X(MAX_DELIVERIES, "max_deliveries", CFG_T_UINT, "20", 1, 1000, NULL, \
+  "outbound SMTP connections at once, all destinations together") \
+X(MAX_DELIVERIES_PER_DOMAIN, "max_deliveries_per_domain", CFG_T_UINT, "4", \
+  1, 1000, NULL, "outbound SMTP connections at once to one domain") \
 X(DKIM_SELECTOR, "dkim_selector", CFG_T_STR, "", 0, 0, NULL, \
   "DKIM selector; empty = no signing") \
 X(DKIM_KEY, "dkim_key", CFG_T_PATH, "", 0, 0, NULL, \
