@@ -86,6 +86,48 @@ conn_table_destroy(struct conn_table *t)
 	t->ips = NULL;
 }
 
+int
+conn_table_add_pre_flush(struct conn_table *t, void (*fn)(void *),
+    void *arg)
+{
+	for (size_t i = 0; i < CONN_PRE_FLUSH_MAX; i++) {
+		if (t->pre_flush[i].fn == NULL) {
+			t->pre_flush[i].fn = fn;
+			t->pre_flush[i].arg = arg;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+conn_table_del_pre_flush(struct conn_table *t, void (*fn)(void *),
+    void *arg)
+{
+	/* The slot is only emptied, never shifted: a hook deleting
+	 * another while they run cannot make a third one skip a turn. */
+	for (size_t i = 0; i < CONN_PRE_FLUSH_MAX; i++) {
+		if (t->pre_flush[i].fn == fn && t->pre_flush[i].arg == arg) {
+			t->pre_flush[i].fn = NULL;
+			t->pre_flush[i].arg = NULL;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+conn_table_run_pre_flush(struct conn_table *t)
+{
+	for (size_t i = 0; i < CONN_PRE_FLUSH_MAX; i++) {
+		void (*fn)(void *) = t->pre_flush[i].fn;
+
+		if (fn != NULL) {
+			fn(t->pre_flush[i].arg);
+		}
+	}
+}
+
 size_t
 conn_bytes_per_connection(void)
 {
@@ -732,9 +774,7 @@ table_before_sleep(struct ev *ev, void *arg)
 	struct conn *c;
 
 	(void)ev;
-	if (t->pre_flush != NULL) {
-		t->pre_flush(t->pre_flush_arg);
-	}
+	conn_table_run_pre_flush(t);
 	while ((c = t->dirty) != NULL) {
 		t->dirty = c->next_dirty;
 		c->flags &= ~CONN_F_DIRTY;

@@ -120,6 +120,15 @@ struct conn {
 	struct conn		*next_dirty;	/* flush list */
 };
 
+/* Hooks run before each flush; the SMTP group commit is one, the queue
+ * may add its own. */
+#define CONN_PRE_FLUSH_MAX	4
+
+struct conn_hook {
+	void		(*fn)(void *);	/* NULL: free slot */
+	void		*arg;
+};
+
 struct iptab_slot {
 	uint8_t		addr[16];	/* IPv4 mapped into IPv6 */
 	uint32_t	count;		/* 0 = empty slot */
@@ -139,15 +148,30 @@ struct conn_table {
 	struct conn		*dead;		/* reclaim list head */
 	uint64_t		 refused;	/* counters for logs */
 	uint64_t		 accepted;
-	/* Runs before each flush of the connections' output, once per
-	 * loop turn (the SMTP group commit hooks in here). */
-	void			(*pre_flush)(void *);
-	void			*pre_flush_arg;
+	/* Run before each flush of the connections' output, once per
+	 * loop turn, in the order added (the SMTP group commit hooks in
+	 * here). Use conn_table_add_pre_flush, not the array. */
+	struct conn_hook	 pre_flush[CONN_PRE_FLUSH_MAX];
 };
 
 int	conn_table_init(struct conn_table *, struct ev *, size_t max,
 	    size_t per_ip, struct err *);
 void	conn_table_destroy(struct conn_table *);
+
+/*
+ * Adds fn(arg) to the hooks run before each flush (in the order added):
+ * 0, or -1 when CONN_PRE_FLUSH_MAX hooks are already there. Deleting
+ * removes the hook with that fn and arg (0), -1 when there is none; a
+ * hook may delete itself or another while the hooks run.
+ */
+int	conn_table_add_pre_flush(struct conn_table *, void (*fn)(void *),
+	    void *arg);
+int	conn_table_del_pre_flush(struct conn_table *, void (*fn)(void *),
+	    void *arg);
+
+/* Runs the pre-flush hooks now (the loop does it before sleeping;
+ * tests drive it by hand). */
+void	conn_table_run_pre_flush(struct conn_table *);
 
 /* Bytes reserved per connection slot, for README and `wren check`. */
 size_t	conn_bytes_per_connection(void);

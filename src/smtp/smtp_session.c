@@ -107,8 +107,9 @@ smtp_init(struct ev *ev, struct conn_table *t, const struct cfg *cfg,
 	smtp.commit_tail = &smtp.commit_head;
 	smtp.uring.fd = smtp.uring.efd = -1;
 	timer_init(&smtp.commit_timer, smtp_commit_run, NULL);
-	t->pre_flush = smtp_commit_maybe;
-	t->pre_flush_arg = NULL;
+	if (conn_table_add_pre_flush(t, smtp_commit_maybe, NULL) == -1) {
+		return err_set(e, "smtp: no free pre-flush hook");
+	}
 	if (pool_init(&smtp.sessions, "smtp", sizeof(struct smtp_session),
 	    max, e) == -1) {
 		return -1;

@@ -529,6 +529,68 @@ test_lent_output_buffer(void **state)
 	teardown(f);
 }
 
+/* Pre-flush hooks: bounded, run in the order added, deletable (also
+ * from a running hook) without the next hook missing its turn. */
+static char hook_trace[16];
+static size_t hook_n;
+static struct conn_table *hook_table;
+
+static void
+hook_mark(void *arg)
+{
+	if (hook_n + 1 < sizeof hook_trace) {
+		hook_trace[hook_n++] = *(const char *)arg;
+		hook_trace[hook_n] = '\0';
+	}
+}
+
+static void
+hook_del_self(void *arg)
+{
+	hook_mark(arg);
+	assert_int_equal(conn_table_del_pre_flush(hook_table, hook_del_self,
+	    arg), 0);
+}
+
+static void
+test_pre_flush_hooks(void **state)
+{
+	struct fixture *f = setup(2, 2, AF_INET);
+	static const char a = 'a', b = 'b', c = 'c', d = 'd', x = 'x';
+
+	(void)state;
+	hook_n = 0;
+	hook_trace[0] = '\0';
+	hook_table = &f->t;
+	assert_int_equal(conn_table_add_pre_flush(&f->t, hook_mark,
+	    (void *)&a), 0);
+	assert_int_equal(conn_table_add_pre_flush(&f->t, hook_del_self,
+	    (void *)&b), 0);
+	assert_int_equal(conn_table_add_pre_flush(&f->t, hook_mark,
+	    (void *)&c), 0);
+	assert_int_equal(conn_table_add_pre_flush(&f->t, hook_mark,
+	    (void *)&d), 0);
+	/* CONN_PRE_FLUSH_MAX (4) taken: the fifth is refused. */
+	assert_int_equal(conn_table_add_pre_flush(&f->t, hook_mark,
+	    (void *)&x), -1);
+	/* The loop runs them before it sleeps; b removes itself. */
+	ev_run_once(&f->ev, 0);
+	assert_string_equal(hook_trace, "abcd");
+	ev_run_once(&f->ev, 0);
+	assert_string_equal(hook_trace, "abcdacd");
+	/* Deleting an absent hook fails; a freed slot is reused. */
+	assert_int_equal(conn_table_del_pre_flush(&f->t, hook_mark,
+	    (void *)&x), -1);
+	assert_int_equal(conn_table_del_pre_flush(&f->t, hook_mark,
+	    (void *)&a), 0);
+	assert_int_equal(conn_table_add_pre_flush(&f->t, hook_mark,
+	    (void *)&x), 0);
+	hook_n = 0;
+	conn_table_run_pre_flush(&f->t);
+	assert_string_equal(hook_trace, "xcd");
+	teardown(f);
+}
+
 int
 main(void)
 {
@@ -543,6 +605,7 @@ main(void)
 		cmocka_unit_test(test_ipv6_listener),
 		cmocka_unit_test(test_output_larger_than_socket_buffer),
 		cmocka_unit_test(test_lent_output_buffer),
+		cmocka_unit_test(test_pre_flush_hooks),
 	};
 
 	log_set_level(LOG_LVL_ERROR);	/* refusals log as warnings */

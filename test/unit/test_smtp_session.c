@@ -223,7 +223,7 @@ group_setup(void **state)
 	 * in-loop path. The io_uring path is covered by the integration
 	 * tests against the running server. */
 	smtp_commit_shutdown();
-	assert_non_null(f.t.pre_flush);
+	assert_non_null(f.t.pre_flush[0].fn);
 	return 0;
 }
 
@@ -329,7 +329,7 @@ commit_all(struct conn *c)
 	size_t got = 0;
 
 	for (int i = 0; i < 8 && commit_pending(); i++) {
-		f.t.pre_flush(f.t.pre_flush_arg);
+		conn_table_run_pre_flush(&f.t);
 		got += take_output(c);
 	}
 	return got;
@@ -1315,11 +1315,11 @@ test_group_commit(void **state)
 	a = message_waiting();
 	b = message_waiting();
 	batches = smtp.batches;
-	f.t.pre_flush(f.t.pre_flush_arg);
+	conn_table_run_pre_flush(&f.t);
 	assert_int_equal(a->out.len + b->out.len, 0);
 	assert_int_equal(count("example.test/alice/Maildir/new"), 2);
 	assert_int_equal(count("example.test/alice/Maildir/tmp"), 0);
-	f.t.pre_flush(f.t.pre_flush_arg);
+	conn_table_run_pre_flush(&f.t);
 	assert_false(commit_pending());
 	assert_int_equal(smtp.batches, batches + 2);
 	outlen = 0;
@@ -1363,7 +1363,7 @@ test_gone_after_rename(void **state)
 	(void)state;
 	fresh_store();
 	c = message_waiting();
-	f.t.pre_flush(f.t.pre_flush_arg);	/* renamed into new/ */
+	conn_table_run_pre_flush(&f.t);	/* renamed into new/ */
 	assert_int_equal(count("example.test/alice/Maildir/new"), 1);
 	assert_int_equal(c->out.len, 0);
 	conn_finish(c);
