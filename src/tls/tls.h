@@ -1,8 +1,10 @@
 /*
- * tls.h - TLS on any connection, with BearSSL's server engine, which
- * does no I/O itself: this file's filter moves records between the
- * socket and the engine, and plaintext between the engine and the
- * connection's buffers (core/conn.h, struct conn_filter).
+ * tls.h - TLS on any connection, with BearSSL's engines, which do no
+ * I/O themselves: the pump (tls_pump.c) is a filter that moves records
+ * between the socket and the engine, and plaintext between the engine
+ * and the connection's buffers (core/conn.h, struct conn_filter). This
+ * header is the server side (tls_server.c) and what both sides share;
+ * the client side, for outbound delivery, is tls_client.h.
  *
  * TLS 1.2 only (BearSSL's highest), ECDHE with AES-GCM or ChaCha20-
  * Poly1305, the server's order; a fixed-size session cache for
@@ -45,9 +47,18 @@ int	tls_reload(const char *cert, const char *key, int force);
 int	tls_start_after_flush(struct conn *);
 int	tls_start_now(struct conn *);
 
-/* 1 once the handshake is done; then "TLSv1.2" and the cipher name. */
+/* 1 once the handshake is done (either side); then "TLSv1.2" and the
+ * cipher suite's OpenSSL name ("ECDHE-RSA-AES128-GCM-SHA256"). */
 int	tls_info(const struct conn *, const char **version,
 	    const char **cipher);
+
+/* Why the handshake of c failed ("unknown issuer", "peer sent fatal
+ * alert 40", "connection closed during the handshake"), while c is
+ * still there (from tls_client.h's done callback). */
+const char	*tls_failure(const struct conn *);
+
+/* The text of a BearSSL error code (BR_ERR_*, BR_ERR_X509_*). */
+const char	*tls_strerror(int err);
 
 /* Bytes of one TLS slot, for `wren check` and README. */
 size_t	tls_bytes_per_connection(void);

@@ -17,10 +17,6 @@ struct pem_obj {
 	size_t		 len, cap;
 };
 
-typedef int pem_fn(void *arg, const char *name, const unsigned char *,
-    size_t);
-
-static int	pem_each(const char *, pem_fn *, void *, struct err *);
 static void	pem_append(void *, const void *, size_t);
 static int	add_cert(void *, const char *, const unsigned char *, size_t);
 static int	add_key(void *, const char *, const unsigned char *, size_t);
@@ -60,7 +56,7 @@ tls_cred_load(struct tls_cred *c, const char *cert, const char *key,
 		return err_set(e, "%s: out of memory", cert);
 	}
 	ld.path = cert;
-	if (pem_each(cert, add_cert, &ld, e) == -1) {
+	if (tls_pem_each(cert, TLS_PEM_MAX, add_cert, &ld, e) == -1) {
 		tls_cred_free(c);
 		return -1;
 	}
@@ -69,7 +65,7 @@ tls_cred_load(struct tls_cred *c, const char *cert, const char *key,
 		return err_set(e, "%s: no certificate in the file", cert);
 	}
 	ld.path = key;
-	if (pem_each(key, add_key, &ld, e) == -1) {
+	if (tls_pem_each(key, TLS_PEM_MAX, add_key, &ld, e) == -1) {
 		tls_cred_free(c);
 		return -1;
 	}
@@ -106,9 +102,9 @@ tls_cred_free(struct tls_cred *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* Calls fn for every PEM object of the file. */
-static int
-pem_each(const char *path, pem_fn *fn, void *arg, struct err *e)
+int
+tls_pem_each(const char *path, size_t max, tls_pem_fn *fn, void *arg,
+    struct err *e)
 {
 	br_pem_decoder_context pc;
 	struct pem_obj obj;
@@ -116,7 +112,7 @@ pem_each(const char *path, pem_fn *fn, void *arg, struct err *e)
 	char *text;
 	int inside = 0, rc = 0;
 
-	text = file_read_all(path, TLS_PEM_MAX, &len, e);
+	text = file_read_all(path, max, &len, e);
 	if (text == NULL) {
 		return -1;
 	}

@@ -27,6 +27,13 @@ struct tls_cred {
 	time_t			 not_after;	/* the leaf's expiry */
 };
 
+/* Calls fn with the name ("CERTIFICATE") and DER bytes of every PEM
+ * object of the file (at most max bytes); stops at fn's -1. */
+typedef int tls_pem_fn(void *arg, const char *name,
+    const unsigned char *der, size_t len);
+int	tls_pem_each(const char *path, size_t max, tls_pem_fn *, void *arg,
+	    struct err *);
+
 /* Loads and checks a pair; on error nothing is kept and e says why
  * (`FILE: message`). */
 int	tls_cred_load(struct tls_cred *, const char *cert, const char *key,

@@ -1,0 +1,278 @@
+/*
+ * tls_server.c - the server side of TLS (see tls.h): BearSSL's server
+ * engine with our certificate and key (tls_cred.c), the session cache,
+ * and a pool of slots sized from max_connections. The records go
+ * through the pump (tls_pump.c), as the client side's do.
+ *
+ * A connection keeps the pair it started with: pairs are counted and
+ * an old one is freed when its last connection ends.
+ */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "core/pool.h"
+#include "tls/tls.h"
+#include "tls/tls_cred.h"
+#include "tls/tls_pump.h"
+
+#define CREDS_MAX	4	/* the current pair and older ones in use */
+
+struct cred_slot {
+	struct tls_cred	cred;
+	unsigned	refs;		/* connections using it */
+	int		loaded;
+};
+
+/* A slot: the pump first (c->filter_state points at it). */
+struct tls_conn {
+	struct tls_pump		 pump;
+	br_ssl_server_context	 sc;
+	struct cred_slot	*cred;
+};
+
+static struct {
+	struct pool		 pool;
+	struct cred_slot	 creds[CREDS_MAX];
+	struct cred_slot	*current;
+	br_ssl_session_cache_lru cache;
+	unsigned char		 cache_buf[TLS_CACHE_SIZE];
+	struct stat		 cert_st, key_st;
+	int			 busy_logged;
+} tls;
+
+static const uint16_t suites_ec[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+};
+static const uint16_t suites_rsa[] = {
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+};
+
+static struct tls_conn	*tls_new(struct conn *);
+static void	server_done(struct conn *, struct tls_pump *, int);
+static void	server_release(struct conn *, struct tls_pump *);
+static void	cred_put(struct cred_slot *);
+
+static const struct tls_side server_side = {
+	.name = "server",
+	.done = server_done,
+	.release = server_release,
+};
+
+int
+tls_init(size_t max, const char *cert, const char *key, struct err *e)
+{
+	memset(&tls, 0, sizeof tls);
+	br_ssl_session_cache_lru_init(&tls.cache, tls.cache_buf,
+	    sizeof tls.cache_buf);
+	if (pool_init(&tls.pool, "tls", sizeof(struct tls_conn), max,
+	    e) == -1) {
+		return -1;
+	}
+	if (tls_reload(cert, key, 1) == -1) {
+		return err_set(e, "TLS: the certificate or key is unusable "
+		    "(see above)");
+	}
+	return 0;
+}
+
+void
+tls_shutdown(void)
+{
+	for (int i = 0; i < CREDS_MAX; i++) {
+		if (tls.creds[i].loaded) {
+			tls_cred_free(&tls.creds[i].cred);
+		}
+	}
+	pool_destroy(&tls.pool);
+}
+
+int
+tls_available(void)
+{
+	return tls.current != NULL;
+}
+
+int
+tls_reload(const char *cert, const char *key, int force)
+{
+	struct stat cs, ks;
+	struct cred_slot *slot = NULL;
+	struct err e;
+
+	if (cert[0] == '\0') {
+		return 0;
+	}
+	if (stat(cert, &cs) == -1 && stat(key, &ks) == -1 &&
+	    tls.current == NULL) {
+		if (force) {
+			log_info("tls: no certificate (%s): TLS is off", cert);
+		}
+		return 0;	/* TLS not set up */
+	}
+	if (stat(cert, &cs) == -1 || stat(key, &ks) == -1) {
+		if (force) {
+			log_warn("tls: %s or %s", cert, key);
+			return -1;
+		}
+		return 0;	/* in the middle of a renewal? next time */
+	}
+	if (!force && tls.current != NULL &&
+	    cs.st_mtim.tv_sec == tls.cert_st.st_mtim.tv_sec &&
+	    cs.st_mtim.tv_nsec == tls.cert_st.st_mtim.tv_nsec &&
+	    cs.st_ino == tls.cert_st.st_ino &&
+	    ks.st_mtim.tv_sec == tls.key_st.st_mtim.tv_sec &&
+	    ks.st_mtim.tv_nsec == tls.key_st.st_mtim.tv_nsec &&
+	    ks.st_ino == tls.key_st.st_ino) {
+		return 0;
+	}
+	tls.cert_st = cs;
+	tls.key_st = ks;
+	for (int i = 0; i < CREDS_MAX; i++) {
+		if (!tls.creds[i].loaded) {
+			slot = &tls.creds[i];
+			break;
+		}
+	}
+	if (slot == NULL) {
+		if (!tls.busy_logged) {
+			log_warnx("tls: too many certificates still in use; "
+			    "the new one is taken when a session ends");
+			tls.busy_logged = 1;
+		}
+		tls.cert_st.st_ino = 0;		/* retry */
+		return -1;
+	}
+	if (tls_cred_load(&slot->cred, cert, key, &e) == -1) {
+		log_errorx("tls: new certificate refused, keeping the old "
+		    "one: %s", e.msg);
+		return -1;
+	}
+	slot->loaded = 1;
+	slot->refs = 1;			/* the "current" reference */
+	if (tls.current != NULL) {
+		cred_put(tls.current);
+		/* Sessions of the old pair must not resume with the new
+		 * one (another key type, other suites). */
+		br_ssl_session_cache_lru_init(&tls.cache, tls.cache_buf,
+		    sizeof tls.cache_buf);
+	}
+	tls.current = slot;
+	tls.busy_logged = 0;
+	log_info("tls: certificate %s loaded (%zu in the chain)", cert,
+	    slot->cred.chain_len);
+	return 1;
+}
+
+int
+tls_start_after_flush(struct conn *c)
+{
+	struct tls_conn *t = tls_new(c);
+
+	if (t == NULL) {
+		return -1;
+	}
+	conn_filter_after_flush(c, &tls_pump_filter, &t->pump);
+	return 0;
+}
+
+int
+tls_start_now(struct conn *c)
+{
+	struct tls_conn *t = tls_new(c);
+
+	if (t == NULL) {
+		return -1;
+	}
+	conn_filter_now(c, &tls_pump_filter, &t->pump);
+	return 0;
+}
+
+size_t
+tls_bytes_per_connection(void)
+{
+	return sizeof(struct tls_conn);
+}
+
+/* A slot and an engine for c, with the current pair. */
+static struct tls_conn *
+tls_new(struct conn *c)
+{
+	br_ssl_engine_context *eng;
+	struct tls_conn *t;
+	struct tls_cred *cr;
+
+	if (tls.current == NULL || (t = pool_get(&tls.pool)) == NULL) {
+		conn_log(c, LOG_LVL_WARN, "no TLS %s",
+		    tls.current == NULL ? "certificate" : "slot free");
+		return NULL;
+	}
+	t->cred = tls.current;
+	t->cred->refs++;
+	cr = &t->cred->cred;
+	if (cr->key_type == BR_KEYTYPE_EC) {
+		br_ssl_server_init_full_ec(&t->sc, cr->chain, cr->chain_len,
+		    BR_KEYTYPE_EC, &cr->ec);
+	} else {
+		br_ssl_server_init_full_rsa(&t->sc, cr->chain, cr->chain_len,
+		    &cr->rsa);
+	}
+	eng = &t->sc.eng;
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	if (cr->key_type == BR_KEYTYPE_EC) {
+		br_ssl_engine_set_suites(eng, suites_ec,
+		    sizeof suites_ec / sizeof suites_ec[0]);
+	} else {
+		br_ssl_engine_set_suites(eng, suites_rsa,
+		    sizeof suites_rsa / sizeof suites_rsa[0]);
+	}
+	br_ssl_engine_add_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES |
+	    BR_OPT_NO_RENEGOTIATION);
+	br_ssl_server_set_cache(&t->sc, &tls.cache.vtable);
+	tls_pump_init(&t->pump, eng, &server_side);
+	if (!br_ssl_server_reset(&t->sc)) {
+		conn_log(c, LOG_LVL_ERROR, "TLS engine reset failed: %d",
+		    br_ssl_engine_last_error(eng));
+		cred_put(t->cred);
+		(void)pool_put(&tls.pool, t);
+		return NULL;
+	}
+	return t;
+}
+
+/* The handshake's end: logged when it went well (the pump logs the
+ * errors). */
+static void
+server_done(struct conn *c, struct tls_pump *p, int ok)
+{
+	const char *v, *ciph;
+
+	(void)p;
+	if (ok && tls_info(c, &v, &ciph)) {
+		conn_log(c, LOG_LVL_INFO, "TLS %s %s", v, ciph);
+	}
+}
+
+static void
+server_release(struct conn *c, struct tls_pump *p)
+{
+	struct tls_conn *t = (struct tls_conn *)p;
+
+	(void)c;
+	cred_put(t->cred);
+	(void)pool_put(&tls.pool, t);
+}
+
+/* Drops a reference; an old pair nobody uses is freed. */
+static void
+cred_put(struct cred_slot *s)
+{
+	if (--s->refs == 0) {
+		tls_cred_free(&s->cred);
+		s->loaded = 0;
+	}
+}
