@@ -6,26 +6,14 @@
  *                       removed
  *   queue/msg/<id>      the message: our Received: header, then the
  *                       content as received, LF line ends
- *   queue/env/<id>      its envelope (below); written and renamed last,
+ *   queue/env/<id>      its envelope (envelope.h); written and renamed last,
  *                       so its presence is what makes the message
  *                       queued. A msg/ file without env/ is removed at
  *                       start-up (it never got its 250).
  *
  * The message is stored once for all its remote recipients. The
- * envelope is text, one item per line, read back as hostile input:
- *
- *   wren-envelope 1
- *   id 18C3A2F10000A
- *   arrival 1764120000
- *   sender alice@example.com        (empty for the null sender <>)
- *   size 4213                       (bytes of msg/<id>)
- *   ret full|hdrs|-                 (RFC 3461 RET)
- *   envid <xtext>|-                 (RFC 3461 ENVID)
- *   smtputf8 0|1
- *   client mail.example.net [192.0.2.7]
- *   rcpt bob@example.net notify=- orcpt=-
- *       (one per recipient; notify: comma list of never, success,
- *        failure, delay; orcpt as received, e.g. rfc822;bob@example.net)
+ * envelope's format, and the result lines the queue runner appends to
+ * it, are described in queue/envelope.h (parser and formatters).
  */
 #ifndef WREN_SPOOL_H
 #define WREN_SPOOL_H
@@ -35,13 +23,14 @@
 
 #include "core/err.h"
 #include "core/limits.h"
+#include "queue/envelope.h"
 
-#define SPOOL_ID_MAX	32
+#define SPOOL_ID_MAX	(ENVELOPE_ID_MAX + 1)	/* with the NUL */
 #define SPOOL_PATH_MAX	(CFG_PATH_MAX + 48)
 
 struct spool_rcpt {
 	const char	*addr;
-	unsigned	 notify;	/* SMTP_NOTIFY_* bits */
+	unsigned	 notify;	/* DSN_NOTIFY_* bits */
 	const char	*orcpt;		/* "" when not given */
 };
 
@@ -50,7 +39,7 @@ struct spool_env {
 	int64_t			 arrival;
 	const char		*sender;
 	uint64_t		 size;
-	int			 ret;		/* 0 none, 1 full, 2 hdrs */
+	int			 ret;		/* enum dsn_ret */
 	const char		*envid;
 	int			 smtputf8;
 	const char		*client;	/* "helo [ip]" */
@@ -70,7 +59,9 @@ int	spool_path(char *out, size_t cap, const char *data_dir,
 	    const char *sub, const char *id, const char *suffix);
 
 /* Writes the envelope to queue/tmp/<id>.env; the caller makes it
- * durable (the SMTP group commit syncs the whole file system). */
+ * durable (the SMTP group commit syncs the whole file system). At most
+ * ENVELOPE_RCPT_MAX recipients; control octets in the client text are
+ * written as '?'. */
 int	spool_write_env(const char *data_dir, const struct spool_env *,
 	    struct err *);
 
@@ -78,7 +69,43 @@ int	spool_write_env(const char *data_dir, const struct spool_env *,
  * order; the caller fsyncs msg/ and env/ afterwards (once per batch). */
 int	spool_commit(const char *data_dir, const char *id, struct err *);
 
-/* `wren queue list`: one block per message, like mailq. */
+/*
+ * Reads and parses env/<id> into the caller's env. 0, or -1 with the
+ * reason ("<path>:<line>: <what>", or the system error); errno is
+ * ENOENT when there is no such message. A torn final line is ignored.
+ */
+int	spool_read_env(const char *data_dir, const char *id,
+	    struct envelope *, struct err *);
+
+/*
+ * Appends one result line (from envelope_format_state, _reported or
+ * _admin, LF included) to env/<id> with O_APPEND and makes it durable
+ * with fdatasync before returning: the message and the rest of the
+ * envelope are never rewritten. A torn final line left by a crash is
+ * cut off first (it was never acknowledged), so the file stays
+ * parseable. 0, or -1 with the reason.
+ */
+int	spool_append(const char *data_dir, const char *id, const char *line,
+	    size_t len, struct err *);
+
+/*
+ * `wren queue list`, like Postfix's mailq: a title line, then per
+ * message "ID SIZE YYYY-MM-DD HH:MM:SSZ  <sender>" (a '!' after the ID
+ * when held), then each recipient still to deliver as "   <addr>",
+ * preceded by "        (last error)" once it has been tried; a blank
+ * line; at the end "-- N Kbytes in M Request(s)." -- or only "Mail
+ * queue is empty". An unreadable envelope is listed with its reason.
+ */
 int	spool_list(const char *data_dir, int fd, struct err *);
+
+/*
+ * `wren queue show ID` (postcat -q): the envelope in words (every
+ * recipient with its state, attempts, next try and last reply, the
+ * DSN parameters), then "*** MESSAGE ***" and the message as queued.
+ * -1 with the reason when id is not a queue id or there is no such
+ * message (errno ENOENT), or the envelope does not parse.
+ */
+int	spool_show(const char *data_dir, const char *id, int fd,
+	    struct err *);
 
 #endif

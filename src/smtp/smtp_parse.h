@@ -15,7 +15,8 @@
  *                    unacceptable (bare CR or LF, long lines, size,
  *                    too many Received:) and noting Delivered-To:
  *
- * Parsers include only limits.h and libc (STYLE.md section 4).
+ * Parsers include only limits.h (and msg/dsn.h, itself a leaf) and libc
+ * (STYLE.md section 4).
  */
 #ifndef WREN_SMTP_PARSE_H
 #define WREN_SMTP_PARSE_H
@@ -24,6 +25,7 @@
 #include <stdint.h>
 
 #include "core/limits.h"
+#include "msg/dsn.h"
 
 /* --- command lines ------------------------------------------------ */
 
@@ -68,13 +70,19 @@ enum smtp_perr {
 	SMTP_PE_BDAT_SIZE	/* 501 5.5.4 BDAT size is not a number */
 };
 
-#define SMTP_NOTIFY_NEVER	0x1u
-#define SMTP_NOTIFY_SUCCESS	0x2u
-#define SMTP_NOTIFY_FAILURE	0x4u
-#define SMTP_NOTIFY_DELAY	0x8u
+/* The DSN constants live in msg/dsn.h, below both smtp/ and queue/;
+ * these are their old names. */
+#define SMTP_NOTIFY_NEVER	DSN_NOTIFY_NEVER
+#define SMTP_NOTIFY_SUCCESS	DSN_NOTIFY_SUCCESS
+#define SMTP_NOTIFY_FAILURE	DSN_NOTIFY_FAILURE
+#define SMTP_NOTIFY_DELAY	DSN_NOTIFY_DELAY
 
 enum smtp_body_type { SMTP_BODY_NONE, SMTP_BODY_7BIT, SMTP_BODY_8BITMIME };
-enum smtp_ret { SMTP_RET_NONE, SMTP_RET_FULL, SMTP_RET_HDRS };
+enum smtp_ret {
+	SMTP_RET_NONE = DSN_RET_NONE,
+	SMTP_RET_FULL = DSN_RET_FULL,
+	SMTP_RET_HDRS = DSN_RET_HDRS
+};
 
 struct smtp_cmd {
 	enum smtp_verb		verb;
