@@ -14,7 +14,7 @@
 #include "smtp/smtp.h"
 #include "smtp/smtp_parse.h"
 #include "store/maildir.h"
-#include "store/uring.h"
+#include "store/txn.h"
 
 #define SMTP_TARGETS_MAX	100	/* mailboxes + remote addresses
 					 * one message goes to */
@@ -102,25 +102,7 @@ struct smtp_session {
 	int			 fd;		/* the primary file */
 	uint64_t		 prefix_len;	/* of the primary file */
 	int			 write_errno;
-	int			 commit_err;	/* errno from the commit */
-	struct smtp_session	*next_commit;
-	int			 round;		/* io_uring round, or -1 */
-};
-
-/* An io_uring commit round (smtp_deliver.c). */
-#define ROUNDS_MAX	16
-#define ROUND_FDS_MAX	32	/* files (or directories) in flight */
-
-enum round_stage { ROUND_FREE, ROUND_DATA, ROUND_DIRS };
-
-struct commit_round {
-	enum round_stage	 stage;
-	uint32_t		 gen;	/* tags of older rounds are ignored */
-	unsigned		 pending;
-	int			 err;
-	struct smtp_session	*head;
-	int			 fds[ROUND_FDS_MAX];
-	unsigned		 nfds;
+	struct store_txn	 txn;		/* the commit (store/txn.h) */
 };
 
 struct smtp_ctx {
@@ -131,14 +113,8 @@ struct smtp_ctx {
 	struct cfg_net		 nets[CFG_NETS_MAX];
 	size_t			 nnets;
 	char			 hostname[CFG_HOST_MAX + 1];
-	struct timer		 commit_timer;
-	struct smtp_session	*commit_head, **commit_tail;
-	struct smtp_session	*synced_head;	/* renamed, not yet synced */
-	uint64_t		 commit_first;	/* ms the oldest has waited since */
-	size_t			 busy;		/* sessions mid-transaction */
-	uint64_t		 commits, batches;	/* for the log */
-	struct uring		 uring;		/* fd -1: not available */
-	struct commit_round	 rounds[ROUNDS_MAX];
+	size_t			 busy;		/* sessions mid-transaction:
+						 * the store's rounds wait */
 };
 
 extern struct smtp_ctx smtp;
@@ -155,9 +131,7 @@ int	smtp_deliver_write(struct smtp_session *, const char *, size_t);
 void	smtp_deliver_abort(struct smtp_session *);
 void	smtp_deliver_queue(struct smtp_session *);
 void	smtp_deliver_cancel(struct smtp_session *);
-void	smtp_commit_run(struct timer *, void *);
-void	smtp_commit_maybe(void *);
-int	smtp_commit_init(struct err *);
+int	smtp_commit_init(struct conn_table *, struct err *);
 void	smtp_commit_shutdown(void);
 
 /* smtp_session.c, called back when the message is on disk (err 0) or

@@ -104,18 +104,12 @@ smtp_init(struct ev *ev, struct conn_table *t, const struct cfg *cfg,
 	smtp.ev = ev;
 	smtp.cfg = cfg;
 	smtp.maps = maps;
-	smtp.commit_tail = &smtp.commit_head;
-	smtp.uring.fd = smtp.uring.efd = -1;
-	timer_init(&smtp.commit_timer, smtp_commit_run, NULL);
-	if (conn_table_add_pre_flush(t, smtp_commit_maybe, NULL) == -1) {
-		return err_set(e, "smtp: no free pre-flush hook");
-	}
 	if (pool_init(&smtp.sessions, "smtp", sizeof(struct smtp_session),
 	    max, e) == -1) {
 		return -1;
 	}
 	if (spool_init(cfg_str(cfg, CFG_DATA_DIR), e) == -1 ||
-	    smtp_commit_init(e) == -1) {
+	    smtp_commit_init(t, e) == -1) {
 		pool_destroy(&smtp.sessions);
 		return -1;
 	}
@@ -139,12 +133,6 @@ smtp_reconfigure(void)
 void
 smtp_shutdown(void)
 {
-	if (smtp.batches > 0) {
-		log_info("smtp: %llu message%s committed in %llu batch%s",
-		    (unsigned long long)smtp.commits, smtp.commits == 1 ?
-		    "" : "s", (unsigned long long)smtp.batches,
-		    smtp.batches == 1 ? "" : "es");
-	}
 	smtp_commit_shutdown();
 	pool_destroy(&smtp.sessions);
 }
@@ -232,7 +220,6 @@ smtp_open(struct conn *c)
 	}
 	s->c = c;
 	s->fd = -1;
-	s->round = -1;
 	timer_init(&s->delay, sasl_delay_done, s);
 	c->sess = s;
 	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {

@@ -49,6 +49,7 @@
 #include "map/map.h"
 #include "smtp/smtp.h"
 #include "smtp/smtp_int.h"
+#include "store/txn.h"
 
 #define MAXC		4	/* connection slots and sessions */
 #define OUT_MAX		(64 * 1024)
@@ -222,7 +223,7 @@ group_setup(void **state)
 	/* The commits here are driven by hand, round by round: the
 	 * in-loop path. The io_uring path is covered by the integration
 	 * tests against the running server. */
-	smtp_commit_shutdown();
+	store_txn_no_uring();
 	assert_non_null(f.t.pre_flush[0].fn);
 	return 0;
 }
@@ -264,7 +265,10 @@ idle_fired(struct timer *t, void *arg)
 static int
 commit_pending(void)
 {
-	return smtp.commit_head != NULL || smtp.synced_head != NULL;
+	struct store_txn_stats sts;
+
+	store_txn_stats(&sts);
+	return sts.pending > 0;
 }
 
 /* Moves c's output to outbuf; returns how many bytes. */
@@ -1308,20 +1312,23 @@ static void
 test_group_commit(void **state)
 {
 	struct conn *a, *b;
+	struct store_txn_stats sts;
 	uint64_t batches;
 
 	(void)state;
 	fresh_store();
 	a = message_waiting();
 	b = message_waiting();
-	batches = smtp.batches;
+	store_txn_stats(&sts);
+	batches = sts.rounds;
 	conn_table_run_pre_flush(&f.t);
 	assert_int_equal(a->out.len + b->out.len, 0);
 	assert_int_equal(count("example.test/alice/Maildir/new"), 2);
 	assert_int_equal(count("example.test/alice/Maildir/tmp"), 0);
 	conn_table_run_pre_flush(&f.t);
 	assert_false(commit_pending());
-	assert_int_equal(smtp.batches, batches + 2);
+	store_txn_stats(&sts);
+	assert_int_equal(sts.rounds, batches + 2);
 	outlen = 0;
 	take_output(a);
 	assert_true(output_matches(QUEUED, sizeof QUEUED - 1, outbuf,
