@@ -38,6 +38,9 @@ for what in "$@"; do
 		need="$need libcmocka-dev python3-pytest shellcheck"
 		need="$need systemd openssl tinycdb dovecot-core dovecot-imapd dovecot-pop3d swaks postfix"
 		need="$need testssl.sh python3-aiosmtpd isync fail2ban fetchmail"
+		# outbound: fake DNS (dnslib), smtp-sink (postfix), mail(1),
+		# dnsmasq and dig for manual checks
+		need="$need python3-dnslib bsd-mailx dnsmasq-base bind9-dnsutils"
 		;;
 	fuzz)
 		need="$need clang libclang-rt-14-dev"
