@@ -6,6 +6,7 @@
 
 #include "core/cfg.h"
 #include "core/conn.h"
+#include "core/listen.h"
 
 #define WREN_DEFAULT_CONFIG	"/etc/wren/wren.conf"
 

@@ -1,24 +1,22 @@
 /*
- * conn.c - listeners, accepting, the connection table, per-IP limits,
- * buffered output and the deferred reclaim of closed connections.
+ * conn.c - the connection table: slots, buffered output, input
+ * back-pressure, idle timers, filters and the deferred reclaim of
+ * closed connections. listen.c and connect.c bring connections in.
  *
  * Lifetime of a connection:
  *
- *   accept -> checks -> proto->open -> [input/writable/timeout]*
+ *   conn_adopt (listen.c: accepted; connect.c: connecting)
+ *     -> conn_start -> proto->open -> [input/writable/timeout]*
  *     -> conn_close (CLOSING: flush) -> gone: proto->close, fd closed,
- *        DEAD, on the reclaim list -> before sleep: blocks returned
+ *        admit->release, DEAD, on the reclaim list
+ *     -> before sleep: blocks returned
  *
  * The blocks of a closed connection are returned only before the loop
  * sleeps, so a handler that closes its connection and returns never
  * finds it reused under its feet.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,9 +26,6 @@
 #include "fmt.h"
 #include "log.h"
 
-#define LISTEN_BACKLOG	128
-
-static void	accept_ready(struct ev *, int, unsigned, void *);
 static void	conn_io(struct ev *, int, unsigned, void *);
 static void	conn_idle_fired(struct timer *, void *);
 static void	conn_gone(struct conn *);
@@ -38,14 +33,7 @@ static int	conn_flush(struct conn *);
 static int	conn_flushed(struct conn *);
 static void	conn_mark_dirty(struct conn *);
 static void	table_before_sleep(struct ev *, void *);
-static void	refuse(struct conn_table *, int, const struct proto *,
-		    enum conn_refusal, const char *);
-static void	addr_to_key(int, const uint8_t *, uint8_t *);
-static size_t	iptab_home(const struct conn_table *, const uint8_t *);
-static struct iptab_slot *iptab_find(struct conn_table *, const uint8_t *,
-		    int);
-static void	iptab_dec(struct conn_table *, const uint8_t *);
-static void	format_peer(char *, size_t, int, const uint8_t *, uint16_t);
+static void	table_unchain(struct conn_table *);
 static void	update_interest(struct conn *);
 
 int
@@ -64,13 +52,10 @@ conn_table_init(struct conn_table *t, struct ev *ev, size_t max,
 		pool_destroy(&t->conns);
 		return -1;
 	}
-	t->nips = max * IPTAB_LOAD_FACTOR;
-	t->ips = calloc(t->nips, sizeof *t->ips);
-	if (t->ips == NULL) {
-		pool_destroy(&t->conns);
-		pool_destroy(&t->bufs);
-		return err_set(e, "connection table: out of memory");
-	}
+	/* The loop has one before-sleep hook: take it, and call whoever
+	 * had it (another table) after our own flush. */
+	t->prev_sleep = ev->before_sleep;
+	t->prev_sleep_arg = ev->before_sleep_arg;
 	ev_set_before_sleep(ev, table_before_sleep, t);
 	return 0;
 }
@@ -78,12 +63,21 @@ conn_table_init(struct conn_table *t, struct ev *ev, size_t max,
 void
 conn_table_destroy(struct conn_table *t)
 {
+	ev_hook_fn *prev = t->prev_sleep;
+
 	conn_table_abort_all(t);
+	/* Our own reclaim only: not the chained tables' hooks. */
+	t->prev_sleep = NULL;
 	table_before_sleep(t->ev, t);
+	t->prev_sleep = prev;
+	table_unchain(t);
+	if (t->admit != NULL && t->admit->destroy != NULL) {
+		t->admit->destroy(t);
+	}
+	t->admit = NULL;
+	t->admit_state = NULL;
 	pool_destroy(&t->conns);
 	pool_destroy(&t->bufs);
-	free(t->ips);
-	t->ips = NULL;
 }
 
 int
@@ -129,89 +123,77 @@ conn_table_run_pre_flush(struct conn_table *t)
 }
 
 size_t
-conn_bytes_per_connection(void)
+conn_table_bytes_per_slot(void)
 {
-	return sizeof(struct conn) + 2 * CONN_BUF_SIZE +
-	    IPTAB_LOAD_FACTOR * sizeof(struct iptab_slot);
+	return sizeof(struct conn) + 2 * CONN_BUF_SIZE;
+}
+
+struct conn *
+conn_adopt(struct conn_table *t, int fd, const struct proto *p,
+    int family, const uint8_t *addr, uint16_t port)
+{
+	struct conn *c = pool_get(&t->conns);
+	char *inb = c ? pool_get(&t->bufs) : NULL;
+	char *outb = inb ? pool_get(&t->bufs) : NULL;
+
+	if (outb == NULL) {
+		if (inb != NULL) {
+			(void)pool_put(&t->bufs, inb);
+		}
+		if (c != NULL) {
+			(void)pool_put(&t->conns, c);
+		}
+		return NULL;
+	}
+	memset(c, 0, sizeof *c);
+	c->table = t;
+	c->proto = p;
+	c->fd = fd;
+	c->id = t->next_id++;
+	c->family = family;
+	memcpy(c->addr, addr, sizeof c->addr);
+	c->port = port;
+	conn_format_peer(c->peer, sizeof c->peer, family, addr, port);
+	buf_init(&c->in, inb, CONN_BUF_SIZE);
+	buf_init(&c->out, outb, CONN_BUF_SIZE);
+	timer_init(&c->idle, conn_idle_fired, c);
+	c->next = t->live;
+	if (t->live != NULL) {
+		t->live->prev = c;
+	}
+	t->live = c;
+	t->active++;
+	return c;
 }
 
 int
-listener_open(struct listener *l, struct conn_table *t,
-    const struct cfg_listen *a, const struct proto *p, struct err *e)
+conn_start(struct conn *c)
 {
-	struct sockaddr_storage ss;
-	socklen_t slen;
-	int fd, one = 1;
+	struct conn_table *t = c->table;
 
-	memset(l, 0, sizeof *l);
-	l->fd = -1;
-	l->table = t;
-	l->proto = p;
-	l->addr = *a;
-	format_peer(l->name, sizeof l->name, a->family, a->addr, a->port);
-	memset(&ss, 0, sizeof ss);
-	if (a->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(a->port);
-		memcpy(&sin->sin_addr, a->addr, 4);
-		slen = sizeof *sin;
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(a->port);
-		memcpy(&sin6->sin6_addr, a->addr, 16);
-		slen = sizeof *sin6;
+	c->flags &= ~CONN_F_CONNECTING;
+	ev_timer_cancel(t->ev, &c->idle);
+	timer_init(&c->idle, conn_idle_fired, c);
+	if (ev_add_fd(t->ev, c->fd, EV_READ, conn_io, c) == -1) {
+		return -1;
 	}
-	fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		return err_set(e, "%s %s: socket: %s", p->name, l->name,
-		    strerror(errno));
+	t->accepted++;
+	/* Output queued while connecting leaves now. */
+	if (conn_has_output(c)) {
+		conn_mark_dirty(c);
 	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	/* [::]:25 next to 0.0.0.0:25 must not claim the IPv4 side. */
-	if (a->family == AF_INET6) {
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-		    sizeof one);
+	if (c->proto->open(c) == -1) {
+		conn_close(c);
 	}
-	if (bind(fd, (struct sockaddr *)&ss, slen) == -1 ||
-	    listen(fd, LISTEN_BACKLOG) == -1) {
-		int saved = errno;
-
-		close(fd);
-		return err_set(e, "%s %s: %s", p->name, l->name,
-		    strerror(saved));
-	}
-	if (a->port == 0) {	/* tests bind port 0: record the real one */
-		slen = sizeof ss;
-		if (getsockname(fd, (struct sockaddr *)&ss, &slen) == 0) {
-			l->addr.port = ntohs(a->family == AF_INET ?
-			    ((struct sockaddr_in *)&ss)->sin_port :
-			    ((struct sockaddr_in6 *)&ss)->sin6_port);
-			format_peer(l->name, sizeof l->name, a->family,
-			    a->addr, l->addr.port);
-		}
-	}
-	if (ev_add_fd(t->ev, fd, EV_READ, accept_ready, l) == -1) {
-		int saved = errno;
-
-		close(fd);
-		return err_set(e, "%s %s: %s", p->name, l->name,
-		    strerror(saved));
-	}
-	l->fd = fd;
 	return 0;
 }
 
 void
-listener_close(struct listener *l)
+conn_discard(struct conn *c)
 {
-	if (l->fd != -1) {
-		ev_del_fd(l->table->ev, l->fd);
-		close(l->fd);
-		l->fd = -1;
+	if (!(c->flags & CONN_F_DEAD)) {
+		c->flags |= CONN_F_DEAD;	/* no proto->close */
+		conn_gone(c);
 	}
 }
 
@@ -281,6 +263,10 @@ conn_close(struct conn *c)
 	if (c->flags & CONN_F_DEAD) {
 		return;
 	}
+	if (c->flags & CONN_F_CONNECTING) {
+		conn_gone(c);		/* nobody to flush to yet */
+		return;
+	}
 	/* With a filter, closing has output of its own (TLS
 	 * close_notify): always through the flush. */
 	if ((conn_has_output(c) || c->filter != NULL) &&
@@ -317,7 +303,9 @@ conn_table_drain(struct conn_table *t)
 	t->draining = 1;
 	for (c = t->live; c != NULL; c = next) {
 		next = c->next;
-		if (c->proto->drain != NULL) {
+		if (c->flags & CONN_F_CONNECTING) {
+			conn_close(c);
+		} else if (c->proto->drain != NULL) {
 			c->proto->drain(c);
 		} else {
 			conn_close(c);
@@ -347,116 +335,6 @@ conn_log(const struct conn *c, int level, const char *f, ...)
 	va_end(ap);
 	log_msg((enum log_level)level, 0, "%s %08x %s: %s", c->proto->name,
 	    c->id, c->peer, msg);
-}
-
-static void
-accept_ready(struct ev *ev, int fd, unsigned what, void *arg)
-{
-	struct listener *l = arg;
-	struct conn_table *t = l->table;
-
-	(void)ev;
-	(void)what;
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		struct sockaddr_storage ss;
-		socklen_t slen = sizeof ss;
-		struct iptab_slot *ip;
-		uint8_t key[16], addr[16];
-		char peer[ADDR_STR_MAX];
-		struct conn *c;
-		char *inb, *outb;
-		uint16_t port;
-		int cfd, family;
-
-		cfd = accept4(fd, (struct sockaddr *)&ss, &slen,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED) {
-				/* EMFILE and friends: log, try next turn. */
-				log_warn("%s %s: accept", l->proto->name,
-				    l->name);
-			}
-			return;
-		}
-		/* Replies and TLS handshake flights go out whole, once per
-		 * loop turn: Nagle would only hold the last piece back for
-		 * a delayed ACK (40 ms). */
-		(void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
-		    sizeof(int));
-		memset(addr, 0, sizeof addr);
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-			family = AF_INET;
-			memcpy(addr, &sin->sin_addr, 4);
-			port = ntohs(sin->sin_port);
-		} else {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			family = AF_INET6;
-			memcpy(addr, &s6->sin6_addr, 16);
-			port = ntohs(s6->sin6_port);
-		}
-		format_peer(peer, sizeof peer, family, addr, port);
-		if (t->draining) {
-			refuse(t, cfd, l->proto, CONN_REFUSE_SHUTDOWN, peer);
-			continue;
-		}
-		addr_to_key(family, addr, key);
-		ip = iptab_find(t, key, 1);
-		if (ip != NULL && ip->count >= t->per_ip) {
-			refuse(t, cfd, l->proto, CONN_REFUSE_PER_IP, peer);
-			continue;
-		}
-		c = pool_get(&t->conns);
-		inb = c ? pool_get(&t->bufs) : NULL;
-		outb = inb ? pool_get(&t->bufs) : NULL;
-		if (ip == NULL || outb == NULL) {
-			if (inb != NULL) {
-				(void)pool_put(&t->bufs, inb);
-			}
-			if (c != NULL) {
-				(void)pool_put(&t->conns, c);
-			}
-			refuse(t, cfd, l->proto, CONN_REFUSE_FULL, peer);
-			continue;
-		}
-		ip->count++;
-		c->out_own = NULL;
-		c->table = t;
-		c->proto = l->proto;
-		c->listener = l;
-		c->fd = cfd;
-		c->id = t->next_id++;
-		c->family = family;
-		memcpy(c->addr, addr, sizeof addr);
-		c->port = port;
-		memcpy(c->peer, peer, sizeof peer);
-		buf_init(&c->in, inb, CONN_BUF_SIZE);
-		buf_init(&c->out, outb, CONN_BUF_SIZE);
-		timer_init(&c->idle, conn_idle_fired, c);
-		c->next = t->live;
-		if (t->live != NULL) {
-			t->live->prev = c;
-		}
-		t->live = c;
-		t->active++;
-		t->accepted++;
-		if (ev_add_fd(t->ev, cfd, EV_READ, conn_io, c) == -1) {
-			log_warn("%s %s: cannot watch connection",
-			    l->proto->name, peer);
-			close(cfd);
-			c->fd = -1;
-			c->flags |= CONN_F_DEAD;	/* no open, no close */
-			conn_gone(c);
-			continue;
-		}
-		conn_log(c, LOG_LVL_INFO, "connect to %s", l->name);
-		if (c->proto->open(c) == -1) {
-			conn_close(c);
-		}
-	}
 }
 
 static void
@@ -590,7 +468,6 @@ static void
 conn_gone(struct conn *c)
 {
 	struct conn_table *t = c->table;
-	uint8_t key[16];
 
 	if (!(c->flags & CONN_F_DEAD)) {
 		if (c->proto->close != NULL) {
@@ -612,8 +489,9 @@ conn_gone(struct conn *c)
 		c->fd = -1;
 	}
 	ev_timer_cancel(t->ev, &c->idle);
-	addr_to_key(c->family, c->addr, key);
-	iptab_dec(t, key);
+	if (t->admit != NULL && t->admit->release != NULL) {
+		t->admit->release(c);
+	}
 	if (c->prev != NULL) {
 		c->prev->next = c->next;
 	} else {
@@ -631,6 +509,9 @@ conn_gone(struct conn *c)
 static int
 conn_flush(struct conn *c)
 {
+	if (c->flags & CONN_F_CONNECTING) {
+		return 0;		/* conn_start flushes */
+	}
 	if (c->filter != NULL) {
 		if (c->filter->flush(c) == -1) {
 			return -1;
@@ -791,6 +672,31 @@ table_before_sleep(struct ev *ev, void *arg)
 		c->out_own = NULL;
 		(void)pool_put(&t->conns, c);
 	}
+	if (t->prev_sleep != NULL) {
+		t->prev_sleep(ev, t->prev_sleep_arg);
+	}
+}
+
+/* Takes t out of the chain of before-sleep hooks, wherever it is. */
+static void
+table_unchain(struct conn_table *t)
+{
+	ev_hook_fn **fn = &t->ev->before_sleep;
+	void **arg = &t->ev->before_sleep_arg;
+
+	while (*fn == table_before_sleep) {
+		struct conn_table *u = *arg;
+
+		if (u == t) {
+			*fn = t->prev_sleep;
+			*arg = t->prev_sleep_arg;
+			t->prev_sleep = NULL;
+			t->prev_sleep_arg = NULL;
+			return;
+		}
+		fn = &u->prev_sleep;
+		arg = &u->prev_sleep_arg;
+	}
 }
 
 static void
@@ -798,7 +704,8 @@ update_interest(struct conn *c)
 {
 	unsigned mask = 0;
 
-	if (c->fd == -1) {
+	/* While connecting, connect.c owns the fd's registration. */
+	if (c->fd == -1 || (c->flags & CONN_F_CONNECTING)) {
 		return;
 	}
 	if (!(c->flags & (CONN_F_PAUSED | CONN_F_CLOSING))) {
@@ -812,109 +719,8 @@ update_interest(struct conn *c)
 	}
 }
 
-static void
-refuse(struct conn_table *t, int fd, const struct proto *p,
-    enum conn_refusal why, const char *peer)
-{
-	static const char *const reason[] = {
-		"no free connection slot", "too many connections from "
-		"this address", "shutting down"
-	};
-	const char *line = p->refusal(why);
-
-	t->refused++;
-	log_warnx("%s %s: refused: %s", p->name, peer, reason[why]);
-	/* Best effort: a fresh socket has room for one line. */
-	(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
-	close(fd);
-}
-
-/* IPv4 addresses are counted as IPv4-mapped IPv6 ones; IPv6 clients
- * are counted per /64, the smallest block a home user is given, so a
- * single host cannot dodge the limit by cycling its interface id. */
-static void
-addr_to_key(int family, const uint8_t *addr, uint8_t *key)
-{
-	memset(key, 0, 16);
-	if (family == AF_INET) {
-		key[10] = 0xff;
-		key[11] = 0xff;
-		memcpy(key + 12, addr, 4);
-	} else {
-		memcpy(key, addr, 8);
-	}
-}
-
-/* FNV-1a of the key: the slot a key probes first. */
-static size_t
-iptab_home(const struct conn_table *t, const uint8_t *key)
-{
-	uint32_t h = 2166136261u;
-
-	for (int i = 0; i < 16; i++) {
-		h = (h ^ key[i]) * 16777619u;
-	}
-	return h % t->nips;
-}
-
-/* Linear probing over a table twice the connection limit: the number
- * of distinct keys never exceeds the number of live connections, so a
- * free slot always exists. Returns the slot (claimed when `claim` and
- * absent), or NULL if the table is full. */
-static struct iptab_slot *
-iptab_find(struct conn_table *t, const uint8_t *key, int claim)
-{
-	size_t home = iptab_home(t, key);
-
-	for (size_t n = 0; n < t->nips; n++) {
-		struct iptab_slot *s = &t->ips[(home + n) % t->nips];
-
-		if (s->count == 0) {
-			if (!claim) {
-				return NULL;
-			}
-			memcpy(s->addr, key, 16);
-			return s;
-		}
-		if (memcmp(s->addr, key, 16) == 0) {
-			return s;
-		}
-	}
-	return NULL;
-}
-
-/* Decrements; an emptied slot is deleted by shifting later members of
- * its probe run back, so lookups never need tombstones. */
-static void
-iptab_dec(struct conn_table *t, const uint8_t *key)
-{
-	struct iptab_slot *s = iptab_find(t, key, 0);
-	size_t hole, j;
-
-	if (s == NULL || s->count == 0) {
-		return;
-	}
-	if (--s->count > 0) {
-		return;
-	}
-	hole = (size_t)(s - t->ips);
-	for (j = (hole + 1) % t->nips; t->ips[j].count != 0;
-	    j = (j + 1) % t->nips) {
-		size_t home = iptab_home(t, t->ips[j].addr);
-
-		/* Move j into the hole unless its home lies cyclically
-		 * in (hole, j]. */
-		if ((j > hole && (home <= hole || home > j)) ||
-		    (j < hole && (home <= hole && home > j))) {
-			t->ips[hole] = t->ips[j];
-			t->ips[j].count = 0;
-			hole = j;
-		}
-	}
-}
-
-static void
-format_peer(char *out, size_t cap, int family, const uint8_t *addr,
+void
+conn_format_peer(char *out, size_t cap, int family, const uint8_t *addr,
     uint16_t port)
 {
 	char a[ADDR_TEXT_MAX];

@@ -1,21 +1,31 @@
 /*
- * conn.h - listeners, the connection table and the protocol interface.
+ * conn.h - the connection table and the protocol interface: slots,
+ * buffered I/O, flushing before the loop sleeps, idle timers, filters.
  *
- * Every connection, whatever its protocol, is a struct conn from a pool
- * sized at start from max_connections, with an input and an output
- * buffer of CONN_BUF_SIZE from a second pool. Nothing is allocated per
- * connection after start-up. Accepting checks, in order: shutdown in
- * progress, the per-IP limit, free pool blocks; a refused connection is
- * sent its protocol's refusal line (421 4.3.2, * BYE) and closed.
+ * Every connection, whatever its protocol and direction, is a struct
+ * conn from a table's pool sized at start (max_connections for the
+ * inbound table, max_deliveries for the outbound one), with an input
+ * and an output buffer of CONN_BUF_SIZE from a second pool. Nothing is
+ * allocated per connection after start-up.
+ *
+ * Connections come in through two files built on this one:
+ *
+ *   listen.c  (listeners, accept, per-IP limit, refusals)   inbound
+ *   connect.c (non-blocking connect, connect timeout)       outbound
+ *        |  conn_adopt, conn_start, conn_table.admit
+ *        v
+ *   conn.c    (table, I/O, flush, timers, filters)
+ *
+ * conn.c includes neither: what it must tell them (a connection
+ * leaving the table) goes through the struct conn_admit hooks.
  *
  * A protocol is a struct proto: the core calls its hooks, the protocol
  * consumes c->in, appends replies to c->out with conn_write and asks
  * for the end with conn_close. Output is flushed before the loop
  * sleeps, so the replies to a pipelined group leave in one write.
  *
- * Memory per connection slot: sizeof(struct conn), two buffers of
- * CONN_BUF_SIZE and IPTAB_LOAD_FACTOR per-IP slots; the exact figure is
- * conn_bytes_per_connection(), printed by `wren check`.
+ * Memory per slot: conn_table_bytes_per_slot(); listen.h adds the
+ * per-IP table for the inbound figure.
  */
 #ifndef WREN_CONN_H
 #define WREN_CONN_H
@@ -43,9 +53,11 @@ enum conn_refusal {
 
 struct proto {
 	const char	*name;
-	/* The line (with CRLF) sent to a refused client before close. */
+	/* Inbound: the line (with CRLF) sent to a refused client before
+	 * close. */
 	const char	*(*refusal)(enum conn_refusal);
-	/* A new session: greet, set c->sess, the timeout. -1 closes. */
+	/* A new session: greet, set c->sess, the timeout. -1 closes.
+	 * Outbound: called once connected, c->sess already the caller's. */
 	int		 (*open)(struct conn *);
 	/* c->in holds new bytes. */
 	void		 (*input)(struct conn *);
@@ -58,6 +70,21 @@ struct proto {
 	void		 (*drain)(struct conn *);
 	/* The connection is going away: release session state. */
 	void		 (*close)(struct conn *);
+	/* Outbound only (optional): the connection was never made; err is
+	 * the errno value (ECONNREFUSED, ETIMEDOUT for the connect
+	 * timeout...). close follows at once; open was never called. */
+	void		 (*connect_failed)(struct conn *, int err);
+};
+
+/*
+ * Bookkeeping of whatever admits connections into a table (listen.c's
+ * per-IP counts), called back by conn.c, which knows nothing of it.
+ */
+struct conn_admit {
+	/* c leaves the table (closed or aborted). */
+	void	(*release)(struct conn *);
+	/* The table is destroyed: free the state. */
+	void	(*destroy)(struct conn_table *);
 };
 
 /*
@@ -81,24 +108,19 @@ struct conn_filter {
 	void	(*close)(struct conn *);
 };
 
-struct listener {
-	int			 fd;
-	const struct proto	*proto;
-	struct conn_table	*table;
-	struct cfg_listen	 addr;
-	char			 name[ADDR_STR_MAX];
-};
+struct listener;		/* listen.h */
 
 #define CONN_F_CLOSING	0x1u	/* flush, then close */
 #define CONN_F_DEAD	0x2u	/* closed, block returned before sleep */
 #define CONN_F_PAUSED	0x4u	/* input full: not reading */
 #define CONN_F_DIRTY	0x8u	/* on the flush list */
 #define CONN_F_WBLOCK	0x10u	/* socket full: waiting for EV_WRITE */
+#define CONN_F_CONNECTING 0x20u	/* outbound, not connected yet */
 
 struct conn {
 	struct conn_table	*table;
 	const struct proto	*proto;
-	const struct listener	*listener;
+	const struct listener	*listener;	/* NULL: outbound */
 	int			 fd;
 	uint32_t		 id;		/* short session id for logs */
 	unsigned		 flags;
@@ -118,6 +140,8 @@ struct conn {
 						 * a lent buffer is in use */
 	struct conn		*next, *prev;	/* all live connections */
 	struct conn		*next_dirty;	/* flush list */
+	int			 connect_err;	/* connect.c: an error met
+						 * at once, told next turn */
 };
 
 /* Hooks run before each flush; the SMTP group commit is one, the queue
@@ -129,31 +153,40 @@ struct conn_hook {
 	void		*arg;
 };
 
-struct iptab_slot {
-	uint8_t		addr[16];	/* IPv4 mapped into IPv6 */
-	uint32_t	count;		/* 0 = empty slot */
-};
-
 struct conn_table {
 	struct ev		*ev;
 	struct pool		 conns;
 	struct pool		 bufs;
-	struct iptab_slot	*ips;
-	size_t			 nips;
-	size_t			 max, per_ip, active;
+	size_t			 max, active;
+	/* Limit of connections from one address, applied by listen.c
+	 * (may change on reload); 0: none (the outbound table). */
+	size_t			 per_ip;
+	const struct conn_admit	*admit;		/* NULL: nothing to tell */
+	void			*admit_state;
 	uint32_t		 next_id;
 	int			 draining;
 	struct conn		*live;		/* list head */
 	struct conn		*dirty;		/* flush list head */
 	struct conn		*dead;		/* reclaim list head */
-	uint64_t		 refused;	/* counters for logs */
-	uint64_t		 accepted;
+	uint64_t		 refused;	/* counters for logs; outbound:
+						 * connects failed */
+	uint64_t		 accepted;	/* or connected, outbound */
 	/* Run before each flush of the connections' output, once per
 	 * loop turn, in the order added (the SMTP group commit hooks in
 	 * here). Use conn_table_add_pre_flush, not the array. */
 	struct conn_hook	 pre_flush[CONN_PRE_FLUSH_MAX];
+	/* The before-sleep hook this table took over from the loop (an
+	 * earlier table's, or NULL): tables chain, each runs its own
+	 * flush then calls the one before. */
+	ev_hook_fn		*prev_sleep;
+	void			*prev_sleep_arg;
 };
 
+/*
+ * A table of `max` slots on the loop ev; per_ip is the inbound limit
+ * per address (0: none, for the outbound table). Several tables may
+ * share a loop; destroy them in any order.
+ */
 int	conn_table_init(struct conn_table *, struct ev *, size_t max,
 	    size_t per_ip, struct err *);
 void	conn_table_destroy(struct conn_table *);
@@ -173,13 +206,31 @@ int	conn_table_del_pre_flush(struct conn_table *, void (*fn)(void *),
  * tests drive it by hand). */
 void	conn_table_run_pre_flush(struct conn_table *);
 
-/* Bytes reserved per connection slot, for README and `wren check`. */
-size_t	conn_bytes_per_connection(void);
+/* Bytes reserved per slot of any table: the struct and two buffers
+ * (the outbound figure; listen.h's conn_bytes_per_connection adds the
+ * per-IP table for inbound). */
+size_t	conn_table_bytes_per_slot(void);
 
-/* Opens a non-blocking listening socket and registers it. */
-int	listener_open(struct listener *, struct conn_table *,
-	    const struct cfg_listen *, const struct proto *, struct err *);
-void	listener_close(struct listener *);
+/*
+ * For listen.c and connect.c, which bring connections in.
+ *
+ * conn_adopt takes the non-blocking socket fd (peer: family, 16-byte
+ * addr, port) into the table: a slot and two buffers, on the live list,
+ * its idle timer unarmed, not watched by the loop. NULL when no slot or
+ * buffer is free; fd is then still the caller's.
+ *
+ * conn_start hands an adopted connection to the loop: CONN_F_CONNECTING
+ * cleared, the idle timer the core's again, the fd watched for input,
+ * then proto->open (-1 from open closes). It returns -1, with nothing
+ * called, when the fd cannot be watched: the caller then ends it.
+ *
+ * conn_discard ends an adopted connection that was never started,
+ * calling no proto hook; the fd is closed.
+ */
+struct conn	*conn_adopt(struct conn_table *, int fd, const struct proto *,
+		    int family, const uint8_t *addr, uint16_t port);
+int		 conn_start(struct conn *);
+void		 conn_discard(struct conn *);
 
 /* Appends to the output buffer: 0, or -1 when it does not fit. */
 int	conn_write(struct conn *, const void *, size_t);
@@ -189,11 +240,14 @@ int	conn_printf(struct conn *, const char *f, ...)
 /* Consumes n input bytes and resumes reading if input was full. */
 void	conn_consume(struct conn *, size_t n);
 
-/* Sets (0 = clears) the idle timeout, re-armed by every input. */
+/* Sets (0 = clears) the idle timeout, re-armed by every input. Not
+ * for a connection still connecting (its timer is the connect one). */
 void	conn_set_timeout(struct conn *, uint64_t ms);
 
-/* Flushes pending output, then closes. After this call the caller
- * must not touch the connection, except through hooks it receives. */
+/* Flushes pending output, then closes (at once while still
+ * connecting: proto->close, no connect_failed). After this call the
+ * caller must not touch the connection, except through hooks it
+ * receives. */
 void	conn_close(struct conn *);
 
 /* Closes at once, dropping unsent output. */
@@ -227,11 +281,17 @@ void	conn_want_write(struct conn *, int);
 int	conn_has_output(const struct conn *);
 
 /* Stop accepting (done by the caller closing listeners) and ask every
- * session to finish: proto->drain or close. */
+ * session to finish: proto->drain or close; a connection still
+ * connecting is closed at once. Outbound: conn_connect refuses from
+ * now on. */
 void	conn_table_drain(struct conn_table *);
 
 /* Closes every connection at once (end of the shutdown grace). */
 void	conn_table_abort_all(struct conn_table *);
+
+/* "a.b.c.d:port" or "[v6]:port" into out. */
+void	conn_format_peer(char *out, size_t cap, int family,
+	    const uint8_t *addr, uint16_t port);
 
 /* Logs with "proto id [addr]:" in front. */
 void	conn_log(const struct conn *, int level, const char *f, ...)
