@@ -369,6 +369,11 @@ parse_line(int want, const char *line, size_t ll, struct maildrop_env *env,
 		return -1;
 	}
 	vl = ll - (size_t)(v - line);
+	/* Numbers as the formatter writes them: no leading zero. */
+	if ((want == K_UID || want == K_ARRIVAL) && vl > 1 && v[0] == '0') {
+		*err = MAILDROP_E_NUMBER;
+		return -1;
+	}
 	switch (want) {
 	case K_UID:
 		if (num_parse_u64(v, vl, UINT32_MAX - 1, &n) == -1) {
@@ -483,7 +488,7 @@ skip_quoted(const char *v, size_t len, size_t i)
 }
 
 /* Takes s[0..n) (a character, or a whole quoted string) into the
- * element. Two words with only white space between them, neither at
+ * element; a control byte makes it no address. Two words with only white space between them, neither at
  * an '@' or '.', make a phrase: a display name, not an address. */
 static void
 take(struct elem *el, const char *s, size_t n)
@@ -493,6 +498,11 @@ take(struct elem *el, const char *s, size_t n)
 		el->phrase = 1;
 	}
 	el->ws = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			el->bad = 1;	/* NUL, CR or LF in a quoted string */
+		}
+	}
 	if (el->n + n >= el->cap) {
 		el->toolong = 1;
 		return;
@@ -581,6 +591,14 @@ element(const char *v, size_t len, size_t *ip, char *out, size_t cap)
 		}
 		el.n -= (size_t)(colon + 1 - out);
 		memmove(out, colon + 1, el.n);
+	}
+	/* Inside <> a list separator belongs to no address. */
+	for (size_t k = 0, q = 0; k < el.n; k++) {
+		if (out[k] == '"' && (k == 0 || out[k - 1] != '\\')) {
+			q = !q;
+		} else if (!q && (out[k] == ',' || out[k] == ';')) {
+			return -1;
+		}
 	}
 	out[el.n] = '\0';
 	return 1;

@@ -163,7 +163,7 @@ int	maildrop_field_is(const struct maildrop_field *, const char *name);
  * around `@` and `.` too. Returns 1 with the address in out (NUL
  * ended; a bare name has no @), 0 when no address is left, or -1 for
  * an element that is no address (unbalanced <, quote or comment, a
- * phrase without <...>, <>, or longer than cap - 1): *pos is past it,
+ * phrase without <...>, <>, a control byte, or longer than cap - 1): *pos is past it,
  * so the caller may go on.
  */
 int	maildrop_addr_next(const char *v, size_t len, size_t *pos, char *out,

@@ -111,6 +111,8 @@ static const struct parse_case parse_cases[] = {
 	BAD("arrival overflows int64",
 	    T("wren-maildrop 1\nuid 1\narrival 9223372036854775808\n"),
 	    MAILDROP_E_NUMBER),
+	BAD("arrival with a leading zero",
+	    T("wren-maildrop 1\nuid 1\narrival 012\n"), MAILDROP_E_NUMBER),
 	BAD("arrival with trailing space",
 	    T("wren-maildrop 1\nuid 1\narrival 12 \n"), MAILDROP_E_NUMBER),
 	BAD("sender with a space",

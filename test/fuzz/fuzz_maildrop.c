@@ -1,0 +1,177 @@
+/*
+ * fuzz_maildrop.c - libFuzzer harness for the maildrop file and the
+ * submitted-header scan (queue/maildrop.h).
+ *
+ * The file: maildrop_parse on an exact-size copy must not read past it;
+ * on success every field must be what maildrop_format accepts, the
+ * header must end with an empty line at head_len, and formatting the
+ * result must give back exactly the bytes parsed. Every shorter prefix
+ * of an accepted header is refused as truncated.
+ *
+ * The header scan: the input is framed into fields with
+ * maildrop_field_next (fields tile the input, names are field names),
+ * each line is classified, and each field value is split into
+ * addresses with maildrop_addr_next through a small and a large buffer:
+ * progress every call, addresses NUL-ended within the buffer, never
+ * empty and, outside quotes, with no white space, comma or angle
+ * bracket.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue/maildrop.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static char	*dup_exact(const void *, size_t);
+static void	 check_file(const uint8_t *, size_t);
+static void	 check_header(const uint8_t *, size_t);
+static void	 check_addrs(const char *, size_t, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	check_file(data, size);
+	check_header(data, size);
+	return 0;
+}
+
+static char *
+dup_exact(const void *s, size_t len)
+{
+	char *p = malloc(len > 0 ? len : 1);
+
+	if (p == NULL) {
+		abort();
+	}
+	if (len > 0) {
+		memcpy(p, s, len);
+	}
+	return p;
+}
+
+static void
+check_file(const uint8_t *data, size_t size)
+{
+	static struct maildrop_env env, again;
+	static char out[MAILDROP_HEAD_MAX];
+	char *buf = dup_exact(data, size);
+	enum maildrop_err err;
+	long n;
+
+	err = maildrop_parse(buf, size, &env);
+	if (maildrop_strerror(err) == NULL) {
+		abort();
+	}
+	if (err != MAILDROP_OK) {
+		free(buf);
+		return;
+	}
+	if (env.head_len < 2 || env.head_len > size ||
+	    env.head_len > MAILDROP_HEAD_MAX || data[env.head_len - 1] != '\n' ||
+	    data[env.head_len - 2] != '\n' || env.nrcpt == 0 ||
+	    env.nrcpt > MAILDROP_RCPT_MAX) {
+		abort();
+	}
+	for (size_t i = 0; i < env.nrcpt; i++) {
+		if (env.rcpt[i] < buf || env.rcpt[i] >= buf + env.head_len ||
+		    !maildrop_addr_ok(env.rcpt[i], strlen(env.rcpt[i]),
+		    NULL)) {
+			abort();
+		}
+	}
+	n = maildrop_format(out, sizeof out, &env);
+	if (n != (long)env.head_len || memcmp(out, data, (size_t)n) != 0) {
+		abort();	/* parse and format disagree */
+	}
+	/* Every prefix when short, else a sample (each parse is linear). */
+	for (size_t k = 0; k < env.head_len;
+	    k += env.head_len < 512 ? 1 : 61) {
+		char *p = dup_exact(data, k);
+
+		if (maildrop_parse(p, k, &again) != MAILDROP_E_TRUNCATED) {
+			abort();
+		}
+		free(p);
+	}
+	free(buf);
+}
+
+static void
+check_header(const uint8_t *data, size_t size)
+{
+	char *h = dup_exact(data, size);
+	struct maildrop_field f;
+	size_t pos = 0, last = 0;
+
+	while (maildrop_field_next(h, size, &pos, &f) == 1) {
+		size_t le = 0;
+
+		if (f.off != last || f.len == 0 || f.off + f.len != pos ||
+		    pos > size || f.value < h || f.value + f.vlen > h + pos) {
+			abort();
+		}
+		if (f.name != NULL) {
+			if (f.name != h + f.off || f.nlen == 0 ||
+			    f.value <= f.name + f.nlen ||
+			    f.value[-1] != ':') {
+				abort();
+			}
+		}
+		while (le < f.len && h[f.off + le] != '\n') {
+			le++;
+		}
+		if ((maildrop_header_line(h + f.off, le) ==
+		    MAILDROP_HL_FIELD) != (f.name != NULL)) {
+			abort();
+		}
+		check_addrs(f.value, f.vlen, 8);
+		check_addrs(f.value, f.vlen, ADDR_MAX + 1);
+		last = pos;
+	}
+	if (pos != size) {
+		abort();
+	}
+	free(h);
+}
+
+static void
+check_addrs(const char *value, size_t vlen, size_t cap)
+{
+	char *v = dup_exact(value, vlen);
+	char *out = malloc(cap);
+	size_t pos = 0;
+	int rc;
+
+	if (out == NULL) {
+		abort();
+	}
+	for (;;) {
+		size_t before = pos;
+
+		rc = maildrop_addr_next(v, vlen, &pos, out, cap);
+		if (pos > vlen || (rc != 0 && pos <= before)) {
+			abort();
+		}
+		if (rc == 0) {
+			break;
+		}
+		if (rc == 1) {
+			size_t n = strnlen(out, cap);
+
+			/* A quoted local part may hold anything else. */
+			if (n == 0 || n == cap || (strchr(out, '"') == NULL &&
+			    strpbrk(out, " \t\r\n,<>") != NULL)) {
+				abort();
+			}
+		} else if (rc != -1) {
+			abort();
+		}
+	}
+	if (pos != vlen) {
+		abort();
+	}
+	free(out);
+	free(v);
+}
