@@ -675,6 +675,11 @@ state_line(struct envelope *env, const char *v, size_t vl)
 		return ENVELOPE_E_VALUE;
 	}
 	r = &env->rcpt[idx];
+	/* No stale bytes of an older, longer value after the NUL: the
+	 * struct's bytes depend only on the last line. */
+	memset(r->code, 0, sizeof r->code);
+	memset(r->mta, 0, sizeof r->mta);
+	memset(r->text, 0, sizeof r->text);
 	r->state = st;
 	r->attempts = (uint32_t)attempts;
 	r->next_try = (int64_t)next;
