@@ -253,6 +253,10 @@ tls_client_start(struct conn *c, const char *name, int mode,
 		client_release(c, &t->pump);
 		return -1;
 	}
+	/* Plaintext that came after the server's "220 ready to start
+	 * TLS" was not sent over TLS (injected?): never read as if it
+	 * had been (RFC 3207 4.2, the client's side of CVE-2011-0411). */
+	conn_consume(c, c->in.len);
 	conn_filter_now(c, &tls_pump_filter, &t->pump);
 	/* Nothing to write but the ClientHello: mark c for the flush. */
 	(void)conn_write(c, "", 0);

@@ -64,10 +64,12 @@ int	tls_client_reload(const char *ca_file, struct err *);
 size_t	tls_client_anchors(void);
 
 /* Starts TLS on c at once (the client speaks first: the ClientHello
- * leaves on the next flush), with SNI and the name to check =
- * server_name (NULL or "" only in TLS_OPPORTUNISTIC: no SNI, and the
- * name counts as unverified). -1 when no slot is free or the name is
- * unusable (logged); done is not called then. */
+ * leaves on the next flush, or once connected), with SNI and the name
+ * to check = server_name, a DNS name (NULL or "" only in
+ * TLS_OPPORTUNISTIC: no SNI, and the name counts as unverified).
+ * Input not yet consumed is dropped: it came in the clear. -1 when no
+ * slot is free or the name is unusable (logged); done is not called
+ * then. */
 int	tls_client_start(struct conn *, const char *server_name, int mode,
 	    tls_done_fn *done, void *arg);
 

@@ -88,6 +88,7 @@ static struct {
 	size_t		 ngot;
 	const char	*send;		/* written once the handshake ends */
 	struct conn	*c;		/* the last one opened */
+	int		 starttls;	/* TLS after "220 go" in the clear */
 } cl;
 
 static int srv_opened, srv_closed, srv_refused;
@@ -217,6 +218,10 @@ on_tls(struct conn *c, int ok, void *arg)
 static int
 cli_open(struct conn *c)
 {
+	cl.c = c;
+	if (cl.starttls) {
+		return 0;
+	}
 	if (tls_client_start(c, cl.name, cl.mode, on_tls, NULL) == -1) {
 		cl.start_failed++;
 		return -1;
@@ -231,6 +236,15 @@ cli_input(struct conn *c)
 {
 	size_t n = c->in.len;
 
+	if (cl.starttls && cl.started == 0) {
+		if (n >= 8 && memcmp(buf_head(&c->in), "220 go\r\n", 8) == 0) {
+			conn_consume(c, 8);
+			assert_int_equal(tls_client_start(c, cl.name, cl.mode,
+			    on_tls, NULL), 0);
+			cl.started++;
+		}
+		return;
+	}
 	if (n > sizeof cl.got - 1 - cl.ngot) {
 		n = sizeof cl.got - 1 - cl.ngot;
 	}
@@ -313,19 +327,27 @@ adopt(int fd, const struct proto *p)
 	assert_int_equal(conn_start(c), 0);
 }
 
-/* A wren server with the pair `name`.crt/.key and a wren client. */
+/* The wren server's pair: `name`.crt and .key. */
 static void
-pair_up(const char *name)
+use_pair(const char *name)
 {
 	char cert[256], key[256];
 	char crt[64], k[64];
-	int sv[2];
 
 	snprintf(crt, sizeof crt, "%s.crt", name);
 	snprintf(k, sizeof k, "%s.key", name);
 	path(cert, sizeof cert, crt);
 	path(key, sizeof key, k);
 	assert_int_equal(tls_reload(cert, key, 1), 1);
+}
+
+/* A wren server with the pair `name` and a wren client. */
+static void
+pair_up(const char *name)
+{
+	int sv[2];
+
+	use_pair(name);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	adopt(sv[0], &srv_proto);
 	adopt(sv[1], &cli_proto);
@@ -507,6 +529,32 @@ test_bulk(void **state)
 	}
 	assert_int_equal(cl.ngot, off);
 	assert_memory_equal(cl.got, want, off);
+	assert_int_equal(conn_write(cl.c, "BYE\r\n", 5), 0);
+	settle();
+}
+
+/* A reply injected in the clear behind "220 go" is not taken as if it
+ * had come over TLS. */
+static void
+test_starttls_drops_plaintext(void **state)
+{
+	static const char clear[] = "220 go\r\n250 injected\r\n";
+	int sv[2];
+
+	(void)state;
+	cl.starttls = 1;
+	use_pair("good");
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[0], clear, sizeof clear - 1),
+	    (ssize_t)(sizeof clear - 1));
+	adopt(sv[1], &cli_proto);
+	run_ms(50);
+	assert_int_equal(cl.started, 1);
+	adopt(sv[0], &srv_proto);
+	assert_true(run_until(cl_done));
+	assert_int_equal(cl.ok, 1);
+	assert_true(run_until(cl_got_echo));
+	assert_string_equal(cl.got, "ECHO PING hello\r\n");
 	assert_int_equal(conn_write(cl.c, "BYE\r\n", 5), 0);
 	settle();
 }
@@ -909,6 +957,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_handshakes, test_setup),
 		cmocka_unit_test_setup(test_bulk, test_setup),
+		cmocka_unit_test_setup(test_starttls_drops_plaintext,
+		    test_setup),
 		cmocka_unit_test_setup(test_client_hello_sni, test_setup),
 		cmocka_unit_test_setup(test_not_tls, test_setup),
 		cmocka_unit_test_setup(test_no_name_to_verify, test_setup),
