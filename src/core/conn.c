@@ -35,6 +35,7 @@ static void	conn_mark_dirty(struct conn *);
 static void	table_before_sleep(struct ev *, void *);
 static void	table_unchain(struct conn_table *);
 static void	update_interest(struct conn *);
+static unsigned	interest(const struct conn *);
 
 int
 conn_table_init(struct conn_table *t, struct ev *ev, size_t max,
@@ -174,7 +175,8 @@ conn_start(struct conn *c)
 	c->flags &= ~CONN_F_CONNECTING;
 	ev_timer_cancel(t->ev, &c->idle);
 	timer_init(&c->idle, conn_idle_fired, c);
-	if (ev_add_fd(t->ev, c->fd, EV_READ, conn_io, c) == -1) {
+	/* A filter may have asked for EV_WRITE while connecting. */
+	if (ev_add_fd(t->ev, c->fd, interest(c), conn_io, c) == -1) {
 		return -1;
 	}
 	t->accepted++;
@@ -702,21 +704,28 @@ table_unchain(struct conn_table *t)
 static void
 update_interest(struct conn *c)
 {
-	unsigned mask = 0;
-
 	/* While connecting, connect.c owns the fd's registration. */
 	if (c->fd == -1 || (c->flags & CONN_F_CONNECTING)) {
 		return;
 	}
+	if (ev_mod_fd(c->table->ev, c->fd, interest(c)) == -1) {
+		conn_log(c, LOG_LVL_WARN, "epoll_ctl: %s", strerror(errno));
+	}
+}
+
+/* The events c waits for, from its flags. */
+static unsigned
+interest(const struct conn *c)
+{
+	unsigned mask = 0;
+
 	if (!(c->flags & (CONN_F_PAUSED | CONN_F_CLOSING))) {
 		mask |= EV_READ;
 	}
 	if (c->flags & CONN_F_WBLOCK) {
 		mask |= EV_WRITE;
 	}
-	if (ev_mod_fd(c->table->ev, c->fd, mask) == -1) {
-		conn_log(c, LOG_LVL_WARN, "epoll_ctl: %s", strerror(errno));
-	}
+	return mask;
 }
 
 void

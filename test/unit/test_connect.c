@@ -637,6 +637,8 @@ test_inbound_full_outbound_connects(void **state)
 	memset(&cl, 0, sizeof cl);
 	assert_int_equal(do_connect(&f.out, "127.0.0.1", ntohs(sin.sin_port),
 	    NULL, &cl, WAIT_MS, &c, &e), 0);
+	/* Written before open: it leaves once connected. */
+	assert_int_equal(conn_write(c, "early\r\n", 7), 0);
 	pump_until(&cl.opened, WAIT_MS);
 	assert_int_equal(cl.opened, 1);
 	afd = accept(target, NULL, NULL);
@@ -650,7 +652,7 @@ test_inbound_full_outbound_connects(void **state)
 		(void)recv(afd, buf + strlen(buf), sizeof buf - 1 -
 		    strlen(buf), MSG_DONTWAIT);
 	}
-	assert_string_equal(buf, "ping\r\n");
+	assert_string_equal(buf, "early\r\nping\r\n");
 	close(afd);
 	pump_until(&cl.closed, WAIT_MS);
 	assert_int_equal(cl.closed, 1);
