@@ -6,10 +6,11 @@
  * header is the server side (tls_server.c) and what both sides share;
  * the client side, for outbound delivery, is tls_client.h.
  *
- * TLS 1.2 only (BearSSL's highest), ECDHE with AES-GCM or ChaCha20-
- * Poly1305, the server's order; a fixed-size session cache for
- * resumption. Engine contexts and record buffers come from a pool
- * sized at start: nothing is allocated per handshake.
+ * The server side: TLS 1.2 only (BearSSL's highest), ECDHE with
+ * AES-GCM or ChaCha20-Poly1305, the server's order; a fixed-size
+ * session cache for resumption. Engine contexts and record buffers
+ * come from a pool sized at start (max_connections), apart from the
+ * client side's: nothing is allocated per handshake.
  *
  * The certificate and key (tls_cred.h) are reloaded on SIGHUP and when
  * the certificate file changes (a Let's Encrypt renewal); a broken new
@@ -24,8 +25,9 @@
 #include "core/conn.h"
 #include "core/err.h"
 
-/* Record buffers per connection: a full incoming record, and a smaller
- * outgoing one (BearSSL fragments what we send to fit). */
+/* Record buffers per connection, either side: a full incoming record
+ * (peers send full ones), and a smaller outgoing one (BearSSL
+ * fragments what we send to fit). */
 #define TLS_INBUF	(16384 + 325)	/* BR_SSL_BUFSIZE_INPUT */
 #define TLS_OUTBUF	(4096 + 85)
 #define TLS_CACHE_SIZE	(64 * 1024)	/* session cache, ~100 bytes each */
