@@ -286,8 +286,8 @@ static const struct pkt_case pkt_cases[] = {
 
 static const char *const perr_names[] = {
 	"OK", "NAME", "SPACE", "SHORT", "ID", "NOT_RESPONSE", "OPCODE",
-	"QDCOUNT", "QUESTION", "TRUNCATED", "LABEL_LONG", "NAME_LONG", "NAME_CHAR", "PTR_FORWARD", "PTR_RANGE", "PTR_LOOP",
-	"RDLENGTH"
+	"QDCOUNT", "QUESTION", "TRUNCATED", "LABEL_LONG", "NAME_LONG",
+	"NAME_CHAR", "PTR_FORWARD", "PTR_RANGE", "PTR_LOOP", "RDLENGTH"
 };
 
 static const char *

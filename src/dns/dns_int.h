@@ -1,0 +1,38 @@
+/*
+ * dns_int.h - what the resolver's files share among themselves (not
+ * for callers): randomness, the lookup pool's set-up, the cache.
+ */
+#ifndef WREN_DNS_INT_H
+#define WREN_DNS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/ev.h"
+#include "dns/dns.h"
+
+/* Fills buf with random octets (getrandom, /dev/urandom fallback). */
+void	dns_random(void *buf, size_t len);
+
+/* The event loop the resolver runs on. */
+struct ev	*dns_ev(void);
+
+/* dns_mx.c: the lookup pool, made by dns_init, freed by dns_shutdown. */
+int	dns_lookups_init(size_t max_lookups, struct err *);
+void	dns_lookups_shutdown(void);
+
+/* dns_cache.c: a fixed pool of answers keyed by name and type. */
+int	dns_cache_init(size_t entries, struct err *);
+void	dns_cache_free(void);
+/* The status kept for (name, qtype), with its answer when DNS_OK:
+ * 1 found, 0 absent or expired. The answer stays valid until the next
+ * dns_cache_put or flush. */
+int	dns_cache_get(const char *name, uint16_t qtype, uint64_t now,
+	    int *status, const struct dns_answer **);
+/* Keeps status (DNS_OK with ans, DNS_NXDOMAIN or DNS_NODATA) for ttl
+ * seconds (clamped); the oldest-used entry makes room. */
+void	dns_cache_put(const char *name, uint16_t qtype, int status,
+	    const struct dns_answer *ans, uint32_t ttl, uint64_t now);
+
+#endif
