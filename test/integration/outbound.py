@@ -37,7 +37,6 @@ import re
 import shutil
 import smtplib
 import socket
-import socketserver
 import subprocess
 import tempfile
 import threading
