@@ -70,7 +70,7 @@ enum control_err {
 
 struct control_req {
 	enum control_verb	verb;
-	char			id[ENVELOPE_ID_MAX + 1];	/* "" if none */
+	char			id[ENVELOPE_ID_MAX + 1];  /* "" if none */
 };
 
 /*

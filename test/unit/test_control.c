@@ -220,9 +220,9 @@ client(const struct fixture *f)
 static void
 reply(struct fixture *f, int fd, char *out, size_t cap)
 {
+	struct timeval tv = { 0, 10000 };
 	size_t len = 0;
 
-	struct timeval tv = { 0, 10000 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	for (int turn = 0; turn < 200; turn++) {
 		ssize_t n;
@@ -295,7 +295,8 @@ test_requests(void **state)
 		calls[0] = '\0';
 		op_rc = c->rc;
 		ask(f, c->req, len, out, sizeof out);
-		if (strcmp(out, c->want) != 0 || strcmp(calls, c->calls) != 0) {
+		if (strcmp(out, c->want) != 0 ||
+		    strcmp(calls, c->calls) != 0) {
 			fail_msg("%s: got \"%s\" calls \"%s\", want \"%s\" "
 			    "calls \"%s\"", c->desc, out, calls, c->want,
 			    c->calls);
