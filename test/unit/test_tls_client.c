@@ -2,8 +2,9 @@
  * test_tls_client.c - the TLS client side (tls_client.h) and the pump
  * it shares with the server side, on the real event loop in this
  * process: a wren client connection talks to a wren server connection
- * over a socketpair, to `openssl s_server` over loopback (SNI), or to
- * the test itself playing a broken server.
+ * over a socketpair or a loopback connection made by conn_connect, to
+ * `openssl s_server` over loopback (SNI), or to the test itself playing
+ * a broken server.
  *
  * Certificates are made with the openssl CLI at start, in a temporary
  * directory: a private CA with leaves for "mx.test" (EC and RSA), one
@@ -12,9 +13,10 @@
  * Checked: TLS_VERIFY succeeds with the CA and fails on a self-signed,
  * wrong-name or expired certificate with the reason; TLS_OPPORTUNISTIC
  * completes every handshake and reports the verdict; data both ways;
- * close_notify; SNI on the wire and at s_server; a peer that is not TLS
- * or hangs up; the outbound slot pool (exhaustion, reuse, apart from
- * the inbound one); a missing CA bundle and a reload.
+ * close_notify; plaintext left from before STARTTLS dropped; SNI on
+ * the wire and at s_server; a peer that is not TLS or hangs up; the
+ * outbound slot pool (exhaustion, reuse, apart from the inbound one);
+ * a missing CA bundle, the system bundle, reloads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,7 @@
 #include <cmocka.h>
 
 #include "core/conn.h"
+#include "core/connect.h"
 #include "core/ev.h"
 #include "core/log.h"
 #include "tls/tls.h"
@@ -533,6 +536,47 @@ test_bulk(void **state)
 	settle();
 }
 
+/* The outbound path as the queue uses it: conn_connect, then TLS from
+ * the protocol's open hook once connected. */
+static void
+test_connect_out(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	struct conn *c;
+	struct err e;
+	uint64_t end;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), fd = -1;
+
+	(void)state;
+	assert_true(lfd >= 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
+	use_pair("good");
+	assert_int_equal(conn_connect(&tab, (struct sockaddr *)&sin,
+	    sizeof sin, NULL, 0, &cli_proto, NULL, WAIT_MS, &c, &e), 0);
+	for (end = ev_clock_ms() + WAIT_MS; fd == -1 &&
+	    ev_clock_ms() < end;) {
+		ev_run_once(&ev, 10);
+		fd = accept(lfd, NULL, NULL);
+	}
+	assert_true(fd >= 0);
+	adopt(fd, &srv_proto);
+	assert_true(run_until(cl_done));
+	assert_int_equal(cl.ok, 1);
+	assert_int_equal(cl.verified, 1);
+	assert_true(run_until(cl_got_echo));
+	assert_string_equal(cl.got, "ECHO PING hello\r\n");
+	assert_int_equal(conn_write(cl.c, "BYE\r\n", 5), 0);
+	settle();
+	close(lfd);
+}
+
 /* A reply injected in the clear behind "220 go" is not taken as if it
  * had come over TLS. */
 static void
@@ -957,6 +1001,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_handshakes, test_setup),
 		cmocka_unit_test_setup(test_bulk, test_setup),
+		cmocka_unit_test_setup(test_connect_out, test_setup),
 		cmocka_unit_test_setup(test_starttls_drops_plaintext,
 		    test_setup),
 		cmocka_unit_test_setup(test_client_hello_sni, test_setup),
