@@ -25,6 +25,7 @@
 #include "map/map.h"
 #include "imap/imap.h"
 #include "pop3/pop3.h"
+#include "queue/runner.h"
 #include "smtp/smtp.h"
 #include "tls/tls.h"
 
@@ -36,7 +37,8 @@
 static const enum cfg_key restart_keys[] = {
 	CFG_SMTP_LISTEN, CFG_SUBMISSION_LISTEN, CFG_SUBMISSIONS_LISTEN,
 	CFG_IMAP_LISTEN, CFG_IMAPS_LISTEN, CFG_POP3_LISTEN, CFG_POP3S_LISTEN,
-	CFG_MAX_CONNECTIONS, CFG_USER, CFG_DATA_DIR, CFG_LOG,
+	CFG_MAX_CONNECTIONS, CFG_MAX_DELIVERIES, CFG_USER, CFG_DATA_DIR,
+	CFG_LOG,
 };
 
 #define LISTENERS_MAX	(7 * CFG_LISTEN_MAX)
@@ -45,6 +47,7 @@ struct server {
 	struct cfg		 cfg;
 	struct ev		 ev;
 	struct conn_table	 conns;
+	struct conn_table	 out;		/* outbound deliveries' own */
 	struct listener		 listeners[LISTENERS_MAX];
 	size_t			 nlisteners;
 	int			 sigfd;
@@ -73,7 +76,7 @@ cmd_serve(int argc, char **argv)
 	struct privs pv;
 	struct err e;
 	sigset_t mask;
-	size_t max, maxfds;
+	size_t max, maxout, maxfds;
 	int rc = 0;
 
 	if (cli_options(argc, argv, "wren serve [-c FILE]", NULL, &path,
@@ -92,12 +95,19 @@ cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	max = (size_t)cfg_num(&s.cfg, CFG_MAX_CONNECTIONS);
-	maxfds = max + SERVE_EXTRA_FDS;
+	/* Deliveries get their own slots, so that an inbound flood
+	 * never takes what outbound mail needs. Each may also hold a
+	 * DNS socket and a message file. */
+	maxout = WREN_OUTBOUND ? (size_t)cfg_num(&s.cfg,
+	    CFG_MAX_DELIVERIES) : 0;
+	maxfds = max + 3 * maxout + SERVE_EXTRA_FDS;
 	if (raise_fd_limit(maxfds, &e) == -1 ||
-	    ev_init(&s.ev, maxfds, max * SERVE_TIMERS_PER_CONN + 16,
-	    &e) == -1 ||
+	    ev_init(&s.ev, maxfds, (max + 2 * maxout) *
+	    SERVE_TIMERS_PER_CONN + 64, &e) == -1 ||
 	    conn_table_init(&s.conns, &s.ev, max,
-	    (size_t)cfg_num(&s.cfg, CFG_MAX_CONNECTIONS_PER_IP), &e) == -1) {
+	    (size_t)cfg_num(&s.cfg, CFG_MAX_CONNECTIONS_PER_IP), &e) == -1 ||
+	    (WREN_OUTBOUND && conn_table_init(&s.out, &s.ev, maxout, maxout,
+	    &e) == -1)) {
 		log_errorx("%s", e.msg);
 		return 1;
 	}
@@ -146,6 +156,12 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 		goto out_imap;
 	}
+	if (WREN_OUTBOUND && runner_init(&s.ev, &s.out, &s.cfg, &s.maps,
+	    &e) == -1) {
+		log_errorx("%s", e.msg);
+		rc = 1;
+		goto out_pop3;
+	}
 	log_info("wren started: %zu listener%s, max_connections %zu, "
 	    "%zu bytes per connection, pid %d", s.nlisteners,
 	    s.nlisteners == 1 ? "" : "s", max, conn_bytes_per_connection(),
@@ -155,6 +171,10 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 	}
 	log_info("wren stopped");
+	if (WREN_OUTBOUND) {
+		runner_shutdown();
+	}
+out_pop3:
 	if (WREN_POP3) {
 		pop3_shutdown();
 	}
@@ -171,6 +191,9 @@ out_maps:
 out:
 	server_unlisten(&s);
 	conn_table_destroy(&s.conns);
+	if (WREN_OUTBOUND) {
+		conn_table_destroy(&s.out);
+	}
 	close(s.sigfd);
 	tls_shutdown();
 	ev_destroy(&s.ev);
@@ -277,6 +300,9 @@ server_reload(struct server *s)
 	if (WREN_SMTP) {
 		smtp_reconfigure();
 	}
+	if (WREN_OUTBOUND) {
+		runner_reload(&s->cfg);
+	}
 	s->conns.per_ip = (size_t)cfg_num(&s->cfg,
 	    CFG_MAX_CONNECTIONS_PER_IP);
 	log_set_level((enum log_level)cfg_num(&s->cfg, CFG_LOG_LEVEL));
@@ -289,6 +315,9 @@ server_stop(struct server *s)
 	if (s->stopping) {
 		log_info("second stop signal: closing every connection");
 		conn_table_abort_all(&s->conns);
+		if (WREN_OUTBOUND) {
+			conn_table_abort_all(&s->out);
+		}
 		ev_stop(&s->ev);
 		return;
 	}
@@ -297,6 +326,10 @@ server_stop(struct server *s)
 	    s->conns.active);
 	server_unlisten(s);
 	conn_table_drain(&s->conns);
+	if (WREN_OUTBOUND) {
+		/* Deliveries in flight finish; none start. */
+		runner_drain();
+	}
 	s->drain_deadline = ev_now(&s->ev) + SHUTDOWN_GRACE_MS;
 	drain_check(&s->drain_poll, s);
 }
@@ -305,15 +338,19 @@ static void
 drain_check(struct timer *t, void *arg)
 {
 	struct server *s = arg;
+	size_t active = s->conns.active + (WREN_OUTBOUND ? s->out.active : 0);
 
-	if (s->conns.active == 0) {
+	if (active == 0) {
 		ev_stop(&s->ev);
 		return;
 	}
 	if (ev_now(&s->ev) >= s->drain_deadline) {
 		log_warnx("grace period over: closing %zu connection%s",
-		    s->conns.active, s->conns.active == 1 ? "" : "s");
+		    active, active == 1 ? "" : "s");
 		conn_table_abort_all(&s->conns);
+		if (WREN_OUTBOUND) {
+			conn_table_abort_all(&s->out);
+		}
 		ev_stop(&s->ev);
 		return;
 	}

@@ -1,0 +1,73 @@
+/*
+ * qenv.h - the runner's handle on one queued message: its envelope as
+ * envelope.h parses it (with the state earlier attempts appended), the
+ * lines this attempt adds, and what follows from them on disk.
+ *
+ * Changes are applied in memory at once (envelope_apply) and collected;
+ * qenv_commit then writes them all with one append at the end of
+ * env/<id> and one fdatasync. The message file is never rewritten.
+ */
+#ifndef WREN_QUEUE_QENV_H
+#define WREN_QUEUE_QENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "queue/envelope.h"
+#include "queue/remote.h"
+
+/* Lines one attempt may add: a state and a reported line per
+ * recipient. */
+#define QENV_APPEND_MAX	(2 * ENVELOPE_RCPT_MAX * (ENVELOPE_LINE_MAX + 1))
+
+struct qenv {
+	struct envelope	 env;
+	size_t		 torn;		/* bytes to cut before appending */
+	uint8_t		 claimed[ENVELOPE_RCPT_MAX];	/* in a job */
+	size_t		 applen;
+	char		 app[QENV_APPEND_MAX];
+};
+
+/* Reads env/<id>: 1, 0 when it is gone, -1 (e). */
+int	qenv_load(const char *data_dir, const char *id, struct qenv *,
+	    struct err *);
+
+/* 1 while recipient i is still to be delivered. */
+int	qenv_is_pending(const struct qenv *, size_t i);
+size_t	qenv_pending(const struct qenv *);
+
+/* When the earliest pending recipient is due (epoch s). */
+int64_t	qenv_next_try(const struct qenv *);
+
+/* Most attempts of any recipient. */
+uint32_t	qenv_attempts(const struct qenv *);
+
+/* Records recipient i's result; next_try for a deferral. */
+int	qenv_result(struct qenv *, size_t i, enum envelope_rstate,
+	    int64_t next_try, const char *code, const char *mta,
+	    const char *text);
+
+/* Appends the recorded lines to env/<id> and syncs them. */
+int	qenv_commit(const char *data_dir, struct qenv *, struct err *);
+
+/* Fills job with recipient i and every other pending, unclaimed one
+ * for the same domain (every remote one when relay), and claims them. */
+void	qenv_job(struct qenv *, size_t i, const char *domain, int relay,
+	    const char *data_dir, struct remote_job *);
+void	qenv_unclaim(struct qenv *, const struct remote_job *);
+
+/* The job's outcomes as results; deferrals retry at next_try. */
+void	qenv_results(struct qenv *, const struct remote_job *,
+	    int64_t next_try);
+
+/* One bounce to the sender for the failed, unreported recipients
+ * (none to <>, none where NOTIFY says so), written into the queue as
+ * a new message; then they are recorded as reported. */
+int	qenv_bounce(const char *data_dir, const char *hostname,
+	    struct qenv *, struct err *);
+
+/* Removes msg/<id> and env/<id>. */
+int	qenv_remove(const char *data_dir, const char *id, struct err *);
+
+#endif
