@@ -682,7 +682,8 @@ test_spool(void **state)
 	char path[SPOOL_PATH_MAX], line[ENVELOPE_LINE_MAX + 2], cmd[600];
 	struct spool_rcpt r[2] = {
 		{ "b@example.net", 0, "" },
-		{ "c@example.org", DSN_NOTIFY_FAILURE, "rfc822;c@example.org" },
+		{ "c@example.org", DSN_NOTIFY_FAILURE,
+		  "rfc822;c@example.org" },
 	};
 	struct spool_env se;
 	struct envelope_result res;
