@@ -34,6 +34,8 @@ static const struct command commands[] = {
 #if WREN_SMTP
 	{ "queue", "mailq", cmd_queue,
 	  "list, show or delete queued outbound mail (like mailq)" },
+	{ "sendmail", "sendmail", cmd_sendmail,
+	  "submit a message from standard input (sendmail -t -i -f)" },
 #endif
 };
 #define NCOMMANDS	(sizeof commands / sizeof commands[0])
