@@ -212,10 +212,10 @@ human(struct out *w, const struct bounce_req *q, const struct orig *o)
 	putf(w, "This is the mail system at host %s.\n\n", host);
 	if (q->kind == BOUNCE_FAILURE) {
 		puts0(w, "I'm sorry to have to inform you that your message "
-		    "could not\nbe delivered to one or more recipients. ");
+		    "could not\nbe delivered to one or more recipients.");
 		puts0(w, !o->present ? "\n" : o->full ?
-		    "It's attached below.\n" :
-		    "Its header is attached below.\n");
+		    " It's attached below.\n" :
+		    " Its header is attached below.\n");
 	} else {
 		int64_t h = (q->now - env->arrival) / 3600;
 

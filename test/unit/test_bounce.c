@@ -281,7 +281,7 @@ static const struct bounce_case cases[] = {
 	  "rcpt carol@example.org notify=- orcpt=-\n"
 	  "state 0 failed 1 0 - -\n",
 	  BOUNCE_FAILURE, { NULL, NULL, 0, NULL, 0 }, 1,
-	  LIST("recipients. \n\nFor further",
+	  LIST("recipients.\n\nFor further",
 	    "\n<carol@example.org>: Permanent failure: Other or undefined "
 	    "status\n",
 	    "Action: failed\nStatus: 5.0.0\n\n--0B0B.1764120600/"
