@@ -77,7 +77,7 @@ struct sm_out {
 	int		fd;
 	char		buf[SM_OUT_BUF];
 	size_t		len;
-	uint64_t	total;		/* message bytes, header excluded */
+	uint64_t	total;		/* message bytes, no header */
 	uint64_t	limit;
 	int		err;		/* errno of a failed write */
 	int		too_big;
@@ -302,8 +302,8 @@ cmd_sendmail(int argc, char **argv)
 	}
 	close(fd);
 	if (o.verbose) {
-		fmt_fd(STDERR_FILENO, "sendmail: queued as maildrop/%s for %zu "
-		    "recipient%s\n", name, menv.nrcpt,
+		fmt_fd(STDERR_FILENO, "sendmail: queued as maildrop/%s for "
+		    "%zu recipient%s\n", name, menv.nrcpt,
 		    menv.nrcpt == 1 ? "" : "s");
 	}
 	return EX_OK;
@@ -420,7 +420,7 @@ login_name(uid_t uid, char *name, size_t cap, char *gecos, size_t gcap)
 			if (*p == '&') {
 				memcpy(gecos + g, name, n);
 				if (gecos[g] >= 'a' && gecos[g] <= 'z') {
-					gecos[g] = (char)(gecos[g] - 'a' + 'A');
+					gecos[g] = (char)(gecos[g] - 32);
 				}
 				g += n;
 			} else {
@@ -517,7 +517,8 @@ in_piece(const char **p, size_t *len, int *nl)
 		    have == sizeof in.buf))) {
 			size_t l = lf ? (size_t)(lf - s) + 1 : have;
 
-			if (lf == NULL && !in.eof && l > 1 && s[l - 1] == '\r') {
+			if (lf == NULL && !in.eof && l > 1 &&
+			    s[l - 1] == '\r') {
 				l--;
 			}
 			*p = s;
@@ -723,7 +724,8 @@ new_file(int dirfd, char *name, size_t cap)
 		int fd;
 
 		gettimeofday(&tv, NULL);
-		if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+		if (getrandom(r, sizeof r, GRND_NONBLOCK) !=
+		    (ssize_t)sizeof r) {
 			r[0] = (unsigned char)getpid();
 			r[1] = (unsigned char)(getpid() >> 8);
 			r[2] = (unsigned char)i;

@@ -29,11 +29,11 @@ static const struct {
 struct elem {
 	char	*out;
 	size_t	 cap, n;
-	int	 angle;		/* 0 none yet, 1 inside <>, 2 after > */
-	int	 ws;		/* white space (or a comment) since the last
-				 * character taken */
-	char	 last;		/* the last character taken */
-	int	 phrase;	/* two words side by side: a display name */
+	int	 angle;	/* 0 none yet, 1 inside <>, 2 after > */
+	int	 ws;	/* white space (or a comment) since the last
+			 * character taken */
+	char	 last;	/* the last character taken */
+	int	 phrase;	/* two words side by side: a name */
 	int	 bad;
 	int	 toolong;
 };
@@ -488,8 +488,9 @@ skip_quoted(const char *v, size_t len, size_t i)
 }
 
 /* Takes s[0..n) (a character, or a whole quoted string) into the
- * element; a control byte makes it no address. Two words with only white space between them, neither at
- * an '@' or '.', make a phrase: a display name, not an address. */
+ * element; a control byte makes it no address. Two words with only
+ * white space between them, neither at an '@' or '.', make a phrase:
+ * a display name, not an address. */
 static void
 take(struct elem *el, const char *s, size_t n)
 {
@@ -500,7 +501,8 @@ take(struct elem *el, const char *s, size_t n)
 	el->ws = 0;
 	for (size_t i = 0; i < n; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-			el->bad = 1;	/* NUL, CR or LF in a quoted string */
+			/* NUL, CR or LF in a quoted string */
+			el->bad = 1;
 		}
 	}
 	if (el->n + n >= el->cap) {

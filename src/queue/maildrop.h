@@ -60,15 +60,14 @@
 #define MAILDROP_NAME_LEN	24	/* file name: 9 hex digits of
 					 * seconds, 5 of microseconds, 10
 					 * random */
-#define MAILDROP_MODE		03733	/* the directory, see above */
+#define MAILDROP_MODE		03733	/* the directory, as above */
 #define MAILDROP_FILE_MODE	0640	/* a file, read via the group */
 #define MAILDROP_STALE_S	(7 * 86400)	/* a .<name> older than
 					 * this was left by a sendmail
 					 * that died; pickup removes it */
-#define MAILDROP_MSG_HEADER_MAX	(256 * 1024)	/* the message's header
-					 * held by sendmail (Postfix's
-					 * header_size_limit is 100 KiB
-					 * for one field) */
+/* The message's header, held by sendmail (Postfix's header_size_limit
+ * is 100 KiB for one field). */
+#define MAILDROP_MSG_HEADER_MAX	(256 * 1024)
 
 #define MAILDROP_F_SMTPUTF8	0x1u
 
@@ -81,7 +80,7 @@ struct maildrop_env {
 	unsigned	 flags;			/* MAILDROP_F_* */
 	const char	*rcpt[MAILDROP_RCPT_MAX];
 	size_t		 nrcpt;
-	size_t		 head_len;	/* parse: the message starts here */
+	size_t		 head_len;	/* the message starts here */
 };
 
 enum maildrop_err {
@@ -113,7 +112,8 @@ const char		*maildrop_strerror(enum maildrop_err);
 /* Writes the header for env (head_len ignored) into out; returns its
  * length, or -1 when cap is too small or a field would not parse back
  * (the same checks as maildrop_parse). */
-long	maildrop_format(char *out, size_t cap, const struct maildrop_env *);
+long	maildrop_format(char *out, size_t cap,
+	    const struct maildrop_env *);
 
 /* 1 when s[0..len) may be an envelope address in the file: local@domain
  * (mailbox.h syntax), no white space or control bytes; *utf8 is set
@@ -139,12 +139,12 @@ enum maildrop_hline	maildrop_header_line(const char *line, size_t len);
 
 /* One field of a header block (LF line ends). */
 struct maildrop_field {
-	const char	*name;		/* NULL (nlen 0): not a field line */
+	const char	*name;		/* NULL (nlen 0): no field */
 	size_t		 nlen;
-	const char	*value;		/* after the colon, folds included,
-					 * without the final LF */
+	const char	*value;		/* after the colon, folds
+					 * included, no final LF */
 	size_t		 vlen;
-	size_t		 off, len;	/* the whole field, final LF incl. */
+	size_t		 off, len;	/* the whole field, LF incl. */
 };
 
 /* The field at *pos of hdr[0..len), then *pos moves past it: 1, or 0
@@ -163,10 +163,10 @@ int	maildrop_field_is(const struct maildrop_field *, const char *name);
  * around `@` and `.` too. Returns 1 with the address in out (NUL
  * ended; a bare name has no @), 0 when no address is left, or -1 for
  * an element that is no address (unbalanced <, quote or comment, a
- * phrase without <...>, <>, a control byte, or longer than cap - 1): *pos is past it,
- * so the caller may go on.
+ * phrase without <...>, <>, a control byte, or longer than cap - 1):
+ * *pos is past it, so the caller may go on.
  */
-int	maildrop_addr_next(const char *v, size_t len, size_t *pos, char *out,
-	    size_t cap);
+int	maildrop_addr_next(const char *v, size_t len, size_t *pos,
+	    char *out, size_t cap);
 
 #endif

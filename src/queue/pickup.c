@@ -22,7 +22,7 @@
 #include "store/maildir.h"
 
 #define PICKUP_PATH_MAX		(CFG_PATH_MAX + 32)
-#define PICKUP_STEP_MS		1	/* the next file: next loop turn */
+#define PICKUP_STEP_MS		1	/* next file: next loop turn */
 #define RECEIVED_MAX		(CFG_HOST_MAX + 160)
 #define CLIENT_MAX		32	/* "local (uid 4294967294)" */
 
@@ -36,14 +36,14 @@ enum take_rc {
 static struct {
 	struct ev		*ev;
 	const struct cfg	*cfg;
-	char			 dir[PICKUP_PATH_MAX];	/* data_dir/maildrop */
+	char			 dir[PICKUP_PATH_MAX]; /* maildrop/ */
 	int			 dirfd;
 	int			 ifd;		/* inotify */
-	DIR			*scan;		/* one stream, rewound */
+	DIR			*scan;		/* rewound each time */
 	int			 scanning;
-	int			 dirty;		/* events since the scan
-						 * began */
-	int			 failed;	/* TAKE_LATER in this scan */
+	int			 dirty;		/* events since the
+						 * scan began */
+	int			 failed;	/* a TAKE_LATER */
 	int			 bad_ok;	/* bad/ is ours */
 	struct timer		 step;
 	/* One file at a time: its header, the envelope written. */
@@ -64,7 +64,8 @@ static enum take_rc	queue_chunk(const char *, int, size_t, size_t,
 			    uint32_t, int64_t, uint64_t);
 static int		write_msg(const char *, int, uint64_t, const char *,
 			    size_t, uint64_t *);
-static int		write_env(const char *, const struct envelope_spec *);
+static int		write_env(const char *,
+			    const struct envelope_spec *);
 static void		bad(const char *, const char *);
 static int		sync_fd_close(int);
 
@@ -352,8 +353,8 @@ take(const char *name)
 		return TAKE_BAD;
 	}
 	if (env->uid != st.st_uid) {
-		log_info("pickup: maildrop/%s says uid %u, its owner is uid %u:"
-		    " the owner is used", name, (unsigned)env->uid,
+		log_info("pickup: maildrop/%s says uid %u, its owner is "
+		    "uid %u: the owner is used", name, (unsigned)env->uid,
 		    (unsigned)st.st_uid);
 	}
 	/* The submission time, but never in the future (it is the

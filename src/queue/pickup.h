@@ -41,7 +41,8 @@
 #include "core/err.h"
 #include "core/ev.h"
 
-#define PICKUP_RETRY_MS		60000	/* after a failure that may pass */
+#define PICKUP_RETRY_MS		60000	/* after a failure that may
+					 * pass (disk full) */
 #define PICKUP_SCAN_BATCH	64	/* directory entries looked at per
 					 * loop turn while none is a file
 					 * to take */

@@ -33,7 +33,7 @@
 #include "core/limits.h"
 
 #define SRS_KEY_MAX		256	/* bytes of the key line */
-#define SRS_HASH_LEN		4	/* libsrs2's default hash length */
+#define SRS_HASH_LEN		4	/* libsrs2's default length */
 #define SRS_MAX_AGE_DAYS	21	/* libsrs2's default maxage */
 #define SRS_KEY_FILE		"srs.key"
 

@@ -69,7 +69,8 @@ check_file(const uint8_t *data, size_t size)
 		return;
 	}
 	if (env.head_len < 2 || env.head_len > size ||
-	    env.head_len > MAILDROP_HEAD_MAX || data[env.head_len - 1] != '\n' ||
+	    env.head_len > MAILDROP_HEAD_MAX ||
+	    data[env.head_len - 1] != '\n' ||
 	    data[env.head_len - 2] != '\n' || env.nrcpt == 0 ||
 	    env.nrcpt > MAILDROP_RCPT_MAX) {
 		abort();

@@ -22,7 +22,8 @@
 #include "testutil.h"
 
 #define HEAD	"wren-maildrop 1\nuid 1000\narrival 1764120000\n"
-#define A64	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define A32	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define A64	A32 A32
 
 /* ---------------------------------------------------------------- */
 /* maildrop_parse */
@@ -37,9 +38,9 @@ struct parse_case {
 	const char		*sender;
 	unsigned		 flags;
 	const char		*rcpts;		/* joined with '|' */
-	size_t			 nrcpt;		/* when rcpts is NULL */
+	size_t			 nrcpt;	/* when rcpts is NULL */
 	size_t			 head_len;
-	const char		*body;		/* the rest of the input */
+	const char		*body;	/* the rest of the input */
 };
 
 #define OK(d, in, s, f, r, hl, b) \
@@ -182,8 +183,8 @@ test_parse(void **state)
 		if (env.uid != c->uid || env.arrival != c->arrival ||
 		    strcmp(env.sender, c->sender) != 0 ||
 		    env.flags != c->flags || env.head_len != c->head_len) {
-			fail_msg("%s: uid %u arrival %lld sender '%s' flags %u "
-			    "head_len %zu", c->desc, env.uid,
+			fail_msg("%s: uid %u arrival %lld sender '%s' "
+			    "flags %u head_len %zu", c->desc, env.uid,
 			    (long long)env.arrival, env.sender, env.flags,
 			    env.head_len);
 		}
@@ -457,8 +458,10 @@ test_addr_next(void **state)
 		const char	*want;
 	} cases[] = {
 		{ "one address", " a@b.org", "a@b.org" },
-		{ "list", "a@b.org, c@d.org,e@f.org", "a@b.org|c@d.org|e@f.org" },
-		{ "display name", "Alice Example <alice@x.org>", "alice@x.org" },
+		{ "list", "a@b.org, c@d.org,e@f.org",
+		  "a@b.org|c@d.org|e@f.org" },
+		{ "display name", "Alice Example <alice@x.org>",
+		  "alice@x.org" },
 		{ "quoted display name with a comma",
 		  "\"Example, Alice\" <alice@x.org>, bob@y.org",
 		  "alice@x.org|bob@y.org" },
@@ -501,8 +504,7 @@ test_addr_next(void **state)
 		  "c@x.org" },
 		{ "backslash at the end of a comment", "a@x.org (\\", "!" },
 		{ "address longer than the buffer",
-		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  A64 A64
 		  "aa@x.org, b@y.org", "!|b@y.org" },
 	};
 
