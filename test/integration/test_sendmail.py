@@ -171,6 +171,8 @@ T_MSG = (b"To: alice, Bob <bob@example.test>\r\n"
 def submit_while_stopped(w, tmp):
     """`sendmail -t` and `mail -s` with no server; returns the two
     maildrop files (the -t one first)."""
+    if shutil.which("mail") is None:
+        pytest.skip("no mail(1): apt-get install bsd-mailx")
     p = sendmail(w, "-t", input=T_MSG)
     assert p.returncode == 0, p.stderr
     assert len(drops(w)) == 1
@@ -470,6 +472,35 @@ def test_other_user_submits_through_0711_and_03733(wren):
         shutil.rmtree(top, ignore_errors=True)
 
 
+@needs_root
+def test_server_as_user_reads_what_root_dropped(wren):
+    """With `user` set, root's sendmail makes data_dir and maildrop/
+    owned by that user (the server may not have run yet); the file root
+    writes there has the directory's group, which the server reads it
+    through."""
+    top = world_dir()
+    try:
+        w = server(wren, data_dir=str(top / "data"), user="nobody")
+        p = sendmail(w, "alice", input=b"Subject: before start\n\nx\n")
+        assert p.returncode == 0, p.stderr
+        md = data(w) / "maildrop"
+        st = md.stat()
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (NOBODY, 0o3733)
+        assert data(w).stat().st_uid == NOBODY
+        f = drops(w)[0]
+        assert f.stat().st_uid == 0 and f.stat().st_gid == st.st_gid
+        start_with_pickup(w)
+        wait_picked(w, 1)
+        assert "uid=0 " in w.log()
+        p = sendmail(w, "alice", input=b"Subject: while running\n\nx\n")
+        assert p.returncode == 0, p.stderr
+        wait_picked(w, 2)
+        assert drops(w) == []
+        assert w.stop() == 0
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 # --- hostile maildrop files ---------------------------------------------
 
 
@@ -524,9 +555,12 @@ def test_hand_written_file_gets_a_fresh_id(wren):
     w = server(wren)
     start_with_pickup(w)
     md = data(w) / "maildrop"
-    (md / "by-hand").write_bytes(
+    # Written aside and renamed in, as a file must be to be taken
+    # whole while the server runs.
+    (md / ".by-hand").write_bytes(
         (GOOD_HEAD + "rcpt alice@example.test\n\nSubject: h\n\nx\n")
         .encode())
+    os.rename(md / ".by-hand", md / "by-hand")
     ids = wait_picked(w, 1)
     assert len(ids[0]) < 24
     assert w.stop() == 0
