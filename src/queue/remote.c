@@ -53,6 +53,7 @@ static const char *const rd_state_name[] = {
 };
 
 #define RD_BODY_CHUNK	2048	/* message bytes read per encode step */
+#define RD_BODY_MIN_ROOM	512	/* output room worth an encode step */
 /* Connecting: Postfix's smtp_connect_timeout. */
 #define REMOTE_CONNECT_MS	(30 * 1000)
 #define REMOTE_SMTPS_PORT	465	/* implicit TLS, RFC 8314 */
@@ -181,7 +182,12 @@ void
 remote_reload(const struct cfg *cfg)
 {
 	rm.cfg = cfg;
-	cfg_hostname(cfg, rm.helo, sizeof rm.helo);
+	{
+		char host[CFG_HOST_MAX + 1];
+
+		fmt(rm.helo, sizeof rm.helo, "%s",
+		    cfg_hostname(cfg, host, sizeof host));
+	}
 	rm.relay_host[0] = '\0';
 	rm.relay_port = 0;
 	if (*cfg_str(cfg, CFG_RELAYHOST) != '\0' &&
@@ -492,6 +498,8 @@ rd_open(struct conn *c)
 	if (smtp_client_init(&d->sc, &o, &d->msg) == -1) {
 		fmt(d->last_err, sizeof d->last_err, "cannot set up the "
 		    "SMTP session");
+		log_warnx("queue %s: %s (helo '%s' sender '%s' nrcpt %zu)",
+		    j->id, d->last_err, rm.helo, d->sender, j->nrcpt);
 		return -1;
 	}
 	set_state(d, RD_SMTP);
@@ -593,6 +601,8 @@ pump(struct rdel *d)
 			break;		/* rd_writable comes back */
 		}
 		a = smtp_client_next(&d->sc, out, room, &n);
+		log_debug("queue %s: smtp client %s, action %d",
+		    d->job->id, smtp_client_state_name(d->sc.state), (int)a);
 		if (a == SMTP_CLIENT_NONE) {
 			break;
 		}
@@ -634,7 +644,9 @@ pump(struct rdel *d)
 	conn_set_timeout(c, smtp_client_timeout_ms(&d->sc));
 }
 
-/* The message, as much as the output buffer takes now. */
+/* The message, as much as the output buffer takes now. Encoding at
+ * most doubles a chunk (LF -> CR LF, '.' -> ".."), so a chunk is at
+ * most half the room left. */
 static void
 body_pump(struct rdel *d)
 {
@@ -642,13 +654,20 @@ body_pump(struct rdel *d)
 	struct conn *c = d->c;
 
 	while (d->in_body) {
-		size_t room = buf_room(&c->out), n, used, outlen;
+		size_t room = buf_room(&c->out), want, n, used, outlen;
 		ssize_t r;
 
-		if (room < sizeof out) {
+		if (room > sizeof out) {
+			room = sizeof out;
+		}
+		if (room < RD_BODY_MIN_ROOM) {
 			break;		/* rd_writable comes back */
 		}
-		r = pread(d->fd, in, sizeof in, (off_t)d->off);
+		want = (room - SMTP_CLIENT_BODY_END_MAX) / 2;
+		if (want > sizeof in) {
+			want = sizeof in;
+		}
+		r = pread(d->fd, in, want, (off_t)d->off);
 		if (r < 0 && errno == EINTR) {
 			continue;
 		}
@@ -661,7 +680,7 @@ body_pump(struct rdel *d)
 			return;
 		}
 		if (r == 0) {
-			n = smtp_client_body_end(&d->sc, out, sizeof out);
+			n = smtp_client_body_end(&d->sc, out, room);
 			(void)conn_write(c, out, n);
 			close(d->fd);
 			d->fd = -1;
@@ -671,9 +690,11 @@ body_pump(struct rdel *d)
 			return;
 		}
 		n = (size_t)r;
-		used = smtp_client_body_encode(&d->sc, in, n, out, sizeof out,
+		used = smtp_client_body_encode(&d->sc, in, n, out, room,
 		    &outlen);
-		(void)conn_write(c, out, outlen);
+		if (conn_write(c, out, outlen) == -1) {
+			break;		/* cannot happen: room was checked */
+		}
 		d->off += used;
 	}
 	conn_set_timeout(c, SMTP_CLIENT_BLOCK_MS);

@@ -117,7 +117,12 @@ runner_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 	rn.maps = maps;
 	rn.ino = -1;
 	fmt(rn.data_dir, sizeof rn.data_dir, "%s", cfg_str(cfg, CFG_DATA_DIR));
-	cfg_hostname(cfg, rn.hostname, sizeof rn.hostname);
+	{
+		char host[CFG_HOST_MAX + 1];
+
+		fmt(rn.hostname, sizeof rn.hostname, "%s",
+		    cfg_hostname(cfg, host, sizeof host));
+	}
 	if (spool_init(rn.data_dir, e) == -1 ||
 	    remote_init(ev, out, cfg, maps, max, e) == -1) {
 		return -1;
@@ -153,7 +158,12 @@ void
 runner_reload(const struct cfg *cfg)
 {
 	rn.cfg = cfg;
-	cfg_hostname(cfg, rn.hostname, sizeof rn.hostname);
+	{
+		char host[CFG_HOST_MAX + 1];
+
+		fmt(rn.hostname, sizeof rn.hostname, "%s",
+		    cfg_hostname(cfg, host, sizeof host));
+	}
 	remote_reload(cfg);
 	kick();
 }
