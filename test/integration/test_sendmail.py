@@ -362,6 +362,24 @@ def test_recipient_lists_and_ignored_flags(wren):
     assert b"Subject: u\n" in msg
 
 
+def test_cron_invocation(wren):
+    """Debian's cron runs `sendmail -FCronDaemon -i -B8BITMIME -oem
+    USER` with a header of its own."""
+    w = server(wren)
+    msg = (b"From: root (Cron Daemon)\nTo: alice\n"
+           b"Subject: Cron <alice@host> /usr/bin/job\n"
+           b"MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n"
+           b"X-Cron-Env: <SHELL=/bin/sh>\n\noutput\n.\nmore output\n")
+    p = sendmail(w, "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "alice",
+                 input=msg)
+    assert p.returncode == 0, p.stderr
+    head, body = only_drop(w)
+    assert rcpts(head) == ["alice@example.test"]
+    hdr = header_block(body)
+    assert hdr.count("From:") == 1 and "Date:" in hdr
+    assert body.endswith(b"\n\noutput\n.\nmore output\n")
+
+
 def test_many_recipients_make_several_queue_entries(wren):
     w = server(wren)
     start_with_pickup(w)
