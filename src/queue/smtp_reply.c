@@ -27,7 +27,7 @@ smtp_reply_feed(struct smtp_reply *r, const char *in, size_t len,
     size_t *used)
 {
 	const char *nl;
-	size_t take;
+	size_t take, room;
 
 	*used = 0;
 	if (r->err != SMTP_RE_OK) {
@@ -46,13 +46,16 @@ smtp_reply_feed(struct smtp_reply *r, const char *in, size_t len,
 	r->linelen = 0;
 	nl = memchr(in, '\n', len);
 	take = nl != NULL ? (size_t)(nl - in) : len;
-	/* The line and its CR must fit before the LF. */
-	if (take > SMTP_REPLY_LINE_MAX - 1 - r->buflen) {
-		r->err = SMTP_RE_LONG;
+	/* The line and its CR must fit before the LF. A NUL within what
+	 * fits is found first, so that the error does not depend on how
+	 * the bytes arrive. */
+	room = SMTP_REPLY_LINE_MAX - 1 - r->buflen;
+	if (memchr(in, '\0', take < room ? take : room) != NULL) {
+		r->err = SMTP_RE_NUL;
 		return SMTP_REPLY_ERROR;
 	}
-	if (memchr(in, '\0', take) != NULL) {
-		r->err = SMTP_RE_NUL;
+	if (take > room) {
+		r->err = SMTP_RE_LONG;
 		return SMTP_REPLY_ERROR;
 	}
 	memcpy(r->buf + r->buflen, in, take);

@@ -104,6 +104,8 @@ static const struct reply_case reply_cases[] = {
 	  "!LONG" },
 	{ "line of 999 octets and a bare LF", TF("250 ", "x", 995, "\n"),
 	  "!LONG" },
+	{ "NUL early in an overlong line: the NUL is reported",
+	  { "250 a\0", "x", 1100, "\r\n", 6 }, "!NUL" },
 	{ "2000 octets without a line end", TF("250 ", "x", 2000, NULL),
 	  "!LONG" },
 	{ "endless continuation lines",
