@@ -178,7 +178,7 @@ smtp_client_init(struct smtp_client *sc,
 		sc->rst[i] = RS_TODO;
 		sc->smtputf8 |= has_8bit(rc->addr);
 	}
-	sc->state = SMTP_CL_GREETING;
+	set_state(sc, SMTP_CL_GREETING);
 	sc->await = 1;
 	sc->enc_st = ENC_BOL;
 	return 0;

@@ -21,7 +21,10 @@
  *                              send, then smtp_client_body_done
  *                        DONE: flush, close, read msg.rcpt[i].result
  *                }
- *                and arm the timer for smtp_client_timeout_ms(&sc).
+ *                and arm the timer for smtp_client_timeout_ms(&sc)
+ *                when the state changed (a wait is for a whole reply:
+ *                a server trickling bytes does not extend it), and in
+ *                BODY each time a block of the message is written.
  *
  * What is sent, in order: EHLO (HELO when EHLO gets a 5xx, RFC 5321
  * 3.2); STARTTLS when the policy says so, then EHLO again (RFC 3207
