@@ -831,7 +831,7 @@ parse_relayhost(const char *s, char *host, size_t cap, uint16_t *port)
 }
 
 /*
- * relay_passwords: "user:password" under the relayhost as configured,
+ * relay_passwords: user and password under the relayhost as configured,
  * then "[host]:port", then "host" (smtp_sasl_password_maps' order).
  * 1 found, 0 none (no AUTH), -1 the table is unusable.
  */
@@ -862,7 +862,8 @@ relay_creds(char *user, size_t ucap, char *pass, size_t pcap)
 		if (rc == 0) {
 			continue;
 		}
-		colon = memchr(v, ':', vlen);
+		/* `wren map` stores "user\0password". */
+		colon = memchr(v, '\0', vlen);
 		if (colon == NULL || (size_t)(colon - v) >= ucap ||
 		    vlen - (size_t)(colon - v) - 1 >= pcap) {
 			log_warnx("relay_passwords: %s: not user:password",

@@ -76,6 +76,7 @@ static struct {
 	struct busy_dom		*dom;
 	size_t			 busy;
 	int			 draining;
+	int			 first_scan;	/* the scan at start */
 } rn;
 
 static void	ino_ready(struct ev *, int, unsigned, void *);
@@ -148,6 +149,7 @@ runner_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 	if (control_init(ev, rn.data_dir, &runner_ops, e) == -1) {
 		return -1;
 	}
+	rn.first_scan = 1;
 	rescan_fired(&rn.rescan, NULL);
 	log_info("queue: runner started, max_deliveries %zu, "
 	    "%zu bytes per delivery", max, sizeof(struct remote_job));
@@ -437,13 +439,20 @@ scan_step(void)
 		if (d == NULL) {
 			closedir(rn.scan);
 			rn.scan = NULL;
+			rn.first_scan = 0;
 			ev_timer_in(rn.ev, &rn.rescan, RUNNER_RESCAN_S * 1000);
 			break;
 		}
 		if (valid_id(d->d_name) && ent_find(d->d_name) == NULL) {
 			/* Known from an earlier run: its own state says
-			 * when; start_message looks. */
-			ent_add(d->d_name, 0);
+			 * when (start_message looks), except that a server
+			 * that starts tries everything once: it may have
+			 * been down because the network was. */
+			struct qent *q = ent_add(d->d_name, 0);
+
+			if (q != NULL && rn.first_scan) {
+				q->forced = 1;
+			}
 		}
 	}
 }

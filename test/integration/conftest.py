@@ -295,3 +295,9 @@ class SMTPClient:
 
     def close(self):
         self.sock.close()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs_runner: needs the queue runner in wren serve "
+        "(never skipped)")
