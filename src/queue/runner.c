@@ -96,6 +96,7 @@ static void	deliver_local(struct qent *, struct qenv *, size_t,
 static int64_t	retry_delay(unsigned attempts);
 static int	valid_id(const char *);
 static int	admin_line(const char *, enum envelope_admin, struct err *);
+static int	queued(const char *);
 
 /* `wren queue` through the control socket. */
 static const struct control_ops runner_ops = {
@@ -228,16 +229,12 @@ runner_retry(const char *id, char *msg, size_t cap)
 		fmt(msg, cap, "bad queue id");
 		return -1;
 	}
+	if (!queued(id)) {
+		fmt(msg, cap, "%s: no such message", id);
+		return -1;
+	}
 	q = ent_find(id);
 	if (q == NULL) {
-		char path[SPOOL_PATH_MAX];
-		struct stat st;
-
-		if (spool_path(path, sizeof path, rn.data_dir, "env", id,
-		    "") == -1 || stat(path, &st) == -1) {
-			fmt(msg, cap, "%s: no such message", id);
-			return -1;
-		}
 		q = ent_add(id, 0);
 		if (q == NULL) {
 			fmt(msg, cap, "%s: queue index full", id);
@@ -266,6 +263,10 @@ runner_delete(const char *id, char *msg, size_t cap)
 		fmt(msg, cap, "%s: delivery in progress, try again", id);
 		return -1;
 	}
+	if (!queued(id)) {
+		fmt(msg, cap, "%s: no such message", id);
+		return -1;
+	}
 	if (qenv_remove(rn.data_dir, id, &e) == -1) {
 		fmt(msg, cap, "%s", e.msg);
 		return -1;
@@ -291,6 +292,10 @@ runner_bounce(const char *id, char *msg, size_t cap)
 	q = ent_find(id);
 	if (q != NULL && q->inflight > 0) {
 		fmt(msg, cap, "%s: delivery in progress, try again", id);
+		return -1;
+	}
+	if (!queued(id)) {
+		fmt(msg, cap, "%s: no such message", id);
 		return -1;
 	}
 	if (admin_line(id, ENVELOPE_BOUNCE, &e) == -1) {
@@ -358,6 +363,17 @@ static int
 valid_id(const char *id)
 {
 	return envelope_id_valid(id, strlen(id));
+}
+
+/* 1 when env/<id> exists. */
+static int
+queued(const char *id)
+{
+	char path[SPOOL_PATH_MAX];
+	struct stat st;
+
+	return spool_path(path, sizeof path, rn.data_dir, "env", id,
+	    "") == 0 && stat(path, &st) == 0;
 }
 
 /* An operator's request, durable in the envelope. */

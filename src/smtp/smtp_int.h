@@ -11,6 +11,7 @@
 #include "core/timer.h"
 #include "core/pool.h"
 #include "queue/spool.h"
+#include "queue/srs.h"
 #include "smtp/smtp.h"
 #include "smtp/smtp_parse.h"
 #include "store/maildir.h"
@@ -115,6 +116,8 @@ struct smtp_ctx {
 	char			 hostname[CFG_HOST_MAX + 1];
 	size_t			 busy;		/* sessions mid-transaction:
 						 * the store's rounds wait */
+	struct srs_key		 srs;		/* srs_domain's key */
+	int			 srs_ok;
 };
 
 extern struct smtp_ctx smtp;

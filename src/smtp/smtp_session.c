@@ -75,6 +75,7 @@ static void	error_reply(struct smtp_session *, const char *, ...)
 static void	command(struct smtp_session *, const char *, size_t);
 static void	cmd_ehlo(struct smtp_session *, const struct smtp_cmd *);
 static void	cmd_mail(struct smtp_session *, const struct smtp_cmd *);
+static int	srs_rcpt(const char *, size_t, char *, size_t);
 static void	cmd_rcpt(struct smtp_session *, const struct smtp_cmd *);
 static void	cmd_data(struct smtp_session *);
 static void	cmd_starttls(struct smtp_session *);
@@ -112,6 +113,15 @@ smtp_init(struct ev *ev, struct conn_table *t, const struct cfg *cfg,
 	    smtp_commit_init(t, e) == -1) {
 		pool_destroy(&smtp.sessions);
 		return -1;
+	}
+	if (WREN_OUTBOUND && *cfg_str(cfg, CFG_SRS_DOMAIN) != '\0') {
+		/* Bounces to our SRS addresses go back to the sender
+		 * they stand for. */
+		if (srs_init(cfg_str(cfg, CFG_DATA_DIR), &smtp.srs, e) == -1) {
+			pool_destroy(&smtp.sessions);
+			return -1;
+		}
+		smtp.srs_ok = 1;
 	}
 	smtp_reconfigure();
 	return 0;
@@ -864,7 +874,10 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	static struct resolve_result res;	/* big: one for all */
 	struct resolver rv;
 	struct mailbox mb;
-	size_t before = s->ntargets, skipped = 0;
+	size_t before = s->ntargets, skipped = 0, rlen = cmd->pathlen;
+	const char *rpath = cmd->path;
+	char srs_to[ADDR_MAX + 1];
+	int srs;
 
 	if (s->state != SMTP_ST_MAIL && s->state != SMTP_ST_RCPT) {
 		error_reply(s, "503 5.5.1 Error: need MAIL command");
@@ -883,9 +896,26 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	rv.users = &smtp.maps->m[MAP_USERS];
 	rv.aliases = &smtp.maps->m[MAP_ALIASES];
 	rv.virtual = &smtp.maps->m[MAP_VIRTUAL];
+	/* An SRS address of ours (a bounce to mail we forwarded): the
+	 * address it stands for, wherever that is. */
+	srs = srs_rcpt(cmd->path, cmd->pathlen, srs_to, sizeof srs_to);
+	if (srs == -1) {
+		conn_log(s->c, LOG_LVL_INFO, "<%s>: bad or expired SRS "
+		    "address", cmd->path);
+		error_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
+		    "invalid SRS address", cmd->path);
+		return;
+	}
+	if (srs == 1) {
+		conn_log(s->c, LOG_LVL_INFO, "<%s>: SRS for <%s>", cmd->path,
+		    srs_to);
+		rpath = srs_to;
+		rlen = strlen(srs_to);
+	}
 	/* Not one of our domains: relaying, for mynetworks only. Decided
 	 * on the domain as written, before any table is asked. */
-	if (mailbox_parse(cmd->path, cmd->pathlen, 0, &mb) == MAILBOX_OK &&
+	if (srs == 0 &&
+	    mailbox_parse(cmd->path, cmd->pathlen, 0, &mb) == MAILBOX_OK &&
 	    mb.dlen > 0 && !resolve_is_local_domain(smtp.cfg, mb.domain,
 	    mb.dlen)) {
 		if (!s->mynet && s->login[0] == '\0') {
@@ -896,7 +926,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 			return;
 		}
 	}
-	resolve(&rv, cmd->path, cmd->pathlen, &res);
+	resolve(&rv, rpath, rlen, &res);
 	switch (res.status) {
 	case RESOLVE_OK:
 		break;
@@ -1235,4 +1265,22 @@ arena_put(struct smtp_session *s, const char *str)
 	memcpy(s->arena + s->used, str, n);
 	s->used += n;
 	return off;
+}
+
+/* 1 with the original address in out when path is an SRS address of
+ * srs_domain, 0 when it is none, -1 when it is one that does not
+ * verify (a forged or expired bounce address). */
+static int
+srs_rcpt(const char *path, size_t len, char *out, size_t cap)
+{
+	const char *dom = cfg_str(smtp.cfg, CFG_SRS_DOMAIN);
+	char addr[ADDR_MAX + 1];
+
+	if (!WREN_OUTBOUND || !smtp.srs_ok || *dom == '\0' ||
+	    len >= sizeof addr) {
+		return 0;
+	}
+	memcpy(addr, path, len);
+	addr[len] = '\0';
+	return srs_reverse(&smtp.srs, dom, addr, out, cap, time(NULL));
 }
