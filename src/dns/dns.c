@@ -171,7 +171,7 @@ dns_init(struct ev *ev, const struct dns_server *servers, size_t nservers,
 	}
 	D.nreqs = max_lookups * DNS_QUERIES_PER_LOOKUP;
 	D.reqs = calloc(D.nreqs, sizeof *D.reqs);
-	D.rx = malloc(DNS_MSG_MAX);
+	D.rx = malloc(DNS_UDP_MSG_MAX);
 	D.tcp = malloc((size_t)DNS_TCP_BUFS * DNS_TCP_MSG_MAX);
 	D.scratch = malloc(sizeof *D.scratch);
 	if (D.reqs == NULL || D.rx == NULL || D.tcp == NULL ||
@@ -541,7 +541,7 @@ on_udp(struct ev *ev, int fd, unsigned events, void *arg)
 	(void)fd;
 	(void)events;
 	for (;;) {
-		ssize_t n = recv(r->fd, D.rx, DNS_MSG_MAX, 0);
+		ssize_t n = recv(r->fd, D.rx, DNS_UDP_MSG_MAX, MSG_TRUNC);
 
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR)) {
@@ -551,6 +551,12 @@ on_udp(struct ev *ev, int fd, unsigned events, void *arg)
 			log_debug("dns %u: recv: %s", r->seq,
 			    strerror(errno));
 			req_next(r, 0);
+			return;
+		}
+		if (n > DNS_UDP_MSG_MAX) {
+			log_debug("dns %u: %zd octets over UDP, asking over "
+			    "TCP", r->seq, n);
+			act(r, V_TCP);
 			return;
 		}
 		act(r, handle(r, D.rx, (size_t)n, 1));

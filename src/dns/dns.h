@@ -54,6 +54,10 @@
 #define DNS_TTL_MAX		3600
 #define DNS_NEG_TTL		60	/* negative answer without SOA */
 
+/* A UDP answer larger than this (a server ignoring our EDNS0 size)
+ * is asked again over TCP rather than read. */
+#define DNS_UDP_MSG_MAX		4096
+
 /* TCP answers are read into a few shared buffers; bigger answers
  * (rare: mail needs MX, A, AAAA, TXT) are a temporary failure. */
 #define DNS_TCP_BUFS		4

@@ -7,9 +7,12 @@
  * TC then TCP, answers with a wrong id or question ignored, the cache
  * (no packet the second time), cancelling (also from a callback),
  * literal addresses, and the dns_servers / resolv.conf parsers.
+ * Last, when /usr/sbin/dnsmasq is there, the same lookups against a
+ * real server (an answer too big for UDP comes over TCP).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -89,6 +94,9 @@ struct fake {
 	int		 tc;		/* UDP answers are truncated */
 	int		 junk_first;	/* wrong id and question first */
 	int		 servfail;	/* every answer is SERVFAIL */
+	int		 no_edns;	/* FORMERR to queries with OPT */
+	int		 big;		/* UDP answers padded past 4096 */
+	unsigned	 edns_q;	/* queries seen with an OPT */
 	unsigned	 udp_q, tcp_q;
 	int		 conn[FAKE_TCP_CONNS];
 	size_t		 got[FAKE_TCP_CONNS];
@@ -216,6 +224,11 @@ fake_answer(const struct fake *f, const uint8_t *q, size_t qlen,
 		}
 	}
 	(void)found;
+	if (f->no_edns && q[11] != 0) {
+		rcode = 1;
+		an = 0;
+		n = pos;
+	}
 	if (f->servfail) {
 		rcode = 2;
 		an = 0;
@@ -236,7 +249,7 @@ static void
 fake_udp(struct ev *e, int fd, unsigned events, void *arg)
 {
 	struct fake *f = arg;
-	uint8_t q[600], out[2048];
+	uint8_t q[600], out[6000];
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof from;
 	ssize_t n;
@@ -249,10 +262,15 @@ fake_udp(struct ev *e, int fd, unsigned events, void *arg)
 		return;
 	}
 	f->udp_q++;
+	f->edns_q += q[11] != 0;
 	if (f->silent) {
 		return;
 	}
 	len = fake_answer(f, q, (size_t)n, out, 0);
+	if (f->big) {
+		memset(out + len, 0, 5000 - len);
+		len = 5000;
+	}
 	if (f->junk_first) {
 		/* Another id, then another question (type), then QR
 		 * clear: all three must be ignored. */
@@ -425,7 +443,7 @@ teardown(void **state)
 struct res {
 	int			 done;
 	int			 status;
-	char			 text[1024];	/* the hosts or records */
+	char			 text[TRACE_MAX];	/* hosts, records */
 	struct dns_req		*cancel_q;	/* cancelled in the callback */
 };
 
@@ -711,6 +729,29 @@ test_tcp(void **state)
 	assert_int_equal(fk[1].udp_q, 0);
 }
 
+/* A server that refuses EDNS0 is asked again without it; one that
+ * sends more than DNS_UDP_MSG_MAX over UDP is asked over TCP. */
+static void
+test_edns_and_big(void **state)
+{
+	struct res r;
+
+	(void)state;
+	fk[0].no_edns = 1;
+	query("real.test", DNS_T_A, &r);
+	assert_int_equal(r.status, DNS_OK);
+	assert_int_equal(fk[0].udp_q, 2);
+	assert_int_equal(fk[0].edns_q, 1);
+	assert_int_equal(fk[1].udp_q, 0);
+	fk[0].no_edns = 0;
+	fk[0].big = 1;
+	query("chain.test", DNS_T_A, &r);
+	assert_int_equal(r.status, DNS_OK);
+	assert_string_equal(r.text, "chain.test>c2.test 192.0.2.7");
+	assert_int_equal(fk[0].udp_q, 3);
+	assert_int_equal(fk[0].tcp_q, 1);
+}
+
 static void
 test_junk_ignored(void **state)
 {
@@ -827,6 +868,119 @@ test_servers_parse(void **state)
 	assert_int_equal(n, 3);
 }
 
+#define DNSMASQ	"/usr/sbin/dnsmasq"
+
+/* 6 strings of 250 octets: over the 1232 octets we offer on UDP. */
+#define BIG_TXT_STR \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+static pid_t	dnsmasq_pid = -1;
+
+/* Stops our dnsmasq, also when the test failed half-way. */
+static int
+dnsmasq_teardown(void **state)
+{
+	(void)state;
+	if (dnsmasq_pid > 0) {
+		int status;
+
+		dns_shutdown();
+		kill(dnsmasq_pid, SIGTERM);
+		waitpid(dnsmasq_pid, &status, 0);
+		dnsmasq_pid = -1;
+		ev_destroy(&ev);
+	}
+	return 0;
+}
+
+static void
+test_dnsmasq(void **state)
+{
+	char port[16], big[1600];
+	struct dns_server sv;
+	struct res r;
+	struct err e;
+	pid_t pid;
+	int up = 0, status;
+
+	(void)state;
+	if (access(DNSMASQ, X_OK) != 0) {
+		skip();
+	}
+	assert_int_equal(ev_init(&ev, 1024, 256, &e), 0);
+	/* A free port: bound, then left for dnsmasq. */
+	fake_start(&fk[0]);
+	snprintf(port, sizeof port, "--port=%u", fk[0].port);
+	fake_stop(&fk[0]);
+	/* No quotes: execv passes them on, and dnsmasq would keep them. */
+	snprintf(big, sizeof big, "--txt-record=big.test,%s,%s,%s,%s,%s,%s",
+	    BIG_TXT_STR, BIG_TXT_STR, BIG_TXT_STR, BIG_TXT_STR, BIG_TXT_STR,
+	    BIG_TXT_STR);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { DNSMASQ, "--no-daemon", port,
+		    "--listen-address=127.0.0.1", "--bind-interfaces",
+		    "--no-resolv", "--no-hosts", "--no-poll",
+		    "--conf-file=/dev/null", "--pid-file=", "--local=/test/",
+		    "--local-ttl=60", geteuid() == 0 ? "--user=root" :
+		    "--local-ttl=60",
+		    "--mx-host=example.test,mx1.example.test,10",
+		    "--mx-host=example.test,mx2.example.test,20",
+		    "--host-record=mx1.example.test,192.0.2.25",
+		    "--host-record=mx2.example.test,192.0.2.26,2001:db8::26",
+		    "--txt-record=_dmarc.example.test,v=DMARC1; p=none",
+		    "--host-record=plain.test,192.0.2.30",
+		    big, NULL };
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execv(DNSMASQ, argv);
+		_exit(127);
+	}
+	dnsmasq_pid = pid;
+	memset(&sv, 0, sizeof sv);
+	sv.family = AF_INET;
+	sv.addr[0] = 127;
+	sv.addr[3] = 1;
+	sv.port = (uint16_t)atoi(port + 7);
+	dns_set_timeouts(500, 2);
+	assert_int_equal(dns_init(&ev, &sv, 1, 4, &e), 0);
+	/* Wait until it answers (refused until it listens). */
+	for (int i = 0; i < 60 && !up; i++) {
+		dns_cache_flush();
+		memset(&r, 0, sizeof r);
+		assert_non_null(dns_query("plain.test", DNS_T_A, on_answer,
+		    &r));
+		run_until(&r.done, 1);
+		up = r.status == DNS_OK;
+		if (!up) {
+			usleep(50000);
+		}
+	}
+	assert_true(up);
+	lookup_mx("example.test", &r);
+	assert_int_equal(r.status, DNS_OK);
+	assert_string_equal(r.text, "mx1.example.test/10=192.0.2.25 "
+	    "mx2.example.test/20=2001:db8::26,192.0.2.26");
+	lookup_mx("plain.test", &r);
+	assert_string_equal(r.text, "implicit plain.test/0=192.0.2.30");
+	lookup_mx("nope.test", &r);
+	assert_int_equal(r.status, DNS_NXDOMAIN);
+	query("_dmarc.example.test", DNS_T_TXT, &r);
+	assert_string_equal(r.text, "_dmarc.example.test>_dmarc.example.test "
+	    "[v=DMARC1; p=none]");
+	query("big.test", DNS_T_TXT, &r);
+	assert_int_equal(r.status, DNS_OK);
+	assert_int_equal(strlen(r.text), strlen("big.test>big.test []") +
+	    6 * 250);
+	(void)status;
+}
+
 int
 main(void)
 {
@@ -844,10 +998,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_servfail, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tcp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edns_and_big, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_junk_ignored, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test(test_servers_parse),
+		cmocka_unit_test_teardown(test_dnsmasq, dnsmasq_teardown),
 	};
 
 	return cmocka_run_group_tests_name("dns", tests, NULL, NULL);
