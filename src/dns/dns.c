@@ -102,6 +102,7 @@ static struct {
 	size_t		 rnd_left;
 } D;
 
+static unsigned	epoch;	/* bumped by dns_shutdown */
 static unsigned	try_ms = DNS_TRY_MS;
 static unsigned	max_tries = DNS_TRIES;
 
@@ -221,6 +222,7 @@ dns_shutdown(void)
 	free(D.tcp);
 	free(D.scratch);
 	memset(&D, 0, sizeof D);
+	epoch++;
 }
 
 void
@@ -536,6 +538,7 @@ static void
 on_udp(struct ev *ev, int fd, unsigned events, void *arg)
 {
 	struct dns_req *r = arg;
+	unsigned ep = epoch;
 
 	(void)ev;
 	(void)fd;
@@ -560,7 +563,7 @@ on_udp(struct ev *ev, int fd, unsigned events, void *arg)
 			return;
 		}
 		act(r, handle(r, D.rx, (size_t)n, 1));
-		if (!D.up || r->state != REQ_UDP || r->fd != fd) {
+		if (ep != epoch || r->state != REQ_UDP || r->fd != fd) {
 			return;	/* finished, moved on, reused, shut down */
 		}
 	}

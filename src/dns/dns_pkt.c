@@ -255,6 +255,49 @@ dns_name_eq(const char *a, const char *b)
 	return 1;
 }
 
+int
+dns_reverse_name(const uint8_t *addr, size_t alen, const char *zone,
+    char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, zl;
+
+	if (alen != 4 && alen != 16) {
+		return -1;
+	}
+	if (zone == NULL) {
+		zone = alen == 4 ? "in-addr.arpa" : "ip6.arpa";
+	}
+	zl = strlen(zone);
+	/* At most 4 x "255." or 32 x "f.", then the zone and NUL. */
+	if (cap < (alen == 4 ? 16u : 64u) + zl + 1) {
+		return -1;
+	}
+	if (alen == 4) {
+		for (int i = 3; i >= 0; i--) {
+			unsigned v = addr[i];
+
+			if (v >= 100) {
+				out[o++] = (char)('0' + v / 100);
+			}
+			if (v >= 10) {
+				out[o++] = (char)('0' + v / 10 % 10);
+			}
+			out[o++] = (char)('0' + v % 10);
+			out[o++] = '.';
+		}
+	} else {
+		for (int i = 15; i >= 0; i--) {
+			out[o++] = hex[addr[i] & 0xf];
+			out[o++] = '.';
+			out[o++] = hex[addr[i] >> 4];
+			out[o++] = '.';
+		}
+	}
+	memcpy(out + o, zone, zl + 1);
+	return (int)(o + zl);
+}
+
 const char *
 dns_strerror(enum dns_perr pe)
 {

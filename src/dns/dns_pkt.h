@@ -168,6 +168,14 @@ int		dns_txt_join(const struct dns_rr *rr, char *out, size_t cap);
  * dot ignored on either side. */
 int		dns_name_eq(const char *a, const char *b);
 
+/* The reversed-address name of an IPv4 (alen 4) or IPv6 (alen 16)
+ * address under zone: "4.3.2.1.<zone>" or 32
+ * nibbles (RFC 3596 2.5). zone NULL means in-addr.arpa / ip6.arpa (for
+ * PTR); a DNSBL zone gives the name to query for A. The length, or -1
+ * when it does not fit cap or alen is neither. */
+int		dns_reverse_name(const uint8_t *addr, size_t alen,
+		    const char *zone, char *out, size_t cap);
+
 /* A short English reason, never NULL. */
 const char	*dns_strerror(enum dns_perr);
 

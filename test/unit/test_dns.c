@@ -974,6 +974,15 @@ test_dnsmasq(void **state)
 	query("_dmarc.example.test", DNS_T_TXT, &r);
 	assert_string_equal(r.text, "_dmarc.example.test>_dmarc.example.test "
 	    "[v=DMARC1; p=none]");
+	{
+		static const uint8_t a[4] = { 192, 0, 2, 25 };
+		char rev[128];
+
+		assert_true(dns_reverse_name(a, 4, NULL, rev, sizeof rev) > 0);
+		query(rev, DNS_T_PTR, &r);
+		assert_string_equal(r.text, "25.2.0.192.in-addr.arpa>"
+		    "25.2.0.192.in-addr.arpa [mx1.example.test]");
+	}
 	query("big.test", DNS_T_TXT, &r);
 	assert_int_equal(r.status, DNS_OK);
 	assert_int_equal(strlen(r.text), strlen("big.test>big.test []") +

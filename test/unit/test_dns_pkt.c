@@ -627,6 +627,30 @@ test_helpers(void **state)
 	    "unknown error");
 }
 
+static void
+test_reverse(void **state)
+{
+	static const uint8_t v4[4] = { 192, 0, 2, 10 };
+	static const uint8_t v4b[4] = { 10, 0, 99, 255 };
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 0x1f };
+	char out[128];
+
+	(void)state;
+	assert_int_equal(dns_reverse_name(v4, 4, NULL, out, sizeof out), 23);
+	assert_string_equal(out, "10.2.0.192.in-addr.arpa");
+	assert_true(dns_reverse_name(v4b, 4, "zen.spamhaus.org", out,
+	    sizeof out) > 0);
+	assert_string_equal(out, "255.99.0.10.zen.spamhaus.org");
+	assert_int_equal(dns_reverse_name(v6, 16, NULL, out, sizeof out), 72);
+	assert_string_equal(out, "f.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+	assert_int_equal(dns_name_check(out), DNS_PE_OK);
+	assert_int_equal(dns_reverse_name(v6, 16, NULL, out, 72), -1);
+	assert_int_equal(dns_reverse_name(v4, 4, NULL, out, 16), -1);
+	assert_int_equal(dns_reverse_name(v4, 5, NULL, out, sizeof out), -1);
+}
+
 int
 main(void)
 {
@@ -636,6 +660,7 @@ main(void)
 		cmocka_unit_test(test_pointer_hops),
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_reverse),
 	};
 
 	return cmocka_run_group_tests_name("dns_pkt", tests, NULL, NULL);
