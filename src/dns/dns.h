@@ -69,6 +69,11 @@
 #define DNS_HOST_ADDRS_MAX	4
 #define DNS_MX_PARALLEL		2
 #define DNS_QUERIES_PER_LOOKUP	(1 + 2 * DNS_MX_PARALLEL)
+/* What one lookup may hold at once, for sizing the loop: a socket per
+ * address query in flight (the MX query is done by then), and a timer
+ * for each of those plus its own. */
+#define DNS_FDS_PER_LOOKUP	(2 * DNS_MX_PARALLEL)
+#define DNS_TIMERS_PER_LOOKUP	(1 + 2 * DNS_MX_PARALLEL)
 
 enum dns_status {
 	DNS_OK,
