@@ -16,14 +16,16 @@
  *   -B -N -R -V -X -e -h -L -m -n -o* -od* -O -U -v -x -G -A
  *                 accepted and ignored, as Postfix does
  *
- * Bare names (no @) get @origin. From:, Date: and Message-ID: are
- * added when missing (RFC 5322 3.6: From and Date are required), as
- * Postfix does for local mail. Line ends may be LF or CR LF; the
- * maildrop stores LF. Exit codes are sysexits(3): EX_USAGE bad flags or
- * no recipient, EX_NOUSER a bad address, EX_DATAERR a message over
- * message_size_limit or with too big a header, EX_CANTCREAT the
- * maildrop cannot be written, EX_TEMPFAIL writing it failed (disk
- * full), EX_CONFIG the configuration, EX_OSERR no login name.
+ * Bare names (no @) get @origin, in the envelope and in the From:,
+ * To:, Cc:, Reply-To:, Sender: and Resent- fields. From:, Date: and
+ * Message-ID: are added when missing (RFC 5322 3.6: From and Date are
+ * required), as Postfix does for local mail. Line ends may be LF or
+ * CR LF; the maildrop stores LF. Exit codes are sysexits(3): EX_USAGE
+ * bad flags or no recipient, EX_NOUSER a bad address, EX_DATAERR a
+ * message over message_size_limit or with too big a header,
+ * EX_CANTCREAT the maildrop cannot be written, EX_TEMPFAIL writing it
+ * failed (disk full), EX_CONFIG the configuration, EX_OSERR no login
+ * name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +89,8 @@ static struct sm_in	in;
 static struct sm_out	out;
 static char		hdr[MAILDROP_MSG_HEADER_MAX];
 static size_t		hdrlen;
+static char		qual[MAILDROP_MSG_HEADER_MAX];	/* one field,
+							 * qualified */
 static char		rcpt_store[MAILDROP_RCPT_MAX][ADDR_MAX + 1];
 static struct maildrop_env menv;
 static char		mhead[MAILDROP_HEAD_MAX];
@@ -111,7 +115,9 @@ static void	on_signal(int);
 static void	out_put(const char *, size_t);
 static int	out_flush(void);
 static void	write_header(const struct sm_opts *, const char *,
-		    const char *, const char *, const char *, const char *);
+		    const char *, const char *, const char *, const char *,
+		    const char *);
+static int	is_address_field(const struct maildrop_field *);
 
 static size_t	from_phrase(const char *, char *, size_t);
 static int	fail(int, const char *, ...)
@@ -249,7 +255,7 @@ cmd_sendmail(int argc, char **argv)
 	}
 	out_put(mhead, (size_t)hl);
 	out.total = 0;
-	write_header(&o, sender, self, gecos, hostname, name);
+	write_header(&o, sender, self, gecos, hostname, origin, name);
 	out_put("\n", 1);
 	if (first != NULL) {
 		out_put(first, firstlen);
@@ -820,12 +826,14 @@ out_flush(void)
 	return 0;
 }
 
-/* The header as given, without Bcc: and Resent-Bcc:, then From:
- * (the envelope sender, or self: login@origin), Date: and Message-ID:
- * when missing. */
+/* The header as given, without Bcc: and Resent-Bcc:, bare names in
+ * address fields qualified with @origin, then From: (the envelope
+ * sender, or self: login@origin), Date: and Message-ID: when
+ * missing. */
 static void
 write_header(const struct sm_opts *o, const char *sender, const char *self,
-    const char *gecos, const char *hostname, const char *name)
+    const char *gecos, const char *hostname, const char *origin,
+    const char *name)
 {
 	int has_from = 0, has_date = 0, has_msgid = 0;
 	struct maildrop_field f;
@@ -841,6 +849,18 @@ write_header(const struct sm_opts *o, const char *sender, const char *self,
 		has_from |= maildrop_field_is(&f, "From");
 		has_date |= maildrop_field_is(&f, "Date");
 		has_msgid |= maildrop_field_is(&f, "Message-ID");
+		if (is_address_field(&f)) {
+			long q = maildrop_qualify(f.value, f.vlen, origin,
+			    qual, sizeof qual);
+
+			if (q >= 0) {
+				out_put(hdr + f.off,
+				    (size_t)(f.value - (hdr + f.off)));
+				out_put(qual, (size_t)q);
+				out_put("\n", 1);
+				continue;
+			}
+		}
 		out_put(hdr + f.off, f.len);
 	}
 	if (!has_from) {
@@ -871,6 +891,23 @@ write_header(const struct sm_opts *o, const char *sender, const char *self,
 		out_put(line, (size_t)n < sizeof line ? (size_t)n :
 		    sizeof line - 1);
 	}
+}
+
+/* The fields whose bare names get @origin (Postfix's
+ * append_at_myorigin for the headers of local mail). */
+static int
+is_address_field(const struct maildrop_field *f)
+{
+	static const char *const names[] = { "From", "To", "Cc", "Reply-To",
+	    "Sender", "Resent-From", "Resent-To", "Resent-Cc",
+	    "Resent-Sender" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (maildrop_field_is(f, names[i])) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /*

@@ -36,6 +36,8 @@ struct elem {
 	int	 phrase;	/* two words side by side: a name */
 	int	 bad;
 	int	 toolong;
+	size_t	 end;	/* in the value: past the last character taken */
+	size_t	 close;	/* in the value: the '>' */
 };
 
 static const char	*value_of(const char *, size_t, const char *);
@@ -47,7 +49,8 @@ static size_t		 skip_comment(const char *, size_t, size_t);
 static size_t		 skip_quoted(const char *, size_t, size_t);
 static void		 take(struct elem *, const char *, size_t);
 static int		 element(const char *, size_t, size_t *, char *,
-			    size_t);
+			    size_t, size_t *);
+static int		 has_at(const char *);
 static char		*put(char *, char *, const char *, size_t);
 static char		*put_str(char *, char *, const char *);
 static char		*put_u64(char *, char *, uint64_t);
@@ -323,12 +326,51 @@ maildrop_addr_next(const char *v, size_t len, size_t *pos, char *out,
 			*pos = len;
 			return 0;
 		}
-		rc = element(v, len, &i, out, cap);
+		rc = element(v, len, &i, out, cap, NULL);
 		*pos = i;
 		if (rc != 0) {
 			return rc;
 		}
 	}
+}
+
+long
+maildrop_qualify(const char *v, size_t len, const char *domain, char *out,
+    size_t cap)
+{
+	char addr[ADDR_MAX + 1];
+	size_t i = 0, copied = 0, n = 0, dl = strlen(domain);
+
+	for (;;) {
+		size_t ins;
+		int rc;
+
+		while (i < len && (v[i] == ',' || v[i] == ';' ||
+		    is_wsp(v[i]) || v[i] == '\r' || v[i] == '\n')) {
+			i++;
+		}
+		if (i >= len) {
+			break;
+		}
+		rc = element(v, len, &i, addr, sizeof addr, &ins);
+		if (rc != 1 || has_at(addr)) {
+			continue;
+		}
+		if (n + (ins - copied) + 1 + dl > cap) {
+			return -1;
+		}
+		memcpy(out + n, v + copied, ins - copied);
+		n += ins - copied;
+		out[n++] = '@';
+		memcpy(out + n, domain, dl);
+		n += dl;
+		copied = ins;
+	}
+	if (n + (len - copied) > cap) {
+		return -1;
+	}
+	memcpy(out + n, v + copied, len - copied);
+	return (long)(n + len - copied);
 }
 
 /* --- helpers -------------------------------------------------------- */
@@ -518,7 +560,8 @@ take(struct elem *el, const char *s, size_t n)
  * ';' (consumed) or the end: 1 address, 0 nothing (a group name, only
  * comments), -1 no address. */
 static int
-element(const char *v, size_t len, size_t *ip, char *out, size_t cap)
+element(const char *v, size_t len, size_t *ip, char *out, size_t cap,
+    size_t *ins)
 {
 	struct elem el;
 	size_t i = *ip;
@@ -542,6 +585,7 @@ element(const char *v, size_t len, size_t *ip, char *out, size_t cap)
 				el.ws = 1;
 			} else if (el.angle != 2) {
 				take(&el, v + i, j - i);
+				el.end = j;
 			}
 			i = j;
 			continue;
@@ -570,10 +614,12 @@ element(const char *v, size_t len, size_t *ip, char *out, size_t cap)
 				el.bad = 1;
 			}
 			el.angle = 2;
+			el.close = i - 1;
 		} else if (is_wsp(c) || c == '\r' || c == '\n') {
 			el.ws = 1;
 		} else if (el.angle != 2) {
 			take(&el, &c, 1);
+			el.end = i;
 		}
 	}
 	*ip = i;
@@ -603,7 +649,28 @@ element(const char *v, size_t len, size_t *ip, char *out, size_t cap)
 		}
 	}
 	out[el.n] = '\0';
+	if (ins != NULL) {
+		*ins = el.angle == 2 ? el.close : el.end;
+	}
 	return 1;
+}
+
+/* An '@' outside quotes: the address has a domain. */
+static int
+has_at(const char *a)
+{
+	int q = 0;
+
+	for (; *a != '\0'; a++) {
+		if (*a == '\\' && q && a[1] != '\0') {
+			a++;
+		} else if (*a == '"') {
+			q = !q;
+		} else if (*a == '@' && !q) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* Appends to [p, end); NULL once it does not fit, and stays NULL. */

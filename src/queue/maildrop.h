@@ -169,4 +169,15 @@ int	maildrop_field_is(const struct maildrop_field *, const char *name);
 int	maildrop_addr_next(const char *v, size_t len, size_t *pos,
 	    char *out, size_t cap);
 
+/*
+ * Copies an address-list value into out with "@domain" added to every
+ * bare name (`alice`, `Alice <alice>`, `alice (Alice)`), as Postfix
+ * qualifies the headers of local mail; everything else (display
+ * names, comments, folding, elements that are no address) is kept
+ * byte for byte. Returns the new length (no NUL), or -1 when out is
+ * too small.
+ */
+long	maildrop_qualify(const char *v, size_t len, const char *domain,
+	    char *out, size_t cap);
+
 #endif

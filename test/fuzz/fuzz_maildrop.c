@@ -14,7 +14,8 @@
  * addresses with maildrop_addr_next through a small and a large buffer:
  * progress every call, addresses NUL-ended within the buffer, never
  * empty and, outside quotes, with no white space, comma or angle
- * bracket.
+ * bracket. maildrop_qualify's output splits into as many results, the
+ * same addresses but for "@q.example" after each one without an '@'.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@ static char	*dup_exact(const void *, size_t);
 static void	 check_file(const uint8_t *, size_t);
 static void	 check_header(const uint8_t *, size_t);
 static void	 check_addrs(const char *, size_t, size_t);
+static void	 check_qualify(const char *, size_t);
+static size_t	 split(const char *, size_t, char *, size_t, int);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -129,6 +132,7 @@ check_header(const uint8_t *data, size_t size)
 		}
 		check_addrs(f.value, f.vlen, 8);
 		check_addrs(f.value, f.vlen, ADDR_MAX + 1);
+		check_qualify(f.value, f.vlen);
 		last = pos;
 	}
 	if (pos != size) {
@@ -174,5 +178,79 @@ check_addrs(const char *value, size_t vlen, size_t cap)
 		abort();
 	}
 	free(out);
+	free(v);
+}
+
+/* The results of an address list as one string: each address (with
+ * "@q.example" added when `add` and it has no '@'), or "!" for -1,
+ * each followed by NUL. Returns its length. */
+static size_t
+split(const char *v, size_t len, char *dst, size_t cap, int add)
+{
+	char a[ADDR_MAX + 1];
+	size_t pos = 0, n = 0;
+	int rc;
+
+	while ((rc = maildrop_addr_next(v, len, &pos, a, sizeof a)) != 0) {
+		const char *s = rc == 1 ? a : "!";
+		size_t sl = strlen(s);
+		int q = 0, at = 0;
+
+		for (size_t k = 0; rc == 1 && k < sl; k++) {
+			if (s[k] == '"') {
+				q = !q;
+			} else if (s[k] == '\\' && q && k + 1 < sl) {
+				k++;
+			} else if (s[k] == '@' && !q) {
+				at = 1;
+			}
+		}
+		if (n + sl + 12 > cap) {
+			abort();
+		}
+		memcpy(dst + n, s, sl);
+		n += sl;
+		if (add && rc == 1 && !at) {
+			memcpy(dst + n, "@q.example", 10);
+			n += 10;
+		}
+		dst[n++] = '\0';
+	}
+	return n;
+}
+
+static void
+check_qualify(const char *value, size_t vlen)
+{
+	size_t cap = 2 * vlen + 64 * (vlen + 1);
+	char *v = dup_exact(value, vlen);
+	char *q = malloc(cap);
+	char *want = malloc(cap + 64), *got = malloc(cap + 64);
+	size_t wl, gl;
+	long n;
+
+	if (q == NULL || want == NULL || got == NULL) {
+		abort();
+	}
+	n = maildrop_qualify(v, vlen, "q.example", q, cap);
+	if (n < 0 || (size_t)n < vlen) {
+		abort();
+	}
+	wl = split(v, vlen, want, cap + 64, 1);
+	gl = split(q, (size_t)n, got, cap + 64, 0);
+	/* An address qualified past ADDR_MAX is no address any more:
+	 * compare only when none is that long. */
+	for (size_t k = 0; k < wl; k += strlen(want + k) + 1) {
+		if (strlen(want + k) > ADDR_MAX) {
+			wl = gl = 0;
+			break;
+		}
+	}
+	if (wl != gl || memcmp(want, got, wl) != 0) {
+		abort();
+	}
+	free(q);
+	free(want);
+	free(got);
 	free(v);
 }

@@ -209,6 +209,8 @@ def test_sendmail_t_and_mail_queue_while_stopped(wren, tmp_path):
     assert f"sender {login}@example.test" in t_head
     hdr = header_block(t_msg)
     assert "Bcc" not in hdr
+    # Bare names in the header are qualified too.
+    assert "To: alice@example.test, Bob <bob@example.test>" in hdr
     assert "\r" not in t_msg.decode()
     assert re.search(r"^From: .*<?\S+@example\.test>?$", hdr, re.M), hdr
     assert re.search(r"^Date: \w{3}, \d+ \w{3} \d{4} ", hdr, re.M), hdr

@@ -4,7 +4,8 @@
  * least half of the rows are bad), maildrop_format round trips and
  * refusals, file names, header line classes, field framing, and the
  * addresses of To/Cc/Bcc values (RFC 5322 3.4) including groups,
- * comments, routes and the elements that are no address.
+ * comments, routes and the elements that are no address, and the
+ * qualification of bare names in such values.
  *
  * Inputs are copied to heap blocks of exactly their length, so ASan
  * catches a read past the end.
@@ -532,6 +533,77 @@ test_addr_next(void **state)
 	}
 }
 
+/* ---------------------------------------------------------------- */
+/* maildrop_qualify */
+
+static void
+test_qualify(void **state)
+{
+	static const struct {
+		const char	*desc;
+		const char	*value;
+		size_t		 cap;	/* 0: 512 */
+		const char	*want;	/* NULL: -1 */
+	} cases[] = {
+		{ "bare name", " alice", 0, " alice@ex.org" },
+		{ "full address untouched", " alice@x.org", 0,
+		  " alice@x.org" },
+		{ "display name and bare name in <>", " Alice <alice>", 0,
+		  " Alice <alice@ex.org>" },
+		{ "comment kept after the name", " alice (Alice A.)", 0,
+		  " alice@ex.org (Alice A.)" },
+		{ "list, mixed", "alice, b@y.org, \"Q, R\" <bob>", 0,
+		  "alice@ex.org, b@y.org, \"Q, R\" <bob@ex.org>" },
+		{ "group", " team: alice, bob;", 0,
+		  " team: alice@ex.org, bob@ex.org;" },
+		{ "empty group", " undisclosed-recipients:;", 0,
+		  " undisclosed-recipients:;" },
+		{ "folding kept", " alice,\n\tbob", 0,
+		  " alice@ex.org,\n\tbob@ex.org" },
+		{ "route in <> keeps its hops", "<@r.org:alice>", 0,
+		  "<@r.org:alice@ex.org>" },
+		{ "quoted local part with @ inside quotes",
+		  "\"a@b\"", 0, "\"a@b\"@ex.org" },
+		{ "empty value", "", 0, "" },
+		{ "exact fit", "a", 8, "a@ex.org" },
+
+		{ "phrase without address copied as is", " Alice Example", 0,
+		  " Alice Example" },
+		{ "unbalanced < copied as is", " Alice <alice", 0,
+		  " Alice <alice" },
+		{ "<> copied as is", " <>", 0, " <>" },
+		{ "unclosed comment copied", "alice (x", 0, "alice (x" },
+		{ "NUL in a quoted string copied", "\"a\x01\"", 0,
+		  "\"a\x01\"" },
+		{ "one byte short", "a", 7, NULL },
+		{ "too small for the rest", "a@x.org", 3, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t len = strlen(cases[i].value);
+		size_t cap = cases[i].cap ? cases[i].cap : 512;
+		char *v = dup_exact(cases[i].value, len);
+		char *out = malloc(cap);
+		long n;
+
+		assert_non_null(out);
+		n = maildrop_qualify(v, len, "ex.org", out, cap);
+		if (cases[i].want == NULL) {
+			if (n != -1) {
+				fail_msg("%s: got %ld", cases[i].desc, n);
+			}
+		} else if (n < 0) {
+			fail_msg("%s: refused", cases[i].desc);
+		} else {
+			expect_bytes(cases[i].desc, "qualify", out, (size_t)n,
+			    cases[i].want, strlen(cases[i].want));
+		}
+		free(out);
+		free(v);
+	}
+}
+
 int
 main(void)
 {
@@ -543,6 +615,7 @@ main(void)
 		cmocka_unit_test(test_header_line),
 		cmocka_unit_test(test_field_next),
 		cmocka_unit_test(test_addr_next),
+		cmocka_unit_test(test_qualify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
