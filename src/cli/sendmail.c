@@ -12,6 +12,8 @@
  *                 "" or "<>" is the null sender
  *   -F NAME       full name for the From: added when there is none
  *   -bp           the queue, as mailq;  -bi, -I  newaliases
+ *   -bv           where each recipient would go (sendmail 8's verify
+ *                 mode), nothing is sent
  *   -c FILE       wren's configuration (-C too)
  *   -B -N -R -V -X -e -h -L -m -n -o* -od* -O -U -v -x -G -A
  *                 accepted and ignored, as Postfix does
@@ -47,6 +49,8 @@
 #include "cli/cli.h"
 #include "core/fmt.h"
 #include "core/privs.h"
+#include "map/map.h"
+#include "map/resolve.h"
 #include "msg/base64.h"
 #include "msg/date.h"
 #include "queue/maildrop.h"
@@ -64,7 +68,7 @@ struct sm_opts {
 	int		 extract;	/* -t */
 	int		 ignore_dots;	/* -i, -oi */
 	int		 verbose;	/* -v */
-	char		 mode;		/* -b: m (mail), p, i */
+	char		 mode;		/* -b: m (mail), p, i, v */
 };
 
 /* Standard input, as pieces of lines. */
@@ -120,6 +124,7 @@ static void	write_header(const struct sm_opts *, const char *,
 static int	is_address_field(const struct maildrop_field *);
 
 static size_t	from_phrase(const char *, char *, size_t);
+static int	verify(const struct cfg *);
 static int	fail(int, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -197,6 +202,10 @@ cmd_sendmail(int argc, char **argv)
 		}
 	}
 
+	if (o.mode == 'v') {
+		return menv.nrcpt == 0 ? fail(EX_USAGE, "no recipients") :
+		    verify(&c);
+	}
 	switch (read_header(&o, &first, &firstlen, &first_nl, &at_end)) {
 	case 0:
 		break;
@@ -374,12 +383,14 @@ parse_opts(int argc, char **argv, struct sm_opts *o, int *first)
 		case 'b':
 			if (strcmp(optarg, "m") == 0 ||
 			    strcmp(optarg, "p") == 0 ||
-			    strcmp(optarg, "i") == 0) {
+			    strcmp(optarg, "i") == 0 ||
+			    strcmp(optarg, "v") == 0) {
 				o->mode = optarg[0];
 				break;
 			}
 			fmt_fd(STDERR_FILENO, "sendmail: -b%s is not "
-			    "supported (-bm, -bp and -bi are)\n", optarg);
+			    "supported (-bm, -bp, -bi and -bv are)\n",
+			    optarg);
 			return -1;
 		case 'q':
 			fmt_fd(STDERR_FILENO, "sendmail: -q: the server "
@@ -965,6 +976,52 @@ from_phrase(const char *name, char *dst, size_t cap)
 	dst[len++] = '"';
 	dst[len] = '\0';
 	return len;
+}
+
+/* -bv: one line per recipient, as sendmail 8 prints them; EX_NOUSER
+ * when any would be refused, EX_TEMPFAIL when a table is unusable. */
+static int
+verify(const struct cfg *c)
+{
+	static struct resolve_result res;
+	static struct maps maps;
+	struct resolver rv;
+	int rc = EX_OK;
+
+	maps_open(&maps, c);
+	rv.cfg = c;
+	rv.users = &maps.m[MAP_USERS];
+	rv.aliases = &maps.m[MAP_ALIASES];
+	rv.virtual = &maps.m[MAP_VIRTUAL];
+	for (size_t i = 0; i < menv.nrcpt; i++) {
+		const char *a = menv.rcpt[i];
+
+		resolve(&rv, a, strlen(a), &res);
+		if (res.status != RESOLVE_OK) {
+			fmt_fd(STDOUT_FILENO, "%s... undeliverable: %s%s%s\n",
+			    a, resolve_status_name(res.status),
+			    res.why[0] ? ": " : "", res.why);
+			if (rc == EX_OK || res.status == RESOLVE_TEMPFAIL) {
+				rc = res.status == RESOLVE_TEMPFAIL ?
+				    EX_TEMPFAIL : EX_NOUSER;
+			}
+			continue;
+		}
+		for (size_t k = 0; k < res.n; k++) {
+			const struct resolve_target *t = &res.t[k];
+
+			if (t->kind == RESOLVE_LOCAL) {
+				fmt_fd(STDOUT_FILENO, "%s... deliverable: "
+				    "mailbox %s/Maildir (%s)\n", a, t->home,
+				    t->addr);
+			} else {
+				fmt_fd(STDOUT_FILENO, "%s... deliverable: "
+				    "remote <%s>\n", a, t->addr);
+			}
+		}
+	}
+	maps_close(&maps);
+	return rc;
 }
 
 static int

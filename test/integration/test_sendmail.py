@@ -395,6 +395,26 @@ def test_many_recipients_make_several_queue_entries(wren):
     assert w.stop() == 0
 
 
+def test_bv_verifies_without_sending(wren):
+    w = server(wren)
+    (w.dir / "aliases").write_text("staff: alice, friend@remote.example\n")
+    assert run_wren("map", "-t", "aliases",
+                    str(w.dir / "aliases")).returncode == 0
+    p = sendmail(w, "-bv", "staff", "bob")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode()
+    assert re.search(r"^staff@example\.test\.\.\. deliverable: mailbox "
+                     r".*/example\.test/alice/Maildir", out, re.M), out
+    assert "staff@example.test... deliverable: remote " \
+        "<friend@remote.example>" in out
+    assert re.search(r"^bob@example\.test\.\.\. deliverable: mailbox", out,
+                     re.M), out
+    p = sendmail(w, "-bv", "nosuch")
+    assert p.returncode == EX_NOUSER
+    assert b"nosuch@example.test... undeliverable: unknown user" in p.stdout
+    assert drops(w) == []
+
+
 def test_bp_is_mailq(wren):
     w = server(wren)
     p = sendmail(w, "-bp")
