@@ -261,6 +261,8 @@ bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor
 		$(BENCH_DIR)/tls
 	@/usr/bin/python3 test/bench/bench_imap.py $(CURDIR)/$(B)/wren \
 		$(BENCH_DIR)/imap
+	@/usr/bin/python3 test/bench/bench_outbound.py $(CURDIR)/$(B)/wren \
+		$(BENCH_DIR)/outbound
 
 # --- demo ---------------------------------------------------------------------
 run:
