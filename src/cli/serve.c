@@ -25,7 +25,9 @@
 #include "map/map.h"
 #include "imap/imap.h"
 #include "pop3/pop3.h"
+#include "queue/pickup.h"
 #include "queue/runner.h"
+#include "dns/dns.h"
 #include "smtp/smtp.h"
 #include "tls/tls.h"
 
@@ -100,10 +102,10 @@ cmd_serve(int argc, char **argv)
 	 * DNS socket and a message file. */
 	maxout = WREN_OUTBOUND ? (size_t)cfg_num(&s.cfg,
 	    CFG_MAX_DELIVERIES) : 0;
-	maxfds = max + 3 * maxout + SERVE_EXTRA_FDS;
+	maxfds = max + (2 + DNS_FDS_PER_LOOKUP) * maxout + SERVE_EXTRA_FDS;
 	if (raise_fd_limit(maxfds, &e) == -1 ||
-	    ev_init(&s.ev, maxfds, (max + 2 * maxout) *
-	    SERVE_TIMERS_PER_CONN + 64, &e) == -1 ||
+	    ev_init(&s.ev, maxfds, (max + maxout) * SERVE_TIMERS_PER_CONN +
+	    (1 + DNS_TIMERS_PER_LOOKUP) * maxout + 64, &e) == -1 ||
 	    conn_table_init(&s.conns, &s.ev, max,
 	    (size_t)cfg_num(&s.cfg, CFG_MAX_CONNECTIONS_PER_IP), &e) == -1 ||
 	    (WREN_OUTBOUND && conn_table_init(&s.out, &s.ev, maxout, maxout,
@@ -160,7 +162,13 @@ cmd_serve(int argc, char **argv)
 	    &e) == -1) {
 		log_errorx("%s", e.msg);
 		rc = 1;
-		goto out_pop3;
+		goto out_runner;
+	}
+	/* Mail that `wren sendmail` dropped, even while we were down. */
+	if (WREN_OUTBOUND && pickup_init(&s.ev, &s.cfg, &e) == -1) {
+		log_errorx("%s", e.msg);
+		rc = 1;
+		goto out_runner;
 	}
 	log_info("wren started: %zu listener%s, max_connections %zu, "
 	    "%zu bytes per connection, pid %d", s.nlisteners,
@@ -172,9 +180,12 @@ cmd_serve(int argc, char **argv)
 	}
 	log_info("wren stopped");
 	if (WREN_OUTBOUND) {
+		pickup_shutdown();
+	}
+out_runner:
+	if (WREN_OUTBOUND) {
 		runner_shutdown();
 	}
-out_pop3:
 	if (WREN_POP3) {
 		pop3_shutdown();
 	}

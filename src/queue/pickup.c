@@ -145,8 +145,8 @@ data_dir_reachable(const char *dd)
 	if (chmod(dd, (st.st_mode & 07777) | 0011) == -1) {
 		return -1;
 	}
-	log_info("pickup: %s is now mode %04o so that local users reach "
-	    "maildrop/", dd, (unsigned)((st.st_mode & 07777) | 0011));
+	log_info("pickup: %s is now searchable by others (g+x, o+x) so "
+	    "that local users reach maildrop/", dd);
 	return 0;
 }
 

@@ -77,6 +77,7 @@ static struct {
 	size_t			 busy;
 	int			 draining;
 	int			 first_scan;	/* the scan at start */
+	int			 control_ok;
 } rn;
 
 static void	ino_ready(struct ev *, int, unsigned, void *);
@@ -150,6 +151,7 @@ runner_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 	if (control_init(ev, rn.data_dir, &runner_ops, e) == -1) {
 		return -1;
 	}
+	rn.control_ok = 1;
 	rn.first_scan = 1;
 	rescan_fired(&rn.rescan, NULL);
 	log_info("queue: runner started, max_deliveries %zu, "
@@ -199,7 +201,9 @@ runner_shutdown(void)
 	if (rn.scan != NULL) {
 		closedir(rn.scan);
 	}
-	control_shutdown(rn.ev);
+	if (rn.control_ok) {
+		control_shutdown(rn.ev);
+	}
 	remote_shutdown();
 	free(rn.jobs);
 	free(rn.dom);
@@ -307,6 +311,7 @@ runner_bounce(const char *id, char *msg, size_t cap)
 	}
 	if (q != NULL) {
 		q->next_try = 0;
+		q->forced = 1;
 		kick();
 	}
 	fmt(msg, cap, "%s: bouncing", id);

@@ -60,6 +60,9 @@ class Wren:
             "submissions_listen": "", "imap_listen": "",
             "imaps_listen": "", "pop3_listen": "", "pop3s_listen": "",
             "user": "", "log": "stderr", "log_level": "info",
+            # No test reaches a real resolver: mail for other domains
+            # stays queued (deferred) unless a test brings its own DNS.
+            "dns_servers": "127.0.0.1:9",
         }
         self.keys.update(keys)
         self.proc = None
