@@ -51,7 +51,8 @@ static struct {
 	struct maildrop_env	 env;
 	struct envelope_spec_rcpt rcpt[ENVELOPE_RCPT_MAX];
 	char			 envtext[ENVELOPE_WRITE_MAX];
-} pk = { .dirfd = -1, .ifd = -1 };
+} pk;		/* zero, so it takes no room in the binary: the fds
+		 * are set to -1 by pickup_init */
 
 static int		data_dir_reachable(const char *);
 static int		maildrop_dir(struct err *);
@@ -76,6 +77,7 @@ pickup_init(struct ev *ev, const struct cfg *cfg, struct err *e)
 
 	pk.ev = ev;
 	pk.cfg = cfg;
+	pk.dirfd = pk.ifd = -1;
 	if (spool_init(dd, e) == -1) {
 		return -1;
 	}
@@ -107,9 +109,10 @@ pickup_init(struct ev *ev, const struct cfg *cfg, struct err *e)
 void
 pickup_shutdown(void)
 {
-	if (pk.ev != NULL) {
-		ev_timer_cancel(pk.ev, &pk.step);
+	if (pk.ev == NULL) {
+		return;		/* never started */
 	}
+	ev_timer_cancel(pk.ev, &pk.step);
 	if (pk.ifd != -1) {
 		if (pk.ev != NULL) {
 			ev_del_fd(pk.ev, pk.ifd);
