@@ -102,7 +102,7 @@ static struct {
 	size_t		 rnd_left;
 } D;
 
-static unsigned	epoch;	/* bumped by dns_shutdown */
+static unsigned	epoch;	/* bumped by dns_query_shutdown */
 static unsigned	try_ms = DNS_TRY_MS;
 static unsigned	max_tries = DNS_TRIES;
 
@@ -132,11 +132,11 @@ static const char	*server_text(const struct dns_server *, char *,
 static uint16_t	rand16(void);
 
 int
-dns_init(struct ev *ev, const struct dns_server *servers, size_t nservers,
-    size_t max_lookups, struct err *e)
+dns_query_init(struct ev *ev, const struct dns_server *servers,
+    size_t nservers, size_t max_lookups, struct err *e)
 {
 	if (D.up) {
-		dns_shutdown();
+		dns_query_shutdown();
 	}
 	memset(&D, 0, sizeof D);
 	D.ev = ev;
@@ -178,7 +178,7 @@ dns_init(struct ev *ev, const struct dns_server *servers, size_t nservers,
 	if (D.reqs == NULL || D.rx == NULL || D.tcp == NULL ||
 	    D.scratch == NULL) {
 		D.up = 1;
-		dns_shutdown();
+		dns_query_shutdown();
 		return err_set(e, "dns: out of memory");
 	}
 	for (size_t i = 0; i < D.nreqs; i++) {
@@ -189,9 +189,8 @@ dns_init(struct ev *ev, const struct dns_server *servers, size_t nservers,
 	}
 	D.free = &D.reqs[0];
 	D.up = 1;
-	if (dns_cache_init(DNS_CACHE_MAX, e) == -1 ||
-	    dns_lookups_init(max_lookups, e) == -1) {
-		dns_shutdown();
+	if (dns_cache_init(DNS_CACHE_MAX, e) == -1) {
+		dns_query_shutdown();
 		return -1;
 	}
 	for (size_t i = 0; i < D.nservers; i++) {
@@ -204,12 +203,11 @@ dns_init(struct ev *ev, const struct dns_server *servers, size_t nservers,
 }
 
 void
-dns_shutdown(void)
+dns_query_shutdown(void)
 {
 	if (!D.up) {
 		return;
 	}
-	dns_lookups_shutdown();
 	for (size_t i = 0; D.reqs != NULL && i < D.nreqs; i++) {
 		if (D.reqs[i].state != REQ_FREE) {
 			req_close(&D.reqs[i]);

@@ -1,6 +1,6 @@
 /*
  * dns_int.h - what the resolver's files share among themselves (not
- * for callers): randomness, the lookup pool's set-up, the cache.
+ * for callers): randomness, the query side's set-up, the cache.
  */
 #ifndef WREN_DNS_INT_H
 #define WREN_DNS_INT_H
@@ -18,9 +18,12 @@ void	dns_random(void *buf, size_t len);
 /* The event loop the resolver runs on. */
 struct ev	*dns_ev(void);
 
-/* dns_mx.c: the lookup pool, made by dns_init, freed by dns_shutdown. */
-int	dns_lookups_init(size_t max_lookups, struct err *);
-void	dns_lookups_shutdown(void);
+/* dns.c: the query side (servers, query slots, the cache); dns_init
+ * and dns_shutdown (dns_mx.c, which also holds the lookup pool) call
+ * these, so that the two files depend one way only. */
+int	dns_query_init(struct ev *, const struct dns_server *,
+	    size_t nservers, size_t max_lookups, struct err *);
+void	dns_query_shutdown(void);
 
 /* dns_cache.c: a fixed pool of answers keyed by name and type. */
 int	dns_cache_init(size_t entries, struct err *);

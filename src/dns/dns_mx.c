@@ -80,10 +80,21 @@ static void	sort_mx(struct dns_lookup *, const struct dns_answer *);
 static int	parse_literal(const char *, struct dns_addr *);
 
 int
-dns_lookups_init(size_t max_lookups, struct err *e)
+dns_init(struct ev *ev, const struct dns_server *servers, size_t nservers,
+    size_t max_lookups, struct err *e)
 {
+	if (L.pool != NULL) {
+		dns_shutdown();
+	}
+	if (max_lookups == 0) {
+		max_lookups = 1;
+	}
+	if (dns_query_init(ev, servers, nservers, max_lookups, e) == -1) {
+		return -1;
+	}
 	L.pool = calloc(max_lookups, sizeof *L.pool);
 	if (L.pool == NULL) {
+		dns_query_shutdown();
 		return err_set(e, "dns lookups: out of memory");
 	}
 	L.n = max_lookups;
@@ -96,7 +107,7 @@ dns_lookups_init(size_t max_lookups, struct err *e)
 }
 
 void
-dns_lookups_shutdown(void)
+dns_shutdown(void)
 {
 	for (size_t i = 0; L.pool != NULL && i < L.n; i++) {
 		if (L.pool[i].state != LK_FREE) {
@@ -108,6 +119,7 @@ dns_lookups_shutdown(void)
 	L.n = 0;
 	L.free = NULL;
 	L.epoch++;
+	dns_query_shutdown();
 }
 
 struct dns_lookup *
