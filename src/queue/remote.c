@@ -80,6 +80,7 @@ struct rdel {
 	char			 peer_ip[64];
 	uint16_t		 port;
 	struct timer		 later;
+	int			 ready;		/* set up (at first use) */
 };
 
 static struct {
@@ -147,10 +148,8 @@ remote_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 	if (rm.pool == NULL) {
 		return err_set(e, "outbound: out of memory");
 	}
-	for (size_t i = 0; i < max; i++) {
-		rm.pool[i].fd = -1;
-		timer_init(&rm.pool[i].later, finish_later, &rm.pool[i]);
-	}
+	/* Slots are set up at first use (remote_start): pages of slots
+	 * never used stay out of memory. */
 	if (dns_servers_parse(cfg_str(cfg, CFG_DNS_SERVERS), servers,
 	    DNS_SERVERS_MAX, &nservers, e) == -1 ||
 	    dns_init(ev, servers, nservers, max, e) == -1) {
@@ -206,6 +205,9 @@ remote_shutdown(void)
 		return;
 	}
 	for (size_t i = 0; i < rm.max; i++) {
+		if (!rm.pool[i].ready) {
+			continue;
+		}
 		ev_timer_cancel(rm.ev, &rm.pool[i].later);
 		if (rm.pool[i].fd != -1) {
 			close(rm.pool[i].fd);
@@ -231,7 +233,12 @@ remote_start(struct remote_job *j)
 	if (d == NULL) {
 		return -1;
 	}
-	memset(&d->hosts, 0, sizeof d->hosts);
+	if (!d->ready) {
+		d->fd = -1;
+		timer_init(&d->later, finish_later, d);
+		d->ready = 1;
+	}
+	d->hosts.n = 0;
 	d->job = j;
 	d->host = d->addr = 0;
 	d->c = NULL;

@@ -59,6 +59,11 @@ struct busy_dom {
 	char		name[REMOTE_HOST_MAX];	/* of jobs[k], while it runs */
 };
 
+/* One message's envelope at a time: start_message, job_done and settle
+ * never nest, so they share it (about 340 KiB, of which a message
+ * touches a few pages per recipient). */
+static struct qenv	qe_one;
+
 static struct {
 	struct ev		*ev;
 	const struct cfg	*cfg;
@@ -114,7 +119,8 @@ runner_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 	char dir[SPOOL_PATH_MAX];
 	size_t max = (size_t)cfg_num(cfg, CFG_MAX_DELIVERIES);
 
-	memset(&rn, 0, sizeof rn);
+	/* rn is zero from the start: no memset, which would make all of
+	 * the index resident. */
 	rn.ev = ev;
 	rn.cfg = cfg;
 	rn.maps = maps;
@@ -526,13 +532,13 @@ kick_fired(struct timer *t, void *arg)
 static void
 start_message(struct qent *q)
 {
-	static struct qenv qe;
+	struct qenv *qe = &qe_one;
 	int64_t now = (int64_t)time(NULL);
 	const char *relay = cfg_str(rn.cfg, CFG_RELAYHOST);
 	struct err e;
 	int blocked = 0;
 
-	switch (qenv_load(rn.data_dir, q->id, &qe, &e)) {
+	switch (qenv_load(rn.data_dir, q->id, qe, &e)) {
 	case 0:
 		ent_drop(q);	/* delivered or deleted meanwhile */
 		return;
@@ -541,29 +547,29 @@ start_message(struct qent *q)
 		q->next_try = now + RUNNER_RESCAN_S;
 		return;
 	}
-	if (qe.env.hold) {
+	if (qe->env.hold) {
 		q->next_try = INT64_MAX;
 		return;
 	}
-	if (!q->forced && qenv_pending(&qe) > 0 &&
-	    qenv_next_try(&qe) > now) {
-		q->next_try = qenv_next_try(&qe);
+	if (!q->forced && qenv_pending(qe) > 0 &&
+	    qenv_next_try(qe) > now) {
+		q->next_try = qenv_next_try(qe);
 		return;
 	}
 	q->forced = 0;
-	if (qe.env.bounce_at != 0 ||
-	    now - qe.env.arrival > cfg_num(rn.cfg, CFG_QUEUE_LIFETIME)) {
+	if (qe->env.bounce_at != 0 ||
+	    now - qe->env.arrival > cfg_num(rn.cfg, CFG_QUEUE_LIFETIME)) {
 		/* Too old, or returned by the administrator: what is
 		 * still pending fails now (RFC 3463 4.4.7, as Postfix's
 		 * "message expired"). */
-		for (size_t i = 0; i < qe.env.nrcpt; i++) {
-			const struct envelope_rcpt *r = &qe.env.rcpt[i];
+		for (size_t i = 0; i < qe->env.nrcpt; i++) {
+			const struct envelope_rcpt *r = &qe->env.rcpt[i];
 			char why[ENVELOPE_TEXT_MAX + 1];
 
-			if (!qenv_is_pending(&qe, i)) {
+			if (!qenv_is_pending(qe, i)) {
 				continue;
 			}
-			if (qe.env.bounce_at != 0) {
+			if (qe->env.bounce_at != 0) {
 				fmt(why, sizeof why, "returned to sender by "
 				    "the postmaster");
 			} else {
@@ -571,30 +577,30 @@ start_message(struct qent *q)
 				    "%s%s", r->text[0] != '\0' ? ": " : "",
 				    r->text);
 			}
-			qenv_result(&qe, i, ENVELOPE_FAILED, 0,
-			    qe.env.bounce_at != 0 ? "5.0.0" : "4.4.7",
+			qenv_result(qe, i, ENVELOPE_FAILED, 0,
+			    qe->env.bounce_at != 0 ? "5.0.0" : "4.4.7",
 			    r->mta, why);
 			log_info("queue %s: to=<%s>, status=expired (%s)",
 			    q->id, r->addr, why);
 		}
-		if (qenv_commit(rn.data_dir, &qe, &e) == -1) {
+		if (qenv_commit(rn.data_dir, qe, &e) == -1) {
 			log_warnx("queue %s: %s", q->id, e.msg);
 		}
-		settle(q, &qe);
+		settle(q, qe);
 		return;
 	}
-	for (size_t i = 0; i < qe.env.nrcpt; i++) {
+	for (size_t i = 0; i < qe->env.nrcpt; i++) {
 		struct remote_job *j = NULL;
 		const char *dom;
 
-		if (!qenv_is_pending(&qe, i) || qe.claimed[i]) {
+		if (!qenv_is_pending(qe, i) || qe->claimed[i]) {
 			continue;
 		}
-		dom = strrchr(qe.env.rcpt[i].addr, '@');
+		dom = strrchr(qe->env.rcpt[i].addr, '@');
 		dom = dom != NULL ? dom + 1 : "";
 		if (*dom == '\0' || resolve_is_local_domain(rn.cfg, dom,
 		    strlen(dom))) {
-			deliver_local(q, &qe, i, now);
+			deliver_local(q, qe, i, now);
 			continue;
 		}
 		if (rn.draining) {
@@ -618,11 +624,11 @@ start_message(struct qent *q)
 			blocked = 1;
 			continue;
 		}
-		qenv_job(&qe, i, dom, *relay != '\0', rn.data_dir, j);
+		qenv_job(qe, i, dom, *relay != '\0', rn.data_dir, j);
 		j->done = job_done;
 		j->arg = q;
 		if (remote_start(j) == -1) {
-			qenv_unclaim(&qe, j);
+			qenv_unclaim(qe, j);
 			j->done = NULL;
 			blocked = 1;
 			continue;
@@ -632,11 +638,11 @@ start_message(struct qent *q)
 		rn.busy++;
 		q->inflight++;
 	}
-	if (qenv_commit(rn.data_dir, &qe, &e) == -1) {
+	if (qenv_commit(rn.data_dir, qe, &e) == -1) {
 		log_warnx("queue %s: %s", q->id, e.msg);
 	}
 	if (q->inflight == 0) {
-		settle(q, &qe);
+		settle(q, qe);
 		if (q->used && blocked) {
 			q->next_try = now + RUNNER_BUSY_RETRY_S;
 		}
@@ -724,23 +730,23 @@ static void
 job_done(struct remote_job *j)
 {
 	struct qent *q = j->arg;
-	static struct qenv qe;
+	struct qenv *qe = &qe_one;
 	struct err e;
 
 	rn.dom[j - rn.jobs].name[0] = '\0';
 	rn.busy--;
 	q->inflight--;
 	j->done = NULL;
-	if (qenv_load(rn.data_dir, q->id, &qe, &e) == 1) {
+	if (qenv_load(rn.data_dir, q->id, qe, &e) == 1) {
 		int64_t at = (int64_t)time(NULL) +
-		    retry_delay(qenv_attempts(&qe) + 1);
+		    retry_delay(qenv_attempts(qe) + 1);
 
-		qenv_results(&qe, j, at);
-		if (qenv_commit(rn.data_dir, &qe, &e) == -1) {
+		qenv_results(qe, j, at);
+		if (qenv_commit(rn.data_dir, qe, &e) == -1) {
 			log_warnx("queue %s: %s", q->id, e.msg);
 		}
 		if (q->inflight == 0) {
-			settle(q, &qe);
+			settle(q, qe);
 		}
 	} else {
 		log_warnx("queue %s: envelope gone during delivery", q->id);
