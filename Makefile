@@ -375,6 +375,9 @@ install: $(B)/wren.stripped
 	install -m 0755 $(B)/wren.stripped $(DESTDIR)$(SBINDIR)/wren
 	ln -sf wren $(DESTDIR)$(SBINDIR)/sendmail
 	ln -sf wren $(DESTDIR)$(SBINDIR)/newaliases
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
+	ln -sf ../sbin/wren $(DESTDIR)$(PREFIX)/bin/mailq
+	ln -sf ../sbin/wren $(DESTDIR)$(PREFIX)/lib/sendmail
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/wren/wren.conf ]; then \
 		echo "keeping $(DESTDIR)$(SYSCONFDIR)/wren/wren.conf"; \
 	else install -m 0644 conf/wren.conf $(DESTDIR)$(SYSCONFDIR)/wren/wren.conf; fi

@@ -33,7 +33,8 @@ static const struct command commands[] = {
 	  "print a {SHA512-CRYPT} hash of a password for the users file" },
 #if WREN_SMTP
 	{ "queue", "mailq", cmd_queue,
-	  "list, show or delete queued outbound mail (like mailq)" },
+	  "list, show, flush, retry, delete or bounce queued mail "
+	  "(like mailq, postqueue, postsuper)" },
 	{ "sendmail", "sendmail", cmd_sendmail,
 	  "submit a message from standard input (sendmail -t -i -f)" },
 #endif

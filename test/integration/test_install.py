@@ -27,6 +27,9 @@ def test_install_tree(tmp_path):
     assert stat.S_IMODE(wren.stat().st_mode) == 0o755
     for link in ("sendmail", "newaliases"):
         assert os.readlink(sbin / link) == "wren"
+    # Where cron, mail(1) and old scripts look for them.
+    for link in ("usr/bin/mailq", "usr/lib/sendmail"):
+        assert (tmp_path / link).resolve() == wren.resolve()
     conf = tmp_path / "etc/wren/wren.conf"
     assert stat.S_IMODE(conf.stat().st_mode) == 0o644
     assert conf.read_text() == (ROOT / "conf/wren.conf").read_text()
