@@ -180,6 +180,15 @@ remote_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 void
 remote_reload(const struct cfg *cfg)
 {
+	struct err e;
+
+	if (rm.cfg != NULL && tls_client_reload(cfg_str(cfg,
+	    CFG_RELAY_CA_FILE), &e) == -1) {
+		/* After the privilege drop a root-only bundle cannot be
+		 * read again: the anchors loaded at start stay. */
+		log_warnx("outbound TLS: %s; keeping the CA bundle in use",
+		    e.msg);
+	}
 	rm.cfg = cfg;
 	{
 		char host[CFG_HOST_MAX + 1];
