@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -47,6 +48,8 @@ enum req_state {
 	REQ_TCP_WRITE,
 	REQ_TCP_READ
 };
+
+#define TCP_BYTES	((size_t)DNS_TCP_BUFS * DNS_TCP_MSG_MAX)
 
 static const char *const req_state_name[] = {
 	"free", "start", "udp", "tcp-connect", "tcp-write", "tcp-read"
@@ -92,7 +95,8 @@ static struct {
 	size_t		 nservers;
 	struct dns_req	*reqs;
 	size_t		 nreqs;
-	struct dns_req	*free;
+	size_t		 fresh;		/* reqs[fresh..] never used */
+	struct dns_req	*free;		/* given back, most recent first */
 	uint8_t		*rx;		/* one UDP message */
 	uint8_t		*tcp;		/* DNS_TCP_BUFS x DNS_TCP_MSG_MAX */
 	int		 tcp_used[DNS_TCP_BUFS];
@@ -130,6 +134,7 @@ static const char	*type_name(uint16_t);
 static const char	*server_text(const struct dns_server *, char *,
 			    size_t);
 static uint16_t	rand16(void);
+static struct dns_req	*req_get(void);
 
 int
 dns_query_init(struct ev *ev, const struct dns_server *servers,
@@ -171,9 +176,9 @@ dns_query_init(struct ev *ev, const struct dns_server *servers,
 		max_lookups = 1;
 	}
 	D.nreqs = max_lookups * DNS_QUERIES_PER_LOOKUP;
-	D.reqs = calloc(D.nreqs, sizeof *D.reqs);
+	D.reqs = dns_pool_alloc(D.nreqs * sizeof *D.reqs);
 	D.rx = malloc(DNS_UDP_MSG_MAX);
-	D.tcp = malloc((size_t)DNS_TCP_BUFS * DNS_TCP_MSG_MAX);
+	D.tcp = dns_pool_alloc(TCP_BYTES);
 	D.scratch = malloc(sizeof *D.scratch);
 	if (D.reqs == NULL || D.rx == NULL || D.tcp == NULL ||
 	    D.scratch == NULL) {
@@ -181,13 +186,10 @@ dns_query_init(struct ev *ev, const struct dns_server *servers,
 		dns_query_shutdown();
 		return err_set(e, "dns: out of memory");
 	}
-	for (size_t i = 0; i < D.nreqs; i++) {
-		D.reqs[i].fd = -1;
-		D.reqs[i].tcp_buf = -1;
-		timer_init(&D.reqs[i].timer, on_timer, &D.reqs[i]);
-		D.reqs[i].next_free = i + 1 < D.nreqs ? &D.reqs[i + 1] : NULL;
-	}
-	D.free = &D.reqs[0];
+	/* Slots are set up at first use (req_get): the pages of slots
+	 * never used stay untouched, out of the resident set. */
+	D.free = NULL;
+	D.fresh = 0;
 	D.up = 1;
 	if (dns_cache_init(DNS_CACHE_MAX, e) == -1) {
 		dns_query_shutdown();
@@ -208,16 +210,16 @@ dns_query_shutdown(void)
 	if (!D.up) {
 		return;
 	}
-	for (size_t i = 0; D.reqs != NULL && i < D.nreqs; i++) {
+	for (size_t i = 0; D.reqs != NULL && i < D.fresh; i++) {
 		if (D.reqs[i].state != REQ_FREE) {
 			req_close(&D.reqs[i]);
 			ev_timer_cancel(D.ev, &D.reqs[i].timer);
 		}
 	}
 	dns_cache_free();
-	free(D.reqs);
+	dns_pool_free(D.reqs, D.nreqs * sizeof *D.reqs);
 	free(D.rx);
-	free(D.tcp);
+	dns_pool_free(D.tcp, TCP_BYTES);
 	free(D.scratch);
 	memset(&D, 0, sizeof D);
 	epoch++;
@@ -243,14 +245,12 @@ dns_ev(void)
 struct dns_req *
 dns_query(const char *name, uint16_t qtype, dns_answer_fn *cb, void *arg)
 {
-	struct dns_req *r = D.free;
+	struct dns_req *r = D.up ? req_get() : NULL;
 
-	if (!D.up || r == NULL) {
+	if (r == NULL) {
 		log_debug("dns: no query slot for %s", name);
 		return NULL;
 	}
-	D.free = r->next_free;
-	r->next_free = NULL;
 	r->seq = ++D.seq;
 	r->qtype = qtype;
 	r->cb = cb;
@@ -326,6 +326,27 @@ dns_status_str(int status)
 	}
 }
 
+void *
+dns_pool_alloc(size_t size)
+{
+	void *p;
+
+	if (size == 0) {
+		return NULL;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void
+dns_pool_free(void *p, size_t size)
+{
+	if (p != NULL) {
+		(void)munmap(p, size);
+	}
+}
+
 void
 dns_random(void *buf, size_t len)
 {
@@ -367,6 +388,25 @@ dns_random(void *buf, size_t len)
 		out += n;
 		len -= n;
 	}
+}
+
+/* A free slot: the one given back last (its pages are warm), else
+ * one never used, set up now. */
+static struct dns_req *
+req_get(void)
+{
+	struct dns_req *r = D.free;
+
+	if (r != NULL) {
+		D.free = r->next_free;
+	} else if (D.fresh < D.nreqs) {
+		r = &D.reqs[D.fresh++];
+		timer_init(&r->timer, on_timer, r);
+	} else {
+		return NULL;
+	}
+	r->next_free = NULL;
+	return r;
 }
 
 static void
@@ -512,7 +552,6 @@ static void
 on_timer(struct timer *tm, void *arg)
 {
 	struct dns_req *r = arg;
-	const struct dns_answer *a = NULL;
 	int status;
 
 	(void)tm;
@@ -520,9 +559,11 @@ on_timer(struct timer *tm, void *arg)
 		if (r->status != DNS_OK) {
 			req_finish(r, r->status, NULL);
 		} else if (dns_cache_get(r->qname, r->qtype,
-		    ev_now(D.ev), &status, &a) == 1) {
+		    ev_now(D.ev), &status, D.scratch) == 1) {
+			/* scratch is free: answers are built in it only
+			 * from the loop, never during a callback. */
 			log_debug("dns %u: cached", r->seq);
-			req_finish(r, status, a);
+			req_finish(r, status, D.scratch);
 		} else {
 			req_try(r);
 		}

@@ -50,6 +50,11 @@
  * zero TTL still spares a burst of deliveries to one domain and a
  * huge one cannot pin stale data. */
 #define DNS_CACHE_MAX		64
+/* Octets of one cache entry's packed answer (dns_cache.c draws the
+ * layout): an MX answer of a few hosts, 16 AAAA records or a DKIM key
+ * (a 2048-bit RSA key is some 400 octets of TXT) fit; a larger answer
+ * is used once and asked for again next time. */
+#define DNS_CACHE_DATA_MAX	512
 #define DNS_TTL_MIN		5
 #define DNS_TTL_MAX		3600
 #define DNS_NEG_TTL		60	/* negative answer without SOA */
@@ -173,8 +178,13 @@ void	dns_shutdown(void);
 /* For tests: per-try timeout and tries (0 keeps the current value). */
 void	dns_set_timeouts(unsigned try_ms, unsigned tries);
 
-/* Empties the cache (for tests and after a configuration reload). */
+/* Empties the cache (for tests and after a configuration reload);
+ * touches no entry. */
 void	dns_cache_flush(void);
+
+/* Bytes of one cache entry (DNS_CACHE_MAX of them, each resident only
+ * once used), for `wren check` and README. */
+size_t	dns_cache_bytes_per_entry(void);
 
 /* Queries name (text) for qtype, following CNAMEs. Returns a handle
  * for dns_cancel, or NULL when every query slot is busy (the caller

@@ -15,6 +15,13 @@
 /* Fills buf with random octets (getrandom, /dev/urandom fallback). */
 void	dns_random(void *buf, size_t len);
 
+/* Zero-filled memory for a pool, straight from the kernel (mmap):
+ * its pages count in the resident set only once written, which calloc
+ * does not promise (glibc clears a block carved from the heap's top).
+ * NULL when out of memory. dns_pool_free takes the same size. */
+void	*dns_pool_alloc(size_t size);
+void	dns_pool_free(void *, size_t size);
+
 /* The event loop the resolver runs on. */
 struct ev	*dns_ev(void);
 
@@ -28,13 +35,13 @@ void	dns_query_shutdown(void);
 /* dns_cache.c: a fixed pool of answers keyed by name and type. */
 int	dns_cache_init(size_t entries, struct err *);
 void	dns_cache_free(void);
-/* The status kept for (name, qtype), with its answer when DNS_OK:
- * 1 found, 0 absent or expired. The answer stays valid until the next
- * dns_cache_put or flush. */
+/* The status kept for (name, qtype), with its answer copied to out
+ * when DNS_OK: 1 found, 0 absent or expired. */
 int	dns_cache_get(const char *name, uint16_t qtype, uint64_t now,
-	    int *status, const struct dns_answer **);
+	    int *status, struct dns_answer *out);
 /* Keeps status (DNS_OK with ans, DNS_NXDOMAIN or DNS_NODATA) for ttl
- * seconds (clamped); the oldest-used entry makes room. */
+ * seconds (clamped); the oldest-used entry makes room. An answer
+ * that does not pack into DNS_CACHE_DATA_MAX octets is not kept. */
 void	dns_cache_put(const char *name, uint16_t qtype, int status,
 	    const struct dns_answer *ans, uint32_t ttl, uint64_t now);
 

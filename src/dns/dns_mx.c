@@ -61,12 +61,14 @@ struct dns_lookup {
 static struct {
 	struct dns_lookup	*pool;
 	size_t			 n;
-	struct dns_lookup	*free;
+	size_t			 fresh;	/* pool[fresh..] never used */
+	struct dns_lookup	*free;	/* given back, most recent first */
 	unsigned		 epoch;	/* bumped by shutdown */
 } L;
 
 static struct dns_lookup	*lk_get(enum lk_kind, const char *,
 				    dns_hosts_fn *, void *);
+static struct dns_lookup	*lk_take(void);
 static void	lk_release(struct dns_lookup *);
 static void	lk_finish(struct dns_lookup *, int);
 static void	lk_abort(struct dns_lookup *);
@@ -92,31 +94,31 @@ dns_init(struct ev *ev, const struct dns_server *servers, size_t nservers,
 	if (dns_query_init(ev, servers, nservers, max_lookups, e) == -1) {
 		return -1;
 	}
-	L.pool = calloc(max_lookups, sizeof *L.pool);
+	L.pool = dns_pool_alloc(max_lookups * sizeof *L.pool);
 	if (L.pool == NULL) {
 		dns_query_shutdown();
 		return err_set(e, "dns lookups: out of memory");
 	}
+	/* Slots are set up at first use (lk_get): a slot is some 6 KB,
+	 * and the pages of slots never used stay out of memory. */
 	L.n = max_lookups;
-	for (size_t i = 0; i < L.n; i++) {
-		timer_init(&L.pool[i].timer, on_lk_timer, &L.pool[i]);
-		L.pool[i].next_free = i + 1 < L.n ? &L.pool[i + 1] : NULL;
-	}
-	L.free = L.n > 0 ? &L.pool[0] : NULL;
+	L.fresh = 0;
+	L.free = NULL;
 	return 0;
 }
 
 void
 dns_shutdown(void)
 {
-	for (size_t i = 0; L.pool != NULL && i < L.n; i++) {
+	for (size_t i = 0; L.pool != NULL && i < L.fresh; i++) {
 		if (L.pool[i].state != LK_FREE) {
 			lk_abort(&L.pool[i]);
 		}
 	}
-	free(L.pool);
+	dns_pool_free(L.pool, L.n * sizeof *L.pool);
 	L.pool = NULL;
 	L.n = 0;
+	L.fresh = 0;
 	L.free = NULL;
 	L.epoch++;
 	dns_query_shutdown();
@@ -150,15 +152,13 @@ dns_lookup_cancel(struct dns_lookup *lk)
 static struct dns_lookup *
 lk_get(enum lk_kind kind, const char *name, dns_hosts_fn *cb, void *arg)
 {
-	struct dns_lookup *lk = L.free;
+	struct dns_lookup *lk = dns_ev() != NULL ? lk_take() : NULL;
 	size_t len = strlen(name);
 
-	if (lk == NULL || dns_ev() == NULL) {
+	if (lk == NULL) {
 		log_debug("dns: no lookup slot for %s", name);
 		return NULL;
 	}
-	L.free = lk->next_free;
-	lk->next_free = NULL;
 	lk->kind = kind;
 	lk->cb = cb;
 	lk->arg = arg;
@@ -175,6 +175,25 @@ lk_get(enum lk_kind kind, const char *name, dns_hosts_fn *cb, void *arg)
 		lk_release(lk);
 		return NULL;
 	}
+	return lk;
+}
+
+/* A free slot: the one given back last (its pages are warm), else
+ * one never used, set up now. */
+static struct dns_lookup *
+lk_take(void)
+{
+	struct dns_lookup *lk = L.free;
+
+	if (lk != NULL) {
+		L.free = lk->next_free;
+	} else if (L.fresh < L.n) {
+		lk = &L.pool[L.fresh++];
+		timer_init(&lk->timer, on_lk_timer, lk);
+	} else {
+		return NULL;
+	}
+	lk->next_free = NULL;
 	return lk;
 }
 

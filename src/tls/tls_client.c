@@ -15,26 +15,30 @@
  *   engine --> vrfy (ours) --+--> br_x509_minimal   verdict, key if ok
  *                            +--> br_x509_decoder   first cert: key
  *
- * The trust anchors live in one allocation per load; a reload makes a
- * new set, and the old one is freed once no handshake uses it.
+ * The trust anchors live in one allocation per load, sized exactly
+ * (ta_load draws it); a reload makes a new set, and the old one is
+ * freed once no handshake uses it.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/pool.h"
 #include "tls/tls_client.h"
-#include "tls/tls_cred.h"
 #include "tls/tls_pump.h"
 
 #define TA_SETS_MAX	4	/* the current anchors and older ones */
+#define TA_READ_CHUNK	4096	/* CA bundle text read at once */
 
 struct ta_set {
-	br_x509_trust_anchor	*ta;
+	br_x509_trust_anchor	*ta;		/* one block, see ta_load */
 	size_t			 n;
-	unsigned char		*data;		/* their DNs and keys */
+	size_t			 bytes;		/* of the block */
 	unsigned		 refs;		/* "current" + handshakes */
 	int			 used;
 };
@@ -61,15 +65,25 @@ struct tls_client_conn {
 	void			*arg;
 };
 
-/* One CA bundle being read into a set. */
+/* One CA bundle being read (ta_load): the PEM decoder, the X.509
+ * decoder of the current object, and what was counted or copied. */
 struct ta_load {
-	struct ta_set		*set;
+	const char		*path;
+	struct err		*e;
+	struct ta_set		*set;		/* NULL while counting */
 	size_t			 cap;		/* room in set->ta */
-	size_t			 used, room;	/* in set->data */
+	unsigned char		*out;		/* DNs and keys, or NULL */
+	size_t			 room;		/* at out */
+	size_t			 n;		/* anchors so far */
+	size_t			 bytes;		/* DN and key bytes so far */
+	size_t			 mark;		/* bytes at this object */
 	size_t			 skipped;
 	int			 overflow;
-	struct err		*e;
+	int			 inside;	/* between BEGIN and END */
+	int			 is_cert;
+	br_pem_decoder_context	 pem;
 	br_x509_decoder_context	 xd;
+	unsigned char		 buf[TA_READ_CHUNK];
 };
 
 static struct {
@@ -116,7 +130,10 @@ static const br_x509_pkey *vrfy_get_pkey(const br_x509_class *const *,
 static void	client_done(struct conn *, struct tls_pump *, int);
 static void	client_release(struct conn *, struct tls_pump *);
 static int	ta_load(struct ta_set *, const char *, struct err *);
-static int	ta_add(void *, const char *, const unsigned char *, size_t);
+static int	ta_pass(struct ta_load *);
+static int	ta_feed(struct ta_load *, const unsigned char *, size_t);
+static void	ta_append_der(void *, const void *, size_t);
+static void	ta_add(struct ta_load *);
 static void	ta_append_dn(void *, const void *, size_t);
 static unsigned char *ta_copy(struct ta_load *, const void *, size_t);
 static void	ta_free(struct ta_set *);
@@ -293,6 +310,12 @@ tls_peer_verified(const struct conn *c, const char **why)
 }
 
 size_t
+tls_client_anchor_bytes(void)
+{
+	return cli.current != NULL ? cli.current->bytes : 0;
+}
+
+size_t
 tls_client_bytes_per_connection(void)
 {
 	return sizeof(struct tls_client_conn);
@@ -419,46 +442,64 @@ client_release(struct conn *c, struct tls_pump *p)
 	(void)pool_put(&cli.pool, t);
 }
 
-/* Reads a PEM bundle into set; on error set is left empty. The DNs and
- * keys are parts of the certificates, whose DER is smaller than the
- * file: one block of the file's size holds them all. */
+/*
+ * Reads a PEM bundle into set; on error set is left empty. The file is
+ * read twice in small chunks, each PEM object's DER going straight
+ * into an X.509 decoder, so neither the file nor a certificate is ever
+ * held whole. The first pass counts the anchors and the bytes of their
+ * DNs and keys; the second copies them into one block of exactly that
+ * size:
+ *
+ *   set->ta --> +------------------------+
+ *               | br_x509_trust_anchor 0 |--.  dn.data, key pointers
+ *               | ...                    |  |
+ *               | br_x509_trust_anchor n |  |
+ *               +------------------------+  |
+ *               | DN 0 | n, e or Q 0 | DN 1 ...  (bytes, no padding)
+ *               +------------------------------------------+
+ */
 static int
 ta_load(struct ta_set *set, const char *path, struct err *e)
 {
 	struct ta_load *ld;
-	struct stat st;
-	int rc = 0;
+	size_t n, bytes;
+	int rc;
 
 	memset(set, 0, sizeof *set);
-	if (stat(path, &st) == -1) {
-		return err_set(e, "%s: cannot read the CA bundle: %s", path,
-		    strerror(errno));
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > TLS_CA_MAX) {
-		return err_set(e, "%s: not a CA bundle (a file of at most %d "
-		    "bytes)", path, TLS_CA_MAX);
-	}
 	ld = calloc(1, sizeof *ld);
-	set->data = malloc((size_t)st.st_size + 1);
-	if (ld == NULL || set->data == NULL) {
-		free(ld);
-		ta_free(set);
+	if (ld == NULL) {
 		return err_set(e, "%s: out of memory", path);
 	}
-	ld->set = set;
-	ld->room = (size_t)st.st_size + 1;
+	ld->path = path;
 	ld->e = e;
-	if (tls_pem_each(path, TLS_CA_MAX, ta_add, ld, e) == -1) {
-		rc = -1;
-	} else if (ld->overflow) {
-		rc = err_set(e, "%s: the file changed while read", path);
-	} else if (set->n == 0) {
+	rc = ta_pass(ld);
+	if (rc == 0 && ld->n == 0) {
 		rc = err_set(e, "%s: no usable CA certificate in the file",
 		    path);
 	}
-	if (rc == 0 && ld->skipped > 0) {
-		log_warnx("tls: %s: %zu certificates skipped (unsupported "
-		    "key or malformed)", path, ld->skipped);
+	n = ld->n;
+	bytes = ld->bytes;
+	if (rc == 0 && (n > SIZE_MAX / sizeof *set->ta / 2 ||
+	    (set->ta = malloc(n * sizeof *set->ta + bytes)) == NULL)) {
+		rc = err_set(e, "%s: out of memory", path);
+	}
+	if (rc == 0) {
+		ld->set = set;
+		ld->cap = n;
+		ld->room = bytes;
+		ld->out = (unsigned char *)(set->ta + n);
+		rc = ta_pass(ld);
+	}
+	if (rc == 0 && (ld->overflow || set->n != n || ld->bytes != bytes)) {
+		rc = err_set(e, "%s: the file changed while read", path);
+	}
+	if (rc == 0) {
+		set->bytes = n * sizeof *set->ta + bytes;
+		if (ld->skipped > 0) {
+			log_warnx("tls: %s: %zu certificates skipped "
+			    "(unsupported key or malformed)", path,
+			    ld->skipped);
+		}
 	}
 	free(ld);
 	if (rc == -1) {
@@ -467,71 +508,156 @@ ta_load(struct ta_set *set, const char *path, struct err *e)
 	return rc;
 }
 
-/* One PEM object: a certificate becomes an anchor, as brssl does. */
+/* One pass over the file: counts (ld->set NULL) or fills ld->set. */
 static int
-ta_add(void *arg, const char *name, const unsigned char *der, size_t len)
+ta_pass(struct ta_load *ld)
+{
+	struct stat st;
+	size_t total = 0;
+	int fd, rc = 0, eof = 0;
+
+	ld->n = 0;
+	ld->bytes = 0;
+	ld->skipped = 0;
+	ld->inside = 0;
+	fd = open(ld->path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		return err_set(ld->e, "%s: cannot read the CA bundle: %s",
+		    ld->path, strerror(errno));
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > TLS_CA_MAX) {
+		close(fd);
+		return err_set(ld->e, "%s: not a CA bundle (a file of at most "
+		    "%d bytes)", ld->path, TLS_CA_MAX);
+	}
+	br_pem_decoder_init(&ld->pem);
+	while (rc == 0 && !eof) {
+		ssize_t got = read(fd, ld->buf, sizeof ld->buf);
+
+		if (got == -1 && errno == EINTR) {
+			continue;
+		}
+		if (got == -1) {
+			rc = err_set(ld->e, "%s: %s", ld->path,
+			    strerror(errno));
+			break;
+		}
+		total += (size_t)got;
+		if (total > TLS_CA_MAX) {
+			rc = err_set(ld->e, "%s: the file changed while read",
+			    ld->path);
+			break;
+		}
+		if (got == 0) {
+			/* A last line without its newline still ends. */
+			eof = 1;
+			ld->buf[0] = '\n';
+			got = 1;
+		}
+		rc = ta_feed(ld, ld->buf, (size_t)got);
+	}
+	close(fd);
+	if (rc == 0 && ld->inside) {
+		rc = err_set(ld->e, "%s: PEM object not terminated",
+		    ld->path);
+	}
+	return rc;
+}
+
+/* PEM text through the decoder; objects begin and end on the way. */
+static int
+ta_feed(struct ta_load *ld, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		size_t used = br_pem_decoder_push(&ld->pem, p, len);
+		const char *name;
+
+		p += used;
+		len -= used;
+		switch (br_pem_decoder_event(&ld->pem)) {
+		case BR_PEM_BEGIN_OBJ:
+			name = br_pem_decoder_name(&ld->pem);
+			ld->inside = 1;
+			ld->is_cert = strcmp(name, "CERTIFICATE") == 0 ||
+			    strcmp(name, "X509 CERTIFICATE") == 0;
+			ld->mark = ld->bytes;
+			if (ld->is_cert) {
+				br_x509_decoder_init(&ld->xd, ta_append_dn,
+				    ld);
+			}
+			br_pem_decoder_setdest(&ld->pem, ta_append_der, ld);
+			break;
+		case BR_PEM_END_OBJ:
+			if (ld->inside && ld->is_cert) {
+				ta_add(ld);
+			}
+			ld->inside = 0;
+			break;
+		case BR_PEM_ERROR:
+			return err_set(ld->e, "%s: not a valid PEM file",
+			    ld->path);
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+static void
+ta_append_der(void *arg, const void *p, size_t len)
 {
 	struct ta_load *ld = arg;
-	struct ta_set *set = ld->set;
-	br_x509_trust_anchor *ta;
-	const br_x509_pkey *pk;
-	size_t mark = ld->used;
 
-	if (strcmp(name, "CERTIFICATE") != 0 &&
-	    strcmp(name, "X509 CERTIFICATE") != 0) {
-		return 0;
+	if (ld->is_cert) {
+		br_x509_decoder_push(&ld->xd, p, len);
 	}
-	if (set->n == ld->cap) {
-		size_t cap = ld->cap ? ld->cap * 2 : 64;
+}
 
-		ta = realloc(set->ta, cap * sizeof *ta);
-		if (ta == NULL) {
-			return err_set(ld->e, "CA bundle: out of memory");
-		}
-		set->ta = ta;
-		ld->cap = cap;
-	}
-	ta = &set->ta[set->n];
-	memset(ta, 0, sizeof *ta);
-	ta->dn.data = set->data + ld->used;
-	br_x509_decoder_init(&ld->xd, ta_append_dn, ld);
-	br_x509_decoder_push(&ld->xd, der, len);
-	pk = br_x509_decoder_get_pkey(&ld->xd);
-	if (pk == NULL || ld->overflow) {
-		ld->used = mark;
+/* The certificate just decoded becomes an anchor, as brssl does; its
+ * DN is already in place (ta_append_dn), the key follows it. */
+static void
+ta_add(struct ta_load *ld)
+{
+	br_x509_trust_anchor ta;
+	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&ld->xd);
+
+	memset(&ta, 0, sizeof ta);
+	if (pk == NULL || (pk->key_type != BR_KEYTYPE_RSA &&
+	    pk->key_type != BR_KEYTYPE_EC)) {
+		ld->bytes = ld->mark;
 		ld->skipped++;
-		return 0;
+		return;
 	}
-	ta->dn.len = ld->used - mark;
-	if (br_x509_decoder_isCA(&ld->xd)) {
-		ta->flags |= BR_X509_TA_CA;
-	}
+	ta.dn.data = ld->out != NULL ? ld->out + ld->mark : NULL;
+	ta.dn.len = ld->bytes - ld->mark;
 	/* Not a CA: the key itself is trusted (a relay's self-signed
 	 * certificate put in relay_ca_file). */
-	ta->pkey.key_type = pk->key_type;
+	if (br_x509_decoder_isCA(&ld->xd)) {
+		ta.flags |= BR_X509_TA_CA;
+	}
+	ta.pkey.key_type = pk->key_type;
 	if (pk->key_type == BR_KEYTYPE_RSA) {
-		ta->pkey.key.rsa.n = ta_copy(ld, pk->key.rsa.n,
+		ta.pkey.key.rsa.n = ta_copy(ld, pk->key.rsa.n,
 		    pk->key.rsa.nlen);
-		ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
-		ta->pkey.key.rsa.e = ta_copy(ld, pk->key.rsa.e,
+		ta.pkey.key.rsa.nlen = pk->key.rsa.nlen;
+		ta.pkey.key.rsa.e = ta_copy(ld, pk->key.rsa.e,
 		    pk->key.rsa.elen);
-		ta->pkey.key.rsa.elen = pk->key.rsa.elen;
-	} else if (pk->key_type == BR_KEYTYPE_EC) {
-		ta->pkey.key.ec.curve = pk->key.ec.curve;
-		ta->pkey.key.ec.q = ta_copy(ld, pk->key.ec.q,
-		    pk->key.ec.qlen);
-		ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+		ta.pkey.key.rsa.elen = pk->key.rsa.elen;
 	} else {
-		ld->used = mark;
-		ld->skipped++;
-		return 0;
+		ta.pkey.key.ec.curve = pk->key.ec.curve;
+		ta.pkey.key.ec.q = ta_copy(ld, pk->key.ec.q,
+		    pk->key.ec.qlen);
+		ta.pkey.key.ec.qlen = pk->key.ec.qlen;
 	}
-	if (ld->overflow) {
-		ld->used = mark;
-		return 0;
+	if (ld->set != NULL) {
+		if (ld->set->n == ld->cap) {
+			ld->overflow = 1;
+		} else if (!ld->overflow) {
+			ld->set->ta[ld->set->n++] = ta;
+		}
 	}
-	set->n++;
-	return 0;
+	ld->n++;
 }
 
 static void
@@ -540,19 +666,25 @@ ta_append_dn(void *arg, const void *p, size_t len)
 	(void)ta_copy(arg, p, len);
 }
 
-/* Bytes into the set's block; on overflow (the file grew since its
- * size was taken) the load fails. */
+/* Bytes counted, and in the second pass copied into the block; where
+ * the first pass did not leave room (the file changed in between),
+ * the load fails. */
 static unsigned char *
 ta_copy(struct ta_load *ld, const void *p, size_t len)
 {
-	unsigned char *dst = ld->set->data + ld->used;
+	unsigned char *dst;
 
-	if (len > ld->room - ld->used) {
+	if (ld->out == NULL) {
+		ld->bytes += len;
+		return NULL;
+	}
+	dst = ld->out + ld->bytes;
+	if (len > ld->room - ld->bytes) {
 		ld->overflow = 1;
 		return dst;
 	}
 	memcpy(dst, p, len);
-	ld->used += len;
+	ld->bytes += len;
 	return dst;
 }
 
@@ -560,7 +692,6 @@ static void
 ta_free(struct ta_set *set)
 {
 	free(set->ta);
-	free(set->data);
 	memset(set, 0, sizeof *set);
 }
 

@@ -60,8 +60,11 @@ void	tls_client_shutdown(void);
  * for new handshakes, -1 with e set and the old anchors kept. */
 int	tls_client_reload(const char *ca_file, struct err *);
 
-/* Trust anchors loaded. */
+/* Trust anchors loaded, and the bytes they hold: one block with the
+ * anchors and only their DNs and public keys (about 70 KB for a
+ * system bundle of 150 CAs); nothing else of the file is kept. */
 size_t	tls_client_anchors(void);
+size_t	tls_client_anchor_bytes(void);
 
 /* Starts TLS on c at once (the client speaks first: the ClientHello
  * leaves on the next flush, or once connected), with SNI and the name
