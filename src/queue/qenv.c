@@ -296,13 +296,14 @@ qenv_remove(const char *data_dir, const char *id, struct err *e)
 
 /*
  * The report goes into the queue like any message: from <> to the
- * sender, so the runner delivers it to a local Maildir or out. Only
- * once it is durable are the recipients recorded as reported; a crash
- * in between can send a second report, never none.
+ * sender, so the runner delivers it to a local Maildir or out. It is
+ * committed through the store's group commit; only once it is durable
+ * (qenv_bounce_done) are the recipients recorded as reported, so a
+ * crash in between can send a second report, never none.
  */
 int
-qenv_bounce(const char *data_dir, const char *hostname, struct qenv *q,
-    struct err *e)
+qenv_bounce_start(const char *data_dir, const char *hostname,
+    struct qenv *q, enqueue_done_fn *done, void *arg, struct err *e)
 {
 	const struct envelope *env = &q->env;
 	char id[SPOOL_ID_MAX], path[SPOOL_PATH_MAX];
@@ -358,13 +359,22 @@ qenv_bounce(const char *data_dir, const char *hostname, struct qenv *q,
 	}
 	if (n <= 0) {
 		enqueue_abort(data_dir, id, fd);
-		return n;
+		return n < 0 ? -1 : 0;
 	}
 	ne.id = id;
 	ne.arrival = br.now;
-	if (enqueue_commit(data_dir, fd, &ne, e) == -1) {
+	if (enqueue_submit(data_dir, fd, &ne, done, arg, e) == -1) {
 		return -1;
 	}
+	return 1;
+}
+
+int
+qenv_bounce_done(const char *data_dir, struct qenv *q, const char *id,
+    struct err *e)
+{
+	const struct envelope *env = &q->env;
+
 	log_info("queue %s: sender non-delivery notification: %s", env->id,
 	    id);
 	for (size_t i = 0; i < env->nrcpt; i++) {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "queue/enqueue.h"
 #include "queue/envelope.h"
 #include "queue/remote.h"
 
@@ -61,11 +62,19 @@ void	qenv_unclaim(struct qenv *, const struct remote_job *);
 void	qenv_results(struct qenv *, const struct remote_job *,
 	    int64_t next_try);
 
-/* One bounce to the sender for the failed, unreported recipients
- * (none to <>, none where NOTIFY says so), written into the queue as
- * a new message; then they are recorded as reported. */
-int	qenv_bounce(const char *data_dir, const char *hostname,
-	    struct qenv *, struct err *);
+/*
+ * One bounce to the sender for the failed, unreported recipients (none
+ * to <>, none where NOTIFY says so): 1 when one was written and handed
+ * to the store (done comes later; then call qenv_bounce_done on the
+ * envelope read again), 0 when none is wanted (what needs no report is
+ * recorded as such now), -1 (e).
+ */
+int	qenv_bounce_start(const char *data_dir, const char *hostname,
+	    struct qenv *, enqueue_done_fn *done, void *arg, struct err *);
+
+/* The bounce `id` is queued: its recipients are recorded as reported. */
+int	qenv_bounce_done(const char *data_dir, struct qenv *, const char *id,
+	    struct err *);
 
 /* Removes msg/<id> and env/<id>. */
 int	qenv_remove(const char *data_dir, const char *id, struct err *);

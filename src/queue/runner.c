@@ -35,6 +35,7 @@
 #include "core/log.h"
 #include "map/resolve.h"
 #include "queue/control.h"
+#include "queue/enqueue.h"
 #include "queue/local.h"
 #include "queue/qenv.h"
 #include "queue/remote.h"
@@ -96,6 +97,7 @@ static void	ent_drop(struct qent *);
 static void	start_message(struct qent *);
 static void	job_done(struct remote_job *);
 static void	settle(struct qent *, struct qenv *);
+static void	bounce_done(void *, int, const char *);
 static int	dom_busy(const char *);
 static void	deliver_local(struct qent *, struct qenv *, size_t,
 		    int64_t);
@@ -133,6 +135,7 @@ runner_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 		    cfg_hostname(cfg, host, sizeof host));
 	}
 	if (spool_init(rn.data_dir, e) == -1 ||
+	    enqueue_init(ev, out, e) == -1 ||
 	    remote_init(ev, out, cfg, maps, max, e) == -1) {
 		return -1;
 	}
@@ -211,6 +214,7 @@ runner_shutdown(void)
 		control_shutdown(rn.ev);
 	}
 	remote_shutdown();
+	enqueue_shutdown();
 	free(rn.jobs);
 	free(rn.dom);
 	memset(&rn, 0, sizeof rn);
@@ -767,8 +771,17 @@ settle(struct qent *q, struct qenv *qe)
 {
 	struct err e;
 
-	if (qenv_bounce(rn.data_dir, rn.hostname, qe, &e) == -1) {
+	switch (qenv_bounce_start(rn.data_dir, rn.hostname, qe, bounce_done,
+	    q, &e)) {
+	case 1:
+		q->inflight++;		/* bounce_done settles again */
+		return;
+	case -1:
+		/* Failed recipients stay unreported: the message stays
+		 * until their bounce is queued. */
 		log_warnx("queue %s: bounce: %s", q->id, e.msg);
+		q->next_try = (int64_t)time(NULL) + RUNNER_RESCAN_S;
+		return;
 	}
 	if (qenv_pending(qe) == 0) {
 		if (qenv_remove(rn.data_dir, q->id, &e) == -1) {
@@ -780,6 +793,41 @@ settle(struct qent *q, struct qenv *qe)
 		return;
 	}
 	q->next_try = qenv_next_try(qe);
+}
+
+/* The bounce is durable in the queue (err 0), or was not queued. */
+static void
+bounce_done(void *arg, int err, const char *id)
+{
+	struct qent *q = arg;
+	struct qenv *qe = &qe_one;
+	struct err e;
+
+	q->inflight--;
+	if (err != 0) {
+		log_warnx("queue %s: bounce %s not queued: %s", q->id, id,
+		    strerror(err));
+		q->next_try = (int64_t)time(NULL) + RUNNER_RESCAN_S;
+	} else {
+		switch (qenv_load(rn.data_dir, q->id, qe, &e)) {
+		case 1:
+			if (qenv_bounce_done(rn.data_dir, qe, id, &e) == 0) {
+				settle(q, qe);
+				break;
+			}
+			/* FALLTHROUGH */
+		case -1:
+			log_warnx("queue %s: %s", q->id, e.msg);
+			q->next_try = (int64_t)time(NULL) + RUNNER_RESCAN_S;
+			break;
+		default:
+			if (q->inflight == 0) {
+				ent_drop(q);
+			}
+			break;
+		}
+	}
+	kick();
 }
 
 /* retry_schedule's delay after the given number of attempts: the
