@@ -21,7 +21,7 @@ enum { PH_MAGIC, PH_HEADER, PH_RCPT, PH_RESULTS };
 enum {
 	H_ID = 1 << 0, H_ARRIVAL = 1 << 1, H_SENDER = 1 << 2,
 	H_SIZE = 1 << 3, H_RET = 1 << 4, H_ENVID = 1 << 5,
-	H_SMTPUTF8 = 1 << 6, H_CLIENT = 1 << 7
+	H_SMTPUTF8 = 1 << 6, H_CLIENT = 1 << 7, H_BODY = 1 << 8
 };
 #define H_REQUIRED	(H_ID | H_ARRIVAL | H_SENDER | H_SIZE)
 
@@ -245,6 +245,9 @@ envelope_format(char *out, size_t cap, const struct envelope_spec *s)
 	puts0(&o, ret[s->ret]);
 	puts0(&o, "\nenvid ");
 	puts0(&o, envid[0] ? envid : "-");
+	if (s->body8) {
+		puts0(&o, "\nbody 8bitmime");
+	}
 	puts0(&o, s->smtputf8 ? "\nsmtputf8 1\nclient " :
 	    "\nsmtputf8 0\nclient ");
 	puts0(&o, client);
@@ -496,7 +499,7 @@ header_line(struct envelope_parser *p, const char *k, size_t kl,
 		{ "id", H_ID }, { "arrival", H_ARRIVAL },
 		{ "sender", H_SENDER }, { "size", H_SIZE }, { "ret", H_RET },
 		{ "envid", H_ENVID }, { "smtputf8", H_SMTPUTF8 },
-		{ "client", H_CLIENT },
+		{ "client", H_CLIENT }, { "body", H_BODY },
 	};
 	struct envelope *env = p->env;
 	unsigned bit = 0;
@@ -568,6 +571,15 @@ header_line(struct envelope_parser *p, const char *k, size_t kl,
 			return ENVELOPE_E_VALUE;
 		}
 		env->smtputf8 = v[0] == '1';
+		break;
+	case H_BODY:
+		if (vl == 4 && memcmp(v, "7bit", 4) == 0) {
+			env->body8 = 0;
+		} else if (vl == 8 && memcmp(v, "8bitmime", 8) == 0) {
+			env->body8 = 1;
+		} else {
+			return ENVELOPE_E_VALUE;
+		}
 		break;
 	case H_CLIENT:
 		if (vl == 0 || vl > ENVELOPE_CLIENT_MAX) {

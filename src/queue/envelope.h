@@ -14,6 +14,8 @@
  *   ret full|hdrs|-                  RFC 3461 RET
  *   envid <xtext>|-                  RFC 3461 ENVID, as received
  *   smtputf8 0|1                     RFC 6531
+ *   body 7bit|8bitmime               RFC 6152 BODY= (written when
+ *                                    8bitmime; absent means 7bit)
  *   client mail.example.net [192.0.2.7]
  *   rcpt <addr> notify=<list>|- orcpt=<type;xtext>|-
  *
@@ -138,6 +140,7 @@ struct envelope {
 	enum dsn_ret		 ret;
 	char			 envid[SMTP_ENVID_MAX + 1];	/* xtext */
 	int			 smtputf8;
+	int			 body8;		/* BODY=8BITMIME */
 	char			 client[ENVELOPE_CLIENT_MAX + 1];
 	int			 hold;		/* admin hold, not released */
 	int64_t			 retry_at;	/* last admin retry, 0 */
@@ -205,6 +208,7 @@ struct envelope_spec {
 	enum dsn_ret			 ret;
 	const char			*envid;	/* xtext, "" or NULL */
 	int				 smtputf8;
+	int				 body8;	/* BODY=8BITMIME */
 	const char			*client;	/* NULL: "-" */
 	const struct envelope_spec_rcpt	*rcpt;
 	size_t				 nrcpt;

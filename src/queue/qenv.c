@@ -204,6 +204,7 @@ qenv_job(struct qenv *q, size_t i, const char *domain, int relay,
 	    "");
 	j->size = env->size;
 	j->smtputf8 = env->smtputf8;
+	j->eightbit = env->body8;
 	j->ret = (int)env->ret;
 	fmt(j->envid, sizeof j->envid, "%s", env->envid);
 	j->arrival = env->arrival;

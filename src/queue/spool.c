@@ -112,6 +112,7 @@ spool_write_env(const char *data_dir, const struct spool_env *env,
 	    env->ret == DSN_RET_HDRS ? DSN_RET_HDRS : DSN_RET_NONE;
 	spec.envid = env->envid;
 	spec.smtputf8 = env->smtputf8;
+	spec.body8 = env->body8;
 	spec.client = cl > 0 ? client : NULL;
 	spec.rcpt = r;
 	spec.nrcpt = env->nrcpt;

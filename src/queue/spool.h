@@ -42,6 +42,7 @@ struct spool_env {
 	int			 ret;		/* enum dsn_ret */
 	const char		*envid;
 	int			 smtputf8;
+	int			 body8;		/* BODY=8BITMIME given */
 	const char		*client;	/* "helo [ip]" */
 	const struct spool_rcpt	*rcpt;
 	size_t			 nrcpt;

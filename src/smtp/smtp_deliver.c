@@ -292,6 +292,7 @@ queue_envelope(struct smtp_session *s, struct err *e)
 	env.ret = (int)s->ret;
 	env.envid = s->envid;
 	env.smtputf8 = s->smtputf8;
+	env.body8 = s->body8;
 	env.client = client;
 	env.rcpt = r;
 	env.nrcpt = nr;

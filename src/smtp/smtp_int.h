@@ -81,6 +81,7 @@ struct smtp_session {
 	/* the transaction */
 	char			 sender[ADDR_MAX + 1];
 	int			 smtputf8;
+	int			 body8;		/* MAIL ... BODY=8BITMIME */
 	enum smtp_ret		 ret;
 	char			 envid[SMTP_ENVID_MAX + 1];
 	size_t			 nrcpt;		/* RCPT commands accepted */

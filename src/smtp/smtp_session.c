@@ -862,6 +862,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	memcpy(s->sender, cmd->path, cmd->pathlen + 1);
 	s->smtputf8 = cmd->smtputf8;
+	s->body8 = cmd->body == SMTP_BODY_8BITMIME;
 	s->ret = cmd->ret;
 	memcpy(s->envid, cmd->envid, sizeof s->envid);
 	set_state(s, SMTP_ST_MAIL);

@@ -61,6 +61,8 @@ static const struct env_case env_cases[] = {
 	    "hold=0 retry=0 bounce=0 n=2\n0 <b@example.net> notify=0 "
 	    "orcpt= pending 0 0 code= mta= text= rep=0\n1 <c@example.org> "
 	    "notify=12 orcpt=rfc822;c+40example.org pending"),
+	OK("BODY=8BITMIME kept", T(HEAD "body 8bitmime\n" R0), "b8=1 id="),
+	OK("body 7bit", T(HEAD "body 7bit\n" R0), "b8=0 id="),
 	OK("header lines in another order",
 	    T("wren-envelope 1\nsize 1\nsender \narrival 0\nid F\n" R0),
 	    "id=F arrival=0 sender=<> size=1"),
@@ -192,6 +194,9 @@ static const struct env_case env_cases[] = {
 	BAD("envid with lower-case hex", T(HEAD "envid a+2b\n" R0),
 	    VALUE, 6),
 	BAD("smtputf8 2", T(HEAD "smtputf8 2\n" R0), VALUE, 6),
+	BAD("body of another type", T(HEAD "body binarymime\n" R0), VALUE, 6),
+	BAD("body given twice", T(HEAD "body 7bit\nbody 8bitmime\n" R0),
+	    DUP, 7),
 	BAD("empty client", T(HEAD "client \n" R0), VALUE, 6),
 	BAD("id in lower case", T("wren-envelope 1\nid 0a1b\n"), VALUE, 2),
 	BAD("id naming another file", T("wren-envelope 1\nid ../../x\n"),
@@ -259,9 +264,9 @@ dump(const struct envelope *env, char *out, size_t cap)
 {
 	size_t n;
 
-	n = (size_t)snprintf(out, cap, "id=%s arrival=%lld sender=<%s> "
+	n = (size_t)snprintf(out, cap, "b8=%d id=%s arrival=%lld sender=<%s> "
 	    "size=%llu ret=%d envid=%s u8=%d client=%s hold=%d retry=%lld "
-	    "bounce=%lld n=%zu\n", env->id, (long long)env->arrival,
+	    "bounce=%lld n=%zu\n", env->body8, env->id, (long long)env->arrival,
 	    env->sender, (unsigned long long)env->size, (int)env->ret,
 	    env->envid, env->smtputf8, env->client, env->hold,
 	    (long long)env->retry_at, (long long)env->bounce_at, env->nrcpt);
