@@ -27,6 +27,10 @@
 #include "imap/imap_parse.h"
 #include "store/mbox.h"
 
+#define IMAP_MAILBOX_MAX	255	/* a mailbox name's octets as the
+				 * client writes it; a longer one
+				 * exists nowhere (Maildir++ names
+				 * are file names) */
 #define IMAP_SPILL_MAX	65536	/* output that did not fit c->out */
 #define IMAP_CHUNK	16384	/* file reads while streaming a body */
 #define IMAP_STREAM_BUF	32768	/* output lent to the connection while

@@ -28,8 +28,10 @@
 #include "auth/auth.h"
 #include "auth/login.h"
 #include "imap/imap_int.h"
+#include "imap/imap_pattern.h"
 #include "msg/base64.h"
 #include "msg/mailbox.h"
+#include "store/maildir.h"
 #include "tls/tls.h"
 
 #define CAPA_BASE	"IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE " \
@@ -90,6 +92,9 @@ static void	update_event(void *, enum mbox_event, uint32_t,
 static void	mailbox_changed(struct mbox *, void *);
 static int	mailbox_path(const struct imap_session *, const char *name,
 		    size_t len, char *out, size_t cap);
+static int	mailbox_arg(const struct imap_arg *, char *, size_t,
+		    size_t *);
+static int	status_item(const struct imap_arg *);
 static const char *capabilities(const struct imap_session *);
 
 int
@@ -192,10 +197,16 @@ imap_tagged(struct imap_session *s, const char *status, const char *f, ...)
 {
 	char text[512];
 	va_list ap;
+	int n;
 
 	va_start(ap, f);
-	(void)vfmt(text, sizeof text, f, ap);
+	n = vfmt(text, sizeof text, f, ap);
 	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof text) {
+		/* Our texts are short; one that is not loses its words,
+		 * never the status. */
+		memcpy(text, "Completed", sizeof "Completed");
+	}
 	(void)imap_outf(s, "%s %s %s\r\n", s->ws ? s->ws->tag : "*", status,
 	    text);
 }
@@ -287,7 +298,7 @@ session_open(struct conn *c, int implicit_tls)
 	timer_init(&s->job_tick, job_tick, s);
 	c->sess = s;
 	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {
-		fmt(s->ip, sizeof s->ip, "?");
+		memcpy(s->ip, "?", 2);
 	}
 	/* RFC 3501 5.4: at least 30 minutes once logged in; a client
 	 * that has not logged in gets the short SMTP-like limit. */
@@ -716,9 +727,12 @@ capabilities(const struct imap_session *s)
 {
 	static char capa[256];
 
-	(void)fmt(capa, sizeof capa, "%s%s%s", CAPA_BASE,
+	if (fmt(capa, sizeof capa, "%s%s%s", CAPA_BASE,
 	    !s->tls && tls_available() ? " STARTTLS" : "",
-	    login_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
+	    login_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED") >=
+	    (int)sizeof capa) {
+		return CAPA_BASE;	/* cannot happen: constant texts */
+	}
 	return capa;
 }
 
@@ -849,10 +863,21 @@ try_login(struct imap_session *s, const char *user, size_t ulen,
     const char *pw, size_t pwlen)
 {
 	struct login l;
+	struct err e;
 
 	switch (login_check(imap.cfg, imap.maps, s->c, s->ip, user, ulen, pw,
 	    pwlen, ev_now(imap.ev) / 1000 + 1, 1, &l)) {
 	case LOGIN_OK:
+		/* INBOX always exists (RFC 3501 6.3.1): an account that
+		 * never received mail gets its Maildir now, as Dovecot
+		 * creates it at first login. */
+		if (maildir_ensure(l.home, &e) == -1) {
+			conn_log(s->c, LOG_LVL_WARN, "login %s: %s", l.name,
+			    e.msg);
+			imap_tagged(s, "NO", "[UNAVAILABLE] Mailbox not "
+			    "available");
+			return;
+		}
 		memcpy(s->login, l.name, sizeof s->login);
 		memcpy(s->home, l.home, sizeof s->home);
 		s->state = IMAP_ST_AUTH;
@@ -923,11 +948,31 @@ mailbox_path(const struct imap_session *s, const char *name, size_t len,
 	    (int)cap ? 0 : -1;
 }
 
+/* A mailbox name argument into buf: 1, or 0 when the string is longer
+ * than cap (no mailbox has such a name), or -1 when it is no string. */
+static int
+mailbox_arg(const struct imap_arg *a, char *buf, size_t cap, size_t *len)
+{
+	if (imap_arg_str(a, buf, cap, len) == 0) {
+		return 1;
+	}
+	switch (a->type) {
+	case IMAP_ARG_ATOM:
+	case IMAP_ARG_NUMBER:
+	case IMAP_ARG_QUOTED:
+	case IMAP_ARG_LITERAL:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static void
 cmd_select(struct imap_session *s, int readonly)
 {
 	struct imap_cmd *cmd = &s->ws->cmd;
-	char name[256], path[MBOX_PATH_MAX], flags[32 * MAILDIR_KEYWORDS_MAX];
+	char name[IMAP_MAILBOX_MAX + 1], path[MBOX_PATH_MAX];
+	char flags[32 * MAILDIR_KEYWORDS_MAX];
 	size_t nlen, fl = 0;
 	struct err e;
 	uint32_t unseen;
@@ -950,7 +995,11 @@ cmd_select(struct imap_session *s, int readonly)
 		return;
 	}
 	s->state = IMAP_ST_SELECTED;
-	(void)fmt(s->selected, sizeof s->selected, "%.*s", (int)nlen, name);
+	if (fmt(s->selected, sizeof s->selected, "%.*s", (int)nlen, name) >=
+	    (int)sizeof s->selected) {
+		/* Only logs read it: cut, and say so. */
+		memcpy(s->selected + sizeof s->selected - 4, "...", 4);
+	}
 	for (unsigned i = 0; i < MAILDIR_KEYWORDS_MAX; i++) {
 		const char *k = mbox_keyword_name(s->view.mb, i);
 
@@ -981,29 +1030,10 @@ cmd_select(struct imap_session *s, int readonly)
 
 /*
  * LIST and LSUB over INBOX and the Maildir++ folders (every folder
- * counts as subscribed). Patterns: '*' matches anything, '%' anything
- * but the '.' hierarchy delimiter.
+ * counts as subscribed). Patterns (imap_pattern.h): '*' matches
+ * anything, '%' anything but the '.' hierarchy delimiter, in time
+ * linear in the name whatever the pattern.
  */
-static int
-pattern_match(const char *p, size_t plen, const char *n, size_t nlen)
-{
-	if (plen == 0) {
-		return nlen == 0;
-	}
-	if (*p == '*' || *p == '%') {
-		for (size_t i = 0; i <= nlen; i++) {
-			if (pattern_match(p + 1, plen - 1, n + i, nlen - i)) {
-				return 1;
-			}
-			if (i < nlen && *p == '%' && n[i] == '.') {
-				return 0;
-			}
-		}
-		return 0;
-	}
-	return nlen > 0 && *p == *n && pattern_match(p + 1, plen - 1, n + 1, nlen - 1);
-}
-
 static const char *
 special_use(const char *name)
 {
@@ -1025,7 +1055,9 @@ static void
 cmd_list(struct imap_session *s, int lsub)
 {
 	struct imap_cmd *cmd = &s->ws->cmd;
-	char ref[256], pat[256], path[MBOX_PATH_MAX], full[512];
+	const char *what = lsub ? "LSUB" : "LIST";
+	char ref[IMAP_MAILBOX_MAX + 1], pat[IMAP_MAILBOX_MAX + 1];
+	char path[MBOX_PATH_MAX], full[IMAP_PATTERN_MAX];
 	size_t rlen, plen;
 	struct dirent *d;
 	DIR *dir;
@@ -1038,65 +1070,98 @@ cmd_list(struct imap_session *s, int lsub)
 	}
 	if (plen == 0) {
 		/* RFC 3501 6.3.8: the delimiter and root. */
-		(void)imap_outf(s, "* %s (\\Noselect) \".\" \"\"\r\n", lsub ?
-		    "LSUB" : "LIST");
-		imap_tagged(s, "OK", "%s completed", lsub ? "LSUB" : "LIST");
+		(void)imap_outf(s, "* %s (\\Noselect) \".\" \"\"\r\n", what);
+		imap_tagged(s, "OK", "%s completed", what);
 		return;
 	}
-	if (rlen + plen >= sizeof full) {
+	if (rlen + plen > sizeof full) {
 		bad(s, cmd->tag, cmd->tag_len, "Pattern too long");
 		return;
 	}
 	memcpy(full, ref, rlen);
 	memcpy(full + rlen, pat, plen);
-	if (pattern_match(full, rlen + plen, "INBOX", 5) || (rlen + plen ==
-	    5 && strncasecmp(full, "INBOX", 5) == 0)) {
+	if (imap_pattern_match(full, rlen + plen, "INBOX", 5, '.') == 1) {
 		(void)imap_outf(s, "* %s (\\HasNoChildren) \".\" INBOX\r\n",
-		    lsub ? "LSUB" : "LIST");
+		    what);
 	}
-	(void)fmt(path, sizeof path, "%s/Maildir", s->home);
+	if (fmt(path, sizeof path, "%s/Maildir", s->home) >=
+	    (int)sizeof path) {
+		imap_tagged(s, "NO", "[UNAVAILABLE] Mailbox path too long");
+		return;
+	}
 	if ((dir = opendir(path)) != NULL) {
 		while ((d = readdir(dir)) != NULL) {
 			const char *n = d->d_name + 1;
-			char q[600];
+			/* A quoted name: every octet may need a '\'. */
+			char q[2 * sizeof d->d_name + 2];
 			const char *use;
-			size_t nl = strlen(n);
+			size_t nl = strlen(n), ql;
 
 			if (d->d_name[0] != '.' || nl == 0 || n[0] == '.' ||
-			    !pattern_match(full, rlen + plen, n, nl)) {
+			    imap_pattern_match(full, rlen + plen, n, nl,
+			    '.') != 1) {
 				continue;
 			}
 			use = special_use(n);
-			if (imap_astring_fmt(q, sizeof q, n, nl) < sizeof q) {
+			if ((ql = imap_astring_fmt(q, sizeof q, n, nl)) <=
+			    sizeof q) {
 				(void)imap_outf(s, "* %s (\\HasNoChildren%s%s) "
-				    "\".\" %.*s\r\n", lsub ? "LSUB" : "LIST",
-				    use ? " " : "", use ? use : "",
-				    (int)imap_astring_fmt(q, sizeof q, n, nl),
-				    q);
+				    "\".\" %.*s\r\n", what, use ? " " : "",
+				    use ? use : "", (int)ql, q);
 			}
 		}
 		closedir(dir);
 	}
-	imap_tagged(s, "OK", "%s completed", lsub ? "LSUB" : "LIST");
+	imap_tagged(s, "OK", "%s completed", what);
 }
 
+/* A STATUS item's name is one of these (RFC 3501 6.3.10). */
+static int
+status_item(const struct imap_arg *a)
+{
+	return imap_arg_is(a, "MESSAGES") || imap_arg_is(a, "RECENT") ||
+	    imap_arg_is(a, "UIDNEXT") || imap_arg_is(a, "UIDVALIDITY") ||
+	    imap_arg_is(a, "UNSEEN");
+}
+
+/*
+ * The items are checked before the mailbox is looked up, so an unknown
+ * item is BAD whether or not the mailbox exists. A name longer than
+ * any mailbox can have is NO [NONEXISTENT], like any other name that
+ * is not there; its quoted form always fits q (every octet escaped).
+ */
 static void
 cmd_status(struct imap_session *s)
 {
 	struct imap_cmd *cmd = &s->ws->cmd;
 	const struct imap_arg *items = &cmd->args[cmd->args[0].next];
-	char name[256], path[MBOX_PATH_MAX], out[256], q[300];
+	char name[IMAP_MAILBOX_MAX + 1], path[MBOX_PATH_MAX], out[256];
+	char q[2 * IMAP_MAILBOX_MAX + 2];
 	struct mbox_view v;
-	size_t nlen, ol = 0;
+	size_t nlen, ol = 0, ql;
 	struct err e;
 	uint32_t unseen = 0;
+	unsigned first;
+	int r;
 
-	if (imap_arg_str(&cmd->args[0], name, sizeof name, &nlen) == -1 ||
-	    items->type != IMAP_ARG_LIST) {
+	if (cmd->nargs != 2 || items->type != IMAP_ARG_LIST) {
 		bad(s, cmd->tag, cmd->tag_len, "Invalid arguments");
 		return;
 	}
-	if (mailbox_path(s, name, nlen, path, sizeof path) == -1 ||
+	first = (unsigned)(items - cmd->args) + 1;
+	for (unsigned j = first; j < items->next; j = cmd->args[j].next) {
+		if (!status_item(&cmd->args[j])) {
+			bad(s, cmd->tag, cmd->tag_len, "Invalid status item");
+			return;
+		}
+	}
+	if ((r = mailbox_arg(&cmd->args[0], name, sizeof name, &nlen)) ==
+	    -1) {
+		bad(s, cmd->tag, cmd->tag_len, "Invalid arguments");
+		return;
+	}
+	if (r == 0 || mailbox_path(s, name, nlen, path, sizeof path) == -1 ||
+	    (ql = imap_astring_fmt(q, sizeof q, name, nlen)) > sizeof q ||
 	    mbox_select(path, &v, 1, &e) == -1) {
 		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
 		return;
@@ -1106,8 +1171,7 @@ cmd_status(struct imap_session *s)
 
 		unseen += m != NULL && !(m->flags & MF_SEEN);
 	}
-	for (unsigned j = (unsigned)(items - cmd->args) + 1; j < items->next;
-	    j = cmd->args[j].next) {
+	for (unsigned j = first; j < items->next; j = cmd->args[j].next) {
 		const struct imap_arg *a = &cmd->args[j];
 		const char *sep = ol ? " " : "";
 		int n = -1;
@@ -1129,15 +1193,16 @@ cmd_status(struct imap_session *s)
 			    unseen);
 		}
 		if (n < 0 || (size_t)n >= sizeof out - ol) {
+			/* Items repeated past any sensible request. */
 			mbox_unselect(&v);
-			bad(s, cmd->tag, cmd->tag_len, "Invalid status item");
+			bad(s, cmd->tag, cmd->tag_len, "Too many status items");
 			return;
 		}
 		ol += (size_t)n;
 	}
 	mbox_unselect(&v);
-	(void)imap_outf(s, "* STATUS %.*s (%.*s)\r\n",
-	    (int)imap_astring_fmt(q, sizeof q, name, nlen), q, (int)ol, out);
+	(void)imap_outf(s, "* STATUS %.*s (%.*s)\r\n", (int)ql, q, (int)ol,
+	    out);
 	imap_tagged(s, "OK", "STATUS completed");
 }
 
