@@ -5,7 +5,9 @@
  * shuffling, the implicit MX, null MX, NXDOMAIN, CNAME chains (in one
  * answer and asked again), a timeout then the second server, SERVFAIL,
  * TC then TCP, answers with a wrong id or question ignored, the cache
- * (no packet the second time), cancelling (also from a callback),
+ * (no packet the second time, every kind of answer packed and back
+ * as it was, one too big asked again, LRU eviction, flush), the query
+ * and lookup slots running out, cancelling (also from a callback),
  * literal addresses, and the dns_servers / resolv.conf parsers.
  * Last, when /usr/sbin/dnsmasq is there, the same lookups against a
  * real server (an answer too big for UDP comes over TCP).
@@ -37,6 +39,10 @@
 #define WAIT_MS		3000
 
 /* --- the zone the fake servers answer from ----------------------- */
+
+#define TXT40(c)	c c c c c c c c c c c c c c c c c c c c \
+			c c c c c c c c c c c c c c c c c c c c
+#define TXT200(c)	TXT40(c) TXT40(c) TXT40(c) TXT40(c) TXT40(c)
 
 struct frr {
 	const char	*owner;		/* NULL: the question's name */
@@ -81,6 +87,12 @@ static const struct fzone zone[] = {
 	{ "many.test", DNS_T_AAAA, 0, { { NULL, DNS_T_AAAA, "2001:db8::a" },
 	    { NULL, DNS_T_AAAA, "2001:db8::b" },
 	    { NULL, DNS_T_AAAA, "2001:db8::c" } } },
+	/* 3 x 200 octets of TXT: more than a cache entry holds. */
+	{ "bigtxt.test", DNS_T_TXT, 0, { { NULL, DNS_T_TXT, TXT200("a") },
+	    { NULL, DNS_T_TXT, TXT200("b") },
+	    { NULL, DNS_T_TXT, TXT200("c") } } },
+	{ "v6zero.test", DNS_T_AAAA, 0, { { NULL, DNS_T_AAAA,
+	    "2001:db8::" }, { NULL, DNS_T_AAAA, "::" } } },
 };
 
 /* --- fake servers -------------------------------------------------- */
@@ -496,6 +508,12 @@ on_answer(void *arg, int status, const struct dns_answer *a)
 		if (a->rr[i].type == DNS_T_A) {
 			inet_ntop(AF_INET, a->rr[i].addr, t, sizeof t);
 			trace_add(r->text, " %s", t);
+		} else if (a->rr[i].type == DNS_T_AAAA) {
+			inet_ntop(AF_INET6, a->rr[i].addr, t, sizeof t);
+			trace_add(r->text, " %s", t);
+		} else if (a->rr[i].type == DNS_T_MX) {
+			trace_add(r->text, " %u[%s]", a->rr[i].pref,
+			    dns_record_text(a, &a->rr[i]));
 		} else {
 			trace_add(r->text, " [%s]",
 			    dns_record_text(a, &a->rr[i]));
@@ -673,6 +691,158 @@ test_cache(void **state)
 	dns_cache_flush();
 	query("nowhere.test", DNS_T_A, &r);
 	assert_int_equal(fk[0].udp_q, before + 1);
+}
+
+/* Every kind of answer comes back from the cache as the server gave
+ * it, without a packet; one too big for an entry is asked again. */
+struct cache_case {
+	const char	*desc;
+	const char	*name;
+	uint16_t	 type;
+	int		 status;
+	int		 cached;	/* the second time: no packet */
+	const char	*text;		/* NULL: not checked */
+};
+
+static const struct cache_case cache_cases[] = {
+	{ "A records, several", "many.test", DNS_T_A, DNS_OK, 1,
+	    "many.test>many.test 192.0.2.11 192.0.2.12 192.0.2.13 "
+	    "192.0.2.14" },
+	{ "AAAA records", "many.test", DNS_T_AAAA, DNS_OK, 1,
+	    "many.test>many.test 2001:db8::a 2001:db8::b 2001:db8::c" },
+	{ "AAAA ending in zeros, and all zeros", "v6zero.test", DNS_T_AAAA,
+	    DNS_OK, 1, "v6zero.test>v6zero.test 2001:db8:: ::" },
+	{ "MX with preferences, in the server's order", "mx.test", DNS_T_MX,
+	    DNS_OK, 1, "mx.test>mx.test 20[b.mx.test] 10[a.mx.test] "
+	    "20[c.mx.test]" },
+	{ "null MX", "null.test", DNS_T_MX, DNS_OK, 1,
+	    "null.test>null.test 0[.]" },
+	{ "TXT", "txt.test", DNS_T_TXT, DNS_OK, 1,
+	    "txt.test>txt.test [v=spf1 -all]" },
+	{ "a CNAME chain keeps its final name", "chain.test", DNS_T_A,
+	    DNS_OK, 1, "chain.test>c2.test 192.0.2.7" },
+	{ "the name in another case finds the entry", "CHAIN.Test.",
+	    DNS_T_A, DNS_OK, 1, "chain.test>c2.test 192.0.2.7" },
+	{ "NXDOMAIN is kept", "nowhere.test", DNS_T_A, DNS_NXDOMAIN, 1,
+	    "" },
+	{ "NODATA is kept", "txt.test", DNS_T_MX, DNS_NODATA, 1, "" },
+	{ "hostile: 600 octets of TXT do not fit an entry: asked again",
+	    "bigtxt.test", DNS_T_TXT, DNS_OK, 0, NULL },
+	{ "hostile: SERVFAIL is not kept", "fail.test", DNS_T_A,
+	    DNS_TEMPFAIL, 0, "" },
+	{ "hostile: a bad name is not asked nor kept", "a..test", DNS_T_A,
+	    DNS_PERMFAIL, 1, "" },
+	{ "hostile: a CNAME loop is not kept", "loop1.test", DNS_T_A,
+	    DNS_PERMFAIL, 0, "" },
+};
+
+static void
+test_cache_kinds(void **state)
+{
+	struct res r1, r2;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cache_cases / sizeof cache_cases[0];
+	    i++) {
+		const struct cache_case *k = &cache_cases[i];
+		unsigned before;
+
+		print_message("  %s\n", k->desc);
+		query(k->name, k->type, &r1);
+		assert_int_equal(r1.status, k->status);
+		if (k->text != NULL) {
+			assert_string_equal(r1.text, k->text);
+		}
+		before = fk[0].udp_q + fk[1].udp_q;
+		query(k->name, k->type, &r2);
+		assert_int_equal(r2.status, k->status);
+		if (strcasecmp(k->name, "CHAIN.Test.") != 0) {
+			assert_string_equal(r2.text, r1.text);
+		}
+		if (k->cached) {
+			assert_int_equal(fk[0].udp_q + fk[1].udp_q, before);
+		} else {
+			assert_true(fk[0].udp_q + fk[1].udp_q > before);
+		}
+	}
+	/* The big TXT came whole both times (3 x 200 and the name). */
+	query("bigtxt.test", DNS_T_TXT, &r1);
+	assert_int_equal(strlen(r1.text),
+	    strlen("bigtxt.test>bigtxt.test [] [] []") + 600);
+	assert_true(dns_cache_bytes_per_entry() < 1024);
+}
+
+/* More names than entries: the least recently used one goes, the
+ * others stay; a flush empties it all. */
+static void
+test_cache_evict(void **state)
+{
+	char name[64];
+	struct res r;
+	unsigned before;
+
+	(void)state;
+	for (int i = 0; i < DNS_CACHE_MAX; i++) {
+		snprintf(name, sizeof name, "n%d.test", i);
+		query(name, DNS_T_A, &r);
+		assert_int_equal(r.status, DNS_NXDOMAIN);
+	}
+	/* n0 used again: now n1 is the oldest. */
+	before = fk[0].udp_q;
+	query("n0.test", DNS_T_A, &r);
+	assert_int_equal(fk[0].udp_q, before);
+	query("real.test", DNS_T_A, &r);	/* takes n1's entry */
+	assert_int_equal(fk[0].udp_q, before + 1);
+	query("n0.test", DNS_T_A, &r);
+	query("n2.test", DNS_T_A, &r);
+	query(name, DNS_T_A, &r);		/* the last one */
+	query("real.test", DNS_T_A, &r);
+	assert_int_equal(fk[0].udp_q, before + 1);
+	query("n1.test", DNS_T_A, &r);
+	assert_int_equal(fk[0].udp_q, before + 2);
+	dns_cache_flush();
+	query("real.test", DNS_T_A, &r);
+	assert_int_equal(fk[0].udp_q, before + 3);
+	assert_string_equal(r.text, "real.test>real.test 192.0.2.8");
+}
+
+/* The query slots (set up at first use) run out at 4 lookups' worth,
+ * and one cancelled is taken again. */
+static void
+test_slots(void **state)
+{
+	struct dns_req *q[4 * DNS_QUERIES_PER_LOOKUP], *again;
+	struct dns_lookup *lk[5];
+	struct res r;
+	size_t n = sizeof q / sizeof q[0];
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	fk[0].silent = fk[1].silent = 1;
+	for (size_t i = 0; i < n; i++) {
+		q[i] = dns_query("real.test", DNS_T_A, on_answer, &r);
+		assert_non_null(q[i]);
+	}
+	assert_null(dns_query("real.test", DNS_T_A, on_answer, &r));
+	run_for(5);
+	dns_cancel(q[3]);
+	again = dns_query("imp.test", DNS_T_A, on_answer, &r);
+	assert_ptr_equal(again, q[3]);
+	assert_null(dns_query("real.test", DNS_T_A, on_answer, &r));
+	for (size_t i = 0; i < n; i++) {
+		dns_cancel(q[i]);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		lk[i] = dns_mx("mx.test", on_hosts, &r);
+		assert_non_null(lk[i]);
+	}
+	assert_null(dns_mx("mx.test", on_hosts, &r));
+	dns_lookup_cancel(lk[1]);
+	lk[4] = dns_addrs("real.test", on_hosts, &r);
+	assert_ptr_equal(lk[4], lk[1]);
+	run_for(TRY_MS / 2);
+	assert_int_equal(r.done, 0);
+	/* dns_shutdown (teardown) cancels what is left. */
 }
 
 static void
@@ -1002,6 +1172,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_query_cname_txt, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_kinds, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cache_evict, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_next_server,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_servfail, setup,

@@ -16,7 +16,9 @@
  * close_notify; plaintext left from before STARTTLS dropped; SNI on
  * the wire and at s_server; a peer that is not TLS or hangs up; the
  * outbound slot pool (exhaustion, reuse, apart from the inbound one);
- * a missing CA bundle, the system bundle, reloads.
+ * a missing CA bundle, the system bundle, reloads; the anchors kept
+ * compact and on their own (the bundle file and buffers gone, chains
+ * still verify), and hostile bundles.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,7 +77,10 @@ static const char certs_sh[] =
 	"openssl ca -config ca.cnf -batch -cert ca.crt -keyfile ca.key "
 	"    -in old.csr -out old.crt -notext "
 	"    -startdate 20200101000000Z -enddate 20200201000000Z\n"
-	"cat ca.crt self.crt > both.crt\n";
+	"cat ca.crt self.crt > both.crt\n"
+	"openssl req -x509 -newkey rsa:2048 -nodes -keyout rsaself.key "
+	"    -out rsaself.crt -days 30 -subj /CN=mx.test "
+	"    -addext subjectAltName=DNS:mx.test\n";
 
 static struct ev ev;
 static struct conn_table tab;
@@ -851,6 +857,165 @@ test_ca_bundle(void **state)
 	assert_int_equal(tls_client_reload(ca, &e), 0);
 }
 
+/* Writes dir/file from the named files, joined, with a text between
+ * them and one after; nl = 0 drops the last newline. */
+static void
+bundle(const char *file, const char *const *parts, const char *between,
+    const char *tail, int nl)
+{
+	char out[256], in[256], buf[65536];
+	size_t len = 0;
+	FILE *f;
+
+	for (size_t i = 0; parts[i] != NULL; i++) {
+		path(in, sizeof in, parts[i]);
+		f = fopen(in, "r");
+		assert_non_null(f);
+		len += fread(buf + len, 1, sizeof buf - len, f);
+		fclose(f);
+		if (between != NULL && parts[i + 1] != NULL) {
+			assert_true(strlen(between) < sizeof buf - len);
+			memcpy(buf + len, between, strlen(between));
+			len += strlen(between);
+		}
+	}
+	if (tail != NULL) {
+		assert_true(strlen(tail) < sizeof buf - len);
+		memcpy(buf + len, tail, strlen(tail));
+		len += strlen(tail);
+	}
+	if (!nl && len > 0 && buf[len - 1] == '\n') {
+		len--;
+	}
+	path(out, sizeof out, file);
+	f = fopen(out, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	fclose(f);
+}
+
+/* Scribbles over freed heap memory, so anchors still pointing at the
+ * bundle's text or DER would not verify (ASan would say so first). */
+static void
+scribble_heap(void)
+{
+	for (size_t sz = 64; sz <= 512 * 1024; sz *= 2) {
+		void *p = malloc(sz);
+
+		assert_non_null(p);
+		memset(p, 0xa5, sz);
+		free(p);
+	}
+}
+
+struct ta_case {
+	const char	*desc;
+	const char	*parts[5];
+	const char	*between;	/* text between the files */
+	const char	*tail;		/* text after them */
+	int		 nl;		/* the file ends with a newline */
+	int		 rc;		/* tls_client_reload */
+	size_t		 anchors;
+	const char	*err;		/* in e.msg when rc is -1 */
+};
+
+static const struct ta_case ta_cases[] = {
+	{ "an EC CA, an EC and an RSA self-signed leaf", { "ca.crt",
+	    "self.crt", "rsaself.crt", NULL }, NULL, NULL, 1, 0, 3, NULL },
+	{ "no newline after the last END line", { "ca.crt", "rsaself.crt",
+	    NULL }, NULL, NULL, 0, 0, 2, NULL },
+	{ "text between the certificates is skipped", { "ca.crt",
+	    "rsaself.crt", NULL }, "# comment\nIssuer: x\n\n", "\n\n", 1,
+	    0, 2, NULL },
+	{ "hostile: a private key among the certificates is no anchor",
+	    { "ca.crt", "good.key", "rsaself.crt", NULL }, NULL, NULL, 1, 0,
+	    2, NULL },
+	{ "hostile: a key alone", { "good.key", NULL }, NULL, NULL, 1, -1,
+	    0, "no usable CA certificate" },
+	{ "hostile: a certificate cut before its END line", { "ca.crt",
+	    "rsaself.crt", NULL }, NULL,
+	    "-----BEGIN CERTIFICATE-----\nMIIB\n", 1, -1, 0,
+	    "not terminated" },
+	{ "hostile: a BEGIN inside an object", { "ca.crt", "rsaself.crt",
+	    NULL }, "-----BEGIN CERTIFICATE-----\nMIIB\n", NULL, 1, -1, 0,
+	    "not a valid PEM" },
+	{ "hostile: base64 that is not", { "ca.crt", "rsaself.crt", NULL },
+	    "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+	    NULL, 1, -1, 0, "not a valid PEM" },
+	{ "hostile: garbage DER in a CERTIFICATE object is skipped",
+	    { "ca.crt", "rsaself.crt", NULL },
+	    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+	    NULL, 1, 0, 2, NULL },
+};
+
+/* The anchors live on their own: the bundle (file and every buffer it
+ * was read through) is gone, freed memory scribbled over, and chains
+ * still verify against the EC CA, an EC key and an RSA key. */
+static void
+test_ca_compact(void **state)
+{
+	char file[256], ca[256];
+	struct err e;
+
+	(void)state;
+	path(file, sizeof file, "bundle.pem");
+	path(ca, sizeof ca, "ca.crt");
+	for (size_t i = 0; i < sizeof ta_cases / sizeof ta_cases[0]; i++) {
+		const struct ta_case *k = &ta_cases[i];
+
+		print_message("  %s\n", k->desc);
+		assert_int_equal(tls_client_reload(ca, &e), 0);
+		bundle("bundle.pem", k->parts, k->between, k->tail, k->nl);
+		memset(&e, 0, sizeof e);
+		assert_int_equal(tls_client_reload(file, &e), k->rc);
+		if (k->rc == -1) {
+			if (strstr(e.msg, k->err) == NULL) {
+				fail_msg("%s", e.msg);
+			}
+			assert_int_equal(tls_client_anchors(), 1);
+			continue;
+		}
+		assert_int_equal(tls_client_anchors(), k->anchors);
+		/* The anchors, their DNs and keys: less than the file. */
+		assert_true(tls_client_anchor_bytes() > k->anchors * 100);
+		assert_true(tls_client_anchor_bytes() < 4096);
+	}
+
+	/* The first bundle again; then it goes. */
+	bundle("bundle.pem", ta_cases[0].parts, NULL, NULL, 1);
+	assert_int_equal(tls_client_reload(file, &e), 0);
+	assert_int_equal(unlink(file), 0);
+	scribble_heap();
+	handshake("good", "mx.test", TLS_VERIFY);
+	assert_int_equal(cl.ok, 1);
+	assert_int_equal(cl.verified, 1);
+	handshake("self", "mx.test", TLS_VERIFY);
+	assert_int_equal(cl.ok, 1);
+	assert_int_equal(cl.verified, 1);
+	handshake("rsaself", "mx.test", TLS_VERIFY);
+	assert_int_equal(cl.ok, 1);
+	assert_int_equal(cl.verified, 1);
+	handshake("wrong", "mx.test", TLS_VERIFY);
+	assert_int_equal(cl.ok, 0);
+	assert_string_equal(cl.failure, "name mismatch");
+
+	/* The system bundle: a fraction of the file is kept. */
+	if (access(TLS_CA_DEFAULT, R_OK) == 0) {
+		struct stat st;
+
+		assert_int_equal(stat(TLS_CA_DEFAULT, &st), 0);
+		assert_int_equal(tls_client_reload("", &e), 0);
+		print_message("  system bundle: %zu anchors in %zu bytes "
+		    "(the file: %lld)\n", tls_client_anchors(),
+		    tls_client_anchor_bytes(), (long long)st.st_size);
+		assert_true(tls_client_anchor_bytes() <
+		    (size_t)st.st_size / 2);
+		assert_true(tls_client_anchor_bytes() <
+		    tls_client_anchors() * 1024);
+	}
+	assert_int_equal(tls_client_reload(ca, &e), 0);
+}
+
 /* --- against openssl s_server ------------------------------------------ */
 
 static int
@@ -1011,6 +1176,7 @@ main(void)
 		cmocka_unit_test_setup(test_inbound_flood_spares_outbound,
 		    test_setup),
 		cmocka_unit_test_setup(test_ca_bundle, test_setup),
+		cmocka_unit_test_setup(test_ca_compact, test_setup),
 		cmocka_unit_test_setup(test_s_server_sni, test_setup),
 		cmocka_unit_test(test_sizes),
 	};
