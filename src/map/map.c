@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,8 +23,20 @@ const enum cfg_key map_cfg_key[MAP_NTYPES] = {
 	[MAP_RELAY_PASSWORDS] = CFG_RELAY_PASSWORDS,
 };
 
-static int	map_load(struct map *);
-static int	header_ok(const unsigned char *, size_t);
+/* What map_load found. */
+enum load_result {
+	LOAD_OK,
+	LOAD_BAD,	/* not a valid table: remembered, not retried */
+	LOAD_CHANGED	/* changed while read: retried at the next check */
+};
+
+static enum load_result	map_load(struct map *, struct stat *);
+static int	read_all(int, unsigned char *, size_t);
+static int	same_file(const struct stat *, const struct stat *);
+static int	is_known(const struct map *, const struct stat *);
+static void	remember(struct map *, const struct stat *);
+static int	header_ok(const unsigned char *, size_t, unsigned *);
+static void	drop_table(struct map *);
 static void	set_state(struct map *, enum map_state);
 
 void
@@ -33,10 +46,14 @@ map_open(struct map *m, enum map_type type, const char *src)
 
 	memset(m, 0, sizeof *m);
 	m->type = type;
-	m->fd = -1;
 	m->state = MAP_ST_ABSENT;
-	fmt(m->src, sizeof m->src, "%s", src);
-	fmt(m->cdbpath, sizeof m->cdbpath, "%s.cdb", src);
+	if (fmt(m->src, sizeof m->src, "%s", src) >= (int)sizeof m->src ||
+	    fmt(m->cdbpath, sizeof m->cdbpath, "%s.cdb", src) >=
+	    (int)sizeof m->cdbpath) {
+		m->src[0] = '\0';	/* never rechecked */
+		set_state(m, MAP_ST_BAD);
+		return;
+	}
 	if (src[0] == '\0') {
 		return;			/* not configured: empty */
 	}
@@ -45,7 +62,7 @@ map_open(struct map *m, enum map_type type, const char *src)
 		    MAP_ST_ABSENT);
 		return;
 	}
-	if (map_load(m) == -1) {
+	if (map_load(m, &st) != LOAD_OK) {
 		set_state(m, MAP_ST_BAD);
 	}
 }
@@ -53,11 +70,7 @@ map_open(struct map *m, enum map_type type, const char *src)
 void
 map_close(struct map *m)
 {
-	if (m->fd != -1) {
-		cdb_free(&m->cdb);
-		close(m->fd);
-		m->fd = -1;
-	}
+	drop_table(m);
 	m->state = MAP_ST_ABSENT;
 }
 
@@ -76,33 +89,37 @@ map_check(struct map *m)
 		if (m->state == to) {
 			return 0;
 		}
-		if (m->fd != -1) {
-			cdb_free(&m->cdb);
-			close(m->fd);
-			m->fd = -1;
-		}
+		drop_table(m);
+		m->ino = 0;	/* the same file back is read again */
+		m->size = -1;
 		set_state(m, to);
 		return 1;
 	}
-	if (m->state == MAP_ST_OK && st.st_dev == m->dev &&
-	    st.st_ino == m->ino && st.st_size == m->size &&
-	    st.st_mtim.tv_sec == m->mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == m->mtime.tv_nsec) {
-		return 0;
+	if (is_known(m, &st)) {
+		return 0;	/* in use, or refused already */
 	}
-	if (map_load(m) == -1) {
-		if (m->state != MAP_ST_OK) {
-			set_state(m, MAP_ST_BAD);
+	switch (map_load(m, &st)) {
+	case LOAD_OK:
+		return 1;
+	case LOAD_BAD:
+		if (m->state == MAP_ST_OK) {
+			log_errorx("%s table %s: refused; the table in use "
+			    "stays", map_type_name[m->type], m->cdbpath);
 		}
-		/* Remember this file so it is not retried every second;
-		 * a further replacement is picked up. */
-		m->dev = st.st_dev;
-		m->ino = st.st_ino;
-		m->size = st.st_size;
-		m->mtime = st.st_mtim;
-		return 0;
+		/* Remembered so it is not read again every second; a
+		 * further change (the rest of a `cp`) is picked up. */
+		remember(m, &st);
+		break;
+	case LOAD_CHANGED:
+		/* Not remembered: read again at the next check. */
+		m->ino = 0;
+		m->size = -1;
+		break;
 	}
-	return 1;
+	if (m->state != MAP_ST_OK) {
+		set_state(m, MAP_ST_BAD);
+	}
+	return 0;
 }
 
 int
@@ -174,57 +191,162 @@ maps_check(struct maps *ms)
 	}
 }
 
-/* Opens and validates the .cdb at m->cdbpath; on success it replaces
- * the table in use. */
-static int
-map_load(struct map *m)
+/*
+ * Reads the .cdb at m->cdbpath into memory of our own and validates it;
+ * on success it replaces the table in use, which is unmapped only then.
+ * *st gets the identity of what was read (or of what was refused).
+ *
+ * Nothing of the file stays mapped, so no later change to it can fault:
+ *
+ *   fstat -> size      anonymous mapping of size bytes (PROT_WRITE)
+ *   pread to size      a short read: it shrank -> LOAD_CHANGED
+ *   pread 1 byte more  anything: it grew      -> LOAD_CHANGED
+ *   fstat again        other size/mtime/ctime -> LOAD_CHANGED
+ *   header_ok          tables past the end    -> LOAD_BAD
+ *   mprotect PROT_READ the copy is the table; the old one is unmapped
+ */
+static enum load_result
+map_load(struct map *m, struct stat *st)
 {
-	struct stat st;
+	struct stat after;
 	struct cdb cdb;
+	unsigned char *mem, extra;
+	unsigned dend;
+	size_t len;
 	int fd;
 
 	fd = open(m->cdbpath, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
 		log_warn("%s: cannot open", m->cdbpath);
-		return -1;
+		return LOAD_BAD;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size < CDB_HEADER || (uint64_t)st.st_size > UINT32_MAX) {
-		log_warnx("%s: not a cdb table", m->cdbpath);
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode) ||
+	    st->st_size < CDB_HEADER || (uint64_t)st->st_size > UINT32_MAX) {
+		log_errorx("%s: not a cdb table (%lld bytes)", m->cdbpath,
+		    (long long)st->st_size);
 		close(fd);
-		return -1;
+		return LOAD_BAD;
 	}
-	if (cdb_init(&cdb, fd) != 0) {
-		log_warn("%s: cannot map", m->cdbpath);
+	len = (size_t)st->st_size;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		log_warn("%s: no memory for %zu bytes", m->cdbpath, len);
 		close(fd);
-		return -1;
+		return LOAD_CHANGED;	/* memory may come back */
 	}
-	if (!header_ok(cdb.cdb_mem, (size_t)st.st_size)) {
-		log_warnx("%s: corrupt cdb header", m->cdbpath);
-		cdb_free(&cdb);
+	if (read_all(fd, mem, len) == -1) {
+		log_warn("%s: cannot read", m->cdbpath);
+		goto changed;
+	}
+	if (pread(fd, &extra, 1, (off_t)len) != 0 ||
+	    fstat(fd, &after) == -1 || !same_file(st, &after)) {
+		log_warnx("%s: changed while read; read again at the next "
+		    "check", m->cdbpath);
+		goto changed;
+	}
+	if (!header_ok(mem, len, &dend)) {
+		log_errorx("%s: corrupt cdb header (truncated or not a cdb)",
+		    m->cdbpath);
+		(void)munmap(mem, len);
 		close(fd);
-		return -1;
+		return LOAD_BAD;
 	}
-	if (m->fd != -1) {
-		cdb_free(&m->cdb);
-		close(m->fd);
-	}
-	m->fd = fd;
+	close(fd);
+	(void)mprotect(mem, len, PROT_READ);
+	/* What cdb_init would set, over our memory instead of a mapping
+	 * of the file; cdb_free is never called on it. */
+	memset(&cdb, 0, sizeof cdb);
+	cdb.cdb_fd = -1;
+	cdb.cdb_fsize = (unsigned)len;
+	cdb.cdb_dend = dend;
+	cdb.cdb_mem = mem;
+	drop_table(m);
+	m->mem = mem;
+	m->memlen = len;
 	m->cdb = cdb;
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
-	m->size = st.st_size;
-	m->mtime = st.st_mtim;
+	remember(m, st);
 	set_state(m, MAP_ST_OK);
+	return LOAD_OK;
+changed:
+	(void)munmap(mem, len);
+	close(fd);
+	return LOAD_CHANGED;
+}
+
+/* Reads exactly len bytes from offset 0; -1 (errno EIO when the file
+ * ended first) otherwise. */
+static int
+read_all(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			if (n == 0) {
+				errno = EIO;
+			}
+			return -1;
+		}
+		got += (size_t)n;
+	}
 	return 0;
 }
 
-/* Every hash table the header points at lies inside the file (tinycdb
- * checks record offsets at lookup time; this catches a truncated or
- * foreign file at once). */
+/* The same inode with the same size, mtime and ctime: nobody wrote to
+ * it in between (ctime also moves when `cp -p` or `touch` puts an old
+ * mtime back). */
 static int
-header_ok(const unsigned char *mem, size_t size)
+same_file(const struct stat *a, const struct stat *b)
 {
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The file last read (in use or refused), by same_file's rule. */
+static int
+is_known(const struct map *m, const struct stat *st)
+{
+	return st->st_dev == m->dev && st->st_ino == m->ino &&
+	    st->st_size == m->size &&
+	    st->st_mtim.tv_sec == m->mtime.tv_sec &&
+	    st->st_mtim.tv_nsec == m->mtime.tv_nsec &&
+	    st->st_ctim.tv_sec == m->ctime.tv_sec &&
+	    st->st_ctim.tv_nsec == m->ctime.tv_nsec;
+}
+
+static void
+remember(struct map *m, const struct stat *st)
+{
+	m->dev = st->st_dev;
+	m->ino = st->st_ino;
+	m->size = st->st_size;
+	m->mtime = st->st_mtim;
+	m->ctime = st->st_ctim;
+}
+
+/*
+ * Every hash table the header points at lies inside the file, after
+ * the header; *dend gets the first table's position, where the records
+ * end. tinycdb checks each record's offsets against that end and the
+ * file size at lookup time, so a lookup never reads outside mem. A
+ * prefix of a cdb (a `cp` in progress) never passes: its last table
+ * reaches the end of the complete file.
+ */
+static int
+header_ok(const unsigned char *mem, size_t size, unsigned *dend)
+{
+	uint64_t first = size;
+
 	for (int i = 0; i < 256; i++) {
 		uint64_t pos = cdb_unpack(mem + 8 * i);
 		uint64_t n = cdb_unpack(mem + 8 * i + 4);
@@ -232,8 +354,23 @@ header_ok(const unsigned char *mem, size_t size)
 		if (pos < CDB_HEADER || pos > size || n * 8 > size - pos) {
 			return 0;
 		}
+		if (pos < first) {
+			first = pos;
+		}
 	}
+	*dend = (unsigned)first;
 	return 1;
+}
+
+static void
+drop_table(struct map *m)
+{
+	if (m->mem != NULL) {
+		(void)munmap(m->mem, m->memlen);
+		m->mem = NULL;
+		m->memlen = 0;
+	}
+	memset(&m->cdb, 0, sizeof m->cdb);
 }
 
 static void

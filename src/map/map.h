@@ -1,11 +1,33 @@
 /*
  * map.h - the lookup tables at run time, and their compiler.
  *
- * The server reads only the compiled SOURCE.cdb files, mmap'ed with
- * tinycdb. map_check (called by the server once per MAP_RECHECK_MS, not
- * per lookup) notices a replaced .cdb by its inode, size and mtime and
- * switches to it; a replacement that does not validate is logged and
- * the table in use stays.
+ * The server reads only the compiled SOURCE.cdb files, with tinycdb's
+ * lookup code. map_check (called by the server once per MAP_RECHECK_MS,
+ * not per lookup) notices a replaced or rewritten .cdb by its inode,
+ * size, mtime and ctime and switches to it; a replacement that does not
+ * validate is logged and the table in use stays.
+ *
+ * A table is read into memory the process owns (an anonymous mapping,
+ * read-only once filled), never mmap'ed from the file: a .cdb truncated
+ * or rewritten in place (`: > users.cdb`, `cp new.cdb users.cdb`) would
+ * make the pages of a shared or private file mapping past the new end
+ * fault with SIGBUS. What is read is checked before it is used: the
+ * file's size against the header's 256 hash table positions, and a
+ * second fstat plus a read to EOF prove the file did not change while
+ * it was read; a table that fails either is refused and the one in use
+ * stays. So:
+ *   - `wren map` (temporary file, fsync, rename) is the safe way: the
+ *     new table is complete the moment its name appears;
+ *   - `cp new.cdb users.cdb` is survivable: while the copy is partial
+ *     the table in use answers (a prefix of a cdb never validates, its
+ *     last hash table lies past the end), and the complete file is
+ *     taken at the next check;
+ *   - `: > users.cdb` keeps the table in use and logs an error.
+ * Cost: each table's file size in private memory (rounded up to a
+ * page), where a shared mapping cost only the pages touched and could
+ * be dropped under pressure; during a switch the old and the new copy
+ * exist together for a moment. Tables are KBs to a few MB: a users
+ * table of 10,000 SHA-512 accounts is about 1.3 MB.
  *
  * States, and what a lookup answers in each:
  *   MAP_ST_OK       the table: 1 found / 0 absent
@@ -38,15 +60,18 @@ struct map {
 	enum map_state	 state;
 	char		 src[CFG_PATH_MAX];
 	char		 cdbpath[CFG_PATH_MAX + 4];
-	int		 fd;
-	struct cdb	 cdb;
-	dev_t		 dev;
+	unsigned char	*mem;		/* the table's bytes, ours */
+	size_t		 memlen;	/* their mapping's length */
+	struct cdb	 cdb;		/* tinycdb's view of mem */
+	dev_t		 dev;		/* the file in use or refused */
 	ino_t		 ino;
 	off_t		 size;
 	struct timespec	 mtime;
+	struct timespec	 ctime;
 };
 
-/* Opens SRC.cdb (whatever its state; see above). */
+/* Opens SRC.cdb (whatever its state; see above). A source path longer
+ * than CFG_PATH_MAX makes a MAP_ST_BAD table. */
 void	map_open(struct map *, enum map_type, const char *src);
 void	map_close(struct map *);
 

@@ -3,7 +3,11 @@
  * old table, permissions follow the source, duplicates refused) and the
  * run-time side (lookups, a replaced .cdb picked up by map_check, a
  * corrupt or truncated replacement refused while the old table keeps
- * serving, a deleted .cdb turning lookups into temporary failures).
+ * serving, a deleted .cdb turning lookups into temporary failures) and
+ * the table file changed in place under a live table: truncated (`: >`,
+ * which made the old mmap'ed table fault with SIGBUS), copied over with
+ * `cp` (a partial copy refused, the complete one taken), and records
+ * pointing outside the file.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -102,6 +106,44 @@ no_temp_files(void)
 	}
 	closedir(d);
 	return ok;
+}
+
+/* `cp from cdbpath` as cp does it: the same inode, truncated, then
+ * written; only the first n bytes when n is not (size_t)-1. */
+static void
+copy_in_place(const char *from, size_t n)
+{
+	static char buf[1 << 20];
+	int in = open(from, O_RDONLY), out;
+	ssize_t len;
+
+	assert_true(in >= 0);
+	len = read(in, buf, sizeof buf);
+	close(in);
+	assert_true(len > 0);
+	if (n != (size_t)-1 && n < (size_t)len) {
+		len = (ssize_t)n;
+	}
+	out = open(cdbpath, O_WRONLY | O_TRUNC);
+	assert_true(out >= 0);
+	assert_int_equal(write(out, buf, (size_t)len), len);
+	close(out);
+}
+
+/* Compiles text into a .cdb named aside, leaving the table itself as
+ * it was. */
+static void
+compile_aside(const char *text, const char *aside)
+{
+	char keep[160], tmpsrc[160];
+	struct err e;
+	size_t n;
+
+	snprintf(tmpsrc, sizeof tmpsrc, "%s/aside", dir);
+	put_file(tmpsrc, text, 0644);
+	assert_int_equal(map_compile(MAP_VIRTUAL, tmpsrc, &n, &e), 0);
+	snprintf(keep, sizeof keep, "%s/aside.cdb", dir);
+	assert_int_equal(rename(keep, aside), 0);
 }
 
 static void
@@ -287,6 +329,129 @@ test_large_table(void **state)
 	map_close(&m);
 }
 
+static void
+test_truncated_in_place_keeps_old_table(void **state)
+{
+	struct map m;
+	struct err e;
+	struct stat st;
+	size_t n;
+
+	(void)state;
+	put_file(src, "a@example.com one@example.com\n", 0644);
+	assert_int_equal(map_compile(MAP_VIRTUAL, src, &n, &e), 0);
+	map_open(&m, MAP_VIRTUAL, src);
+	assert_int_equal(m.state, MAP_ST_OK);
+	/* `: > virtual.cdb`: the same inode, now empty. A lookup before
+	 * the next check read the mapping past EOF: SIGBUS. */
+	assert_int_equal(truncate(cdbpath, 0), 0);
+	lookup_is(&m, "a@example.com", "one@example.com");
+	lookup_is(&m, "b@example.com", NULL);
+	assert_int_equal(map_check(&m), 0);
+	assert_int_equal(m.state, MAP_ST_OK);
+	lookup_is(&m, "a@example.com", "one@example.com");
+	assert_int_equal(map_check(&m), 0);	/* refused once, not reread */
+	/* Cut to half a header, then to the header alone. */
+	put_file(src, "a@example.com two@example.com\n", 0644);
+	assert_int_equal(map_compile(MAP_VIRTUAL, src, &n, &e), 0);
+	assert_int_equal(map_check(&m), 1);
+	lookup_is(&m, "a@example.com", "two@example.com");
+	assert_int_equal(stat(cdbpath, &st), 0);
+	assert_int_equal(truncate(cdbpath, 1024), 0);
+	lookup_is(&m, "a@example.com", "two@example.com");
+	assert_int_equal(map_check(&m), 0);
+	assert_int_equal(truncate(cdbpath, 2048), 0);
+	assert_int_equal(map_check(&m), 0);
+	lookup_is(&m, "a@example.com", "two@example.com");
+	map_close(&m);
+}
+
+static void
+test_cp_over_live_table(void **state)
+{
+	char next[160];
+	struct map m;
+	struct err e;
+	struct stat st;
+	size_t n;
+
+	(void)state;
+	put_file(src, "a@example.com one@example.com\n", 0644);
+	assert_int_equal(map_compile(MAP_VIRTUAL, src, &n, &e), 0);
+	map_open(&m, MAP_VIRTUAL, src);
+	snprintf(next, sizeof next, "%s/next.cdb", dir);
+	compile_aside("a@example.com two@example.com\n"
+	    "b@example.com three@example.com\n", next);
+	assert_int_equal(stat(next, &st), 0);
+	/* Every prefix of the new file is refused: the old table serves.
+	 * Sizes past the header, at a record, in the tables. */
+	for (size_t cut = 2048; cut < (size_t)st.st_size; cut += 7) {
+		copy_in_place(next, cut);
+		assert_int_equal(map_check(&m), 0);
+		lookup_is(&m, "a@example.com", "one@example.com");
+		lookup_is(&m, "b@example.com", NULL);
+	}
+	/* The copy complete: taken at the next check. */
+	copy_in_place(next, (size_t)-1);
+	assert_int_equal(map_check(&m), 1);
+	lookup_is(&m, "a@example.com", "two@example.com");
+	lookup_is(&m, "b@example.com", "three@example.com");
+	/* Truncated again after the switch: still no fault. */
+	assert_int_equal(truncate(cdbpath, 0), 0);
+	lookup_is(&m, "b@example.com", "three@example.com");
+	assert_int_equal(map_check(&m), 0);
+	lookup_is(&m, "b@example.com", "three@example.com");
+	map_close(&m);
+}
+
+/* A header that validates over records that do not: every lookup is an
+ * error or an absence, never a read outside the table (ASan). */
+static void
+test_hostile_records(void **state)
+{
+	static const struct {
+		const char	*desc;
+		long		 off;	/* from the first record */
+		unsigned char	 val;
+		size_t		 len;
+	} rows[] = {
+		{ "key length huge", 0, 0xff, 4 },
+		{ "value length huge", 4, 0xff, 4 },
+		{ "both lengths huge", 0, 0xff, 8 },
+		{ "record bytes zeroed", 0, 0x00, 8 },
+		{ "key bytes garbled", 8, 0x41, 4 },
+	};
+	struct err e;
+	size_t n;
+
+	(void)state;
+	for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+		struct map m;
+		unsigned char b[16];
+		const char *val;
+		size_t vlen;
+		int fd, rc;
+
+		put_file(src, "a@example.com one@example.com\n", 0644);
+		assert_int_equal(map_compile(MAP_VIRTUAL, src, &n, &e), 0);
+		memset(b, rows[r].val, sizeof b);
+		fd = open(cdbpath, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, b, rows[r].len, 2048 +
+		    rows[r].off), (ssize_t)rows[r].len);
+		close(fd);
+		map_open(&m, MAP_VIRTUAL, src);
+		assert_int_equal(m.state, MAP_ST_OK);
+		rc = map_lookup(&m, "a@example.com", 13, &val, &vlen);
+		if (rc == 1) {
+			fail_msg("%s: found a corrupt record", rows[r].desc);
+		}
+		rc = map_lookup(&m, "zz@example.com", 14, &val, &vlen);
+		assert_true(rc <= 0);
+		map_close(&m);
+	}
+}
+
 int
 main(void)
 {
@@ -297,6 +462,9 @@ main(void)
 		cmocka_unit_test(test_corrupt_replacement_keeps_old_table),
 		cmocka_unit_test(test_deleted_cdb_is_temporary_failure),
 		cmocka_unit_test(test_large_table),
+		cmocka_unit_test(test_truncated_in_place_keeps_old_table),
+		cmocka_unit_test(test_cp_over_live_table),
+		cmocka_unit_test(test_hostile_records),
 	};
 
 	return cmocka_run_group_tests_name("map", tests, setup, teardown);
