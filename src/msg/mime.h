@@ -14,7 +14,8 @@
  *		mime_feed(&m, buf, n);
  *	mime_finish(&m);
  *	need = mime_bodystructure(&m, MIME_ROOT, 1, out, cap);
- *	if (need > cap) ... retry with a bigger buffer
+ *	if (need > cap) ... retry with a bigger buffer, or write it
+ *	in pieces with mime_wr_next (below)
  *
  * The result never depends on how the input was split. Bare LF and
  * CRLF line ends are both accepted; every size reported is the size
@@ -248,5 +249,55 @@ size_t	mime_bodystructure(const struct mime *m, unsigned part,
 	    int extended, char *out, size_t cap);
 size_t	mime_envelope(const struct mime *m, unsigned part, char *out,
 	    size_t cap);
+
+/*
+ * The same texts in pieces of any size, for answers too big for one
+ * buffer (a message with hundreds of parts, or address fields of
+ * tens of KB: up to MBs of text, worst case). The writer's place
+ * between pieces is all in struct mime_wr (no pointers), so it may be
+ * kept by the caller while the tree is parsed again from the same
+ * file in between:
+ *
+ *	struct mime_wr w;
+ *	mime_wr_init(&w, &m, MIME_ROOT, MIME_WR_BODYSTRUCTURE);
+ *	while (!mime_wr_done(&w)) {
+ *		n = mime_wr_next(&w, &m, out, room);
+ *		send(out, n);		(then wait for room)
+ *	}
+ *
+ * The concatenated pieces are exactly mime_bodystructure(...) (or
+ * mime_body / mime_envelope) whatever the piece sizes. A piece costs
+ * about one part's fields or one envelope field of work, never the
+ * whole text again.
+ */
+enum mime_wr_kind {
+	MIME_WR_BODY,
+	MIME_WR_BODYSTRUCTURE,
+	MIME_WR_ENVELOPE
+};
+
+struct mime_wr {
+	size_t		off;	/* octets of the current unit given */
+	uint16_t	top;	/* the part asked for */
+	uint16_t	idx;	/* the part being written */
+	uint8_t		kind;	/* enum mime_wr_kind */
+	uint8_t		step;	/* private to mime_imap.c */
+	uint8_t		field;	/* envelope field being written */
+};
+
+/* Starts the text of `part` (MIME_ROOT, or for MIME_WR_ENVELOPE an
+ * embedded message, see mime_embedded). A part that does not exist
+ * gives no text at all. */
+void	mime_wr_init(struct mime_wr *w, const struct mime *m,
+	    unsigned part, enum mime_wr_kind kind);
+
+/* Writes the next octets of the text into out[0 .. cap) and returns
+ * how many: cap unless the text ends first, 0 once it has ended (or
+ * if m is not the tree it began on: the text then stops short). */
+size_t	mime_wr_next(struct mime_wr *w, const struct mime *m, char *out,
+	    size_t cap);
+
+/* 1 when all of the text has been given. */
+int	mime_wr_done(const struct mime_wr *w);
 
 #endif

@@ -17,11 +17,14 @@
 #include "mime.h"
 #include "mime_int.h"
 
-/* Output into the caller's buffer; len keeps counting past cap. */
+/* Output into the caller's buffer, through a window: the octets
+ * [skip, skip + cap) of what is written land in p[0 .. cap); len
+ * counts everything written. */
 struct out {
 	char	*p;
 	size_t	 cap;
 	size_t	 len;
+	size_t	 skip;
 };
 
 /* One address being built, Dovecot's struct message_address. */
@@ -47,6 +50,42 @@ struct actx {
 	char		 dbuf[MIME_HEADER_MAX];
 };
 
+/*
+ * The walk, one unit of text at a time (struct mime_wr.step):
+ *
+ *   WR_START  "("                      -> WR_HEAD top, or WR_ENV top
+ *   WR_HEAD   a part up to its first child: a multipart's "(" (then
+ *             WR_HEAD of its first child), a message/rfc822's fields
+ *             and " (" (then WR_ENV of its embedded message), or a
+ *             whole leaf (then WR_UP)
+ *   WR_ENV    one ENVELOPE field (" " before all but the first); the
+ *             last one closes: ") (" -> WR_HEAD of the embedded
+ *             message, or ")" at the end of an ENVELOPE
+ *   WR_UP     part idx is complete: ")" and the parent goes on: "("
+ *             and the next sibling, or the parent's own tail and
+ *             WR_UP of the parent; the top part's WR_UP writes ")"
+ *
+ * The parent links make a stack unnecessary, so the place between two
+ * pieces is a few integers. A unit is rewritten from its start when it
+ * is continued, the octets already given skipped (w->off): a unit is
+ * at most one part's fields or one envelope field, so a piece costs
+ * about one unit however big the whole text.
+ */
+enum {
+	WR_START,
+	WR_HEAD,
+	WR_ENV,
+	WR_UP,
+	WR_DONE
+};
+
+/* What WR_HEAD found below a part. */
+enum {
+	HEAD_LEAF,
+	HEAD_CHILD,
+	HEAD_ENV
+};
+
 #define EMPTY_BODY "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL " \
 	"\"7bit\" 0 0"
 #define QUOTED_MAX_ESCAPES	4
@@ -60,14 +99,20 @@ static void	out_nstring_nolf(struct out *, const char *, size_t);
 static void	out_humans(struct out *, const char *, size_t);
 static void	out_mstr(struct out *, const struct mime *, struct mime_str,
 		    int nolf);
+static void	wr_unit(struct out *, const struct mime *,
+		    struct mime_wr *);
 static void	write_params(struct out *, const struct mime *,
 		    struct mime_str, unsigned, int default_charset);
 static void	write_common(struct out *, const struct mime *,
 		    const struct mime_part *);
-static void	write_part(struct out *, const struct mime *, unsigned,
+static int	write_head(struct out *, const struct mime *, unsigned,
 		    int ext);
-static void	write_env_fields(struct out *, const struct mime *,
-		    unsigned);
+static void	write_mp_tail(struct out *, const struct mime *,
+		    const struct mime_part *, int ext);
+static void	write_leaf_tail(struct out *, const struct mime *,
+		    const struct mime_part *, int ext);
+static void	write_env_field(struct out *, const struct mime *,
+		    unsigned, int field);
 static unsigned	write_addresses(struct out *, struct actx *,
 		    const char *, size_t);
 static void	a_set(struct afield *, char *buf, const struct mime_sb *);
@@ -85,67 +130,178 @@ static int	a_group(struct actx *);
 static int	a_address(struct actx *);
 static void	a_address_list(struct actx *);
 
+void
+mime_wr_init(struct mime_wr *w, const struct mime *m, unsigned part,
+    enum mime_wr_kind kind)
+{
+	memset(w, 0, sizeof *w);
+	w->kind = (uint8_t)kind;
+	w->top = w->idx = (uint16_t)part;
+	w->step = part < m->nparts ? WR_START : WR_DONE;
+}
+
+int
+mime_wr_done(const struct mime_wr *w)
+{
+	return w->step == WR_DONE;
+}
+
+size_t
+mime_wr_next(struct mime_wr *w, const struct mime *m, char *out,
+    size_t cap)
+{
+	size_t n = 0;
+
+	while (n < cap && w->step != WR_DONE) {
+		struct out o = { out + n, cap - n, 0, w->off };
+		struct mime_wr next = *w;
+
+		if (w->idx >= m->nparts || w->top >= m->nparts) {
+			w->step = WR_DONE;	/* not the tree it began on */
+			break;
+		}
+		wr_unit(&o, m, &next);
+		if (o.len < w->off) {
+			w->step = WR_DONE;	/* idem: cannot happen */
+			break;
+		}
+		if (o.len - w->off <= cap - n) {
+			n += o.len - w->off;
+			*w = next;
+			w->off = 0;
+		} else {
+			w->off += cap - n;
+			n = cap;
+		}
+	}
+	return n;
+}
+
 size_t
 mime_bodystructure(const struct mime *m, unsigned part, int extended,
     char *out, size_t cap)
 {
-	struct out o = { out, cap, 0 };
+	struct out o = { out, cap, 0, 0 };
+	struct mime_wr w;
 
-	if (part >= m->nparts) {
-		return 0;
+	mime_wr_init(&w, m, part, extended ? MIME_WR_BODYSTRUCTURE :
+	    MIME_WR_BODY);
+	while (w.step != WR_DONE) {
+		wr_unit(&o, m, &w);
 	}
-	out_c(&o, '(');
-	write_part(&o, m, part, extended);
-	out_c(&o, ')');
 	return o.len;
 }
 
 size_t
 mime_envelope(const struct mime *m, unsigned part, char *out, size_t cap)
 {
-	struct out o = { out, cap, 0 };
+	struct out o = { out, cap, 0, 0 };
+	struct mime_wr w;
 
-	if (part >= m->nparts) {
-		return 0;
+	mime_wr_init(&w, m, part, MIME_WR_ENVELOPE);
+	while (w.step != WR_DONE) {
+		wr_unit(&o, m, &w);
 	}
-	out_c(&o, '(');
-	write_env_fields(&o, m, part);
-	out_c(&o, ')');
 	return o.len;
+}
+
+/* Writes the unit at w and moves w to the next one. */
+static void
+wr_unit(struct out *o, const struct mime *m, struct mime_wr *w)
+{
+	int ext = w->kind == MIME_WR_BODYSTRUCTURE;
+	const struct mime_part *p = &m->parts[w->idx], *pp;
+
+	switch (w->step) {
+	case WR_START:
+		out_c(o, '(');
+		w->step = w->kind == MIME_WR_ENVELOPE ? WR_ENV : WR_HEAD;
+		w->field = 0;
+		return;
+	case WR_HEAD:
+		switch (write_head(o, m, w->idx, ext)) {
+		case HEAD_CHILD:
+			w->idx = p->child;
+			break;
+		case HEAD_ENV:
+			w->step = WR_ENV;
+			w->field = 0;
+			break;
+		default:
+			w->step = WR_UP;
+			break;
+		}
+		return;
+	case WR_ENV:
+		if (w->field > 0) {
+			out_c(o, ' ');
+		}
+		write_env_field(o, m, w->kind == MIME_WR_ENVELOPE ? w->idx :
+		    p->child, w->field);
+		if (++w->field < MIME_ENV_N) {
+			return;
+		}
+		if (w->kind == MIME_WR_ENVELOPE) {
+			out_c(o, ')');
+			w->step = WR_DONE;
+			return;
+		}
+		out_s(o, ") (");
+		w->idx = p->child;
+		w->step = WR_HEAD;
+		return;
+	case WR_UP:
+		if (w->idx == w->top || p->parent >= m->nparts) {
+			out_c(o, ')');
+			w->step = WR_DONE;
+			return;
+		}
+		pp = &m->parts[p->parent];
+		if (pp->flags & MIME_F_MULTIPART) {
+			out_c(o, ')');
+			if (p->next != MIME_NONE) {
+				out_c(o, '(');
+				w->idx = p->next;
+				w->step = WR_HEAD;
+				return;
+			}
+			write_mp_tail(o, m, pp, ext);
+		} else {
+			/* message/rfc822: its embedded message is done. */
+			out_s(o, ") ");
+			out_u(o, pp->body_lines);
+			write_leaf_tail(o, m, pp, ext);
+		}
+		w->idx = p->parent;
+		return;
+	default:
+		return;
+	}
 }
 
 /*
  * BODY / BODYSTRUCTURE (RFC 3501 7.4.2 body, body-type-1part,
- * body-type-mpart, body-ext-*), as Dovecot's imap-bodystructure.c.
+ * body-type-mpart, body-ext-*), as Dovecot's imap-bodystructure.c:
+ * part idx up to its first child (HEAD_CHILD: a multipart's "(";
+ * HEAD_ENV: a message/rfc822 up to its envelope), or whole
+ * (HEAD_LEAF).
  */
-static void
-write_part(struct out *o, const struct mime *m, unsigned idx, int ext)
+static int
+write_head(struct out *o, const struct mime *m, unsigned idx, int ext)
 {
 	const struct mime_part *p = &m->parts[idx];
 	int text;
 
 	if (p->flags & MIME_F_MULTIPART) {
-		unsigned c;
-
-		if (p->child == MIME_NONE) {
-			/* No body parts at all: one empty text/plain. */
-			out_s(o, EMPTY_BODY);
-			out_s(o, ext ? " NIL NIL NIL NIL)" : ")");
-		}
-		for (c = p->child; c != MIME_NONE; c = m->parts[c].next) {
+		if (p->child != MIME_NONE) {
 			out_c(o, '(');
-			write_part(o, m, c, ext);
-			out_c(o, ')');
+			return HEAD_CHILD;
 		}
-		out_c(o, ' ');
-		out_mstr(o, m, p->subtype, 0);
-		if (!ext) {
-			return;
-		}
-		out_c(o, ' ');
-		write_params(o, m, p->params, p->nparams, 0);
-		write_common(o, m, p);
-		return;
+		/* No body parts at all: one empty text/plain. */
+		out_s(o, EMPTY_BODY);
+		out_s(o, ext ? " NIL NIL NIL NIL)" : ")");
+		write_mp_tail(o, m, p, ext);
+		return HEAD_LEAF;
 	}
 	if (p->flags & MIME_F_RFC822) {
 		out_s(o, "\"message\" \"rfc822\"");
@@ -193,12 +349,32 @@ write_part(struct out *o, const struct mime *m, unsigned idx, int ext)
 		out_u(o, p->body_lines);
 	} else if ((p->flags & MIME_F_RFC822) && p->child != MIME_NONE) {
 		out_s(o, " (");
-		write_env_fields(o, m, p->child);
-		out_s(o, ") (");
-		write_part(o, m, p->child, ext);
-		out_s(o, ") ");
-		out_u(o, p->body_lines);
+		return HEAD_ENV;
 	}
+	write_leaf_tail(o, m, p, ext);
+	return HEAD_LEAF;
+}
+
+/* A multipart after its last body part: subtype [params dsp lang loc]. */
+static void
+write_mp_tail(struct out *o, const struct mime *m,
+    const struct mime_part *p, int ext)
+{
+	out_c(o, ' ');
+	out_mstr(o, m, p->subtype, 0);
+	if (!ext) {
+		return;
+	}
+	out_c(o, ' ');
+	write_params(o, m, p->params, p->nparams, 0);
+	write_common(o, m, p);
+}
+
+/* body-ext-1part after the lines: md5 dsp lang loc. */
+static void
+write_leaf_tail(struct out *o, const struct mime *m,
+    const struct mime_part *p, int ext)
+{
 	if (!ext) {
 		return;
 	}
@@ -302,46 +478,46 @@ write_params(struct out *o, const struct mime *m, struct mime_str list,
 /*
  * ENVELOPE (RFC 3501 7.4.2): date subject from sender reply-to to cc
  * bcc in-reply-to message-id; sender and reply-to default to from.
+ * One field of part idx.
  */
 static void
-write_env_fields(struct out *o, const struct mime *m, unsigned idx)
+write_env_field(struct out *o, const struct mime *m, unsigned idx,
+    int f)
 {
 	const struct mime_part *p = &m->parts[idx];
 	struct actx a;
 	const char *s, *from;
 	size_t len, flen;
-	int f;
 
-	s = mime_str(m, p->env[MIME_ENV_DATE], &len);
-	out_nstring_nolf(o, s, len);
-	out_c(o, ' ');
-	s = mime_str(m, p->env[MIME_ENV_SUBJECT], &len);
-	if (s == NULL) {
-		out_s(o, "NIL");
-	} else {
-		out_humans(o, s, len);
-	}
-	from = mime_str(m, p->env[MIME_ENV_FROM], &flen);
-	for (f = MIME_ENV_FROM; f <= MIME_ENV_BCC; f++) {
-		out_c(o, ' ');
-		s = mime_str(m, p->env[f], &len);
-		if (f == MIME_ENV_SENDER || f == MIME_ENV_REPLY_TO) {
-			struct out count = { NULL, 0, 0 };
-
-			if (s == NULL || write_addresses(&count, &a, s,
-			    len) == 0) {
-				s = from;
-				len = flen;
-			}
+	s = mime_str(m, p->env[f], &len);
+	switch (f) {
+	case MIME_ENV_DATE:
+	case MIME_ENV_IN_REPLY_TO:
+	case MIME_ENV_MESSAGE_ID:
+		out_nstring_nolf(o, s, len);
+		return;
+	case MIME_ENV_SUBJECT:
+		if (s == NULL) {
+			out_s(o, "NIL");
+		} else {
+			out_humans(o, s, len);
 		}
-		(void)write_addresses(o, &a, s, len);
+		return;
+	case MIME_ENV_SENDER:
+	case MIME_ENV_REPLY_TO: {
+		struct out count = { NULL, 0, 0, 0 };
+
+		from = mime_str(m, p->env[MIME_ENV_FROM], &flen);
+		if (s == NULL || write_addresses(&count, &a, s, len) == 0) {
+			s = from;
+			len = flen;
+		}
+		break;
 	}
-	out_c(o, ' ');
-	s = mime_str(m, p->env[MIME_ENV_IN_REPLY_TO], &len);
-	out_nstring_nolf(o, s, len);
-	out_c(o, ' ');
-	s = mime_str(m, p->env[MIME_ENV_MESSAGE_ID], &len);
-	out_nstring_nolf(o, s, len);
+	default:
+		break;
+	}
+	(void)write_addresses(o, &a, s, len);
 }
 
 /* An address list as ((name adl mailbox host) ...) or NIL; returns the
@@ -694,12 +870,22 @@ a_address_list(struct actx *a)
 static void
 out_add(struct out *o, const char *s, size_t n)
 {
-	if (o->len < o->cap) {
-		size_t room = o->cap - o->len;
+	size_t pos = o->len, at;
 
-		memcpy(o->p + o->len, s, n < room ? n : room);
-	}
 	o->len += n;
+	if (o->len <= o->skip || o->cap == 0) {
+		return;
+	}
+	if (pos < o->skip) {
+		s += o->skip - pos;
+		n -= o->skip - pos;
+		pos = o->skip;
+	}
+	at = pos - o->skip;
+	if (at >= o->cap) {
+		return;
+	}
+	memcpy(o->p + at, s, n < o->cap - at ? n : o->cap - at);
 }
 
 static void
@@ -711,10 +897,11 @@ out_s(struct out *o, const char *s)
 static void
 out_c(struct out *o, char c)
 {
-	if (o->len < o->cap) {
-		o->p[o->len] = c;
+	if (o->skip == 0 && o->len < o->cap) {
+		o->p[o->len++] = c;
+		return;
 	}
-	o->len++;
+	out_add(o, &c, 1);
 }
 
 static void

@@ -12,6 +12,11 @@
  * A table of inline cases follows for what the fixtures cannot show:
  * limits (parts, arena, header length), truncated writer output, bad
  * section paths, and odd input.
+ *
+ * The piecewise writer (mime_wr_next) must give exactly the one-shot
+ * text at any piece size, for every fixture, every part and the
+ * hostile messages of big_cases (texts of hundreds of KB), and its
+ * texts must be well-formed IMAP whatever their size.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -656,6 +661,267 @@ test_param(void **state)
 	assert_memory_equal(v, "utf-8''a%20b", 12);
 }
 
+/*
+ * Piecewise writing.
+ */
+
+/* Messages whose structure texts are far over any output buffer. */
+struct big_case {
+	const char	*desc;
+	const char	*head;
+	const char	*fill;
+	size_t		 nfill;
+	const char	*tail;
+	size_t		 min_text;	/* the biggest text is at least */
+};
+
+#define LONG50	"0123456789012345678901234567890123456789012345678"
+#define NAME200	LONG50 LONG50 LONG50 LONG50
+
+static const struct big_case big_cases[] = {
+	{ "250 attachments with 200-char RFC 2231 names",
+	    "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n",
+	    "--b\nContent-Type: application/pdf; name*0*=utf-8''" NAME200
+	    ";\n name*1*=%C3%A9.pdf\nContent-Disposition: attachment;\n"
+	    " filename*0*=utf-8''" NAME200 ";\n filename*1*=%C3%A9.pdf\n"
+	    "Content-Transfer-Encoding: base64\n\nAAAA\n", 250, "--b--\n",
+	    32768 },
+	{ "a From of thousands of addresses",
+	    "Subject: s\nFrom: ", "\"Some One\" <someone@example.com>, ",
+	    220, "x@y\nTo: z@w\n\nbody\n", 24000 },
+	{ "a From of commas only: 44 octets of text per octet",
+	    "From: ", ",", MIME_HEADER_MAX, "\n\nbody\n", 300000 },
+	{ "a Subject of 8 KB with white space to fold",
+	    "Subject: ", "a  \t", MIME_HEADER_MAX / 4, "\n\nbody\n", 4000 },
+	{ "message/rfc822 nested 60 deep, each with an envelope",
+	    "", "Content-Type: message/rfc822\nFrom: a@b\nSubject: hi\n"
+	    "To: \"x\" <c@d>\n\n", 60, "end\n", 10000 },
+	{ "multipart nested 90 deep",
+	    "", "Content-Type: multipart/mixed; boundary=b\n\n--b\n", 90,
+	    "\nx\n", 3000 },
+};
+
+/* One IMAP value of an answer at t[*i]: a parenthesised list, a
+ * quoted string, a literal, a number or NIL. 0 if it is not one. */
+static int
+imap_value(const char *t, size_t n, size_t *i, unsigned depth)
+{
+	size_t k = *i, len = 0;
+
+	if (k >= n || depth > 300) {
+		return 0;
+	}
+	if (t[k] == '(') {
+		k++;
+		for (;;) {
+			if (k < n && t[k] == ')') {
+				*i = k + 1;
+				return 1;
+			}
+			if (!imap_value(t, n, &k, depth + 1)) {
+				return 0;
+			}
+			if (k < n && t[k] == ' ') {
+				k++;
+				if (k < n && t[k] == ')') {
+					return 0;	/* "( x )" */
+				}
+			} else if (k >= n || (t[k] != ')' && t[k] != '(')) {
+				return 0;
+			}
+		}
+	}
+	if (t[k] == '"') {
+		for (k++; k < n && t[k] != '"'; k++) {
+			if (t[k] == '\\') {
+				k++;
+			} else if (t[k] == '\r' || t[k] == '\n' ||
+			    (unsigned char)t[k] >= 0x80) {
+				return 0;
+			}
+		}
+		if (k >= n) {
+			return 0;
+		}
+		*i = k + 1;
+		return 1;
+	}
+	if (t[k] == '{') {
+		for (k++; k < n && t[k] >= '0' && t[k] <= '9'; k++) {
+			len = len * 10 + (size_t)(t[k] - '0');
+		}
+		if (k + 3 > n || memcmp(t + k, "}\r\n", 3) != 0 ||
+		    len > n - k - 3) {
+			return 0;
+		}
+		*i = k + 3 + len;
+		return 1;
+	}
+	if (n - k >= 3 && memcmp(t + k, "NIL", 3) == 0) {
+		*i = k + 3;
+		return 1;
+	}
+	if (t[k] >= '0' && t[k] <= '9') {
+		while (k < n && t[k] >= '0' && t[k] <= '9') {
+			k++;
+		}
+		*i = k;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+check_imap(const char *what, const char *t, size_t n)
+{
+	size_t i = 0;
+
+	if (!imap_value(t, n, &i, 0) || i != n || n < 2 || t[0] != '(') {
+		fprintf(stderr, "%s: not one IMAP list (%zu of %zu octets "
+		    "read): %.*s\n", what, i, n, n > 200 ? 200 : (int)n, t);
+		fail();
+	}
+}
+
+/* Text of kind for part, whole and in pieces of every size in the
+ * table: the same octets; a piece is short only at the end. With
+ * reparse, the message is parsed again between two pieces, as the
+ * server does when another client used the tree meanwhile. */
+static size_t
+check_pieces(const char *what, unsigned part, enum mime_wr_kind kind,
+    char *whole, char *piecewise, size_t cap, const char *msg,
+    size_t msg_len, int reparse)
+{
+	static const size_t sizes[] = { 1, 2, 3, 7, 64, 1000, 4096,
+	    65536 };
+	size_t full, k, n, got;
+	struct mime_wr w;
+
+	full = kind == MIME_WR_ENVELOPE ?
+	    mime_envelope(&m, part, whole, cap) :
+	    mime_bodystructure(&m, part, kind == MIME_WR_BODYSTRUCTURE,
+	    whole, cap);
+	assert_true(full < cap);
+	for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		if (sizes[k] < 1000 && full > 20000) {
+			continue;	/* a unit is rewritten per piece */
+		}
+		mime_wr_init(&w, &m, part, kind);
+		got = 0;
+		while (!mime_wr_done(&w)) {
+			assert_true(got + sizes[k] <= cap);
+			n = mime_wr_next(&w, &m, piecewise + got, sizes[k]);
+			got += n;
+			if (n < sizes[k] && !mime_wr_done(&w)) {
+				fprintf(stderr, "%s: short piece\n", what);
+				fail();
+			}
+			if (reparse && (sizes[k] >= 64 || full < 2000)) {
+				parse_chunked(msg, msg_len, 0);
+			}
+		}
+		assert_int_equal(mime_wr_next(&w, &m, piecewise, 10), 0);
+		if (got != full || memcmp(whole, piecewise, full) != 0) {
+			fprintf(stderr, "%s: pieces of %zu differ (%zu/%zu)\n",
+			    what, sizes[k], got, full);
+			fail();
+		}
+	}
+	if (full > 0) {
+		check_imap(what, whole, full);
+	}
+	return full;
+}
+
+/* Every fixture, every part: pieces are the whole. */
+static void
+test_pieces_fixtures(void **state)
+{
+	size_t i;
+	unsigned p;
+	char what[256];
+
+	(void)state;
+	for (i = 0; i < nfixtures; i++) {
+		const struct fixture *fx = &fixtures[i];
+
+		parse_chunked(fx->eml, fx->eml_len, 0);
+		for (p = 0; p < m.nparts; p++) {
+			snprintf(what, sizeof what, "%s part %u", fx->name, p);
+			(void)check_pieces(what, p, MIME_WR_BODYSTRUCTURE,
+			    out1, out2, sizeof out1, fx->eml, fx->eml_len,
+			    p == 0);
+			(void)check_pieces(what, p, MIME_WR_BODY, out1, out2,
+			    sizeof out1, fx->eml, fx->eml_len, 0);
+			if (p == MIME_ROOT || mime_embedded(&m, p) ==
+			    MIME_NONE) {
+				continue;
+			}
+			(void)check_pieces(what, mime_embedded(&m, p),
+			    MIME_WR_ENVELOPE, out1, out2, sizeof out1,
+			    fx->eml, fx->eml_len, 0);
+		}
+		(void)check_pieces(fx->name, MIME_ROOT, MIME_WR_ENVELOPE,
+		    out1, out2, sizeof out1, fx->eml, fx->eml_len, 1);
+	}
+	/* No such part: no text, done at once. */
+	{
+		struct mime_wr w;
+
+		mime_wr_init(&w, &m, m.nparts, MIME_WR_BODYSTRUCTURE);
+		assert_true(mime_wr_done(&w));
+		assert_int_equal(mime_wr_next(&w, &m, out1, 10), 0);
+	}
+}
+
+/* Hostile messages: texts far over 32 KiB, complete and well-formed,
+ * the same in pieces, also when the tree is parsed again meanwhile. */
+static void
+test_pieces_big(void **state)
+{
+	static char in[1u << 20], whole[4u << 20], pw[4u << 20];
+	const size_t cap = sizeof whole;
+	size_t i, n, big;
+	unsigned p;
+
+	(void)state;
+	for (i = 0; i < sizeof big_cases / sizeof big_cases[0]; i++) {
+		const struct big_case *c = &big_cases[i];
+		size_t hl = strlen(c->head), fl = strlen(c->fill), k;
+
+		memcpy(in, c->head, hl);
+		n = hl;
+		for (k = 0; k < c->nfill; k++) {
+			assert_true(n + fl < sizeof in);
+			memcpy(in + n, c->fill, fl);
+			n += fl;
+		}
+		memcpy(in + n, c->tail, strlen(c->tail));
+		n += strlen(c->tail);
+		parse_chunked(in, n, 0);
+		big = check_pieces(c->desc, MIME_ROOT, MIME_WR_BODYSTRUCTURE,
+		    whole, pw, cap, in, n, 1);
+		k = check_pieces(c->desc, MIME_ROOT, MIME_WR_BODY, whole, pw,
+		    cap, in, n, 0);
+		big = k > big ? k : big;
+		k = check_pieces(c->desc, MIME_ROOT, MIME_WR_ENVELOPE, whole,
+		    pw, cap, in, n, 1);
+		big = k > big ? k : big;
+		for (p = 1; p < m.nparts; p++) {
+			if (mime_embedded(&m, p) != MIME_NONE) {
+				(void)check_pieces(c->desc, mime_embedded(&m,
+				    p), MIME_WR_ENVELOPE, whole, pw, cap, in,
+				    n, 0);
+			}
+		}
+		if (big < c->min_text) {
+			fprintf(stderr, "%s: biggest text %zu, want >= %zu\n",
+			    c->desc, big, c->min_text);
+			fail();
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -667,6 +933,8 @@ main(void)
 		cmocka_unit_test(test_writer_cap),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_param),
+		cmocka_unit_test(test_pieces_fixtures),
+		cmocka_unit_test(test_pieces_big),
 	};
 
 	return cmocka_run_group_tests(tests, load_fixtures, free_fixtures);
