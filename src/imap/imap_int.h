@@ -31,6 +31,8 @@
 				 * client writes it; a longer one
 				 * exists nowhere (Maildir++ names
 				 * are file names) */
+#define IMAP_YIELD_MS	1	/* a yielding job's next slice: the
+				 * next loop turn */
 #define IMAP_SPILL_MAX	65536	/* output that did not fit c->out */
 #define IMAP_CHUNK	16384	/* file reads while streaming a body */
 #define IMAP_STREAM_BUF	32768	/* output lent to the connection while
@@ -153,5 +155,8 @@ size_t	imap_date_fmt(int64_t t, char *, size_t);
  * imap_search_step for a SEARCH job. */
 void	imap_search_start(struct imap_session *);
 void	imap_search_step(struct imap_session *);
+/* A session going away (or no longer searching) lets go of a message
+ * its SEARCH left in the middle, and of its place in line. */
+void	imap_search_abort(struct imap_session *);
 
 #endif

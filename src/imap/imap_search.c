@@ -18,6 +18,27 @@
  * matchers (BODY_KEYS_MAX at a time; more BODY/TEXT keys take more
  * passes over the text, which only odd programs have).
  *
+ * Time: a step works IMAP_STEP_MS, then yields to the loop. The clock
+ * is read before each message and after each block of file octets
+ * (IMAP_CHUNK), so a step never runs much past its budget, whatever
+ * the size of a message: steps 2-4 are walks that stop between blocks
+ * and resume at the next step where they stopped (the header walker,
+ * the MIME parser, the decoders and the matchers all keep their state
+ * between feeds).
+ *
+ *   message:  index -> stat -> HEADER -> TREE (header; whole file when
+ *             multipart) -> ROUND: for each part, PART_HDR (TEXT only)
+ *             and PART_BODY -> next round or decided
+ *
+ * The walk's state is static (one MIME tree is 88 KiB; a copy per
+ * session would double a workspace), so one session at a time may
+ * hold a message decided in part: the owner. Another session's step
+ * waits (it yields and comes back at the next turn, marking itself
+ * next), and the owner, having decided its message, lets the one
+ * waiting go first. A session never holds the engine while waiting
+ * for its socket: output is checked before a message starts, and a
+ * message adds at most one number.
+ *
  * Choices where RFC 3501 leaves room:
  *   - BEFORE/ON/SINCE compare the UTC date of INTERNALDATE (the file's
  *     mtime), the date FETCH INTERNALDATE shows (+0000).
@@ -44,6 +65,7 @@
  * Matching is the case-insensitive substring test of msg/match.h.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -67,6 +89,22 @@ enum {
 	R_UNKNOWN
 };
 
+/* run.part when the round reads no more parts. */
+#define PARTS_OVER	UINT_MAX
+
+/* A message left undecided at the end of a step (with R_* above). */
+#define R_MORE		3
+
+/* Where the walk of the message being decided stands. */
+enum phase {
+	PH_NONE,		/* no message held */
+	PH_HEADER,		/* the message's own header */
+	PH_TREE,		/* the MIME tree, of the header or the file */
+	PH_ROUND,		/* a body round: the next part */
+	PH_PART_HDR,		/* a part's header (TEXT keys) */
+	PH_PART_BODY		/* a text part's octets */
+};
+
 /* What deciding a key needs (see the top comment). */
 enum key_need {
 	NEED_INDEX,
@@ -77,9 +115,9 @@ enum key_need {
 };
 
 /*
- * The message being decided. One step of one session runs at a time
- * and decides a message within the step, so this need not live in the
- * session's job.
+ * The message being decided. One session at a time may leave a
+ * message undecided between steps (run.owner), so this need not live
+ * in the session's job; cur.m is looked up again at each step.
  */
 static struct {
 	struct imap_session		*s;
@@ -97,7 +135,24 @@ static struct {
 						 * file in rbuf, when
 						 * it all fits */
 	uint8_t				 res[IMAP_SEARCH_KEYS_MAX];
-} cur;
+} cur = { .fd = -1 };
+
+/*
+ * The walk in progress over [pos, end) of cur.fd, and who holds it.
+ * Each walk runs block by block until done or run.deadline.
+ */
+static struct {
+	struct imap_session	*owner;		/* a message held */
+	struct imap_session	*next;		/* waits: goes first */
+	uint32_t		 uid;		/* the message held */
+	enum phase		 ph;
+	uint64_t		 deadline;	/* ev_clock_ms() */
+	uint64_t		 pos, end;
+	int			 (*fn)(const struct decode_field *);
+	int			 full;		/* PH_TREE of the file */
+	int			 single;	/* one part: no MIME walk */
+	unsigned		 part;		/* of the round */
+} run;
 
 /* The BODY/TEXT keys of the running body pass and their matchers. */
 static struct {
@@ -122,23 +177,32 @@ static int	eval_index(unsigned i);
 static int	in_set(const struct imap_arg *, uint32_t star, uint32_t x);
 static int	arg_text(const struct imap_arg *, char *, size_t, size_t *);
 static const char	*needle(const struct imap_arg *, size_t *len);
+static int	engine_take(struct imap_session *);
+static void	engine_drop(void);
+static int	over(void);
 static int	search_message(struct imap_session *,
 		    const struct mbox_msg *, uint32_t seq);
+static int	msg_run(void);
+static int	msg_decided(void);
 static int	any_unknown(enum key_need, enum key_need);
 static void	settle(enum key_need, int value);
 static void	stat_keys(void);
-static int64_t	header_walk(uint64_t from, uint64_t to,
+static void	hw_begin(uint64_t from, uint64_t to,
 		    int (*)(const struct decode_field *));
-static int	header_pass(void);
+static int	hw_run(void);
 static size_t	field_line(const struct decode_field *, size_t *nl);
 static int	header_field(const struct decode_field *);
 static int	part_field(const struct decode_field *);
 static void	date_field(const struct decode_field *);
 static int	name_is(const struct decode_field *, const char *, size_t);
-static void	body_pass(void);
-static int	load_tree(int full);
-static void	body_round(int single);
-static int	body_part(const struct mime_part *, uint64_t end);
+static void	tree_begin(int full);
+static int	tree_run(void);
+static void	round_begin(void);
+static void	round_end(void);
+static int	round_next(void);
+static int	part_wanted(const struct mime_part *);
+static void	part_begin(const struct mime_part *, uint64_t end);
+static int	part_run(void);
 static int	round_done(void);
 static int	body_text(const char *, size_t);
 static int	body_feed(const char *, size_t);
@@ -195,8 +259,13 @@ void
 imap_search_step(struct imap_session *s)
 {
 	struct imap_job *j = &s->ws->job;
-	uint64_t start;
+	const struct mbox_msg *m;
+	int r;
 
+	if (!engine_take(s)) {
+		imap_job_yield(s);	/* another holds a message */
+		return;
+	}
 	cur.s = s;
 	cur.prog = &s->ws->u.search;
 	cur.last_uid = 0;
@@ -208,12 +277,34 @@ imap_search_step(struct imap_session *s)
 			break;
 		}
 	}
-	start = ev_clock_ms();
+	run.deadline = ev_clock_ms() + IMAP_STEP_MS;
+	if (run.owner == s) {
+		/* The message left at the last step: its index entry
+		 * may have moved since, so it is looked up again. */
+		m = mbox_view_seq(&s->view, j->cur);
+		if (m == NULL || m->uid != run.uid) {
+			engine_drop();
+			r = R_NO;
+		} else {
+			cur.m = m;
+			if ((r = msg_run()) == R_MORE) {
+				imap_job_yield(s);
+				return;
+			}
+			run.owner = NULL;
+		}
+		if (r == R_YES) {
+			(void)imap_outf(s, " %u", j->uid ? m->uid : j->cur);
+			j->count++;
+		}
+		j->cur++;
+		if (run.next != NULL) {
+			imap_job_yield(s);	/* its turn */
+			return;
+		}
+	}
 	while (j->cur <= s->view.exists) {
-		const struct mbox_msg *m;
-
-		if ((j->cur & 31) == 0 && ev_clock_ms() - start >=
-		    IMAP_STEP_MS) {
+		if (over()) {
 			imap_job_yield(s);	/* others get a turn */
 			return;
 		}
@@ -224,9 +315,19 @@ imap_search_step(struct imap_session *s)
 			break;
 		}
 		m = mbox_view_seq(&s->view, j->cur);
-		if (m != NULL && search_message(s, m, j->cur) == 1) {
-			(void)imap_outf(s, " %u", j->uid ? m->uid : j->cur);
-			j->count++;
+		if (m != NULL) {
+			r = search_message(s, m, j->cur);
+			if (r == R_MORE) {
+				run.owner = s;
+				run.uid = m->uid;
+				imap_job_yield(s);
+				return;
+			}
+			if (r == R_YES) {
+				(void)imap_outf(s, " %u", j->uid ? m->uid :
+				    j->cur);
+				j->count++;
+			}
 		}
 		j->cur++;
 	}
@@ -238,9 +339,61 @@ imap_search_step(struct imap_session *s)
 	imap_job_done(s);
 }
 
+void
+imap_search_abort(struct imap_session *s)
+{
+	if (run.owner == s) {
+		engine_drop();
+	}
+	if (run.next == s) {
+		run.next = NULL;
+	}
+}
+
+/* --- the engine ---------------------------------------------------------- */
+
+/* 1 when s may run a step now; else s waits, first in line if none
+ * is. */
+static int
+engine_take(struct imap_session *s)
+{
+	if ((run.owner != NULL && run.owner != s) || (run.owner == NULL &&
+	    run.next != NULL && run.next != s)) {
+		if (run.next == NULL) {
+			run.next = s;
+		}
+		return 0;
+	}
+	if (run.next == s) {
+		run.next = NULL;
+	}
+	return 1;
+}
+
+/* The message held is let go, undecided. */
+static void
+engine_drop(void)
+{
+	if (cur.fd != -1) {
+		close(cur.fd);
+		cur.fd = -1;
+	}
+	run.ph = PH_NONE;
+	run.owner = NULL;
+	bp.n = 0;
+}
+
+/* 1 when the step's time is used up. */
+static int
+over(void)
+{
+	return ev_clock_ms() >= run.deadline;
+}
+
 /* --- one message ------------------------------------------------------- */
 
-/* 1 when the message matches the program, else 0. */
+/* R_YES or R_NO when the message is decided, R_MORE when the step's
+ * time ran out in its file (go on with msg_run at the next step). */
 static int
 search_message(struct imap_session *s, const struct mbox_msg *m,
     uint32_t seq)
@@ -255,27 +408,135 @@ search_message(struct imap_session *s, const struct mbox_msg *m,
 	memset(cur.res, R_UNKNOWN, sizeof cur.res);
 
 	if ((r = eval(0)) != R_UNKNOWN) {
-		return r == R_YES;	/* the index was enough */
+		return r;	/* the index was enough */
 	}
 	if ((cur.fd = mbox_open_msg(s->view.mb, m, &cur.st)) == -1) {
 		conn_log(s->c, LOG_LVL_DEBUG, "%s: SEARCH: UID %u unreadable",
 		    s->selected, m->uid);
-		return 0;
+		return R_NO;
 	}
 	stat_keys();
-	if ((r = eval(0)) == R_UNKNOWN) {
-		if (header_pass() == -1) {
-			r = 0;
-		} else if ((r = eval(0)) == R_UNKNOWN) {
-			body_pass();
-			r = eval(0);
+	if (eval(0) != R_UNKNOWN) {
+		return msg_decided();
+	}
+	/* The header pass runs even without header keys: the body
+	 * pass needs to know where the body starts. */
+	cur.cte_len = 0;
+	hw_begin(0, (uint64_t)cur.st.st_size, header_field);
+	run.ph = PH_HEADER;
+	return msg_run();
+}
+
+/*
+ * The walk of the open message, from where it stands, until the
+ * message is decided (R_YES, R_NO: the file is closed) or the step's
+ * time is up (R_MORE).
+ */
+static int
+msg_run(void)
+{
+	const struct mime_part *p;
+	int r;
+
+	for (;;) {
+		switch (run.ph) {
+		case PH_NONE:
+			return msg_decided();
+		case PH_HEADER:
+			if ((r = hw_run()) == R_MORE) {
+				return R_MORE;
+			}
+			if (r == -1) {
+				/* Unreadable: not a match, whatever the
+				 * program says ("NOT BODY x" included). */
+				(void)msg_decided();
+				return R_NO;
+			}
+			cur.hdr_end = run.pos;
+			settle(NEED_HEADER, R_NO);
+			if (eval(0) != R_UNKNOWN || !any_unknown(NEED_BODY,
+			    NEED_TEXT)) {
+				return msg_decided();
+			}
+			/* Most mail is one part: its header tells, and
+			 * then the body is the rest of the file, with no
+			 * need to parse it for MIME. */
+			tree_begin(0);
+			run.ph = PH_TREE;
+			break;
+		case PH_TREE:
+			if ((r = tree_run()) == R_MORE) {
+				return R_MORE;
+			}
+			if (r == -1) {
+				settle(NEED_BODY, R_NO);
+				settle(NEED_TEXT, R_NO);
+				return msg_decided();
+			}
+			if (!run.full) {
+				run.single = !(tree.parts[MIME_ROOT].flags &
+				    (MIME_F_MULTIPART | MIME_F_RFC822));
+				if (!run.single) {
+					tree_begin(1);
+					break;
+				}
+			}
+			round_begin();
+			run.ph = PH_ROUND;
+			break;
+		case PH_ROUND:
+			if (round_next() == 0) {
+				/* Every part of the round was read. */
+				round_end();
+				if (eval(0) != R_UNKNOWN ||
+				    !any_unknown(NEED_BODY, NEED_TEXT)) {
+					return msg_decided();
+				}
+				round_begin();
+			}
+			break;
+		case PH_PART_HDR:
+			if ((r = hw_run()) == R_MORE) {
+				return R_MORE;
+			}
+			p = &tree.parts[run.part];
+			if (r == -1 || round_done()) {
+				run.part = PARTS_OVER;
+				run.ph = PH_ROUND;
+			} else if (part_wanted(p)) {
+				part_begin(p, p->end_off);
+				run.ph = PH_PART_BODY;
+			} else {
+				run.part++;
+				run.ph = PH_ROUND;
+			}
+			break;
+		case PH_PART_BODY:
+			if ((r = part_run()) == R_MORE) {
+				return R_MORE;
+			}
+			run.part = r == 1 ? PARTS_OVER : run.part + 1;
+			run.ph = PH_ROUND;
+			break;
 		}
 	}
-	close(cur.fd);
-	cur.fd = -1;
+}
+
+/* The message is decided: its file is closed, the walk is over. */
+static int
+msg_decided(void)
+{
+	int r = eval(0);
+
+	if (cur.fd != -1) {
+		close(cur.fd);
+		cur.fd = -1;
+	}
+	run.ph = PH_NONE;
+	bp.n = 0;
 	/* Every key is settled by now; unknown cannot remain, but a
 	 * message we could not decide is not a match. */
-	return r == R_YES;
+	return r == R_YES ? R_YES : R_NO;
 }
 
 static enum key_need
@@ -564,22 +825,31 @@ days_of(int64_t t)
 
 /* --- header ------------------------------------------------------------- */
 
+/* A walk of the header that starts at from (at most to), calling fn
+ * for each field until fn returns 1 (hw_run). */
+static void
+hw_begin(uint64_t from, uint64_t to, int (*fn)(const struct decode_field *))
+{
+	decode_hdr_init(&hdr);
+	run.pos = from;
+	run.end = to;
+	run.fn = fn;
+}
+
 /*
- * Walks the header that starts at from (at most to), calling fn for
- * each field until fn returns 1; returns the offset where the body
- * starts, or -1 on a read error.
+ * The header walk, block by block: 1 when it is over (run.pos is then
+ * where the body starts), R_MORE when the step's time ran out, -1 on
+ * a read error.
  */
-static int64_t
-header_walk(uint64_t from, uint64_t to, int (*fn)(const struct decode_field *))
+static int
+hw_run(void)
 {
 	struct decode_field f;
-	uint64_t pos = from;
 	int done = 0, ev;
 
-	decode_hdr_init(&hdr);
 	while (!done) {
 		const char *p;
-		ssize_t n = msg_read(pos, to, &p);
+		ssize_t n = msg_read(run.pos, run.end, &p);
 		size_t left;
 
 		if (n < 0) {
@@ -589,7 +859,7 @@ header_walk(uint64_t from, uint64_t to, int (*fn)(const struct decode_field *))
 			/* All header, no empty line. */
 			decode_hdr_finish(&hdr);
 			while (decode_hdr_next(&hdr, &f) == DECODE_HDR_FIELD) {
-				if (fn(&f)) {
+				if (run.fn(&f)) {
 					break;
 				}
 			}
@@ -602,11 +872,11 @@ header_walk(uint64_t from, uint64_t to, int (*fn)(const struct decode_field *))
 
 			p += used;
 			left -= used;
-			pos += used;
+			run.pos += used;
 			while ((ev = decode_hdr_next(&hdr, &f)) !=
 			    DECODE_HDR_NONE) {
 				any = 1;
-				if (ev == DECODE_HDR_END || fn(&f)) {
+				if (ev == DECODE_HDR_END || run.fn(&f)) {
 					done = 1;
 					break;
 				}
@@ -616,28 +886,11 @@ header_walk(uint64_t from, uint64_t to, int (*fn)(const struct decode_field *))
 				done = 1;
 			}
 		}
+		if (!done && over()) {
+			return R_MORE;
+		}
 	}
-	return (int64_t)pos;
-}
-
-/*
- * The message's own header, once: settles every header key, and TEXT
- * when found there; notes where the body starts (the body pass needs
- * it, so this runs before it even without header keys). 0 or -1.
- */
-static int
-header_pass(void)
-{
-	int64_t end;
-
-	cur.cte_len = 0;
-	if ((end = header_walk(0, (uint64_t)cur.st.st_size,
-	    header_field)) == -1) {
-		return -1;
-	}
-	cur.hdr_end = (uint64_t)end;
-	settle(NEED_HEADER, R_NO);
-	return 0;
+	return 1;
 }
 
 /* "Name: value" of a field into line[], the value decoded (RFC 2047)
@@ -801,50 +1054,23 @@ name_is(const struct decode_field *f, const char *name, size_t len)
 
 /* --- body ------------------------------------------------------------- */
 
-/*
- * BODY and TEXT keys still open, BODY_KEYS_MAX at a time; between
- * rounds the program may already be decided.
- */
+/* The MIME tree: of the header only (full 0), or of the whole file. */
 static void
-body_pass(void)
+tree_begin(int full)
 {
-	int single;
-
-	if (!any_unknown(NEED_BODY, NEED_TEXT)) {
-		return;
-	}
-	/* Most mail is one part: its header tells, and then the body is
-	 * the rest of the file, with no need to parse it for MIME. */
-	if (load_tree(0) == -1) {
-		goto unreadable;
-	}
-	single = !(tree.parts[MIME_ROOT].flags & (MIME_F_MULTIPART |
-	    MIME_F_RFC822));
-	if (!single && load_tree(1) == -1) {
-		goto unreadable;
-	}
-	while (any_unknown(NEED_BODY, NEED_TEXT)) {
-		body_round(single);
-		if (eval(0) != R_UNKNOWN) {
-			return;
-		}
-	}
-	return;
-unreadable:
-	settle(NEED_BODY, R_NO);
-	settle(NEED_TEXT, R_NO);
+	mime_init(&tree);
+	run.full = full;
+	run.pos = 0;
+	run.end = full ? (uint64_t)cur.st.st_size : cur.hdr_end;
 }
 
-/* The MIME tree: of the header only (full 0), or of the whole file. */
+/* The tree, block by block: 1 when built, R_MORE, or -1. */
 static int
-load_tree(int full)
+tree_run(void)
 {
-	uint64_t pos = 0, end = full ? (uint64_t)cur.st.st_size : cur.hdr_end;
-
-	mime_init(&tree);
-	while (pos < end) {
+	while (run.pos < run.end) {
 		const char *p;
-		ssize_t n = msg_read(pos, end, &p);
+		ssize_t n = msg_read(run.pos, run.end, &p);
 
 		if (n < 0) {
 			return -1;
@@ -853,23 +1079,25 @@ load_tree(int full)
 			break;		/* shorter than its stat said */
 		}
 		mime_feed(&tree, p, (size_t)n);
-		pos += (uint64_t)n;
+		run.pos += (uint64_t)n;
+		if (run.pos < run.end && over()) {
+			return R_MORE;
+		}
 	}
 	mime_finish(&tree);
-	return 0;
+	return 1;
 }
 
 /*
- * One round: up to BODY_KEYS_MAX open keys over every text part (and,
- * for TEXT, the headers of the parts below the root).
+ * A round: up to BODY_KEYS_MAX open BODY/TEXT keys over every text
+ * part (and, for TEXT, the headers of the parts below the root);
+ * between rounds the program may already be decided.
  */
 static void
-body_round(int single)
+round_begin(void)
 {
-	unsigned i;
-
 	bp.n = 0;
-	for (i = 1; i < cur.prog->n && bp.n < BODY_KEYS_MAX; i++) {
+	for (unsigned i = 1; i < cur.prog->n && bp.n < BODY_KEYS_MAX; i++) {
 		const struct imap_search_node *nd = &cur.prog->node[i];
 		const char *nee;
 		size_t len;
@@ -885,37 +1113,61 @@ body_round(int single)
 		}
 		bp.key[bp.n++] = i;
 	}
-	if (single) {
-		/* The header-only tree ends at the header: the body is
-		 * the rest of the file. */
-		if (tree.parts[MIME_ROOT].flags & MIME_F_TEXT) {
-			(void)body_part(&tree.parts[MIME_ROOT],
-			    (uint64_t)cur.st.st_size);
-		}
-	} else {
-		for (i = 0; i < tree.nparts; i++) {
-			const struct mime_part *p = &tree.parts[i];
+	run.part = 0;
+}
 
-			if (i != MIME_ROOT && (header_walk(p->hdr_off,
-			    p->body_off, part_field) == -1 || round_done())) {
-				break;
-			}
-			if (!(p->flags & MIME_F_TEXT) || p->child !=
-			    MIME_NONE || (p->flags & (MIME_F_MULTIPART |
-			    MIME_F_RFC822))) {
-				continue;
-			}
-			if (body_part(p, p->end_off) == 1) {
-				break;
-			}
-		}
-	}
-	for (i = 0; i < bp.n; i++) {
+/* The round's keys not found are not there. */
+static void
+round_end(void)
+{
+	for (unsigned i = 0; i < bp.n; i++) {
 		if (cur.res[bp.key[i]] == R_UNKNOWN) {
 			cur.res[bp.key[i]] = R_NO;
 		}
 	}
 	bp.n = 0;
+}
+
+/* Starts the walk of the round's next part from run.part: 1 (run.ph
+ * set), or 0 when the round has no part left. */
+static int
+round_next(void)
+{
+	if (run.single) {
+		/* The header-only tree ends at the header: the body is
+		 * the rest of the file. */
+		if (run.part == 0 && (tree.parts[MIME_ROOT].flags &
+		    MIME_F_TEXT)) {
+			part_begin(&tree.parts[MIME_ROOT],
+			    (uint64_t)cur.st.st_size);
+			run.ph = PH_PART_BODY;
+			return 1;
+		}
+		return 0;
+	}
+	for (; run.part < tree.nparts; run.part++) {
+		const struct mime_part *p = &tree.parts[run.part];
+
+		if (run.part != MIME_ROOT) {
+			hw_begin(p->hdr_off, p->body_off, part_field);
+			run.ph = PH_PART_HDR;
+			return 1;
+		}
+		if (part_wanted(p)) {
+			part_begin(p, p->end_off);
+			run.ph = PH_PART_BODY;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A leaf text part: its octets are searched. */
+static int
+part_wanted(const struct mime_part *p)
+{
+	return (p->flags & MIME_F_TEXT) && p->child == MIME_NONE &&
+	    !(p->flags & (MIME_F_MULTIPART | MIME_F_RFC822));
 }
 
 /* 1 when the round's keys are all found or the program is decided. */
@@ -930,22 +1182,17 @@ round_done(void)
 	return 1;
 }
 
-/*
- * One text part [body_off, end): raw octets -> transfer decoding ->
- * charset to UTF-8 -> the matchers. 1 when reading can stop (every key
- * found, or the program decided), else 0.
- */
-static int
-body_part(const struct mime_part *p, uint64_t end)
+/* One text part [body_off, end): raw octets -> transfer decoding ->
+ * charset to UTF-8 -> the matchers (part_run). */
+static void
+part_begin(const struct mime_part *p, uint64_t end)
 {
-	static char dbuf[4096];
 	const char *cte, *cs = "";
 	size_t cte_len, cs_len = 0;
-	uint64_t pos = p->body_off;
-	size_t n;
 
 	if ((cte = mime_str(&tree, p->cte, &cte_len)) == NULL) {
 		cte = "";
+		cte_len = 0;
 		if (p == &tree.parts[MIME_ROOT]) {
 			cte = cur.cte;
 			cte_len = cur.cte_len;
@@ -961,15 +1208,30 @@ body_part(const struct mime_part *p, uint64_t end)
 	for (unsigned i = 0; i < bp.n; i++) {
 		match_reset(&bp.m[i]);	/* no match across two parts */
 	}
-	while (pos < end) {
+	run.pos = p->body_off;
+	run.end = end;
+}
+
+/*
+ * The part, block by block: 1 when reading can stop (every key found,
+ * or the program decided), 0 at its end otherwise, R_MORE when the
+ * step's time ran out.
+ */
+static int
+part_run(void)
+{
+	static char dbuf[4096];
+	size_t n;
+
+	while (run.pos < run.end) {
 		const char *in;
-		ssize_t r = msg_read(pos, end, &in);
+		ssize_t r = msg_read(run.pos, run.end, &in);
 		size_t left;
 
 		if (r <= 0) {
 			break;
 		}
-		pos += (uint64_t)r;
+		run.pos += (uint64_t)r;
 		left = (size_t)r;
 		while (left > 0) {
 			size_t used;
@@ -981,6 +1243,9 @@ body_part(const struct mime_part *p, uint64_t end)
 			if (body_text(dbuf, n)) {
 				return 1;
 			}
+		}
+		if (run.pos < run.end && over()) {
+			return R_MORE;
 		}
 	}
 	while ((n = decode_body_end(&dbody, dbuf, sizeof dbuf)) > 0) {

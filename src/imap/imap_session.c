@@ -228,7 +228,11 @@ imap_job_done(struct imap_session *s)
 void
 imap_job_yield(struct imap_session *s)
 {
-	if (ev_timer_in(imap.ev, &s->job_tick, 0) == -1) {
+	/* 1 ms, not 0: a timer due at the turn's cached time runs again
+	 * in the same turn's timer_run, and the job would never let the
+	 * loop poll. A step that worked IMAP_STEP_MS is past that 1 ms
+	 * already, so the next turn does not sleep for it. */
+	if (ev_timer_in(imap.ev, &s->job_tick, IMAP_YIELD_MS) == -1) {
 		/* No timer: the job goes on when the client sends more
 		 * or the output drains (slower, never stuck: output is
 		 * pending or the search is answered piecewise). */
@@ -242,9 +246,15 @@ job_tick(struct timer *t, void *arg)
 	struct imap_session *s = arg;
 
 	(void)t;
-	if (s->busy == IMAP_B_JOB) {
-		imap_input(s->c);
+	if (s->busy != IMAP_B_JOB) {
+		return;
 	}
+	if (s->c->flags & (CONN_F_CLOSING | CONN_F_DEAD)) {
+		/* It will not go on: others may search meanwhile. */
+		imap_search_abort(s);
+		return;
+	}
+	imap_input(s->c);
 }
 
 /* --- connection hooks ------------------------------------------------ */
@@ -491,6 +501,7 @@ imap_close(struct conn *c)
 		return;
 	}
 	if (s->busy == IMAP_B_JOB) {
+		imap_search_abort(s);
 		imap_job_abort(s);
 	}
 	mbox_unselect(&s->view);
@@ -1144,7 +1155,7 @@ cmd_status(struct imap_session *s)
 	unsigned first;
 	int r;
 
-	if (cmd->nargs != 2 || items->type != IMAP_ARG_LIST) {
+	if (items->type != IMAP_ARG_LIST) {
 		bad(s, cmd->tag, cmd->tag_len, "Invalid arguments");
 		return;
 	}
