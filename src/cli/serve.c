@@ -39,8 +39,8 @@
 static const enum cfg_key restart_keys[] = {
 	CFG_SMTP_LISTEN, CFG_SUBMISSION_LISTEN, CFG_SUBMISSIONS_LISTEN,
 	CFG_IMAP_LISTEN, CFG_IMAPS_LISTEN, CFG_POP3_LISTEN, CFG_POP3S_LISTEN,
-	CFG_MAX_CONNECTIONS, CFG_MAX_DELIVERIES, CFG_USER, CFG_DATA_DIR,
-	CFG_LOG,
+	CFG_MAX_CONNECTIONS, CFG_MAX_DELIVERIES, CFG_DNS_SERVERS,
+	CFG_SRS_DOMAIN, CFG_USER, CFG_DATA_DIR, CFG_LOG,
 };
 
 #define LISTENERS_MAX	(7 * CFG_LISTEN_MAX)
@@ -165,7 +165,8 @@ cmd_serve(int argc, char **argv)
 		goto out_runner;
 	}
 	/* Mail that `wren sendmail` dropped, even while we were down. */
-	if (WREN_OUTBOUND && pickup_init(&s.ev, &s.cfg, &e) == -1) {
+	if (WREN_OUTBOUND && pickup_init(&s.ev, &s.conns, &s.cfg,
+	    &e) == -1) {
 		log_errorx("%s", e.msg);
 		rc = 1;
 		goto out_runner;

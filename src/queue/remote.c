@@ -228,6 +228,13 @@ remote_shutdown(void)
 	rm.pool = NULL;
 }
 
+size_t
+remote_bytes_per_delivery(void)
+{
+	return sizeof(struct rdel) + conn_table_bytes_per_slot() +
+	    tls_client_bytes_per_connection();
+}
+
 int
 remote_start(struct remote_job *j)
 {

@@ -87,6 +87,10 @@ int	remote_init(struct ev *, struct conn_table *out, const struct cfg *,
 void	remote_reload(const struct cfg *);
 void	remote_shutdown(void);
 
+/* Memory one delivery reserves besides its job: its state, the
+ * outbound connection slot with its buffers, the TLS client slot. */
+size_t	remote_bytes_per_delivery(void);
+
 /* Starts the job; -1 when no slot is free (try later). */
 int	remote_start(struct remote_job *);
 

@@ -164,7 +164,8 @@ runner_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 	rn.first_scan = 1;
 	rescan_fired(&rn.rescan, NULL);
 	log_info("queue: runner started, max_deliveries %zu, "
-	    "%zu bytes per delivery", max, sizeof(struct remote_job));
+	    "%zu bytes per delivery slot", max, sizeof(struct remote_job) +
+	    remote_bytes_per_delivery());
 	return 0;
 }
 

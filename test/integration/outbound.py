@@ -694,7 +694,7 @@ def message(subject, sender=ALICE, to="bob@remote.test", body="Hello.",
 
 
 def submit(port, sender, rcpts, data, auth=None, helo="client.test",
-           source=None):
+           source=None, mail_options=()):
     """Sends one message to wren on 127.0.0.1:port with smtplib (AUTH
     when auth = (user, password): cleartext is allowed from loopback);
     returns the queue ID from the 250 reply to DATA."""
@@ -706,7 +706,7 @@ def submit(port, sender, rcpts, data, auth=None, helo="client.test",
         s.ehlo()
         if auth:
             s.login(*auth)
-        code, resp = s.mail(sender)
+        code, resp = s.mail(sender, list(mail_options))
         assert code == 250, (code, resp)
         for r in rcpts:
             code, resp = s.rcpt(r)

@@ -295,6 +295,26 @@ def test_delivers_via_mx_with_starttls(outbound, mx):
 
 
 @needs_runner
+def test_8bitmime_declared_when_received_so(outbound, mx):
+    """BODY=8BITMIME given to wren is given to the next hop (RFC 6152);
+    a message sent without it goes without it."""
+    m1 = mx()
+    w = outbound()
+    body = "Subject: caf\u00e9\r\n\r\nd\u00e9j\u00e0 vu\r\n".encode()
+    submit(w.sub, ALICE, BOB, body, auth=LOCAL_AUTH,
+           mail_options=["BODY=8BITMIME"])
+    send_local(w, "seven bit")
+    d8 = wait_for(lambda: [d for d in m1.delivered
+                           if "caf".encode() in d.data], DELIVER,
+                  "the 8-bit message")[0]
+    d7 = wait_for(lambda: m1.with_subject("seven bit"), DELIVER,
+                  "the 7-bit message")[0]
+    assert "BODY=8BITMIME" in [o.upper() for o in d8.mail_options]
+    assert not any(o.upper().startswith("BODY=") for o in d7.mail_options)
+    assert "déjà vu".encode() in d8.data
+
+
+@needs_runner
 def test_second_mx_when_first_refuses(outbound, mx):
     m2 = mx("127.0.0.3", "mx2.remote.test")     # mx1 is not listening
     w = outbound()
