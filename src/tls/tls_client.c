@@ -218,7 +218,8 @@ tls_client_reload(const char *ca_file, struct err *e)
 		ta_put(cli.current);
 	}
 	cli.current = set;
-	log_info("tls: %zu trust anchors from %s", set->n, path);
+	log_info("tls: %zu trust anchors from %s (%zu bytes kept)", set->n,
+	    path, set->bytes);
 	return 0;
 }
 

@@ -362,30 +362,41 @@ fake_accept(struct ev *e, int fd, unsigned events, void *arg)
 	close(c);
 }
 
+/* UDP on a free port, TCP on the same number: that one may be taken
+ * (other tests run at the same time), then another port is tried. */
 static void
 fake_start(struct fake *f)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof sa;
-	int one = 1;
+	int one = 1, tries = 0;
 
 	memset(f, 0, sizeof *f);
 	for (int k = 0; k < FAKE_TCP_CONNS; k++) {
 		f->conn[k] = -1;
 	}
-	f->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	assert_true(f->udp >= 0);
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(f->udp, (struct sockaddr *)&sa, sizeof sa), 0);
-	assert_int_equal(getsockname(f->udp, (struct sockaddr *)&sa, &sl), 0);
-	f->port = ntohs(sa.sin_port);
-	/* TCP on the same port number. */
-	f->lis = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	assert_true(f->lis >= 0);
-	setsockopt(f->lis, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	assert_int_equal(bind(f->lis, (struct sockaddr *)&sa, sizeof sa), 0);
+	for (;;) {
+		f->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		assert_true(f->udp >= 0);
+		memset(&sa, 0, sizeof sa);
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(f->udp, (struct sockaddr *)&sa,
+		    sizeof sa), 0);
+		sl = sizeof sa;
+		assert_int_equal(getsockname(f->udp, (struct sockaddr *)&sa,
+		    &sl), 0);
+		f->port = ntohs(sa.sin_port);
+		f->lis = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(f->lis >= 0);
+		setsockopt(f->lis, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(f->lis, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			break;
+		}
+		assert_true(++tries < 50);
+		close(f->lis);
+		close(f->udp);
+	}
 	assert_int_equal(listen(f->lis, 8), 0);
 	assert_int_equal(ev_add_fd(&ev, f->udp, EV_READ, fake_udp, f), 0);
 	assert_int_equal(ev_add_fd(&ev, f->lis, EV_READ, fake_accept, f), 0);
