@@ -1,6 +1,7 @@
 /*
  * maildir.c - Maildir primitives for delivery (see maildir.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -9,11 +10,27 @@
 #include <unistd.h>
 
 #include "core/fmt.h"
+#include "core/log.h"
 #include "store/maildir.h"
 
 #define COPY_CHUNK	8192	/* fallback copy buffer */
 
+/*
+ * When each folder's tmp/ is next due for a sweep, by a hash of the
+ * folder's path; a slot is overwritten by another folder hashing to it
+ * (which only costs that folder one more sweep).
+ *
+ *   swept[hash % MAILDIR_TMP_SLOTS] = { hash, due }
+ */
+struct swept {
+	uint64_t	hash;
+	int64_t		due;
+};
+
 static unsigned long	unique_seq;
+static struct swept	swept[MAILDIR_TMP_SLOTS];
+
+static struct swept	*swept_slot(const char *, uint64_t *);
 
 void
 maildir_unique(char *out, size_t cap, const char *hostname)
@@ -55,6 +72,10 @@ maildir_ensure(const char *home, struct err *e)
 	    (int)sizeof path && stat(path, &st) == 0 &&
 	    fmt(path, sizeof path, "%s/Maildir/new", home) <
 	    (int)sizeof path && stat(path, &st) == 0) {
+		if (fmt(path, sizeof path, "%s/Maildir", home) <
+		    (int)sizeof path) {
+			(void)maildir_tmp_check(path, time(NULL));
+		}
 		return 0;
 	}
 	/* Parents of home (mail_home's /srv/mail/%d) as mkdir -p. */
@@ -80,7 +101,83 @@ maildir_ensure(const char *home, struct err *e)
 			return err_set(e, "%s: %s", path, strerror(errno));
 		}
 	}
+	if (fmt(path, sizeof path, "%s/Maildir", home) < (int)sizeof path) {
+		(void)maildir_tmp_check(path, time(NULL));
+	}
 	return 0;
+}
+
+int
+maildir_tmp_sweep(const char *folder, time_t now)
+{
+	char path[MAILDIR_PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	struct swept *sw;
+	uint64_t hash;
+	size_t seen = 0;
+	int fd, removed = 0, cut = 0;
+	DIR *d;
+
+	if (fmt(path, sizeof path, "%s/tmp", folder) >= (int)sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	sw = swept_slot(folder, &hash);
+	sw->hash = hash;
+	sw->due = (int64_t)now + MAILDIR_TMP_EVERY;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		return -1;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		if (++seen > MAILDIR_TMP_SWEEP_MAX) {
+			cut = 1;
+			break;
+		}
+		/* A file being written has a fresh mtime; subdirectories,
+		 * links and the like are not ours to remove. */
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) ||
+		    st.st_mtime > now - MAILDIR_TMP_AGE) {
+			continue;
+		}
+		if (unlinkat(fd, de->d_name, 0) == 0) {
+			removed++;
+		} else if (errno != ENOENT) {
+			log_warn("%s/%s: cannot remove", path, de->d_name);
+		}
+	}
+	if (cut) {
+		sw->due = (int64_t)now + MAILDIR_TMP_RETRY;
+	}
+	closedir(d);
+	if (removed > 0) {
+		log_info("%s: removed %d file%s older than %d hours", path,
+		    removed, removed == 1 ? "" : "s", MAILDIR_TMP_AGE / 3600);
+	}
+	return removed;
+}
+
+int
+maildir_tmp_check(const char *folder, time_t now)
+{
+	uint64_t hash;
+	struct swept *sw = swept_slot(folder, &hash);
+
+	if (sw->hash == hash && (int64_t)now < sw->due &&
+	    sw->due - (int64_t)now <= MAILDIR_TMP_EVERY) {
+		return 0;
+	}
+	return maildir_tmp_sweep(folder, now) == -1 ? -1 : 0;
 }
 
 int
@@ -189,4 +286,17 @@ void
 store_start_writeback(int fd)
 {
 	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+/* The slot of folder, and its hash (64-bit FNV-1a) in *hash. */
+static struct swept *
+swept_slot(const char *folder, uint64_t *hash)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const char *p = folder; *p != '\0'; p++) {
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	}
+	*hash = h;
+	return &swept[h % MAILDIR_TMP_SLOTS];
 }
