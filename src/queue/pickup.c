@@ -1,10 +1,18 @@
 /*
  * pickup.c - maildrop/ to the queue, on the event loop (see pickup.h).
  * RFC 5321 4.4 for the Received: trace line added to each message.
+ *
+ * The files' durability is the store's (store/txn.h): pickup writes
+ * queue/tmp/<id> and <id>.env, commits them in one transaction and
+ * removes the maildrop file only from the callback of the file's last
+ * entry, so at any moment either the maildrop file or the whole queue
+ * entry is there (never a partial entry: the envelope is renamed
+ * last), and a re-run after a crash finds env/<id> and skips it.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>		/* NAME_MAX */
 #include <stdio.h>		/* renameat */
 #include <string.h>
 #include <sys/inotify.h>
@@ -20,17 +28,57 @@
 #include "queue/pickup.h"
 #include "queue/spool.h"
 #include "store/maildir.h"
+#include "store/txn.h"
 
 #define PICKUP_PATH_MAX		(CFG_PATH_MAX + 32)
 #define PICKUP_STEP_MS		1	/* next file: next loop turn */
 #define RECEIVED_MAX		(CFG_HOST_MAX + 160)
 #define CLIENT_MAX		32	/* "local (uid 4294967294)" */
 
-/* What taking one file came to. */
+/* What looking at one file came to. */
 enum take_rc {
 	TAKE_DONE,		/* queued (or gone) and removed */
 	TAKE_BAD,		/* moved aside */
-	TAKE_LATER		/* left for a retry */
+	TAKE_LATER,		/* left for a retry */
+	TAKE_BUSY		/* in progress: the callbacks go on */
+};
+
+/* What one queue entry of the file in progress came to. */
+enum chunk_rc {
+	CHUNK_COMMITTED,	/* its transaction is in the store */
+	CHUNK_QUEUED,		/* queued before a crash: skipped */
+	CHUNK_BAD,		/* the envelope formatter refused it */
+	CHUNK_LATER		/* a failure that may pass */
+};
+
+/* The file in progress. */
+enum cur_state {
+	CUR_IDLE,		/* none */
+	CUR_WRITE,		/* its next entry is written next turn */
+	CUR_COMMIT		/* an entry's transaction in the store */
+};
+
+/* The one file being taken: its entries are written and committed one
+ * after another; the file goes when the last one is durable. */
+struct cur {
+	enum cur_state		 state;
+	char			 name[NAME_MAX + 1];
+	int			 fd;
+	uint32_t		 uid;		/* the file's owner */
+	int64_t			 arrival;
+	uint64_t		 msglen;	/* without its header */
+	size_t			 next;		/* first recipient not
+						 * yet queued */
+	/* The entry committed (CUR_COMMIT). */
+	char			 id[ENVELOPE_ID_MAX + 1];
+	size_t			 n;		/* its recipients */
+	uint64_t		 size;
+	struct store_txn	 txn;
+	struct store_file	 f[2];		/* msg, then env */
+	char			 tmp_msg[SPOOL_PATH_MAX];
+	char			 fin_msg[SPOOL_PATH_MAX];
+	char			 tmp_env[SPOOL_PATH_MAX];
+	char			 fin_env[SPOOL_PATH_MAX];
 };
 
 static struct {
@@ -39,6 +87,7 @@ static struct {
 	char			 dir[PICKUP_PATH_MAX]; /* maildrop/ */
 	int			 dirfd;
 	int			 ifd;		/* inotify */
+	int			 txn_up;	/* a store user */
 	DIR			*scan;		/* rewound each time */
 	int			 scanning;
 	int			 dirty;		/* events since the
@@ -46,7 +95,12 @@ static struct {
 	int			 failed;	/* a TAKE_LATER */
 	int			 bad_ok;	/* bad/ is ours */
 	struct timer		 step;
-	/* One file at a time: its header, the envelope written. */
+	struct cur		 cur;
+	/* A file whose entries before resume_next were queued when a
+	 * later one failed: its retry starts there. */
+	char			 resume[NAME_MAX + 1];
+	size_t			 resume_next;
+	/* The file in progress: its header, the envelope written. */
 	char			 head[MAILDROP_HEAD_MAX];
 	struct maildrop_env	 env;
 	struct envelope_spec_rcpt rcpt[ENVELOPE_RCPT_MAX];
@@ -61,49 +115,60 @@ static void		step(struct timer *, void *);
 static void		arm(uint64_t);
 static void		stale(const char *);
 static enum take_rc	take(const char *);
-static enum take_rc	queue_chunk(const char *, int, size_t, size_t,
-			    uint32_t, int64_t, uint64_t);
-static int		write_msg(const char *, int, uint64_t, const char *,
-			    size_t, uint64_t *);
-static int		write_env(const char *,
-			    const struct envelope_spec *);
+static void		file_next(void);
+static void		file_end(int);
+static void		committed(void *, int);
+static enum chunk_rc	chunk_start(size_t, size_t);
+static enum chunk_rc	chunk_queued(void);
+static int		write_msg(int, const char *, size_t);
+static int		write_env(const struct envelope_spec *);
 static void		bad(const char *, const char *);
-static int		sync_fd_close(int);
 
 int
-pickup_init(struct ev *ev, const struct cfg *cfg, struct err *e)
+pickup_init(struct ev *ev, struct conn_table *table, const struct cfg *cfg,
+    struct err *e)
 {
 	const char *dd = cfg_str(cfg, CFG_DATA_DIR);
 
 	pk.ev = ev;
 	pk.cfg = cfg;
-	pk.dirfd = pk.ifd = -1;
+	pk.dirfd = pk.ifd = pk.cur.fd = -1;
+	pk.cur.state = CUR_IDLE;
+	timer_init(&pk.step, step, NULL);
 	if (spool_init(dd, e) == -1) {
-		return -1;
+		goto fail;
 	}
 	if (fmt(pk.dir, sizeof pk.dir, "%s/maildrop", dd) >=
 	    (int)sizeof pk.dir) {
-		return err_set(e, "%s: path too long", dd);
+		err_set(e, "%s: path too long", dd);
+		goto fail;
 	}
 	if (data_dir_reachable(dd) == -1) {
-		return err_set(e, "%s: %s", dd, strerror(errno));
+		err_set(e, "%s: %s", dd, strerror(errno));
+		goto fail;
 	}
-	if (maildrop_dir(e) == -1) {
-		return -1;
+	if (maildrop_dir(e) == -1 || store_txn_init(ev, table, e) == -1) {
+		goto fail;
 	}
+	pk.txn_up = 1;
 	pk.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (pk.ifd == -1 || inotify_add_watch(pk.ifd, pk.dir, IN_MOVED_TO |
 	    IN_CLOSE_WRITE | IN_ONLYDIR | IN_DONT_FOLLOW) == -1 ||
 	    ev_add_fd(ev, pk.ifd, EV_READ, inotify_ready, NULL) == -1) {
 		err_set(e, "%s: inotify: %s", pk.dir, strerror(errno));
-		pickup_shutdown();
-		return -1;
+		if (pk.ifd != -1) {
+			close(pk.ifd);	/* not watched: no ev_del_fd */
+			pk.ifd = -1;
+		}
+		goto fail;
 	}
-	timer_init(&pk.step, step, NULL);
 	pk.dirty = 1;
 	arm(0);
 	log_info("pickup: watching %s", pk.dir);
 	return 0;
+fail:
+	pickup_shutdown();
+	return -1;
 }
 
 void
@@ -113,10 +178,24 @@ pickup_shutdown(void)
 		return;		/* never started */
 	}
 	ev_timer_cancel(pk.ev, &pk.step);
+	/* Not renamed yet: its tmp/ files go. Renamed and not called
+	 * back: the entry stays, and so does the maildrop file, which
+	 * the next start finds queued and removes. */
+	if (pk.cur.state == CUR_COMMIT && pk.cur.txn.state !=
+	    STORE_TXN_IDLE && pk.cur.txn.placed == 0) {
+		store_txn_cancel(&pk.cur.txn);
+	}
+	if (pk.cur.fd != -1) {
+		close(pk.cur.fd);
+		pk.cur.fd = -1;
+	}
+	pk.cur.state = CUR_IDLE;
+	if (pk.txn_up) {
+		store_txn_shutdown();
+		pk.txn_up = 0;
+	}
 	if (pk.ifd != -1) {
-		if (pk.ev != NULL) {
-			ev_del_fd(pk.ev, pk.ifd);
-		}
+		ev_del_fd(pk.ev, pk.ifd);
 		close(pk.ifd);
 		pk.ifd = -1;
 	}
@@ -230,8 +309,9 @@ arm(uint64_t ms)
 	}
 }
 
-/* One loop turn's work: one file taken, or up to PICKUP_SCAN_BATCH
- * entries looked at. */
+/* One loop turn's work: one queue entry written, or up to
+ * PICKUP_SCAN_BATCH entries looked at. While a file is in progress
+ * the scan waits for it: the store's callback arms the next step. */
 static void
 step(struct timer *t, void *arg)
 {
@@ -239,6 +319,16 @@ step(struct timer *t, void *arg)
 
 	(void)t;
 	(void)arg;
+	if (pk.cur.state == CUR_COMMIT) {
+		return;
+	}
+	if (pk.cur.state == CUR_WRITE) {
+		file_next();
+		if (pk.cur.state == CUR_IDLE) {
+			arm(PICKUP_STEP_MS);	/* the scan goes on */
+		}
+		return;
+	}
 	if (!pk.scanning) {
 		rewinddir(pk.scan);
 		pk.scanning = 1;
@@ -269,8 +359,14 @@ step(struct timer *t, void *arg)
 			stale(de->d_name);
 			continue;
 		}
-		if (take(de->d_name) == TAKE_LATER) {
+		switch (take(de->d_name)) {
+		case TAKE_LATER:
 			pk.failed = 1;
+			break;
+		case TAKE_BUSY:
+			return;		/* the callback arms the timer */
+		default:
+			break;
 		}
 		break;
 	}
@@ -294,19 +390,25 @@ stale(const char *name)
 	}
 }
 
+/* Checks the file and makes it the one in progress, its first entry
+ * written and committed (or not: TAKE_DONE/BAD/LATER at once). */
 static enum take_rc
 take(const char *name)
 {
 	uint64_t limit = (uint64_t)cfg_num(pk.cfg, CFG_MESSAGE_SIZE_LIMIT);
 	struct maildrop_env *env = &pk.env;
+	struct cur *c = &pk.cur;
 	enum maildrop_err err;
-	enum take_rc rc = TAKE_DONE;
 	struct stat st;
-	size_t want;
+	size_t want, len = strlen(name);
 	ssize_t n;
-	int64_t now = (int64_t)time(NULL), arrival;
+	int64_t now = (int64_t)time(NULL);
 	int fd;
 
+	if (len >= sizeof c->name) {
+		bad(name, "name too long");	/* NAME_MAX: cannot be */
+		return TAKE_BAD;
+	}
 	fd = openat(pk.dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_NOCTTY | O_CLOEXEC);
 	if (fd == -1) {
@@ -360,167 +462,289 @@ take(const char *name)
 		    "uid %u: the owner is used", name, (unsigned)env->uid,
 		    (unsigned)st.st_uid);
 	}
+	memcpy(c->name, name, len + 1);
+	c->fd = fd;
+	c->uid = (uint32_t)st.st_uid;
 	/* The submission time, but never in the future (it is the
 	 * submitter's word; queue_lifetime counts from it). */
-	arrival = env->arrival < now ? env->arrival : now;
-	for (size_t first = 0; first < env->nrcpt && rc == TAKE_DONE;
-	    first += ENVELOPE_RCPT_MAX) {
-		size_t k = env->nrcpt - first;
-
-		rc = queue_chunk(name, fd, first, k < ENVELOPE_RCPT_MAX ? k :
-		    ENVELOPE_RCPT_MAX, (uint32_t)st.st_uid, arrival,
-		    (uint64_t)st.st_size - env->head_len);
+	c->arrival = env->arrival < now ? env->arrival : now;
+	c->msglen = (uint64_t)st.st_size - env->head_len;
+	c->next = 0;
+	if (strcmp(pk.resume, name) == 0) {
+		if (pk.resume_next < env->nrcpt) {
+			c->next = pk.resume_next;
+		}
+		pk.resume[0] = '\0';
 	}
-	close(fd);
-	if (rc == TAKE_BAD) {
-		bad(name, "refused by the envelope formatter");
-	} else if (rc == TAKE_DONE && unlinkat(pk.dirfd, name, 0) == -1 &&
-	    errno != ENOENT) {
-		/* Queued; the next scan finds env/<id> and retries this. */
-		log_warn("pickup: maildrop/%s: unlink", name);
-		return TAKE_LATER;
+	c->state = CUR_WRITE;
+	file_next();
+	switch (c->state) {
+	case CUR_IDLE:
+		return pk.failed ? TAKE_LATER : TAKE_DONE;
+	default:
+		return TAKE_BUSY;
 	}
-	return rc;
 }
 
-/* Queues recipients [first, first + n) of pk.env as one entry. */
-static enum take_rc
-queue_chunk(const char *name, int fd, size_t first, size_t n, uint32_t uid,
-    int64_t arrival, uint64_t msglen)
+/*
+ * The file in progress: its next entry written and committed, or,
+ * when every entry is queued, the file removed. Entries found queued
+ * before a crash are skipped here (a stat each, so the loop is
+ * short); writing one ends the turn.
+ */
+static void
+file_next(void)
+{
+	struct cur *c = &pk.cur;
+
+	while (c->next < pk.env.nrcpt) {
+		size_t left = pk.env.nrcpt - c->next;
+
+		c->n = left < ENVELOPE_RCPT_MAX ? left : ENVELOPE_RCPT_MAX;
+		switch (chunk_start(c->next, c->n)) {
+		case CHUNK_COMMITTED:
+			c->state = CUR_COMMIT;
+			return;
+		case CHUNK_QUEUED:
+			c->next += c->n;
+			continue;
+		case CHUNK_BAD:
+			file_end(0);
+			bad(c->name, "refused by the envelope formatter");
+			return;
+		case CHUNK_LATER:
+			file_end(1);
+			return;
+		}
+	}
+	if (unlinkat(pk.dirfd, c->name, 0) == -1 && errno != ENOENT) {
+		/* Queued; the next scan finds env/<id> and retries this. */
+		log_warn("pickup: maildrop/%s: unlink", c->name);
+		file_end(1);
+		return;
+	}
+	file_end(0);
+}
+
+/* The file in progress is done with (failed: left for a retry, and its
+ * entries already queued remembered). */
+static void
+file_end(int failed)
+{
+	struct cur *c = &pk.cur;
+
+	if (failed) {
+		pk.failed = 1;
+		if (c->next > 0) {
+			if (pk.resume[0] != '\0' &&
+			    strcmp(pk.resume, c->name) != 0) {
+				log_warnx("pickup: maildrop/%s: forgetting "
+				    "which of its entries are queued",
+				    pk.resume);
+			}
+			memcpy(pk.resume, c->name, sizeof pk.resume);
+			pk.resume_next = c->next;
+		}
+	}
+	if (c->fd != -1) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->state = CUR_IDLE;
+}
+
+/* The store's callback for the entry committed: durable in the queue
+ * (err 0), or nothing of it left. Called from a commit round. */
+static void
+committed(void *arg, int err)
+{
+	struct cur *c = arg;
+
+	if (err != 0) {
+		log_warnx("pickup: maildrop/%s: queueing %s: %s; retried "
+		    "later", c->name, c->id, strerror(err));
+		file_end(1);
+		arm(PICKUP_STEP_MS);	/* the scan goes on */
+		return;
+	}
+	log_info("pickup: %s: from=<%s> uid=%u nrcpt=%zu size=%llu "
+	    "(maildrop/%s)", c->id, pk.env.sender, (unsigned)c->uid, c->n,
+	    (unsigned long long)c->size, c->name);
+	c->next += c->n;
+	if (c->next < pk.env.nrcpt) {
+		c->state = CUR_WRITE;	/* the next entry, next turn */
+	} else {
+		file_next();		/* removes the maildrop file */
+	}
+	arm(PICKUP_STEP_MS);
+}
+
+/* Recipients [first, first + n) of the file in progress as one queue
+ * entry: both files written to queue/tmp/ and committed. */
+static enum chunk_rc
+chunk_start(size_t first, size_t n)
 {
 	const char *dd = cfg_str(pk.cfg, CFG_DATA_DIR);
-	char id[ENVELOPE_ID_MAX + 1], client[CLIENT_MAX];
-	char hdr[RECEIVED_MAX], date[MSG_DATE_MAX], host[CFG_HOST_MAX + 1];
-	char path[SPOOL_PATH_MAX];
+	struct cur *c = &pk.cur;
+	char client[CLIENT_MAX], hdr[RECEIVED_MAX], date[MSG_DATE_MAX];
+	char host[CFG_HOST_MAX + 1];
 	struct envelope_spec spec;
 	struct stat st;
-	uint64_t size;
 	int hl;
 
-	if (maildrop_name_ok(name)) {
-		fmt(id, sizeof id, "%s%02zX", name, first / ENVELOPE_RCPT_MAX);
-		if (spool_path(path, sizeof path, dd, "env", id, "") == -1) {
-			return TAKE_LATER;
-		}
-		if (stat(path, &st) == 0) {
-			return TAKE_DONE;	/* queued before a crash */
-		}
+	if (maildrop_name_ok(c->name)) {
+		fmt(c->id, sizeof c->id, "%s%02zX", c->name,
+		    first / ENVELOPE_RCPT_MAX);
 	} else {
-		spool_new_id(id, sizeof id);
+		spool_new_id(c->id, sizeof c->id);
+	}
+	if (spool_path(c->tmp_msg, sizeof c->tmp_msg, dd, "tmp", c->id,
+	    "") == -1 ||
+	    spool_path(c->fin_msg, sizeof c->fin_msg, dd, "msg", c->id,
+	    "") == -1 ||
+	    spool_path(c->tmp_env, sizeof c->tmp_env, dd, "tmp", c->id,
+	    ".env") == -1 ||
+	    spool_path(c->fin_env, sizeof c->fin_env, dd, "env", c->id,
+	    "") == -1) {
+		log_warnx("pickup: %s: queue path too long", dd);
+		return CHUNK_LATER;
+	}
+	if (maildrop_name_ok(c->name) && stat(c->fin_env, &st) == 0) {
+		return chunk_queued();
 	}
 	msg_date(date, sizeof date, time(NULL));
 	hl = fmt(hdr, sizeof hdr, "Received: from local (uid %u)\n\tby %s "
-	    "(wren) id %s;\n\t%s\n", (unsigned)uid, cfg_hostname(pk.cfg, host,
-	    sizeof host), id, date);
+	    "(wren) id %s;\n\t%s\n", (unsigned)c->uid,
+	    cfg_hostname(pk.cfg, host, sizeof host), c->id, date);
 	if (hl < 0 || (size_t)hl >= sizeof hdr) {
-		return TAKE_BAD;
+		return CHUNK_BAD;
 	}
 	for (size_t i = 0; i < n; i++) {
 		pk.rcpt[i].addr = pk.env.rcpt[first + i];
 		pk.rcpt[i].notify = 0;
 		pk.rcpt[i].orcpt = "";
 	}
-	if (write_msg(id, fd, msglen, hdr, (size_t)hl, &size) == -1) {
-		return TAKE_LATER;
+	if (write_msg(c->fd, hdr, (size_t)hl) == -1) {
+		return CHUNK_LATER;
 	}
-	fmt(client, sizeof client, "local (uid %u)", (unsigned)uid);
+	c->size = (uint64_t)hl + c->msglen;
+	fmt(client, sizeof client, "local (uid %u)", (unsigned)c->uid);
 	memset(&spec, 0, sizeof spec);
-	spec.id = id;
-	spec.arrival = arrival;
+	spec.id = c->id;
+	spec.arrival = c->arrival;
 	spec.sender = pk.env.sender;
-	spec.size = size;
+	spec.size = c->size;
 	spec.ret = DSN_RET_NONE;
 	spec.envid = "";
 	spec.smtputf8 = (pk.env.flags & MAILDROP_F_SMTPUTF8) != 0;
 	spec.client = client;
 	spec.rcpt = pk.rcpt;
 	spec.nrcpt = n;
-	switch (write_env(id, &spec)) {
+	switch (write_env(&spec)) {
 	case 0:
 		break;
 	case -2:
-		return TAKE_BAD;
+		(void)unlink(c->tmp_msg);
+		return CHUNK_BAD;
 	default:
-		return TAKE_LATER;
+		(void)unlink(c->tmp_msg);
+		return CHUNK_LATER;
 	}
-	log_info("pickup: %s: from=<%s> uid=%u nrcpt=%zu size=%llu "
-	    "(maildrop/%s)", id, pk.env.sender, (unsigned)uid, n,
-	    (unsigned long long)size, name);
-	return TAKE_DONE;
+	/* The message first, the envelope last: env/<id> is what makes
+	 * an entry queued, and the store renames in this order. */
+	c->f[0].tmp = c->tmp_msg;
+	c->f[0].final = c->fin_msg;
+	c->f[1].tmp = c->tmp_env;
+	c->f[1].final = c->fin_env;
+	memset(&c->txn, 0, sizeof c->txn);
+	c->txn.files = c->f;
+	c->txn.nfiles = 2;
+	c->txn.done = committed;
+	c->txn.arg = c;
+	store_txn_commit(&c->txn);
+	return CHUNK_COMMITTED;
+}
+
+/* env/<id> is there: queued before a crash, perhaps not yet durable
+ * (the crash came before its callback). The store renamed both files
+ * only once their data was durable; the renames are made durable here
+ * before the maildrop file may go. Rare: only after a crash. */
+static enum chunk_rc
+chunk_queued(void)
+{
+	const char *dd = cfg_str(pk.cfg, CFG_DATA_DIR);
+	char dir[SPOOL_PATH_MAX];
+
+	if (spool_path(dir, sizeof dir, dd, "msg", "", "") == -1 ||
+	    store_fsync_dir(dir) == -1 ||
+	    spool_path(dir, sizeof dir, dd, "env", "", "") == -1 ||
+	    store_fsync_dir(dir) == -1) {
+		log_warn("pickup: %s: syncing the queue", pk.cur.id);
+		return CHUNK_LATER;
+	}
+	log_info("pickup: %s: queued before a restart (maildrop/%s)",
+	    pk.cur.id, pk.cur.name);
+	return CHUNK_QUEUED;
 }
 
 /* queue/tmp/<id>: the Received: line, then the message copied from
- * fd; synced. */
+ * fd (not synced: the store does that for the round). */
 static int
-write_msg(const char *id, int fd, uint64_t msglen, const char *hdr,
-    size_t hl, uint64_t *size)
+write_msg(int fd, const char *hdr, size_t hl)
 {
-	const char *dd = cfg_str(pk.cfg, CFG_DATA_DIR);
-	char path[SPOOL_PATH_MAX];
+	struct cur *c = &pk.cur;
 	int out;
 
-	if (spool_path(path, sizeof path, dd, "tmp", id, "") == -1) {
-		return -1;
-	}
-	(void)unlink(path);		/* an earlier failed try */
-	out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	(void)unlink(c->tmp_msg);	/* an earlier failed try */
+	out = open(c->tmp_msg, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
 	if (out == -1) {
-		log_warn("pickup: %s", path);
+		log_warn("pickup: %s", c->tmp_msg);
 		return -1;
 	}
 	if (store_write_all(out, hdr, hl) == -1 ||
-	    store_copy(out, fd, pk.env.head_len, msglen) == -1 ||
-	    sync_fd_close(out) == -1) {
-		log_warn("pickup: %s", path);
-		(void)unlink(path);
+	    store_copy(out, fd, pk.env.head_len, c->msglen) == -1) {
+		log_warn("pickup: %s", c->tmp_msg);
+		close(out);
+		(void)unlink(c->tmp_msg);
 		return -1;
 	}
-	*size = hl + msglen;
+	if (close(out) == -1) {
+		log_warn("pickup: %s", c->tmp_msg);
+		(void)unlink(c->tmp_msg);
+		return -1;
+	}
 	return 0;
 }
 
-/* queue/tmp/<id>.env, synced; then both files renamed into the queue,
- * the message first, each directory synced before the next step.
- * -2 when the formatter refuses the envelope (bad data, not a
- * passing failure). */
+/* queue/tmp/<id>.env (not synced either). -2 when the formatter
+ * refuses the envelope (bad data, not a passing failure). */
 static int
-write_env(const char *id, const struct envelope_spec *spec)
+write_env(const struct envelope_spec *spec)
 {
-	const char *dd = cfg_str(pk.cfg, CFG_DATA_DIR);
-	char tmp[SPOOL_PATH_MAX], msg[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX];
-	char dir[SPOOL_PATH_MAX];
+	struct cur *c = &pk.cur;
 	int len, fd;
 
-	if (spool_path(msg, sizeof msg, dd, "tmp", id, "") == -1 ||
-	    spool_path(tmp, sizeof tmp, dd, "tmp", id, ".env") == -1) {
-		return -1;
-	}
 	len = envelope_format(pk.envtext, sizeof pk.envtext, spec);
 	if (len < 0) {
-		(void)unlink(msg);
 		return -2;
 	}
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1 || store_write_all(fd, pk.envtext, (size_t)len) == -1 ||
-	    sync_fd_close(fd) == -1) {
-		log_warn("pickup: %s", tmp);
-		if (fd != -1) {
-			(void)unlink(tmp);
-		}
-		(void)unlink(msg);
+	(void)unlink(c->tmp_env);
+	fd = open(c->tmp_env, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		log_warn("pickup: %s", c->tmp_env);
 		return -1;
 	}
-	if (spool_path(to, sizeof to, dd, "msg", id, "") == -1 ||
-	    rename(msg, to) == -1 ||
-	    fmt(dir, sizeof dir, "%s/queue/msg", dd) >= (int)sizeof dir ||
-	    store_fsync_dir(dir) == -1 ||
-	    spool_path(to, sizeof to, dd, "env", id, "") == -1 ||
-	    rename(tmp, to) == -1 ||
-	    fmt(dir, sizeof dir, "%s/queue/env", dd) >= (int)sizeof dir ||
-	    store_fsync_dir(dir) == -1) {
-		log_warn("pickup: queue %s", id);
-		(void)unlink(tmp);
+	if (store_write_all(fd, pk.envtext, (size_t)len) == -1) {
+		log_warn("pickup: %s", c->tmp_env);
+		close(fd);
+		(void)unlink(c->tmp_env);
+		return -1;
+	}
+	if (close(fd) == -1) {
+		log_warn("pickup: %s", c->tmp_env);
+		(void)unlink(c->tmp_env);
 		return -1;
 	}
 	return 0;
@@ -544,15 +768,4 @@ bad(const char *name, const char *why)
 		return;
 	}
 	log_warn("pickup: maildrop/%s: %s; cannot remove it", name, why);
-}
-
-static int
-sync_fd_close(int fd)
-{
-	int rc = fsync(fd);
-
-	if (close(fd) == -1) {
-		rc = -1;
-	}
-	return rc;
 }
