@@ -111,3 +111,24 @@ pool_bytes(const struct pool *p)
 {
 	return p->map_len + p->count * sizeof *p->free + (p->count + 7) / 8;
 }
+
+void *
+pool_pages(size_t len)
+{
+	void *p;
+
+	if (len == 0) {
+		return NULL;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void
+pool_pages_free(void *p, size_t len)
+{
+	if (p != NULL) {
+		munmap(p, len);
+	}
+}

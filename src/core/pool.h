@@ -47,6 +47,12 @@ int	pool_put(struct pool *, void *p);
 
 size_t	pool_avail(const struct pool *);
 
+/* Zeroed pages for an array sized at start (mmap, not the heap: pages
+ * of it never written stay out of memory, whatever malloc would do),
+ * or NULL; pool_pages_free gives them back. */
+void	*pool_pages(size_t len);
+void	 pool_pages_free(void *, size_t len);
+
 /* Bytes reserved for the pool (its blocks and bookkeeping). */
 size_t	pool_bytes(const struct pool *);
 

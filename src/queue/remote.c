@@ -30,6 +30,7 @@
 #include "core/addr.h"
 #include "core/connect.h"
 #include "core/fmt.h"
+#include "core/pool.h"
 #include "core/log.h"
 #include "dns/dns.h"
 #include "map/map.h"
@@ -144,7 +145,7 @@ remote_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 	rm.out = out;
 	rm.max = max;
 	rm.maps = maps;
-	rm.pool = calloc(max, sizeof *rm.pool);
+	rm.pool = pool_pages(max * sizeof *rm.pool);
 	if (rm.pool == NULL) {
 		return err_set(e, "outbound: out of memory");
 	}
@@ -224,7 +225,7 @@ remote_shutdown(void)
 	}
 	dns_shutdown();
 	tls_client_shutdown();
-	free(rm.pool);
+	pool_pages_free(rm.pool, rm.max * sizeof *rm.pool);
 	rm.pool = NULL;
 }
 

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/fmt.h"
+#include "core/pool.h"
 #include "core/log.h"
 #include "map/resolve.h"
 #include "queue/control.h"
@@ -139,12 +140,12 @@ runner_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 	    remote_init(ev, out, cfg, maps, max, e) == -1) {
 		return -1;
 	}
-	rn.jobs = calloc(max, sizeof *rn.jobs);
-	rn.dom = calloc(max, sizeof *rn.dom);
+	rn.njobs = max;
+	rn.jobs = pool_pages(max * sizeof *rn.jobs);
+	rn.dom = pool_pages(max * sizeof *rn.dom);
 	if (rn.jobs == NULL || rn.dom == NULL) {
 		return err_set(e, "queue runner: out of memory");
 	}
-	rn.njobs = max;
 	timer_init(&rn.kick, kick_fired, NULL);
 	timer_init(&rn.wake, kick_fired, NULL);
 	timer_init(&rn.rescan, rescan_fired, NULL);
@@ -216,8 +217,8 @@ runner_shutdown(void)
 	}
 	remote_shutdown();
 	enqueue_shutdown();
-	free(rn.jobs);
-	free(rn.dom);
+	pool_pages_free(rn.jobs, rn.njobs * sizeof *rn.jobs);
+	pool_pages_free(rn.dom, rn.njobs * sizeof *rn.dom);
 	memset(&rn, 0, sizeof rn);
 	rn.ino = -1;
 }
