@@ -3,7 +3,11 @@
  * as jobs that answer one message at a time, so that FETCH 1:* of a
  * large mailbox or a 30 MB body never needs more memory than one
  * output buffer: bodies are streamed from the file in IMAP_CHUNK
- * reads, bare LF sent as CR LF.
+ * reads, bare LF sent as CR LF. ENVELOPE, BODY and BODYSTRUCTURE are
+ * streamed too, written in pieces as the output drains (msg/mime.h
+ * mime_wr_next): a message with hundreds of parts or huge address
+ * fields gives texts of hundreds of KB, all of which is sent (as
+ * Dovecot does), never an empty or cut item.
  *
  * Sizes come from the index (RFC822.SIZE = W=) and from the MIME tree
  * (msg/mime.h) for sections; the tree of the last message parsed is
@@ -41,8 +45,14 @@ static int	next_message(struct imap_session *);
 static int	check_set(struct imap_session *, const struct imap_arg *);
 static void	fetch_message(struct imap_session *);
 static int	fetch_fixed(struct imap_session *);
+static int	fetch_struct(struct imap_session *, unsigned k);
 static int	fetch_body(struct imap_session *, unsigned k);
+static int	pump(struct imap_session *);
 static int	stream_pump(struct imap_session *);
+static int	struct_pump(struct imap_session *);
+static void	wr_save(struct imap_job *, const struct mime_wr *);
+static void	wr_load(const struct imap_job *, struct mime_wr *);
+static void	close_message(struct imap_session *);
 static int	load_tree(struct imap_session *, int full);
 static int	header_fields(struct imap_session *, off_t from, off_t to,
 		    const struct imap_fetch_body *, size_t *outlen);
@@ -75,8 +85,11 @@ imap_fetch_start(struct imap_session *s)
 	j->uid = ws->cmd.uid;
 	j->st.fd = -1;
 	if (ws->u.fetch.nbody > 0 || ws->u.fetch.items & (IMAP_FETCH_RFC822 |
-	    IMAP_FETCH_RFC822_TEXT | IMAP_FETCH_RFC822_HEADER)) {
-		/* Bodies: bigger writes (taken back when all has left). */
+	    IMAP_FETCH_RFC822_TEXT | IMAP_FETCH_RFC822_HEADER |
+	    IMAP_FETCH_ENVELOPE | IMAP_FETCH_BODY |
+	    IMAP_FETCH_BODYSTRUCTURE)) {
+		/* Bodies and structures: bigger writes (taken back when
+		 * all has left). */
 		(void)conn_out_lend(s->c, ws->stream, sizeof ws->stream);
 	}
 	imap_seqset_begin(&j->it, ws->cmd.args[0].p, ws->cmd.args[0].len,
@@ -103,21 +116,23 @@ imap_job_step(struct imap_session *s)
 
 		j->msg = mbox_view_uid(&s->view, j->msg_uid, &seq);
 		if (j->msg == NULL) {
-			if (j->open) {
-				(void)imap_out(s, ")\r\n", 3);
-			}
-			j->streaming = 0;
-			j->open = 0;
+			/* Expunged meanwhile: an item going out is
+			 * finished from the open file (a literal or a
+			 * structure cut short would leave the client out
+			 * of step), then the response is closed. */
 			j->err = 1;
 		}
 	}
 	while (imap_room(s)) {
 		if (j->streaming) {
-			if (!stream_pump(s)) {
+			if (!pump(s)) {
 				return;		/* the socket is full */
 			}
 			j->streaming = 0;
 			j->item++;
+		}
+		if (j->msg == NULL && j->open) {
+			close_message(s);
 		}
 		if (j->msg == NULL) {
 			if (!next_message(s)) {
@@ -161,6 +176,7 @@ imap_job_abort(struct imap_session *s)
 		j->st.fd = -1;
 	}
 	j->msg = NULL;
+	j->streaming = 0;
 }
 
 size_t
@@ -296,17 +312,25 @@ next_message(struct imap_session *s)
 /* --- one message ------------------------------------------------------- */
 
 /*
- * Items in a fixed order: the small ones in one go (item 0), then each
- * body section (items 1..nbody), RFC822.HEADER, RFC822.TEXT, RFC822
- * (nbody+1..nbody+3), then the closing parenthesis.
+ * Items in a fixed order: the small ones in one go (item 0), ENVELOPE,
+ * BODY, BODYSTRUCTURE (items 1..3), then each body section (items
+ * 4..nbody+3), RFC822.HEADER, RFC822.TEXT, RFC822 (nbody+4..nbody+6),
+ * then the closing parenthesis. Structures and bodies may take many
+ * steps (j->streaming: STREAM_BODY, STREAM_STRUCT).
  */
+#define FIRST_STRUCT	1
+#define FIRST_BODY	4
+#define STREAM_BODY	1
+#define STREAM_STRUCT	2
+
 static void
 fetch_message(struct imap_session *s)
 {
 	struct imap_ws *ws = s->ws;
 	struct imap_job *j = &ws->job;
 	struct imap_fetch *f = &ws->u.fetch;
-	unsigned last = f->nbody + 3;
+	unsigned last = f->nbody + FIRST_BODY + 2;
+	int rc;
 
 	if (!j->open) {
 		if (f->seen && !s->view.readonly && !(j->msg->flags &
@@ -333,9 +357,14 @@ fetch_message(struct imap_session *s)
 			j->item++;
 			continue;
 		}
-		if (fetch_body(s, j->item - 1) == 1) {
-			j->streaming = 1;
-			if (!stream_pump(s)) {
+		if (j->item < FIRST_BODY) {
+			rc = fetch_struct(s, j->item - FIRST_STRUCT);
+		} else {
+			rc = fetch_body(s, j->item - FIRST_BODY);
+		}
+		if (rc != 0) {
+			j->streaming = rc;
+			if (!pump(s)) {
 				return;	/* goes on in imap_job_step */
 			}
 			j->streaming = 0;
@@ -343,14 +372,23 @@ fetch_message(struct imap_session *s)
 		j->item++;
 	}
 	if (j->item > last) {
-		(void)imap_out(s, ")\r\n", 3);
-		if (j->st.fd != -1) {
-			close(j->st.fd);
-			j->st.fd = -1;
-		}
-		j->open = 0;
-		j->msg = NULL;
+		close_message(s);
 	}
+}
+
+/* The end of one message's response. */
+static void
+close_message(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+
+	(void)imap_out(s, ")\r\n", 3);
+	if (j->st.fd != -1) {
+		close(j->st.fd);
+		j->st.fd = -1;
+	}
+	j->open = 0;
+	j->msg = NULL;
 }
 
 static void
@@ -369,6 +407,9 @@ msg_fd(struct imap_session *s, struct stat *st)
 	struct imap_job *j = &s->ws->job;
 
 	if (j->st.fd == -1) {
+		if (j->msg == NULL) {
+			return -1;	/* expunged, and not open */
+		}
 		j->st.fd = mbox_open_msg(s->view.mb, j->msg, st);
 		return j->st.fd;
 	}
@@ -381,7 +422,7 @@ fetch_fixed(struct imap_session *s)
 	struct imap_job *j = &s->ws->job;
 	unsigned items = s->ws->u.fetch.items;
 	const struct mbox_msg *m = j->msg;
-	char buf[IMAP_SPILL_MAX / 2];
+	char buf[32 * MAILDIR_KEYWORDS_MAX];
 	struct stat st;
 	size_t n;
 
@@ -406,35 +447,49 @@ fetch_fixed(struct imap_session *s)
 		sep(s);
 		(void)imap_outf(s, "RFC822.SIZE %u", m->vsize);
 	}
-	if (items & IMAP_FETCH_ENVELOPE) {
-		if (load_tree(s, 0) == -1) {
-			return -1;
-		}
-		n = mime_envelope(&tree.m, MIME_ROOT, buf, sizeof buf);
-		sep(s);
-		(void)imap_out(s, "ENVELOPE ", 9);
-		(void)imap_out(s, buf, n < sizeof buf ? n : 0);
-	}
-	for (int ext = 0; ext < 2; ext++) {
-		if (!(items & (ext ? IMAP_FETCH_BODYSTRUCTURE :
-		    IMAP_FETCH_BODY))) {
-			continue;
-		}
-		if (load_tree(s, 1) == -1) {
-			return -1;
-		}
-		n = mime_bodystructure(&tree.m, MIME_ROOT, ext, buf,
-		    sizeof buf);
-		sep(s);
-		(void)imap_outf(s, "%s ", ext ? "BODYSTRUCTURE" : "BODY");
-		(void)imap_out(s, buf, n < sizeof buf ? n : 0);
-	}
 	return 0;
 }
 
 /*
- * Body item k: sets up the stream and writes "NAME {n}\r\n" (1), or
- * writes a complete item (0), or nothing when k is not asked for (0).
+ * Structure item k (ENVELOPE, BODY, BODYSTRUCTURE): writes its name
+ * and starts the writer (STREAM_STRUCT), or nothing when k is not
+ * asked for (0). A message that cannot be read gets no such item and
+ * the FETCH ends in NO (RFC 3501 7.4.2 has no NIL for them).
+ */
+static int
+fetch_struct(struct imap_session *s, unsigned k)
+{
+	static const unsigned bit[3] = { IMAP_FETCH_ENVELOPE,
+	    IMAP_FETCH_BODY, IMAP_FETCH_BODYSTRUCTURE };
+	static const char *const name[3] = { "ENVELOPE ", "BODY ",
+	    "BODYSTRUCTURE " };
+	static const enum mime_wr_kind kind[3] = { MIME_WR_ENVELOPE,
+	    MIME_WR_BODY, MIME_WR_BODYSTRUCTURE };
+	struct imap_job *j = &s->ws->job;
+	struct mime_wr w;
+	struct stat st;
+
+	if (k >= 3 || !(s->ws->u.fetch.items & bit[k])) {
+		return 0;
+	}
+	/* The file stays open while the text goes out: the tree can be
+	 * parsed again from it even if the message is expunged. */
+	if (msg_fd(s, &st) == -1 ||
+	    load_tree(s, kind[k] != MIME_WR_ENVELOPE) == -1) {
+		j->err = 1;
+		return 0;
+	}
+	sep(s);
+	(void)imap_out(s, name[k], strlen(name[k]));
+	mime_wr_init(&w, &tree.m, MIME_ROOT, kind[k]);
+	wr_save(j, &w);
+	return STREAM_STRUCT;
+}
+
+/*
+ * Body item k: sets up the stream and writes "NAME {n}\r\n"
+ * (STREAM_BODY), or writes a complete item (0), or nothing when k is
+ * not asked for (0).
  */
 static int
 fetch_body(struct imap_session *s, unsigned k)
@@ -561,6 +616,87 @@ fetch_body(struct imap_session *s, unsigned k)
 	sep(s);
 	(void)imap_outf(s, "%.*s {%llu}\r\n", (int)nlen, name,
 	    (unsigned long long)j->st.left);
+	return STREAM_BODY;
+}
+
+/* Goes on with the item being streamed: 1 when done, 0 when the
+ * output is full. */
+static int
+pump(struct imap_session *s)
+{
+	if (s->ws->job.streaming == STREAM_STRUCT) {
+		return struct_pump(s);
+	}
+	return stream_pump(s);
+}
+
+/*
+ * The writer's place between two pieces of a structure. It lives in
+ * the job's stream fields, which only a body uses otherwise (a job
+ * streams one item at a time): skip holds w.off, left the rest.
+ */
+static void
+wr_save(struct imap_job *j, const struct mime_wr *w)
+{
+	j->st.skip = w->off;
+	j->st.left = (uint64_t)w->top | (uint64_t)w->idx << 16 |
+	    (uint64_t)w->kind << 32 | (uint64_t)w->step << 40 |
+	    (uint64_t)w->field << 48;
+}
+
+static void
+wr_load(const struct imap_job *j, struct mime_wr *w)
+{
+	memset(w, 0, sizeof *w);
+	w->off = (size_t)j->st.skip;
+	w->top = (uint16_t)j->st.left;
+	w->idx = (uint16_t)(j->st.left >> 16);
+	w->kind = (uint8_t)(j->st.left >> 32);
+	w->step = (uint8_t)(j->st.left >> 40);
+	w->field = (uint8_t)(j->st.left >> 48);
+}
+
+/*
+ * Sends a structure's text as the socket takes it: 1 when done, 0
+ * when the output is full. The tree may have been parsed for another
+ * message meanwhile (it is shared): it is parsed again from the open
+ * file, which gives the same tree, so the text goes on where it was.
+ * A piece costs one output buffer and about one part's text of work.
+ */
+static int
+struct_pump(struct imap_session *s)
+{
+	static char out[IMAP_STREAM_BUF];
+	struct imap_job *j = &s->ws->job;
+	struct conn *c = s->c;
+	struct mime_wr w;
+	size_t room, n;
+
+	wr_load(j, &w);
+	while (!mime_wr_done(&w)) {
+		room = buf_room(&c->out);
+		if (s->ws->spill_len > 0 || room == 0 ||
+		    (c->flags & (CONN_F_CLOSING | CONN_F_DEAD))) {
+			wr_save(j, &w);
+			return 0;
+		}
+		if (load_tree(s, w.kind != MIME_WR_ENVELOPE) == -1) {
+			/* Half a structure is out: the client cannot be
+			 * told in step any more. */
+			conn_log(c, LOG_LVL_WARN, "%s: message unreadable in "
+			    "the middle of its structure; closing",
+			    s->selected);
+			conn_abort(c);
+			return 0;
+		}
+		if (room > sizeof out) {
+			room = sizeof out;
+		}
+		n = mime_wr_next(&w, &tree.m, out, room);
+		if (n > 0) {
+			(void)conn_write(c, out, n);
+		}
+	}
 	return 1;
 }
 
@@ -681,7 +817,7 @@ load_tree(struct imap_session *s, int full)
 	off_t pos = 0;
 	int fd;
 
-	if (tree.valid && tree.mb == s->view.mb && tree.uid == j->msg->uid &&
+	if (tree.valid && tree.mb == s->view.mb && tree.uid == j->msg_uid &&
 	    (tree.full || !full)) {
 		return 0;
 	}
@@ -727,7 +863,7 @@ load_tree(struct imap_session *s, int full)
 	}
 	mime_finish(&tree.m);
 	tree.mb = s->view.mb;
-	tree.uid = j->msg->uid;
+	tree.uid = j->msg_uid;
 	tree.full = full;
 	tree.valid = 1;
 	return 0;

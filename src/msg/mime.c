@@ -104,6 +104,10 @@ static void	field_commit(struct mime *);
 static void	value_add(struct mime *, unsigned char);
 static struct mime_str	arena_put(struct mime *, unsigned part,
 			    const char *, size_t);
+static struct mime_str	arena_token(struct mime *, unsigned part,
+			    const char *, size_t);
+static struct mime_str	arena_store(struct mime *, unsigned part,
+			    const char *, size_t, size_t room);
 static void	parse_ctype(struct mime *, struct mime_part *,
 		    const char *, size_t);
 static void	parse_cte(struct mime *, struct mime_part *,
@@ -811,13 +815,39 @@ field_commit(struct mime *m)
 	}
 }
 
+/* A string into the arena, or NIL when it is full (tokens excepted:
+ * they may use the last MIME_ARENA_KEEP octets, see arena_token). */
 static struct mime_str
 arena_put(struct mime *m, unsigned part, const char *s, size_t len)
 {
-	struct mime_str r;
+	return arena_store(m, part, s, len, MIME_ARENA_SIZE -
+	    MIME_ARENA_KEEP);
+}
 
-	if (len >= MIME_NIL ||
-	    len > (size_t)MIME_ARENA_SIZE - m->arena_used) {
+static struct mime_str
+arena_token(struct mime *m, unsigned part, const char *s, size_t len)
+{
+	return arena_store(m, part, s, len, MIME_ARENA_SIZE);
+}
+
+static struct mime_str
+arena_store(struct mime *m, unsigned part, const char *s, size_t len,
+    size_t room)
+{
+	struct mime_str r;
+	unsigned i;
+
+	if (len <= MIME_RECENT_LEN) {
+		for (i = 0; i < m->nrecent && i < MIME_RECENT_N; i++) {
+			r = m->recent[i];
+			if (r.len == len && memcmp(m->arena + r.off, s,
+			    len) == 0) {
+				return r;
+			}
+		}
+	}
+	if (len >= MIME_NIL || m->arena_used > room ||
+	    len > room - m->arena_used) {
 		m->parts[part].flags |= MIME_F_TRUNCATED;
 		return nil_str;
 	}
@@ -825,6 +855,9 @@ arena_put(struct mime *m, unsigned part, const char *s, size_t len)
 	r.len = (uint16_t)len;
 	memcpy(m->arena + m->arena_used, s, len);
 	m->arena_used = (uint16_t)(m->arena_used + len);
+	if (len <= MIME_RECENT_LEN) {
+		m->recent[m->nrecent++ % MIME_RECENT_N] = r;
+	}
 	return r;
 }
 
@@ -869,8 +902,8 @@ parse_ctype(struct mime *m, struct mime_part *p, const char *v, size_t len)
 			p->flags |= MIME_F_DIGEST;
 		}
 	}
-	p->type = arena_put(m, m->cur, ct.p, slash);
-	p->subtype = arena_put(m, m->cur, ct.p + (slash < ct.len ? slash + 1 :
+	p->type = arena_token(m, m->cur, ct.p, slash);
+	p->subtype = arena_token(m, m->cur, ct.p + (slash < ct.len ? slash + 1 :
 	    slash), slash < ct.len ? ct.len - slash - 1 : 0);
 	if (ret < 0) {
 		return;		/* broken: no parameters */
@@ -911,7 +944,7 @@ parse_cte(struct mime *m, struct mime_part *p, const char *v, size_t len)
 	(void)mime_lex_skip(&lx);
 	if (mime_lex_token(&lx, &tok) >= 0 && mime_lex_skip(&lx) == 0 &&
 	    tok.len > 0) {
-		p->cte = arena_put(m, m->cur, tok.p, tok.len);
+		p->cte = arena_token(m, m->cur, tok.p, tok.len);
 	}
 }
 
@@ -930,7 +963,7 @@ parse_cdisp(struct mime *m, struct mime_part *p, const char *v, size_t len)
 	if (mime_lex_token(&lx, &tok) < 0) {
 		return;
 	}
-	p->disp = arena_put(m, m->cur, tok.p, tok.len);
+	p->disp = arena_token(m, m->cur, tok.p, tok.len);
 	mime_sb_init(&list, lbuf, sizeof lbuf);
 	(void)mime_lex_params(&lx, &list, &count);
 	if (list.over) {

@@ -42,8 +42,10 @@
  * Limits (core/limits.h): at most MIME_PARTS_MAX parts and
  * MIME_DEPTH_MAX nesting levels; what does not fit is served as one
  * opaque body (MIME_F_OVERFLOW), as Dovecot does. Strings live in a
- * MIME_ARENA_SIZE arena; a string that does not fit reads as absent
- * (NIL) and sets MIME_F_TRUNCATED on its part. A header field longer
+ * MIME_ARENA_SIZE arena (short ones equal to one stored just before
+ * are shared; the last MIME_ARENA_KEEP octets are for tokens); a
+ * string that does not fit reads as absent (NIL) and sets
+ * MIME_F_TRUNCATED on its part. A header field longer
  * than MIME_HEADER_MAX octets is cut there.
  */
 #ifndef WREN_MIME_H
@@ -57,6 +59,11 @@
 #define MIME_ROOT	0	/* parts[0]: the whole message */
 #define MIME_NONE	0xffff	/* no such part (parent, child, next) */
 #define MIME_NIL	0xffff	/* mime_str.len of an absent string */
+#define MIME_RECENT_N	8	/* short strings looked up before storing */
+#define MIME_RECENT_LEN	64	/* ... that short */
+#define MIME_ARENA_KEEP	1024	/* arena octets only tokens (types,
+				 * encodings, dispositions) may use: a
+				 * full arena loses names, not types */
 
 /* Part flags (the same meanings as Dovecot's message_part flags). */
 #define MIME_F_MULTIPART 0x01	/* has children from boundaries */
@@ -187,6 +194,11 @@ struct mime {
 	int		line_cr;	/* its last octet was CR */
 	int		cont;		/* this line continues a field */
 	int		val_cr;		/* value ends with a stored CR */
+	/* Short strings stored last: a part like its siblings (250
+	 * attachments "application" "pdf" "base64") shares theirs. */
+	struct mime_str	recent[MIME_RECENT_N];
+	unsigned	nrecent;
+
 	char		value[MIME_HEADER_MAX];
 	size_t		value_len;
 
