@@ -31,7 +31,7 @@
  *             and PART_BODY -> next round or decided
  *
  * The walk's state is static (one MIME tree is 88 KiB; a copy per
- * session would double a workspace), so one session at a time may
+ * session would add two thirds to a workspace), so one session may
  * hold a message decided in part: the owner. Another session's step
  * waits (it yields and comes back at the next turn, marking itself
  * next), and the owner, having decided its message, lets the one

@@ -221,6 +221,59 @@ def test_two_searches_at_once_both_finish(srv):
     s.stop()
 
 
+def multipart(i, size):
+    """Three text parts of size octets each: plain, base64 and
+    quoted-printable; the second part's body holds "bodyneedle" near
+    its end on odd i, the third part's header "hdrneedle" on i % 3 ==
+    0."""
+    import base64
+    filler = big_mail(i, size).split(b"\n\n", 1)[1]
+    second = filler + (b"bodyneedle\n" if i % 2 else b"")
+    third_hdr = (b"Content-Type: text/plain\n"
+                 + (b"X-Note: hdrneedle\n" if i % 3 == 0 else b""))
+    return (f"From: s@remote.example\nTo: alice@example.test\n"
+            f"Subject: multi {i}\nMIME-Version: 1.0\n"
+            f"Content-Type: multipart/mixed; boundary=BB\n\n").encode() + \
+        b"--BB\nContent-Type: text/plain\n\n" + filler + \
+        b"\n--BB\nContent-Type: text/plain; charset=utf-8\n" \
+        b"Content-Transfer-Encoding: base64\n\n" + \
+        base64.encodebytes(second) + \
+        b"\n--BB\n" + third_hdr + \
+        b"Content-Transfer-Encoding: quoted-printable\n\n" + filler + \
+        b"\n--BB--\n"
+
+
+def test_search_multipart_split_across_steps(srv):
+    """Large multipart messages, decided over many steps while another
+    session searches too: the answers are those of whole passes."""
+    s = srv()
+    n = 6
+    for i in range(n):
+        s.put(multipart(i, 2 << 20))
+    a = Raw(s)
+    a.login()
+    a.cmd("SELECT INBOX")
+    b = Raw(s)
+    b.login()
+    b.cmd("EXAMINE INBOX")
+    a.send('A1 SEARCH BODY "bodyneedle"\r\n')
+    b.send('B1 SEARCH TEXT "hdrneedle"\r\n')
+    got, _ = a.until("A1")
+    assert got == [b"* SEARCH 2 4 6"], got
+    got, _ = b.until("B1")
+    assert got == [b"* SEARCH 1 4"], got
+    # OR and NOT over the same walk; a miss reads every part.
+    got, _ = a.cmd('SEARCH OR BODY "bodyneedle" TEXT "hdrneedle"')
+    assert got == [b"* SEARCH 1 2 4 6"], got
+    got, _ = a.cmd('SEARCH NOT BODY "bodyneedle"')
+    assert got == [b"* SEARCH 1 3 5"], got
+    got, _ = a.cmd('SEARCH BODY "hdrneedle"')
+    assert got == [b"* SEARCH"], got
+    a.close()
+    b.close()
+    s.stop()
+
+
 def test_search_client_gone_mid_message(srv):
     """A session that leaves in the middle of a large message lets the
     next one search."""
