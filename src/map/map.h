@@ -27,7 +27,7 @@
  * page), where a shared mapping cost only the pages touched and could
  * be dropped under pressure; during a switch the old and the new copy
  * exist together for a moment. Tables are KBs to a few MB: a users
- * table of 10,000 SHA-512 accounts is about 1.3 MB.
+ * table of 10,000 SHA-512 accounts is 1.6 MB.
  *
  * States, and what a lookup answers in each:
  *   MAP_ST_OK       the table: 1 found / 0 absent
