@@ -84,9 +84,16 @@ timer_next(const struct timer_heap *th)
 size_t
 timer_run(struct timer_heap *th, uint64_t now)
 {
+	uint64_t armed_before = th->seq;
 	size_t ran = 0;
 
-	while (th->n > 0 && th->h[0]->due <= now) {
+	/* A timer armed by a callback of this run, even for "now", waits
+	 * for the next turn: otherwise a job that yields with a zero
+	 * timer would run again at once, and the loop would never poll
+	 * the other clients in between. Timers due together fire in
+	 * arming order, so the first one armed during the run ends it. */
+	while (th->n > 0 && th->h[0]->due <= now &&
+	    th->h[0]->seq < armed_before) {
 		struct timer *t = th->h[0];
 
 		remove_at(th, 0);
