@@ -39,6 +39,13 @@ image (an SD card's file system), else on DIR's file system.
     bench_outbound.py WREN_BIN DIR [--count N] [--size B]
         [--sessions S] [--runs R] [--warmup W] [--max-deliveries M]
         [--per-domain K] [--log-level L] [--no-postfix] [--no-loop]
+        [--drain]
+
+--drain adds RUNS more runs per server where the sink is down while
+the N messages are injected (each attempt refused: deferred), then
+comes back and the queue is flushed (`wren queue flush`, `postqueue
+-f`): messages/s from the flush to the sink's N-th message, the rate
+of a full queue, with no injection competing.
 
 Human-readable lines start with "outbound:"; one JSON object per
 server per run follows at the end (also appended to $BENCH_RESULTS
@@ -169,8 +176,8 @@ class Sink:
     """smtp-sink -c on SINK_IP:port; .count is its "mesg=" counter
     (a message counts when its final "." arrives)."""
 
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, port=None):
+        self.port = port or free_port()
         self.count = 0
         self.cond = threading.Condition()
         cmd = ["smtp-sink", "-c", "-h", SINK_NAME]
@@ -321,6 +328,10 @@ class Wren:
     def alive(self):
         return self.proc.poll() is None
 
+    def flush(self):
+        subprocess.run([self.bin, "queue", "-c", self.conf, "flush"],
+                       check=True, capture_output=True, timeout=60)
+
     def queued(self):
         d = f"{self.base}/data/queue/env"
         return len(os.listdir(d)) if os.path.isdir(d) else 0
@@ -432,6 +443,10 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             return True
         except ProcessLookupError:
             return False
+
+    def flush(self):
+        subprocess.run(["postqueue", "-c", self.etc, "-f"], check=True,
+                       capture_output=True, timeout=60)
 
     def queued(self):
         n = 0
@@ -574,6 +589,39 @@ def run(srv, sink, a, count):
     return res
 
 
+def drain(srv, sink, a):
+    """The sink is down while N messages are injected (every attempt
+    is refused: deferred); then it is started again and the queue is
+    flushed: messages/s from the flush to the sink's N-th message."""
+    port = sink.port
+    sink.stop()
+    sent, errors = inject(srv.port, a, lambda: None)
+    time.sleep(3)               # every message tried once (refused)
+    sink = Sink(port)
+    w0, _ = io(srv.root)
+    peak = Peak(srv.root)
+    peak.start()
+    t0 = time.monotonic()
+    srv.flush()
+    ok = sink.wait(a.count, WAIT_S)
+    dt = time.monotonic() - t0
+    peak.stop()
+    end = time.monotonic() + 60
+    while srv.queued() and time.monotonic() < end:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    w1, _ = io(srv.root)
+    return sink, {"server": srv.name, "phase": "drain", "count": a.count,
+                  "injected": sent, "inject_errors": len(errors),
+                  "delivered": sink.count, "complete": ok,
+                  "drain_s": round(dt, 3),
+                  "drain_msg_per_s": round(a.count / dt, 1) if ok else 0.0,
+                  "left_in_queue": srv.queued(),
+                  "peak_rss_kib": peak.rss, "peak_pss_kib": peak.pss,
+                  "peak_procs": peak.procs,
+                  "drain_write_bytes_per_msg": round((w1 - w0) / a.count)}
+
+
 def med(rows, k):
     return statistics.median(r[k] for r in rows)
 
@@ -609,6 +657,8 @@ def main():
     ap.add_argument("--per-domain", type=int, default=4)
     ap.add_argument("--log-level", default="warn")
     ap.add_argument("--no-postfix", action="store_true")
+    ap.add_argument("--drain", action="store_true",
+                    help="also time a full queue's drain after a flush")
     ap.add_argument("--no-loop", action="store_true")
     a = ap.parse_args()
     t_start = time.monotonic()
@@ -631,6 +681,7 @@ def main():
 
     sink, dns, servers = Sink(), DNS(), []
     results = {}
+    drains = {}
     idle = {}
     try:
         servers.append(Wren(a.wren, f"{data}/wren", a, sink, dns))
@@ -661,6 +712,16 @@ def main():
                         f"{res['left_in_queue']} left in the queue")
                 if r:
                     results[s.name].append(res)
+        for r in range(a.runs if a.drain else 0):
+            for s in servers:
+                sink, res = drain(s, sink, a)
+                res["run"] = r + 1
+                drains.setdefault(s.name, []).append(res)
+                say(f"{s.name} drain {r + 1}: {res['drain_msg_per_s']:.0f} "
+                    f"msg/s ({res['delivered']}/{a.count} in "
+                    f"{res['drain_s']:.2f} s after the flush), "
+                    f"{res['left_in_queue']} left in the queue, peak RSS "
+                    f"{res['peak_rss_kib']} KiB")
     finally:
         for s in servers:
             s.stop()
@@ -672,6 +733,13 @@ def main():
 
     if a.runs:
         summary(a, servers, results, idle, where, dns)
+    if drains:
+        say(f"drain of {a.count} queued messages after a flush (sink "
+            f"down during injection), medians of {a.runs}: " + "; ".join(
+                f"{n} {med(v, 'drain_msg_per_s'):.0f} msg/s "
+                f"{rng(v, 'drain_msg_per_s')}, peak RSS "
+                f"{med(v, 'peak_rss_kib'):.0f} KiB"
+                for n, v in drains.items()))
     for s in servers:
         bad = problems(s)
         if bad:
@@ -682,7 +750,7 @@ def main():
     say(f"bench took {time.monotonic() - t_start:.0f} s")
     out = os.environ.get("BENCH_RESULTS")
     for s in servers:
-        for res in results[s.name]:
+        for res in results[s.name] + drains.get(s.name, []):
             line = json.dumps(dict(res, bench="outbound", where=where,
                                    idle_rss_kib=idle[s.name][1],
                                    idle_pss_kib=idle[s.name][2],
@@ -717,10 +785,12 @@ def summary(a, servers, results, idle, where, dns):
     row("injection only s", lambda s: f"{med(R[s.name], 'inject_s'):.2f}")
     row("sunk while injecting",
         lambda s: f"{med(R[s.name], 'delivered_during_injection'):.0f}")
-    row("rate after injection msg/s",
-        lambda s: "-" if None in [r['after_injection_msg_per_s']
-                                  for r in R[s.name]]
-        else f"{med(R[s.name], 'after_injection_msg_per_s'):.0f}")
+    def after(s):
+        v = [r["after_injection_msg_per_s"] for r in R[s.name]
+             if r["after_injection_msg_per_s"] is not None]
+        return (f"{statistics.median(v):.0f} ({len(v)} runs)" if v else
+                "-")
+    row("rate after injection msg/s", after)
     row("injection msg/s",
         lambda s: f"{med(R[s.name], 'inject_msg_per_s'):.0f}")
     row("peak RSS KiB (tree)",
