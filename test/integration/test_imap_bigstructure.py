@@ -12,6 +12,7 @@ and that is the only difference from Dovecot allowed here.
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -276,18 +277,49 @@ def test_fetch_all_mixed_while_others_are_served(srv):
     s.stop()
 
 
+def commas(n=8000):
+    """From and To of commas only: each comma is one empty address,
+    (NIL NIL "MISSING_MAILBOX" "MISSING_DOMAIN"): an ENVELOPE of MBs."""
+    return (b"From: " + b"," * n + b"\nTo: " + b"," * n +
+            b"\nSubject: commas\n\nbody\n")
+
+
+TOKEN = re.compile(rb'[()]|"(?:[^"\\\r\n\x80-\xff]|\\["\\])*"|'
+                   rb'\{(\d+)\}\r\n|[A-Za-z0-9.*\\]+| ')
+
+
+def well_formed(resp):
+    """One response line (literals inline) is IMAP tokens with balanced
+    parentheses; fast enough for MBs (parse() is not)."""
+    pos, depth = 0, 0
+    while pos < len(resp):
+        m = TOKEN.match(resp, pos)
+        assert m, (pos, resp[pos:pos + 80])
+        t = m.group(0)
+        if t == b"(":
+            depth += 1
+        elif t == b")":
+            depth -= 1
+            assert depth >= 0, pos
+        pos = m.end()
+        if m.group(1) is not None:
+            pos += int(m.group(1))
+    assert depth == 0 and pos == len(resp), (depth, pos, len(resp))
+
+
 def test_expunged_meanwhile_stays_in_step(srv):
-    """A message expunged by another session while its structure is
-    going out: the text is finished from the open file, the FETCH
-    stays parseable and ends in OK or NO, never cut short."""
+    """Messages expunged by another session while their ENVELOPE (MBs of
+    it) waits for a client that does not read: the text is finished
+    from the open file, every response stays well-formed, the FETCH
+    ends in NO."""
     need_wren("the output bound of wren")
     s = srv()
-    paths = [s.put(many_attachments(240)) for _ in range(4)]
+    paths = [s.put(commas()) for _ in range(6)]
     slow = slow_reader(s)
-    slow.send("x FETCH 1:* (BODYSTRUCTURE)\r\n")
-    time.sleep(0.3 * SLOW)
+    slow.send("x FETCH 1:* (UID ENVELOPE)\r\n")
+    time.sleep(0.5 * SLOW)
     M = login(s, select="INBOX")
-    typ, _ = M.store("1:4", "+FLAGS", "\\Deleted")
+    typ, _ = M.store("1:6", "+FLAGS", "\\Deleted")
     assert typ == "OK"
     typ, _ = M.expunge()
     assert typ == "OK"
@@ -295,11 +327,17 @@ def test_expunged_meanwhile_stays_in_step(srv):
     for p in paths:
         assert not Path(p).exists()
     got, tagged = slow.until("x", expect=None)
-    assert tagged.split(b" ")[1] in (b"OK", b"NO"), tagged
     fetches = [g for g in got if b" FETCH (" in g]
-    assert fetches, got
     for g in fetches:
-        check_multipart(raw_item(g, "BODYSTRUCTURE"), 240)
+        well_formed(g)
+    # Those begun are whole; those not begun come without ENVELOPE.
+    whole = [g for g in fetches if b"ENVELOPE" in g]
+    assert 0 < len(whole) < 6, len(whole)
+    for g in whole:
+        assert len(g) > 1000000 and g.endswith(b"NIL NIL NIL NIL))"), \
+            (len(g), g[-80:])
+    assert tagged.split(b" ")[1] == b"NO", tagged
+    assert "closing" not in s.log()
     s.stop()
 
 
