@@ -903,8 +903,8 @@ parse_ctype(struct mime *m, struct mime_part *p, const char *v, size_t len)
 		}
 	}
 	p->type = arena_token(m, m->cur, ct.p, slash);
-	p->subtype = arena_token(m, m->cur, ct.p + (slash < ct.len ? slash + 1 :
-	    slash), slash < ct.len ? ct.len - slash - 1 : 0);
+	p->subtype = arena_token(m, m->cur, ct.p + (slash < ct.len ?
+	    slash + 1 : slash), slash < ct.len ? ct.len - slash - 1 : 0);
 	if (ret < 0) {
 		return;		/* broken: no parameters */
 	}
