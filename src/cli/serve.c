@@ -350,7 +350,10 @@ static void
 drain_check(struct timer *t, void *arg)
 {
 	struct server *s = arg;
-	size_t active = s->conns.active + (WREN_OUTBOUND ? s->out.active : 0);
+	/* Deliveries count until their results are written, which
+	 * happens after their connection is gone. */
+	size_t active = s->conns.active + (WREN_OUTBOUND ? s->out.active +
+	    runner_busy() : 0);
 
 	if (active == 0) {
 		ev_stop(&s->ev);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>		/* rename */
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -54,8 +55,9 @@ qenv_load(const char *data_dir, const char *id, struct qenv *q,
 		return err_set(e, "%s: %s", path, strerror(errno));
 	}
 	if (p.err != ENVELOPE_OK || envelope_finish(&p) == -1) {
-		return err_set(e, "%s:%lu: %s", path, p.err_line,
+		err_set(e, "%s:%lu: %s", path, p.err_line,
 		    envelope_strerror(p.err));
+		return -2;
 	}
 	q->torn = p.torn;
 	q->applen = 0;
@@ -91,9 +93,6 @@ qenv_next_try(const struct qenv *q)
 		if (qenv_is_pending(q, i) && q->env.rcpt[i].next_try < t) {
 			t = q->env.rcpt[i].next_try;
 		}
-	}
-	if (q->env.retry_at != 0 && q->env.retry_at < t) {
-		t = q->env.retry_at;
 	}
 	return t;
 }
@@ -278,6 +277,31 @@ qenv_results(struct qenv *q, const struct remote_job *j, int64_t next_try)
 }
 
 int
+qenv_set_aside(const char *data_dir, const char *id, struct err *e)
+{
+	char dir[SPOOL_PATH_MAX], from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX];
+	static const char *const sub[] = { "msg", "env" };
+
+	if (spool_path(dir, sizeof dir, data_dir, "corrupt", "", "") == -1) {
+		return err_set(e, "%s: path too long", data_dir);
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		return err_set(e, "%s: %s", dir, strerror(errno));
+	}
+	for (size_t k = 0; k < 2; k++) {
+		if (spool_path(from, sizeof from, data_dir, sub[k], id,
+		    "") == -1 || fmt(to, sizeof to, "%s%s.%s", dir, id,
+		    sub[k]) >= (int)sizeof to) {
+			return err_set(e, "%s: path too long", id);
+		}
+		if (rename(from, to) == -1 && errno != ENOENT) {
+			return err_set(e, "%s: %s", from, strerror(errno));
+		}
+	}
+	return 0;
+}
+
+int
 qenv_remove(const char *data_dir, const char *id, struct err *e)
 {
 	char path[SPOOL_PATH_MAX];
@@ -380,6 +404,22 @@ qenv_bounce_done(const char *data_dir, struct qenv *q, const char *id,
 	    id);
 	for (size_t i = 0; i < env->nrcpt; i++) {
 		if (bounce_rcpt_wanted(env, i, BOUNCE_FAILURE)) {
+			record_reported(q, i, DSN_NOTIFY_FAILURE);
+		}
+	}
+	return qenv_commit(data_dir, q, e);
+}
+
+int
+qenv_bounce_give_up(const char *data_dir, struct qenv *q, struct err *e)
+{
+	const struct envelope *env = &q->env;
+
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		if (bounce_rcpt_wanted(env, i, BOUNCE_FAILURE)) {
+			log_warnx("queue %s: to=<%s>: bounce to <%s> dropped: "
+			    "it could not be queued", env->id,
+			    env->rcpt[i].addr, env->sender);
 			record_reported(q, i, DSN_NOTIFY_FAILURE);
 		}
 	}

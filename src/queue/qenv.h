@@ -30,7 +30,8 @@ struct qenv {
 	char		 app[QENV_APPEND_MAX];
 };
 
-/* Reads env/<id>: 1, 0 when it is gone, -1 (e). */
+/* Reads env/<id>: 1, 0 when it is gone, -1 (e) when it cannot be
+ * read, -2 (e) when it is not an envelope this wren reads. */
 int	qenv_load(const char *data_dir, const char *id, struct qenv *,
 	    struct err *);
 
@@ -75,6 +76,16 @@ int	qenv_bounce_start(const char *data_dir, const char *hostname,
 /* The bounce `id` is queued: its recipients are recorded as reported. */
 int	qenv_bounce_done(const char *data_dir, struct qenv *, const char *id,
 	    struct err *);
+
+/* Bounces that could not be queued, given up: logged, and recorded as
+ * reported so the message can go. */
+int	qenv_bounce_give_up(const char *data_dir, struct qenv *,
+	    struct err *);
+
+/* Moves msg/<id> and env/<id> to queue/corrupt/<id>.msg, .env: out
+ * of the way, for the administrator to look at (as Postfix's
+ * corrupt/ queue). */
+int	qenv_set_aside(const char *data_dir, const char *id, struct err *);
 
 /* Removes msg/<id> and env/<id>. */
 int	qenv_remove(const char *data_dir, const char *id, struct err *);

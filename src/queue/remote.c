@@ -58,6 +58,10 @@ static const char *const rd_state_name[] = {
 /* Connecting: Postfix's smtp_connect_timeout. */
 #define REMOTE_CONNECT_MS	(30 * 1000)
 #define REMOTE_SMTPS_PORT	465	/* implicit TLS, RFC 8314 */
+/* Addresses one attempt connects to, over all MX hosts (Postfix's
+ * smtp_mx_address_limit): with 30 s per connect, an attempt ends in
+ * minutes, not in the twenty that ten hosts of four addresses take. */
+#define REMOTE_ADDRS_MAX	5
 
 struct rdel {
 	struct remote_job	*job;
@@ -78,9 +82,16 @@ struct rdel {
 	int			 answered;	/* a server took MAIL */
 	uint64_t		 t0;		/* ms, for delay= */
 	char			 last_err[REMOTE_REPLY_MAX];
+	char			 last_status[REMOTE_STATUS_MAX];
 	char			 peer_ip[64];
 	uint16_t		 port;
 	struct timer		 later;
+	/* The wait for the server (RFC 5321 4.5.3.2): armed when the
+	 * client's state changes or we write, never by what the server
+	 * sends, so a server trickling bytes cannot hold the slot. */
+	struct timer		 wait;
+	enum smtp_client_state	 waiting;	/* state the timer is for */
+	unsigned		 tries;		/* addresses tried */
 	int			 ready;		/* set up (at first use) */
 };
 
@@ -103,6 +114,8 @@ static void	dns_done(void *, int, const struct dns_hosts *);
 static void	try_next(struct rdel *);
 static void	finish(struct rdel *);
 static void	finish_later(struct timer *, void *);
+static void	wait_over(struct timer *, void *);
+static void	wait_arm(struct rdel *, unsigned);
 static void	fail_all(struct rdel *, enum remote_outcome, const char *,
 		    const char *);
 static void	pump(struct rdel *);
@@ -253,17 +266,20 @@ remote_start(struct remote_job *j)
 	if (!d->ready) {
 		d->fd = -1;
 		timer_init(&d->later, finish_later, d);
+		timer_init(&d->wait, wait_over, d);
 		d->ready = 1;
 	}
 	d->hosts.n = 0;
 	d->job = j;
 	d->host = d->addr = 0;
+	d->tries = 0;
 	d->c = NULL;
 	d->in_body = 0;
 	d->off = 0;
 	d->clear_retry = 0;
 	d->answered = 0;
 	d->last_err[0] = '\0';
+	d->last_status[0] = '\0';
 	d->t0 = ev_now(rm.ev);
 	j->priv = d;
 	fmt(d->sender, sizeof d->sender, "%s", j->sender);
@@ -349,7 +365,7 @@ try_next(struct rdel *d)
 	struct remote_job *j = d->job;
 	struct err e;
 
-	while (d->host < d->hosts.n) {
+	while (d->host < d->hosts.n && d->tries < REMOTE_ADDRS_MAX) {
 		const struct dns_host *h = &d->hosts.h[d->host];
 		const struct dns_addr *a;
 		struct sockaddr_storage ss;
@@ -391,6 +407,7 @@ try_next(struct rdel *d)
 			    "%s: %s", j->relay, e.msg);
 			continue;
 		}
+		d->tries++;
 		set_state(d, RD_CONNECT);
 		return;
 	}
@@ -398,7 +415,8 @@ try_next(struct rdel *d)
 		fmt(d->last_err, sizeof d->last_err, "no address to "
 		    "deliver to for %s", j->domain);
 	}
-	fail_all(d, REMOTE_DEFERRED, "4.4.1", d->last_err);
+	fail_all(d, REMOTE_DEFERRED, d->last_status[0] != '\0' ?
+	    d->last_status : "4.4.1", d->last_err);
 	finish(d);
 }
 
@@ -527,7 +545,8 @@ rd_open(struct conn *c)
 		return -1;
 	}
 	set_state(d, RD_SMTP);
-	conn_set_timeout(c, smtp_client_timeout_ms(&d->sc));
+	conn_set_timeout(c, 0);
+	wait_arm(d, smtp_client_timeout_ms(&d->sc));
 	return 0;
 }
 
@@ -563,6 +582,29 @@ rd_timeout(struct conn *c)
 	conn_abort(c);
 }
 
+/* The server took longer than RFC 5321 4.5.3.2 allows for this step. */
+static void
+wait_over(struct timer *t, void *arg)
+{
+	struct rdel *d = arg;
+
+	(void)t;
+	if (d->c != NULL && d->state == RD_SMTP) {
+		rd_timeout(d->c);
+	}
+}
+
+static void
+wait_arm(struct rdel *d, unsigned ms)
+{
+	d->waiting = d->sc.state;
+	if (ms == 0) {
+		ev_timer_cancel(rm.ev, &d->wait);
+	} else if (ev_timer_in(rm.ev, &d->wait, ms) == -1) {
+		log_warnx("queue %s: timer heap full", d->job->id);
+	}
+}
+
 /* Shutdown: a delivery in flight finishes (serve.c's grace period). */
 static void
 rd_drain(struct conn *c)
@@ -585,6 +627,7 @@ rd_close(struct conn *c)
 	struct rdel *d = c->sess;
 
 	d->c = NULL;
+	ev_timer_cancel(rm.ev, &d->wait);
 	if (d->fd != -1) {
 		close(d->fd);
 		d->fd = -1;
@@ -610,6 +653,7 @@ pump(struct rdel *d)
 {
 	static char out[SMTP_CLIENT_CMD_MAX * 4];
 	struct conn *c = d->c;
+	int wrote = 0;
 
 	if (c == NULL || d->state != RD_SMTP) {
 		return;
@@ -634,6 +678,7 @@ pump(struct rdel *d)
 			if (conn_write(c, out, n) == -1) {
 				break;
 			}
+			wrote = 1;
 			continue;
 		}
 		if (a == SMTP_CLIENT_STARTTLS) {
@@ -665,7 +710,9 @@ pump(struct rdel *d)
 		conn_close(c);
 		return;
 	}
-	conn_set_timeout(c, smtp_client_timeout_ms(&d->sc));
+	if (wrote || d->sc.state != d->waiting) {
+		wait_arm(d, smtp_client_timeout_ms(&d->sc));
+	}
 }
 
 /* The message, as much as the output buffer takes now. Encoding at
@@ -721,7 +768,7 @@ body_pump(struct rdel *d)
 		}
 		d->off += used;
 	}
-	conn_set_timeout(c, SMTP_CLIENT_BLOCK_MS);
+	wait_arm(d, SMTP_CLIENT_BLOCK_MS);
 }
 
 static void
@@ -779,9 +826,16 @@ collect(struct rdel *d)
 			fmt(d->last_err, sizeof d->last_err, "host %s said: "
 			    "%u %s (in reply to %s)", j->relay_host, res->code,
 			    res->text, smtp_stage_name(res->stage));
-		} else if (res->text[0] != '\0' && !tls_failed) {
+		} else if (res->text[0] != '\0' && (!tls_failed ||
+		    d->last_err[0] == '\0')) {
 			fmt(d->last_err, sizeof d->last_err, "%s: %s",
 			    j->relay_host, res->text);
+		}
+		if (res->esc[0] == '4' || res->esc[0] == '5') {
+			/* Deferred whatever it says: another address, or
+			 * the next attempt, may take it. */
+			fmt(d->last_status, sizeof d->last_status, "4%s",
+			    res->esc + 1);
 		}
 		if (tls_failed && rm.relay_host[0] == '\0' &&
 		    !d->clear_retry) {
@@ -792,7 +846,7 @@ collect(struct rdel *d)
 			set_state(d, RD_CONNECT);
 			return;
 		}
-		if (d->host < d->hosts.n) {
+		if (d->host < d->hosts.n && d->tries < REMOTE_ADDRS_MAX) {
 			set_state(d, RD_CONNECT);
 			return;
 		}

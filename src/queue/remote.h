@@ -55,7 +55,7 @@ struct remote_rcpt {
 struct remote_job {
 	/* what to send */
 	char			 id[48];
-	char			 sender[ADDR_MAX];	/* "" = <> */
+	char			 sender[ADDR_MAX + 1];	/* "" = <> */
 	char			 domain[REMOTE_HOST_MAX];
 	char			 msg_path[CFG_PATH_MAX + 64];
 	uint64_t		 size;

@@ -46,7 +46,14 @@
 #define RUNNER_INDEX_MAX	1024	/* messages known at once */
 #define RUNNER_STEP_MAX		8	/* messages started per loop turn */
 #define RUNNER_SCAN_MAX		64	/* directory names read per turn */
-#define RUNNER_BUSY_RETRY_S	1	/* limits reached: look again */
+#define RUNNER_BUSY_RETRY_S	1	/* limits reached: look again (a
+					 * finished job makes it sooner) */
+/* Local deliveries per loop turn: each copies a whole message and
+ * fsyncs it, so a long alias list is spread over turns. */
+#define RUNNER_LOCAL_MAX	4
+/* A bounce that cannot be queued is tried this many times, then
+ * dropped with a log line (never a message stuck for ever). */
+#define RUNNER_BOUNCE_TRIES	5
 #define RUNNER_RESCAN_S		60	/* the directory, for missed events */
 
 struct qent {
@@ -55,6 +62,8 @@ struct qent {
 	unsigned	inflight;	/* remote jobs running */
 	uint8_t		used;
 	uint8_t		forced;		/* flush/retry: ignore next-try */
+	uint8_t		blocked;	/* waits for a delivery slot */
+	uint8_t		bounce_fails;	/* bounces not queued */
 };
 
 struct busy_dom {
@@ -84,6 +93,7 @@ static struct {
 	size_t			 busy;
 	int			 draining;
 	int			 first_scan;	/* the scan at start */
+	unsigned		 local_left;	/* this turn's local budget */
 	int			 control_ok;
 } rn;
 
@@ -354,16 +364,33 @@ ent_add(const char *id, int64_t next_try)
 	for (size_t i = 0; i < RUNNER_INDEX_MAX; i++) {
 		if (!rn.ent[i].used) {
 			q = &rn.ent[i];
-			memset(q, 0, sizeof *q);
-			fmt(q->id, sizeof q->id, "%s", id);
-			q->next_try = next_try;
-			q->used = 1;
-			rn.nent++;
-			return q;
+			break;
 		}
 	}
-	rn.overflow = 1;
-	return NULL;
+	if (q == NULL) {
+		/* Full: the message waiting longest makes room (it is read
+		 * again by a later rescan), so new mail is always tried. */
+		int64_t now = (int64_t)time(NULL), latest = now;
+
+		rn.overflow = 1;
+		for (size_t i = 0; i < RUNNER_INDEX_MAX; i++) {
+			if (rn.ent[i].inflight == 0 &&
+			    rn.ent[i].next_try > latest) {
+				latest = rn.ent[i].next_try;
+				q = &rn.ent[i];
+			}
+		}
+		if (q == NULL) {
+			return NULL;
+		}
+		rn.nent--;
+	}
+	memset(q, 0, sizeof *q);
+	fmt(q->id, sizeof q->id, "%s", id);
+	q->next_try = next_try;
+	q->used = 1;
+	rn.nent++;
+	return q;
 }
 
 static void
@@ -498,6 +525,7 @@ kick_fired(struct timer *t, void *arg)
 
 	(void)t;
 	(void)arg;
+	rn.local_left = RUNNER_LOCAL_MAX;
 	scan_step();
 	for (size_t i = 0; i < RUNNER_INDEX_MAX; i++) {
 		struct qent *q = &rn.ent[i];
@@ -542,7 +570,7 @@ start_message(struct qent *q)
 	int64_t now = (int64_t)time(NULL);
 	const char *relay = cfg_str(rn.cfg, CFG_RELAYHOST);
 	struct err e;
-	int blocked = 0;
+	int blocked = 0, local_later = 0;
 
 	switch (qenv_load(rn.data_dir, q->id, qe, &e)) {
 	case 0:
@@ -551,6 +579,16 @@ start_message(struct qent *q)
 	case -1:
 		log_warnx("queue %s: %s", q->id, e.msg);
 		q->next_try = now + RUNNER_RESCAN_S;
+		return;
+	case -2:
+		log_errorx("queue %s: %s; moved to queue/corrupt/", q->id,
+		    e.msg);
+		if (qenv_set_aside(rn.data_dir, q->id, &e) == -1) {
+			log_warnx("queue %s: %s", q->id, e.msg);
+			q->next_try = now + RUNNER_RESCAN_S;
+			return;
+		}
+		ent_drop(q);
 		return;
 	}
 	if (qe->env.hold) {
@@ -606,6 +644,11 @@ start_message(struct qent *q)
 		dom = dom != NULL ? dom + 1 : "";
 		if (*dom == '\0' || resolve_is_local_domain(rn.cfg, dom,
 		    strlen(dom))) {
+			if (rn.local_left == 0) {
+				local_later = 1;	/* next turn */
+				continue;
+			}
+			rn.local_left--;
 			deliver_local(q, qe, i, now);
 			continue;
 		}
@@ -647,11 +690,16 @@ start_message(struct qent *q)
 	if (qenv_commit(rn.data_dir, qe, &e) == -1) {
 		log_warnx("queue %s: %s", q->id, e.msg);
 	}
-	if (q->inflight == 0) {
+	if (q->inflight == 0 && !local_later) {
 		settle(q, qe);
-		if (q->used && blocked) {
-			q->next_try = now + RUNNER_BUSY_RETRY_S;
-		}
+	}
+	if (q->used && q->inflight == 0 && local_later) {
+		q->next_try = now;
+		q->forced = 1;
+		kick();
+	} else if (q->used && q->inflight == 0 && blocked) {
+		q->next_try = now + RUNNER_BUSY_RETRY_S;
+		q->blocked = 1;
 	}
 }
 
@@ -712,9 +760,20 @@ deliver_local(struct qent *q, struct qenv *qe, size_t i, int64_t now)
 		}
 		if (local_deliver(t, qe->env.sender, rn.hostname, fd,
 		    &e) == -1) {
+			const char *to = t->dest != NULL ? t->dest : t->addr;
+			struct err e2;
+
 			log_warnx("queue %s: to=<%s>, relay=local, "
-			    "status=deferred (%s)", q->id, t->addr, e.msg);
-			temp = 1;
+			    "status=deferred (%s)", q->id, to, e.msg);
+			/* This target alone is tried again, as a message
+			 * of its own: the targets that took it must not
+			 * get it twice. */
+			if (local_forward(rn.data_dir, &qe->env, fd, to,
+			    &e2) == -1) {
+				log_warnx("queue %s: to=<%s>: %s", q->id, to,
+				    e2.msg);
+				temp = 1;
+			}
 			continue;
 		}
 		log_info("queue %s: to=<%s>, orig_to=<%s>, relay=local, "
@@ -743,6 +802,13 @@ job_done(struct remote_job *j)
 	rn.busy--;
 	q->inflight--;
 	j->done = NULL;
+	/* A slot is free: what waited for one is due now. */
+	for (size_t i = 0; i < RUNNER_INDEX_MAX; i++) {
+		if (rn.ent[i].used && rn.ent[i].blocked) {
+			rn.ent[i].blocked = 0;
+			rn.ent[i].next_try = 0;
+		}
+	}
 	if (qenv_load(rn.data_dir, q->id, qe, &e) == 1) {
 		int64_t at = (int64_t)time(NULL) +
 		    retry_delay(qenv_attempts(qe) + 1);
@@ -780,10 +846,18 @@ settle(struct qent *q, struct qenv *qe)
 		return;
 	case -1:
 		/* Failed recipients stay unreported: the message stays
-		 * until their bounce is queued. */
+		 * until their bounce is queued, for a few tries. */
 		log_warnx("queue %s: bounce: %s", q->id, e.msg);
-		q->next_try = (int64_t)time(NULL) + RUNNER_RESCAN_S;
-		return;
+		if (++q->bounce_fails < RUNNER_BOUNCE_TRIES) {
+			q->next_try = (int64_t)time(NULL) + RUNNER_RESCAN_S;
+			return;
+		}
+		if (qenv_bounce_give_up(rn.data_dir, qe, &e) == -1) {
+			log_warnx("queue %s: %s", q->id, e.msg);
+			q->next_try = (int64_t)time(NULL) + RUNNER_RESCAN_S;
+			return;
+		}
+		break;
 	}
 	if (qenv_pending(qe) == 0) {
 		if (qenv_remove(rn.data_dir, q->id, &e) == -1) {
@@ -809,6 +883,7 @@ bounce_done(void *arg, int err, const char *id)
 	if (err != 0) {
 		log_warnx("queue %s: bounce %s not queued: %s", q->id, id,
 		    strerror(err));
+		q->bounce_fails++;
 		q->next_try = (int64_t)time(NULL) + RUNNER_RESCAN_S;
 	} else {
 		switch (qenv_load(rn.data_dir, q->id, qe, &e)) {

@@ -32,14 +32,15 @@ import socket
 import ssl
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import SLOW, SMTPClient, run_wren
+from conftest import SLOW, SMTPClient, run_wren, wren_cmd
 from outbound import (ALICE, ALICE_PW, HOST, RELAY_PW, RELAY_USER,
                       FakeDNS, dns, log_lines, maildir, message,
-                      mx, mx_port, outbound, parse_bounce, pki, queue_ids,
-                      relay_host, smtp_sink, submit,
+                      mx, mx_port, outbound, parse_bounce, pki, queue_cli,
+                      queue_ids, relay_host, smtp_sink, submit,
                       wait_for)
 
 needs_runner = pytest.mark.needs_runner
@@ -648,3 +649,80 @@ def test_srs_round_trip(outbound, mx, dns):
                    "the reversed bounce at mx.sender.test")[0]
     assert got.rcpts == [orig] and got.sender in ("", "<>")
 
+
+
+# === regressions found by attacking the runner ========================
+
+
+@needs_runner
+def test_retry_asked_while_stopped_is_one_attempt_not_a_loop(outbound, mx):
+    """`wren queue retry` on a stopped server makes one attempt at the
+    next start, then the schedule applies again (an admin retry line
+    must not keep the message due for ever)."""
+    m = mx()
+    m.rcpt_replies["*"] = "451 4.3.0 try later"
+    w = outbound(retry_schedule="1h")
+    qid = send_local(w, "retried once")
+    status_line(w, qid, "deferred")
+    assert w.stop() == 0
+    p = queue_cli(w, "retry", qid)
+    assert p.returncode == 0, p.stderr
+    m.reset()
+    w.start()
+    wait_for(lambda: len(log_lines(w, qid, "status=deferred")) >= 2,
+             DELIVER, "the attempt the retry asked for")
+    time.sleep(3)
+    assert m.connections <= 2, m.connections
+    assert len(log_lines(w, qid, "status=deferred")) == 2
+
+
+@needs_runner
+def test_alias_target_failing_does_not_repeat_the_others(outbound):
+    """One target of an alias fails (its Maildir cannot be made): it is
+    retried on its own, the other target gets the message once."""
+    w = outbound(start=False,
+                 aliases="team: alice@example.test, carol@example.test\n",
+                 users="carol@example.test:{PLAIN}Carol-pw-12345\n")
+    p = run_wren("map", "-t", "users", str(w.dir / "users"))
+    assert p.returncode == 0, p.stderr
+    blk = w.dir / "mail" / "example.test"
+    blk.mkdir(parents=True, exist_ok=True)
+    (blk / "carol").write_text("not a directory\n")
+    w.start()
+    p = subprocess.run(wren_cmd("sendmail", "-c", str(w.conf),
+                                "team@example.test"),
+                       input=b"Subject: once\n\nhello\n",
+                       capture_output=True, timeout=30 * SLOW)
+    assert p.returncode == 0, p.stderr
+    wait_for(lambda: len(maildir(w.maildir("alice"))) >= 1, DELIVER,
+             "alice's copy")
+    time.sleep(4)                       # retry_schedule is 1s 2s
+    assert len(maildir(w.maildir("alice"))) == 1
+    assert log_lines(w, "carol@example.test", "status=deferred")
+
+
+@needs_runner
+def test_new_mail_is_tried_when_the_index_is_full(outbound, mx, dns):
+    """1,100 deferred messages (more than the runner keeps in memory):
+    a new message is still delivered at once."""
+    dns.zone["dead.test"] = {"A": ["127.0.0.7"]}    # refused
+    m = mx()
+    w = outbound(start=False, retry_schedule="1h", max_deliveries="100",
+                 max_deliveries_per_domain="100")
+    q = Path(w.keys["data_dir"]) / "queue"
+    for sub in ("env", "msg", "tmp"):
+        (q / sub).mkdir(parents=True, exist_ok=True)
+    now = int(time.time())
+    body = b"From: a@example.test\nSubject: old\n\nold\n"
+    for i in range(1100):
+        qid = "%018X" % (0x100000000 + i)
+        (q / "msg" / qid).write_bytes(body)
+        (q / "env" / qid).write_text(
+            f"wren-envelope 1\nid {qid}\narrival {now}\n"
+            f"sender alice@example.test\nsize {len(body)}\n"
+            f"rcpt u{i}@dead.test notify=- orcpt=-\n")
+    w.start()
+    wait_for(lambda: len(log_lines(w, "status=deferred")) >= 1024,
+             60 * SLOW, "the first pass")
+    send_local(w, "fresh")
+    wait_for(lambda: m.with_subject("fresh"), DELIVER, "the new message")
