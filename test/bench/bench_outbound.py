@@ -817,8 +817,9 @@ def summary(a, servers, results, idle, where, dns):
             f"{mratio:.3f}x, peak Pss {pratio:.3f}x (target <= 0.1: "
             f"{'met' if max(mratio, pratio) <= 0.1 else 'NOT met'})")
     say("  (rate after injection: the backlog left when the last 250 "
-        "came, over the time it took; \"-\": under a tenth of N left, "
-        "the server kept up with injection)")
+        "came, over the time it took, median over the runs that left at "
+        "least a tenth of N; \"-\": none did, the server kept up with "
+        "injection)")
     say("  (write_bytes: pages the tree dirtied, charged when dirtied; "
         "Postfix's includes its log written by postlogd, the log growth "
         "row; wren logs at --log-level to a file, counted the same way)")
