@@ -84,6 +84,23 @@ qenv_pending(const struct qenv *q)
 	return n;
 }
 
+int
+qenv_all_sent(const struct qenv *q)
+{
+	for (size_t i = 0; i < q->env.nrcpt; i++) {
+		if (q->env.rcpt[i].state != ENVELOPE_SENT) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+void
+qenv_discard(struct qenv *q)
+{
+	q->applen = 0;
+}
+
 int64_t
 qenv_next_try(const struct qenv *q)
 {

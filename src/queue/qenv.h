@@ -39,6 +39,12 @@ int	qenv_load(const char *data_dir, const char *id, struct qenv *,
 int	qenv_is_pending(const struct qenv *, size_t i);
 size_t	qenv_pending(const struct qenv *);
 
+/* 1 when every recipient is delivered. */
+int	qenv_all_sent(const struct qenv *);
+
+/* Forgets the lines recorded and not yet written. */
+void	qenv_discard(struct qenv *);
+
 /* When the earliest pending recipient is due (epoch s). */
 int64_t	qenv_next_try(const struct qenv *);
 

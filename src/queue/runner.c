@@ -571,6 +571,7 @@ start_message(struct qent *q)
 	const char *relay = cfg_str(rn.cfg, CFG_RELAYHOST);
 	struct err e;
 	int blocked = 0, local_later = 0;
+	uint8_t forced;
 
 	switch (qenv_load(rn.data_dir, q->id, qe, &e)) {
 	case 0:
@@ -600,6 +601,7 @@ start_message(struct qent *q)
 		q->next_try = qenv_next_try(qe);
 		return;
 	}
+	forced = q->forced;
 	q->forced = 0;
 	if (qe->env.bounce_at != 0 ||
 	    now - qe->env.arrival > cfg_num(rn.cfg, CFG_QUEUE_LIFETIME)) {
@@ -700,6 +702,7 @@ start_message(struct qent *q)
 	} else if (q->used && q->inflight == 0 && blocked) {
 		q->next_try = now + RUNNER_BUSY_RETRY_S;
 		q->blocked = 1;
+		q->forced = forced;	/* a flush reaches it all the same */
 	}
 }
 
@@ -814,7 +817,12 @@ job_done(struct remote_job *j)
 		    retry_delay(qenv_attempts(qe) + 1);
 
 		qenv_results(qe, j, at);
-		if (qenv_commit(rn.data_dir, qe, &e) == -1) {
+		if (q->inflight == 0 && qenv_all_sent(qe)) {
+			/* Removed next: recording "sent" first would cost
+			 * a synced write per message for nothing (after a
+			 * crash either way the files say what is left). */
+			qenv_discard(qe);
+		} else if (qenv_commit(rn.data_dir, qe, &e) == -1) {
 			log_warnx("queue %s: %s", q->id, e.msg);
 		}
 		if (q->inflight == 0) {
