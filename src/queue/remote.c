@@ -812,8 +812,9 @@ collect(struct rdel *d)
 	for (size_t i = 0; i < j->nrcpt; i++) {
 		const struct smtp_result *res = &d->rc[i].result;
 
-		if (res->stage >= SMTP_STAGE_MAIL || res->esc[0] == '2') {
-			took = 1;
+		if (res->stage >= SMTP_STAGE_MAIL || res->esc[0] == '2' ||
+		    strcmp(res->esc, "5.4.6") == 0) {
+			took = 1;	/* 5.4.6: it loops back to us */
 		}
 		if (res->stage == SMTP_STAGE_TLS && res->code == 0) {
 			tls_failed = 1;

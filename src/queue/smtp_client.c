@@ -20,6 +20,7 @@
  * skip them.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "msg/base64.h"
 #include "msg/dsn.h"
@@ -468,6 +469,18 @@ handle_reply(struct smtp_client *sc, const struct smtp_reply *r)
 static void
 on_greeting(struct smtp_client *sc, const struct smtp_reply *r)
 {
+	size_t hl = strlen(sc->opts.helo), wl = strcspn(r->text, " ");
+
+	if (r->code / 100 == 2 && wl == hl &&
+	    strncasecmp(r->text, sc->opts.helo, hl) == 0) {
+		/* The server greets with our own name: the mail would
+		 * come back to us (an MX or relay pointing here), so it
+		 * fails now rather than looping (RFC 5321 5.1). */
+		settle_local(sc, "5.4.6", SMTP_STAGE_GREETING,
+		    "mail loops back to myself");
+		quit(sc, 0);
+		return;
+	}
 	if (r->code / 100 == 2) {
 		set_state(sc, SMTP_CL_EHLO);
 		sc->out_due = 1;

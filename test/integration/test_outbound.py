@@ -726,3 +726,20 @@ def test_new_mail_is_tried_when_the_index_is_full(outbound, mx, dns):
              60 * SLOW, "the first pass")
     send_local(w, "fresh")
     wait_for(lambda: m.with_subject("fresh"), DELIVER, "the new message")
+
+
+@needs_runner
+def test_mail_looping_back_to_us_bounces_at_once(outbound, dns):
+    """A domain whose MX is this very server: the greeting names us, so
+    the message fails with 5.4.6 instead of relaying to itself."""
+    from conftest import free_port
+    port = free_port()
+    dns.zone["loop.test"] = {"A": ["127.0.0.1"]}
+    w = outbound(smtp_listen=f"127.0.0.1:{port}", remote_smtp_port=str(port))
+    qid = submit(w.sub, ALICE, "x@loop.test",
+                 message("loop", to="x@loop.test"), auth=LOCAL_AUTH)
+    line = status_line(w, qid, "bounced")
+    assert "5.4.6" in line and "loops back to myself" in line, line
+    raw = wait_for(lambda: bounces(w), DELIVER, "the bounce")
+    assert len(raw) == 1
+    assert not log_lines(w, "to=<x@loop.test>", "status=sent")
