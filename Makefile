@@ -224,7 +224,8 @@ $(B)/unit/test_%: test/unit/test_%.c test/unit/testutil.h $(B)/unit/libcore.a
 unit: $(UNIT_TESTS)
 	@fail=0; for t in $(UNIT_TESTS); do \
 		echo "== $$t"; \
-		WREN_TEST_DATA=$(CURDIR)/test/data $(QEMU_UNIT) $$t || fail=1; \
+		WREN_TEST_DATA=$(CURDIR)/test/data WREN_QEMU="$(QEMU_UNIT)" \
+			$(QEMU_UNIT) $$t || fail=1; \
 	done; exit $$fail
 
 PYTEST := /usr/bin/python3 -m pytest

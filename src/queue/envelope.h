@@ -208,10 +208,10 @@ struct envelope_spec {
 	enum dsn_ret			 ret;
 	const char			*envid;	/* xtext, "" or NULL */
 	int				 smtputf8;
-	int				 body8;	/* BODY=8BITMIME */
 	const char			*client;	/* NULL: "-" */
 	const struct envelope_spec_rcpt	*rcpt;
 	size_t				 nrcpt;
+	int				 body8;	/* BODY=8BITMIME */
 };
 
 /* The whole envelope (header and rcpt lines); -1 also when an address

@@ -396,7 +396,7 @@ test_format(void **state)
 	};
 	struct envelope_spec s = {
 		"18C3A2F10000A", 1764120000, "a@example.com", 4213,
-		DSN_RET_HDRS, "abc+2Bdef", 1, "mx [192.0.2.7]", r, 3
+		DSN_RET_HDRS, "abc+2Bdef", 1, "mx [192.0.2.7]", r, 3, 0
 	};
 	struct envelope_result res;
 	char text[2 * ENVELOPE_TEXT_MAX];
