@@ -31,6 +31,7 @@ static unsigned long	unique_seq;
 static struct swept	swept[MAILDIR_TMP_SLOTS];
 
 static struct swept	*swept_slot(const char *, uint64_t *);
+static int		 mkdir_durable(char *);
 
 void
 maildir_unique(char *out, size_t cap, const char *hostname)
@@ -85,7 +86,7 @@ maildir_ensure(const char *home, struct err *e)
 	for (char *p = path + 1; *p != '\0'; p++) {
 		if (*p == '/') {
 			*p = '\0';
-			if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			if (mkdir_durable(path) == -1) {
 				return err_set(e, "%s: %s", path,
 				    strerror(errno));
 			}
@@ -97,7 +98,7 @@ maildir_ensure(const char *home, struct err *e)
 		    (int)sizeof path) {
 			return err_set(e, "%s: path too long", home);
 		}
-		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		if (mkdir_durable(path) == -1) {
 			return err_set(e, "%s: %s", path, strerror(errno));
 		}
 	}
@@ -286,6 +287,35 @@ void
 store_start_writeback(int fd)
 {
 	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+/*
+ * mkdir (0700) when path is missing; a directory it creates has its
+ * entry made durable by an fsync of its parent before any message is
+ * renamed below it (the io_uring commit fsyncs only the directories it
+ * renames into, so a crash could otherwise lose a first delivery's
+ * new/ with the message in it). 0 when path is there, or -1.
+ */
+static int
+mkdir_durable(char *path)
+{
+	char *slash;
+	int rc;
+
+	if (mkdir(path, 0700) == -1) {
+		return errno == EEXIST ? 0 : -1;
+	}
+	slash = strrchr(path, '/');
+	if (slash == NULL) {
+		return store_fsync_dir(".");
+	}
+	if (slash == path) {
+		return store_fsync_dir("/");
+	}
+	*slash = '\0';
+	rc = store_fsync_dir(path);
+	*slash = '/';
+	return rc;
 }
 
 /* The slot of folder, and its hash (64-bit FNV-1a) in *hash. */

@@ -17,6 +17,11 @@
  *        `-> rounds[i].head ---> rounds[i].placed ---> callback
  *            (fdatasync each)    (renamed; fsync dirs)
  *
+ * A transaction with a barrier (txn.h) is placed in two steps: its
+ * files before the barrier are renamed and their directories fsync'd
+ * (in the loop: one fsync per directory for the whole round; with
+ * io_uring: a stage of the round), then the rest are renamed.
+ *
  * Rounds take transactions off the head of a list one at a time, so a
  * callback that cancels another transaction (or commits its own again)
  * never leaves a round walking a stale list.
@@ -37,7 +42,7 @@
 #define ROUNDS_MAX	16	/* io_uring rounds in flight */
 #define ROUND_FDS_MAX	32	/* files or directories in flight */
 
-enum round_stage { ROUND_FREE, ROUND_DATA, ROUND_DIRS };
+enum round_stage { ROUND_FREE, ROUND_DATA, ROUND_BARRIER, ROUND_DIRS };
 
 /* An io_uring round. */
 struct round {
@@ -45,7 +50,7 @@ struct round {
 	uint32_t		 gen;	/* older rounds' tags: ignored */
 	unsigned		 pending;
 	int			 err;
-	struct store_txn	*head;		/* ROUND_DATA */
+	struct store_txn	*head;		/* ROUND_DATA, _BARRIER */
 	struct store_txn	*placed;	/* ROUND_DIRS */
 	int			 fds[ROUND_FDS_MAX];
 	unsigned		 nfds;
@@ -79,10 +84,13 @@ static void	round_sync(void);
 static void	round_async(void);
 static int	name(const struct store_txn *, size_t, char *, char *);
 static void	prepare(struct store_txn *);
-static void	place(struct store_txn *);
+static size_t	barrier(const struct store_txn *);
+static size_t	place_barrier(struct store_txn *, size_t *);
+static void	place(struct store_txn *, size_t);
 static void	finish(struct store_txn *);
 static void	unlink_files(struct store_txn *);
-static void	note_dirs(struct store_txn *, size_t *);
+static void	note_dirs(struct store_txn *, size_t, size_t, size_t *);
+static void	fail_dirs(struct store_txn *, int);
 static void	dir_note(size_t *, const char *);
 static int	sync_dirs(size_t);
 static void	fail_list(struct store_txn *, int);
@@ -361,7 +369,7 @@ round_sync(void)
 	}
 	for (t = st.acking; t != NULL; t = t->next) {
 		t->state = STORE_TXN_ACK;
-		note_dirs(t, &ndirs);
+		note_dirs(t, 0, t->nfiles, &ndirs);
 	}
 	/* B: one sync per file system for all of it. */
 	if (sync_dirs(ndirs) == -1) {
@@ -375,9 +383,20 @@ round_sync(void)
 	while ((t = pop(&st.acking)) != NULL) {
 		finish(t);
 	}
-	/* C: this round's into place; called back after the next sync. */
+	/* C: this round's into place; called back after the next sync.
+	 * The files before a barrier first, their directories fsync'd. */
+	ndirs = 0;
+	for (t = st.batch; t != NULL; t = t->next) {
+		(void)place_barrier(t, &ndirs);
+	}
+	for (size_t i = 0; i < ndirs; i++) {
+		if (store_fsync_dir(dirs[i]) == -1) {
+			log_warn("store: %s", dirs[i]);
+			fail_dirs(st.batch, errno ? errno : EIO);
+		}
+	}
 	while ((t = pop(&st.batch)) != NULL) {
-		place(t);
+		place(t, barrier(t));
 		if (t->err) {
 			finish(t);
 			continue;
@@ -546,16 +565,45 @@ round_advance(struct round *r)
 	}
 	r->nfds = 0;
 	if (r->stage == ROUND_DATA) {
+		struct store_txn *keep = NULL;
+
+		/* The files before a barrier, their directories next. */
 		while ((t = pop(&r->head)) != NULL) {
 			if (r->err && !t->err) {
 				t->err = r->err;
 			}
-			place(t);
+			(void)place_barrier(t, &ndirs);
 			if (t->err) {
 				finish(t);
 				continue;
 			}
-			note_dirs(t, &ndirs);
+			t->next = keep;
+			keep = t;
+		}
+		r->head = keep;
+		r->stage = ROUND_BARRIER;
+		for (size_t i = 0; i < ndirs; i++) {
+			round_fsync(r, idx, dirs[i], 0);
+		}
+		if (ndirs > 0 && uring_submit(&st.uring) == -1) {
+			log_warn("store: io_uring submit");
+		}
+		if (r->pending > 0) {
+			return;
+		}
+	}
+	if (r->stage == ROUND_BARRIER) {
+		ndirs = 0;
+		while ((t = pop(&r->head)) != NULL) {
+			if (r->err && !t->err) {
+				t->err = r->err;
+			}
+			place(t, barrier(t));
+			if (t->err) {
+				finish(t);
+				continue;
+			}
+			note_dirs(t, barrier(t), t->nfiles, &ndirs);
 			t->next = r->placed;
 			r->placed = t;
 		}
@@ -634,14 +682,58 @@ prepare(struct store_txn *t)
 	}
 }
 
-/* C: renames into place, in order (data already durable); scratch
- * files go once the others are in place. */
+/* Where t's barrier is: 0 when it has none. */
+static size_t
+barrier(const struct store_txn *t)
+{
+	return t->barrier < t->nfiles ? t->barrier : 0;
+}
+
+/* The first step of a transaction with a barrier: its files before it
+ * renamed, their directories noted for the fsync that must come before
+ * the rest is renamed. Returns how many files were placed. */
+static size_t
+place_barrier(struct store_txn *t, size_t *ndirs)
+{
+	char tmp[STORE_TXN_PATH_MAX], final[STORE_TXN_PATH_MAX];
+	size_t b = barrier(t);
+
+	for (size_t i = 0; i < b && !t->err; i++) {
+		if (name(t, i, tmp, final) == -1) {
+			t->err = errno;
+		} else if (final[0] == '\0') {
+			continue;
+		} else if (rename(tmp, final) == -1) {
+			t->err = errno;
+		} else {
+			t->placed = i + 1;
+			dir_note(ndirs, final);
+		}
+	}
+	return b;
+}
+
+/* A directory of the barrier could not be synced: every transaction of
+ * list with a barrier fails (which one renamed into it is not kept). */
 static void
-place(struct store_txn *t)
+fail_dirs(struct store_txn *list, int err)
+{
+	for (struct store_txn *t = list; t != NULL; t = t->next) {
+		if (barrier(t) > 0 && !t->err) {
+			t->err = err;
+		}
+	}
+}
+
+/* C: renames into place, in order from file `from` (data already
+ * durable, and the files before from renamed durably); scratch files
+ * go once the others are in place. */
+static void
+place(struct store_txn *t, size_t from)
 {
 	char tmp[STORE_TXN_PATH_MAX], final[STORE_TXN_PATH_MAX];
 
-	for (size_t i = 0; i < t->nfiles && !t->err; i++) {
+	for (size_t i = from; i < t->nfiles && !t->err; i++) {
 		if (name(t, i, tmp, final) == -1) {
 			t->err = errno;
 		} else if (final[0] == '\0') {
@@ -691,13 +783,13 @@ unlink_files(struct store_txn *t)
 	}
 }
 
-/* Notes the directories t's files were renamed into. */
+/* Notes the directories t's files [from, to) were renamed into. */
 static void
-note_dirs(struct store_txn *t, size_t *ndirs)
+note_dirs(struct store_txn *t, size_t from, size_t to, size_t *ndirs)
 {
 	char final[STORE_TXN_PATH_MAX];
 
-	for (size_t i = 0; i < t->nfiles; i++) {
+	for (size_t i = from; i < to; i++) {
 		if (name(t, i, NULL, final) == 0 && final[0] != '\0') {
 			dir_note(ndirs, final);
 		}

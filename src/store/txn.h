@@ -21,6 +21,12 @@
  * file gets an fdatasync on the kernel's workers, then the renames,
  * then an fsync of each directory renamed into, then the callback.
  *
+ * A transaction may set a barrier: its files before it are renamed and
+ * their directories fsync'd before the files after it are renamed (a
+ * queue message is durable in msg/ before its envelope appears in
+ * env/, so a crash can never leave an envelope without its message).
+ * Rounds holding no barrier pay nothing for it.
+ *
  * A round runs as soon as no watched writer is in the middle of a
  * transaction (none could join soon), or once the oldest transaction
  * has waited STORE_TXN_LINGER_MS.
@@ -91,6 +97,10 @@ struct store_txn {
 	const struct store_file	*files;	/* a table, or NULL: */
 	store_txn_name_fn	*name;	/* names them on demand */
 	size_t			 nfiles;	/* renamed in order */
+	size_t			 barrier;	/* 0: none; else files
+						 * [0, barrier) durable in
+						 * place before the others
+						 * are renamed */
 	store_txn_prepare_fn	*prepare;	/* may be NULL */
 	store_txn_done_fn	*done;
 	void			*arg;		/* for the hooks */

@@ -24,6 +24,16 @@
  * watched writer mid-transaction holds a round back (linger) but never
  * forever; a cancelled transaction is never called back and leaves no
  * file; a callback may commit again.
+ *
+ * A "|" in a row's transaction is its barrier (txn.h). rename, fsync
+ * and syncfs are interposed (defined here, they replace libc's for the
+ * whole test program) to see the order of the renames and the syncs,
+ * and to make a sync fail with EIO: a queue message must be durable in
+ * msg/ before its envelope is renamed, and a sync that fails after the
+ * renames, or a client that leaves between rename and callback, must
+ * leave neither msg/ nor env/ behind (issue 17, item 9). io_uring's
+ * fsyncs run in the kernel: there the order is seen through the
+ * store's count of queued fsyncs, and their failure is not injected.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -37,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -101,6 +112,25 @@ static const struct row rows[] = {
 	  { "tmp/a>new/a LONG>new/b" }, { 0 }, { ENAMETOOLONG }, "" },
 	{ "a scratch file in a failed transaction is removed too",
 	  { "tmp/p> tmp/a>missing/a" }, { 0 }, { ENOENT }, "" },
+	{ "a queue message, a barrier, its envelope",
+	  { "tmp/q1>msg/q1 | tmp/q1.env>env/q1" }, { 0 }, { 0 },
+	  "env/q1 msg/q1" },
+	{ "a barrier in one transaction of three",
+	  { "tmp/a>new/a", "tmp/q1>msg/q1 | tmp/q1.env>env/q1 tmp/b>new/b",
+	    "tmp/c>new/c" }, { 0 }, { 0, 0, 0 },
+	  "env/q1 msg/q1 new/a new/b new/c" },
+	{ "no barrier: the envelope lands on a directory (EISDIR), the "
+	  "message renamed before it leaves msg/",
+	  { "tmp/q1>msg/q1 tmp/q1.env>new/d" }, { 0 }, { EISDIR }, "" },
+	{ "barrier: the envelope lands on a directory after the message "
+	  "was made durable: msg/ emptied",
+	  { "tmp/q1>msg/q1 | tmp/q1.env>new/d" }, { 0 }, { EISDIR }, "" },
+	{ "barrier: the message cannot be renamed: its envelope never is",
+	  { "tmp/q1>missing/q1 | tmp/q1.env>env/q1" }, { 0 }, { ENOENT },
+	  "" },
+	{ "barrier: prepare fails: nothing renamed",
+	  { "tmp/q1>msg/q1 | tmp/q1.env>env/q1" }, { ENOSPC }, { ENOSPC },
+	  "" },
 };
 
 /* One transaction of a row, with its files and what happened. */
@@ -125,6 +155,106 @@ static struct {
 } f;
 
 static struct tx txs[TXNS_MAX];
+
+/* What the interposed calls saw, while tracing. */
+#define EVENTS_MAX	64
+struct event {
+	char		 kind;		/* 'R' rename, 'F' fsync, 'S' syncfs */
+	char		 path[STORE_TXN_PATH_MAX];	/* rename: target */
+	uint64_t	 fsyncs;	/* the store's queued fsyncs then */
+};
+
+static struct {
+	int		 on;
+	size_t		 n;
+	struct event	 ev[EVENTS_MAX];
+	int		 fail_fsync;	/* EIO for the next directory fsync */
+	int		 fail_syncfs;	/* EIO for syncfs from the next one */
+} trace;
+
+static struct store_txn_stats	stats(void);
+
+static void
+ev_note(char kind, const char *path)
+{
+	struct event *e;
+
+	if (!trace.on || trace.n == EVENTS_MAX) {
+		return;
+	}
+	e = &trace.ev[trace.n++];
+	e->kind = kind;
+	snprintf(e->path, sizeof e->path, "%s", path);
+	e->fsyncs = stats().fsyncs;
+}
+
+static void
+fd_path(int fd, char *out, size_t cap)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	n = readlink(link, out, cap - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+int
+rename(const char *from, const char *to)
+{
+	ev_note('R', to);
+#ifdef SYS_renameat
+	return (int)syscall(SYS_renameat, AT_FDCWD, from, AT_FDCWD, to);
+#else
+	return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 0);
+#endif
+}
+
+int
+fsync(int fd)
+{
+	char path[STORE_TXN_PATH_MAX];
+	struct stat sb;
+
+	fd_path(fd, path, sizeof path);
+	ev_note('F', path);
+	if (trace.fail_fsync && fstat(fd, &sb) == 0 &&
+	    S_ISDIR(sb.st_mode)) {
+		trace.fail_fsync = 0;
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+int
+syncfs(int fd)
+{
+	ev_note('S', "");
+	if (trace.fail_syncfs) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_syncfs, fd);
+}
+
+/* The index of the first event of kind whose path ends in suffix, or
+ * -1. */
+static int
+ev_find(char kind, const char *suffix)
+{
+	size_t ls = strlen(suffix);
+
+	for (size_t i = 0; i < trace.n; i++) {
+		size_t lp = strlen(trace.ev[i].path);
+
+		if (trace.ev[i].kind == kind && lp >= ls &&
+		    strcmp(trace.ev[i].path + lp - ls, suffix) == 0) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
 
 static int
 rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -277,10 +407,15 @@ tx_setup(struct tx *x, const char *spec, int prep_err)
 	snprintf(buf, sizeof buf, "%s", spec);
 	for (item = strtok_r(buf, " ", &save); item != NULL;
 	    item = strtok_r(NULL, " ", &save)) {
-		size_t i = x->txn.nfiles++;
+		size_t i;
 		char *gt = strchr(item, '>');
 		int make = item[0] != '-';
 
+		if (strcmp(item, "|") == 0) {
+			x->txn.barrier = x->txn.nfiles;
+			continue;
+		}
+		i = x->txn.nfiles++;
 		assert_true(i < FILES_MAX);
 		assert_non_null(gt);
 		*gt = '\0';
@@ -625,6 +760,162 @@ test_discard(void **state)
 	assert_int_equal(stats().pending, 0);
 }
 
+/* A queue message is renamed, its directory made durable, and only
+ * then its envelope renamed; a transaction without a barrier costs no
+ * directory fsync in the loop. */
+static void
+barrier_in(enum mode m)
+{
+	char got[512];
+	int rm, re, fm;
+
+	tx_setup(&txs[0], "tmp/q>msg/q | tmp/q.env>env/q", 0);
+	tx_setup(&txs[1], "tmp/a>new/a", 0);
+	memset(&trace, 0, sizeof trace);
+	trace.on = 1;
+	store_txn_commit(&txs[0].txn);
+	store_txn_commit(&txs[1].txn);
+	drive(m);
+	trace.on = 0;
+	assert_int_equal(txs[0].calls, 1);
+	assert_int_equal(txs[0].err, 0);
+	in_place(got, sizeof got);
+	assert_string_equal(got, "env/q msg/q new/a");
+	rm = ev_find('R', "/msg/q");
+	re = ev_find('R', "/env/q");
+	assert_true(rm >= 0 && re > rm);
+	if (m == MODE_LOOP) {
+		fm = ev_find('F', "/msg");
+		if (fm < rm || fm > re) {
+			fail_msg("loop: no fsync of msg/ between the renames "
+			    "of the message (%d) and its envelope (%d): %d",
+			    rm, re, fm);
+		}
+		assert_true(ev_find('S', "") < rm);	/* data first */
+	} else if (trace.ev[re].fsyncs <= trace.ev[rm].fsyncs) {
+		fail_msg("io_uring: no fsync queued between the renames of "
+		    "the message and its envelope");
+	}
+	if (m == MODE_LOOP) {
+		fresh_dirs();
+		tx_setup(&txs[1], "tmp/a>new/a tmp2/b>new2/b", 0);
+		memset(&trace, 0, sizeof trace);
+		trace.on = 1;
+		store_txn_commit(&txs[1].txn);
+		drive(m);
+		trace.on = 0;
+		assert_int_equal(ev_find('F', ""), -1);
+	}
+}
+
+static void
+test_barrier_order(void **state)
+{
+	(void)state;
+	each_mode(barrier_in);
+}
+
+/* In the loop: the sync after the renames fails (EIO), or the fsync of
+ * the barrier does, or the client leaves between the rename and its
+ * 250: the transaction fails or is never called back, and neither
+ * msg/ nor env/ keeps a file. */
+static void
+test_queue_rollback(void **state)
+{
+	char got[512];
+
+	(void)state;
+	mode_start(MODE_LOOP);
+	for (int barrier = 0; barrier <= 1; barrier++) {
+		const char *spec = barrier ?
+		    "tmp/a>new/a tmp/q>msg/q | tmp/q.env>env/q" :
+		    "tmp/a>new/a tmp/q>msg/q tmp/q.env>env/q";
+
+		/* the sync that makes the renames durable fails */
+		fresh_dirs();
+		tx_setup(&txs[0], spec, 0);
+		store_txn_commit(&txs[0].txn);
+		conn_table_run_pre_flush(&f.t);
+		in_place(got, sizeof got);
+		assert_string_equal(got, "env/q msg/q new/a");
+		trace.fail_syncfs = 1;
+		conn_table_run_pre_flush(&f.t);
+		trace.fail_syncfs = 0;
+		assert_int_equal(txs[0].calls, 1);
+		assert_int_equal(txs[0].err, EIO);
+		in_place(got, sizeof got);
+		assert_string_equal(got, "");
+		assert_int_equal(count("tmp"), 0);
+		assert_int_equal(stats().pending, 0);
+
+		/* the client leaves between the rename and the callback */
+		fresh_dirs();
+		tx_setup(&txs[0], spec, 0);
+		store_txn_commit(&txs[0].txn);
+		conn_table_run_pre_flush(&f.t);
+		in_place(got, sizeof got);
+		assert_string_equal(got, "env/q msg/q new/a");
+		store_txn_cancel(&txs[0].txn);
+		drive(MODE_LOOP);
+		assert_int_equal(txs[0].calls, 0);
+		in_place(got, sizeof got);
+		assert_string_equal(got, "");
+		assert_int_equal(count("tmp"), 0);
+	}
+	/* the fsync of msg/ at the barrier fails: the envelope is never
+	 * renamed, the message leaves msg/ */
+	fresh_dirs();
+	tx_setup(&txs[0], "tmp/q>msg/q | tmp/q.env>env/q", 0);
+	tx_setup(&txs[1], "tmp/a>new/a", 0);
+	memset(&trace, 0, sizeof trace);
+	trace.on = 1;
+	trace.fail_fsync = 1;
+	store_txn_commit(&txs[0].txn);
+	store_txn_commit(&txs[1].txn);
+	drive(MODE_LOOP);
+	trace.on = 0;
+	trace.fail_fsync = 0;
+	assert_int_equal(txs[0].calls, 1);
+	assert_int_equal(txs[0].err, EIO);
+	assert_int_equal(ev_find('R', "/env/q"), -1);
+	assert_int_equal(txs[1].calls, 1);
+	assert_int_equal(txs[1].err, 0);
+	in_place(got, sizeof got);
+	assert_string_equal(got, "new/a");
+	assert_int_equal(count("tmp"), 0);
+}
+
+/* A first delivery creates home, Maildir and its subdirectories: each
+ * new directory's entry is made durable by an fsync of its parent. */
+static void
+test_ensure_fsyncs_parents(void **state)
+{
+	static const char *const parents[] = { "", "/h", "/h/u",
+	    "/h/u/Maildir" };
+	char home[256], want[256];
+	struct err e;
+
+	(void)state;
+	fresh_dirs();
+	path_of(home, sizeof home, "h/u");
+	memset(&trace, 0, sizeof trace);
+	trace.on = 1;
+	assert_int_equal(maildir_ensure(home, &e), 0);
+	trace.on = 0;
+	for (size_t i = 0; i < sizeof parents / sizeof parents[0]; i++) {
+		snprintf(want, sizeof want, "%s%s", f.dir, parents[i]);
+		if (ev_find('F', want) == -1) {
+			fail_msg("%s: created below it, never fsync'd", want);
+		}
+	}
+	/* Everything there: no fsync at all. */
+	memset(&trace, 0, sizeof trace);
+	trace.on = 1;
+	assert_int_equal(maildir_ensure(home, &e), 0);
+	trace.on = 0;
+	assert_int_equal(ev_find('F', ""), -1);
+}
+
 static int
 group_setup(void **state)
 {
@@ -664,6 +955,9 @@ main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_commit_from_callback),
 		cmocka_unit_test(test_discard),
+		cmocka_unit_test(test_barrier_order),
+		cmocka_unit_test(test_queue_rollback),
+		cmocka_unit_test(test_ensure_fsyncs_parents),
 	};
 
 	return cmocka_run_group_tests_name("txn", tests, group_setup,
