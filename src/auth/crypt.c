@@ -39,6 +39,8 @@ struct hash {
 	union hctx		 ctx;
 };
 
+static uint64_t	work256, work512;	/* crypt_work */
+
 static void	h_init(struct hash *);
 static void	h_add(struct hash *, const void *, size_t);
 static void	h_out(struct hash *, unsigned char *);
@@ -124,6 +126,11 @@ sha_crypt(const char *key, size_t klen, const char *setting, char *out,
 	}
 	h_out(&h, ds);
 	/* The rounds. */
+	if (is512) {
+		work512 += rounds;
+	} else {
+		work256 += rounds;
+	}
 	for (uint32_t r = 0; r < rounds; r++) {
 		h_init(&h);
 		if (r & 1) {
@@ -173,6 +180,13 @@ sha_crypt(const char *key, size_t klen, const char *setting, char *out,
 	explicit_bzero(b, sizeof b);
 	explicit_bzero(&h, sizeof h);
 	return 0;
+}
+
+void
+crypt_work(uint64_t *r256, uint64_t *r512)
+{
+	*r256 = work256;
+	*r512 = work512;
 }
 
 int

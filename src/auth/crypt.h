@@ -8,17 +8,20 @@
 #define WREN_CRYPT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CRYPT_SALT_MAX		16
 #define CRYPT_ROUNDS_DEFAULT	5000
 #define CRYPT_ROUNDS_MIN	1000
-#define CRYPT_ROUNDS_MAX	999999999u
+#define CRYPT_ROUNDS_MAX	999999999u	/* the spec's; the server
+						 * caps at MAP_ROUNDS_MAX */
 /* "$6$rounds=999999999$" + 16 salt + "$" + 86 + NUL */
 #define CRYPT_OUT_MAX		128
 
 /* Hashes key with setting ("$5$salt", "$6$rounds=N$salt", or a full
  * hash whose settings are reused) into out: 0, or -1 for a setting
- * that is not SHA-crypt. */
+ * that is not SHA-crypt. Any rounds the spec allows are run: callers
+ * in the server check map_crypt_rounds against MAP_ROUNDS_MAX first. */
 int	sha_crypt(const char *key, size_t klen, const char *setting,
 	    char *out, size_t cap);
 
@@ -29,5 +32,9 @@ int	crypt_equal(const char *a, size_t alen, const char *b, size_t blen);
 /* A new "$6$<16 random characters>" setting from getrandom(2);
  * -1 when the kernel gives no randomness. */
 int	crypt_new_setting(char *out, size_t cap);
+
+/* The rounds sha_crypt has run in this process, per scheme: lets a
+ * test compare the work of two checks without a clock. */
+void	crypt_work(uint64_t *r256, uint64_t *r512);
 
 #endif

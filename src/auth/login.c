@@ -70,6 +70,13 @@ login_check(const struct cfg *cfg, struct maps *maps, const struct conn *c,
 	if (r == AUTH_TEMPFAIL) {
 		return LOGIN_TEMPFAIL;
 	}
+	if (r == AUTH_BAD_HASH) {
+		conn_log(c, LOG_LVL_WARN, "auth: the hash of login=%.*s has "
+		    "more than rounds=%d: not checked (make a new one with "
+		    "`wren passwd`)", (int)(ulen > 64 ? 64 : ulen), user,
+		    MAP_ROUNDS_MAX);
+		r = AUTH_FAIL;
+	}
 	if (r == AUTH_FAIL) {
 		(void)throttle_failed(c->family, c->addr, now_s);
 		/* The line conf/fail2ban/filter.d/wren.conf matches. */

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 static int	field(const char *, const char *, size_t, const char **,
 		    size_t *);
 static int	parse_id(const char *, size_t, uint32_t *);
+static int	no_new_privs(struct err *);
 
 int
 passwd_find(const char *buf, size_t len, const char *name, uint32_t *uid,
@@ -134,14 +136,15 @@ privs_drop(const struct privs *pv, struct err *e)
 	gid_t groups[GROUPS_MAX];
 
 	if (!pv->switch_user) {
-		return 0;
+		return no_new_privs(e);
 	}
 	if (pv->uid == 0) {
 		return err_set(e, "user: refusing to run the server as root");
 	}
 	if (geteuid() != 0) {
 		if (geteuid() == pv->uid) {
-			return 0;	/* started as that user already */
+			/* started as that user already */
+			return no_new_privs(e);
 		}
 		return err_set(e, "user: cannot switch to uid %u: not "
 		    "started as root", pv->uid);
@@ -158,7 +161,7 @@ privs_drop(const struct privs *pv, struct err *e)
 	if (setuid(0) != -1 || geteuid() == 0) {
 		return err_set(e, "user: root could be regained; stopping");
 	}
-	return 0;
+	return no_new_privs(e);
 }
 
 int
@@ -242,5 +245,18 @@ parse_id(const char *s, size_t len, uint32_t *out)
 		return -1;
 	}
 	*out = (uint32_t)v;
+	return 0;
+}
+
+/* No execve from here on can raise privileges (setuid files, file
+ * capabilities): the server runs nothing, so nothing is lost, and a
+ * hijacked process cannot climb back (prctl(2), Linux 3.5). */
+static int
+no_new_privs(struct err *e)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		return err_set(e, "prctl(PR_SET_NO_NEW_PRIVS): %s",
+		    strerror(errno));
+	}
 	return 0;
 }

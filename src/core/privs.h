@@ -39,7 +39,9 @@ int	privs_resolve(const char *user, const char *passwd_path,
 	    const char *group_path, struct privs *, struct err *);
 
 /* Switches to p's user and groups, for good: 0, or -1 with a reason.
- * Refuses uid 0, and checks that root cannot be regained. */
+ * Refuses uid 0, and checks that root cannot be regained. Then, with
+ * or without a switch, sets PR_SET_NO_NEW_PRIVS (nothing exec'ed later
+ * gains privileges). */
 int	privs_drop(const struct privs *, struct err *);
 
 /* Creates dir and its missing parents (like mkdir -p); the last one

@@ -11,6 +11,8 @@
 #define SHA512_HASH_LEN	86	/* crypt(3) $6$ hash, base64 */
 #define SHA256_HASH_LEN	43	/* crypt(3) $5$ hash, base64 */
 #define CRYPT_SALT_MAX	16
+#define STR(x)		STR2(x)
+#define STR2(x)		#x
 
 const char *const map_type_name[MAP_NTYPES] = {
 	"users", "aliases", "virtual", "senders", "relay_passwords"
@@ -129,6 +131,64 @@ map_user_decode(const char *val, size_t vlen, struct map_user *u)
 	return -1;
 }
 
+int
+map_crypt_rounds(const char *s, size_t len, uint32_t *rounds)
+{
+	const char *p = s + 3, *end = s + len;
+	uint64_t r = 0;
+
+	if (len < 3 || s[0] != '$' || (s[1] != '5' && s[1] != '6') ||
+	    s[2] != '$') {
+		return -1;
+	}
+	*rounds = MAP_ROUNDS_DEFAULT;
+	if ((size_t)(end - p) < 7 || memcmp(p, "rounds=", 7) != 0) {
+		return 0;
+	}
+	p += 7;
+	if (p == end || *p < '0' || *p > '9') {
+		return -1;
+	}
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (r < UINT32_MAX) {
+			r = r * 10 + (uint64_t)(*p - '0');
+		}
+	}
+	if (p == end || *p != '$') {
+		return -1;
+	}
+	*rounds = r > UINT32_MAX ? UINT32_MAX : r < MAP_ROUNDS_MIN ?
+	    MAP_ROUNDS_MIN : (uint32_t)r;
+	return 0;
+}
+
+int
+map_user_name_ok(const char *s, size_t len)
+{
+	struct mailbox mb;
+	const char *at;
+	size_t llen;
+
+	if (len == 0 || s[0] == '"' ||
+	    mailbox_parse(s, len, 0, &mb) != MAILBOX_OK) {
+		return -1;
+	}
+	/* Unquoted, the local part holds no '@': the first is the one. */
+	at = memchr(s, '@', len);
+	llen = at ? (size_t)(at - s) : len;
+	if ((at != NULL && mb.dlen == 0) || llen == 0 || s[0] == '.' ||
+	    s[llen - 1] == '.') {
+		return -1;
+	}
+	for (size_t i = 0; i < llen; i++) {
+		if (s[i] == '/' || (s[i] == '.' && i + 1 < llen &&
+		    s[i + 1] == '.')) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * The next logical line, copied into t->buf: blank lines and `#` lines
  * are skipped; for the Postfix formats, following lines that start
@@ -201,8 +261,7 @@ parse_users(const char *s, size_t len, struct map_rec *r, const char **why)
 {
 	const char *f[FIELD_MAX], *p = s, *end = s + len, *sec;
 	size_t flen[FIELD_MAX], nf = 0, slen;
-	struct mailbox mb;
-	enum mailbox_err me;
+	uint32_t rounds;
 	int scheme = MAP_SCHEME_CRYPT;
 
 	while (nf < FIELD_MAX) {
@@ -221,12 +280,7 @@ parse_users(const char *s, size_t len, struct map_rec *r, const char **why)
 		*why = "expected name:password[:uid:gid:gecos:home:...]";
 		return -1;
 	}
-	me = mailbox_parse(f[0], flen[0], 0, &mb);
-	if (me != MAILBOX_OK) {
-		*why = "bad user name (a name or a full address)";
-		return -1;
-	}
-	if (mb.dlen == 0 && memchr(f[0], '@', flen[0]) != NULL) {
+	if (map_user_name_ok(f[0], flen[0]) == -1) {
 		*why = "bad user name (a name or a full address)";
 		return -1;
 	}
@@ -275,6 +329,13 @@ parse_users(const char *s, size_t len, struct map_rec *r, const char **why)
 		    "a $6$ hash" : scheme == MAP_SCHEME_SHA256_CRYPT ?
 		    "SHA256-CRYPT needs a $5$ hash" : "CRYPT: only $5$ "
 		    "(SHA-256) and $6$ (SHA-512) hashes are supported";
+		return -1;
+	}
+	if (scheme != MAP_SCHEME_PLAIN && (map_crypt_rounds(sec, slen,
+	    &rounds) == -1 || rounds > MAP_ROUNDS_MAX)) {
+		*why = "rounds= above " STR(MAP_ROUNDS_MAX) " (each login "
+		    "would stall the server; make a new hash with `wren "
+		    "passwd`)";
 		return -1;
 	}
 	if (put_val(r, scheme_name[scheme], strlen(scheme_name[scheme])) ==

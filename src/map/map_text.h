@@ -24,6 +24,7 @@
 #define WREN_MAP_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 #include "core/limits.h"
@@ -51,6 +52,18 @@ enum map_scheme {
 };
 
 #define MAP_KEY_MAX	(ADDR_MAX + 8)	/* "[host]:port" fits too */
+
+/*
+ * The most SHA-crypt rounds a users record may ask for. One check runs
+ * inside the event loop and holds every client while it runs: 100,000
+ * rounds of SHA-512 take about 40 ms on a PC and over a second on a
+ * small router; the spec's limit (999,999,999) would take minutes.
+ * `wren map` refuses more, and the server refuses to check a hash with
+ * more (a .cdb may have been built elsewhere).
+ */
+#define MAP_ROUNDS_MAX	100000
+#define MAP_ROUNDS_DEFAULT	5000	/* without rounds= (the spec's) */
+#define MAP_ROUNDS_MIN	1000	/* fewer are raised to this (the spec) */
 #define MAP_LINE_MAX	(MAP_KEY_MAX + 2 * MAP_VAL_MAX)	/* joined lines */
 
 struct map_rec {
@@ -87,5 +100,18 @@ struct map_user {
 	size_t		 hlen;
 };
 int	map_user_decode(const char *val, size_t vlen, struct map_user *);
+
+/* The rounds a "$5$..." or "$6$..." string runs (MAP_ROUNDS_DEFAULT
+ * without rounds=, at least MAP_ROUNDS_MIN, UINT32_MAX for a number
+ * too big to hold): 0, or -1 when it is not SHA-crypt. */
+int	map_crypt_rounds(const char *s, size_t len, uint32_t *rounds);
+
+/*
+ * A users key: what logins and mail_home's %n and %u may be made of. A
+ * local part as RFC 5322 dot-atom (no leading, trailing or doubled dot,
+ * not quoted) without '/', optionally "@domain": so "../x", "a/b",
+ * control characters and the empty name are refused. 0 or -1.
+ */
+int	map_user_name_ok(const char *s, size_t len);
 
 #endif

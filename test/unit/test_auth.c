@@ -528,6 +528,137 @@ test_sasl_plain(void **state)
 	}
 }
 
+/* ---------------------------------------------------------------- */
+/* What a check costs, counted in SHA-crypt rounds (crypt_work), not
+ * timed: an unknown login, a PLAIN account and a refused hash cost the
+ * table's most expensive hash; a hash above MAP_ROUNDS_MAX is never
+ * run, even in a .cdb that `wren map` did not build. */
+
+#define A10	"aaaaaaaaaa"
+#define HASH86	A10 A10 A10 A10 A10 A10 A10 A10 "aaaaaa"
+#define HASH43	A10 A10 A10 A10 "aaa"
+
+static const char cost_text[] =
+    "cheap:$6$cheapsalt$" HASH86 "\n"
+    "dear:{SHA512-CRYPT}$6$rounds=20000$dearsalt$" HASH86 "\n"
+    "sha2:$5$rounds=20000$sha2saltsha2salt$" HASH43 "\n"
+    "low:$6$rounds=10$lowsaltlowsalt12$" HASH86 "\n"
+    "plain:{PLAIN}plainpw\n";
+
+/* Rounds run by one auth_check, per scheme. */
+static void
+cost_of(struct map *m, const char *login, const char *pw,
+    enum auth_result want, uint64_t *r256, uint64_t *r512)
+{
+	uint64_t a256, a512, b256, b512;
+	enum auth_result got;
+
+	crypt_work(&a256, &a512);
+	got = auth_check(m, login, strlen(login), pw, strlen(pw));
+	crypt_work(&b256, &b512);
+	if (got != want) {
+		fail_msg("%s: result %d, want %d", login, got, want);
+	}
+	*r256 = b256 - a256;
+	*r512 = b512 - a512;
+}
+
+static void
+test_cost(void **state)
+{
+	static const struct {
+		const char		*login, *pw;
+		enum auth_result	 want;
+	} same[] = {
+		{ "nobody", "x", AUTH_FAIL },
+		{ "nobody@example.test", "longer password", AUTH_FAIL },
+		{ "", "x", AUTH_FAIL },
+		{ "dear", "wrong", AUTH_FAIL },
+		{ "plain", "wrong", AUTH_FAIL },
+		{ "plain", "plainpw", AUTH_OK },
+	};
+	char path[160];
+	struct err e = { "" };
+	struct map m;
+	uint64_t r256, r512;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/users-cost", dir);
+	put_file(path, cost_text);
+	assert_int_equal(map_compile(MAP_USERS, path, &n, &e), 0);
+	map_open(&m, MAP_USERS, path);
+	/* Most rounds, then SHA-512 over SHA-256 at equal rounds. */
+	assert_string_equal(auth_reference(&m), "$6$rounds=20000$dearsalt");
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+		cost_of(&m, same[i].login, same[i].pw, same[i].want, &r256,
+		    &r512);
+		if (r256 != 0 || r512 != 20000) {
+			fail_msg("%s: %llu + %llu rounds, want 0 + 20000",
+			    same[i].login, (unsigned long long)r256,
+			    (unsigned long long)r512);
+		}
+	}
+	/* Known accounts run their own hash. */
+	cost_of(&m, "sha2", "wrong", AUTH_FAIL, &r256, &r512);
+	assert_true(r256 == 20000 && r512 == 0);
+	cost_of(&m, "cheap", "wrong", AUTH_FAIL, &r256, &r512);
+	assert_true(r256 == 0 && r512 == 5000);
+	map_close(&m);
+
+	/* The first table: $6$ at 5000 rounds is its most expensive. */
+	assert_true(strncmp(auth_reference(&m_users), "$6$", 3) == 0 &&
+	    strchr(auth_reference(&m_users) + 3, '$') == NULL);
+	cost_of(&m_users, "mallory", "x", AUTH_FAIL, &r256, &r512);
+	assert_true(r256 == 0 && r512 == 5000);
+	/* No table: the default. */
+	assert_string_equal(auth_reference(&m_absent), "$6$wrenwrenwrenwren");
+}
+
+/* A .cdb built elsewhere, with a hash above MAP_ROUNDS_MAX. */
+static void
+test_rounds_cap(void **state)
+{
+	static const char over[] = "CRYPT\0$6$rounds=150000$oversalt$"
+	    HASH86 "\0";
+	static const char sha2[] = "CRYPT\0$5$rounds=999999999$x$" HASH43
+	    "\0";
+	static const char ok[] = "SHA512-CRYPT\0$6$rounds=2000$oksalt$"
+	    HASH86 "\0";
+	char path[160], cdbpath[170];
+	struct cdb_make cm;
+	uint64_t r256, r512;
+	struct map m;
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/users-elsewhere", dir);
+	snprintf(cdbpath, sizeof cdbpath, "%s.cdb", path);
+	put_file(path, "# built by another tool\n");
+	fd = open(cdbpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(cdb_make_start(&cm, fd), 0);
+	assert_int_equal(cdb_make_add(&cm, "over", 4, over,
+	    sizeof over - 1), 0);
+	assert_int_equal(cdb_make_add(&cm, "sha2", 4, sha2,
+	    sizeof sha2 - 1), 0);
+	assert_int_equal(cdb_make_add(&cm, "ok", 2, ok, sizeof ok - 1), 0);
+	assert_int_equal(cdb_make_finish(&cm), 0);
+	close(fd);
+	map_open(&m, MAP_USERS, path);
+	assert_int_equal(m.state, MAP_ST_OK);
+	/* Hashes above the cap do not set the cost of others. */
+	assert_string_equal(auth_reference(&m), "$6$rounds=2000$oksalt");
+	/* Refused, at the reference's cost, never run. */
+	cost_of(&m, "over", "pw", AUTH_BAD_HASH, &r256, &r512);
+	assert_true(r256 == 0 && r512 == 2000);
+	cost_of(&m, "sha2", "pw", AUTH_BAD_HASH, &r256, &r512);
+	assert_true(r256 == 0 && r512 == 2000);
+	cost_of(&m, "nobody", "pw", AUTH_FAIL, &r256, &r512);
+	assert_true(r256 == 0 && r512 == 2000);
+	map_close(&m);
+}
+
 int
 main(void)
 {
@@ -536,6 +667,8 @@ main(void)
 		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_auth_check),
 		cmocka_unit_test(test_unknown_user_hashes),
+		cmocka_unit_test(test_cost),
+		cmocka_unit_test(test_rounds_cap),
 	};
 
 	return cmocka_run_group_tests_name("auth", tests, setup, teardown);

@@ -49,6 +49,8 @@
 #define M_NEED5		"SHA256-CRYPT needs a $5$ hash"
 #define M_FIELDS	"expected name:password[:uid:gid:gecos:home:...]"
 #define M_USER		"bad user name (a name or a full address)"
+#define M_ROUNDS	"rounds= above 100000 (each login would stall " \
+			"the server; make a new hash with `wren passwd`)"
 
 /* The list messages. */
 #define M_CMD		"delivery to a command ('|...') is not supported"
@@ -329,6 +331,44 @@ static const struct map_case users_cases[] = {
 	{ "@domain as the user name", T("@example.com:{PLAIN}x\n"),
 	  "t:1: " M_USER, NOREC },
 	{ "user name with a bad domain", T("a@-example.com:{PLAIN}x\n"),
+	  "t:1: " M_USER, NOREC },
+	{ "rounds=100000, the most a hash may ask for",
+	  T("a:$6$rounds=100000$saltsalt$" H6_HASH "\n"), OK,
+	  { R(1, "a", "CRYPT\0$6$rounds=100000$saltsalt$" H6_HASH "\0") } },
+	{ "dots inside a name and an address",
+	  T("first.last:{PLAIN}x\nf.l@example.com:{PLAIN}y\n"), OK,
+	  { R(1, "first.last", "PLAIN\0x\0"),
+	    R(2, "f.l@example.com", "PLAIN\0y\0") } },
+	{ "$6$ with rounds=100001",
+	  T("a:$6$rounds=100001$saltsalt$" H6_HASH "\n"), "t:1: " M_ROUNDS,
+	  NOREC },
+	{ "SHA256-CRYPT with rounds=999999999, on line 2",
+	  T("b:{PLAIN}x\na:{SHA256-CRYPT}$5$rounds=999999999$saltsalt$"
+	    H5_HASH "\n"), "t:2: " M_ROUNDS, { R(1, "b", "PLAIN\0x\0") } },
+	{ "rounds= with 30 digits",
+	  T("a:$5$rounds=100000000000000000000000000000$s$" H5_HASH "\n"),
+	  "t:1: " M_ROUNDS, NOREC },
+	{ "user name ../x", T("../x:{PLAIN}x\n"), "t:1: " M_USER, NOREC },
+	{ "user name a/b", T("a/b:{PLAIN}x\n"), "t:1: " M_USER, NOREC },
+	{ "user name ..", T("..:{PLAIN}x\n"), "t:1: " M_USER, NOREC },
+	{ "user name .", T(".:{PLAIN}x\n"), "t:1: " M_USER, NOREC },
+	{ "user name with a leading dot", T(".a:{PLAIN}x\n"),
+	  "t:1: " M_USER, NOREC },
+	{ "user name with a trailing dot", T("a.:{PLAIN}x\n"),
+	  "t:1: " M_USER, NOREC },
+	{ "address with a doubled dot", T("a..b@example.com:{PLAIN}x\n"),
+	  "t:1: " M_USER, NOREC },
+	{ "address with '/' in the local part",
+	  T("a/../b@example.com:{PLAIN}x\n"), "t:1: " M_USER, NOREC },
+	{ "address with the domain ..", T("a@..:{PLAIN}x\n"),
+	  "t:1: " M_USER, NOREC },
+	{ "a control character in the name", T("a\001b:{PLAIN}x\n"),
+	  "t:1: " M_USER, NOREC },
+	{ "DEL in the name", T("a\177b:{PLAIN}x\n"), "t:1: " M_USER,
+	  NOREC },
+	{ "escape sequence in the name", T("a\033[2Jb:{PLAIN}x\n"),
+	  "t:1: " M_USER, NOREC },
+	{ "quoted user name", T("\"a.b\"@example.com:{PLAIN}x\n"),
 	  "t:1: " M_USER, NOREC },
 	{ "quoted user name with '@' but no domain",
 	  T("\"a@b\":{PLAIN}x\n"), "t:1: " M_USER, NOREC },

@@ -3,8 +3,9 @@
  * in-memory images, privs_resolve on files written to a temporary
  * directory, and dir_ensure (mkdir -p with the mode of the last one).
  *
- * privs_drop is not run here: it would drop the test's own
- * privileges for good. The integration tests cover it.
+ * privs_drop runs only in forked children (it drops privileges for
+ * good): each reads NoNewPrivs from /proc/self/status afterwards. The
+ * integration tests cover the switch itself.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -466,6 +468,84 @@ test_dir_ensure_parents(void **state)
 	assert_non_null(strstr(e.msg, ": bad directory name"));
 }
 
+/* ---------------------------------------------------------------- */
+/* privs_drop: PR_SET_NO_NEW_PRIVS */
+
+/* The NoNewPrivs value of /proc/self/status: 0, 1, or -1. */
+static int
+no_new_privs_now(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	int v = -1;
+
+	if (f == NULL) {
+		return -1;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "NoNewPrivs:", 11) == 0) {
+			v = atoi(line + 11);
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* Exit status of a child that ran privs_drop: 0 when it returned 0
+ * and NoNewPrivs became 1, 2 when privs_drop failed, 3 when the flag
+ * stayed 0, 4 when it was already set before. */
+static int
+drop_in_child(const struct privs *pv)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid != -1);
+	if (pid == 0) {
+		struct err e;
+
+		if (no_new_privs_now() != 0) {
+			_exit(4);
+		}
+		if (privs_drop(pv, &e) == -1) {
+			_exit(2);
+		}
+		_exit(no_new_privs_now() == 1 ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void
+test_privs_drop_no_new_privs(void **state)
+{
+	struct privs pv;
+
+	(void)state;
+	if (no_new_privs_now() != 0) {
+		skip();		/* the test runs under NoNewPrivs already */
+	}
+	/* No `user`: nothing to switch, the flag all the same. */
+	memset(&pv, 0, sizeof pv);
+	assert_int_equal(drop_in_child(&pv), 0);
+	/* `user` is the uid we run as already. */
+	pv.switch_user = 1;
+	pv.uid = (uint32_t)geteuid();
+	pv.gid = (uint32_t)getegid();
+	pv.groups[0] = pv.gid;
+	pv.ngroups = 1;
+	if (pv.uid != 0) {
+		assert_int_equal(drop_in_child(&pv), 0);
+		return;
+	}
+	/* Root: a real switch, to nobody. */
+	pv.uid = 65534;
+	pv.gid = 65534;
+	pv.groups[0] = 65534;
+	assert_int_equal(drop_in_child(&pv), 0);
+}
+
 int
 main(void)
 {
@@ -479,6 +559,9 @@ main(void)
 		cmocka_unit_test(test_dir_ensure),
 		cmocka_unit_test(test_dir_ensure_parents),
 	};
+	const struct CMUnitTest privs_drop_tests[] = {
+		cmocka_unit_test(test_privs_drop_no_new_privs),
+	};
 	int failed = 0;
 
 	/* Modes below are what was asked only under a umask that keeps
@@ -487,5 +570,6 @@ main(void)
 	failed += cmocka_run_group_tests(privs_parse_tests, NULL, NULL);
 	failed += cmocka_run_group_tests(privs_file_tests, setup_tmpdir,
 	    teardown_tmpdir);
+	failed += cmocka_run_group_tests(privs_drop_tests, NULL, NULL);
 	return failed != 0;
 }
