@@ -6,8 +6,13 @@
  * then run the loop. Signals arrive through a signalfd in the loop:
  *
  *   SIGHUP          reload; a bad new config is refused, the old stays
- *   SIGTERM SIGINT  stop accepting, let sessions finish (at most
- *                   SHUTDOWN_GRACE_MS), exit 0
+ *   SIGTERM SIGINT  stop accepting; sessions whose client is gone
+ *                   end at once, idle ones are told (421 4.3.2,
+ *                   * BYE, -ERR) at once, work in flight (a message
+ *                   being received, a RETR, a delivery) gets at most
+ *                   shutdown_timeout (3 s: the whole stop fits in
+ *                   procd's 5 s), then everything is cut; exit 0
+ *   second signal   cut everything now
  */
 #include <errno.h>
 #include <signal.h>
@@ -324,6 +329,8 @@ server_reload(struct server *s)
 static void
 server_stop(struct server *s)
 {
+	uint64_t grace;
+
 	if (s->stopping) {
 		log_info("second stop signal: closing every connection");
 		conn_table_abort_all(&s->conns);
@@ -334,16 +341,22 @@ server_stop(struct server *s)
 		return;
 	}
 	s->stopping = 1;
-	log_info("stopping: no new connections, %zu in progress",
-	    s->conns.active);
+	grace = (uint64_t)cfg_num(&s->cfg, CFG_SHUTDOWN_TIMEOUT);
+	log_info("stopping: no new connections, %zu in progress, at most "
+	    "%llu s", s->conns.active, (unsigned long long)grace);
 	server_unlisten(s);
 	conn_table_drain(&s->conns);
 	if (WREN_OUTBOUND) {
-		/* Deliveries in flight finish; none start. */
+		/* Deliveries in flight may finish; none start. */
 		runner_drain();
 	}
-	s->drain_deadline = ev_now(&s->ev) + SHUTDOWN_GRACE_MS;
-	drain_check(&s->drain_poll, s);
+	s->drain_deadline = ev_now(&s->ev) + grace * 1000;
+	/* First look after this turn's flush: the goodbyes just written
+	 * leave before anything is counted or cut (even with a grace of
+	 * 0). */
+	if (ev_timer_in(&s->ev, &s->drain_poll, 1) == -1) {
+		drain_check(&s->drain_poll, s);
+	}
 }
 
 static void
@@ -354,13 +367,14 @@ drain_check(struct timer *t, void *arg)
 	 * happens after their connection is gone. */
 	size_t active = s->conns.active + (WREN_OUTBOUND ? s->out.active +
 	    runner_busy() : 0);
+	uint64_t left;
 
 	if (active == 0) {
 		ev_stop(&s->ev);
 		return;
 	}
 	if (ev_now(&s->ev) >= s->drain_deadline) {
-		log_warnx("grace period over: closing %zu connection%s",
+		log_warnx("shutdown_timeout over: closing %zu connection%s",
 		    active, active == 1 ? "" : "s");
 		conn_table_abort_all(&s->conns);
 		if (WREN_OUTBOUND) {
@@ -369,7 +383,9 @@ drain_check(struct timer *t, void *arg)
 		ev_stop(&s->ev);
 		return;
 	}
-	if (ev_timer_in(&s->ev, t, DRAIN_POLL_MS) == -1) {
+	left = s->drain_deadline - ev_now(&s->ev);
+	if (ev_timer_in(&s->ev, t, left < DRAIN_POLL_MS ? left :
+	    DRAIN_POLL_MS) == -1) {
 		conn_table_abort_all(&s->conns);
 		ev_stop(&s->ev);
 	}

@@ -131,6 +131,8 @@ X(SMTP_TIMEOUT, "smtp_timeout", CFG_T_SECS, "300", 10, 3600, NULL, \
   "idle SMTP session timeout") \
 X(IMAP_TIMEOUT, "imap_timeout", CFG_T_SECS, "1800", 60, 86400, NULL, \
   "idle IMAP session timeout (RFC 3501: at least 30 minutes)") \
+X(SHUTDOWN_TIMEOUT, "shutdown_timeout", CFG_T_SECS, "3", 0, 60, NULL, \
+  "on stop, how long work in flight may finish (fits procd's 5 s)") \
 X(AUTH_FAIL_DELAY, "auth_fail_delay", CFG_T_SECS, "2", 0, 60, NULL, \
   "delay per failed login, without blocking others") \
 X(AUTH_FAIL_LIMIT, "auth_fail_limit", CFG_T_UINT, "10", 1, 100000, NULL, \

@@ -8,8 +8,14 @@
  *   conn_adopt (listen.c: accepted; connect.c: connecting)
  *     -> conn_start -> proto->open -> [input/writable/timeout]*
  *     -> conn_close (CLOSING: flush) -> gone: proto->close, fd closed,
- *        admit->release, DEAD, on the reclaim list
+ *        admit->release, the "disconnect" line, DEAD, on the reclaim
+ *        list
  *     -> before sleep: blocks returned
+ *
+ * Every way out (peer EOF, read or write error, conn_close after the
+ * flush, conn_abort, timeouts, shutdown) goes through conn_gone, once:
+ * that is where the one "disconnect" line of a connection is written,
+ * with the first cause recorded in c->why.
  *
  * The blocks of a closed connection are returned only before the loop
  * sleeps, so a handler that closes its connection and returns never
@@ -29,6 +35,9 @@
 static void	conn_io(struct ev *, int, unsigned, void *);
 static void	conn_idle_fired(struct timer *, void *);
 static void	conn_gone(struct conn *);
+static void	conn_why(struct conn *, const char *, int);
+static void	drain_one(struct conn *);
+static int	peer_gone(const struct conn *);
 static int	conn_flush(struct conn *);
 static int	conn_flushed(struct conn *);
 static void	conn_mark_dirty(struct conn *);
@@ -180,6 +189,7 @@ conn_start(struct conn *c)
 		return -1;
 	}
 	t->accepted++;
+	c->flags |= CONN_F_STARTED;
 	/* Output queued while connecting leaves now. */
 	if (conn_has_output(c)) {
 		conn_mark_dirty(c);
@@ -194,6 +204,7 @@ void
 conn_discard(struct conn *c)
 {
 	if (!(c->flags & CONN_F_DEAD)) {
+		conn_why(c, "aborted", 0);
 		c->flags |= CONN_F_DEAD;	/* no proto->close */
 		conn_gone(c);
 	}
@@ -265,6 +276,7 @@ conn_close(struct conn *c)
 	if (c->flags & CONN_F_DEAD) {
 		return;
 	}
+	conn_why(c, "closed", 0);
 	if (c->flags & CONN_F_CONNECTING) {
 		conn_gone(c);		/* nobody to flush to yet */
 		return;
@@ -277,7 +289,7 @@ conn_close(struct conn *c)
 		/* Bound the wait for a client that never reads. */
 		if (!timer_armed(&c->idle)) {
 			(void)ev_timer_in(c->table->ev, &c->idle,
-			    c->idle_ms ? c->idle_ms : SHUTDOWN_GRACE_MS);
+			    c->idle_ms ? c->idle_ms : CONN_CLOSE_FLUSH_MS);
 		}
 		update_interest(c);
 		conn_mark_dirty(c);
@@ -293,6 +305,7 @@ void
 conn_abort(struct conn *c)
 {
 	if (!(c->flags & CONN_F_DEAD)) {
+		conn_why(c, "aborted", 0);
 		conn_gone(c);
 	}
 }
@@ -303,14 +316,17 @@ conn_table_drain(struct conn_table *t)
 	struct conn *c, *next;
 
 	t->draining = 1;
+	/* A hook may end other connections than its own (they go to the
+	 * reclaim list, where ->next no longer means live): start over
+	 * from the head then, skipping those already seen. */
 	for (c = t->live; c != NULL; c = next) {
 		next = c->next;
-		if (c->flags & CONN_F_CONNECTING) {
-			conn_close(c);
-		} else if (c->proto->drain != NULL) {
-			c->proto->drain(c);
-		} else {
-			conn_close(c);
+		if (!(c->flags & CONN_F_DRAINED)) {
+			c->flags |= CONN_F_DRAINED;
+			drain_one(c);
+		}
+		if (next != NULL && (next->flags & CONN_F_DEAD)) {
+			next = t->live;
 		}
 	}
 }
@@ -319,7 +335,14 @@ void
 conn_table_abort_all(struct conn_table *t)
 {
 	while (t->live != NULL) {
-		conn_abort(t->live);
+		struct conn *c = t->live;
+
+		if (t->draining) {
+			/* Whatever the drain had said: it ends here. */
+			c->why = NULL;
+			conn_why(c, "shutdown grace over", 0);
+		}
+		conn_abort(c);
 	}
 }
 
@@ -364,11 +387,10 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 	    !(what & EV_HUP)) {
 		return;
 	}
-	if (c->flags & CONN_F_CLOSING) {
-		conn_abort(c);		/* peer gone: nobody to flush to */
-		return;
-	}
-	if (c->flags & CONN_F_PAUSED) {
+	if (c->flags & (CONN_F_CLOSING | CONN_F_PAUSED)) {
+		/* Peer gone: nobody to flush to, nothing more to read. */
+		c->why = NULL;
+		conn_why(c, "peer closed", 0);
 		conn_abort(c);
 		return;
 	}
@@ -390,7 +412,9 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 			conn_mark_dirty(c);
 		}
 		if (rc == -1) {
-			conn_log(c, LOG_LVL_INFO, "disconnect");
+			/* EOF or a TLS error (the filter logged it). */
+			c->why = NULL;
+			conn_why(c, "peer closed", 0);
 			conn_abort(c);
 			return;
 		}
@@ -415,7 +439,8 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 			break;
 		}
 		if (n == 0) {
-			conn_log(c, LOG_LVL_INFO, "disconnect");
+			c->why = NULL;
+			conn_why(c, "peer closed", 0);
 			conn_abort(c);
 			return;
 		}
@@ -425,7 +450,8 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			return;
 		}
-		conn_log(c, LOG_LVL_INFO, "read: %s", strerror(errno));
+		c->why = NULL;
+		conn_why(c, "read error", errno);
 		conn_abort(c);
 		return;
 	}
@@ -453,16 +479,76 @@ conn_idle_fired(struct timer *tm, void *arg)
 		return;
 	}
 	if (c->flags & CONN_F_CLOSING) {
-		conn_log(c, LOG_LVL_INFO, "timeout flushing output");
+		conn_why(c, "output timeout", 0);
 		conn_abort(c);
 		return;
 	}
-	conn_log(c, LOG_LVL_INFO, "idle timeout");
+	conn_why(c, "idle timeout", 0);
 	if (c->proto->timeout != NULL) {
 		c->proto->timeout(c);
 	} else {
 		conn_close(c);
 	}
+	if (!(c->flags & (CONN_F_CLOSING | CONN_F_DEAD))) {
+		c->why = NULL;	/* the protocol waits on (SMTP commit) */
+		c->why_err = 0;
+	}
+}
+
+/* Records why c ends, unless a cause was recorded already. */
+static void
+conn_why(struct conn *c, const char *why, int err)
+{
+	if (c->why == NULL) {
+		c->why = why;
+		c->why_err = err;
+	}
+}
+
+static void
+drain_one(struct conn *c)
+{
+	if (c->flags & CONN_F_CONNECTING) {
+		conn_why(c, "shutdown", 0);
+		conn_close(c);
+		return;
+	}
+	if (peer_gone(c)) {
+		c->why = NULL;
+		conn_why(c, "peer closed", 0);
+		conn_abort(c);
+		return;
+	}
+	if (c->flags & CONN_F_CLOSING) {
+		return;		/* its last words are on their way */
+	}
+	conn_why(c, "shutdown", 0);
+	if (c->proto->drain != NULL) {
+		c->proto->drain(c);
+	} else {
+		conn_close(c);
+	}
+}
+
+/* 1 when the peer has closed its side and everything it sent before
+ * has been read (a bare EOF waits on the socket), or the connection
+ * was reset. Peeked, never consumed: a peer that is still there is
+ * read as before. */
+static int
+peer_gone(const struct conn *c)
+{
+	char b;
+	ssize_t n;
+
+	if (c->fd == -1) {
+		return 0;
+	}
+	n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0) {
+		return 1;
+	}
+	return n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR;
 }
 
 /* Closes the socket now and queues the blocks for reclaim. */
@@ -476,6 +562,12 @@ conn_gone(struct conn *c)
 			c->proto->close(c);
 		}
 		c->flags |= CONN_F_DEAD;
+	}
+	if (c->listener != NULL || (c->flags & CONN_F_STARTED)) {
+		conn_log(c, LOG_LVL_INFO, "disconnect: %s%s%s",
+		    c->why != NULL ? c->why : "closed",
+		    c->why_err != 0 ? ": " : "",
+		    c->why_err != 0 ? strerror(c->why_err) : "");
 	}
 	if (c->filter != NULL && c->filter->close != NULL) {
 		c->filter->close(c);
@@ -541,7 +633,8 @@ conn_flush(struct conn *c)
 			}
 			return 0;
 		}
-		conn_log(c, LOG_LVL_INFO, "write: %s", strerror(errno));
+		c->why = NULL;
+		conn_why(c, "write error", errno);
 		return -1;
 	}
 	return conn_flushed(c);

@@ -116,6 +116,8 @@ struct listener;		/* listen.h */
 #define CONN_F_DIRTY	0x8u	/* on the flush list */
 #define CONN_F_WBLOCK	0x10u	/* socket full: waiting for EV_WRITE */
 #define CONN_F_CONNECTING 0x20u	/* outbound, not connected yet */
+#define CONN_F_STARTED	0x40u	/* conn_start ran: ends with a log line */
+#define CONN_F_DRAINED	0x80u	/* conn_table_drain has seen it */
 
 struct conn {
 	struct conn_table	*table;
@@ -142,7 +144,17 @@ struct conn {
 	struct conn		*next_dirty;	/* flush list */
 	int			 connect_err;	/* connect.c: an error met
 						 * at once, told next turn */
+	/* Why it ends, for its one "disconnect" line: a static string
+	 * ("peer closed", "closed", "idle timeout", "shutdown"...) and
+	 * an errno value or 0. The first cause set wins, except that the
+	 * peer's EOF or a socket error always does. */
+	const char		*why;
+	int			 why_err;
 };
+
+/* A closing connection without an idle timeout of its own: the
+ * longest wait for its client to read the last reply. */
+#define CONN_CLOSE_FLUSH_MS	30000
 
 /* Hooks run before each flush; the SMTP group commit is one, the queue
  * may add its own. */
@@ -280,10 +292,20 @@ void	conn_want_write(struct conn *, int);
 /* 1 while output is queued, in the buffer or in the filter. */
 int	conn_has_output(const struct conn *);
 
-/* Stop accepting (done by the caller closing listeners) and ask every
- * session to finish: proto->drain or close; a connection still
- * connecting is closed at once. Outbound: conn_connect refuses from
- * now on. */
+/*
+ * Stop accepting (done by the caller closing listeners) and ask every
+ * session to finish, at once, in this call:
+ *   - a connection whose peer has already closed (an EOF with nothing
+ *     unread before it, or a reset, waiting on the socket) is aborted:
+ *     nobody is there to tell;
+ *   - one still connecting is closed;
+ *   - one already closing keeps flushing;
+ *   - every other one gets proto->drain (default: close). The hook
+ *     says goodbye (421, * BYE, -ERR) and closes, or leaves work in
+ *     flight to finish (a message being received) and closes after.
+ * The caller bounds the whole (shutdown_timeout) with
+ * conn_table_abort_all. Outbound: conn_connect refuses from now on.
+ */
 void	conn_table_drain(struct conn_table *);
 
 /* Closes every connection at once (end of the shutdown grace). */
@@ -293,7 +315,20 @@ void	conn_table_abort_all(struct conn_table *);
 void	conn_format_peer(char *out, size_t cap, int family,
 	    const uint8_t *addr, uint16_t port);
 
-/* Logs with "proto id [addr]:" in front. */
+/*
+ * Logs with "proto id [addr]:" in front.
+ *
+ * Every connection that was started (and every accepted one, which
+ * listen.c logs as "connect to ...") ends with exactly one line,
+ * however it ends, written when it leaves the table:
+ *
+ *   imap 5f3a0c12 192.0.2.7:51234: disconnect: peer closed
+ *
+ * The reason is "peer closed", "closed" (by us: QUIT, LOGOUT, an
+ * error reply), "idle timeout", "output timeout" (a closing client
+ * that does not read), "shutdown", "shutdown grace over", "aborted",
+ * or "read error: ..." / "write error: ..." with the system's text.
+ */
 void	conn_log(const struct conn *, int level, const char *f, ...)
 	    __attribute__((format(printf, 3, 4)));
 

@@ -66,6 +66,7 @@ static int	session_open(struct conn *, int implicit_tls);
 static int	ws_take(struct imap_session *);
 static void	ws_release(struct imap_session *);
 static int	spill_drain(struct imap_session *);
+static int	drain_now(const struct imap_session *);
 static void	bad(struct imap_session *, const char *tag, size_t,
 		    const char *);
 static void	command(struct imap_session *);
@@ -357,6 +358,12 @@ imap_input(struct conn *c)
 			}
 			continue;
 		}
+		if (c->table->draining && drain_now(s)) {
+			/* Shutdown: the work left in flight is done. */
+			(void)imap_outf(s, "* BYE Server shutting down\r\n");
+			conn_close(c);
+			break;
+		}
 		if (c->out.len > c->out.cap / 2 || s->busy ==
 		    IMAP_B_DELAY || s->busy == IMAP_B_STARTTLS) {
 			break;
@@ -483,13 +490,35 @@ imap_timeout(struct conn *c)
 	conn_close(c);
 }
 
+/* Shutdown: a FETCH/STORE/SEARCH producing output, or a command
+ * still arriving (an APPEND literal), is finished first: a BYE in the
+ * middle of a literal would corrupt it; imap_input says BYE after it,
+ * and shutdown_timeout bounds the wait. Other sessions (IDLE among
+ * them) are told at once; a TLS handshake cannot be told anything. */
 static void
 imap_drain(struct conn *c)
 {
 	struct imap_session *s = c->sess;
+	const char *version, *cipher;
 
+	if (s->tls && !tls_info(c, &version, &cipher)) {
+		conn_abort(c);
+		return;
+	}
+	if (!drain_now(s)) {
+		return;
+	}
 	(void)imap_outf(s, "* BYE Server shutting down\r\n");
 	conn_close(c);
+}
+
+/* 1 when the session is between commands: nothing would be cut by a
+ * BYE now. */
+static int
+drain_now(const struct imap_session *s)
+{
+	return s->busy != IMAP_B_JOB && (s->ws == NULL || (s->ws->len == 0 &&
+	    s->ws->spill_len == 0));
 }
 
 static void

@@ -382,12 +382,19 @@ pop3_timeout(struct conn *c)
 }
 
 /* Shutdown: a listing or message in flight is finished first (a line
- * in its middle would corrupt it); nothing marked is removed. */
+ * in its middle would corrupt it; shutdown_timeout bounds the wait);
+ * nothing marked is removed. A TLS handshake still going on cannot be
+ * told anything. */
 static void
 pop3_drain(struct conn *c)
 {
 	struct pop3_session *s = c->sess;
+	const char *version, *cipher;
 
+	if (s->tls && !tls_info(c, &version, &cipher)) {
+		conn_abort(c);
+		return;
+	}
 	if (s->busy == POP3_B_LIST || s->busy == POP3_B_RETR) {
 		s->draining = 1;
 		return;

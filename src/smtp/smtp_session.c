@@ -348,13 +348,19 @@ smtp_timeout(struct conn *c)
 	conn_close(c);
 }
 
-/* SIGTERM: a session in the middle of a message finishes it; the
- * others are told at once. */
+/* SIGTERM: a session in the middle of a message finishes it (within
+ * shutdown_timeout); the others are told at once, except a TLS
+ * handshake still going on, where nothing can be said. */
 static void
 smtp_drain(struct conn *c)
 {
 	struct smtp_session *s = c->sess;
+	const char *version, *cipher;
 
+	if (s->tls && !tls_info(c, &version, &cipher)) {
+		conn_abort(c);
+		return;
+	}
 	if (s->state == SMTP_ST_DATA || s->state == SMTP_ST_BDAT ||
 	    s->state == SMTP_ST_COMMIT) {
 		s->draining = 1;
