@@ -4,7 +4,9 @@
  * data_dir.
  *
  *   list            every message with its pending recipients (files)
- *   show ID         its envelope in words and the message (files)
+ *   show ID         its envelope in words and the message (files);
+ *                   control characters, escape sequences included,
+ *                   are written as \xNN unless -r (raw) is given
  *   flush           try every deferred message now
  *   retry ID        try that message now
  *   delete ID       remove it, no bounce
@@ -33,8 +35,8 @@
 #include "queue/envelope.h"
 #include "queue/spool.h"
 
-#define QUEUE_USAGE	"wren queue [-c FILE] [list | show ID | flush | " \
-			"retry ID | delete ID | bounce ID]"
+#define QUEUE_USAGE	"wren queue [-c FILE] [-r] [list | show ID | " \
+			"flush | retry ID | delete ID | bounce ID]"
 #define REPLY_WAIT_S	30	/* the server answers at once */
 
 /* What the server said, or that none is running. */
@@ -77,12 +79,24 @@ cmd_queue(int argc, char **argv)
 	const struct verb *v = NULL;
 	const char *path, *name, *id = NULL, *dd;
 	struct err e;
-	int first;
+	unsigned flags;
+	int first, raw, k;
 
-	first = cli_options(argc, argv, QUEUE_USAGE, NULL, &path, NULL);
+	first = cli_options(argc, argv, QUEUE_USAGE, "r", &path, &flags);
 	if (first == -1) {
 		return 2;
 	}
+	/* -r also after the verb: `wren queue show -r ID`. */
+	raw = (flags & 1u) != 0;
+	k = first;
+	for (int i = first; i < argc; i++) {
+		if (strcmp(argv[i], "-r") == 0) {
+			raw = 1;
+		} else {
+			argv[k++] = argv[i];
+		}
+	}
+	argc = k;
 	name = first < argc ? argv[first] : "list";
 	for (size_t i = 0; i < NVERBS; i++) {
 		if (strcmp(name, verbs[i].name) == 0) {
@@ -108,8 +122,8 @@ cmd_queue(int argc, char **argv)
 	}
 	dd = cfg_str(&c, CFG_DATA_DIR);
 	if (strcmp(v->name, "list") == 0 || strcmp(v->name, "show") == 0) {
-		int rc = v->takes_id ? spool_show(dd, id, STDOUT_FILENO, &e) :
-		    spool_list(dd, STDOUT_FILENO, &e);
+		int rc = v->takes_id ? spool_show(dd, id, STDOUT_FILENO, raw,
+		    &e) : spool_list(dd, STDOUT_FILENO, raw, &e);
 
 		if (rc == -1) {
 			fmt_fd(STDERR_FILENO, "wren queue: %s\n", e.msg);

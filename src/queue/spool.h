@@ -7,9 +7,12 @@
  *   queue/msg/<id>      the message: our Received: header, then the
  *                       content as received, LF line ends
  *   queue/env/<id>      its envelope (envelope.h); written and renamed last,
- *                       so its presence is what makes the message
- *                       queued. A msg/ file without env/ is removed at
- *                       start-up (it never got its 250).
+ *                       once the message's rename is durable (a
+ *                       barrier: fsync of msg/), so its presence is what
+ *                       makes the message queued. A msg/ file without
+ *                       env/ is removed at start-up (it never got its
+ *                       250), and so is an env/ file without msg/
+ *                       (nothing to deliver; removal takes env/ first).
  *
  * The message is stored once for all its remote recipients. The
  * envelope's format, and the result lines the queue runner appends to
@@ -49,7 +52,7 @@ struct spool_env {
 };
 
 /* Creates queue/{tmp,msg,env} (0700) and removes what was never
- * acknowledged. */
+ * acknowledged: tmp/, msg/ without env/, env/ without msg/. */
 int	spool_init(const char *data_dir, struct err *);
 
 /* A new queue id. */
@@ -66,8 +69,9 @@ int	spool_path(char *out, size_t cap, const char *data_dir,
 int	spool_write_env(const char *data_dir, const struct spool_env *,
 	    struct err *);
 
-/* Moves tmp/<id> to msg/<id> and tmp/<id>.env to env/<id>, in that
- * order; the caller fsyncs msg/ and env/ afterwards (once per batch). */
+/* Moves tmp/<id> to msg/<id>, fsyncs msg/ (the barrier), then moves
+ * tmp/<id>.env to env/<id>; the caller fsyncs env/ afterwards. On
+ * failure msg/<id> is removed again (tmp/ is the caller's). */
 int	spool_commit(const char *data_dir, const char *id, struct err *);
 
 /*
@@ -97,7 +101,7 @@ int	spool_append(const char *data_dir, const char *id, const char *line,
  * line; at the end "-- N Kbytes in M Request(s)." -- or only "Mail
  * queue is empty". An unreadable envelope is listed with its reason.
  */
-int	spool_list(const char *data_dir, int fd, struct err *);
+int	spool_list(const char *data_dir, int fd, int raw, struct err *);
 
 /*
  * `wren queue show ID` (postcat -q): the envelope in words (every
@@ -105,8 +109,12 @@ int	spool_list(const char *data_dir, int fd, struct err *);
  * DSN parameters), then "*** MESSAGE ***" and the message as queued.
  * -1 with the reason when id is not a queue id or there is no such
  * message (errno ENOENT), or the envelope does not parse.
+ *
+ * Unless raw, list and show escape what could drive a terminal: control
+ * octets but LF and TAB, DEL, UTF-8 C1 controls and bytes that are not
+ * UTF-8 are written as \xNN (valid UTF-8 text passes).
  */
-int	spool_show(const char *data_dir, const char *id, int fd,
+int	spool_show(const char *data_dir, const char *id, int fd, int raw,
 	    struct err *);
 
 #endif

@@ -11,11 +11,18 @@
  * When the message is complete it is committed as one store
  * transaction whose files are, in this order:
  *
+ *   the queue copy          queue/tmp/<id> -> queue/msg/<id>
+ *     (the barrier)         msg/ fsync'd before the rest is renamed
  *   each mailbox's copy     Maildir tmp/ -> new/ (a mailbox dropped by
  *                           a forwarding loop keeps only the primary,
  *                           as a scratch file: removed, not renamed)
- *   the queue copy          queue/tmp/<id> -> queue/msg/<id>
  *   its envelope            queue/tmp/<id>.env -> queue/env/<id>
+ *
+ * (the queue files only when a recipient is remote). So an envelope
+ * is never in env/ without its message durable in msg/, and a failed
+ * or abandoned transaction takes every file back, the queue's too:
+ * the client is not acknowledged and sends it again, and a remote
+ * recipient must not get it twice.
  *
  * The other mailboxes' copies (their header + the body copied in the
  * kernel from the primary), the queue copy and its envelope are written
@@ -46,6 +53,8 @@ static int	make_secondary(struct smtp_session *, int);
 static int	file_exists(const struct smtp_session *, int);
 static size_t	nfiles(const struct smtp_session *);
 static int	file_name(void *, size_t, char *, char *, size_t);
+static int	mailbox_name(const struct smtp_session *, int, char *,
+		    char *, size_t);
 static int	prepare(void *);
 static void	done(void *, int);
 static int	queue_envelope(struct smtp_session *, struct err *);
@@ -131,6 +140,7 @@ void
 smtp_deliver_queue(struct smtp_session *s)
 {
 	s->txn.nfiles = nfiles(s);
+	s->txn.barrier = s->nremote > 0 ? 1 : 0;
 	store_txn_commit(&s->txn);
 }
 
@@ -219,36 +229,47 @@ file_name(void *arg, size_t k, char *tmp, char *final, size_t cap)
 {
 	const struct smtp_session *s = arg;
 	const char *dd = cfg_str(smtp.cfg, CFG_DATA_DIR);
-	int i;
+	int i, env = 0;
 
-	for (i = 0; i < (int)s->ntargets; i++) {
-		if (file_exists(s, i) && k-- == 0) {
-			break;
+	if (s->nremote == 0 || k > 0) {
+		k -= s->nremote > 0;	/* after the queue copy */
+		for (i = 0; i < (int)s->ntargets; i++) {
+			if (file_exists(s, i) && k-- == 0) {
+				break;
+			}
 		}
-	}
-	if (i < (int)s->ntargets) {
-		if ((tmp != NULL &&
-		    target_path(s, i, "tmp", tmp, cap) == -1) ||
-		    (final != NULL && !s->t[i].dropped &&
-		    target_path(s, i, "new", final, cap) == -1)) {
-			errno = ENAMETOOLONG;
+		if (i < (int)s->ntargets) {
+			return mailbox_name(s, i, tmp, final, cap);
+		}
+		if (s->nremote == 0 || k > 0) {
+			errno = EINVAL;
 			return -1;
 		}
-		if (final != NULL && s->t[i].dropped) {
-			final[0] = '\0';	/* the body source only */
-		}
-		return 0;
-	}
-	if (s->nremote == 0 || k > 1) {
-		errno = EINVAL;
-		return -1;
+		env = 1;
 	}
 	if ((tmp != NULL && spool_path(tmp, cap, dd, "tmp", s->id,
-	    k == 0 ? "" : ".env") == -1) || (final != NULL &&
-	    spool_path(final, cap, dd, k == 0 ? "msg" : "env", s->id,
+	    env ? ".env" : "") == -1) || (final != NULL &&
+	    spool_path(final, cap, dd, env ? "env" : "msg", s->id,
 	    "") == -1)) {
 		errno = ENAMETOOLONG;
 		return -1;
+	}
+	return 0;
+}
+
+/* The tmp/ and new/ paths of target i's copy ("" final: scratch). */
+static int
+mailbox_name(const struct smtp_session *s, int i, char *tmp, char *final,
+    size_t cap)
+{
+	if ((tmp != NULL && target_path(s, i, "tmp", tmp, cap) == -1) ||
+	    (final != NULL && !s->t[i].dropped &&
+	    target_path(s, i, "new", final, cap) == -1)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (final != NULL && s->t[i].dropped) {
+		final[0] = '\0';	/* the body source only */
 	}
 	return 0;
 }

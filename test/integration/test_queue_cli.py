@@ -292,3 +292,27 @@ def test_requests_recorded_while_stopped_act_at_start(outbound, mx):
                       if b"multipart/report" in d], 15, "b bounced")
     assert m.with_subject("queued 1") == []
     wait_for(lambda: not queue_ids(w), 15, "an empty queue")
+
+
+def test_show_escapes_control_characters(outbound):
+    """Issue 17, item 10: a sender's ESC sequences and C1 controls never
+    reach the terminal through `show` (written as \\xNN); -r (before or
+    after the verb) gives the bytes as queued. (SMTP refuses a bare CR;
+    test_envelope covers it and invalid UTF-8.)"""
+    w = outbound(retry_schedule="1h")
+    body = ("Subject: hostile\r\n\r\n\x1b[2J\x1b]0;owned\x07 ok "
+            "\u009b31m caf\u00e9\r\n")
+    qid = submit(w.sub, ALICE, BOB, body, auth=(ALICE, ALICE_PW))
+    assert w.stop() == 0
+    out = ok(queue_cli(w, "show", qid))
+    shown = out.split("*** MESSAGE ***\n", 1)[1]
+    assert "\x1b" not in out and "\r" not in out and "\u009b" not in out
+    assert "\\x1b[2J\\x1b]0;owned\\x07 ok \\xc2\\x9b31m caf\u00e9\n" \
+        in shown, shown
+    for args in (("-r", "show", qid), ("show", "-r", qid)):
+        raw = ok(queue_cli(w, *args))
+        assert "\x1b[2J\x1b]0;owned\x07 ok" in raw, args
+        assert "\u009b31m caf\u00e9" in raw, args
+    # list prints nothing raw either, and takes -r too
+    assert "\x1b" not in ok(queue_cli(w, "list"))
+    ok(queue_cli(w, "-r", "list"))

@@ -624,7 +624,7 @@ test_dsn(void **state)
 
 static char	*read_file(const char *, size_t *);
 static char	*run_to_string(int (*)(const char *, const char *, int,
-		    struct err *), const char *, const char *);
+		    int, struct err *), const char *, const char *);
 
 static char *
 read_file(const char *path, size_t *len)
@@ -644,9 +644,11 @@ read_file(const char *path, size_t *len)
 	return buf;
 }
 
+static int	show_raw;	/* run_to_string's raw flag */
+
 static char *
-run_to_string(int (*f)(const char *, const char *, int, struct err *),
-    const char *dd, const char *id)
+run_to_string(int (*f)(const char *, const char *, int, int,
+    struct err *), const char *dd, const char *id)
 {
 	static char path[512];
 	struct err e;
@@ -656,10 +658,10 @@ run_to_string(int (*f)(const char *, const char *, int, struct err *),
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	if (f != NULL) {
-		if (f(dd, id, fd, &e) == -1) {
+		if (f(dd, id, fd, show_raw, &e) == -1) {
 			fail_msg("%s", e.msg);
 		}
-	} else if (spool_list(dd, fd, &e) == -1) {
+	} else if (spool_list(dd, fd, show_raw, &e) == -1) {
 		fail_msg("%s", e.msg);
 	}
 	close(fd);
@@ -803,8 +805,8 @@ test_spool(void **state)
 	    "Subject: t\n\nbody\n"));
 
 	/* show refuses what is not a queue id, and a missing one. */
-	assert_int_equal(spool_show(dd, "../../etc/passwd", 1, &e), -1);
-	assert_int_equal(spool_show(dd, "ABC", 1, &e), -1);
+	assert_int_equal(spool_show(dd, "../../etc/passwd", 1, 0, &e), -1);
+	assert_int_equal(spool_show(dd, "ABC", 1, 0, &e), -1);
 
 	/* A damaged envelope is listed with its reason and line. */
 	{
@@ -829,6 +831,177 @@ test_spool(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A queued message with this text, committed with spool_commit. */
+static void
+queue_one(const char *dd, char *id, size_t cap, const char *text)
+{
+	static const struct spool_rcpt r = { "b@example.net", 0, "" };
+	struct spool_env se;
+	struct err e;
+
+	spool_new_id(id, cap);
+	memset(&se, 0, sizeof se);
+	se.id = id;
+	se.arrival = 1764120000;
+	se.sender = "a@example.com";
+	se.size = strlen(text);
+	se.envid = "";
+	se.client = "h [127.0.0.1]";
+	se.rcpt = &r;
+	se.nrcpt = 1;
+	write_msg(dd, id, text);
+	if (spool_write_env(dd, &se, &e) == -1 ||
+	    spool_commit(dd, id, &e) == -1) {
+		fail_msg("%s", e.msg);
+	}
+}
+
+static int
+exists(const char *dd, const char *sub, const char *id)
+{
+	char path[SPOOL_PATH_MAX];
+	struct stat sb;
+
+	assert_int_equal(spool_path(path, sizeof path, dd, sub, id, ""), 0);
+	return lstat(path, &sb) == 0;
+}
+
+/*
+ * Issue 17, item 9: start-up removes what was never acknowledged --
+ * tmp/, msg/ without env/, and env/ without msg/ (a crash between the
+ * renames of an older commit); a complete message stays. spool_commit
+ * whose envelope cannot be renamed (env/<id> is a directory) takes the
+ * message back out of msg/.
+ */
+static void
+test_spool_start(void **state)
+{
+	char dd[] = "/tmp/wren-spool-XXXXXX", cmd[600];
+	char a[SPOOL_ID_MAX], b[SPOOL_ID_MAX], c[SPOOL_ID_MAX];
+	char path[SPOOL_PATH_MAX];
+	struct err e;
+
+	(void)state;
+	assert_non_null(mkdtemp(dd));
+	assert_int_equal(spool_init(dd, &e), 0);
+	queue_one(dd, a, sizeof a, "complete\n");
+	queue_one(dd, b, sizeof b, "env without msg\n");
+	queue_one(dd, c, sizeof c, "msg without env\n");
+	/* b's message lost, c's envelope lost */
+	assert_int_equal(spool_path(path, sizeof path, dd, "msg", b, ""), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(spool_path(path, sizeof path, dd, "env", c, ""), 0);
+	assert_int_equal(unlink(path), 0);
+	/* a file in tmp/ */
+	write_msg(dd, "0ABC", "partial");
+	/* an env/ name that is not a queue id is not ours to remove */
+	assert_int_equal(spool_path(path, sizeof path, dd, "env", "x.y",
+	    ""), 0);
+	assert_int_equal(close(open(path, O_WRONLY | O_CREAT, 0600)), 0);
+	assert_int_equal(spool_init(dd, &e), 0);
+	assert_true(exists(dd, "msg", a) && exists(dd, "env", a));
+	if (exists(dd, "env", b)) {
+		fail_msg("an envelope without its message survived start-up");
+	}
+	assert_false(exists(dd, "msg", c));
+	assert_false(exists(dd, "tmp", "0ABC"));
+	assert_true(exists(dd, "env", "x.y"));
+
+	/* The envelope cannot be renamed: the message leaves msg/. */
+	spool_new_id(b, sizeof b);
+	assert_int_equal(spool_path(path, sizeof path, dd, "env", b, ""), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_msg(dd, b, "x\n");
+	assert_int_equal(spool_path(path, sizeof path, dd, "tmp", b,
+	    ".env"), 0);
+	assert_int_equal(close(open(path, O_WRONLY | O_CREAT, 0600)), 0);
+	assert_int_equal(spool_commit(dd, b, &e), -1);
+	if (exists(dd, "msg", b)) {
+		fail_msg("spool_commit failed and left msg/%s", b);
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dd);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * Issue 17, item 10: `wren queue show` escapes what could drive the
+ * terminal (ESC sequences, bare CR, C1 controls as UTF-8 or as raw
+ * bytes, bytes that are not UTF-8), keeps UTF-8 text and TAB, and
+ * writes the exact bytes when raw. A UTF-8 character split by the read
+ * size (4096) passes whole.
+ */
+static void
+test_show_escapes(void **state)
+{
+	static const struct {
+		const char	*desc;
+		const char	*in;
+		const char	*want;
+	} rows[] = {
+		{ "plain text and TAB pass", "a\tb c\n", "a\tb c\n" },
+		{ "UTF-8 text passes", "caf\xc3\xa9 \xe2\x82\xac "
+		  "\xf0\x9f\x98\x80\n", "caf\xc3\xa9 \xe2\x82\xac "
+		  "\xf0\x9f\x98\x80\n" },
+		/* hostile */
+		{ "ESC sequence: clear screen", "\x1b[2J\x1b]0;t\x07x\n",
+		  "\\x1b[2J\\x1b]0;t\\x07x\n" },
+		{ "bare CR rewriting the line", "ok\rFAKE\n",
+		  "ok\\x0dFAKE\n" },
+		{ "C1 CSI as UTF-8", "\xc2\x9b" "31m\n",
+		  "\\xc2\\x9b" "31m\n" },
+		{ "C1 CSI as a raw byte", "\x9b" "31m\n", "\\x9b" "31m\n" },
+		{ "DEL and NUL", "\x7f\x01\n", "\\x7f\\x01\n" },
+		{ "overlong and invalid UTF-8", "\xc0\xaf\xed\xa0\x80"
+		  "\xff\n", "\\xc0\\xaf\\xed\\xa0\\x80\\xff\n" },
+		{ "a sequence cut by ESC", "\xe2\x82\x1b\n",
+		  "\\xe2\\x82\\x1b\n" },
+		{ "a sequence cut by the end", "x\xe2\x82",
+		  "x\\xe2\\x82" },
+	};
+	char dd[] = "/tmp/wren-show-XXXXXX", id[SPOOL_ID_MAX], cmd[600];
+	static char big[8192], want[8192 + 4];
+	const char *out, *m;
+	struct err e;
+
+	(void)state;
+	assert_non_null(mkdtemp(dd));
+	assert_int_equal(spool_init(dd, &e), 0);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		queue_one(dd, id, sizeof id, rows[i].in);
+		show_raw = 0;
+		out = run_to_string(spool_show, dd, id);
+		m = strstr(out, "*** MESSAGE ***\n");
+		assert_non_null(m);
+		m += strlen("*** MESSAGE ***\n");
+		if (strcmp(m, rows[i].want) != 0) {
+			fail_msg("%s: got \"%s\"", rows[i].desc, m);
+		}
+		show_raw = 1;
+		out = run_to_string(spool_show, dd, id);
+		m = strstr(out, "*** MESSAGE ***\n");
+		assert_non_null(m);
+		assert_string_equal(m + strlen("*** MESSAGE ***\n"),
+		    rows[i].in);
+	}
+	/* across the read size */
+	memset(big, 'x', sizeof big);
+	memcpy(big + 4095, "\xc3\xa9", 2);
+	memcpy(big + 6000, "\x1b", 1);
+	big[sizeof big - 1] = '\0';
+	memcpy(want, big, 6000);
+	memcpy(want + 6000, "\\x1b", 4);
+	memcpy(want + 6004, big + 6001, sizeof big - 6001);
+	queue_one(dd, id, sizeof id, big);
+	show_raw = 0;
+	out = run_to_string(spool_show, dd, id);
+	m = strstr(out, "*** MESSAGE ***\n");
+	assert_non_null(m);
+	assert_string_equal(m + strlen("*** MESSAGE ***\n"), want);
+	show_raw = 0;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dd);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -838,6 +1011,8 @@ main(void)
 		cmocka_unit_test(test_reason),
 		cmocka_unit_test(test_dsn),
 		cmocka_unit_test(test_spool),
+		cmocka_unit_test(test_spool_start),
+		cmocka_unit_test(test_show_escapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
