@@ -113,6 +113,22 @@ def test_users_round_trip(tmp_path):
     ("users", "\nbob:$1$salt$abcdefghijklmnopqrstuv\n",
      "users:2: CRYPT: only $5$ (SHA-256) and $6$ (SHA-512) hashes are "
      "supported"),
+    ("users", "a:{PLAIN}x\nbig:$6$rounds=100001$salt$" + "a" * 86 + "\n",
+     "users:2: rounds= above 100000 (each login would stall the server; "
+     "make a new hash with `wren passwd`)"),
+    ("users", "big:{SHA256-CRYPT}$5$rounds=999999999$salt$" + "a" * 43 +
+     "\n", "users:1: rounds= above 100000 (each login would stall the "
+     "server; make a new hash with `wren passwd`)"),
+    ("users", "../x:{PLAIN}y\n",
+     "users:1: bad user name (a name or a full address)"),
+    ("users", "a:{PLAIN}y\na/b:{PLAIN}y\n",
+     "users:2: bad user name (a name or a full address)"),
+    ("users", "../../etc@example.com:{PLAIN}y\n",
+     "users:1: bad user name (a name or a full address)"),
+    ("users", "a\x1b[31mb:{PLAIN}y\n",
+     "users:1: bad user name (a name or a full address)"),
+    ("users", ":{PLAIN}y\n",
+     "users:1: bad user name (a name or a full address)"),
     ("aliases", "a: b\nlog: |/usr/bin/logger\n",
      "aliases:2: delivery to a command ('|...') is not supported"),
     ("aliases", "a: /var/log/mail\n",
