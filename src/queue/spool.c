@@ -74,7 +74,15 @@ spool_init(const char *data_dir, struct err *e)
 		    (int)sizeof path) {
 			return err_set(e, "%s: path too long", data_dir);
 		}
-		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		if (mkdir(path, 0700) == 0) {
+			/* A new directory's entry durable before mail is
+			 * renamed below it. */
+			*strrchr(path, '/') = '\0';
+			if (store_fsync_dir(path) == -1) {
+				return err_set(e, "%s: fsync: %s", path,
+				    strerror(errno));
+			}
+		} else if (errno != EEXIST) {
 			return err_set(e, "%s: %s", path, strerror(errno));
 		}
 	}
