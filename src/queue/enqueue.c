@@ -98,6 +98,7 @@ enqueue_submit(const char *data_dir, int fd, struct spool_env *env,
 	memset(&s->txn, 0, sizeof s->txn);
 	s->txn.files = s->f;
 	s->txn.nfiles = 2;
+	s->txn.barrier = 1;	/* msg/ durable before env/ */
 	s->txn.done = committed;
 	s->txn.arg = s;
 	s->done = done;

@@ -659,6 +659,7 @@ chunk_start(size_t first, size_t n)
 	memset(&c->txn, 0, sizeof c->txn);
 	c->txn.files = c->f;
 	c->txn.nfiles = 2;
+	c->txn.barrier = 1;	/* the message is durable before its envelope */
 	c->txn.done = committed;
 	c->txn.arg = c;
 	store_txn_commit(&c->txn);
