@@ -20,6 +20,48 @@ def test_sigterm_stops_cleanly_with_status_0(wren):
     assert "wren stopped" in w.log()
 
 
+def test_sigterm_with_nobody_connected_takes_no_grace(wren):
+    """shutdown_timeout = 60 is never waited for when no work is in
+    flight, and the stop line says the bound."""
+    w = wren(shutdown_timeout="60").start()
+    w.send(signal.SIGTERM)
+    assert w.wait(2) == 0
+    assert w.stop() == 0
+    assert "0 in progress, at most 60 s" in w.log()
+
+
+def test_shutdown_timeout_is_taken_on_reload(wren):
+    """A stalled SMTP DATA holds the stop for shutdown_timeout as the
+    last reload set it (60 -> 1)."""
+    from conftest import SMTPClient, free_port
+    port = free_port()
+    w = wren(shutdown_timeout="60", smtp_listen=f"127.0.0.1:{port}",
+             mynetworks="127.0.0.1/32").start()
+    w.write_config(w.conf.read_text().replace("shutdown_timeout = 60",
+                                              "shutdown_timeout = 1"))
+    mark = len(w.log())
+    w.send(signal.SIGHUP)
+    w.wait_log("reload done", start=mark)
+    c = SMTPClient(port)
+    c.expect(220)
+    c.cmd("EHLO client.example", 250)
+    c.cmd("MAIL FROM:<>", 250)
+    c.cmd("RCPT TO:<someone@remote.example>", 250)   # relayed
+    c.cmd("DATA", 354)
+    w.send(signal.SIGTERM)
+    assert w.wait(5) == 0
+    assert w.stop() == 0
+    assert "at most 1 s" in w.log()
+    assert "shutdown_timeout over: closing 1 connection" in w.log()
+
+
+def test_shutdown_timeout_bounds(wren):
+    for bad in ("61", "2m", "-1"):
+        w = wren(shutdown_timeout=bad)
+        p = run_wren("check", "-c", str(w.conf))
+        assert p.returncode != 0 and "shutdown_timeout" in p.stderr, bad
+
+
 def test_sigint_stops_cleanly_with_status_0(wren):
     w = wren().start()
     assert w.stop(signal.SIGINT) == 0

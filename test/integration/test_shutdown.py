@@ -26,7 +26,7 @@ import pytest
 
 from conftest import ROOT, SLOW, SMTPClient
 from imaplib_helpers import (
-    ALICE, ALICE_PW, TIMEOUT, RawPOP3, Raw, client_ctx, files_in, mail,
+    ALICE, TIMEOUT, RawPOP3, Raw, client_ctx, files_in, mail,
     make_pki, pop3_server)
 
 INIT = ROOT / "board/openwrt/package/wren/files/wren.init"
