@@ -162,6 +162,7 @@ def test_clients_closing_just_before_the_signal(srv):
 
 def test_idle_sessions_are_told_at_once_and_the_server_exits(srv):
     s = srv(shutdown_timeout="30")
+    mark = len(s.log())
     smtp = smtp_session(s)
     smtp_mail = smtp_session(s)     # in a transaction, not in DATA
     smtp_mail.cmd("MAIL FROM:<s@remote.example>", 250)
@@ -179,7 +180,7 @@ def test_idle_sessions_are_told_at_once_and_the_server_exits(srv):
     # A handshake that never finishes: nothing can be said in it.
     half = tcp(s.imaps)
     half.send(b"\x16\x03\x01\x00")
-    time.sleep(0.1 * SLOW)
+    wait_connects(s, 8, mark)
     s.w.send(signal.SIGTERM)
     smtp.expect(421, "4.3.2")
     smtp_mail.expect(421, "4.3.2")
