@@ -116,6 +116,7 @@ static int64_t	retry_delay(unsigned attempts);
 static int	valid_id(const char *);
 static int	admin_line(const char *, enum envelope_admin, struct err *);
 static int	queued(const char *);
+static int	idle_target(const char *, struct qent **, char *, size_t);
 
 /* `wren queue` through the control socket. */
 static const struct control_ops runner_ops = {
@@ -280,17 +281,7 @@ runner_delete(const char *id, char *msg, size_t cap)
 	struct qent *q;
 	struct err e;
 
-	if (!valid_id(id)) {
-		fmt(msg, cap, "bad queue id");
-		return -1;
-	}
-	q = ent_find(id);
-	if (q != NULL && q->inflight > 0) {
-		fmt(msg, cap, "%s: delivery in progress, try again", id);
-		return -1;
-	}
-	if (!queued(id)) {
-		fmt(msg, cap, "%s: no such message", id);
+	if (idle_target(id, &q, msg, cap) == -1) {
 		return -1;
 	}
 	if (qenv_remove(rn.data_dir, id, &e) == -1) {
@@ -311,17 +302,7 @@ runner_bounce(const char *id, char *msg, size_t cap)
 	struct qent *q;
 	struct err e;
 
-	if (!valid_id(id)) {
-		fmt(msg, cap, "bad queue id");
-		return -1;
-	}
-	q = ent_find(id);
-	if (q != NULL && q->inflight > 0) {
-		fmt(msg, cap, "%s: delivery in progress, try again", id);
-		return -1;
-	}
-	if (!queued(id)) {
-		fmt(msg, cap, "%s: no such message", id);
+	if (idle_target(id, &q, msg, cap) == -1) {
 		return -1;
 	}
 	if (admin_line(id, ENVELOPE_BOUNCE, &e) == -1) {
@@ -407,6 +388,28 @@ static int
 valid_id(const char *id)
 {
 	return envelope_id_valid(id, strlen(id));
+}
+
+/* The message an operator names, when it exists and no delivery of
+ * it is running: 0 with *q its index entry (or NULL), else -1 with
+ * the reason in msg. */
+static int
+idle_target(const char *id, struct qent **q, char *msg, size_t cap)
+{
+	if (!valid_id(id)) {
+		fmt(msg, cap, "bad queue id");
+		return -1;
+	}
+	*q = ent_find(id);
+	if (*q != NULL && (*q)->inflight > 0) {
+		fmt(msg, cap, "%s: delivery in progress, try again", id);
+		return -1;
+	}
+	if (!queued(id)) {
+		fmt(msg, cap, "%s: no such message", id);
+		return -1;
+	}
+	return 0;
 }
 
 /* 1 when env/<id> exists. */
