@@ -36,6 +36,7 @@ static void	conn_io(struct ev *, int, unsigned, void *);
 static void	conn_idle_fired(struct timer *, void *);
 static void	conn_gone(struct conn *);
 static void	conn_why(struct conn *, const char *, int);
+static void	conn_why_now(struct conn *, const char *, int);
 static void	drain_one(struct conn *);
 static int	peer_gone(const struct conn *);
 static int	conn_flush(struct conn *);
@@ -339,8 +340,7 @@ conn_table_abort_all(struct conn_table *t)
 
 		if (t->draining) {
 			/* Whatever the drain had said: it ends here. */
-			c->why = NULL;
-			conn_why(c, "shutdown grace over", 0);
+			conn_why_now(c, "shutdown grace over", 0);
 		}
 		conn_abort(c);
 	}
@@ -389,8 +389,7 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 	}
 	if (c->flags & (CONN_F_CLOSING | CONN_F_PAUSED)) {
 		/* Peer gone: nobody to flush to, nothing more to read. */
-		c->why = NULL;
-		conn_why(c, "peer closed", 0);
+		conn_why_now(c, "peer closed", 0);
 		conn_abort(c);
 		return;
 	}
@@ -413,8 +412,7 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 		}
 		if (rc == -1) {
 			/* EOF or a TLS error (the filter logged it). */
-			c->why = NULL;
-			conn_why(c, "peer closed", 0);
+			conn_why_now(c, "peer closed", 0);
 			conn_abort(c);
 			return;
 		}
@@ -439,8 +437,7 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 			break;
 		}
 		if (n == 0) {
-			c->why = NULL;
-			conn_why(c, "peer closed", 0);
+			conn_why_now(c, "peer closed", 0);
 			conn_abort(c);
 			return;
 		}
@@ -450,8 +447,7 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			return;
 		}
-		c->why = NULL;
-		conn_why(c, "read error", errno);
+		conn_why_now(c, "read error", errno);
 		conn_abort(c);
 		return;
 	}
@@ -479,11 +475,11 @@ conn_idle_fired(struct timer *tm, void *arg)
 		return;
 	}
 	if (c->flags & CONN_F_CLOSING) {
-		conn_why(c, "output timeout", 0);
+		conn_why_now(c, "output timeout", 0);
 		conn_abort(c);
 		return;
 	}
-	conn_why(c, "idle timeout", 0);
+	conn_why_now(c, "idle timeout", 0);
 	if (c->proto->timeout != NULL) {
 		c->proto->timeout(c);
 	} else {
@@ -505,6 +501,15 @@ conn_why(struct conn *c, const char *why, int err)
 	}
 }
 
+/* Records why c ends, whatever was recorded before: the peer's EOF, a
+ * socket error, the end of the shutdown grace are the real cause. */
+static void
+conn_why_now(struct conn *c, const char *why, int err)
+{
+	c->why = why;
+	c->why_err = err;
+}
+
 static void
 drain_one(struct conn *c)
 {
@@ -514,8 +519,7 @@ drain_one(struct conn *c)
 		return;
 	}
 	if (peer_gone(c)) {
-		c->why = NULL;
-		conn_why(c, "peer closed", 0);
+		conn_why_now(c, "peer closed", 0);
 		conn_abort(c);
 		return;
 	}
@@ -633,8 +637,7 @@ conn_flush(struct conn *c)
 			}
 			return 0;
 		}
-		c->why = NULL;
-		conn_why(c, "write error", errno);
+		conn_why_now(c, "write error", errno);
 		return -1;
 	}
 	return conn_flushed(c);
