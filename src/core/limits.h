@@ -36,10 +36,6 @@
  * can never be filled by an attacker with many addresses. */
 #define IPTAB_LOAD_FACTOR	2
 
-/* Shutdown: SIGTERM lets work in flight finish for at most this long
- * (Postfix's master waits similarly before killing its children). */
-#define SHUTDOWN_GRACE_MS	30000
-
 /* Epoll: events taken per wakeup. */
 #define EV_BATCH		64
 
