@@ -608,7 +608,8 @@ smtp_body_vsize(const struct smtp_body *b)
 	return b->size + b->lines;
 }
 
-/* Stores one octet of a line, unless over the size limit. */
+/* Stores one octet of a line, unless over the size limit (which counts
+ * the message as sent, with CR LF line ends: what SIZE= announces). */
 static void
 emit(struct smtp_body *b, char c, char *out, size_t *n)
 {
@@ -618,7 +619,7 @@ emit(struct smtp_body *b, char c, char *out, size_t *n)
 	if (b->in_header && b->hlen < sizeof b->hline) {
 		b->hline[b->hlen++] = c;
 	}
-	if (b->size >= b->limit) {
+	if (smtp_body_vsize(b) >= b->limit) {
 		b->flags |= SMTP_BODY_TOO_BIG;
 		return;
 	}
@@ -639,7 +640,8 @@ line_end(struct smtp_body *b, char *out, size_t *n)
 	b->linelen = 0;
 	b->hlen = 0;
 	b->st = ST_BOL;
-	if (b->size >= b->limit) {
+	/* Counted as the CR LF it is on the wire (RFC 1870 SIZE). */
+	if (b->limit - smtp_body_vsize(b) < 2) {
 		b->flags |= SMTP_BODY_TOO_BIG;
 		return;
 	}

@@ -126,7 +126,8 @@ enum smtp_body_mode { SMTP_BODY_DATA, SMTP_BODY_BDAT };
 
 struct smtp_body {
 	enum smtp_body_mode	mode;
-	uint64_t		limit;		/* bytes stored, at most */
+	uint64_t		limit;		/* vsize (CR LF line ends, as
+					 * on the wire), at most */
 	uint64_t		size;		/* bytes stored (LF ends) */
 	uint64_t		lines;		/* line ends stored */
 	unsigned		flags;
