@@ -67,6 +67,8 @@ struct smtp_session {
 	enum smtp_state		 state;
 	struct smtp_lines	 lines;
 	unsigned		 errors;
+	size_t			 pending;	/* input behind the command
+						 * being handled */
 	int			 esmtp;
 	int			 mynet;		/* client in mynetworks */
 	int			 draining;	/* close after this message */

@@ -9,6 +9,11 @@
  *   RCPT --BDAT--> BDAT --chunk--> RCPT ... BDAT LAST --> COMMIT
  *   RSET: back to READY; QUIT: 221 and close, from anywhere.
  *
+ * On port 25 without AUTH, a client that sends ahead where RFC 2920 3.1
+ * says it must wait (after EHLO, DATA, NOOP..., or at all without
+ * PIPELINING from EHLO) is disconnected, as Postfix 3.9 does by default
+ * (smtpd_forbid_unauth_pipelining): it is a spam engine or a smuggler.
+ *
  * Glue only: bytes from the connection go through smtp_parse.c, the
  * replies go to the connection's output (flushed together before the
  * loop sleeps, so a pipelined group's replies leave in one write), the
@@ -73,6 +78,8 @@ static void	reply(struct smtp_session *, const char *, ...)
 static void	error_reply(struct smtp_session *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	command(struct smtp_session *, const char *, size_t);
+static int	pipelining_forbidden(const struct smtp_session *,
+		    enum smtp_verb);
 static void	cmd_ehlo(struct smtp_session *, const struct smtp_cmd *);
 static void	cmd_mail(struct smtp_session *, const struct smtp_cmd *);
 static int	srs_rcpt(const char *, size_t, char *, size_t);
@@ -136,7 +143,7 @@ smtp_reconfigure(void)
 	    CFG_NETS_MAX, &smtp.nnets, &e) == -1) {
 		smtp.nnets = 0;		/* cannot happen: validated */
 	}
-	fmt(smtp.hostname, sizeof smtp.hostname, "%s",
+	(void)fmt(smtp.hostname, sizeof smtp.hostname, "%s",
 	    cfg_hostname(smtp.cfg, smtp.hostname, sizeof smtp.hostname));
 }
 
@@ -233,7 +240,7 @@ smtp_open(struct conn *c)
 	timer_init(&s->delay, sasl_delay_done, s);
 	c->sess = s;
 	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {
-		fmt(s->ip, sizeof s->ip, "?");
+		(void)fmt(s->ip, sizeof s->ip, "?");
 	}
 	s->mynet = cfg_net_match(smtp.nets, smtp.nnets, c->family, c->addr);
 	if (c->family == AF_INET6 && !s->mynet) {
@@ -310,6 +317,7 @@ smtp_input(struct conn *c)
 		if (s->sasl != SMTP_SASL_NONE) {
 			sasl_response(s, line, len);
 		} else {
+			s->pending = c->in.len - used;
 			command(s, line, len);
 		}
 		if (!(c->flags & CONN_F_DEAD)) {
@@ -441,7 +449,7 @@ error_reply(struct smtp_session *s, const char *f, ...)
 	va_list ap;
 
 	va_start(ap, f);
-	vfmt(line, sizeof line, f, ap);
+	(void)vfmt(line, sizeof line, f, ap);	/* reply() cuts too */
 	va_end(ap);
 	reply(s, "%s", line);
 	if (++s->errors >= SMTP_ERRORS_MAX &&
@@ -476,6 +484,16 @@ command(struct smtp_session *s, const char *line, size_t len)
 		const char *r = smtp_perr_reply(pe, cmd.verb);
 
 		error_reply(s, "%.*s", (int)strcspn(r, "\r"), r);
+		return;
+	}
+	if (pipelining_forbidden(s, cmd.verb)) {
+		const char *sp = memchr(line, ' ', len);
+
+		conn_log(s->c, LOG_LVL_INFO, "improper command pipelining "
+		    "after %.*s from ip=%s", (int)(sp ? (size_t)(sp - line) :
+		    len), line, s->ip);
+		reply(s, "554 5.5.0 Error: SMTP protocol synchronization");
+		conn_close(s->c);
 		return;
 	}
 	switch (cmd.verb) {
@@ -531,6 +549,39 @@ command(struct smtp_session *s, const char *line, size_t len)
 	case SMTP_V_UNKNOWN:
 		error_reply(s, "502 5.5.1 Error: command not implemented");
 		break;
+	}
+}
+
+/*
+ * RFC 2920 3.1: EHLO, DATA, VRFY, EXPN, TURN, QUIT and NOOP end a
+ * group (so do HELO, ETRN and ATRN); without PIPELINING from EHLO every
+ * command does. Only on port 25 and before AUTH; QUIT ends the session
+ * anyway, and what follows STARTTLS is dropped (cmd_starttls).
+ */
+static int
+pipelining_forbidden(const struct smtp_session *s, enum smtp_verb v)
+{
+	if (s->pending == 0 || s->mode != SMTP_MODE_MX ||
+	    s->login[0] != '\0' || v == SMTP_V_QUIT ||
+	    v == SMTP_V_STARTTLS) {
+		return 0;
+	}
+	if (!s->esmtp) {
+		return 1;
+	}
+	switch (v) {
+	case SMTP_V_HELO:
+	case SMTP_V_EHLO:
+	case SMTP_V_DATA:
+	case SMTP_V_VRFY:
+	case SMTP_V_EXPN:
+	case SMTP_V_TURN:
+	case SMTP_V_ATRN:
+	case SMTP_V_ETRN:
+	case SMTP_V_NOOP:
+		return 1;
+	default:
+		return 0;
 	}
 }
 
@@ -1002,7 +1053,7 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return;
 	}
 	if (s->nrcpt == 0) {
-		fmt(s->rcpt1, sizeof s->rcpt1, "%s", cmd->path);
+		(void)fmt(s->rcpt1, sizeof s->rcpt1, "%s", cmd->path);
 	}
 	s->nrcpt++;
 	set_state(s, SMTP_ST_RCPT);
@@ -1118,6 +1169,16 @@ body_input(struct smtp_session *s)
 	/* The chunk is complete. */
 	if (s->bdat_skip) {
 		set_state(s, s->bdat_prev);	/* as if it never came */
+		return 1;
+	}
+	if (s->bdat_last && smtp_body_vsize(&s->body) == 0) {
+		/* BDAT 0 LAST with no octet before: nothing to deliver
+		 * (RFC 5322 3.5 needs at least the header). */
+		conn_log(s->c, LOG_LVL_INFO, "message refused: empty");
+		smtp_deliver_abort(s);
+		reset(s);
+		set_state(s, SMTP_ST_READY);
+		reply(s, "554 5.6.0 Message refused: empty message");
 		return 1;
 	}
 	if (s->bdat_last) {

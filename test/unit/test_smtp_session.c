@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -340,13 +341,51 @@ commit_all(struct conn *c)
 }
 
 /*
+ * Where a polite client stops sending to wait for replies (RFC 2920
+ * 3.1): after a line that ends a group (EHLO, HELO, DATA, NOOP, VRFY,
+ * EXPN, ETRN, TURN, ATRN), and after every line before EHLO has
+ * offered PIPELINING. Stopping too often (a body line that reads
+ * "DATA") changes nothing: the session only sees bytes come later.
+ * Returns how many bytes of p[0..len) go in one write.
+ */
+static size_t
+polite_turn(const struct conn *c, const char *p, size_t len)
+{
+	static const char *const last[] = { "EHLO", "HELO", "DATA", "NOOP",
+	    "VRFY", "EXPN", "ETRN", "TURN", "ATRN" };
+	const struct smtp_session *s = c->sess;
+	size_t off = 0;
+
+	while (off < len) {
+		const char *lf = memchr(p + off, '\n', len - off);
+		size_t end = lf ? (size_t)(lf - p) + 1 : len;
+
+		if (!s->esmtp) {
+			return end;
+		}
+		for (size_t i = 0; i < sizeof last / sizeof last[0]; i++) {
+			if (end - off >= 5 && strncasecmp(p + off, last[i],
+			    4) == 0 && (p[off + 4] == ' ' ||
+			    p[off + 4] == '\r' || p[off + 4] == '\n')) {
+				return end;
+			}
+		}
+		off = end;
+	}
+	return len;
+}
+
+/*
  * Hands p[0..len) to the session as fast as its input buffer takes it,
  * taking the replies after each step (the client reads everything);
  * with `commit`, runs the commit rounds whenever a message waits. Ends
- * when the connection is closing or nothing moves any more.
+ * when the connection is closing or nothing moves any more. Unless
+ * `burst`, the client waits for replies where RFC 2920 says it must
+ * (polite_turn: the session answers everything it has before the next
+ * write); a burst goes in as one write, sent without waiting.
  */
 static void
-feed(struct conn *c, const char *p, size_t len, int commit)
+feed(struct conn *c, const char *p, size_t len, int commit, int burst)
 {
 	size_t off = 0;
 
@@ -361,6 +400,11 @@ feed(struct conn *c, const char *p, size_t len, int commit)
 			char *tail = buf_tail(&c->in, &room);
 
 			fed = len - off < room ? len - off : room;
+			if (!burst) {
+				size_t turn = polite_turn(c, p + off, fed);
+
+				fed = turn < fed ? turn : fed;
+			}
 			memcpy(tail, p + off, fed);
 			buf_commit(&c->in, fed);
 			off += fed;
@@ -424,6 +468,7 @@ struct scase {
 	struct text	 in;
 	enum then	 then;
 	struct text	 in2;		/* after `then` */
+	int		 burst;		/* in2 in one write, no waiting */
 	struct text	 out;
 	int		 closed;
 	int		 alice, bob, carol, queue;	/* messages stored */
@@ -660,7 +705,7 @@ run_case(const struct scase *k)
 	outlen = 0;
 	c = conn_new(k->peer == OUT ? 2 : 1);
 	n = build(&k->in, in, sizeof in);
-	feed(c, in, n, 1);
+	feed(c, in, n, 1, 0);
 	if (!conn_ended(c)) {
 		switch (k->then) {
 		case THEN_TIMEOUT:
@@ -679,7 +724,7 @@ run_case(const struct scase *k)
 		commit_all(c);
 	}
 	n = build(&k->in2, in, sizeof in);
-	feed(c, in, n, 1);
+	feed(c, in, n, 1, k->burst);
 	wlen = build(&k->out, want, sizeof want);
 	if (!output_matches(want, wlen, outbuf, outlen)) {
 		bad(k->desc, "wrong output");
@@ -752,6 +797,10 @@ run_table(const struct scase *cases, size_t n)
 #define E554NORCPT "554 5.5.1 Error: no valid recipients\r\n"
 #define E554BARE "554 5.6.0 Message refused: bare CR or LF in message\r\n"
 #define E555	"555 5.5.4 Unsupported option\r\n"
+#define E554EMPTY "554 5.6.0 Message refused: empty message\r\n"
+#define E554SYNC "554 5.5.0 Error: SMTP protocol synchronization\r\n"
+#define AUTH_A	"AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdAB4\r\n"
+#define AUTH_R	"235 2.7.0 Authentication successful\r\n"
 #define BDAT_LOST "501 5.5.4 Syntax: BDAT size [LAST]\r\n" \
 		"421 4.5.0 " HOST " Closing: BDAT framing lost\r\n"
 #define X50	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -881,8 +930,8 @@ static const struct scase commands[] = {
 	  .in = TF(TX "DATA\r\n", "Received: from a by b; x\r\n", 50,
 	    "\r\nbody\r\n.\r\n"),
 	  .out = T(TX_R DATA_R QUEUED), .alice = 1 },
-	{ "DATA: exactly message_size_limit octets stored",
-	  .in = TF(TX "DATA\r\n", X500 "xxxxxxxxxxx\r\n", 20, ".\r\n"),
+	{ "DATA: exactly message_size_limit octets with CR LF line ends",
+	  .in = TF(TX "DATA\r\n", X500 "xxxxxxxxxx\r\n", 20, ".\r\n"),
 	  .out = T(TX_R DATA_R QUEUED), .alice = 1 },
 	{ "DATA: delivery fails (mailbox cannot be made): 451 4.3.0",
 	  .in = T(EHLO MAIL "RCPT TO:<carol@example.test>\r\nDATA\r\n"),
@@ -1062,8 +1111,8 @@ static const struct scase hostile[] = {
 	  .out = T(TX_R DATA_R "554 5.4.6 Too many hops (Received: "
 	    "headers), mail loop?\r\n") },
 	{ "DATA one octet over the size limit: 552 5.3.4",
-	  .in = TF(TX "DATA\r\n", X500 "xxxxxxxxxxx\r\n", 20,
-	    "\r\n.\r\nNOOP\r\n"),
+	  .in = TF(TX "DATA\r\n" X500 "xxxxxxxxxxx\r\n",
+	    X500 "xxxxxxxxxx\r\n", 19, ".\r\nNOOP\r\n"),
 	  .out = T(TX_R DATA_R E552 OK) },
 	{ "DATA far over the size limit: 552, read to its end",
 	  .in = TF(TX "DATA\r\n", X500 "\r\n", 60, ".\r\nNOOP\r\n"),
@@ -1072,6 +1121,12 @@ static const struct scase hostile[] = {
 	  .in = TF(TX "BDAT 12000 LAST\r\n", "xxxxxxxxxx\r\n", 1000,
 	    "NOOP\r\n"),
 	  .out = T(TX_R E552 OK) },
+	{ "BDAT of empty lines: the size sent counts, not the LFs stored",
+	  .in = TF(TX "BDAT 10242 LAST\r\n", "\r\n", 5121, "NOOP\r\n"),
+	  .out = T(TX_R E552 OK) },
+	{ "BDAT of empty lines exactly at the size limit: delivered",
+	  .in = TF(TX "BDAT 10240 LAST\r\n", "\r\n", 5120, "NOOP\r\n"),
+	  .out = T(TX_R QUEUED OK), .alice = 1 },
 	{ "BDAT with a bare LF in the chunk: 554 5.6.0",
 	  .in = T(TX "BDAT 14 LAST\r\nSubject: x\n\nab"),
 	  .out = T(TX_R E554BARE) },
@@ -1104,9 +1159,12 @@ static const struct scase hostile[] = {
 	    "BDAT 6 LAST\r\nQUIT\r\nNOOP\r\n"),
 	  .out = T(EHLO_R MAIL_R "550 5.1.1 <nobody@example.test>: "
 	    "Recipient address rejected: User unknown\r\n" E554NORCPT OK) },
-	{ "BDAT 0 LAST with no data at all: an empty message",
-	  .in = T(TX "BDAT 0 LAST\r\n"), .out = T(TX_R QUEUED), .alice = 1,
-	  .head = HEAD_A },
+	{ "BDAT 0 LAST with no data at all: an empty message refused",
+	  .in = T(TX "BDAT 0 LAST\r\n" RCPT),
+	  .out = T(TX_R E554EMPTY E503MAIL) },
+	{ "BDAT 0, BDAT 0 LAST: still zero octets, refused",
+	  .in = T(TX "BDAT 0\r\nBDAT 0 LAST\r\nNOOP\r\n"),
+	  .out = T(TX_R "250 2.0.0 0 octets received\r\n" E554EMPTY OK) },
 	{ "BDAT 0 without LAST: 250 0 octets, the message goes on",
 	  .in = T(TX "BDAT 0\r\nBDAT 25 LAST\r\n" MSG),
 	  .out = T(TX_R "250 2.0.0 0 octets received\r\n" QUEUED),
@@ -1262,6 +1320,49 @@ static const struct scase hostile[] = {
 	  .in = T(EHLO MAIL "RCPT TO:<@relay.example:x@remote.example>\r\n"),
 	  .out = T(EHLO_R_OUT MAIL_R "554 5.7.1 <x@remote.example>: Relay "
 	    "access denied\r\n") },
+
+	/* smtpd_forbid_unauth_pipelining (Postfix 3.9): port 25, no AUTH. */
+	{ "message sent with DATA, before the 354: 554 5.5.0, closed",
+	  .peer = OUT, .in = T(EHLO MAIL RCPT),
+	  .in2 = T("DATA\r\n" MSG ".\r\nQUIT\r\n"), .burst = 1,
+	  .out = T(EHLO_R_OUT MAIL_R RCPT_R E554SYNC), .closed = 1 },
+	{ "the same from mynetworks: not AUTH, refused too",
+	  .in = T(EHLO MAIL RCPT),
+	  .in2 = T("DATA\r\n" MSG ".\r\n"), .burst = 1,
+	  .out = T(TX_R E554SYNC), .closed = 1 },
+	{ "a smuggled message behind DATA: 554 5.5.0 before any 354",
+	  .peer = OUT, .in = T(EHLO MAIL RCPT),
+	  .in2 = T("DATA\r\n" MSG "\n.\n" MAIL RCPT "DATA\r\n" MSG
+	    ".\r\n"), .burst = 1,
+	  .out = T(EHLO_R_OUT MAIL_R RCPT_R E554SYNC), .closed = 1 },
+	{ "EHLO with MAIL in the same write: 554 5.5.0, EHLO unanswered",
+	  .peer = OUT, .in2 = T(EHLO MAIL), .burst = 1,
+	  .out = T(E554SYNC), .closed = 1 },
+	{ "commands before EHLO offered PIPELINING (after HELO): 554",
+	  .peer = OUT, .in = T("HELO client.example\r\n"),
+	  .in2 = T(MAIL RCPT), .burst = 1,
+	  .out = T("250 " HOST "\r\n" E554SYNC), .closed = 1 },
+	{ "NOOP ends a group: MAIL behind it refused",
+	  .peer = OUT, .in = T(EHLO), .in2 = T("NOOP\r\n" MAIL),
+	  .burst = 1, .out = T(EHLO_R_OUT E554SYNC), .closed = 1 },
+	{ "MAIL, RCPT, DATA in one write (RFC 2920): answered together",
+	  .peer = OUT, .in = T(EHLO), .in2 = T(MAIL RCPT "DATA\r\n"),
+	  .burst = 1, .out = T(EHLO_R_OUT MAIL_R RCPT_R DATA_R) },
+	{ "BDAT chunks and the message in one write: allowed (RFC 3030)",
+	  .peer = OUT, .in = T(EHLO),
+	  .in2 = T(MAIL RCPT "BDAT 10\r\nSubject: tBDAT 15 LAST\r\n"
+	    "est\r\n\r\nHello.\r\nNOOP\r\n"), .burst = 1,
+	  .out = T(EHLO_R_OUT MAIL_R RCPT_R "250 2.0.0 10 octets received\r\n"
+	    QUEUED OK), .alice = 1, .tail = MSG_LF },
+	{ "QUIT with more behind it: 221, no 554",
+	  .peer = OUT, .in = T(EHLO), .in2 = T("QUIT\r\nNOOP\r\n"),
+	  .burst = 1, .out = T(EHLO_R_OUT BYE), .closed = 1 },
+	{ "after AUTH the message may follow DATA at once",
+	  .in = T(EHLO AUTH_A),
+	  .in2 = T("MAIL FROM:<alice@example.test>\r\n" RCPT "DATA\r\n"
+	    MSG ".\r\n"), .burst = 1,
+	  .out = T(EHLO_R AUTH_R MAIL_R RCPT_R DATA_R QUEUED), .alice = 1,
+	  .tail = MSG_LF },
 };
 
 static void
@@ -1300,7 +1401,7 @@ message_waiting(void)
 	struct conn *c = conn_new(1);
 
 	outlen = 0;
-	feed(c, in, sizeof in - 1, 0);
+	feed(c, in, sizeof in - 1, 0, 0);
 	assert_true(output_matches(want, sizeof want - 1, outbuf, outlen));
 	assert_true(commit_pending());
 	return c;
