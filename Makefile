@@ -337,6 +337,15 @@ lint:
 	bad=$$(grep -rnE "(#[[:space:]]*if(n)?def[[:space:]]+|defined[[:space:]]*\(?[[:space:]]*)WREN_($$feat)\b" src); \
 	if [ -n "$$bad" ]; then echo "lint: test features with #if:"; \
 		echo "$$bad"; exit 1; fi
+	@bad=$$(awk 'FNR == 1 { prev = "" } \
+		/^[[:space:]]*v?fmt\(/ && (prev == "" || \
+		    prev ~ /([;{}:)]|\*\/|else)$$/ || prev ~ /^[[:space:]]*#/) { \
+			print FILENAME ":" FNR ":" $$0 } \
+		NF { prev = $$0; sub(/[[:space:]]+$$/, "", prev) }' \
+		$$(find src -name '*.c' -o -name '*.h')); \
+	if [ -n "$$bad" ]; then echo "lint: fmt() result unchecked" \
+		"(check it against the size, or write (void)fmt( where a" \
+		"cut text is fine):"; echo "$$bad"; exit 1; fi
 	@echo "lint: ok"
 
 FUZZ_RUNS ?= 20000

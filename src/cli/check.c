@@ -123,7 +123,12 @@ check_tables(const struct cfg *c)
 		if (src[0] == '\0') {
 			continue;
 		}
-		fmt(cdb, sizeof cdb, "%s.cdb", src);
+		if (fmt(cdb, sizeof cdb, "%s.cdb", src) >= (int)sizeof cdb) {
+			fmt_fd(STDERR_FILENO, "%s: %s: path too long\n",
+			    cfg_keys[map_cfg_key[t]].name, src);
+			rc = -1;
+			continue;
+		}
 		have_src = stat(src, &s) == 0;
 		have_cdb = stat(cdb, &d) == 0;
 		if (have_src && !have_cdb) {

@@ -99,7 +99,10 @@ cli_options(int argc, char **argv, const char *usage_line,
 	char optstring[32];
 	int ch;
 
-	fmt(optstring, sizeof optstring, "+c:h%s", extra ? extra : "");
+	if (fmt(optstring, sizeof optstring, "+c:h%s", extra ? extra : "") >=
+	    (int)sizeof optstring) {
+		return -1;	/* a cut option list would misparse */
+	}
 	*config = WREN_DEFAULT_CONFIG;
 	if (flags != NULL) {
 		*flags = 0;

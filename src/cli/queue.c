@@ -182,7 +182,7 @@ ask_server(const char *dd, const char *verb, const char *id, char *text,
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		fmt(text, cap, "socket: %s", strerror(errno));
+		(void)fmt(text, cap, "socket: %s", strerror(errno));
 		return ASK_FAILED;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
@@ -192,7 +192,7 @@ ask_server(const char *dd, const char *verb, const char *id, char *text,
 		if (err == ENOENT || err == ECONNREFUSED) {
 			return ASK_NO_SERVER;
 		}
-		fmt(text, cap, "%s: %s%s", sa.sun_path, strerror(err),
+		(void)fmt(text, cap, "%s: %s%s", sa.sun_path, strerror(err),
 		    err == EACCES ? " (run as root or the server's user)" :
 		    "");
 		return ASK_FAILED;
@@ -203,7 +203,8 @@ ask_server(const char *dd, const char *verb, const char *id, char *text,
 	    id ? id : "");
 	if (reqlen < 0 || (size_t)reqlen >= sizeof req ||
 	    send(fd, req, (size_t)reqlen, MSG_NOSIGNAL) != reqlen) {
-		fmt(text, cap, "%s: cannot send the request", sa.sun_path);
+		(void)fmt(text, cap, "%s: cannot send the request",
+		    sa.sun_path);
 		close(fd);
 		return ASK_FAILED;
 	}
@@ -223,20 +224,21 @@ ask_server(const char *dd, const char *verb, const char *id, char *text,
 	buf[len] = '\0';
 	nl = memchr(buf, '\n', len);
 	if (nl == NULL) {
-		fmt(text, cap, "%s: no answer from the server", sa.sun_path);
+		(void)fmt(text, cap, "%s: no answer from the server",
+		    sa.sun_path);
 		return ASK_FAILED;
 	}
 	*nl = '\0';
 	if (strncmp(buf, "ok", 2) == 0 && (buf[2] == '\0' || buf[2] == ' ')) {
-		fmt(text, cap, "%s", buf[2] ? buf + 3 : "");
+		(void)fmt(text, cap, "%s", buf[2] ? buf + 3 : "");
 		return ASK_OK;
 	}
 	if (strncmp(buf, "error", 5) == 0 &&
 	    (buf[5] == '\0' || buf[5] == ' ')) {
-		fmt(text, cap, "%s", buf[5] ? buf + 6 : "failed");
+		(void)fmt(text, cap, "%s", buf[5] ? buf + 6 : "failed");
 		return ASK_ERROR;
 	}
-	fmt(text, cap, "%s: unexpected answer", sa.sun_path);
+	(void)fmt(text, cap, "%s: unexpected answer", sa.sun_path);
 	return ASK_FAILED;
 }
 

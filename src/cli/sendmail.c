@@ -650,7 +650,7 @@ extract(const char *origin)
 			if (!maildrop_field_is(&f, names[i])) {
 				continue;
 			}
-			fmt(what, sizeof what, "%s: %.*s", names[i],
+			(void)fmt(what, sizeof what, "%s: %.*s", names[i],
 			    (int)(f.vlen < 40 ? f.vlen : 40), f.value);
 			for (char *w = what; *w != '\0'; w++) {
 				if (*w == '\n' || *w == '\r' || *w == '\t') {
@@ -750,10 +750,14 @@ new_file(int dirfd, char *name, size_t cap)
 		for (size_t k = 0; k < sizeof r; k++) {
 			rnd = rnd << 8 | r[k];
 		}
-		fmt(name, cap, "%09llX%05lX%010llX",
+		if (fmt(name, cap, "%09llX%05lX%010llX",
 		    (unsigned long long)tv.tv_sec & 0xfffffffffULL,
-		    (long)tv.tv_usec, rnd);
-		fmt(tmp_name, sizeof tmp_name, ".%s", name);
+		    (long)tv.tv_usec, rnd) >= (int)cap ||
+		    fmt(tmp_name, sizeof tmp_name, ".%s", name) >=
+		    (int)sizeof tmp_name) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
 		fd = openat(dirfd, tmp_name, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, MAILDROP_FILE_MODE);
 		if (fd == -1 && errno == EEXIST) {
@@ -1031,7 +1035,7 @@ fail(int code, const char *f, ...)
 	va_list ap;
 
 	va_start(ap, f);
-	vfmt(msg, sizeof msg, f, ap);
+	(void)vfmt(msg, sizeof msg, f, ap);
 	va_end(ap);
 	fmt_fd(STDERR_FILENO, "sendmail: %s\n", msg);
 	return code;

@@ -60,7 +60,8 @@ cfg_defaults(struct cfg *c)
 	for (int k = 0; k < CFG_NKEYS; k++) {
 		struct err e;
 
-		fmt(c->v[k].str, sizeof c->v[k].str, "%s", cfg_keys[k].def);
+		(void)fmt(c->v[k].str, sizeof c->v[k].str, "%s",
+		    cfg_keys[k].def);
 		/* Defaults are checked by the unit tests, so this cannot
 		 * fail; it fills the numeric value. */
 		(void)check_value((enum cfg_key)k, c->v[k].str,
@@ -76,7 +77,7 @@ cfg_parse(struct cfg *c, const char *name, const char *buf, size_t len,
 	unsigned lineno = 0;
 
 	cfg_defaults(c);
-	fmt(c->path, sizeof c->path, "%s", name);
+	(void)fmt(c->path, sizeof c->path, "%s", name);	/* messages only */
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;

@@ -13,7 +13,7 @@ err_set(struct err *e, const char *f, ...)
 
 	if (e != NULL) {
 		va_start(ap, f);
-		vfmt(e->msg, sizeof e->msg, f, ap);
+		(void)vfmt(e->msg, sizeof e->msg, f, ap);
 		va_end(ap);
 	}
 	return -1;

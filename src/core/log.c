@@ -48,7 +48,7 @@ log_open(enum log_dest dest, enum log_level level, const char *ident)
 	lg.dest = dest;
 	lg.level = level;
 	lg.pid = (int)getpid();
-	fmt(lg.ident, sizeof lg.ident, "%s", ident);
+	(void)fmt(lg.ident, sizeof lg.ident, "%s", ident);
 	if (dest == LOG_DEST_SYSLOG) {
 		lg.fd = syslog_connect();
 	}
@@ -120,7 +120,7 @@ fatal(const char *f, ...)
 	va_list ap;
 
 	va_start(ap, f);
-	vfmt(line, sizeof line, f, ap);
+	(void)vfmt(line, sizeof line, f, ap);
 	va_end(ap);
 	errno = saved;
 	log_msg(LOG_LVL_ERROR, 1, "%s", line);
@@ -134,7 +134,7 @@ fatalx(const char *f, ...)
 	va_list ap;
 
 	va_start(ap, f);
-	vfmt(line, sizeof line, f, ap);
+	(void)vfmt(line, sizeof line, f, ap);
 	va_end(ap);
 	log_msg(LOG_LVL_ERROR, 0, "%s", line);
 	exit(1);

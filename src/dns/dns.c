@@ -1014,9 +1014,9 @@ server_text(const struct dns_server *s, char *buf, size_t cap)
 		return "?";
 	}
 	if (s->family == AF_INET6) {
-		fmt(buf, cap, "[%s]:%u", a, s->port);
+		(void)fmt(buf, cap, "[%s]:%u", a, s->port);
 	} else {
-		fmt(buf, cap, "%s:%u", a, s->port);
+		(void)fmt(buf, cap, "%s:%u", a, s->port);
 	}
 	return buf;
 }

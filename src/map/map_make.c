@@ -116,14 +116,18 @@ fsync_dir_of(const char *path, struct err *e)
 {
 	char dir[CFG_PATH_MAX + 4];
 	const char *slash = strrchr(path, '/');
-	int fd, rc = 0;
+	int fd, n, rc = 0;
 
 	if (slash == NULL) {
-		fmt(dir, sizeof dir, ".");
+		n = fmt(dir, sizeof dir, ".");
 	} else if (slash == path) {
-		fmt(dir, sizeof dir, "/");
+		n = fmt(dir, sizeof dir, "/");
 	} else {
-		fmt(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+		n = fmt(dir, sizeof dir, "%.*s", (int)(slash - path),
+		    path);
+	}
+	if (n >= (int)sizeof dir) {
+		return err_set(e, "%s: path too long", path);
 	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || fsync(fd) == -1) {

@@ -126,8 +126,8 @@ expand(struct walk *w, const char *addr, size_t len, int top)
 	int rc;
 
 	if (mailbox_parse(addr, len, 0, &mb) != MAILBOX_OK) {
-		fmt(w->res->why, sizeof w->res->why, "bad address '%.*s'",
-		    (int)(len > 64 ? 64 : len), addr);
+		(void)fmt(w->res->why, sizeof w->res->why,
+		    "bad address '%.*s'", (int)(len > 64 ? 64 : len), addr);
 		return RESOLVE_BAD_ADDRESS;
 	}
 	if (mb.dlen == 0) {		/* a bare name: the origin domain */
@@ -148,14 +148,16 @@ expand(struct walk *w, const char *addr, size_t len, int top)
 	klen = (size_t)mailbox_format(&mb, key, sizeof key);
 	for (size_t i = 0; i < w->depth; i++) {
 		if (strcmp(w->chain[i], key) == 0) {
-			fmt(w->res->why, sizeof w->res->why, "%s expands to "
-			    "itself through %s", key, w->chain[w->depth - 1]);
+			(void)fmt(w->res->why, sizeof w->res->why,
+			    "%s expands to itself through %s", key,
+			    w->chain[w->depth - 1]);
 			return RESOLVE_LOOP;
 		}
 	}
 	if (w->depth == RESOLVE_DEPTH_MAX) {
-		fmt(w->res->why, sizeof w->res->why, "aliases nested more "
-		    "than %d deep at %s", RESOLVE_DEPTH_MAX, key);
+		(void)fmt(w->res->why, sizeof w->res->why,
+		    "aliases nested more than %d deep at %s",
+		    RESOLVE_DEPTH_MAX, key);
 		return RESOLVE_LOOP;
 	}
 	/* virtual: the full address, then the catch-all @domain */
@@ -169,7 +171,7 @@ expand(struct walk *w, const char *addr, size_t len, int top)
 		    &vlen);
 	}
 	if (rc == -1) {
-		fmt(w->res->why, sizeof w->res->why, "virtual table");
+		(void)fmt(w->res->why, sizeof w->res->why, "virtual table");
 		return RESOLVE_TEMPFAIL;
 	}
 	if (rc == 1) {
@@ -178,7 +180,7 @@ expand(struct walk *w, const char *addr, size_t len, int top)
 	/* aliases: the local part */
 	rc = map_lookup(w->r->aliases, mb.local, mb.llen, &val, &vlen);
 	if (rc == -1) {
-		fmt(w->res->why, sizeof w->res->why, "aliases table");
+		(void)fmt(w->res->why, sizeof w->res->why, "aliases table");
 		return RESOLVE_TEMPFAIL;
 	}
 	if (rc == 1) {
@@ -187,12 +189,13 @@ expand(struct walk *w, const char *addr, size_t len, int top)
 	st = deliver_account(w, &mb);
 	if (st == RESOLVE_UNKNOWN && !top) {
 		w->res->unknown++;
-		fmt(w->res->why, sizeof w->res->why, "alias target %s has "
-		    "no account", key);
+		(void)fmt(w->res->why, sizeof w->res->why,
+		    "alias target %s has no account", key);
 		return RESOLVE_OK;
 	}
 	if (st == RESOLVE_UNKNOWN) {
-		fmt(w->res->why, sizeof w->res->why, "no account %s", key);
+		(void)fmt(w->res->why, sizeof w->res->why, "no account %s",
+		    key);
 	}
 	return st;
 }
@@ -268,15 +271,15 @@ deliver_account(struct walk *w, const struct mailbox *mb)
 		}
 	}
 	if (rc == -1) {
-		fmt(w->res->why, sizeof w->res->why, "users table");
+		(void)fmt(w->res->why, sizeof w->res->why, "users table");
 		return RESOLVE_TEMPFAIL;
 	}
 	if (rc == 0) {
 		return RESOLVE_UNKNOWN;
 	}
 	if (map_user_decode(val, vlen, &u) == -1) {
-		fmt(w->res->why, sizeof w->res->why, "users table: bad "
-		    "record for %s", login);
+		(void)fmt(w->res->why, sizeof w->res->why,
+		    "users table: bad record for %s", login);
 		return RESOLVE_TEMPFAIL;
 	}
 	if (u.hlen > 0 && u.hlen < sizeof home) {
@@ -332,7 +335,7 @@ add(struct walk *w, enum resolve_kind kind, const char *addr, size_t alen,
 	}
 	if (res->n == RESOLVE_TARGETS_MAX ||
 	    res->used + alen + hlen + dlen + 3 > sizeof res->arena) {
-		fmt(res->why, sizeof res->why, "more than %d targets",
+		(void)fmt(res->why, sizeof res->why, "more than %d targets",
 		    RESOLVE_TARGETS_MAX);
 		return RESOLVE_TOO_MANY;
 	}

@@ -15,7 +15,7 @@ msg_date(char *out, size_t cap, time_t t)
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	fmt(out, cap, "%s, %d %s %04d %02d:%02d:%02d +0000",
+	(void)fmt(out, cap, "%s, %d %s %04d %02d:%02d:%02d +0000",
 	    day[tm.tm_wday % 7], tm.tm_mday, mon[tm.tm_mon % 12],
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

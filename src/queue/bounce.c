@@ -23,6 +23,9 @@
 #define OUT_BUF		8192
 #define COPY_BUF	8192
 #define BOUNDARY_MAX	70	/* RFC 2046 5.1.1 */
+/* Holds every line formatted into it whole (an address, an MTA, a
+ * reply text and an ORCPT at most), so no (void)fmt() below cuts;
+ * the boundary alone is cut on purpose, to RFC 2046's 70. */
 #define LINE_BUF	(ADDR_MAX + ENVELOPE_MTA_MAX + ENVELOPE_TEXT_MAX + \
 			    SMTP_ORCPT_MAX + 64)
 
@@ -141,12 +144,12 @@ bounce_write(int fd, const struct bounce_req *q, struct err *e)
 		memset(&tm, 0, sizeof tm);
 	}
 	/* Postfix's form: queue id, time, host; cut to RFC 2046's 70. */
-	fmt(boundary, sizeof boundary, "%s.%lld/%s", q->id,
+	(void)fmt(boundary, sizeof boundary, "%s.%lld/%s", q->id,
 	    (long long)q->now, host);
 
 	/* The header (RFC 5322 3.6; RFC 3834 5 Auto-Submitted). */
 	putf(&w, "From: \"Mail Delivery System\" <MAILER-DAEMON@%s>\n", host);
-	fmt(line, sizeof line, "To: <%s>", to);
+	(void)fmt(line, sizeof line, "To: <%s>", to);
 	field(&w, line, NULL);
 	putf(&w, "Subject: %s\n", q->kind == BOUNCE_FAILURE ?
 	    "Undelivered Mail Returned to Sender" :
@@ -247,11 +250,11 @@ human(struct out *w, const struct bounce_req *q, const struct orig *o)
 			const char *c = r->code[0] ? r->code :
 			    q->kind == BOUNCE_FAILURE ? "5.0.0" : "4.0.0";
 
-			fmt(reason, sizeof reason, "%s: %s",
+			(void)fmt(reason, sizeof reason, "%s: %s",
 			    dsn_status_class_name(c, strlen(c)),
 			    dsn_status_subject(c, strlen(c)));
 		}
-		fmt(line, sizeof line, "<%s>: %s", addr, reason);
+		(void)fmt(line, sizeof line, "<%s>: %s", addr, reason);
 		clean(line, sizeof line, line, 1);
 		wrap(w, line, 1);
 		puts0(w, "\n");
@@ -270,7 +273,7 @@ status(struct out *w, const struct bounce_req *q, int global)
 	putf(w, "Reporting-MTA: dns; %s\n", host);
 	putf(w, "X-Wren-Queue-ID: %s\n", env->id);
 	clean(s, sizeof s, env->sender, global);
-	fmt(line, sizeof line, "X-Wren-Sender: %s; %s",
+	(void)fmt(line, sizeof line, "X-Wren-Sender: %s; %s",
 	    global && has8(s) ? "utf-8" : "rfc822", s);
 	field(w, line, NULL);
 	/* RFC 3461 4.4: ENVID is returned decoded, when it is text. */
@@ -300,7 +303,7 @@ rcpt_status(struct out *w, const struct bounce_req *q,
 	const char *t = r->text;
 
 	clean(addr, sizeof addr, r->addr, global);
-	fmt(line, sizeof line, "\nFinal-Recipient: %s; %s",
+	(void)fmt(line, sizeof line, "\nFinal-Recipient: %s; %s",
 	    global && has8(addr) ? "utf-8" : "rfc822", addr);
 	puts0(w, "\n");
 	field(w, line + 1, NULL);
@@ -323,7 +326,7 @@ rcpt_status(struct out *w, const struct bounce_req *q,
 		int smtp = r->mta[0] != '\0' && t[0] >= '2' && t[0] <= '5' &&
 		    t[1] >= '0' && t[1] <= '9' && t[2] >= '0' && t[2] <= '9';
 
-		fmt(line, sizeof line, "Diagnostic-Code: %s; %s",
+		(void)fmt(line, sizeof line, "Diagnostic-Code: %s; %s",
 		    smtp ? "smtp" : "X-Wren", t);
 		clean(line, sizeof line, line, global);
 		field(w, line, NULL);
@@ -360,7 +363,7 @@ orcpt_value(char *out, size_t cap, const char *orcpt, int global)
 			}
 		}
 		if (ok) {
-			fmt(out, cap, "rfc822;%s", dec);
+			(void)fmt(out, cap, "rfc822;%s", dec);
 			return;
 		}
 	}
@@ -595,7 +598,7 @@ field(struct out *w, const char *name, const char *value)
 	char line[LINE_BUF];
 
 	if (value != NULL) {
-		fmt(line, sizeof line, "%s%s", name, value);
+		(void)fmt(line, sizeof line, "%s%s", name, value);
 		name = line;
 	}
 	wrap(w, name, 0);

@@ -271,14 +271,14 @@ answer(struct control_client *c, const char *line, size_t len)
 	}
 	switch (req.verb) {
 	case CONTROL_PING:
-		fmt(msg, sizeof msg, "wren %d", (int)getpid());
+		(void)fmt(msg, sizeof msg, "wren %d", (int)getpid());
 		rc = 0;
 		break;
 	case CONTROL_FLUSH:
 		if (ops != NULL && ops->flush != NULL) {
 			rc = ops->flush(msg, sizeof msg);
 		} else {
-			fmt(msg, sizeof msg, "not supported");
+			(void)fmt(msg, sizeof msg, "not supported");
 		}
 		break;
 	case CONTROL_RETRY:
@@ -294,7 +294,7 @@ answer(struct control_client *c, const char *line, size_t len)
 		if (fn != NULL) {
 			rc = fn(req.id, msg, sizeof msg);
 		} else {
-			fmt(msg, sizeof msg, "not supported");
+			(void)fmt(msg, sizeof msg, "not supported");
 		}
 		break;
 	}

@@ -86,11 +86,11 @@ enqueue_submit(const char *data_dir, int fd, struct spool_env *env,
 	    spool_path(s->tmp_env, sizeof s->tmp_env, data_dir, "tmp",
 	    env->id, ".env") == -1 ||
 	    spool_path(s->fin_env, sizeof s->fin_env, data_dir, "env",
-	    env->id, "") == -1) {
+	    env->id, "") == -1 ||
+	    fmt(s->id, sizeof s->id, "%s", env->id) >= (int)sizeof s->id) {
 		enqueue_abort(data_dir, env->id, -1);
 		return -1;
 	}
-	fmt(s->id, sizeof s->id, "%s", env->id);
 	s->f[0].tmp = s->tmp_msg;
 	s->f[0].final = s->fin_msg;
 	s->f[1].tmp = s->tmp_env;

@@ -592,10 +592,9 @@ chunk_start(size_t first, size_t n)
 	struct stat st;
 	int hl;
 
-	if (maildrop_name_ok(c->name)) {
-		fmt(c->id, sizeof c->id, "%s%02zX", c->name,
-		    first / ENVELOPE_RCPT_MAX);
-	} else {
+	if (!maildrop_name_ok(c->name) || fmt(c->id, sizeof c->id,
+	    "%s%02zX", c->name, first / ENVELOPE_RCPT_MAX) >=
+	    (int)sizeof c->id) {
 		spool_new_id(c->id, sizeof c->id);
 	}
 	if (spool_path(c->tmp_msg, sizeof c->tmp_msg, dd, "tmp", c->id,
@@ -628,7 +627,7 @@ chunk_start(size_t first, size_t n)
 		return CHUNK_LATER;
 	}
 	c->size = (uint64_t)hl + c->msglen;
-	fmt(client, sizeof client, "local (uid %u)", (unsigned)c->uid);
+	(void)fmt(client, sizeof client, "local (uid %u)", (unsigned)c->uid);
 	memset(&spec, 0, sizeof spec);
 	spec.id = c->id;
 	spec.arrival = c->arrival;

@@ -213,16 +213,19 @@ qenv_job(struct qenv *q, size_t i, const char *domain, int relay,
 	const struct envelope *env = &q->env;
 
 	memset(j, 0, offsetof(struct remote_job, r));
-	fmt(j->id, sizeof j->id, "%s", env->id);
-	fmt(j->sender, sizeof j->sender, "%s", env->sender);
-	fmt(j->domain, sizeof j->domain, "%s", domain);
+	/* Each field is as large as its source, so none is cut; but the
+	 * domain when it is a long relay host, only a label then: remote.c
+	 * connects to its own copy of relayhost. */
+	(void)fmt(j->id, sizeof j->id, "%s", env->id);
+	(void)fmt(j->sender, sizeof j->sender, "%s", env->sender);
+	(void)fmt(j->domain, sizeof j->domain, "%s", domain);
 	spool_path(j->msg_path, sizeof j->msg_path, data_dir, "msg", env->id,
 	    "");
 	j->size = env->size;
 	j->smtputf8 = env->smtputf8;
 	j->eightbit = env->body8;
 	j->ret = (int)env->ret;
-	fmt(j->envid, sizeof j->envid, "%s", env->envid);
+	(void)fmt(j->envid, sizeof j->envid, "%s", env->envid);
 	j->arrival = env->arrival;
 	j->nrcpt = 0;
 	j->used = 0;

@@ -207,7 +207,8 @@ remote_reload(const struct cfg *cfg)
 	{
 		char host[CFG_HOST_MAX + 1];
 
-		fmt(rm.helo, sizeof rm.helo, "%s",
+		/* Same size: never cut. */
+		(void)fmt(rm.helo, sizeof rm.helo, "%s",
 		    cfg_hostname(cfg, host, sizeof host));
 	}
 	rm.relay_host[0] = '\0';
@@ -282,7 +283,8 @@ remote_start(struct remote_job *j)
 	d->last_status[0] = '\0';
 	d->t0 = ev_now(rm.ev);
 	j->priv = d;
-	fmt(d->sender, sizeof d->sender, "%s", j->sender);
+	/* Same size (ADDR_MAX + 1): never cut. */
+	(void)fmt(d->sender, sizeof d->sender, "%s", j->sender);
 	srs_sender(d);
 	j->relay[0] = j->tls[0] = j->relay_host[0] = '\0';
 	for (size_t i = 0; i < j->nrcpt; i++) {
@@ -329,8 +331,8 @@ dns_done(void *arg, int status, const struct dns_hosts *hosts)
 		try_next(d);
 		return;
 	case DNS_NULLMX:
-		fmt(d->last_err, sizeof d->last_err, "domain %s does not "
-		    "accept mail (nullMX)", what);
+		(void)fmt(d->last_err, sizeof d->last_err,
+		    "domain %s does not accept mail (nullMX)", what);
 		fail_all(d, REMOTE_FAILED, "5.1.10", d->last_err);
 		break;
 	case DNS_NXDOMAIN:
@@ -338,19 +340,19 @@ dns_done(void *arg, int status, const struct dns_hosts *hosts)
 	case DNS_PERMFAIL:
 		if (rm.relay_host[0] != '\0') {
 			/* Our own configuration: never bounce for it. */
-			fmt(d->last_err, sizeof d->last_err, "relayhost %s: "
-			    "%s", what, dns_status_str(status));
+			(void)fmt(d->last_err, sizeof d->last_err,
+			    "relayhost %s: %s", what, dns_status_str(status));
 			fail_all(d, REMOTE_DEFERRED, "4.4.4", d->last_err);
 			break;
 		}
-		fmt(d->last_err, sizeof d->last_err, "Host or domain name "
-		    "not found. Name service error for name=%s: %s", what,
+		(void)fmt(d->last_err, sizeof d->last_err, "Host or domain "
+		    "name not found. Name service error for name=%s: %s", what,
 		    dns_status_str(status));
 		fail_all(d, REMOTE_FAILED, "5.1.2", d->last_err);
 		break;
 	default:
-		fmt(d->last_err, sizeof d->last_err, "Host or domain name "
-		    "not found. Name service error for name=%s: %s", what,
+		(void)fmt(d->last_err, sizeof d->last_err, "Host or domain "
+		    "name not found. Name service error for name=%s: %s", what,
 		    dns_status_str(status));
 		fail_all(d, REMOTE_DEFERRED, "4.4.3", d->last_err);
 		break;
@@ -396,15 +398,15 @@ try_next(struct rdel *d)
 		}
 		addr_text(d->peer_ip, sizeof d->peer_ip, a->family,
 		    a->addr);
-		fmt(j->relay_host, sizeof j->relay_host, "%s[%s]", h->name,
-		    d->peer_ip);
-		fmt(j->relay, sizeof j->relay, "%s[%s]:%u", h->name,
+		(void)fmt(j->relay_host, sizeof j->relay_host, "%s[%s]",
+		    h->name, d->peer_ip);
+		(void)fmt(j->relay, sizeof j->relay, "%s[%s]:%u", h->name,
 		    d->peer_ip, (unsigned)d->port);
 		j->tls[0] = '\0';
 		if (conn_connect(rm.out, (struct sockaddr *)&ss, sl, NULL, 0,
 		    &remote_proto, d, REMOTE_CONNECT_MS, &d->c, &e) == -1) {
-			fmt(d->last_err, sizeof d->last_err, "connect to "
-			    "%s: %s", j->relay, e.msg);
+			(void)fmt(d->last_err, sizeof d->last_err,
+			    "connect to %s: %s", j->relay, e.msg);
 			continue;
 		}
 		d->tries++;
@@ -412,8 +414,8 @@ try_next(struct rdel *d)
 		return;
 	}
 	if (d->last_err[0] == '\0') {
-		fmt(d->last_err, sizeof d->last_err, "no address to "
-		    "deliver to for %s", j->domain);
+		(void)fmt(d->last_err, sizeof d->last_err,
+		    "no address to deliver to for %s", j->domain);
 	}
 	fail_all(d, REMOTE_DEFERRED, d->last_status[0] != '\0' ?
 	    d->last_status : "4.4.1", d->last_err);
@@ -429,9 +431,10 @@ fail_all(struct rdel *d, enum remote_outcome o, const char *status,
 	for (size_t i = 0; i < j->nrcpt; i++) {
 		if (j->r[i].outcome == REMOTE_PENDING) {
 			j->r[i].outcome = o;
-			fmt(j->r[i].status, sizeof j->r[i].status, "%s",
+			(void)fmt(j->r[i].status, sizeof j->r[i].status, "%s",
 			    status);
-			fmt(j->r[i].reply, sizeof j->r[i].reply, "%s", text);
+			(void)fmt(j->r[i].reply, sizeof j->r[i].reply, "%s",
+			    text);
 		}
 	}
 }
@@ -533,13 +536,14 @@ rd_open(struct conn *c)
 		o.tls_active = 1;
 		if (tls_client_start(c, rm.relay_host, TLS_VERIFY, tls_done,
 		    d) == -1) {
-			fmt(d->last_err, sizeof d->last_err, "no TLS slot");
+			(void)fmt(d->last_err, sizeof d->last_err,
+			    "no TLS slot");
 			return -1;
 		}
 	}
 	if (smtp_client_init(&d->sc, &o, &d->msg) == -1) {
-		fmt(d->last_err, sizeof d->last_err, "cannot set up the "
-		    "SMTP session");
+		(void)fmt(d->last_err, sizeof d->last_err,
+		    "cannot set up the SMTP session");
 		log_warnx("queue %s: %s (helo '%s' sender '%s' nrcpt %zu)",
 		    j->id, d->last_err, rm.helo, d->sender, j->nrcpt);
 		return -1;
@@ -617,7 +621,7 @@ rd_connect_failed(struct conn *c, int err)
 {
 	struct rdel *d = c->sess;
 
-	fmt(d->last_err, sizeof d->last_err, "connect to %s: %s",
+	(void)fmt(d->last_err, sizeof d->last_err, "connect to %s: %s",
 	    d->job->relay, strerror(err));
 }
 
@@ -780,13 +784,14 @@ tls_done(struct conn *c, int ok, void *arg)
 	if (ok && tls_info(c, &v, &ciph)) {
 		int verified = tls_peer_verified(c, &why);
 
-		fmt(d->job->tls, sizeof d->job->tls, "%s %s %s%s%s%s", v,
+		(void)fmt(d->job->tls, sizeof d->job->tls, "%s %s %s%s%s%s", v,
 		    ciph, verified ? "verified" : "unverified",
 		    verified ? "" : " (", verified || why == NULL ? "" : why,
 		    verified ? "" : ")");
 	} else if (!ok) {
-		fmt(d->last_err, sizeof d->last_err, "TLS handshake with %s "
-		    "failed: %s", d->job->relay, tls_failure(c));
+		(void)fmt(d->last_err, sizeof d->last_err,
+		    "TLS handshake with %s failed: %s", d->job->relay,
+		    tls_failure(c));
 	}
 	smtp_client_tls_done(&d->sc, ok);
 	if (ok) {
@@ -824,18 +829,19 @@ collect(struct rdel *d)
 		const struct smtp_result *res = &d->rc[0].result;
 
 		if (res->code != 0) {
-			fmt(d->last_err, sizeof d->last_err, "host %s said: "
-			    "%u %s (in reply to %s)", j->relay_host, res->code,
-			    res->text, smtp_stage_name(res->stage));
+			(void)fmt(d->last_err, sizeof d->last_err,
+			    "host %s said: %u %s (in reply to %s)",
+			    j->relay_host, res->code, res->text,
+			    smtp_stage_name(res->stage));
 		} else if (res->text[0] != '\0' && (!tls_failed ||
 		    d->last_err[0] == '\0')) {
-			fmt(d->last_err, sizeof d->last_err, "%s: %s",
+			(void)fmt(d->last_err, sizeof d->last_err, "%s: %s",
 			    j->relay_host, res->text);
 		}
 		if (res->esc[0] == '4' || res->esc[0] == '5') {
 			/* Deferred whatever it says: another address, or
 			 * the next attempt, may take it. */
-			fmt(d->last_status, sizeof d->last_status, "4%s",
+			(void)fmt(d->last_status, sizeof d->last_status, "4%s",
 			    res->esc + 1);
 		}
 		if (tls_failed && rm.relay_host[0] == '\0' &&
@@ -858,15 +864,15 @@ collect(struct rdel *d)
 
 		r->outcome = res->esc[0] == '2' ? REMOTE_SENT :
 		    res->esc[0] == '5' ? REMOTE_FAILED : REMOTE_DEFERRED;
-		fmt(r->status, sizeof r->status, "%s", res->esc[0] != '\0' ?
-		    res->esc : "4.4.2");
+		(void)fmt(r->status, sizeof r->status, "%s",
+		    res->esc[0] != '\0' ? res->esc : "4.4.2");
 		if (res->code != 0) {
-			fmt(r->reply, sizeof r->reply, "%u %s%s%s", res->code,
-			    res->esc, res->esc[0] != '\0' ? " " : "",
-			    res->text);
+			(void)fmt(r->reply, sizeof r->reply, "%u %s%s%s",
+			    res->code, res->esc,
+			    res->esc[0] != '\0' ? " " : "", res->text);
 		} else {
-			fmt(r->reply, sizeof r->reply, "%s", res->text[0] !=
-			    '\0' ? res->text : d->last_err);
+			(void)fmt(r->reply, sizeof r->reply, "%s",
+			    res->text[0] != '\0' ? res->text : d->last_err);
 		}
 	}
 	set_state(d, RD_DONE);
@@ -919,16 +925,21 @@ relay_creds(char *user, size_t ucap, char *pass, size_t pcap)
 {
 	char keys[3][REMOTE_HOST_MAX + 16];
 	struct map *m = &rm.maps->m[MAP_RELAY_PASSWORDS];
+	int n[3];
 
-	fmt(keys[0], sizeof keys[0], "%s", cfg_str(rm.cfg, CFG_RELAYHOST));
-	fmt(keys[1], sizeof keys[1], "[%s]:%u", rm.relay_host,
+	n[0] = fmt(keys[0], sizeof keys[0], "%s",
+	    cfg_str(rm.cfg, CFG_RELAYHOST));
+	n[1] = fmt(keys[1], sizeof keys[1], "[%s]:%u", rm.relay_host,
 	    (unsigned)rm.relay_port);
-	fmt(keys[2], sizeof keys[2], "%s", rm.relay_host);
+	n[2] = fmt(keys[2], sizeof keys[2], "%s", rm.relay_host);
 	for (int k = 0; k < 3; k++) {
 		const char *v, *colon;
 		size_t vlen, klen = strlen(keys[k]);
 		int rc;
 
+		if (n[k] >= (int)sizeof keys[k]) {
+			continue;	/* a cut key could match another entry */
+		}
 		for (size_t i = 0; i < klen; i++) {
 			if (keys[k][i] >= 'A' && keys[k][i] <= 'Z') {
 				keys[k][i] = (char)(keys[k][i] - 'A' + 'a');
@@ -979,6 +990,7 @@ srs_sender(struct rdel *d)
 	    time(NULL)) == 1) {
 		log_debug("queue %s: sender <%s> as <%s>", d->job->id,
 		    d->sender, out);
-		fmt(d->sender, sizeof d->sender, "%s", out);
+		/* Same size (ADDR_MAX + 1): never cut. */
+		(void)fmt(d->sender, sizeof d->sender, "%s", out);
 	}
 }

@@ -139,11 +139,14 @@ runner_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 	rn.cfg = cfg;
 	rn.maps = maps;
 	rn.ino = -1;
-	fmt(rn.data_dir, sizeof rn.data_dir, "%s", cfg_str(cfg, CFG_DATA_DIR));
+	if (fmt(rn.data_dir, sizeof rn.data_dir, "%s",
+	    cfg_str(cfg, CFG_DATA_DIR)) >= (int)sizeof rn.data_dir) {
+		return err_set(e, "data_dir: path too long");
+	}
 	{
 		char host[CFG_HOST_MAX + 1];
 
-		fmt(rn.hostname, sizeof rn.hostname, "%s",
+		(void)fmt(rn.hostname, sizeof rn.hostname, "%s",
 		    cfg_hostname(cfg, host, sizeof host));
 	}
 	if (spool_init(rn.data_dir, e) == -1 ||
@@ -188,7 +191,7 @@ runner_reload(const struct cfg *cfg)
 	{
 		char host[CFG_HOST_MAX + 1];
 
-		fmt(rn.hostname, sizeof rn.hostname, "%s",
+		(void)fmt(rn.hostname, sizeof rn.hostname, "%s",
 		    cfg_hostname(cfg, host, sizeof host));
 	}
 	remote_reload(cfg);
@@ -242,7 +245,7 @@ runner_flush(char *msg, size_t cap)
 		rn.ent[i].forced = 1;
 	}
 	kick();
-	fmt(msg, cap, "flushing %zu message%s", rn.nent,
+	(void)fmt(msg, cap, "flushing %zu message%s", rn.nent,
 	    rn.nent == 1 ? "" : "s");
 	return 0;
 }
@@ -253,25 +256,25 @@ runner_retry(const char *id, char *msg, size_t cap)
 	struct qent *q;
 
 	if (!valid_id(id)) {
-		fmt(msg, cap, "bad queue id");
+		(void)fmt(msg, cap, "bad queue id");
 		return -1;
 	}
 	if (!queued(id)) {
-		fmt(msg, cap, "%s: no such message", id);
+		(void)fmt(msg, cap, "%s: no such message", id);
 		return -1;
 	}
 	q = ent_find(id);
 	if (q == NULL) {
 		q = ent_add(id, 0);
 		if (q == NULL) {
-			fmt(msg, cap, "%s: queue index full", id);
+			(void)fmt(msg, cap, "%s: queue index full", id);
 			return -1;
 		}
 	}
 	q->next_try = 0;
 	q->forced = 1;
 	kick();
-	fmt(msg, cap, "%s: retrying", id);
+	(void)fmt(msg, cap, "%s: retrying", id);
 	return 0;
 }
 
@@ -285,14 +288,14 @@ runner_delete(const char *id, char *msg, size_t cap)
 		return -1;
 	}
 	if (qenv_remove(rn.data_dir, id, &e) == -1) {
-		fmt(msg, cap, "%s", e.msg);
+		(void)fmt(msg, cap, "%s", e.msg);
 		return -1;
 	}
 	if (q != NULL) {
 		ent_drop(q);
 	}
 	log_info("queue %s: removed by the administrator", id);
-	fmt(msg, cap, "%s: deleted", id);
+	(void)fmt(msg, cap, "%s: deleted", id);
 	return 0;
 }
 
@@ -306,7 +309,7 @@ runner_bounce(const char *id, char *msg, size_t cap)
 		return -1;
 	}
 	if (admin_line(id, ENVELOPE_BOUNCE, &e) == -1) {
-		fmt(msg, cap, "%s", e.msg);
+		(void)fmt(msg, cap, "%s", e.msg);
 		return -1;
 	}
 	if (q == NULL) {
@@ -317,7 +320,7 @@ runner_bounce(const char *id, char *msg, size_t cap)
 		q->forced = 1;
 		kick();
 	}
-	fmt(msg, cap, "%s: bouncing", id);
+	(void)fmt(msg, cap, "%s: bouncing", id);
 	return 0;
 }
 
@@ -367,7 +370,10 @@ ent_add(const char *id, int64_t next_try)
 		rn.nent--;
 	}
 	memset(q, 0, sizeof *q);
-	fmt(q->id, sizeof q->id, "%s", id);
+	if (fmt(q->id, sizeof q->id, "%s", id) >= (int)sizeof q->id) {
+		q->id[0] = '\0';	/* not an id: the slot stays free */
+		return NULL;
+	}
 	q->next_try = next_try;
 	q->used = 1;
 	rn.nent++;
@@ -397,16 +403,16 @@ static int
 idle_target(const char *id, struct qent **q, char *msg, size_t cap)
 {
 	if (!valid_id(id)) {
-		fmt(msg, cap, "bad queue id");
+		(void)fmt(msg, cap, "bad queue id");
 		return -1;
 	}
 	*q = ent_find(id);
 	if (*q != NULL && (*q)->inflight > 0) {
-		fmt(msg, cap, "%s: delivery in progress, try again", id);
+		(void)fmt(msg, cap, "%s: delivery in progress, try again", id);
 		return -1;
 	}
 	if (!queued(id)) {
-		fmt(msg, cap, "%s: no such message", id);
+		(void)fmt(msg, cap, "%s: no such message", id);
 		return -1;
 	}
 	return 0;
@@ -619,12 +625,12 @@ start_message(struct qent *q)
 				continue;
 			}
 			if (qe->env.bounce_at != 0) {
-				fmt(why, sizeof why, "returned to sender by "
-				    "the postmaster");
+				(void)fmt(why, sizeof why,
+				    "returned to sender by the postmaster");
 			} else {
-				fmt(why, sizeof why, "delivery time expired"
-				    "%s%s", r->text[0] != '\0' ? ": " : "",
-				    r->text);
+				(void)fmt(why, sizeof why,
+				    "delivery time expired%s%s",
+				    r->text[0] != '\0' ? ": " : "", r->text);
 			}
 			qenv_result(qe, i, ENVELOPE_FAILED, 0,
 			    qe->env.bounce_at != 0 ? "5.0.0" : "4.4.7",
@@ -687,8 +693,8 @@ start_message(struct qent *q)
 			blocked = 1;
 			continue;
 		}
-		fmt(rn.dom[j - rn.jobs].name, sizeof rn.dom[0].name, "%s",
-		    dom);
+		(void)fmt(rn.dom[j - rn.jobs].name, sizeof rn.dom[0].name,
+		    "%s", dom);
 		rn.busy++;
 		q->inflight++;
 	}

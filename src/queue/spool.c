@@ -96,8 +96,9 @@ spool_new_id(char *out, size_t cap)
 
 	gettimeofday(&tv, NULL);
 	/* Sortable by time; unique within this process by the counter
-	 * (one server process owns the queue). */
-	fmt(out, cap, "%09llX%05lX%04X", (long long)tv.tv_sec,
+	 * (one server process owns the queue). 18 characters: every
+	 * caller passes SPOOL_ID_MAX. */
+	(void)fmt(out, cap, "%09llX%05lX%04X", (long long)tv.tv_sec,
 	    (long)tv.tv_usec, (unsigned)(++id_seq & 0xffff));
 }
 
@@ -508,7 +509,7 @@ list_one(const char *data_dir, const char *name, struct out *o,
 	}
 	when(t, sizeof t, env.arrival);
 	/* Postfix marks a held message with '!' after its ID. */
-	fmt(id, sizeof id, "%s%s", env.id, env.hold ? "!" : "");
+	(void)fmt(id, sizeof id, "%s%s", env.id, env.hold ? "!" : "");
 	out_fmt(o, "%-20s %8llu %s  <%s>\n", id,
 	    (unsigned long long)env.size, t, env.sender);
 	*bytes += env.size;
@@ -536,11 +537,12 @@ when(char *out, size_t cap, int64_t epoch)
 	struct tm tm;
 
 	if (gmtime_r(&t, &tm) == NULL) {
-		fmt(out, cap, "?");
+		(void)fmt(out, cap, "?");
 		return;
 	}
-	fmt(out, cap, "%04d-%02d-%02d %02d:%02d:%02dZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	(void)fmt(out, cap, "%04d-%02d-%02d %02d:%02d:%02dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec);
 }
 
 /*
@@ -558,7 +560,10 @@ remove_uncommitted(const char *data_dir, struct err *e)
 	struct stat st;
 	DIR *d;
 
-	fmt(dir, sizeof dir, "%s/queue/tmp", data_dir);
+	if (fmt(dir, sizeof dir, "%s/queue/tmp", data_dir) >=
+	    (int)sizeof dir) {
+		return err_set(e, "%s: path too long", data_dir);
+	}
 	if ((d = opendir(dir)) == NULL) {
 		return err_set(e, "%s: %s", dir, strerror(errno));
 	}
@@ -569,7 +574,10 @@ remove_uncommitted(const char *data_dir, struct err *e)
 		}
 	}
 	closedir(d);
-	fmt(dir, sizeof dir, "%s/queue/msg", data_dir);
+	if (fmt(dir, sizeof dir, "%s/queue/msg", data_dir) >=
+	    (int)sizeof dir) {
+		return err_set(e, "%s: path too long", data_dir);
+	}
 	if ((d = opendir(dir)) == NULL) {
 		return err_set(e, "%s: %s", dir, strerror(errno));
 	}
@@ -585,7 +593,10 @@ remove_uncommitted(const char *data_dir, struct err *e)
 		}
 	}
 	closedir(d);
-	fmt(dir, sizeof dir, "%s/queue/env", data_dir);
+	if (fmt(dir, sizeof dir, "%s/queue/env", data_dir) >=
+	    (int)sizeof dir) {
+		return err_set(e, "%s: path too long", data_dir);
+	}
 	if ((d = opendir(dir)) == NULL) {
 		return err_set(e, "%s: %s", dir, strerror(errno));
 	}

@@ -304,7 +304,7 @@ queue_envelope(struct smtp_session *s, struct err *e)
 		r[nr].orcpt = smtp_str(s, s->t[i].orcpt);
 		nr++;
 	}
-	fmt(client, sizeof client, "%s [%s]", s->helo, s->ip);
+	(void)fmt(client, sizeof client, "%s [%s]", s->helo, s->ip);
 	memset(&env, 0, sizeof env);
 	env.id = s->id;
 	env.arrival = (int64_t)time(NULL);
@@ -340,8 +340,8 @@ prefix(const struct smtp_session *s, int i, char *out, size_t cap,
 	}
 	tls = tls_info(s->c, &tlsv, &cipher);
 	if (tls) {
-		fmt(tlsnote, sizeof tlsnote, "\n\t(using %s with cipher %s)",
-		    tlsv, cipher);
+		(void)fmt(tlsnote, sizeof tlsnote,
+		    "\n\t(using %s with cipher %s)", tlsv, cipher);
 	}
 	/* RFC 3848: ESMTPS with TLS, UTF8SMTP(S) with SMTPUTF8. */
 	n += fmt(out + n, cap - (size_t)n, "Received: from %s ([%s%s])\n"

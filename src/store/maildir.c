@@ -56,7 +56,9 @@ maildir_unique(char *out, size_t cap, const char *hostname)
 	}
 	host[n] = '\0';
 	gettimeofday(&tv, NULL);
-	fmt(out, cap, "%lld.M%ldP%dQ%lu.%s", (long long)tv.tv_sec,
+	/* Only a long host name can be cut (MAILDIR_NAME_MAX), and the
+	 * name stays unique by its time, process and counter. */
+	(void)fmt(out, cap, "%lld.M%ldP%dQ%lu.%s", (long long)tv.tv_sec,
 	    (long)tv.tv_usec, (int)getpid(), ++unique_seq, host);
 }
 

@@ -128,7 +128,7 @@ tls_pem_each(const char *path, size_t max, tls_pem_fn *fn, void *arg,
 		off += br_pem_decoder_push(&pc, text + off, len - off);
 		switch (br_pem_decoder_event(&pc)) {
 		case BR_PEM_BEGIN_OBJ:
-			fmt(obj.name, sizeof obj.name, "%s",
+			(void)fmt(obj.name, sizeof obj.name, "%s",
 			    br_pem_decoder_name(&pc));
 			obj.len = 0;
 			br_pem_decoder_setdest(&pc, pem_append, &obj);

@@ -221,17 +221,17 @@ tls_strerror(int err)
 		return "malformed certificate";
 	}
 	if (err >= BR_ERR_RECV_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT) {
-		fmt(alert, sizeof alert, "peer sent fatal alert %d",
+		(void)fmt(alert, sizeof alert, "peer sent fatal alert %d",
 		    err - BR_ERR_RECV_FATAL_ALERT);
 		return alert;
 	}
 	if (err >= BR_ERR_SEND_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT +
 	    256) {
-		fmt(alert, sizeof alert, "sent fatal alert %d",
+		(void)fmt(alert, sizeof alert, "sent fatal alert %d",
 		    err - BR_ERR_SEND_FATAL_ALERT);
 		return alert;
 	}
-	fmt(alert, sizeof alert, "TLS error %d", err);
+	(void)fmt(alert, sizeof alert, "TLS error %d", err);
 	return alert;
 }
 
