@@ -520,7 +520,8 @@ def test_bad_commands(wren):
     c.close()
     # Errors are counted per session: the 10th closes it.
     c = session(w)
-    c.send("BOGUS\r\n" * 9 + "NOOP\r\n" + "BOGUS\r\n" + "NOOP\r\n")
+    # (RSET, not NOOP, inside the group: NOOP must end one.)
+    c.send("BOGUS\r\n" * 9 + "RSET\r\n" + "BOGUS\r\n" + "NOOP\r\n")
     for _ in range(9):
         c.expect(500)
     c.expect(250)
@@ -540,7 +541,7 @@ def test_pipelined_commands_and_garbage(wren):
     c.expect(550, "5.1.1")
     c.expect(250)
     c.expect(354)
-    c.send("Subject: piped\r\n\r\nbody\r\n.\r\nNOOP\r\nRSET\r\n")
+    c.send("Subject: piped\r\n\r\nbody\r\n.\r\nRSET\r\nNOOP\r\n")
     c.expect(250, "queued as")
     c.expect(250)
     c.expect(250)
@@ -1045,4 +1046,81 @@ def test_idle_session_times_out(wren):
     assert 9.5 <= elapsed <= 15 * SLOW, elapsed
     assert idle.closed()
     busy.cmd("NOOP", 250)
+    assert w.stop() == 0
+
+
+# --- issue 17: BDAT size, empty BDAT message, unauth pipelining -----
+
+
+def test_bdat_size_limit_counts_wire_octets(wren):
+    # Empty lines: 2 octets each as sent, 1 stored. The limit is the
+    # size as sent (what SIZE= announces), not what the disk keeps.
+    w = mail_server(wren, message_size_limit="1024")
+    c = session(w, source=OUTSIDE)
+    c.cmd(f"MAIL FROM:<{SENDER}>", 250)
+    c.cmd("RCPT TO:<alice@example.test>", 250)
+    c.send(b"BDAT 1026 LAST\r\n" + b"\r\n" * 513)
+    c.expect(552, "5.3.4")
+    c.cmd("NOOP", 250)
+    nothing_delivered(w)
+    c.cmd(f"MAIL FROM:<{SENDER}>", 250)
+    c.cmd("RCPT TO:<alice@example.test>", 250)
+    c.send(b"BDAT 1024 LAST\r\n" + b"\r\n" * 512)
+    c.expect(250, "queued as")
+    assert len(files(w, "alice")) == 1
+    c.cmd("QUIT", 221)
+    assert w.stop() == 0
+
+
+def test_bdat_empty_message_refused(wren):
+    w = mail_server(wren)
+    c = session(w, source=OUTSIDE)
+    c.cmd(f"MAIL FROM:<{SENDER}>", 250)
+    c.cmd("RCPT TO:<alice@example.test>", 250)
+    c.cmd("BDAT 0", 250, "0 octets received")
+    c.cmd("BDAT 0 LAST", 554, "5.6.0")
+    c.cmd("RCPT TO:<alice@example.test>", 503)   # the transaction ended
+    c.cmd("NOOP", 250)
+    nothing_delivered(w)
+    c.cmd("QUIT", 221)
+    assert w.stop() == 0
+
+
+def test_unauth_pipelining_disconnected_on_port_25(wren):
+    # Postfix 3.9 smtpd_forbid_unauth_pipelining: the message sent with
+    # DATA, before the 354, is refused and the client disconnected.
+    w = mail_server(wren)
+    msg = "Subject: piped\r\n\r\nhello\r\n.\r\n"
+    for src in (OUTSIDE, "127.0.0.1"):
+        c = session(w, source=src)
+        c.cmd(f"MAIL FROM:<{SENDER}>", 250)
+        c.cmd("RCPT TO:<alice@example.test>", 250)
+        c.send("DATA\r\n" + msg)
+        c.expect(554, "5.5.0 Error: SMTP protocol synchronization")
+        assert c.closed()
+    # EHLO ends a group: a MAIL behind it in the same write is refused
+    # before the EHLO is answered.
+    c = SMTPClient(w.port, source=OUTSIDE)
+    c.expect(220)
+    c.send(f"EHLO client.example\r\nMAIL FROM:<{SENDER}>\r\n")
+    c.expect(554, "5.5.0")
+    assert c.closed()
+    nothing_delivered(w)
+    # What RFC 2920 allows: MAIL, RCPT and DATA in one write, then the
+    # message after the 354.
+    c = session(w, source=OUTSIDE)
+    c.send(f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<alice@example.test>\r\n"
+           "DATA\r\n")
+    c.expect(250)
+    c.expect(250)
+    c.expect(354)
+    c.send(msg + "QUIT\r\n")
+    c.expect(250, "queued as")
+    c.expect(221)
+    assert len(files(w, "alice")) == 1
+    # Real clients wait where they must.
+    with smtplib.SMTP("127.0.0.1", w.port, timeout=10 * SLOW) as s:
+        s.sendmail(SENDER, ["alice@example.test"],
+                   "Subject: polite\r\n\r\nhi\r\n")
+    assert len(files(w, "alice")) == 2
     assert w.stop() == 0
