@@ -13,6 +13,7 @@
  * says it must wait (after EHLO, DATA, NOOP..., or at all without
  * PIPELINING from EHLO) is disconnected, as Postfix 3.9 does by default
  * (smtpd_forbid_unauth_pipelining): it is a spam engine or a smuggler.
+ * So is one that talks before the greeting, when that is seen.
  *
  * Glue only: bytes from the connection go through smtp_parse.c, the
  * replies go to the connection's output (flushed together before the
@@ -49,6 +50,7 @@ static void		 smtp_timeout(struct conn *);
 static void		 smtp_drain(struct conn *);
 static void		 smtp_close(struct conn *);
 
+static int		 mx_open(struct conn *);
 static int		 submission_open(struct conn *);
 static int		 submissions_open(struct conn *);
 
@@ -64,7 +66,7 @@ static int		 submissions_open(struct conn *);
 	.close = smtp_close,		\
 }
 
-const struct proto smtp_proto = SMTP_PROTO("smtp", smtp_open);
+const struct proto smtp_proto = SMTP_PROTO("smtp", mx_open);
 /* Submission: senders log in (and on 465, TLS from the first byte). */
 const struct proto submission_proto =
     SMTP_PROTO("submission", submission_open);
@@ -194,6 +196,25 @@ smtp_refusal(enum conn_refusal why)
 		return "421 4.3.2 Service not available, too many "
 		    "connections\r\n";
 	}
+}
+
+/* Port 25: a client that talks before the greeting does not wait for
+ * replies either (smtpd_forbid_unauth_pipelining): refused instead of
+ * greeted. Only what is already there at accept can be seen. */
+static int
+mx_open(struct conn *c)
+{
+	static const char sync[] = "554 5.5.0 Error: SMTP protocol "
+	    "synchronization\r\n";
+	char ch;
+
+	if (c->fd >= 0 && recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
+		conn_log(c, LOG_LVL_INFO, "improper command pipelining "
+		    "before the greeting");
+		(void)conn_write(c, sync, sizeof sync - 1);
+		return -1;
+	}
+	return smtp_open(c);
 }
 
 static int

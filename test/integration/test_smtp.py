@@ -1124,3 +1124,22 @@ def test_unauth_pipelining_disconnected_on_port_25(wren):
                    "Subject: polite\r\n\r\nhi\r\n")
     assert len(files(w, "alice")) == 2
     assert w.stop() == 0
+
+
+def test_talking_before_the_greeting_refused(wren):
+    w = mail_server(wren)
+    # The server stopped, the client's EHLO is in the socket before the
+    # accept, so before any greeting could have been sent.
+    os.kill(w.pid, signal.SIGSTOP)
+    try:
+        c = SMTPClient(w.port, source=OUTSIDE)
+        c.send("EHLO client.example\r\n")
+        time.sleep(0.2)
+    finally:
+        os.kill(w.pid, signal.SIGCONT)
+    c.expect(554, "5.5.0 Error: SMTP protocol synchronization")
+    assert c.closed()
+    # A client that waits is served.
+    c = session(w, source=OUTSIDE)
+    c.cmd("QUIT", 221)
+    assert w.stop() == 0
