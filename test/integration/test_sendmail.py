@@ -723,6 +723,9 @@ def test_failed_commit_leaves_the_file_and_resumes(wren):
     assert p.returncode == 0, p.stderr
     ids = wait_picked(w, 2, start=mark)
     assert name + "01" in ids and name + "00" not in ids
-    assert name + "00" not in w.log()[mark:]
+    # Pickup does not look at 00 again (the runner may still be
+    # delivering it: its lines do not count).
+    assert not [ln for ln in w.log()[mark:].splitlines()
+                if "pickup" in ln and name + "00" in ln]
     assert drops(w) == []
     assert w.stop() == 0
