@@ -1,7 +1,8 @@
 /*
  * conn.c - the connection table: slots, buffered output, input
- * back-pressure, idle timers, filters and the deferred reclaim of
- * closed connections. listen.c and connect.c bring connections in.
+ * back-pressure, idle timers and session deadlines, filters and the
+ * deferred reclaim of closed connections. listen.c and connect.c
+ * bring connections in.
  *
  * Lifetime of a connection:
  *
@@ -34,6 +35,8 @@
 
 static void	conn_io(struct ev *, int, unsigned, void *);
 static void	conn_idle_fired(struct timer *, void *);
+static void	conn_deadline_fired(struct timer *, void *);
+static void	conn_expire(struct conn *, const char *);
 static void	conn_gone(struct conn *);
 static void	conn_why(struct conn *, const char *, int);
 static void	conn_why_now(struct conn *, const char *, int);
@@ -168,6 +171,7 @@ conn_adopt(struct conn_table *t, int fd, const struct proto *p,
 	buf_init(&c->in, inb, CONN_BUF_SIZE);
 	buf_init(&c->out, outb, CONN_BUF_SIZE);
 	timer_init(&c->idle, conn_idle_fired, c);
+	timer_init(&c->deadline, conn_deadline_fired, c);
 	c->next = t->live;
 	if (t->live != NULL) {
 		t->live->prev = c;
@@ -269,6 +273,29 @@ conn_set_timeout(struct conn *c, uint64_t ms)
 	} else if (ev_timer_in(c->table->ev, &c->idle, ms) == -1) {
 		conn_log(c, LOG_LVL_ERROR, "timer heap full");
 	}
+	/* Armed after the idle timer: a tie (nothing received at all)
+	 * fires the idle one first and is logged as such. */
+	if (c->listener != NULL && ms != 0 &&
+	    !(c->flags & CONN_F_DEADLINE)) {
+		conn_set_deadline(c, ms);
+	}
+}
+
+void
+conn_set_deadline(struct conn *c, uint64_t ms)
+{
+	c->flags |= CONN_F_DEADLINE;
+	if (ms == 0) {
+		ev_timer_cancel(c->table->ev, &c->deadline);
+	} else if (ev_timer_in(c->table->ev, &c->deadline, ms) == -1) {
+		conn_log(c, LOG_LVL_ERROR, "timer heap full");
+	}
+}
+
+void
+conn_clear_deadline(struct conn *c)
+{
+	conn_set_deadline(c, 0);
 }
 
 void
@@ -479,7 +506,29 @@ conn_idle_fired(struct timer *tm, void *arg)
 		conn_abort(c);
 		return;
 	}
-	conn_why_now(c, "idle timeout", 0);
+	conn_expire(c, "idle timeout");
+}
+
+/* The session deadline passed: as an idle timeout, under its own
+ * name. A closing connection has its output timeout already. */
+static void
+conn_deadline_fired(struct timer *tm, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)tm;
+	if (c->flags & (CONN_F_DEAD | CONN_F_CLOSING)) {
+		return;
+	}
+	conn_expire(c, "session time limit");
+}
+
+/* Ends c for the reason why through proto->timeout (default close),
+ * unless the protocol still waits on work in flight. */
+static void
+conn_expire(struct conn *c, const char *why)
+{
+	conn_why_now(c, why, 0);
 	if (c->proto->timeout != NULL) {
 		c->proto->timeout(c);
 	} else {
@@ -587,6 +636,7 @@ conn_gone(struct conn *c)
 		c->fd = -1;
 	}
 	ev_timer_cancel(t->ev, &c->idle);
+	ev_timer_cancel(t->ev, &c->deadline);
 	if (t->admit != NULL && t->admit->release != NULL) {
 		t->admit->release(c);
 	}
@@ -831,11 +881,12 @@ conn_format_peer(char *out, size_t cap, int family, const uint8_t *addr,
 	char a[ADDR_TEXT_MAX];
 
 	if (addr_text(a, sizeof a, family, addr) == -1) {
-		fmt(a, sizeof a, "?");
+		(void)fmt(a, sizeof a, "?");
 	}
+	/* Cut to cap if need be: the text is for logs only. */
 	if (family == AF_INET6) {
-		fmt(out, cap, "[%s]:%u", a, port);
+		(void)fmt(out, cap, "[%s]:%u", a, port);
 	} else {
-		fmt(out, cap, "%s:%u", a, port);
+		(void)fmt(out, cap, "%s:%u", a, port);
 	}
 }

@@ -118,6 +118,8 @@ struct listener;		/* listen.h */
 #define CONN_F_CONNECTING 0x20u	/* outbound, not connected yet */
 #define CONN_F_STARTED	0x40u	/* conn_start ran: ends with a log line */
 #define CONN_F_DRAINED	0x80u	/* conn_table_drain has seen it */
+#define CONN_F_DEADLINE	0x100u	/* deadline set or cleared: the idle
+				 * timeout no longer arms it */
 
 struct conn {
 	struct conn_table	*table;
@@ -133,6 +135,8 @@ struct conn {
 	struct buf		 in, out;
 	struct timer		 idle;
 	uint64_t		 idle_ms;	/* 0 = no idle timeout */
+	struct timer		 deadline;	/* absolute: see
+						 * conn_set_deadline */
 	void			*sess;		/* the protocol's state */
 	const struct conn_filter *filter;	/* NULL: plain socket */
 	void			*filter_state;
@@ -253,8 +257,36 @@ int	conn_printf(struct conn *, const char *f, ...)
 void	conn_consume(struct conn *, size_t n);
 
 /* Sets (0 = clears) the idle timeout, re-armed by every input. Not
- * for a connection still connecting (its timer is the connect one). */
+ * for a connection still connecting (its timer is the connect one).
+ * On an inbound connection whose deadline was neither set nor cleared,
+ * the first call also arms the deadline to the same ms (below). */
 void	conn_set_timeout(struct conn *, uint64_t ms);
+
+/*
+ * The session deadline: an absolute limit, counted from when it is
+ * armed and never re-armed by input, so that a client sending a byte
+ * now and then (slowloris) holds no slot for longer than that. The
+ * idle timer alone cannot do it: every byte re-arms it.
+ *
+ * The rule, for every protocol by default: an inbound connection must
+ * have said who it is within its first idle timeout, counted from the
+ * start. The first conn_set_timeout (in proto->open) arms the deadline
+ * to the same figure; the protocol calls conn_clear_deadline once the
+ * client has authenticated (IMAP, POP3, SMTP AUTH), or, on a port
+ * where nobody logs in (SMTP on 25), once the session is doing real
+ * work (its first MAIL). Until then the whole session, however active,
+ * ends at the deadline: a real client logs in within seconds.
+ *
+ * On expiry the connection ends as on an idle timeout (proto->timeout,
+ * default close) with "session time limit" as its disconnect reason;
+ * a connection already closing is left to its output timeout.
+ * Outbound connections get no deadline unless asked for.
+ *
+ * conn_set_deadline arms (or re-arms) it ms from now (0 clears);
+ * either call stops the first conn_set_timeout from arming it.
+ */
+void	conn_set_deadline(struct conn *, uint64_t ms);
+void	conn_clear_deadline(struct conn *);
 
 /* Flushes pending output, then closes (at once while still
  * connecting: proto->close, no connect_failed). After this call the
@@ -325,8 +357,9 @@ void	conn_format_peer(char *out, size_t cap, int family,
  *   imap 5f3a0c12 192.0.2.7:51234: disconnect: peer closed
  *
  * The reason is "peer closed", "closed" (by us: QUIT, LOGOUT, an
- * error reply), "idle timeout", "output timeout" (a closing client
- * that does not read), "shutdown", "shutdown grace over", "aborted",
+ * error reply), "idle timeout", "session time limit" (the deadline),
+ * "output timeout" (a closing client that does not read), "shutdown",
+ * "shutdown grace over", "aborted",
  * or "read error: ..." / "write error: ..." with the system's text.
  */
 void	conn_log(const struct conn *, int level, const char *f, ...)

@@ -63,6 +63,7 @@ const struct proto imap_proto = IMAP_PROTO("imap", imap_open);
 const struct proto imaps_proto = IMAP_PROTO("imaps", imaps_open);
 
 static int	session_open(struct conn *, int implicit_tls);
+static uint64_t	login_timeout_ms(void);
 static int	ws_take(struct imap_session *);
 static void	ws_release(struct imap_session *);
 static int	spill_drain(struct imap_session *);
@@ -311,13 +312,25 @@ session_open(struct conn *c, int implicit_tls)
 	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {
 		memcpy(s->ip, "?", 2);
 	}
-	/* RFC 3501 5.4: at least 30 minutes once logged in; a client
-	 * that has not logged in gets the short SMTP-like limit. */
-	conn_set_timeout(c, (uint64_t)cfg_num(imap.cfg, CFG_SMTP_TIMEOUT) *
-	    1000);
+	/* Before login: imap_timeout capped at LOGIN_TIMEOUT_S, which
+	 * is also the session deadline (conn.h); RFC 3501 5.4's 30
+	 * minutes apply once logged in. */
+	conn_set_timeout(c, login_timeout_ms());
 	(void)imap_outf(s, "* OK [CAPABILITY %s] wren ready\r\n",
 	    capabilities(s));
 	return 0;
+}
+
+/* Before login: imap_timeout, at most LOGIN_TIMEOUT_S. */
+static uint64_t
+login_timeout_ms(void)
+{
+	uint64_t secs = (uint64_t)cfg_num(imap.cfg, CFG_IMAP_TIMEOUT);
+
+	if (secs > LOGIN_TIMEOUT_S) {
+		secs = LOGIN_TIMEOUT_S;
+	}
+	return secs * 1000;
 }
 
 /*
@@ -921,6 +934,7 @@ try_login(struct imap_session *s, const char *user, size_t ulen,
 		memcpy(s->login, l.name, sizeof s->login);
 		memcpy(s->home, l.home, sizeof s->home);
 		s->state = IMAP_ST_AUTH;
+		conn_clear_deadline(s->c);
 		conn_set_timeout(s->c, (uint64_t)cfg_num(imap.cfg,
 		    CFG_IMAP_TIMEOUT) * 1000);
 		imap_tagged(s, "OK", "[CAPABILITY %s] Logged in", CAPA_BASE);

@@ -25,8 +25,11 @@
  * the socket drains, so a 100,000-message LIST or a 30 MB RETR never
  * needs more than the connection's output buffer.
  *
- * Timeouts: smtp_timeout before login (Dovecot's login processes too
- * have a short one), POP3_TIMEOUT_S (10 minutes, RFC 1939 3) after.
+ * Timeouts: before login, imap_timeout capped at LOGIN_TIMEOUT_S, as
+ * the idle timeout and as an absolute session deadline (conn.h), so a
+ * client sending a byte now and then is cut all the same (Dovecot's
+ * login processes too have a short limit); POP3_TIMEOUT_S (10 minutes,
+ * RFC 1939 3) after, re-armed by input.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -132,6 +135,7 @@ const struct proto pop3_proto = POP3_PROTO("pop3", pop3_open);
 const struct proto pop3s_proto = POP3_PROTO("pop3s", pop3s_open);
 
 static int	session_open(struct conn *, int implicit_tls);
+static uint64_t	login_timeout_ms(void);
 static void	set_state(struct pop3_session *, enum pop3_state);
 static void	reply(struct pop3_session *, const char *f, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -276,12 +280,23 @@ session_open(struct conn *c, int implicit_tls)
 	timer_init(&s->delay, login_delay_done, s);
 	c->sess = s;
 	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {
-		fmt(s->ip, sizeof s->ip, "?");
+		(void)fmt(s->ip, sizeof s->ip, "?");
 	}
-	conn_set_timeout(c, (uint64_t)cfg_num(pop3.cfg, CFG_SMTP_TIMEOUT) *
-	    1000);
+	conn_set_timeout(c, login_timeout_ms());
 	reply(s, "+OK wren ready");
 	return 0;
+}
+
+/* Before login: imap_timeout, at most LOGIN_TIMEOUT_S. */
+static uint64_t
+login_timeout_ms(void)
+{
+	uint64_t secs = (uint64_t)cfg_num(pop3.cfg, CFG_IMAP_TIMEOUT);
+
+	if (secs > LOGIN_TIMEOUT_S) {
+		secs = LOGIN_TIMEOUT_S;
+	}
+	return secs * 1000;
 }
 
 /*
@@ -684,6 +699,7 @@ try_login(struct pop3_session *s, const char *user, size_t ulen,
 			return;
 		}
 		set_state(s, POP3_ST_TRANSACTION);
+		conn_clear_deadline(s->c);
 		conn_set_timeout(s->c, (uint64_t)POP3_TIMEOUT_S * 1000);
 		conn_log(s->c, LOG_LVL_INFO, "login=%s: %u messages",
 		    s->login, s->view.exists);

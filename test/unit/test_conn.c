@@ -1,7 +1,7 @@
 /*
  * test_conn.c - listeners, accept-time refusals (pool exhausted, per-IP
  * limit, shutdown), buffered output, input back-pressure, idle
- * timeouts, drain (peers already gone dropped at once, closing
+ * timeouts and session deadlines, drain (peers already gone dropped at once, closing
  * connections left alone, hooks that end other connections), slot
  * reuse and the one "disconnect" log line per connection, over real
  * loopback sockets driven by the real event loop in this process.
@@ -377,6 +377,76 @@ test_idle_timeout(void **state)
 	assert_string_equal(buf, "421 timeout\r\n");
 	assert_true(closed_by_server(f, fd));
 	assert_int_equal(timeouts, 1);
+	close(fd);
+	teardown(f);
+}
+
+/* A byte every 20 ms re-arms the idle timer each time: the session
+ * deadline, armed with the first idle timeout, cuts it all the same. */
+static void
+test_deadline_cuts_a_slow_sender(void **state)
+{
+	struct fixture *f = setup(4, 4, AF_INET);
+	char buf[256];
+	int fd = client(f, NULL), cut = 0;
+	uint64_t end = ev_clock_ms() + WAIT_MS;
+
+	(void)state;
+	expect(f, fd, "220", buf, sizeof buf);
+	assert_non_null(f->t.live);
+	conn_set_timeout(f->t.live, 200);
+	while (ev_clock_ms() < end && !cut) {
+		ssize_t n;
+
+		(void)write(fd, "x", 1);
+		pump(f, 20);
+		n = read(fd, buf, sizeof buf - 1);
+		if (n > 0) {
+			buf[n] = '\0';
+			cut = strstr(buf, "421 timeout") != NULL;
+		}
+	}
+	assert_true(cut);
+	assert_int_equal(timeouts, 1);
+	assert_true(closed_by_server(f, fd));
+	close(fd);
+	teardown(f);
+}
+
+/* Once cleared (the client logged in), input re-arms the idle timer
+ * and nothing else limits the session; an explicit deadline holds
+ * whatever the input. */
+static void
+test_deadline_cleared_and_set(void **state)
+{
+	struct fixture *f = setup(4, 4, AF_INET);
+	char buf[256];
+	int fd = client(f, NULL);
+
+	(void)state;
+	expect(f, fd, "220", buf, sizeof buf);
+	conn_set_timeout(f->t.live, 150);
+	conn_clear_deadline(f->t.live);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(write(fd, "x", 1), 1);
+		pump(f, 25);
+	}
+	assert_int_equal(timeouts, 0);
+	assert_int_equal(f->t.active, 1);
+	/* Later calls never arm it again by themselves. */
+	conn_set_timeout(f->t.live, 150);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(write(fd, "y", 1), 1);
+		pump(f, 25);
+	}
+	assert_int_equal(timeouts, 0);
+	conn_set_deadline(f->t.live, 100);
+	for (int i = 0; i < 20 && timeouts == 0; i++) {
+		(void)write(fd, "z", 1);
+		pump(f, 25);
+	}
+	assert_int_equal(timeouts, 1);
+	assert_true(closed_by_server(f, fd));
 	close(fd);
 	teardown(f);
 }
@@ -765,6 +835,8 @@ main(void)
 		cmocka_unit_test(test_per_ip_limit),
 		cmocka_unit_test(test_per_ip_table_survives_many_addresses),
 		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_deadline_cuts_a_slow_sender),
+		cmocka_unit_test(test_deadline_cleared_and_set),
 		cmocka_unit_test(test_drain_lets_sessions_say_goodbye),
 		cmocka_unit_test(test_drain_drops_peers_already_gone),
 		cmocka_unit_test(test_drain_skips_closing_and_survives_hooks),
