@@ -619,7 +619,8 @@ emit(struct smtp_body *b, char c, char *out, size_t *n)
 	if (b->in_header && b->hlen < sizeof b->hline) {
 		b->hline[b->hlen++] = c;
 	}
-	if (smtp_body_vsize(b) >= b->limit) {
+	/* Once over, nothing more is stored: what is kept is a prefix. */
+	if ((b->flags & SMTP_BODY_TOO_BIG) || smtp_body_vsize(b) >= b->limit) {
 		b->flags |= SMTP_BODY_TOO_BIG;
 		return;
 	}
@@ -641,7 +642,8 @@ line_end(struct smtp_body *b, char *out, size_t *n)
 	b->hlen = 0;
 	b->st = ST_BOL;
 	/* Counted as the CR LF it is on the wire (RFC 1870 SIZE). */
-	if (b->limit - smtp_body_vsize(b) < 2) {
+	if ((b->flags & SMTP_BODY_TOO_BIG) ||
+	    b->limit - smtp_body_vsize(b) < 2) {
 		b->flags |= SMTP_BODY_TOO_BIG;
 		return;
 	}

@@ -339,7 +339,8 @@ check_clean(const char *in, size_t len, uint64_t limit,
 {
 	char *ref = malloc(len + 1);
 	char dto[SMTP_LOOPCHECK_MAX][ADDR_MAX + 1];
-	size_t rlen = 0, maxline = 0, ndto = 0, p = 0;
+	size_t rlen = 0, maxline = 0, ndto = 0, p = 0, keep = 0;
+	uint64_t vs = 0;
 	size_t body = d->consumed - 3;
 	unsigned received = 0;
 	int header = 1;
@@ -404,9 +405,20 @@ check_clean(const char *in, size_t len, uint64_t limit,
 		dto[ndto][vlen] = '\0';
 		ndto++;
 	}
-	if (d->outlen != (rlen < limit ? rlen : limit) ||
+	/* The limit counts the message as sent: a line end is CR LF, two
+	 * octets; the first octet over it ends what is kept. */
+	for (size_t i = 0; i < rlen; i++) {
+		uint64_t cost = ref[i] == '\n' ? 2 : 1;
+
+		if (vs + cost > limit) {
+			break;
+		}
+		vs += cost;
+		keep++;
+	}
+	if (d->outlen != keep ||
 	    memcmp(d->out, ref, d->outlen) != 0 ||
-	    ((d->b.flags & SMTP_BODY_TOO_BIG) != 0) != (rlen > limit) ||
+	    ((d->b.flags & SMTP_BODY_TOO_BIG) != 0) != (keep < rlen) ||
 	    ((d->b.flags & SMTP_BODY_LONG_LINE) != 0) !=
 	    (maxline > SMTP_TEXT_LINE_MAX - 2) ||
 	    d->b.received != received || d->b.ndto != ndto) {
@@ -453,7 +465,8 @@ check_body(const uint8_t *data, size_t size)
 	}
 	if (a.b.size != a.outlen || a.b.lines != lf ||
 	    smtp_body_vsize(&a.b) != a.outlen + lf ||
-	    ((a.b.flags & SMTP_BODY_TOO_BIG) && a.b.size != limit) ||
+	    ((a.b.flags & SMTP_BODY_TOO_BIG) &&
+	    smtp_body_vsize(&a.b) + 1 < limit) ||
 	    ((a.b.flags & SMTP_BODY_NUL) != 0) !=
 	    (memchr(in, '\0', a.consumed) != NULL) ||
 	    ((a.b.flags & SMTP_BODY_BARE_CRLF) != 0) !=
