@@ -308,6 +308,7 @@ conn_new(int host)
 	buf_init(&c->in, inb, CONN_BUF_SIZE);
 	buf_init(&c->out, outb, CONN_BUF_SIZE);
 	timer_init(&c->idle, idle_fired, c);
+	timer_init(&c->deadline, idle_fired, c);
 	c->next = f.t.live;
 	if (f.t.live != NULL) {
 		f.t.live->prev = c;
