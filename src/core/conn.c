@@ -520,6 +520,11 @@ conn_deadline_fired(struct timer *tm, void *arg)
 	if (c->flags & (CONN_F_DEAD | CONN_F_CLOSING)) {
 		return;
 	}
+	/* The idle timer, maybe about to fire, now bounds the goodbye's
+	 * flush (conn_close keeps an armed one): give it its full wait,
+	 * or the reply could be dropped as an output timeout. */
+	(void)ev_timer_in(c->table->ev, &c->idle,
+	    c->idle_ms ? c->idle_ms : CONN_CLOSE_FLUSH_MS);
 	conn_expire(c, "session time limit");
 }
 
