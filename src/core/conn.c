@@ -382,8 +382,9 @@ conn_log(const struct conn *c, int level, const char *f, ...)
 	if (!log_enabled((enum log_level)level)) {
 		return;
 	}
+	/* A longer message is cut, as log lines are (limits.h). */
 	va_start(ap, f);
-	vfmt(msg, sizeof msg, f, ap);
+	(void)vfmt(msg, sizeof msg, f, ap);
 	va_end(ap);
 	log_msg((enum log_level)level, 0, "%s %08x %s: %s", c->proto->name,
 	    c->id, c->peer, msg);
