@@ -131,6 +131,8 @@ X(SMTP_TIMEOUT, "smtp_timeout", CFG_T_SECS, "300", 10, 3600, NULL, \
   "idle SMTP session timeout") \
 X(IMAP_TIMEOUT, "imap_timeout", CFG_T_SECS, "1800", 60, 86400, NULL, \
   "idle IMAP session timeout (RFC 3501: at least 30 minutes)") \
+X(LOGIN_TIMEOUT, "login_timeout", CFG_T_SECS, "180", 10, 3600, NULL, \
+  "IMAP and POP3 before login: limit from connect, whatever is sent") \
 X(SHUTDOWN_TIMEOUT, "shutdown_timeout", CFG_T_SECS, "3", 0, 60, NULL, \
   "on stop, how long work in flight may finish (fits procd's 5 s)") \
 X(AUTH_FAIL_DELAY, "auth_fail_delay", CFG_T_SECS, "2", 0, 60, NULL, \

@@ -36,14 +36,6 @@
  * can never be filled by an attacker with many addresses. */
 #define IPTAB_LOAD_FACTOR	2
 
-/* IMAP and POP3 before login: imap_timeout, but never more than this,
- * both as the idle timeout and as the session deadline (conn.h): a
- * client that has not logged in this long after connecting is cut,
- * however many bytes it sends. Dovecot's login processes give 3
- * minutes (CLIENT_LOGIN_TIMEOUT_MSECS). After login: imap_timeout
- * (IMAP), POP3_TIMEOUT_S (POP3), re-armed by input. */
-#define LOGIN_TIMEOUT_S		180
-
 /* Epoll: events taken per wakeup. */
 #define EV_BATCH		64
 

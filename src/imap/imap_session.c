@@ -312,25 +312,21 @@ session_open(struct conn *c, int implicit_tls)
 	if (addr_text(s->ip, sizeof s->ip, c->family, c->addr) == -1) {
 		memcpy(s->ip, "?", 2);
 	}
-	/* Before login: imap_timeout capped at LOGIN_TIMEOUT_S, which
-	 * is also the session deadline (conn.h); RFC 3501 5.4's 30
-	 * minutes apply once logged in. */
+	/* Before login: login_timeout, which is also the session
+	 * deadline (conn.h); RFC 3501 5.4's 30 minutes (imap_timeout)
+	 * apply once logged in. */
 	conn_set_timeout(c, login_timeout_ms());
 	(void)imap_outf(s, "* OK [CAPABILITY %s] wren ready\r\n",
 	    capabilities(s));
 	return 0;
 }
 
-/* Before login: imap_timeout, at most LOGIN_TIMEOUT_S. */
+/* Before login: login_timeout, as the idle timeout and as the
+ * session deadline (conn.h), counted from the connect. */
 static uint64_t
 login_timeout_ms(void)
 {
-	uint64_t secs = (uint64_t)cfg_num(imap.cfg, CFG_IMAP_TIMEOUT);
-
-	if (secs > LOGIN_TIMEOUT_S) {
-		secs = LOGIN_TIMEOUT_S;
-	}
-	return secs * 1000;
+	return (uint64_t)cfg_num(imap.cfg, CFG_LOGIN_TIMEOUT) * 1000;
 }
 
 /*

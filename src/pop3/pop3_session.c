@@ -25,7 +25,7 @@
  * the socket drains, so a 100,000-message LIST or a 30 MB RETR never
  * needs more than the connection's output buffer.
  *
- * Timeouts: before login, imap_timeout capped at LOGIN_TIMEOUT_S, as
+ * Timeouts: before login, login_timeout (from the connect), as
  * the idle timeout and as an absolute session deadline (conn.h), so a
  * client sending a byte now and then is cut all the same (Dovecot's
  * login processes too have a short limit); POP3_TIMEOUT_S (10 minutes,
@@ -287,16 +287,12 @@ session_open(struct conn *c, int implicit_tls)
 	return 0;
 }
 
-/* Before login: imap_timeout, at most LOGIN_TIMEOUT_S. */
+/* Before login: login_timeout, as the idle timeout and as the
+ * session deadline (conn.h), counted from the connect. */
 static uint64_t
 login_timeout_ms(void)
 {
-	uint64_t secs = (uint64_t)cfg_num(pop3.cfg, CFG_IMAP_TIMEOUT);
-
-	if (secs > LOGIN_TIMEOUT_S) {
-		secs = LOGIN_TIMEOUT_S;
-	}
-	return secs * 1000;
+	return (uint64_t)cfg_num(pop3.cfg, CFG_LOGIN_TIMEOUT) * 1000;
 }
 
 /*

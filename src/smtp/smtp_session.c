@@ -797,6 +797,8 @@ sasl_finish(struct smtp_session *s, const char *user, size_t ulen,
 	case LOGIN_OK:
 	case LOGIN_NO_HOME:	/* (not asked for) */
 		memcpy(s->login, l.name, sizeof s->login);
+		/* Logged in: from now on only the idle timer (conn.h). */
+		conn_clear_deadline(s->c);
 		reply(s, "235 2.7.0 Authentication successful");
 		return;
 	case LOGIN_THROTTLED:
@@ -944,6 +946,10 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->ret = cmd->ret;
 	memcpy(s->envid, cmd->envid, sizeof s->envid);
 	set_state(s, SMTP_ST_MAIL);
+	/* A sender at work: the session deadline (smtp_timeout from the
+	 * connect, against clients that only trickle) is over; a big
+	 * message on a slow link has the idle timer only. */
+	conn_clear_deadline(s->c);
 	reply(s, "250 2.1.0 Ok");
 }
 

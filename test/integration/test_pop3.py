@@ -629,8 +629,8 @@ def test_refusal_when_full(srv):
 
 
 def test_idle_timeout_before_login(srv):
-    """smtp_timeout before login (10 s here, its least)."""
-    s = srv(smtp_timeout="10")
+    """login_timeout before login (10 s here, its least)."""
+    s = srv(login_timeout="10")
     r = RawPOP3(s)
     r.sock.settimeout(30 * SLOW)  # longer than the server's 10 s
     t0 = time.monotonic()

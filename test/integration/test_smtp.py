@@ -1033,6 +1033,9 @@ def test_connection_limits(wren):
 def test_idle_session_times_out(wren):
     w = mail_server(wren, smtp_timeout="10")
     busy = session(w)
+    # A sender at work: after its MAIL only the idle timer counts (the
+    # session deadline, against trickling clients, ends there).
+    busy.cmd("MAIL FROM:<a@example.net>", 250)
     idle = SMTPClient(w.port, timeout=30)
     t0 = time.monotonic()
     idle.expect(220)
