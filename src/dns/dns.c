@@ -30,7 +30,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -38,6 +37,7 @@
 #include "core/addr.h"
 #include "core/fmt.h"
 #include "core/log.h"
+#include "core/pool.h"
 #include "dns_int.h"
 
 enum req_state {
@@ -176,9 +176,9 @@ dns_query_init(struct ev *ev, const struct dns_server *servers,
 		max_lookups = 1;
 	}
 	D.nreqs = max_lookups * DNS_QUERIES_PER_LOOKUP;
-	D.reqs = dns_pool_alloc(D.nreqs * sizeof *D.reqs);
+	D.reqs = pool_pages(D.nreqs * sizeof *D.reqs);
 	D.rx = malloc(DNS_UDP_MSG_MAX);
-	D.tcp = dns_pool_alloc(TCP_BYTES);
+	D.tcp = pool_pages(TCP_BYTES);
 	D.scratch = malloc(sizeof *D.scratch);
 	if (D.reqs == NULL || D.rx == NULL || D.tcp == NULL ||
 	    D.scratch == NULL) {
@@ -217,9 +217,9 @@ dns_query_shutdown(void)
 		}
 	}
 	dns_cache_free();
-	dns_pool_free(D.reqs, D.nreqs * sizeof *D.reqs);
+	pool_pages_free(D.reqs, D.nreqs * sizeof *D.reqs);
 	free(D.rx);
-	dns_pool_free(D.tcp, TCP_BYTES);
+	pool_pages_free(D.tcp, TCP_BYTES);
 	free(D.scratch);
 	memset(&D, 0, sizeof D);
 	epoch++;
@@ -323,27 +323,6 @@ dns_status_str(int status)
 		return "null MX: the domain accepts no mail";
 	default:
 		return "unknown";
-	}
-}
-
-void *
-dns_pool_alloc(size_t size)
-{
-	void *p;
-
-	if (size == 0) {
-		return NULL;
-	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void
-dns_pool_free(void *p, size_t size)
-{
-	if (p != NULL) {
-		(void)munmap(p, size);
 	}
 }
 

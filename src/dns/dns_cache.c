@@ -24,6 +24,7 @@
  */
 #include <string.h>
 
+#include "core/pool.h"
 #include "dns_int.h"
 
 struct cache_ent {
@@ -64,7 +65,7 @@ int
 dns_cache_init(size_t entries, struct err *e)
 {
 	dns_cache_free();
-	cache = dns_pool_alloc(entries * sizeof *cache);
+	cache = pool_pages(entries * sizeof *cache);
 	if (cache == NULL) {
 		return err_set(e, "dns cache: out of memory");
 	}
@@ -76,7 +77,7 @@ dns_cache_init(size_t entries, struct err *e)
 void
 dns_cache_free(void)
 {
-	dns_pool_free(cache, ncache * sizeof *cache);
+	pool_pages_free(cache, ncache * sizeof *cache);
 	cache = NULL;
 	ncache = 0;
 	fresh = 0;

@@ -15,13 +15,6 @@
 /* Fills buf with random octets (getrandom, /dev/urandom fallback). */
 void	dns_random(void *buf, size_t len);
 
-/* Zero-filled memory for a pool, straight from the kernel (mmap):
- * its pages count in the resident set only once written, which calloc
- * does not promise (glibc clears a block carved from the heap's top).
- * NULL when out of memory. dns_pool_free takes the same size. */
-void	*dns_pool_alloc(size_t size);
-void	dns_pool_free(void *, size_t size);
-
 /* The event loop the resolver runs on. */
 struct ev	*dns_ev(void);
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "core/log.h"
+#include "core/pool.h"
 #include "dns_int.h"
 
 enum lk_state {
@@ -94,7 +95,7 @@ dns_init(struct ev *ev, const struct dns_server *servers, size_t nservers,
 	if (dns_query_init(ev, servers, nservers, max_lookups, e) == -1) {
 		return -1;
 	}
-	L.pool = dns_pool_alloc(max_lookups * sizeof *L.pool);
+	L.pool = pool_pages(max_lookups * sizeof *L.pool);
 	if (L.pool == NULL) {
 		dns_query_shutdown();
 		return err_set(e, "dns lookups: out of memory");
@@ -115,7 +116,7 @@ dns_shutdown(void)
 			lk_abort(&L.pool[i]);
 		}
 	}
-	dns_pool_free(L.pool, L.n * sizeof *L.pool);
+	pool_pages_free(L.pool, L.n * sizeof *L.pool);
 	L.pool = NULL;
 	L.n = 0;
 	L.fresh = 0;
