@@ -28,7 +28,7 @@
 
 /* Per recipient (sc->rst). */
 enum {
-	RS_TODO,	/* no result yet */
+	RS_OPEN,	/* no result yet */
 	RS_ACCEPTED,	/* RCPT got 2xx; the "." reply decides */
 	RS_FINAL,	/* result set */
 	RS_SKIP		/* refused before the session: not sent */
@@ -106,6 +106,7 @@ static void	begin_txn(struct smtp_client *);
 static void	quit(struct smtp_client *, int dot_first);
 static void	auth_failed(struct smtp_client *, const struct smtp_reply *);
 static void	proto_error(struct smtp_client *, const char *);
+static void	give_up(struct smtp_client *, const char *, const char *);
 static void	settle_reply(struct smtp_client *, const struct smtp_reply *);
 static void	settle_local(struct smtp_client *, const char *esc,
 		    enum smtp_stage, const char *text);
@@ -176,7 +177,7 @@ smtp_client_init(struct smtp_client *sc,
 			sc->rst[i] = RS_SKIP;
 			continue;
 		}
-		sc->rst[i] = RS_TODO;
+		sc->rst[i] = RS_OPEN;
 		sc->smtputf8 |= has_8bit(rc->addr);
 	}
 	set_state(sc, SMTP_CL_GREETING);
@@ -368,24 +369,22 @@ smtp_client_timeout_ms(const struct smtp_client *sc)
 void
 smtp_client_timeout(struct smtp_client *sc)
 {
-	char text[SMTP_REPLY_TEXT_MAX + 1];
-	struct sb b;
-
-	if (sc->state == SMTP_CL_DONE || sc->state == SMTP_CL_QUIT) {
-		set_state(sc, SMTP_CL_DONE);
-		return;
-	}
-	sb_init(&b, text, sizeof text);
-	sb_str(&b, "conversation with ");
-	sb_str(&b, peer(sc));
-	sb_str(&b, " timed out ");
-	sb_str(&b, states[sc->state].when);
-	settle_local(sc, "4.4.2", states[sc->state].stage, text);
-	set_state(sc, SMTP_CL_DONE);
+	give_up(sc, "conversation with ", " timed out ");
 }
 
 void
 smtp_client_lost(struct smtp_client *sc)
+{
+	/* Lost after the final "." and before its reply: the server may
+	 * have taken the message. We retry (4.4.2) and may deliver it
+	 * twice, as every MTA does rather than lose it (RFC 1047). */
+	give_up(sc, "lost connection with ", " ");
+}
+
+/* The session ends without the server: every open recipient gets 4.4.2
+ * "<lead><peer><mid><when>". */
+static void
+give_up(struct smtp_client *sc, const char *lead, const char *mid)
 {
 	char text[SMTP_REPLY_TEXT_MAX + 1];
 	struct sb b;
@@ -394,13 +393,10 @@ smtp_client_lost(struct smtp_client *sc)
 		set_state(sc, SMTP_CL_DONE);
 		return;
 	}
-	/* Lost after the final "." and before its reply: the server may
-	 * have taken the message. We retry (4.4.2) and may deliver it
-	 * twice, as every MTA does rather than lose it (RFC 1047). */
 	sb_init(&b, text, sizeof text);
-	sb_str(&b, "lost connection with ");
+	sb_str(&b, lead);
 	sb_str(&b, peer(sc));
-	sb_str(&b, " ");
+	sb_str(&b, mid);
 	sb_str(&b, states[sc->state].when);
 	settle_local(sc, "4.4.2", states[sc->state].stage, text);
 	set_state(sc, SMTP_CL_DONE);
@@ -744,7 +740,7 @@ begin_txn(struct smtp_client *sc)
 	size_t pending = 0;
 
 	for (size_t i = 0; i < m->nrcpt; i++) {
-		pending += sc->rst[i] == RS_TODO;
+		pending += sc->rst[i] == RS_OPEN;
 	}
 	if (pending == 0) {
 		quit(sc, 0);
@@ -837,7 +833,7 @@ static void
 settle_reply(struct smtp_client *sc, const struct smtp_reply *r)
 {
 	for (size_t i = 0; i < sc->msg->nrcpt; i++) {
-		if (sc->rst[i] == RS_TODO || sc->rst[i] == RS_ACCEPTED) {
+		if (sc->rst[i] == RS_OPEN || sc->rst[i] == RS_ACCEPTED) {
 			result_reply(&sc->msg->rcpt[i].result, r,
 			    states[sc->state].stage);
 			sc->rst[i] = RS_FINAL;
@@ -851,7 +847,7 @@ settle_local(struct smtp_client *sc, const char *esc, enum smtp_stage stage,
     const char *text)
 {
 	for (size_t i = 0; i < sc->msg->nrcpt; i++) {
-		if (sc->rst[i] == RS_TODO || sc->rst[i] == RS_ACCEPTED) {
+		if (sc->rst[i] == RS_OPEN || sc->rst[i] == RS_ACCEPTED) {
 			result_local(&sc->msg->rcpt[i].result, esc, stage,
 			    text);
 			sc->rst[i] = RS_FINAL;
