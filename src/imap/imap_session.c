@@ -91,7 +91,7 @@ static void	idle_tick(struct timer *, void *);
 static void	job_tick(struct timer *, void *);
 static void	update_event(void *, enum mbox_event, uint32_t,
 		    const struct mbox_msg *);
-static void	mailbox_changed(struct mbox *, void *);
+static void	mailbox_changed(struct mbox_view *);
 static int	mailbox_path(const struct imap_session *, const char *name,
 		    size_t len, char *out, size_t cap);
 static int	mailbox_arg(const struct imap_arg *, char *, size_t,
@@ -118,7 +118,7 @@ imap_init(struct ev *ev, const struct cfg *cfg, struct maps *maps,
 		pool_destroy(&imap.sessions);
 		return -1;
 	}
-	if (mbox_init(ev, max, mailbox_changed, NULL, e) == -1) {
+	if (mbox_init(ev, max, e) == -1) {
 		pool_destroy(&imap.ws);
 		pool_destroy(&imap.sessions);
 		return -1;
@@ -1038,6 +1038,7 @@ cmd_select(struct imap_session *s, int readonly)
 		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
 		return;
 	}
+	s->view.changed = mailbox_changed;
 	if (mbox_select(path, &s->view, readonly, &e) == -1) {
 		conn_log(s->c, LOG_LVL_INFO, "select %.*s: %s", (int)nlen,
 		    name, e.msg);
@@ -1187,7 +1188,7 @@ cmd_status(struct imap_session *s)
 	const struct imap_arg *items = &cmd->args[cmd->args[0].next];
 	char name[IMAP_MAILBOX_MAX + 1], path[MBOX_PATH_MAX], out[256];
 	char q[2 * IMAP_MAILBOX_MAX + 2];
-	struct mbox_view v;
+	struct mbox_view v = { 0 };
 	size_t nlen, ol = 0, ql;
 	struct err e;
 	uint32_t unseen = 0;
@@ -1387,20 +1388,15 @@ update_event(void *arg, enum mbox_event ev, uint32_t seq,
 	}
 }
 
-/* Another hand changed a folder: sessions in IDLE on it hear now. */
+/* Another hand changed a folder: a session in IDLE on it hears now.
+ * The folder calls each of its views; the view is the session's. */
 static void
-mailbox_changed(struct mbox *mb, void *arg)
+mailbox_changed(struct mbox_view *v)
 {
-	(void)arg;
-	for (size_t i = 0; i < imap.sessions.count; i++) {
-		struct imap_session *s = (struct imap_session *)
-		    (void *)(imap.sessions.base + i * imap.sessions.size);
+	struct imap_session *s = (struct imap_session *)(void *)
+	    ((char *)v - offsetof(struct imap_session, view));
 
-		if (!(imap.sessions.used[i / 8] & (1u << (i % 8))) ||
-		    s->c == NULL || s->view.mb != mb || s->busy !=
-		    IMAP_B_IDLE) {
-			continue;
-		}
+	if (s->c != NULL && s->busy == IMAP_B_IDLE) {
 		imap_updates(s, 1);
 	}
 }

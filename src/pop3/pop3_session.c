@@ -206,7 +206,7 @@ pop3_init(struct ev *ev, const struct cfg *cfg, struct maps *maps,
 	}
 	/* The mailbox layer is IMAP's to set up when IMAP is built in
 	 * (it hears of changes for IDLE); POP3 needs no notification. */
-	if (!WREN_IMAP && mbox_init(ev, max, NULL, NULL, e) == -1) {
+	if (!WREN_IMAP && mbox_init(ev, max, e) == -1) {
 		pool_destroy(&pop3.sessions);
 		return -1;
 	}

@@ -21,8 +21,6 @@
 static struct {
 	struct mbox	*open;		/* max_open slots */
 	size_t		 max;
-	mbox_changed_fn	*changed;
-	void		*arg;
 	struct ev	*ev;
 	struct timer	 notify;	/* changes told from the loop */
 } mb_all;
@@ -37,8 +35,7 @@ static uint32_t	min_expunge_seen(const struct mbox *);
 static uint32_t	view_idx(struct mbox_view *, uint32_t seq);
 
 int
-mbox_init(struct ev *ev, size_t max_open, mbox_changed_fn *fn, void *arg,
-    struct err *e)
+mbox_init(struct ev *ev, size_t max_open, struct err *e)
 {
 	size_t len = max_open * sizeof(struct mbox);
 
@@ -49,8 +46,6 @@ mbox_init(struct ev *ev, size_t max_open, mbox_changed_fn *fn, void *arg,
 		return err_set(e, "mailbox table: %s", strerror(errno));
 	}
 	mb_all.max = max_open;
-	mb_all.changed = fn;
-	mb_all.arg = arg;
 	mb_all.ev = ev;
 	timer_init(&mb_all.notify, notify_run, NULL);
 	return mbox_disk_inotify_init(ev, e);
@@ -81,8 +76,10 @@ mbox_select(const char *path, struct mbox_view *v, int readonly,
     struct err *e)
 {
 	struct mbox *mb = NULL, *free_slot = NULL;
+	mbox_changed_fn *changed = v->changed;	/* the caller's */
 
 	memset(v, 0, sizeof *v);
+	v->changed = changed;
 	for (size_t i = 0; i < mb_all.max; i++) {
 		struct mbox *m = &mb_all.open[i];
 
@@ -823,8 +820,13 @@ notify_run(struct timer *t, void *arg)
 
 		if (mb->used && mb->notify) {
 			mb->notify = 0;
-			if (mb_all.changed != NULL) {
-				mb_all.changed(mb, mb_all.arg);
+			struct mbox_view *v = mb->views, *next;
+
+			for (; v != NULL; v = next) {
+				next = v->next;
+				if (v->changed != NULL) {
+					v->changed(v);
+				}
 			}
 		}
 	}

@@ -67,6 +67,13 @@ struct mbox_msg {
 
 struct mbox;
 
+struct mbox_view;
+/* Called after the folder changed by another hand (inotify), once for
+ * each view attached to it that set the hook (the folder keeps its
+ * own list of views: nobody scans every connection), so sessions in
+ * IDLE can report at once. It may detach its own view. */
+typedef void mbox_changed_fn(struct mbox_view *);
+
 /* A session's window on a folder. */
 struct mbox_view {
 	struct mbox	*mb;
@@ -80,6 +87,8 @@ struct mbox_view {
 	int		 readonly;	/* EXAMINE */
 	/* A cursor making sequence <-> index walks O(1) per step. */
 	uint32_t	 cur_seq, cur_idx;
+	mbox_changed_fn	*changed;	/* the caller's, set before
+					 * mbox_select; NULL: not told */
 	struct mbox_view *next;		/* views of the same folder */
 };
 
@@ -93,14 +102,9 @@ enum mbox_event {
 typedef void mbox_event_fn(void *arg, enum mbox_event, uint32_t seq,
     const struct mbox_msg *);
 
-/* Called after the folder changed by another hand (inotify), so
- * sessions in IDLE can report at once. */
-typedef void mbox_changed_fn(struct mbox *, void *arg);
-
-/* Once, at start: the loop that carries inotify, how many folders may
- * be open at once, and who hears of changes. */
-int	mbox_init(struct ev *, size_t max_open, mbox_changed_fn *, void *,
-	    struct err *);
+/* Once, at start: the loop that carries inotify and how many folders
+ * may be open at once. */
+int	mbox_init(struct ev *, size_t max_open, struct err *);
 void	mbox_shutdown(void);
 
 /*

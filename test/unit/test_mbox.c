@@ -59,11 +59,12 @@ static struct {
 
 /* --- helpers -------------------------------------------------------- */
 
+/* Each view attached when the folder changed hears it. */
 static void
-on_changed(struct mbox *mb, void *arg)
+on_changed(struct mbox_view *v)
 {
-	(void)mb;
-	(*(int *)arg)++;
+	(void)v;
+	fx.changed++;
 }
 
 static void
@@ -246,6 +247,7 @@ sel(struct mbox_view *v, int readonly)
 	struct err e;
 
 	e.msg[0] = '\0';
+	v->changed = on_changed;
 	if (mbox_select(fx.md, v, readonly, &e) == -1) {
 		fail_msg("mbox_select: %s", e.msg);
 	}
@@ -329,7 +331,7 @@ setup(void **state)
 	}
 	snprintf(fx.md, sizeof fx.md, "%s/Maildir", fx.root);
 	assert_int_equal(ev_init(&fx.ev, 1024, 64, &e), 0);
-	if (mbox_init(&fx.ev, 8, on_changed, &fx.changed, &e) == -1) {
+	if (mbox_init(&fx.ev, 8, &e) == -1) {
 		fail_msg("mbox_init: %s", e.msg);
 	}
 	return 0;
