@@ -41,6 +41,8 @@ static struct {
 static char	rbuf[IMAP_CHUNK];
 static char	hdr[HDR_SCRATCH];
 
+static void	fetch_step(struct imap_session *);
+static void	fetch_abort(struct imap_session *);
 static int	next_message(struct imap_session *);
 static int	check_set(struct imap_session *, const struct imap_arg *);
 static void	fetch_message(struct imap_session *);
@@ -58,9 +60,6 @@ static int	header_fields(struct imap_session *, off_t from, off_t to,
 		    const struct imap_fetch_body *, size_t *outlen);
 static void	store_message(struct imap_session *);
 static unsigned	imap_to_mf(unsigned);
-
-static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr",
-	"May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 /* --- FETCH ------------------------------------------------------------- */
 
@@ -94,21 +93,18 @@ imap_fetch_start(struct imap_session *s)
 	}
 	imap_seqset_begin(&j->it, ws->cmd.args[0].p, ws->cmd.args[0].len,
 	    j->uid ? mbox_view_last_uid(&s->view) : s->view.exists);
-	s->busy = IMAP_B_JOB;
-	imap_job_step(s);
+	imap_job_run(s, fetch_step, fetch_abort);
 }
 
-void
-imap_job_step(struct imap_session *s)
+/* One step of a FETCH or STORE job: messages while the output has
+ * room; the tagged reply at the end. */
+static void
+fetch_step(struct imap_session *s)
 {
 	struct imap_ws *ws = s->ws;
 	struct imap_job *j = &ws->job;
 	int store = ws->cmd.cmd == IMAP_CMD_STORE;
 
-	if (ws->cmd.cmd == IMAP_CMD_SEARCH) {
-		imap_search_step(s);
-		return;
-	}
 	if (j->msg != NULL) {
 		/* The index may have grown or been compacted since the
 		 * last step: find the message again. */
@@ -153,7 +149,7 @@ imap_job_step(struct imap_session *s)
 			return;		/* more when the socket drains */
 		}
 	}
-	imap_job_abort(s);
+	fetch_abort(s);
 	/* RFC 3501 7.4.1: no EXPUNGE now, but flags and new mail. */
 	imap_updates(s, 0);
 	if (j->err) {
@@ -166,8 +162,8 @@ imap_job_step(struct imap_session *s)
 	imap_job_done(s);
 }
 
-void
-imap_job_abort(struct imap_session *s)
+static void
+fetch_abort(struct imap_session *s)
 {
 	struct imap_job *j = &s->ws->job;
 
@@ -177,63 +173,6 @@ imap_job_abort(struct imap_session *s)
 	}
 	j->msg = NULL;
 	j->streaming = 0;
-}
-
-size_t
-imap_flags_fmt(const struct imap_session *s, const struct mbox_msg *m,
-    char *out, size_t cap)
-{
-	static const struct { unsigned mf; const char *name; } sys[] = {
-		{ MF_SEEN, "\\Seen" }, { MF_REPLIED, "\\Answered" },
-		{ MF_FLAGGED, "\\Flagged" }, { MF_TRASHED, "\\Deleted" },
-		{ MF_DRAFT, "\\Draft" },
-	};
-	char tmp[32 * MAILDIR_KEYWORDS_MAX];
-	size_t n = 0;
-
-	tmp[n++] = '(';
-	for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++) {
-		if (m->flags & sys[i].mf) {
-			n += (size_t)fmt(tmp + n, sizeof tmp - n, "%s%s",
-			    n > 1 ? " " : "", sys[i].name);
-		}
-	}
-	if (mbox_view_recent(&s->view, m)) {
-		n += (size_t)fmt(tmp + n, sizeof tmp - n, "%s\\Recent",
-		    n > 1 ? " " : "");
-	}
-	for (unsigned i = 0; i < MAILDIR_KEYWORDS_MAX; i++) {
-		const char *k = (m->keywords & (1u << i)) ?
-		    mbox_keyword_name(s->view.mb, i) : NULL;
-
-		if (k != NULL && n + strlen(k) + 3 < sizeof tmp) {
-			n += (size_t)fmt(tmp + n, sizeof tmp - n, "%s%s",
-			    n > 1 ? " " : "", k);
-		}
-	}
-	tmp[n++] = ')';
-	if (n < cap) {
-		memcpy(out, tmp, n);
-	}
-	return n;
-}
-
-size_t
-imap_date_fmt(int64_t t, char *out, size_t cap)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-	int n;
-
-	if (gmtime_r(&tt, &tm) == NULL) {
-		memset(&tm, 0, sizeof tm);
-		tm.tm_mday = 1;
-		tm.tm_year = 70;
-	}
-	n = fmt(out, cap, "%02d-%s-%04d %02d:%02d:%02d +0000", tm.tm_mday,
-	    months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec);
-	return n < 0 ? cap : (size_t)n;
 }
 
 /* --- walking the set ------------------------------------------------- */
@@ -365,7 +304,7 @@ fetch_message(struct imap_session *s)
 		if (rc != 0) {
 			j->streaming = rc;
 			if (!pump(s)) {
-				return;	/* goes on in imap_job_step */
+				return;	/* goes on at the next step */
 			}
 			j->streaming = 0;
 		}
@@ -975,8 +914,7 @@ imap_store_start(struct imap_session *s)
 	j->uid = ws->cmd.uid;
 	imap_seqset_begin(&j->it, ws->cmd.args[0].p, ws->cmd.args[0].len,
 	    j->uid ? mbox_view_last_uid(&s->view) : s->view.exists);
-	s->busy = IMAP_B_JOB;
-	imap_job_step(s);
+	imap_job_run(s, fetch_step, fetch_abort);
 }
 
 static unsigned

@@ -1,6 +1,6 @@
 /*
- * imap_int.h - what imap_session.c, imap_fetch.c and imap_search.c
- * share: the session, its workspace and the output path.
+ * imap_int.h - what the IMAP files share: the session, its workspace,
+ * the output path (imap_out.c) and each command file's entry points.
  *
  * A session is small and lives as long as its connection. Reading and
  * running a command needs a workspace (the command buffer, the parsed
@@ -65,7 +65,14 @@ struct imap_stream {
 	int		cr;		/* previous raw byte was CR */
 };
 
+struct imap_session;
+/* A job's step (runs while the output has room) and its abort (the
+ * session goes away mid-job). */
+typedef void imap_job_fn(struct imap_session *);
+
 struct imap_job {
+	imap_job_fn	*step;
+	imap_job_fn	*abort;		/* may be NULL */
 	struct imap_seqset_iter	it;
 	uint32_t	 lo, hi, cur;	/* range being walked */
 	int		 uid;		/* UID FETCH/STORE: cur is a UID */
@@ -111,6 +118,7 @@ struct imap_session {
 	struct timer		 delay;		/* failed login */
 	struct timer		 idle_tick;	/* IDLE keep-alive */
 	struct timer		 job_tick;	/* a job's next slice */
+	const struct cfg	*cfg;
 	char			 login[ADDR_MAX + 2];
 	char			 home[CFG_PATH_MAX];
 	char			 ip[ADDR_STR_MAX];
@@ -121,42 +129,71 @@ struct imap_session {
 	struct imap_session	*next_changed;
 };
 
-/* imap_session.c */
+/* imap_out.c: the workspace pool (one per session at most). */
+int	imap_out_init(struct ev *, size_t max_sessions, struct err *);
+void	imap_out_shutdown(void);
+/* The session's workspace: 0, or -1 when none is left (cannot happen:
+ * one per session). */
+int	imap_ws_take(struct imap_session *);
+void	imap_ws_release(struct imap_session *);
+/* Moves spilled output to the connection: 1 when all of it went. */
+int	imap_spill_drain(struct imap_session *);
+
+/* imap_out.c: output. Appends to the connection's buffer, or to the
+ * spill; a client that lets IMAP_SPILL_MAX pile up is dropped. */
 int	imap_out(struct imap_session *, const void *, size_t);
 int	imap_outf(struct imap_session *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* "<tag> <status> <text>" for the command running. */
 void	imap_tagged(struct imap_session *, const char *status,
 	    const char *f, ...) __attribute__((format(printf, 3, 4)));
+/* "<tag> BAD why" (or "* BAD" before a tag is known); counts toward
+ * IMAP_ERRORS_MAX, after which the session is closed with BYE. */
+void	imap_bad(struct imap_session *, const char *why);
 /* 1 while the output has room for another step of a job. */
 int	imap_room(const struct imap_session *);
+
+/* imap_out.c: jobs. imap_job_run makes the session busy with a job
+ * and runs its first step; the session calls imap_job_step again as
+ * the output drains or the job's timer fires. */
+void	imap_job_run(struct imap_session *, imap_job_fn *step,
+	    imap_job_fn *abort);
+void	imap_job_step(struct imap_session *);
 /* The job is over: the tagged reply is written, the session reads on. */
 void	imap_job_done(struct imap_session *);
+/* The session goes away: the job's abort runs (if any). */
+void	imap_job_cancel(struct imap_session *);
 /* A job that has worked IMAP_STEP_MS without filling the output asks
  * to go on at the next loop turn, so other sessions are served. */
 void	imap_job_yield(struct imap_session *);
 
-/* Untagged EXISTS, RECENT, FETCH FLAGS (and EXPUNGE when allowed). */
+/* imap_out.c: untagged EXISTS, RECENT, FETCH FLAGS (and EXPUNGE when
+ * allowed), and the same one line per change as an mbox_event_fn. */
 void	imap_updates(struct imap_session *, int allow_expunge);
-
-/* imap_fetch.c: FETCH (and STORE's FETCH responses). */
-void	imap_fetch_start(struct imap_session *);
-void	imap_store_start(struct imap_session *);
-/* Runs the job while there is room; calls imap_job_done at its end. */
-void	imap_job_step(struct imap_session *);
-void	imap_job_abort(struct imap_session *);
+void	imap_update_event(void *session, enum mbox_event, uint32_t seq,
+	    const struct mbox_msg *);
 /* "(\Seen \Flagged kw)" for a message. */
 size_t	imap_flags_fmt(const struct imap_session *, const struct mbox_msg *,
 	    char *, size_t);
 /* INTERNALDATE text "dd-Mon-yyyy hh:mm:ss +0000" of a time. */
 size_t	imap_date_fmt(int64_t t, char *, size_t);
 
+/* imap_fetch.c: FETCH and STORE (with its FETCH responses) as jobs. */
+void	imap_fetch_start(struct imap_session *);
+void	imap_store_start(struct imap_session *);
+
 /* imap_search.c: SEARCH and UID SEARCH as a job: "* SEARCH" and the
- * matching numbers go out as they are found. imap_job_step calls
- * imap_search_step for a SEARCH job. */
+ * matching numbers go out as they are found. */
 void	imap_search_start(struct imap_session *);
-void	imap_search_step(struct imap_session *);
-/* A session going away (or no longer searching) lets go of a message
- * its SEARCH left in the middle, and of its place in line. */
-void	imap_search_abort(struct imap_session *);
+
+/* imap_mailbox.c: the commands on mailboxes as a whole (RFC 3501
+ * 6.3): LIST, LSUB, STATUS. */
+void	imap_cmd_list(struct imap_session *);
+void	imap_cmd_lsub(struct imap_session *);
+void	imap_cmd_status(struct imap_session *);
+/* The Maildir path of a mailbox name: 0, or -1 when the name is not
+ * one a mailbox can have. */
+int	imap_mailbox_path(const struct imap_session *, const char *name,
+	    size_t len, char *out, size_t cap);
 
 #endif

@@ -197,6 +197,8 @@ static void	date_field(const struct decode_field *);
 static int	name_is(const struct decode_field *, const char *, size_t);
 static void	tree_begin(int full);
 static int	tree_run(void);
+static void	search_step(struct imap_session *);
+static void	search_abort(struct imap_session *);
 static void	round_begin(void);
 static void	round_end(void);
 static int	round_next(void);
@@ -246,17 +248,17 @@ imap_search_start(struct imap_session *s)
 		}
 	}
 	memset(j, 0, sizeof *j);
-	/* imap_job_abort closes st.fd: none is ever kept open here. */
 	j->st.fd = -1;
 	j->uid = ws->cmd.uid;
 	j->cur = 1;
 	(void)imap_out(s, "* SEARCH", 8);
-	s->busy = IMAP_B_JOB;
-	imap_job_step(s);
+	imap_job_run(s, search_step, search_abort);
 }
 
-void
-imap_search_step(struct imap_session *s)
+/* One slice of the walk: IMAP_STEP_MS of matching, or until the
+ * output is full; the tagged reply at the end. */
+static void
+search_step(struct imap_session *s)
 {
 	struct imap_job *j = &s->ws->job;
 	const struct mbox_msg *m;
@@ -332,15 +334,17 @@ imap_search_step(struct imap_session *s)
 		j->cur++;
 	}
 	(void)imap_out(s, "\r\n", 2);
-	imap_job_abort(s);
+	search_abort(s);
 	/* RFC 3501 7.4.1: no EXPUNGE during SEARCH. */
 	imap_updates(s, 0);
 	imap_tagged(s, "OK", "%sSEARCH completed", j->uid ? "UID " : "");
 	imap_job_done(s);
 }
 
-void
-imap_search_abort(struct imap_session *s)
+/* A session going away (or done searching) lets go of a message its
+ * SEARCH left in the middle, and of its place in line. */
+static void
+search_abort(struct imap_session *s)
 {
 	if (run.owner == s) {
 		engine_drop();

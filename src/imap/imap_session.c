@@ -7,13 +7,14 @@
  *   NOAUTH --LOGIN/AUTHENTICATE--> AUTH --SELECT/EXAMINE--> SELECTED
  *   SELECTED --CLOSE/UNSELECT--> AUTH; LOGOUT from anywhere.
  *
- * Glue only: bytes are framed and parsed by imap_parse.c, mailboxes
- * are store/mbox.h views, FETCH/STORE and SEARCH are jobs in
- * imap_fetch.c and imap_search.c. Untagged EXISTS/EXPUNGE/FETCH go out
+ * Glue only: bytes are framed and parsed by imap_parse.c; the command
+ * table below says which states allow each command and who handles
+ * it: this file (login, SELECT, IDLE), imap_mailbox.c (LIST, STATUS),
+ * imap_fetch.c and imap_search.c (jobs). Output goes through
+ * imap_out.c; mailboxes are store/mbox.h views. Untagged EXISTS/EXPUNGE/FETCH go out
  * before each tagged reply, but EXPUNGE never during FETCH, STORE or
  * SEARCH (RFC 3501 7.4.1), and at once to sessions in IDLE.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -28,7 +29,6 @@
 #include "auth/auth.h"
 #include "auth/login.h"
 #include "imap/imap_int.h"
-#include "imap/imap_pattern.h"
 #include "msg/base64.h"
 #include "msg/mailbox.h"
 #include "store/maildir.h"
@@ -42,7 +42,6 @@ static struct {
 	const struct cfg	*cfg;
 	struct maps		*maps;
 	struct pool		 sessions;
-	struct pool		 ws;
 } imap;
 
 static const char	*imap_refusal(enum conn_refusal);
@@ -64,14 +63,17 @@ const struct proto imaps_proto = IMAP_PROTO("imaps", imaps_open);
 
 static int	session_open(struct conn *, int implicit_tls);
 static uint64_t	login_timeout_ms(void);
-static int	ws_take(struct imap_session *);
-static void	ws_release(struct imap_session *);
-static int	spill_drain(struct imap_session *);
 static int	drain_now(const struct imap_session *);
-static void	bad(struct imap_session *, const char *tag, size_t,
-		    const char *);
+static void	set_state(struct imap_session *, enum imap_state);
 static void	command(struct imap_session *);
 static void	cmd_capability(struct imap_session *);
+static void	cmd_noop(struct imap_session *);
+static void	cmd_logout(struct imap_session *);
+static void	cmd_id(struct imap_session *);
+static void	cmd_namespace(struct imap_session *);
+static void	cmd_enable(struct imap_session *);
+static void	cmd_check(struct imap_session *);
+static void	cmd_not_yet(struct imap_session *);
 static void	cmd_starttls(struct imap_session *);
 static void	cmd_login(struct imap_session *);
 static void	cmd_authenticate(struct imap_session *);
@@ -80,24 +82,73 @@ static void	try_login(struct imap_session *, const char *, size_t,
 		    const char *, size_t);
 static void	login_delay_done(struct timer *, void *);
 static int	login_allowed(const struct imap_session *);
-static void	cmd_select(struct imap_session *, int readonly);
-static void	cmd_list(struct imap_session *, int lsub);
-static void	cmd_status(struct imap_session *);
-static void	cmd_close(struct imap_session *, int expunge);
+static void	cmd_select(struct imap_session *);
+static void	cmd_examine(struct imap_session *);
+static void	select_mailbox(struct imap_session *, int readonly);
+static void	cmd_close(struct imap_session *);
+static void	cmd_unselect(struct imap_session *);
+static void	close_mailbox(struct imap_session *, int expunge);
 static void	cmd_expunge(struct imap_session *);
 static void	cmd_idle(struct imap_session *);
 static void	idle_line(struct imap_session *, const char *, size_t);
 static void	idle_tick(struct timer *, void *);
 static void	job_tick(struct timer *, void *);
-static void	update_event(void *, enum mbox_event, uint32_t,
-		    const struct mbox_msg *);
 static void	mailbox_changed(struct mbox_view *);
-static int	mailbox_path(const struct imap_session *, const char *name,
-		    size_t len, char *out, size_t cap);
-static int	mailbox_arg(const struct imap_arg *, char *, size_t,
-		    size_t *);
-static int	status_item(const struct imap_arg *);
 static const char *capabilities(const struct imap_session *);
+
+/* States as bits, for the command table. */
+#define S_NOAUTH	(1u << IMAP_ST_NOAUTH)
+#define S_AUTH		(1u << IMAP_ST_AUTH)
+#define S_SELECTED	(1u << IMAP_ST_SELECTED)
+#define S_LOGGED_IN	(S_AUTH | S_SELECTED)
+#define S_ANY		(S_NOAUTH | S_LOGGED_IN)
+
+static const char *const state_name[] = {
+	[IMAP_ST_NOAUTH] = "not-authenticated",
+	[IMAP_ST_AUTH] = "authenticated",
+	[IMAP_ST_SELECTED] = "selected",
+	[IMAP_ST_LOGOUT] = "logout",
+};
+
+/* Each command, the states that allow it (RFC 3501 6.1-6.4) and its
+ * handler. UID FETCH/STORE/SEARCH/COPY/MOVE/EXPUNGE come as their base
+ * command with cmd.uid set. */
+static const struct {
+	enum imap_cmd_name	 cmd;
+	unsigned		 states;
+	void			(*fn)(struct imap_session *);
+} commands[] = {
+	{ IMAP_CMD_CAPABILITY,	S_ANY,		cmd_capability },
+	{ IMAP_CMD_NOOP,	S_ANY,		cmd_noop },
+	{ IMAP_CMD_LOGOUT,	S_ANY,		cmd_logout },
+	{ IMAP_CMD_ID,		S_ANY,		cmd_id },
+	{ IMAP_CMD_STARTTLS,	S_NOAUTH,	cmd_starttls },
+	{ IMAP_CMD_LOGIN,	S_NOAUTH,	cmd_login },
+	{ IMAP_CMD_AUTHENTICATE, S_NOAUTH,	cmd_authenticate },
+	{ IMAP_CMD_SELECT,	S_LOGGED_IN,	cmd_select },
+	{ IMAP_CMD_EXAMINE,	S_LOGGED_IN,	cmd_examine },
+	{ IMAP_CMD_LIST,	S_LOGGED_IN,	imap_cmd_list },
+	{ IMAP_CMD_LSUB,	S_LOGGED_IN,	imap_cmd_lsub },
+	{ IMAP_CMD_STATUS,	S_LOGGED_IN,	imap_cmd_status },
+	{ IMAP_CMD_NAMESPACE,	S_LOGGED_IN,	cmd_namespace },
+	{ IMAP_CMD_ENABLE,	S_LOGGED_IN,	cmd_enable },
+	{ IMAP_CMD_IDLE,	S_LOGGED_IN,	cmd_idle },
+	{ IMAP_CMD_CREATE,	S_LOGGED_IN,	cmd_not_yet },
+	{ IMAP_CMD_DELETE,	S_LOGGED_IN,	cmd_not_yet },
+	{ IMAP_CMD_RENAME,	S_LOGGED_IN,	cmd_not_yet },
+	{ IMAP_CMD_SUBSCRIBE,	S_LOGGED_IN,	cmd_not_yet },
+	{ IMAP_CMD_UNSUBSCRIBE,	S_LOGGED_IN,	cmd_not_yet },
+	{ IMAP_CMD_APPEND,	S_LOGGED_IN,	cmd_not_yet },
+	{ IMAP_CMD_CHECK,	S_SELECTED,	cmd_check },
+	{ IMAP_CMD_CLOSE,	S_SELECTED,	cmd_close },
+	{ IMAP_CMD_UNSELECT,	S_SELECTED,	cmd_unselect },
+	{ IMAP_CMD_EXPUNGE,	S_SELECTED,	cmd_expunge },
+	{ IMAP_CMD_FETCH,	S_SELECTED,	imap_fetch_start },
+	{ IMAP_CMD_STORE,	S_SELECTED,	imap_store_start },
+	{ IMAP_CMD_SEARCH,	S_SELECTED,	imap_search_start },
+	{ IMAP_CMD_COPY,	S_SELECTED,	cmd_not_yet },
+	{ IMAP_CMD_MOVE,	S_SELECTED,	cmd_not_yet },
+};
 
 int
 imap_init(struct ev *ev, const struct cfg *cfg, struct maps *maps,
@@ -111,15 +162,12 @@ imap_init(struct ev *ev, const struct cfg *cfg, struct maps *maps,
 	    max, e) == -1) {
 		return -1;
 	}
-	/* One workspace per session at most; pages are touched only by
-	 * the ones in use, so RSS follows the commands running. */
-	if (pool_init(&imap.ws, "imap-ws", sizeof(struct imap_ws), max,
-	    e) == -1) {
+	if (imap_out_init(ev, max, e) == -1) {
 		pool_destroy(&imap.sessions);
 		return -1;
 	}
 	if (mbox_init(ev, max, e) == -1) {
-		pool_destroy(&imap.ws);
+		imap_out_shutdown();
 		pool_destroy(&imap.sessions);
 		return -1;
 	}
@@ -130,7 +178,7 @@ void
 imap_shutdown(void)
 {
 	mbox_shutdown();
-	pool_destroy(&imap.ws);
+	imap_out_shutdown();
 	pool_destroy(&imap.sessions);
 }
 
@@ -146,102 +194,6 @@ imap_bytes_per_workspace(void)
 	return sizeof(struct imap_ws);
 }
 
-/* --- output --------------------------------------------------------- */
-
-int
-imap_out(struct imap_session *s, const void *p, size_t len)
-{
-	struct imap_ws *ws = s->ws;
-
-	if ((ws == NULL || ws->spill_len == 0) && conn_write(s->c, p, len) ==
-	    0) {
-		return 0;
-	}
-	if (ws == NULL && ws_take(s) == -1) {
-		return -1;
-	}
-	ws = s->ws;
-	if (ws->spill_off > 0 && ws->spill_len + len > sizeof ws->spill) {
-		memmove(ws->spill, ws->spill + ws->spill_off, ws->spill_len -
-		    ws->spill_off);
-		ws->spill_len -= ws->spill_off;
-		ws->spill_off = 0;
-	}
-	if (ws->spill_len + len > sizeof ws->spill) {
-		/* More than a client that does not read deserves. */
-		conn_log(s->c, LOG_LVL_WARN, "output overflow, closing");
-		conn_abort(s->c);
-		return -1;
-	}
-	memcpy(ws->spill + ws->spill_len, p, len);
-	ws->spill_len += len;
-	return 0;
-}
-
-int
-imap_outf(struct imap_session *s, const char *f, ...)
-{
-	char line[4096];	/* 26 keywords of 64 octets fit */
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vfmt(line, sizeof line, f, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof line) {
-		return -1;
-	}
-	return imap_out(s, line, (size_t)n);
-}
-
-void
-imap_tagged(struct imap_session *s, const char *status, const char *f, ...)
-{
-	char text[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vfmt(text, sizeof text, f, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof text) {
-		/* Our texts are short; one that is not loses its words,
-		 * never the status. */
-		memcpy(text, "Completed", sizeof "Completed");
-	}
-	(void)imap_outf(s, "%s %s %s\r\n", s->ws ? s->ws->tag : "*", status,
-	    text);
-}
-
-int
-imap_room(const struct imap_session *s)
-{
-	return (s->ws == NULL || s->ws->spill_len == 0) &&
-	    s->c->out.len < s->c->out.cap / 2 &&
-	    !(s->c->flags & (CONN_F_CLOSING | CONN_F_DEAD));
-}
-
-void
-imap_job_done(struct imap_session *s)
-{
-	s->busy = IMAP_B_NONE;
-}
-
-void
-imap_job_yield(struct imap_session *s)
-{
-	/* 1 ms, not 0: a timer due at the turn's cached time runs again
-	 * in the same turn's timer_run, and the job would never let the
-	 * loop poll. A step that worked IMAP_STEP_MS is past that 1 ms
-	 * already, so the next turn does not sleep for it. */
-	if (ev_timer_in(imap.ev, &s->job_tick, IMAP_YIELD_MS) == -1) {
-		/* No timer: the job goes on when the client sends more
-		 * or the output drains (slower, never stuck: output is
-		 * pending or the search is answered piecewise). */
-		conn_log(s->c, LOG_LVL_DEBUG, "job: no timer slot");
-	}
-}
-
 static void
 job_tick(struct timer *t, void *arg)
 {
@@ -253,7 +205,7 @@ job_tick(struct timer *t, void *arg)
 	}
 	if (s->c->flags & (CONN_F_CLOSING | CONN_F_DEAD)) {
 		/* It will not go on: others may search meanwhile. */
-		imap_search_abort(s);
+		imap_job_cancel(s);
 		return;
 	}
 	imap_input(s->c);
@@ -303,6 +255,7 @@ session_open(struct conn *c, int implicit_tls)
 	}
 	memset(s, 0, sizeof *s);
 	s->c = c;
+	s->cfg = imap.cfg;
 	s->tls = s->implicit_tls = implicit_tls;
 	imap_framer_init(&s->fr);
 	timer_init(&s->delay, login_delay_done, s);
@@ -357,7 +310,7 @@ imap_input(struct conn *c)
 		enum imap_fr_ev ev;
 
 		if (s->ws != NULL && s->ws->spill_len > 0 &&
-		    spill_drain(s) == 0) {
+		    imap_spill_drain(s) == 0) {
 			break;
 		}
 		if (s->busy == IMAP_B_JOB) {
@@ -404,7 +357,7 @@ imap_input(struct conn *c)
 			if (s->busy == IMAP_B_IDLE) {
 				idle_line(s, buf_head(&c->in), len);
 			} else {
-				if (ws_take(s) == -1) {
+				if (imap_ws_take(s) == -1) {
 					break;
 				}
 				sasl_plain(s, buf_head(&c->in), len);
@@ -414,7 +367,7 @@ imap_input(struct conn *c)
 			}
 			continue;
 		}
-		if (ws_take(s) == -1) {
+		if (imap_ws_take(s) == -1) {
 			break;
 		}
 		in = buf_head(&c->in);
@@ -439,13 +392,13 @@ imap_input(struct conn *c)
 		case IMAP_FR_TOO_LONG:
 		case IMAP_FR_LIT_TOO_BIG: {
 			size_t tl;
-			const char *tag = s->ws->buf;
 
-			if (imap_tag_get(s->ws->buf, s->ws->len, &tl) == -1) {
-				tag = NULL;
-				tl = 0;
+			if (imap_tag_get(s->ws->buf, s->ws->len, &tl) == 0 &&
+			    tl <= IMAP_TAG_MAX) {
+				memcpy(s->ws->tag, s->ws->buf, tl);
+				s->ws->tag[tl] = '\0';
 			}
-			bad(s, tag, tl, imap_strerror(ev == IMAP_FR_TOO_LONG ?
+			imap_bad(s, imap_strerror(ev == IMAP_FR_TOO_LONG ?
 			    IMAP_PE_LINE_LONG : IMAP_PE_LIT_BIG));
 			s->ws->len = 0;
 			break;
@@ -456,7 +409,8 @@ imap_input(struct conn *c)
 			return;
 		case IMAP_FR_CMD:
 			if (s->ws->len > sizeof s->ws->buf) {
-				bad(s, NULL, 0, "Command too long");
+				memcpy(s->ws->tag, "*", 2);
+				imap_bad(s, "Command too long");
 			} else {
 				command(s);
 			}
@@ -475,7 +429,7 @@ imap_input(struct conn *c)
 	    c->out_own == NULL &&
 	    s->ws != NULL && s->ws->len == 0 && s->ws->spill_len == 0 &&
 	    c->in.len == 0 && !(c->flags & CONN_F_DEAD)) {
-		ws_release(s);
+		imap_ws_release(s);
 	}
 }
 
@@ -538,94 +492,36 @@ imap_close(struct conn *c)
 	if (s == NULL) {
 		return;
 	}
-	if (s->busy == IMAP_B_JOB) {
-		imap_search_abort(s);
-		imap_job_abort(s);
-	}
+	imap_job_cancel(s);
 	mbox_unselect(&s->view);
 	ev_timer_cancel(imap.ev, &s->delay);
 	ev_timer_cancel(imap.ev, &s->idle_tick);
 	ev_timer_cancel(imap.ev, &s->job_tick);
-	if (s->ws != NULL) {
-		(void)pool_put(&imap.ws, s->ws);
-		s->ws = NULL;
-	}
+	imap_ws_release(s);
 	explicit_bzero(s, sizeof *s);
 	c->sess = NULL;
 	(void)pool_put(&imap.sessions, s);
 }
 
-/* --- workspace ------------------------------------------------------- */
-
-static int
-ws_take(struct imap_session *s)
-{
-	if (s->ws != NULL) {
-		return 0;
-	}
-	s->ws = pool_get(&imap.ws);
-	if (s->ws == NULL) {
-		return -1;	/* cannot happen: one per session */
-	}
-	s->ws->len = 0;
-	s->ws->spill_len = s->ws->spill_off = 0;
-	s->ws->tag[0] = '*';
-	s->ws->tag[1] = '\0';
-	return 0;
-}
-
-static void
-ws_release(struct imap_session *s)
-{
-	if (s->ws != NULL) {
-		(void)pool_put(&imap.ws, s->ws);
-		s->ws = NULL;
-	}
-}
-
-/* Moves spilled output to the connection: 1 when all of it went. */
-static int
-spill_drain(struct imap_session *s)
-{
-	struct imap_ws *ws = s->ws;
-	size_t room = buf_room(&s->c->out), n = ws->spill_len - ws->spill_off;
-
-	if (n > room) {
-		n = room;
-	}
-	if (n > 0 && conn_write(s->c, ws->spill + ws->spill_off, n) == 0) {
-		ws->spill_off += n;
-	}
-	if (ws->spill_off == ws->spill_len) {
-		ws->spill_off = ws->spill_len = 0;
-		return 1;
-	}
-	return 0;
-}
-
 /* --- commands -------------------------------------------------------- */
 
 static void
-bad(struct imap_session *s, const char *tag, size_t tlen, const char *why)
+set_state(struct imap_session *s, enum imap_state to)
 {
-	if (tag != NULL && tlen > 0) {
-		(void)imap_outf(s, "%.*s BAD %s\r\n", (int)tlen, tag, why);
-	} else {
-		(void)imap_outf(s, "* BAD %s\r\n", why);
-	}
-	if (++s->errors >= IMAP_ERRORS_MAX) {
-		(void)imap_outf(s, "* BYE Too many invalid commands\r\n");
-		conn_close(s->c);
-	}
+	conn_log(s->c, LOG_LVL_DEBUG, "%s -> %s", state_name[s->state],
+	    state_name[to]);
+	s->state = to;
 }
 
+/* A complete command in the workspace: parsed, checked against the
+ * session's state, run. */
 static void
 command(struct imap_session *s)
 {
 	struct imap_ws *ws = s->ws;
 	struct imap_cmd *cmd = &ws->cmd;
 	enum imap_perr pe = imap_cmd_parse(ws->buf, ws->len, cmd);
-	int selected = s->state == IMAP_ST_SELECTED;
+	unsigned st = 1u << s->state;
 
 	if (cmd->tag_len > 0 && cmd->tag_len <= IMAP_TAG_MAX) {
 		memcpy(ws->tag, cmd->tag, cmd->tag_len);
@@ -634,141 +530,82 @@ command(struct imap_session *s)
 		memcpy(ws->tag, "*", 2);
 	}
 	if (pe != IMAP_PE_OK) {
-		if (pe == IMAP_PE_EMPTY) {
-			return;		/* a stray empty line */
+		if (pe != IMAP_PE_EMPTY) {	/* a stray empty line */
+			imap_bad(s, imap_strerror(pe));
 		}
-		bad(s, cmd->tag, cmd->tag_len, imap_strerror(pe));
 		return;
 	}
-	/* Commands valid in any state (RFC 3501 6.1). */
-	switch (cmd->cmd) {
-	case IMAP_CMD_CAPABILITY:
-		cmd_capability(s);
-		return;
-	case IMAP_CMD_NOOP:
-		if (selected) {
-			mbox_sync(s->view.mb);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (commands[i].cmd != cmd->cmd) {
+			continue;
 		}
-		imap_updates(s, 1);
-		imap_tagged(s, "OK", "NOOP completed");
-		return;
-	case IMAP_CMD_LOGOUT:
-		(void)imap_outf(s, "* BYE Logging out\r\n");
-		imap_tagged(s, "OK", "LOGOUT completed");
-		s->state = IMAP_ST_LOGOUT;
-		conn_close(s->c);
-		return;
-	case IMAP_CMD_ID:
-		(void)imap_outf(s, "* ID (\"name\" \"wren\")\r\n");
-		imap_tagged(s, "OK", "ID completed");
-		return;
-	default:
-		break;
-	}
-	if (s->state == IMAP_ST_NOAUTH) {
-		switch (cmd->cmd) {
-		case IMAP_CMD_STARTTLS:
-			cmd_starttls(s);
-			return;
-		case IMAP_CMD_LOGIN:
-			cmd_login(s);
-			return;
-		case IMAP_CMD_AUTHENTICATE:
-			cmd_authenticate(s);
-			return;
-		case IMAP_CMD_UNKNOWN:
-			bad(s, cmd->tag, cmd->tag_len, "Unknown command");
-			return;
-		default:
-			bad(s, cmd->tag, cmd->tag_len, "Log in first");
-			return;
+		if (commands[i].states & st) {
+			commands[i].fn(s);
+		} else if (s->state == IMAP_ST_NOAUTH) {
+			imap_bad(s, "Log in first");
+		} else if (commands[i].states == S_NOAUTH) {
+			imap_bad(s, "Already logged in");
+		} else {
+			imap_bad(s, "No mailbox selected");
 		}
-	}
-	switch (cmd->cmd) {
-	case IMAP_CMD_STARTTLS:
-	case IMAP_CMD_LOGIN:
-	case IMAP_CMD_AUTHENTICATE:
-		bad(s, cmd->tag, cmd->tag_len, "Already logged in");
-		return;
-	case IMAP_CMD_SELECT:
-		cmd_select(s, 0);
-		return;
-	case IMAP_CMD_EXAMINE:
-		cmd_select(s, 1);
-		return;
-	case IMAP_CMD_LIST:
-		cmd_list(s, 0);
-		return;
-	case IMAP_CMD_LSUB:
-		cmd_list(s, 1);
-		return;
-	case IMAP_CMD_STATUS:
-		cmd_status(s);
-		return;
-	case IMAP_CMD_NAMESPACE:
-		(void)imap_outf(s, "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n");
-		imap_tagged(s, "OK", "NAMESPACE completed");
-		return;
-	case IMAP_CMD_ENABLE:
-		/* No extension here needs enabling (RFC 5161 3.1). */
-		(void)imap_outf(s, "* ENABLED\r\n");
-		imap_tagged(s, "OK", "ENABLE completed");
-		return;
-	case IMAP_CMD_IDLE:
-		cmd_idle(s);
-		return;
-	case IMAP_CMD_CREATE:
-	case IMAP_CMD_DELETE:
-	case IMAP_CMD_RENAME:
-	case IMAP_CMD_SUBSCRIBE:
-	case IMAP_CMD_UNSUBSCRIBE:
-	case IMAP_CMD_APPEND:
-		imap_tagged(s, "NO", "[CANNOT] Not supported by this server "
-		    "yet");
-		return;
-	case IMAP_CMD_UNKNOWN:
-		bad(s, cmd->tag, cmd->tag_len, "Unknown command");
-		return;
-	default:
-		break;
-	}
-	if (!selected) {
-		bad(s, cmd->tag, cmd->tag_len, "No mailbox selected");
 		return;
 	}
-	switch (cmd->cmd) {
-	case IMAP_CMD_CHECK:
+	imap_bad(s, "Unknown command");
+}
+
+static void
+cmd_noop(struct imap_session *s)
+{
+	if (s->state == IMAP_ST_SELECTED) {
 		mbox_sync(s->view.mb);
-		imap_updates(s, 1);
-		imap_tagged(s, "OK", "CHECK completed");
-		return;
-	case IMAP_CMD_CLOSE:
-		cmd_close(s, 1);
-		return;
-	case IMAP_CMD_UNSELECT:
-		cmd_close(s, 0);
-		return;
-	case IMAP_CMD_EXPUNGE:
-		cmd_expunge(s);
-		return;
-	case IMAP_CMD_FETCH:
-		imap_fetch_start(s);
-		return;
-	case IMAP_CMD_STORE:
-		imap_store_start(s);
-		return;
-	case IMAP_CMD_SEARCH:
-		imap_search_start(s);
-		return;
-	case IMAP_CMD_COPY:
-	case IMAP_CMD_MOVE:
-		imap_tagged(s, "NO", "[CANNOT] Not supported by this server "
-		    "yet");
-		return;
-	default:
-		bad(s, cmd->tag, cmd->tag_len, "Unknown command");
-		return;
 	}
+	imap_updates(s, 1);
+	imap_tagged(s, "OK", "NOOP completed");
+}
+
+static void
+cmd_logout(struct imap_session *s)
+{
+	(void)imap_outf(s, "* BYE Logging out\r\n");
+	imap_tagged(s, "OK", "LOGOUT completed");
+	set_state(s, IMAP_ST_LOGOUT);
+	conn_close(s->c);
+}
+
+static void
+cmd_id(struct imap_session *s)
+{
+	(void)imap_outf(s, "* ID (\"name\" \"wren\")\r\n");
+	imap_tagged(s, "OK", "ID completed");
+}
+
+static void
+cmd_namespace(struct imap_session *s)
+{
+	(void)imap_outf(s, "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n");
+	imap_tagged(s, "OK", "NAMESPACE completed");
+}
+
+static void
+cmd_enable(struct imap_session *s)
+{
+	/* No extension here needs enabling (RFC 5161 3.1). */
+	(void)imap_outf(s, "* ENABLED\r\n");
+	imap_tagged(s, "OK", "ENABLE completed");
+}
+
+static void
+cmd_check(struct imap_session *s)
+{
+	mbox_sync(s->view.mb);
+	imap_updates(s, 1);
+	imap_tagged(s, "OK", "CHECK completed");
+}
+
+static void
+cmd_not_yet(struct imap_session *s)
+{
+	imap_tagged(s, "NO", "[CANNOT] Not supported by this server yet");
 }
 
 static const char *
@@ -798,7 +635,7 @@ static void
 cmd_starttls(struct imap_session *s)
 {
 	if (s->tls) {
-		bad(s, s->ws->cmd.tag, s->ws->cmd.tag_len, "TLS is already "
+		imap_bad(s, "TLS is already "
 		    "active");
 		return;
 	}
@@ -837,7 +674,7 @@ cmd_login(struct imap_session *s)
 	}
 	if (cmd->nargs != 2 || imap_arg_str(&cmd->args[0], user,
 	    sizeof user - 1, &ulen) == -1) {
-		bad(s, cmd->tag, cmd->tag_len, "Invalid arguments");
+		imap_bad(s, "Invalid arguments");
 		return;
 	}
 	if (imap_arg_str(&cmd->args[cmd->args[0].next], pw, sizeof pw - 1,
@@ -873,7 +710,7 @@ cmd_authenticate(struct imap_session *s)
 	}
 	if (imap_arg_str(&cmd->args[cmd->args[0].next], ir, sizeof ir,
 	    &irlen) == -1) {
-		bad(s, cmd->tag, cmd->tag_len, "Invalid initial response");
+		imap_bad(s, "Invalid initial response");
 		return;
 	}
 	sasl_plain(s, ir, irlen);
@@ -929,7 +766,7 @@ try_login(struct imap_session *s, const char *user, size_t ulen,
 		}
 		memcpy(s->login, l.name, sizeof s->login);
 		memcpy(s->home, l.home, sizeof s->home);
-		s->state = IMAP_ST_AUTH;
+		set_state(s, IMAP_ST_AUTH);
 		conn_clear_deadline(s->c);
 		conn_set_timeout(s->c, (uint64_t)cfg_num(imap.cfg,
 		    CFG_IMAP_TIMEOUT) * 1000);
@@ -970,55 +807,20 @@ login_delay_done(struct timer *t, void *arg)
 	}
 }
 
-/*
- * Maildir++ names: INBOX is Maildir/ itself, "Sent" is Maildir/.Sent,
- * "a.b" is Maildir/.a.b. Names with "/", "..", a leading "." or
- * control bytes are refused.
- */
-static int
-mailbox_path(const struct imap_session *s, const char *name, size_t len,
-    char *out, size_t cap)
+static void
+cmd_select(struct imap_session *s)
 {
-	if (len == 5 && strncasecmp(name, "INBOX", 5) == 0) {
-		return fmt(out, cap, "%s/Maildir", s->home) < (int)cap ? 0 :
-		    -1;
-	}
-	if (len == 0 || len > 200 || name[0] == '.' || name[len - 1] == '.') {
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)name[i];
-
-		if (ch < 0x20 || ch == 0x7f || ch == '/' || (ch == '.' &&
-		    i + 1 < len && name[i + 1] == '.')) {
-			return -1;
-		}
-	}
-	return fmt(out, cap, "%s/Maildir/.%.*s", s->home, (int)len, name) <
-	    (int)cap ? 0 : -1;
-}
-
-/* A mailbox name argument into buf: 1, or 0 when the string is longer
- * than cap (no mailbox has such a name), or -1 when it is no string. */
-static int
-mailbox_arg(const struct imap_arg *a, char *buf, size_t cap, size_t *len)
-{
-	if (imap_arg_str(a, buf, cap, len) == 0) {
-		return 1;
-	}
-	switch (a->type) {
-	case IMAP_ARG_ATOM:
-	case IMAP_ARG_NUMBER:
-	case IMAP_ARG_QUOTED:
-	case IMAP_ARG_LITERAL:
-		return 0;
-	default:
-		return -1;
-	}
+	select_mailbox(s, 0);
 }
 
 static void
-cmd_select(struct imap_session *s, int readonly)
+cmd_examine(struct imap_session *s)
+{
+	select_mailbox(s, 1);
+}
+
+static void
+select_mailbox(struct imap_session *s, int readonly)
 {
 	struct imap_cmd *cmd = &s->ws->cmd;
 	char name[IMAP_MAILBOX_MAX + 1], path[MBOX_PATH_MAX];
@@ -1030,11 +832,11 @@ cmd_select(struct imap_session *s, int readonly)
 	if (s->state == IMAP_ST_SELECTED) {
 		/* RFC 3501 6.3.1: the old one is closed, no expunge. */
 		mbox_unselect(&s->view);
-		s->state = IMAP_ST_AUTH;
+		set_state(s, IMAP_ST_AUTH);
 		(void)imap_outf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
 	}
 	if (imap_arg_str(&cmd->args[0], name, sizeof name, &nlen) == -1 ||
-	    mailbox_path(s, name, nlen, path, sizeof path) == -1) {
+	    imap_mailbox_path(s, name, nlen, path, sizeof path) == -1) {
 		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
 		return;
 	}
@@ -1045,7 +847,7 @@ cmd_select(struct imap_session *s, int readonly)
 		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
 		return;
 	}
-	s->state = IMAP_ST_SELECTED;
+	set_state(s, IMAP_ST_SELECTED);
 	if (fmt(s->selected, sizeof s->selected, "%.*s", (int)nlen, name) >=
 	    (int)sizeof s->selected) {
 		/* Only logs read it: cut, and say so. */
@@ -1079,192 +881,26 @@ cmd_select(struct imap_session *s, int readonly)
 	    "READ-WRITE", readonly ? "EXAMINE" : "SELECT");
 }
 
-/*
- * LIST and LSUB over INBOX and the Maildir++ folders (every folder
- * counts as subscribed). Patterns (imap_pattern.h): '*' matches
- * anything, '%' anything but the '.' hierarchy delimiter, in time
- * linear in the name whatever the pattern.
- */
-static const char *
-special_use(const char *name)
+static void
+cmd_close(struct imap_session *s)
 {
-	static const char *const su[][2] = {
-		{ "Sent", "\\Sent" }, { "Drafts", "\\Drafts" },
-		{ "Trash", "\\Trash" }, { "Junk", "\\Junk" },
-		{ "Archive", "\\Archive" },
-	};
-
-	for (size_t i = 0; i < sizeof su / sizeof su[0]; i++) {
-		if (strcmp(name, su[i][0]) == 0) {
-			return su[i][1];
-		}
-	}
-	return NULL;
+	close_mailbox(s, 1);
 }
 
 static void
-cmd_list(struct imap_session *s, int lsub)
+cmd_unselect(struct imap_session *s)
 {
-	struct imap_cmd *cmd = &s->ws->cmd;
-	const char *what = lsub ? "LSUB" : "LIST";
-	char ref[IMAP_MAILBOX_MAX + 1], pat[IMAP_MAILBOX_MAX + 1];
-	char path[MBOX_PATH_MAX], full[IMAP_PATTERN_MAX];
-	size_t rlen, plen;
-	struct dirent *d;
-	DIR *dir;
-
-	if (imap_arg_str(&cmd->args[0], ref, sizeof ref, &rlen) == -1 ||
-	    imap_arg_str(&cmd->args[cmd->args[0].next], pat, sizeof pat,
-	    &plen) == -1) {
-		bad(s, cmd->tag, cmd->tag_len, "Invalid arguments");
-		return;
-	}
-	if (plen == 0) {
-		/* RFC 3501 6.3.8: the delimiter and root. */
-		(void)imap_outf(s, "* %s (\\Noselect) \".\" \"\"\r\n", what);
-		imap_tagged(s, "OK", "%s completed", what);
-		return;
-	}
-	if (rlen + plen > sizeof full) {
-		bad(s, cmd->tag, cmd->tag_len, "Pattern too long");
-		return;
-	}
-	memcpy(full, ref, rlen);
-	memcpy(full + rlen, pat, plen);
-	if (imap_pattern_match(full, rlen + plen, "INBOX", 5, '.') == 1) {
-		(void)imap_outf(s, "* %s (\\HasNoChildren) \".\" INBOX\r\n",
-		    what);
-	}
-	if (fmt(path, sizeof path, "%s/Maildir", s->home) >=
-	    (int)sizeof path) {
-		imap_tagged(s, "NO", "[UNAVAILABLE] Mailbox path too long");
-		return;
-	}
-	if ((dir = opendir(path)) != NULL) {
-		while ((d = readdir(dir)) != NULL) {
-			const char *n = d->d_name + 1;
-			/* A quoted name: every octet may need a '\'. */
-			char q[2 * sizeof d->d_name + 2];
-			const char *use;
-			size_t nl = strlen(n), ql;
-
-			if (d->d_name[0] != '.' || nl == 0 || n[0] == '.' ||
-			    imap_pattern_match(full, rlen + plen, n, nl,
-			    '.') != 1) {
-				continue;
-			}
-			use = special_use(n);
-			if ((ql = imap_astring_fmt(q, sizeof q, n, nl)) <=
-			    sizeof q) {
-				(void)imap_outf(s, "* %s (\\HasNoChildren%s%s) "
-				    "\".\" %.*s\r\n", what, use ? " " : "",
-				    use ? use : "", (int)ql, q);
-			}
-		}
-		closedir(dir);
-	}
-	imap_tagged(s, "OK", "%s completed", what);
-}
-
-/* A STATUS item's name is one of these (RFC 3501 6.3.10). */
-static int
-status_item(const struct imap_arg *a)
-{
-	return imap_arg_is(a, "MESSAGES") || imap_arg_is(a, "RECENT") ||
-	    imap_arg_is(a, "UIDNEXT") || imap_arg_is(a, "UIDVALIDITY") ||
-	    imap_arg_is(a, "UNSEEN");
-}
-
-/*
- * The items are checked before the mailbox is looked up, so an unknown
- * item is BAD whether or not the mailbox exists. A name longer than
- * any mailbox can have is NO [NONEXISTENT], like any other name that
- * is not there; its quoted form always fits q (every octet escaped).
- */
-static void
-cmd_status(struct imap_session *s)
-{
-	struct imap_cmd *cmd = &s->ws->cmd;
-	const struct imap_arg *items = &cmd->args[cmd->args[0].next];
-	char name[IMAP_MAILBOX_MAX + 1], path[MBOX_PATH_MAX], out[256];
-	char q[2 * IMAP_MAILBOX_MAX + 2];
-	struct mbox_view v = { 0 };
-	size_t nlen, ol = 0, ql;
-	struct err e;
-	uint32_t unseen = 0;
-	unsigned first;
-	int r;
-
-	if (items->type != IMAP_ARG_LIST) {
-		bad(s, cmd->tag, cmd->tag_len, "Invalid arguments");
-		return;
-	}
-	first = (unsigned)(items - cmd->args) + 1;
-	for (unsigned j = first; j < items->next; j = cmd->args[j].next) {
-		if (!status_item(&cmd->args[j])) {
-			bad(s, cmd->tag, cmd->tag_len, "Invalid status item");
-			return;
-		}
-	}
-	if ((r = mailbox_arg(&cmd->args[0], name, sizeof name, &nlen)) ==
-	    -1) {
-		bad(s, cmd->tag, cmd->tag_len, "Invalid arguments");
-		return;
-	}
-	if (r == 0 || mailbox_path(s, name, nlen, path, sizeof path) == -1 ||
-	    (ql = imap_astring_fmt(q, sizeof q, name, nlen)) > sizeof q ||
-	    mbox_select(path, &v, 1, &e) == -1) {
-		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
-		return;
-	}
-	for (uint32_t i = 1; i <= v.exists; i++) {
-		const struct mbox_msg *m = mbox_view_seq(&v, i);
-
-		unseen += m != NULL && !(m->flags & MF_SEEN);
-	}
-	for (unsigned j = first; j < items->next; j = cmd->args[j].next) {
-		const struct imap_arg *a = &cmd->args[j];
-		const char *sep = ol ? " " : "";
-		int n = -1;
-
-		if (imap_arg_is(a, "MESSAGES")) {
-			n = fmt(out + ol, sizeof out - ol, "%sMESSAGES %u", sep,
-			    v.exists);
-		} else if (imap_arg_is(a, "RECENT")) {
-			n = fmt(out + ol, sizeof out - ol, "%sRECENT %u", sep,
-			    v.nrecent);
-		} else if (imap_arg_is(a, "UIDNEXT")) {
-			n = fmt(out + ol, sizeof out - ol, "%sUIDNEXT %u", sep,
-			    mbox_uidnext(v.mb));
-		} else if (imap_arg_is(a, "UIDVALIDITY")) {
-			n = fmt(out + ol, sizeof out - ol, "%sUIDVALIDITY %u",
-			    sep, mbox_uidvalidity(v.mb));
-		} else if (imap_arg_is(a, "UNSEEN")) {
-			n = fmt(out + ol, sizeof out - ol, "%sUNSEEN %u", sep,
-			    unseen);
-		}
-		if (n < 0 || (size_t)n >= sizeof out - ol) {
-			/* Items repeated past any sensible request. */
-			mbox_unselect(&v);
-			bad(s, cmd->tag, cmd->tag_len, "Too many status items");
-			return;
-		}
-		ol += (size_t)n;
-	}
-	mbox_unselect(&v);
-	(void)imap_outf(s, "* STATUS %.*s (%.*s)\r\n", (int)ql, q, (int)ol,
-	    out);
-	imap_tagged(s, "OK", "STATUS completed");
+	close_mailbox(s, 0);
 }
 
 static void
-cmd_close(struct imap_session *s, int expunge)
+close_mailbox(struct imap_session *s, int expunge)
 {
 	if (expunge && !s->view.readonly) {
 		(void)mbox_expunge(&s->view, NULL, NULL, NULL, NULL);
 	}
 	mbox_unselect(&s->view);
-	s->state = IMAP_ST_AUTH;
+	set_state(s, IMAP_ST_AUTH);
 	imap_tagged(s, "OK", "%s completed", expunge ? "CLOSE" : "UNSELECT");
 }
 
@@ -1295,7 +931,7 @@ cmd_expunge(struct imap_session *s)
 	}
 	imap_updates(s, 1);
 	if (mbox_expunge(&s->view, s->ws->cmd.uid ? uid_in_set : NULL, s,
-	    update_event, s) == -1) {
+	    imap_update_event, s) == -1) {
 		imap_tagged(s, "NO", "Some messages could not be expunged");
 		return;
 	}
@@ -1319,7 +955,7 @@ idle_line(struct imap_session *s, const char *line, size_t len)
 {
 	ev_timer_cancel(imap.ev, &s->idle_tick);
 	s->busy = IMAP_B_NONE;
-	if (ws_take(s) == -1) {
+	if (imap_ws_take(s) == -1) {
 		conn_abort(s->c);
 		return;
 	}
@@ -1347,45 +983,6 @@ idle_tick(struct timer *t, void *arg)
 	}
 	(void)imap_outf(s, "* OK Still here\r\n");
 	(void)ev_timer_in(imap.ev, &s->idle_tick, 2 * 60 * 1000);
-}
-
-/* --- untagged updates ------------------------------------------------- */
-
-void
-imap_updates(struct imap_session *s, int allow_expunge)
-{
-	if (s->state == IMAP_ST_SELECTED) {
-		mbox_view_update(&s->view, allow_expunge, update_event, s);
-	}
-}
-
-static void
-update_event(void *arg, enum mbox_event ev, uint32_t seq,
-    const struct mbox_msg *m)
-{
-	struct imap_session *s = arg;
-	char flags[32 * MAILDIR_KEYWORDS_MAX];
-
-	switch (ev) {
-	case MBOX_EV_EXPUNGE:
-		(void)imap_outf(s, "* %u EXPUNGE\r\n", seq);
-		break;
-	case MBOX_EV_EXISTS:
-		(void)imap_outf(s, "* %u EXISTS\r\n", seq);
-		break;
-	case MBOX_EV_RECENT:
-		(void)imap_outf(s, "* %u RECENT\r\n", seq);
-		break;
-	case MBOX_EV_FLAGS: {
-		size_t n = imap_flags_fmt(s, m, flags, sizeof flags);
-
-		if (n < sizeof flags) {
-			(void)imap_outf(s, "* %u FETCH (UID %u FLAGS %.*s)\r\n",
-			    seq, m->uid, (int)n, flags);
-		}
-		break;
-	}
-	}
 }
 
 /* Another hand changed a folder: a session in IDLE on it hears now.
