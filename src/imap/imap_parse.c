@@ -66,6 +66,8 @@ static const char *const perr_text[] = {
 	[IMAP_PE_BADCHARSET] = "Unsupported charset",
 	[IMAP_PE_LINE_LONG] = "Line too long",
 	[IMAP_PE_LIT_BIG] = "Literal too big",
+	[IMAP_PE_STATUS_ATT] = "Invalid status item",
+	[IMAP_PE_LIST_OPT] = "Invalid LIST option",
 };
 
 /*
@@ -93,7 +95,7 @@ static const struct {
 	{ "RENAME", IMAP_CMD_RENAME, "aa", 0 },
 	{ "SUBSCRIBE", IMAP_CMD_SUBSCRIBE, "a", 0 },
 	{ "UNSUBSCRIBE", IMAP_CMD_UNSUBSCRIBE, "a", 0 },
-	{ "LIST", IMAP_CMD_LIST, "aw", 0 },
+	{ "LIST", IMAP_CMD_LIST, "xx*", 0 },
 	{ "LSUB", IMAP_CMD_LSUB, "aw", 0 },
 	{ "STATUS", IMAP_CMD_STATUS, "al", 0 },
 	{ "APPEND", IMAP_CMD_APPEND, "ax*", 0 },
@@ -290,6 +292,19 @@ imap_framer_stream(struct imap_framer *fr)
 	if (fr->st == FR_LITERAL && fr->lit_left > 0) {
 		fr->lits -= fr->lit_left;
 		fr->st = FR_STREAM;
+	}
+}
+
+void
+imap_framer_void(struct imap_framer *fr, int coming)
+{
+	size_t left = fr->st == FR_LITERAL || fr->st == FR_STREAM ?
+	    fr->lit_left : 0;
+
+	fr_reset(fr);
+	if (coming) {
+		fr->st = left > 0 ? FR_DISCARD_LIT : FR_DISCARD;
+		fr->lit_left = left;
 	}
 }
 

@@ -76,7 +76,9 @@ enum imap_perr {
 	IMAP_PE_DATE,		/* "Invalid date" */
 	IMAP_PE_BADCHARSET,	/* "Unsupported charset": NO, not BAD */
 	IMAP_PE_LINE_LONG,	/* "Line too long" (IMAP_FR_TOO_LONG) */
-	IMAP_PE_LIT_BIG		/* "Literal too big" (IMAP_FR_LIT_*) */
+	IMAP_PE_LIT_BIG,	/* "Literal too big" (IMAP_FR_LIT_*) */
+	IMAP_PE_STATUS_ATT,	/* "Invalid status item" */
+	IMAP_PE_LIST_OPT	/* "Invalid LIST option" */
 };
 
 /* The reply text of an error (no tag, no CR LF); never NULL. */
@@ -179,6 +181,15 @@ enum imap_fr_ev	imap_frame(struct imap_framer *, const char *in,
  * once its buffer starts with "tag APPEND ". */
 void	imap_framer_stream(struct imap_framer *);
 
+/* Right after IMAP_FR_CONT or IMAP_FR_LITERAL, or while streaming:
+ * the command is refused (the session answers it now). coming is 0
+ * when the client sends nothing more of it (it waits for a "+" that
+ * was not sent): the framer starts afresh. Else (a {n+} literal, or
+ * a "+" already sent) the rest of the literal and of the command up
+ * to its line end (with any further {n+} literal announced there)
+ * is dropped. */
+void	imap_framer_void(struct imap_framer *, int coming);
+
 /* The tag at the start of a command buffer (for the BAD of a void
  * command, or any reply before a full parse): 0 and *taglen when
  * buf starts with a valid tag followed by SP, a line end or the end
@@ -272,7 +283,8 @@ struct imap_cmd {
  *   NAMESPACE UNSELECT   -              UID EXPUNGE     s
  *   LOGIN        a a                    AUTHENTICATE    a [a]
  *   SELECT EXAMINE CREATE  a [l]        DELETE SUBSCRIBE UNSUBSCRIBE a
- *   RENAME       a a                    LIST LSUB       a w
+ *   RENAME       a a                    LSUB            a w
+ *   LIST         x x ... (imap_list_parse)
  *   STATUS       a l                    APPEND          a x ...
  *   SEARCH       x ...                  FETCH           s x
  *   STORE        s x x ...              COPY MOVE       s a
@@ -419,6 +431,76 @@ struct imap_store {
  * IMAP_FLAGS_MAX flags in all. */
 enum imap_perr	imap_store_parse(const struct imap_cmd *,
 		    struct imap_store *);
+
+/* --- LIST (RFC 3501 6.3.8, LIST-EXTENDED RFC 5258, LIST-STATUS 5819,
+ * SPECIAL-USE 6154) and STATUS items (RFC 3501 6.3.10) ------------ */
+
+/* STATUS items, as bits. */
+#define IMAP_SA_MESSAGES	0x01u
+#define IMAP_SA_RECENT		0x02u
+#define IMAP_SA_UIDNEXT		0x04u
+#define IMAP_SA_UIDVALIDITY	0x08u
+#define IMAP_SA_UNSEEN		0x10u
+
+/* The items of a STATUS list (the LIST argument at index i): 0 and
+ * *items, or IMAP_PE_STATUS_ATT for an unknown or missing item. */
+enum imap_perr	imap_status_items(const struct imap_cmd *, size_t i,
+		    unsigned *items);
+
+/* Selection options (LIST (...) ref pattern). */
+#define IMAP_LS_SUBSCRIBED	0x01u
+#define IMAP_LS_REMOTE		0x02u	/* accepted, means nothing here */
+#define IMAP_LS_RECURSIVEMATCH	0x04u
+#define IMAP_LS_SPECIAL_USE	0x08u
+/* Return options (... RETURN (...)). */
+#define IMAP_LR_SUBSCRIBED	0x01u
+#define IMAP_LR_CHILDREN	0x02u
+#define IMAP_LR_SPECIAL_USE	0x04u
+#define IMAP_LR_STATUS		0x08u
+
+#define IMAP_LIST_PATTERNS_MAX	16	/* patterns in one LIST */
+
+struct imap_list_args {
+	unsigned		 sel;		/* IMAP_LS_* */
+	unsigned		 ret;		/* IMAP_LR_* */
+	unsigned		 status;	/* IMAP_SA_*: RETURN STATUS */
+	int			 extended;	/* any RFC 5258 syntax */
+	const struct imap_arg	*ref;
+	unsigned		 npat;
+	const struct imap_arg	*pat[IMAP_LIST_PATTERNS_MAX];
+};
+
+/*
+ * LIST [(selection-options)] reference (pattern | (patterns))
+ * [RETURN (return-options)]. Unknown options are BAD (RFC 5258 3);
+ * RECURSIVEMATCH needs another selection option; the reference and
+ * the patterns are astrings or patterns with % and *.
+ */
+enum imap_perr	imap_list_parse(const struct imap_cmd *,
+		    struct imap_list_args *);
+
+/* --- APPEND (RFC 3501 6.3.11, MULTIAPPEND RFC 3502) -------------- */
+
+/*
+ * APPEND's message literals are streamed to the store, never kept, so
+ * the session parses each message's arguments when its literal is
+ * announced: the command text kept so far, up to the '{' of the
+ * literal, with that '{' replaced by an atom of the session's own
+ * (a marker), i.e.  mailbox [flag-list] [date-time] marker.  A text of
+ * the marker alone means the literal announced is the mailbox name
+ * itself (mailbox is then NULL). Flags as in STORE (\Recent
+ * refused); the date-time is RFC 3501's "dd-Mon-yyyy hh:mm:ss +zzzz"
+ * (day may be " d"), any other is IMAP_PE_DATE.
+ */
+struct imap_append_args {
+	const struct imap_arg	*mailbox;	/* NULL: see above */
+	struct imap_store	 fl;		/* flags, keywords */
+	int64_t			 date;		/* seconds since the
+						 * epoch, UTC; -1: none */
+};
+
+enum imap_perr	imap_append_parse(const struct imap_cmd *,
+		    struct imap_append_args *);
 
 /* --- SEARCH (RFC 3501 6.4.4) -------------------------------------- */
 

@@ -150,6 +150,8 @@ static enum imap_perr	search_key(struct imap_search *,
 static enum imap_perr	search_operand(struct imap_search_node *, int,
 			    const struct imap_arg *);
 static int		parse_date(const struct imap_arg *, int32_t *);
+static int		parse_date_time(const struct imap_arg *, int64_t *);
+static int		digits(const char *, size_t, int *);
 static int32_t		days_from_civil(int, int, int);
 static int		word_eq(const char *, size_t, const char *);
 static void		out_put(struct out *, const char *, size_t);
@@ -737,6 +739,258 @@ keyword_check(const struct imap_arg *a)
 		return IMAP_PE_KEYWORD_LONG;
 	}
 	return IMAP_PE_OK;
+}
+
+/* --- LIST, STATUS ------------------------------------------------- */
+
+enum imap_perr
+imap_status_items(const struct imap_cmd *c, size_t i, unsigned *items)
+{
+	static const struct { const char *name; unsigned bit; } att[] = {
+		{ "MESSAGES", IMAP_SA_MESSAGES }, { "RECENT", IMAP_SA_RECENT },
+		{ "UIDNEXT", IMAP_SA_UIDNEXT },
+		{ "UIDVALIDITY", IMAP_SA_UIDVALIDITY },
+		{ "UNSEEN", IMAP_SA_UNSEEN },
+	};
+	const struct imap_arg *l = &c->args[i];
+
+	*items = 0;
+	if (i >= c->nargs || l->type != IMAP_ARG_LIST || l->nchild == 0) {
+		return IMAP_PE_STATUS_ATT;
+	}
+	for (size_t j = i + 1; j < l->next; j = c->args[j].next) {
+		size_t k;
+
+		for (k = 0; k < sizeof att / sizeof att[0]; k++) {
+			if (imap_arg_is(&c->args[j], att[k].name)) {
+				*items |= att[k].bit;
+				break;
+			}
+		}
+		if (k == sizeof att / sizeof att[0]) {
+			return IMAP_PE_STATUS_ATT;
+		}
+	}
+	return IMAP_PE_OK;
+}
+
+/* A LIST reference or pattern: an astring, or an atom with % or *. */
+static int
+list_word(const struct imap_arg *a)
+{
+	return imap_arg_is_astring(a) || (a->type == IMAP_ARG_ATOM &&
+	    (a->flags & IMAP_AF_WILD) && !(a->flags & IMAP_AF_BSLASH));
+}
+
+enum imap_perr
+imap_list_parse(const struct imap_cmd *c, struct imap_list_args *la)
+{
+	size_t j = 0;
+	const struct imap_arg *a;
+
+	memset(la, 0, sizeof *la);
+	if (c->nargs < 2) {
+		return IMAP_PE_MISSING;
+	}
+	if (c->args[0].type == IMAP_ARG_LIST) {
+		la->extended = 1;
+		for (size_t k = 1; k < c->args[0].next; k = c->args[k].next) {
+			a = &c->args[k];
+			if (imap_arg_is(a, "SUBSCRIBED")) {
+				la->sel |= IMAP_LS_SUBSCRIBED;
+			} else if (imap_arg_is(a, "REMOTE")) {
+				la->sel |= IMAP_LS_REMOTE;
+			} else if (imap_arg_is(a, "RECURSIVEMATCH")) {
+				la->sel |= IMAP_LS_RECURSIVEMATCH;
+			} else if (imap_arg_is(a, "SPECIAL-USE")) {
+				la->sel |= IMAP_LS_SPECIAL_USE;
+			} else {
+				return IMAP_PE_LIST_OPT;
+			}
+		}
+		if (la->sel == IMAP_LS_RECURSIVEMATCH ||
+		    la->sel == (IMAP_LS_RECURSIVEMATCH | IMAP_LS_REMOTE)) {
+			/* RFC 5258 3: it needs a criterion to recurse */
+			return IMAP_PE_LIST_OPT;
+		}
+		j = c->args[0].next;
+	}
+	if (j >= c->nargs || !list_word(&c->args[j])) {
+		return j >= c->nargs ? IMAP_PE_MISSING : IMAP_PE_ARG;
+	}
+	la->ref = &c->args[j];
+	j = c->args[j].next;
+	if (j >= c->nargs) {
+		return IMAP_PE_MISSING;
+	}
+	a = &c->args[j];
+	if (a->type == IMAP_ARG_LIST) {
+		la->extended = 1;
+		if (a->nchild == 0) {
+			return IMAP_PE_MISSING;
+		}
+		for (size_t k = j + 1; k < a->next; k = c->args[k].next) {
+			if (!list_word(&c->args[k])) {
+				return IMAP_PE_ARG;
+			}
+			if (la->npat == IMAP_LIST_PATTERNS_MAX) {
+				return IMAP_PE_TOO_MANY;
+			}
+			la->pat[la->npat++] = &c->args[k];
+		}
+	} else if (list_word(a)) {
+		la->pat[la->npat++] = a;
+	} else {
+		return IMAP_PE_ARG;
+	}
+	j = a->next;
+	if (j == c->nargs) {
+		return IMAP_PE_OK;
+	}
+	if (!imap_arg_is(&c->args[j], "RETURN")) {
+		return IMAP_PE_TOO_MANY;
+	}
+	la->extended = 1;
+	j = c->args[j].next;
+	a = &c->args[j];
+	if (j >= c->nargs || a->type != IMAP_ARG_LIST) {
+		return IMAP_PE_LIST_OPT;
+	}
+	for (size_t k = j + 1; k < a->next; k = c->args[k].next) {
+		const struct imap_arg *o = &c->args[k];
+
+		if (imap_arg_is(o, "SUBSCRIBED")) {
+			la->ret |= IMAP_LR_SUBSCRIBED;
+		} else if (imap_arg_is(o, "CHILDREN")) {
+			la->ret |= IMAP_LR_CHILDREN;
+		} else if (imap_arg_is(o, "SPECIAL-USE")) {
+			la->ret |= IMAP_LR_SPECIAL_USE;
+		} else if (imap_arg_is(o, "STATUS")) {
+			enum imap_perr e = o->next < a->next ?
+			    imap_status_items(c, o->next, &la->status) :
+			    IMAP_PE_STATUS_ATT;
+
+			if (e != IMAP_PE_OK) {
+				return e;
+			}
+			la->ret |= IMAP_LR_STATUS;
+			k = o->next;	/* the items' list is walked past */
+		} else {
+			return IMAP_PE_LIST_OPT;
+		}
+	}
+	return a->next == c->nargs ? IMAP_PE_OK : IMAP_PE_TOO_MANY;
+}
+
+/* --- APPEND ------------------------------------------------------- */
+
+enum imap_perr
+imap_append_parse(const struct imap_cmd *c, struct imap_append_args *ap)
+{
+	const struct imap_arg *a;
+	size_t j = 0, last;
+	enum imap_perr e;
+
+	ap->mailbox = NULL;
+	ap->fl.op = IMAP_STORE_ADD;
+	ap->fl.silent = 0;
+	ap->fl.flags = 0;
+	ap->fl.nkw = 0;
+	ap->date = -1;
+	if (c->nargs == 0) {
+		return IMAP_PE_MISSING;
+	}
+	/* The marker is the last top-level argument. */
+	for (last = 0; c->args[last].next < c->nargs; last =
+	    c->args[last].next) {
+	}
+	if (c->args[last].type != IMAP_ARG_ATOM) {
+		return IMAP_PE_ARG;
+	}
+	if (last == 0) {
+		return IMAP_PE_OK;		/* the mailbox is the literal */
+	}
+	if (!imap_arg_is_astring(&c->args[0])) {
+		return IMAP_PE_ARG;
+	}
+	ap->mailbox = &c->args[0];
+	j = c->args[0].next;
+	a = &c->args[j];
+	if (j < last && a->type == IMAP_ARG_LIST) {
+		if (a->nchild > IMAP_FLAGS_MAX) {
+			return IMAP_PE_FLAGS_MANY;
+		}
+		for (size_t k = j + 1; k < a->next; k = c->args[k].next) {
+			if ((e = store_flag(&ap->fl, &c->args[k])) !=
+			    IMAP_PE_OK) {
+				return e;
+			}
+		}
+		j = a->next;
+		a = &c->args[j];
+	}
+	if (j < last) {
+		if (a->type != IMAP_ARG_QUOTED || parse_date_time(a,
+		    &ap->date) == -1) {
+			return IMAP_PE_DATE;
+		}
+		j = a->next;
+	}
+	return j == last ? IMAP_PE_OK : IMAP_PE_TOO_MANY;
+}
+
+/* date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP
+ * time SP zone DQUOTE (RFC 3501 9), the quotes gone: 26 octets, the
+ * day "dd" or " d". A day the month lacks is refused. */
+static int
+parse_date_time(const struct imap_arg *a, int64_t *t)
+{
+	static const int mdays[12] = {
+		31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	const char *p = a->p;
+	int d, m, y, hh, mm, ss, zh, zm;
+
+	if (a->len != 26 || (a->flags & IMAP_AF_ESC) || p[2] != '-' ||
+	    p[6] != '-' || p[11] != ' ' || p[14] != ':' || p[17] != ':' ||
+	    p[20] != ' ' || (p[21] != '+' && p[21] != '-')) {
+		return -1;
+	}
+	if (p[0] == ' ' ? digits(p + 1, 1, &d) : digits(p, 2, &d)) {
+		return -1;
+	}
+	for (m = 0; m < 12; m++) {
+		if (strncasecmp(p + 3, months[m], 3) == 0) {
+			break;
+		}
+	}
+	if (m == 12 || digits(p + 7, 4, &y) || digits(p + 12, 2, &hh) ||
+	    digits(p + 15, 2, &mm) || digits(p + 18, 2, &ss) ||
+	    digits(p + 22, 2, &zh) || digits(p + 24, 2, &zm)) {
+		return -1;
+	}
+	if (d < 1 || d > mdays[m] || (m == 1 && d == 29 && (y % 4 != 0 ||
+	    (y % 100 == 0 && y % 400 != 0))) || hh > 23 || mm > 59 ||
+	    ss > 60 || zh > 23 || zm > 59) {
+		return -1;
+	}
+	*t = (int64_t)days_from_civil(y, m + 1, d) * 86400 + hh * 3600 +
+	    mm * 60 + ss - (p[21] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
+	return 0;
+}
+
+/* n decimal digits at p into *v: 0, or -1 when one is not a digit. */
+static int
+digits(const char *p, size_t n, int *v)
+{
+	*v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9') {
+			return -1;
+		}
+		*v = *v * 10 + (p[i] - '0');
+	}
+	return 0;
 }
 
 /* --- SEARCH ------------------------------------------------------- */
