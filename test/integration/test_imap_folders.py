@@ -192,6 +192,11 @@ def snapshot(root):
     return out
 
 
+def text(v):
+    """A parsed atom or string as str."""
+    return v.decode() if isinstance(v, bytes) else v
+
+
 def names(lines, what=b"LIST"):
     return {k for k in list_map(lines, what) if isinstance(k, str)}
 
@@ -637,8 +642,8 @@ def test_list_extended_selection_and_return(srv):
     boxes = list_map(got)
     assert "A.B" in boxes, boxes
     ext = boxes.get(("A.B", "EXT"))
-    assert ext and bytes(ext[0]).upper() == b"CHILDINFO" and \
-        [bytes(x).upper() for x in ext[1]] == [b"SUBSCRIBED"], (got, ext)
+    assert ext and text(ext[0]).upper() == "CHILDINFO" and \
+        [text(x).upper() for x in ext[1]] == ["SUBSCRIBED"], (got, ext)
     assert "A.D" not in boxes, boxes
     # Several patterns at once.
     got, _ = expect(r, 'LIST "" ("INBOX" "A.%")')
