@@ -721,3 +721,396 @@ def test_modified_utf7_names(srv):
     M.logout()
     r.close()
     s.stop()
+
+
+# --- 6. APPEND ------------------------------------------------------------
+
+
+def internaldate(v):
+    """A FETCH INTERNALDATE value -> seconds since the epoch."""
+    t = imaplib.Internaldate2tuple(b'INTERNALDATE "' + bytes(v) + b'"')
+    assert t, v
+    return time.mktime(t)
+
+
+def appenduid(line):
+    """(uidvalidity, [uids]) from a line with [APPENDUID v set]."""
+    m = re.search(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", line)
+    assert m, line
+    return int(m.group(1)), uid_set(m.group(2).decode())
+
+
+def folder_files(s, name):
+    d = s.home(ALICE) / "Maildir"
+    if name != "INBOX":
+        d = d / ("." + name)
+    return sorted(p for sub in ("cur", "new") for p in (d / sub).iterdir())
+
+
+def test_append_flags_date_literals_appenduid(srv):
+    s = srv()
+    one = crlf(mail("appended one", "first\n"))
+    two = crlf(mail("appended two", "second\n"))
+    three = crlf(mail("appended three", "third\n"))
+    # imaplib: a synchronizing literal, flags and a date-time.
+    M = login(s)
+    typ, data = M.append("Sent", r"(\Seen $Work)",
+                         '"05-Mar-2024 10:11:12 +0100"', one)
+    assert typ == "OK", data
+    validity, uids = appenduid(b"x OK " + data[0])
+    assert len(uids) == 1
+    M.logout()
+    r = Raw(s)
+    r.login()
+    # By hand: {n} waits for "+", {n+} (LITERAL+) does not.
+    tag = r.tag()
+    r.send(f'{tag} APPEND Sent (\\Draft) {{{len(two)}}}\r\n')
+    assert r.line().startswith(b"+"), "no continuation"
+    r.send(two + b"\r\n")
+    got, tagged = r.until(tag)
+    v2, uids2 = appenduid(tagged)
+    tag = r.tag()
+    r.send(f"{tag} APPEND Sent () {{{len(three)}+}}\r\n".encode() +
+           three + b"\r\n")
+    got, tagged = r.until(tag)
+    assert not any(g.startswith(b"+") for g in got), got
+    v3, uids3 = appenduid(tagged)
+    assert validity == v2 == v3, (validity, v2, v3)
+    assert uids[0] < uids2[0] < uids3[0], (uids, uids2, uids3)
+    # What SELECT and FETCH say.
+    got, _ = expect(r, "SELECT Sent")
+    joined_ = b" ".join(got)
+    assert b"* 3 EXISTS" in got, got
+    assert f"[UIDVALIDITY {validity}]".encode() in joined_, got
+    assert f"[UIDNEXT {uids3[0] + 1}]".encode() in joined_, got
+    got, _ = expect(r, "UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[])")
+    from imaplib_helpers import fetch_map
+    res = {int(v["UID"]): v for v in fetch_map(got).values()}
+    assert sorted(res) == [uids[0], uids2[0], uids3[0]]
+    f1 = {f.upper() for f in res[uids[0]]["FLAGS"]} - {"\\RECENT"}
+    assert f1 == {"\\SEEN", "$WORK"}, f1
+    assert {f.upper() for f in res[uids2[0]]["FLAGS"]} - {"\\RECENT"} \
+        == {"\\DRAFT"}
+    assert {f.upper() for f in res[uids3[0]]["FLAGS"]} - {"\\RECENT"} \
+        == set()
+    assert internaldate(res[uids[0]]["INTERNALDATE"]) == \
+        time.mktime(imaplib.Internaldate2tuple(
+            b'INTERNALDATE "05-Mar-2024 10:11:12 +0100"'))
+    assert abs(internaldate(res[uids3[0]]["INTERNALDATE"]) -
+               time.time()) < 120 * SLOW
+    assert res[uids[0]]["BODY[]"] == one
+    assert res[uids2[0]]["BODY[]"] == two
+    assert res[uids3[0]]["BODY[]"] == three
+    # Durable before the OK: the files are there, flags in the names.
+    files = folder_files(s, "Sent")
+    assert len(files) == 3, files
+    bodies = {p.read_bytes().replace(b"\r\n", b"\n"): p for p in files}
+    assert one.replace(b"\r\n", b"\n") in bodies
+    p1 = bodies[one.replace(b"\r\n", b"\n")]
+    assert ":2," in p1.name and "S" in p1.name.split(":2,")[1], p1
+    # APPEND to the selected mailbox: EXISTS comes (now or at NOOP).
+    tag = r.tag()
+    r.send(f"{tag} APPEND Sent {{{len(one)}+}}\r\n".encode() + one +
+           b"\r\n")
+    got, _ = r.until(tag)
+    got2, _ = expect(r, "NOOP")
+    assert b"* 4 EXISTS" in got + got2, (got, got2)
+    # Syntax errors: BAD.
+    expect(r, 'APPEND Sent "32-Foo-2024 99:00:00 +0000" {1+}\r\nx', "BAD")
+    expect(r, "APPEND Sent (\\Seen", "BAD")
+    r.close()
+    s.stop()
+
+
+def test_multiappend(srv):
+    """RFC 3502: several messages in one APPEND, all or none;
+    APPENDUID with the UIDs of all of them (RFC 4315 3)."""
+    s = srv()
+    a = crlf(mail("multi a"))
+    b = crlf(mail("multi b"))
+    c = crlf(mail("multi c"))
+    r = Raw(s)
+    r.login()
+    tag = r.tag()
+    r.send(f"{tag} APPEND Drafts (\\Seen) {{{len(a)}+}}\r\n".encode() + a +
+           f' (\\Draft) "01-Feb-2024 08:00:00 +0000" {{{len(b)}+}}\r\n'
+           .encode() + b + f" {{{len(c)}+}}\r\n".encode() + c + b"\r\n")
+    _, tagged = r.until(tag)
+    validity, uids = appenduid(tagged)
+    assert len(uids) == 3 and uids == sorted(uids), uids
+    M = login(s)
+    subs = subjects(M, "Drafts")
+    assert [subs[u] for u in uids] == ["multi a", "multi b", "multi c"]
+    fl = fetch(M, "1:*", "(UID FLAGS)", uid=False)
+    flags = {int(v["UID"]): {f.upper() for f in v["FLAGS"]} - {"\\RECENT"}
+             for v in fl.values()}
+    assert flags == {uids[0]: {"\\SEEN"}, uids[1]: {"\\DRAFT"},
+                     uids[2]: set()}, flags
+    M.logout()
+    # One of them too big: none is appended (and no "+" for it).
+    tag = r.tag()
+    r.send(f"{tag} APPEND Drafts {{{len(a)}+}}\r\n".encode() + a +
+           f" {{{LIMIT + 1}}}\r\n".encode())
+    line = r.line()
+    assert not line.startswith(b"+"), line
+    while line.startswith(b"* "):
+        line = r.line()
+    res, _, text_ = tagged_code(line)
+    assert res in ("NO", "BAD") and line.startswith(tag.encode()), line
+    expect(r, "NOOP")
+    got, _ = expect(r, "STATUS Drafts (MESSAGES)")
+    assert status_map(got)["Drafts"]["MESSAGES"] == 3, got
+    # To a missing mailbox: TRYCREATE, none appended.
+    tag = r.tag()
+    r.send(f"{tag} APPEND Nope {{{len(a)}+}}\r\n".encode() + a +
+           f" {{{len(b)}+}}\r\n".encode() + b + b"\r\n")
+    _, tagged = r.until(tag, expect=None)
+    assert tagged_code(tagged)[:2] == ("NO", "TRYCREATE"), tagged
+    r.close()
+    s.stop()
+
+
+def test_append_over_limit_refused_before_the_literal(srv):
+    s = srv()
+    r = Raw(s)
+    r.login()
+    # A synchronizing literal over message_size_limit: the tagged
+    # refusal comes instead of "+"; nothing of the literal is read.
+    r.send(f"a1 APPEND Sent {{{LIMIT + 1}}}\r\n")
+    line = r.line()
+    assert not line.startswith(b"+"), line
+    res, code, text_ = tagged_code(line)
+    assert line.startswith(b"a1 ") and res in ("NO", "BAD"), line
+    assert text_.strip(), line
+    if res == "NO":         # RFC 7889 says TOOBIG; Dovecot says LIMIT
+        assert code in ("TOOBIG", "LIMIT"), line
+    expect(r, "NOOP")       # the next line is a command again
+    r.send("a2 APPEND Sent {5000000000}\r\n")           # absurd
+    line = r.line()
+    assert line.startswith(b"a2 ") and not line.startswith(b"+"), line
+    expect(r, "NOOP")
+    # Just under the limit: accepted.
+    body = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * \
+        ((LIMIT - 2000) // 1000)
+    assert len(body) < LIMIT
+    tag = r.tag()
+    r.send(f"{tag} APPEND Sent {{{len(body)}}}\r\n")
+    assert r.line().startswith(b"+")
+    r.send(body + b"\r\n")
+    _, tagged = r.until(tag)
+    got, _ = expect(r, "STATUS Sent (MESSAGES)")
+    assert status_map(got)["Sent"]["MESSAGES"] == 1, got
+    # A non-synchronizing literal over the limit (RFC 7888 4): refused;
+    # the server then reads and drops it or closes the connection.
+    r.send(f"a3 APPEND Sent {{{LIMIT + 1}+}}\r\n".encode() +
+           b"y" * (LIMIT + 1) + b"\r\n")
+    try:
+        lines = []
+        while True:
+            line = r.line()
+            lines.append(line)
+            if line.startswith(b"a3 ") or line.startswith(b"* BYE"):
+                break
+        assert re.match(rb"(a3 (NO|BAD)|\* BYE)", lines[-1]), lines
+        if lines[-1].startswith(b"a3 "):
+            expect(r, "NOOP")
+    except (EOFError, ConnectionResetError):
+        pass
+    r.close()
+    M = login(s)
+    assert subjects(M, "Sent") == {1: "big"} or \
+        list(subjects(M, "Sent").values()) == ["big"]
+    M.logout()
+    s.stop()
+
+
+def test_append_to_a_missing_mailbox_is_trycreate(srv):
+    s = srv()
+    m = crlf(mail("nowhere"))
+    M = login(s)
+    typ, data = M.append("Nope", None, None, m)
+    assert typ == "NO" and b"[TRYCREATE]" in data[0], data
+    assert not folder_dir(s, "Nope").exists()
+    # What a client does next (RFC 3501 6.3.11): CREATE, then again.
+    assert M.create("Nope")[0] == "OK"
+    typ, data = M.append("Nope", None, None, m)
+    assert typ == "OK", data
+    assert list(subjects(M, "Nope").values()) == ["nowhere"]
+    M.logout()
+    s.stop()
+
+
+# --- 7. COPY, MOVE, UIDPLUS ------------------------------------------------
+
+
+def copyuid(line):
+    """(uidvalidity, [source uids], [dest uids]) of [COPYUID v s d]."""
+    m = re.search(rb"\[COPYUID (\d+) ([0-9:,]+) ([0-9:,]+)\]", line)
+    assert m, line
+    src, dst = uid_set(m.group(2).decode()), uid_set(m.group(3).decode())
+    assert len(src) == len(dst), line
+    return int(m.group(1)), src, dst
+
+
+def inodes(s, name):
+    return {p.stat().st_ino for p in folder_files(s, name)}
+
+
+def test_copy_copyuid_order_and_hard_links(srv):
+    s = srv()
+    put_messages(s, 5)
+    M = login(s, select="INBOX")
+    assert M.uid("STORE", "2", "+FLAGS", r"(\Flagged $Work)")[0] == "OK"
+    src_inodes = inodes(s, "INBOX")
+    # UID COPY with the source set out of order: each source UID pairs
+    # with the destination UID at the same place (RFC 4315 3).
+    # (imaplib's uid() keeps untagged data only: the tagged line's
+    # COPYUID comes back from _simple_command.)
+    typ, data = status(M, "UID", "COPY", "5,2,4", "Archive")
+    assert typ == "OK", data
+    validity, src, dst = copyuid(b"x OK " + data[0])
+    assert sorted(src) == [2, 4, 5], src
+    orig = subjects(M, "INBOX")
+    copied = subjects(M, "Archive")
+    assert {u: copied[d] for u, d in zip(src, dst)} == \
+        {u: orig[u] for u in src}, (src, dst, copied)
+    typ, data = M.select("Archive")
+    assert int(M.response("UIDVALIDITY")[1][0]) == validity
+    fl = {int(v["UID"]): {f.upper() for f in v["FLAGS"]}
+          for v in fetch(M, "1:*", "(UID FLAGS)").values()}
+    assert {"\\FLAGGED", "$WORK"} <= fl[dst[src.index(2)]], fl
+    # One inode, no second write (hard links on this file system).
+    assert inodes(s, "Archive") <= src_inodes
+    # COPY by sequence numbers; the source is unchanged.
+    M.select("INBOX")
+    typ, data = M.copy("1:2", "Trash")
+    assert typ == "OK", data
+    _, src, dst = copyuid(b"x OK " + data[0])
+    assert src == [1, 2] and len(dst) == 2, (src, dst)
+    assert sorted(subjects(M, "Trash").values()) == ["m0", "m1"]
+    assert len(subjects(M, "INBOX")) == 5
+    # A copy into the selected mailbox itself.
+    typ, data = status(M, "UID", "COPY", "1", "INBOX")
+    assert typ == "OK", data
+    _, src, dst = copyuid(b"x OK " + data[0])
+    assert dst[0] >= 6
+    M.logout()
+    s.stop()
+
+
+def test_copy_and_move_refusals(srv):
+    s = srv()
+    put_messages(s, 3)
+    r = Raw(s)
+    r.login()
+    # Not in the selected state: BAD.
+    expect(r, "COPY 1 Trash", "BAD")
+    expect(r, "MOVE 1 Trash", "BAD")
+    expect(r, "UID EXPUNGE 1", "BAD")
+    expect(r, "SELECT INBOX")
+    expect(r, "COPY 1 Nope", "NO", "TRYCREATE")
+    expect(r, "UID COPY 1:3 Nope", "NO", "TRYCREATE")
+    expect(r, "MOVE 1 Nope", "NO", "TRYCREATE")
+    expect(r, "UID MOVE 1 Nope", "NO", "TRYCREATE")
+    assert not folder_dir(s, "Nope").exists()
+    got, _ = expect(r, "NOOP")
+    assert not any(b"EXPUNGE" in g for g in got), got
+    expect(r, "COPY 99 Trash", "BAD")       # no such message number
+    expect(r, "COPY x Trash", "BAD")
+    expect(r, "COPY 1", "BAD")
+    # UIDs that do not exist: nothing to do, OK (RFC 3501 6.4.8).
+    got, tagged = expect(r, "UID COPY 99 Trash")
+    assert b"COPYUID" not in tagged, tagged
+    # A read-only mailbox: COPY is fine; MOVE cannot expunge (RFC 3501
+    # 6.3.2: no change to the mailbox; Dovecot 2.3 moves all the same).
+    expect(r, "EXAMINE INBOX")
+    expect(r, "COPY 1 Trash")
+    got, _ = expect(r, "STATUS Trash (MESSAGES)")
+    assert status_map(got)["Trash"]["MESSAGES"] == 1, got
+    if not REFERENCE:
+        expect(r, "MOVE 1 Trash", "NO")
+        got, _ = expect(r, "STATUS Trash (MESSAGES)")
+        assert status_map(got)["Trash"]["MESSAGES"] == 1, got
+        assert len(folder_files(s, "INBOX")) == 3
+    r.close()
+    s.stop()
+
+
+def test_move_and_uid_move(srv):
+    """RFC 6851: COPYUID in an untagged OK before the EXPUNGEs, the
+    messages gone from the source, the file moved (one inode)."""
+    s = srv()
+    put_messages(s, 5)
+    r = Raw(s)
+    r.login()
+    expect(r, "SELECT INBOX")
+    expect(r, "UID STORE 4 +FLAGS (\\Seen \\Answered)")
+    before = {p.stat().st_ino for p in folder_files(s, "INBOX")}
+    got, tagged = expect(r, "UID MOVE 4,1 Trash")
+    cu = [g for g in got if b"[COPYUID " in g]
+    assert len(cu) == 1 or b"[COPYUID " in tagged, (got, tagged)
+    validity, src, dst = copyuid(cu[0] if cu else tagged)
+    assert sorted(src) == [1, 4], src
+    exp = [g for g in got if re.match(rb"\* \d+ EXPUNGE", g)]
+    assert len(exp) == 2, got
+    if cu:
+        assert got.index(cu[0]) < got.index(exp[0]), got
+    # Sequence numbers shift as each EXPUNGE says: 4 then 1, or 1 then 3.
+    assert [int(g.split()[1]) for g in exp] in ([4, 1], [1, 3]), exp
+    got, _ = expect(r, "UID SEARCH ALL")
+    assert got == [b"* SEARCH 2 3 5"], got
+    r.close()
+    M = login(s)
+    trash = subjects(M, "Trash")
+    assert {u: trash[d] for u, d in zip(src, dst)} == \
+        {1: "m0", 4: "m3"}, (src, dst, trash)
+    M.select("Trash")
+    fl = {int(v["UID"]): {f.upper() for f in v["FLAGS"]}
+          for v in fetch(M, "1:*", "(UID FLAGS)").values()}
+    assert {"\\SEEN", "\\ANSWERED"} <= fl[dst[src.index(4)]], fl
+    assert inodes(s, "Trash") <= before
+    assert len(folder_files(s, "INBOX")) == 3
+    # MOVE by sequence number (imaplib has no move(): _simple_command).
+    M.select("INBOX")
+    typ, data = status(M, "MOVE", "1", "Junk")
+    assert typ == "OK", data
+    assert sorted(subjects(M, "Junk").values()) == ["m1"]
+    assert sorted(subjects(M, "INBOX").values()) == ["m2", "m4"]
+    # MOVE within the same mailbox is refused or a no-op, never a loss.
+    M.select("INBOX")
+    typ, data = status(M, "MOVE", "1", "INBOX")
+    assert typ in ("OK", "NO"), data
+    assert len(subjects(M, "INBOX")) == 2
+    M.logout()
+    s.stop()
+
+
+def test_uid_expunge(srv):
+    """RFC 4315 2.1: only the \\Deleted messages in the UID set go."""
+    s = srv()
+    put_messages(s, 5)
+    r = Raw(s)
+    r.login()
+    expect(r, "SELECT INBOX")
+    expect(r, "STORE 1:3 +FLAGS.SILENT (\\Deleted)")
+    got, _ = expect(r, "UID EXPUNGE 2,5")
+    assert [g for g in got if b"EXPUNGE" in g] == [b"* 2 EXPUNGE"], got
+    got, _ = expect(r, "UID SEARCH DELETED")
+    assert got == [b"* SEARCH 1 3"], got
+    got, _ = expect(r, "UID SEARCH ALL")
+    assert got == [b"* SEARCH 1 3 4 5"], got
+    assert len(folder_files(s, "INBOX")) == 4
+    got, _ = expect(r, "UID EXPUNGE 1:*")
+    assert sorted(int(g.split()[1]) for g in got if b"EXPUNGE" in g) \
+        in ([1, 1], [1, 2]), got
+    got, _ = expect(r, "UID SEARCH ALL")
+    assert got == [b"* SEARCH 4 5"], got
+    expect(r, "UID EXPUNGE x", "BAD")
+    # Read-only: nothing is expunged (NO, or an OK that does nothing).
+    expect(r, "STORE 1 +FLAGS.SILENT (\\Deleted)")
+    expect(r, "EXAMINE INBOX")
+    got, _ = expect(r, "UID EXPUNGE 4", ("OK", "NO"))
+    assert not any(b"EXPUNGE" in g for g in got), got
+    assert len(folder_files(s, "INBOX")) == 2
+    r.close()
+    s.stop()
