@@ -1114,3 +1114,111 @@ def test_uid_expunge(srv):
     assert len(folder_files(s, "INBOX")) == 2
     r.close()
     s.stop()
+
+
+# --- 8. names cannot escape --------------------------------------------
+
+
+TOKEN = f"esc{os.getpid()}x{int(time.time()) % 100000}"
+
+# (name as bytes, Dovecot 2.3 refuses it too). Every one must be
+# refused by wren with NO and a text; Dovecot (Maildir++ with ".")
+# accepts "tmp", "new" and "cur" (they become .tmp etc.) and any depth
+# within its length limit.
+BAD_NAMES = [
+    (b"..", True),
+    (b"../" + TOKEN.encode(), True),
+    (b"../../" + TOKEN.encode(), True),
+    (b"Sent/../../" + TOKEN.encode(), True),
+    (b"/tmp/" + TOKEN.encode(), True),
+    (b"/etc", True),
+    (b"~root", True),
+    (b"~/" + TOKEN.encode(), True),
+    (b"a/b", True),
+    (b".hidden", True),
+    (b"a..b", True),
+    (b"a\x01b", True),
+    (b"a\tb", True),
+    (b"a\x7fb", True),
+    (b"a\x1b[31mred", True),
+    (b"tmp", False),
+    (b"new", False),
+    (b"cur", False),
+    ("\u00e4pfel".encode(), True),          # 8-bit: UTF-8, not mUTF-7
+    (b"\xe4pfel", True),                    # 8-bit: Latin-1
+    (b"\xff\xfe", True),
+    (b"x" * 300, True),                     # over-long
+    (b"y" * 5000, True),
+    (b".".join([b"d"] * 120), False),       # over-deep (239 octets)
+]
+
+
+def astring(name):
+    """A name as a non-synchronizing literal (RFC 7888) when it cannot
+    be quoted, else quoted."""
+    if re.fullmatch(rb'[\x20-\x7e]*', name) and b'"' not in name and \
+            b"\\" not in name:
+        return b'"' + name + b'"'
+    return b"{%d+}\r\n" % len(name) + name
+
+
+def escape_roots(s):
+    """The directories whose trees must not change: the test's own
+    tree (both accounts' homes, wren's data) and the mail root."""
+    return [s.w.dir.parent, s.mail_root]
+
+
+def escaped_anywhere():
+    """Files named with TOKEN where an escape would have put them."""
+    found = []
+    for d in ("/", "/tmp", "/etc", "/root", os.getcwd()):
+        try:
+            found += [os.path.join(d, n) for n in os.listdir(d)
+                      if TOKEN in n]
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.parametrize("name,dovecot_refuses", BAD_NAMES,
+                         ids=[repr(n[:24]) for n, _ in BAD_NAMES])
+def test_names_cannot_escape(srv, name, dovecot_refuses):
+    s = srv()
+    msg = crlf(mail("escapee"))
+    r = Raw(s)
+    r.login()
+    expect(r, "CREATE Src")
+    got, _ = expect(r, 'LIST "" "*"')
+    listed = names(got)
+    expect(r, "SELECT INBOX")
+    expect(r, "CLOSE")
+    before = [snapshot(d) for d in escape_roots(s)]
+    must = not (REFERENCE and not dovecot_refuses)
+    arg = astring(name)
+    for cmd in (b"CREATE " + arg, b"RENAME Src " + arg,
+                b"APPEND " + arg + b" {%d+}\r\n" % len(msg) + msg):
+        got, tagged = r.cmd(cmd, expect=None)
+        res, code, text_ = tagged_code(tagged)
+        if must:
+            # NO, or BAD where the name is not even valid syntax for
+            # the server (8-bit in a quoted string cannot happen here:
+            # those go as literals).
+            assert res in ("NO", "BAD"), (cmd[:60], tagged)
+            assert len(text_.strip()) >= 4, ("no clear text", tagged)
+        if res != "OK":
+            assert code not in ("SERVERBUG",), tagged
+    if must:
+        for cmd in (b"SELECT " + arg, b"DELETE " + arg, b"STATUS " + arg +
+                    b" (MESSAGES)"):
+            got, tagged = r.cmd(cmd, expect=None)
+            assert tagged_code(tagged)[0] in ("NO", "BAD"), (cmd[:60],
+                                                             tagged)
+        got, _ = expect(r, 'LIST "" "*"')
+        assert names(got) == listed, got
+        after = [snapshot(d) for d in escape_roots(s)]
+        for b, a, d in zip(before, after, escape_roots(s)):
+            assert a == b, (d, sorted(a ^ b)[:20])
+    assert not escaped_anywhere(), escaped_anywhere()
+    expect(r, "NOOP")       # the session goes on
+    r.close()
+    s.stop()
