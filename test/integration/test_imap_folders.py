@@ -482,9 +482,13 @@ def test_subscribe_unsubscribe_lsub(srv):
     if "A" in lsub:
         assert "\\NOSELECT" in lsub["A"], lsub
     assert "A.B" not in lsub and "Foo" in lsub, lsub
-    # On disk, in Dovecot's subscriptions file.
+    # On disk, in Dovecot's subscriptions file (version 2: "V\t2", an
+    # empty line, then one name a line with the hierarchy separator
+    # written as a tab).
     text = (s.home(ALICE) / "Maildir" / "subscriptions").read_text()
-    assert "Foo" in text.split("\n"), text
+    lines = text.split("\n")
+    assert lines[:2] == ["V\t2", ""], text
+    assert "Foo" in lines and "A\tB" in lines, text
     expect(r, "UNSUBSCRIBE Foo")
     got, _ = expect(r, 'LSUB "" "*"')
     assert "Foo" not in names(got, b"LSUB"), got
