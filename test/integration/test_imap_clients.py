@@ -27,14 +27,12 @@ import re
 import shutil
 import time
 
-import pytest
-
 from imaplib_helpers import (
-    ALICE, BOB, BOB_PW, CAROL, CAROL_PW, REFERENCE, TIMEOUT, Raw,
-    b64, crlf, fetch_map, idle_line, mail, parse)
-from test_imap_folders import (  # noqa: F401 (fixtures)
-    SPECIAL, appenduid, copyuid, list_map, names, pki, srv, start,
-    status_map, tagged_code)
+    BOB, BOB_PW, CAROL, CAROL_PW, TIMEOUT, Raw, b64, crlf, fetch_map,
+    mail)
+from test_imap_folders import (
+    SPECIAL, appenduid, list_map, names, start, status_map, tagged_code)
+from test_imap_folders import pki, srv  # noqa: F401 (fixtures)
 
 NOTIFY = 2 + 1          # SPEC 5: new mail reaches IDLE within 2 s
 

@@ -32,8 +32,8 @@ import pytest
 from conftest import PrivateDovecot, dovecot_available
 from imaplib_helpers import (
     ALICE, ALICE_PW, crlf, fetch, login, mail, status)
-from test_imap_folders import (  # noqa: F401 (fixtures)
-    list_map, pki, srv, start, status_map, uid_set)
+from test_imap_folders import list_map, start
+from test_imap_folders import pki, srv  # noqa: F401 (fixtures)
 
 needs_dovecot = pytest.mark.skipif(not dovecot_available(),
                                    reason="needs dovecot-core and root")

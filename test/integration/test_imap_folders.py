@@ -33,9 +33,8 @@ import pytest
 
 from conftest import SLOW
 from imaplib_helpers import (
-    ALICE, ALICE_PW, BOB, BOB_PW, REFERENCE, TIMEOUT, Raw,
-    ReferenceDovecot, caps, crlf, fetch, imap_server, login, mail,
-    make_pki, need_wren, parse, status)
+    ALICE, BOB, REFERENCE, Raw, ReferenceDovecot, caps, crlf, fetch,
+    imap_server, login, mail, make_pki, parse, status)
 
 LIMIT = 1000000             # message_size_limit of these servers
 SPECIAL = {"Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash",
@@ -137,7 +136,7 @@ def list_map(lines, what=b"LIST"):
         if not line.upper().startswith(b"* " + what + b" "):
             continue
         v = parse(line[len(what) + 3:])
-        attrs, sep, name = v[0], v[1], v[2]
+        attrs, name = v[0], v[2]
         name = name.decode() if isinstance(name, bytes) else name
         out[name] = {a.upper() for a in attrs}
         if len(v) > 3:

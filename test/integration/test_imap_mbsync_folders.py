@@ -24,7 +24,8 @@ import pytest
 from conftest import SLOW
 from imaplib_helpers import (
     ALICE, ALICE_PW, fetch, login, make_pki, mail, put, status)
-from test_imap_folders import list_map, srv  # noqa: F401 (fixture)
+from test_imap_folders import list_map
+from test_imap_folders import srv  # noqa: F401 (fixture)
 
 needs_mbsync = pytest.mark.skipif(not shutil.which("mbsync"),
                                   reason="needs isync (mbsync)")
