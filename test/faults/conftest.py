@@ -1,0 +1,42 @@
+"""Fault injection (issue 17, `make faults`): kill -9, a full disk and
+failing writes/fsyncs, checking that no message that got a 250 is lost.
+
+This reuses test/integration's fixtures: its conftest.py is loaded here
+under another name and everything in it re-exported, so outbound.py
+(which does `from conftest import ...`) finds it through this module.
+
+Environment:
+  WREN_BIN        the wren under test (default build/host/wren)
+  WREN_FAULT_BIN  the same objects linked with test/faults/shim.c
+                  (default: WREN_BIN's directory/wren-faults); the EIO
+                  tests skip without it
+  WREN_RUN        runner for cross builds (qemu-...-static)
+  WREN_QEMU       set (or WREN_RUN set): every wait scaled by 5
+"""
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+INTEGRATION = HERE.parent / "integration"
+
+_spec = importlib.util.spec_from_file_location(
+    "wren_integration_conftest", INTEGRATION / "conftest.py")
+_it = importlib.util.module_from_spec(_spec)
+sys.modules["wren_integration_conftest"] = _it
+_spec.loader.exec_module(_it)
+
+# Under QEMU (either variable) every wait is scaled.
+if os.environ.get("WREN_QEMU") or os.environ.get("WREN_RUN"):
+    _it.SLOW = 5
+
+for _name in dir(_it):
+    if not _name.startswith("__"):
+        globals()[_name] = getattr(_it, _name)
+
+if str(INTEGRATION) not in sys.path:
+    sys.path.insert(0, str(INTEGRATION))
+
+WREN_FAULT_BIN = os.environ.get(
+    "WREN_FAULT_BIN", str(Path(_it.WREN_BIN).parent / "wren-faults"))
