@@ -3,7 +3,7 @@
 # long.sh - the long fuzzing run behind test/fuzz/README.md: every
 # libFuzzer harness (or those named) built as `make fuzz` builds it,
 # run to RUNS executions under `nice -n 19`, J at a time, then its
-# corpus minimised with -merge=1 against the kept seeds.
+# corpus minimised with -set_cover_merge=1 on top of the kept seeds.
 #
 #   test/fuzz/long.sh [-r RUNS] [-j J] [-t SECS] [-o DIR] [harness ...]
 #
@@ -75,11 +75,12 @@ one() {
 	    -artifact_prefix="$dir/$n-" "$dir/$n.run" "test/fuzz/corpus/$n" \
 	    > "$dir/$n.log" 2>&1 || rc=$?
 	echo "end $(date -u +%FT%TZ) rc=$rc" >> "$dir/$n.meta"
+	# The kept seeds stay; of the run's files, the fewest that add
+	# every new feature join them.
 	rm -rf "$dir/$n.min"
-	mkdir -p "$dir/$n.min"
-	nice -n 19 "$dir/$n" -merge=1 -max_len="$(max_len "$n")" \
-	    "$dir/$n.min" "test/fuzz/corpus/$n" "$dir/$n.run" \
-	    > "$dir/$n.merge.log" 2>&1
+	cp -r "test/fuzz/corpus/$n" "$dir/$n.min"
+	nice -n 19 "$dir/$n" -set_cover_merge=1 -max_len="$(max_len "$n")" \
+	    "$dir/$n.min" "$dir/$n.run" > "$dir/$n.merge.log" 2>&1
 	echo "$n: rc=$rc $(grep -E '^#[0-9]+' "$dir/$n.log" | tail -n 1)"
 	return "$rc"
 }
