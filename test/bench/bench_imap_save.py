@@ -351,13 +351,14 @@ def one_run(srv, r, sets, a):
             if "MULTIAPPEND" not in caps:
                 raise Refused("MULTIAPPEND not announced")
             with Meter(srv.pids) as t:
-                multiappend(m, SENT, multi, date)
+                last = multiappend(m, SENT, multi, date)
             got = status(m, SENT)
             if got != before + len(multi):
                 raise Refused(f"WRONG: Sent holds {got} after MULTIAPPEND "
                               f"of {len(multi)} to {before}")
             out["multi"] = {"n": len(multi), "wall": t.wall, "cpu": t.cpu,
-                            "rss": t.peak, "bytes": sum(map(len, multi))}
+                            "rss": t.peak, "bytes": sum(map(len, multi)),
+                            "appenduid": "APPENDUID" in last.upper()}
         except Refused as e:
             out["multi"] = {"err": str(e)}
 
