@@ -33,6 +33,9 @@ static void	hash_rebuild(struct mbox *);
 static int	visible(const struct mbox_view *, uint32_t idx);
 static uint32_t	min_expunge_seen(const struct mbox *);
 static uint32_t	view_idx(struct mbox_view *, uint32_t seq);
+static int	expunge(struct mbox_view *, int deleted,
+		    int (*)(void *, uint32_t), void *, mbox_event_fn *,
+		    void *);
 
 int
 mbox_init(struct ev *ev, size_t max_open, struct err *e)
@@ -93,18 +96,23 @@ mbox_select(const char *path, struct mbox_view *v, int readonly,
 	}
 	if (mb == NULL) {
 		if (free_slot == NULL) {
+			errno = EMFILE;
 			return err_set(e, "too many open mailboxes");
 		}
 		mb = free_slot;
 		memset(mb, 0, sizeof *mb);
 		if (fmt(mb->path, sizeof mb->path, "%s", path) >=
 		    (int)sizeof mb->path) {
+			errno = ENAMETOOLONG;
 			return err_set(e, "mailbox path too long");
 		}
 		mb->ul_fd = -1;
 		mb->wd_new = mb->wd_cur = -1;
 		if (mbox_disk_open(mb, e) == -1) {
+			int err = errno;
+
 			mbox_disk_close(mb);
+			errno = err;
 			return -1;
 		}
 		mb->used = 1;
@@ -456,6 +464,21 @@ int
 mbox_expunge(struct mbox_view *v, int (*want)(void *, uint32_t),
     void *want_arg, mbox_event_fn *fn, void *arg)
 {
+	return expunge(v, 1, want, want_arg, fn, arg);
+}
+
+int
+mbox_expunge_uids(struct mbox_view *v, int (*want)(void *, uint32_t),
+    void *want_arg, mbox_event_fn *fn, void *arg)
+{
+	return expunge(v, 0, want, want_arg, fn, arg);
+}
+
+/* Both expunges: with deleted, only messages with \Deleted. */
+static int
+expunge(struct mbox_view *v, int deleted, int (*want)(void *, uint32_t),
+    void *want_arg, mbox_event_fn *fn, void *arg)
+{
 	struct mbox *mb = v->mb;
 	uint32_t seq = 0;
 	int rc = 0, caught_up = v->expunge_seen == mb->modseq;
@@ -470,8 +493,9 @@ mbox_expunge(struct mbox_view *v, int (*want)(void *, uint32_t),
 			continue;
 		}
 		seq++;
-		if (mb->state[i] & MB_GONE || !(m->flags & MF_TRASHED) ||
-		    (want != NULL && !want(want_arg, m->uid))) {
+		if (mb->state[i] & MB_GONE || (deleted && !(m->flags &
+		    MF_TRASHED)) || (want != NULL && !want(want_arg,
+		    m->uid))) {
 			continue;
 		}
 		if (mbox_disk_unlink(mb, i) == -1 && errno != ENOENT) {

@@ -111,7 +111,9 @@ void	mbox_shutdown(void);
  * Opens the folder at path (a Maildir: ".../Maildir" or ".../Maildir/
  * .Sent") and attaches the view; a folder already open is shared.
  * Reads dovecot-uidlist, scans new/ and cur/, gives UIDs to new files.
- * -1 with e set when it is not a Maildir or cannot be read.
+ * -1 with e set when it is not a Maildir or cannot be read, and errno:
+ * EMFILE when max_open folders are open already, ENAMETOOLONG, or
+ * the disk's (ENOENT: no such Maildir).
  */
 int	mbox_select(const char *path, struct mbox_view *, int readonly,
 	    struct err *);
@@ -164,6 +166,12 @@ int	mbox_store(struct mbox_view *, const struct mbox_msg *,
  * (NULL: silently, for CLOSE). 0 or -1. */
 int	mbox_expunge(struct mbox_view *, int (*want)(void *, uint32_t uid),
 	    void *want_arg, mbox_event_fn *, void *);
+
+/* MOVE (RFC 6851): removes the messages whose UID want accepts,
+ * \Deleted or not, otherwise as mbox_expunge (run mbox_view_update
+ * with allow_expunge first, so fn hears each "* seq EXPUNGE"). */
+int	mbox_expunge_uids(struct mbox_view *, int (*want)(void *,
+	    uint32_t uid), void *want_arg, mbox_event_fn *, void *);
 
 /* Opens a message file read-only; st gets its stat (size, mtime =
  * INTERNALDATE). -1 with errno. */

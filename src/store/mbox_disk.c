@@ -91,6 +91,7 @@ mbox_disk_open(struct mbox *mb, struct err *e)
 	for (int i = 0; i < 2; i++) {
 		if (dir_path(p, sizeof p, mb, i ? "cur" : "new") == -1 ||
 		    stat(p, &st) == -1 || !S_ISDIR(st.st_mode)) {
+			errno = ENOENT;
 			return err_set(e, "%s: not a Maildir folder", mb->path);
 		}
 	}
@@ -420,6 +421,125 @@ mbox_disk_keywords_save(struct mbox *mb)
 	if (rc == -1) {
 		(void)unlink(tmp);
 	}
+	return rc;
+}
+
+/*
+ * A save takes dovecot-uidlist.lock before its files are renamed into
+ * place and keeps it until they are numbered (mbox_disk_record), as
+ * Dovecot does: nobody else can give them UIDs in another order in
+ * between. Saves of this process share it (a count).
+ */
+int
+mbox_disk_hold(struct mbox *mb)
+{
+	if (mb->ul_held == 0 && lock_uidlist(mb) == -1) {
+		return -1;
+	}
+	mb->ul_held++;
+	return 0;
+}
+
+void
+mbox_disk_release(struct mbox *mb)
+{
+	if (mb->ul_held == 0 || --mb->ul_held > 0) {
+		return;
+	}
+	unlock_uidlist(mb);
+	if (mb->ul_later) {
+		/* Files others brought while we held it. */
+		mb->ul_later = 0;
+		mb->rescan = 1;
+		mbox_notify(mb);
+	}
+}
+
+/*
+ * The files of a save batch, in place, get the next UIDs in batch
+ * order: records appended to dovecot-uidlist and fdatasync'd, then the
+ * index. The lock is held (mbox_disk_hold). On failure nothing is in
+ * the index (lines already written name files the caller removes:
+ * Dovecot reads them as expunged).
+ */
+int
+mbox_disk_record(struct mbox *mb, size_t n, mbox_disk_name_fn *name,
+    void *arg, uint32_t *first_uid)
+{
+	char p[MBOX_PATH_MAX], nm[MBOX_NAME_MAX + 1];
+	struct maildir_name mn;
+	size_t len = 0;
+	off_t at;
+	uint32_t first;
+	int fd, innew, rc = 0;
+
+	if (uidlist_read(mb, 0) == -1 || mb->ul_fd == -1 ||
+	    dir_path(p, sizeof p, mb, UL_NAME) == -1) {
+		if (errno == 0 || errno == ENOENT) {
+			errno = EIO;
+		}
+		return -1;
+	}
+	fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd == -1) {
+		return -1;
+	}
+	at = lseek(fd, 0, SEEK_END);
+	first = mb->hdr.next_uid;
+	if (mb->n > 0 && mb->msgs[mb->n - 1].uid >= first) {
+		first = mb->msgs[mb->n - 1].uid + 1;
+	}
+	if (at == -1 || (uint64_t)first + n >= UINT32_MAX) {
+		close(fd);
+		errno = at == -1 ? errno : EOVERFLOW;
+		return -1;
+	}
+	/* The lines first: the index only learns of written lines. */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (name(arg, i, nm, sizeof nm, &innew) == -1 ||
+		    maildir_name_parse(nm, strlen(nm), &mn) == -1) {
+			errno = EINVAL;
+			rc = -1;
+			break;
+		}
+		if (len + UIDLIST_LINE_MAX > sizeof chunk) {
+			rc = store_write_all(fd, chunk, len);
+			len = 0;
+		}
+		len += uidlist_format_record(chunk + len, sizeof chunk - len,
+		    first + (uint32_t)i, mn.base, mn.baselen);
+	}
+	if (rc == 0 && (store_write_all(fd, chunk, len) == -1 ||
+	    fdatasync(fd) == -1)) {
+		rc = -1;
+	}
+	close(fd);
+	if (rc == -1) {
+		return -1;
+	}
+	/* Offsets: every line is read back once, from where the read
+	 * side stood (nothing else appends while the lock is held). */
+	for (size_t i = 0; i < n; i++) {
+		uint32_t h;
+
+		(void)name(arg, i, nm, sizeof nm, &innew);
+		(void)maildir_name_parse(nm, strlen(nm), &mn);
+		h = mbox_hash(mn.base, mn.baselen);
+		if (mbox_append(mb, first + (uint32_t)i, 0, h,
+		    (uint32_t)(mn.has_vsize && mn.vsize <= UINT32_MAX ?
+		    mn.vsize : 0), mn.flags, mn.keywords, (uint8_t)((innew ?
+		    MB_INNEW : 0) | (mn.has_info ? 0 : MB_NOINFO))) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	/* uidlist_read sets each record's offset (found by UID). */
+	if (uidlist_read(mb, 0) == -1) {
+		rc = -1;
+	}
+	mb->hdr.next_uid = first + (uint32_t)n;
+	*first_uid = first;
+	mbox_notify(mb);
 	return rc;
 }
 
@@ -803,6 +923,12 @@ assign_uids(struct mbox *mb, struct pending *pd)
 	int fd, create, rc = 0;
 	uint32_t first;
 
+	if (mb->ul_held > 0) {
+		/* A save of ours holds the lock until its files have
+		 * their UIDs: these are numbered after (mbox_disk_release). */
+		mb->ul_later = 1;
+		return 0;
+	}
 	if (lock_uidlist(mb) == -1) {
 		mb->rescan = 1;		/* try again at the next look */
 		return -1;

@@ -36,6 +36,11 @@ struct mbox {
 	int		 rescan;	/* lost track: scan everything */
 	int		 notify;	/* sessions to be told of a change */
 	const void	*excl;		/* a POP3 session holding it */
+	/* dovecot-uidlist.lock held across a save's commit (mbox_save.c):
+	 * saves holding it, and new files others brought meanwhile,
+	 * numbered once it is released. */
+	unsigned	 ul_held;
+	int		 ul_later;
 	/* dovecot-keywords */
 	char		 kw[MAILDIR_KEYWORDS_MAX][MBOX_KW_LEN_MAX + 1];
 	struct mbox_view *views;
@@ -56,6 +61,14 @@ int	mbox_disk_rename(struct mbox *, uint32_t idx, unsigned flags,
 int	mbox_disk_unlink(struct mbox *, uint32_t idx);
 void	mbox_disk_keywords_load(struct mbox *);
 int	mbox_disk_keywords_save(struct mbox *);
+int	mbox_disk_hold(struct mbox *);
+void	mbox_disk_release(struct mbox *);
+/* Names file i of a save batch as it now is in place: the name in
+ * new/ (innew 1) or cur/. 0, or -1. */
+typedef int mbox_disk_name_fn(void *, size_t i, char *name, size_t cap,
+    int *innew);
+int	mbox_disk_record(struct mbox *, size_t n, mbox_disk_name_fn *,
+	    void *, uint32_t *first_uid);
 int	mbox_disk_inotify_init(struct ev *, struct err *);
 void	mbox_disk_inotify_close(void);
 

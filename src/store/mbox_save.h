@@ -1,0 +1,192 @@
+/*
+ * mbox_save.h - saving messages into a Maildir folder for IMAP: APPEND
+ * and MULTIAPPEND (RFC 3501 6.3.11, RFC 3502), COPY (6.4.7) and MOVE
+ * (RFC 6851), with the destination UIDs that UIDPLUS reports (RFC 4315
+ * APPENDUID, COPYUID).
+ *
+ * A save is a batch of up to MBOX_SAVE_MAX files written or linked
+ * into the folder's tmp/, then committed at once through the store
+ * transaction (store/txn.h, the group commit SMTP delivery uses): the
+ * files are made durable and renamed into new/ (no flags) or cur/
+ * (":2,<flags>"), as Dovecot's APPEND does, then numbered in batch
+ * order in dovecot-uidlist and the folder's index, and every session
+ * viewing the folder is told (EXISTS at its next update). Either every
+ * file of a batch gets its UID or none stays: MULTIAPPEND is one batch.
+ *
+ * File names are Dovecot's: "<sec>.M<usec>P<pid>Q<n>_<i>.<host>" in
+ * tmp/, "<that>,S=<size>,W=<vsize>[:2,<flags>]" in place. Messages are
+ * stored with LF line ends (Dovecot's default); W= is the CR LF size.
+ *
+ * dovecot-uidlist.lock is taken at commit and held until the files
+ * have their UIDs (as Dovecot holds it around its renames), so no
+ * other process numbers them in another order.
+ *
+ * A save holds a view of the destination folder (mbox_select) from
+ * mbox_save_begin to mbox_save_end: it takes one of mbox_init's
+ * max_open slots when no session has the folder open.
+ *
+ * Memory: sizeof(struct mbox_save) per save in flight, in the caller's
+ * memory (mbox_save_bytes()); nothing is allocated. A COPY of any
+ * length runs as batches of MBOX_SAVE_MAX with one transaction each.
+ *
+ * APPEND (one message a command):
+ *   mbox_save_begin(&sv, path, &e)       ENOENT: NO [TRYCREATE]
+ *   kw = mbox_save_keyword(&sv, "$Forwarded", 10)    (per keyword)
+ *   mbox_save_open(&sv, MF_SEEN, 1u << kw, date)
+ *   mbox_save_write(&sv, p, n)           (each piece of the literal)
+ *   mbox_save_close(&sv)
+ *   mbox_save_commit(&sv, appended, s)   later: appended(s, 0, uidv,
+ *                                        first, 1) -> "OK [APPENDUID
+ *                                        uidv first]"; mbox_save_end
+ * MULTIAPPEND: open / write / close per message (at most
+ *   MBOX_SAVE_MAX, else NO [LIMIT]), one commit: UIDs first..first+n-1.
+ * COPY: begin; for each source message (ascending) mbox_save_copy
+ *   and mbox_uidset_add(&src, uid); when mbox_save_full or at the end,
+ *   commit; in the callback mbox_uidset_add_range(&dst, first,
+ *   first + n - 1) and go on with the next ones. If a batch fails,
+ *   mbox_save_undo(&sv, &dst) removes what earlier batches copied
+ *   (RFC 3501: COPY is all or nothing), then mbox_save_end; NO.
+ *   Success: "OK [COPYUID uidv <src> <dst>]" (mbox_uidset_format).
+ * MOVE: the COPY, then on the source view mbox_view_update(v, 1, ...)
+ *   and mbox_expunge_uids(v, mbox_uidset_want, &src, fn, arg): the
+ *   "* n EXPUNGE" lines follow the untagged "OK [COPYUID ...]".
+ */
+#ifndef WREN_MBOX_SAVE_H
+#define WREN_MBOX_SAVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/conn.h"
+#include "core/err.h"
+#include "core/ev.h"
+#include "store/maildir.h"
+#include "store/mbox.h"
+#include "store/txn.h"
+
+#define MBOX_SAVE_MAX	64	/* files in one batch: MULTIAPPEND
+				 * messages, a COPY batch */
+#define MBOX_UIDSET_MAX	128	/* ranges in a struct mbox_uidset */
+
+/* Called once per committed batch, from a store round: err 0 and the
+ * batch's UIDs first..first+n-1 in the order the files were added,
+ * or an errno (ENOSPC, EDQUOT, EIO, EAGAIN: the uidlist lock is
+ * held elsewhere) and no file of the batch is left. The save is ready
+ * for the next batch (or mbox_save_end) when this runs. */
+typedef void mbox_save_done_fn(void *arg, int err, uint32_t uidvalidity,
+    uint32_t first, size_t n);
+
+struct mbox_save_file {
+	uint64_t	size;		/* as stored (LF line ends) */
+	uint32_t	vsize;		/* CR LF size: W= */
+	uint32_t	flags;		/* MF_* */
+	uint32_t	keywords;	/* the destination's letters */
+	uint32_t	pad;
+};
+
+struct mbox_save {
+	struct mbox_view	 view;		/* of the destination */
+	struct store_txn	 txn;
+	char			 stem[MAILDIR_NAME_MAX + 1];
+	struct mbox_save_file	 f[MBOX_SAVE_MAX];
+	size_t			 n;		/* files in the batch */
+	int			 fd;		/* a message being written */
+	int			 err;		/* its first write error */
+	int			 last;		/* last byte stored, or -1 */
+	int			 cr;		/* a CR waits for the next byte */
+	time_t			 date;		/* its internal date */
+	int			 held;		/* the uidlist lock, for the
+						 * batch committed */
+	int			 busy;		/* counted in the watch */
+	mbox_save_done_fn	*done;
+	void			*arg;
+};
+
+/* Ranges of UIDs in the order added, for COPYUID and MOVE. */
+struct mbox_uidset {
+	uint32_t	lo[MBOX_UIDSET_MAX];
+	uint32_t	hi[MBOX_UIDSET_MAX];
+	size_t		n;
+	int		overflow;	/* a UID did not fit: incomplete */
+};
+
+/* Once, at start (after mbox_init): the store's commit machinery on
+ * the loop, with APPENDs in progress watched so rounds wait for them
+ * briefly. 0, or -1 with e. */
+int	mbox_save_init(struct ev *, struct conn_table *, struct err *);
+void	mbox_save_shutdown(void);
+
+/*
+ * Starts a save into the Maildir folder at path (".../Maildir" or
+ * ".../Maildir/.Sent"). -1 with e and errno: ENOENT when the folder
+ * does not exist (NO [TRYCREATE]), EMFILE when mbox_init's max_open
+ * folders are open (NO [UNAVAILABLE], try later), or another.
+ */
+int	mbox_save_begin(struct mbox_save *, const char *path,
+	    struct err *);
+/* The destination's index of a keyword, created in its
+ * dovecot-keywords when new; -1 when it has no free letter. */
+int	mbox_save_keyword(struct mbox_save *, const char *, size_t);
+/* 1 when the batch holds MBOX_SAVE_MAX files: commit it. */
+int	mbox_save_full(const struct mbox_save *);
+
+/* A new message in tmp/ with these flags (MF_*), keywords (the
+ * destination's, mbox_save_keyword) and internal date (0: now).
+ * 0, or -1 with errno (ENOBUFS: the batch is full). */
+int	mbox_save_open(struct mbox_save *, unsigned flags, uint32_t keywords,
+	    time_t date);
+/* Literal bytes as they arrive (CR LF stored as LF). 0, or -1 with
+ * errno once a write failed (the caller still reads the literal). */
+int	mbox_save_write(struct mbox_save *, const char *, size_t);
+/* The message is complete: its date set, its file closed. 0, or -1
+ * with errno (the write error; the message is dropped, the rest of
+ * the batch stays). */
+int	mbox_save_close(struct mbox_save *);
+
+/*
+ * Adds source message m of view src (which may be of the destination
+ * folder itself) to the batch: hard-linked into tmp/ under a new name,
+ * or copied when link(2) fails with EXDEV, EPERM or EMLINK (one
+ * message, at most message_size_limit bytes, in the kernel where
+ * copy_file_range works); flags kept, keywords mapped by name. One
+ * call is bounded by one message. 0, or -1 with errno: ENOENT when
+ * the source file is gone (expunged by another hand), ENOBUFS when
+ * the batch is full.
+ */
+int	mbox_save_copy(struct mbox_save *, struct mbox_view *src,
+	    const struct mbox_msg *m);
+
+/* Commits the batch; done is called from a later store round, never
+ * from here. 0, or -1 with errno (the batch is discarded, no
+ * callback): EINVAL when empty or a message is still open, EAGAIN
+ * when another process holds dovecot-uidlist.lock. */
+int	mbox_save_commit(struct mbox_save *, mbox_save_done_fn *, void *);
+
+/* Drops the batch not yet called back (its files removed, no
+ * callback); the save stays begun. */
+void	mbox_save_abort(struct mbox_save *);
+/* Removes from the destination the messages whose UIDs are in set
+ * (copied by earlier batches of a COPY that then failed). 0 or -1. */
+int	mbox_save_undo(struct mbox_save *, const struct mbox_uidset *);
+/* Aborts what is pending and lets the destination go. */
+void	mbox_save_end(struct mbox_save *);
+
+uint32_t	mbox_save_uidvalidity(const struct mbox_save *);
+
+void	mbox_uidset_init(struct mbox_uidset *);
+/* Adds uid (or lo..hi) after the others: 0, or -1 when full (overflow
+ * is then set: leave COPYUID out). */
+int	mbox_uidset_add(struct mbox_uidset *, uint32_t uid);
+int	mbox_uidset_add_range(struct mbox_uidset *, uint32_t lo,
+	    uint32_t hi);
+/* 1 when uid is in set (a want function for mbox_expunge_uids). */
+int	mbox_uidset_want(void *set, uint32_t uid);
+/* "1:3,7" into out; the length needed, written only if below cap. */
+size_t	mbox_uidset_format(const struct mbox_uidset *, char *out,
+	    size_t cap);
+
+/* Bytes of a save in flight (APPEND or one COPY batch). */
+size_t	mbox_save_bytes(void);
+
+#endif
