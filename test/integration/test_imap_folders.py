@@ -1230,3 +1230,86 @@ def test_names_cannot_escape(srv, name, dovecot_refuses, code):
     expect(r, "NOOP")       # the session goes on
     r.close()
     s.stop()
+
+
+# --- 9. other sessions see what APPEND, COPY and MOVE did -----------------
+
+
+NOTIFY = 2 * SLOW           # SPEC 5: within 2 seconds
+
+
+def idle_until(r, tag_re, timeout=NOTIFY):
+    """Reads untagged lines of an IDLE session until one matches."""
+    seen = []
+    deadline = time.monotonic() + timeout + 1
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, (tag_re, seen)
+        r.sock.settimeout(left)
+        try:
+            line = r.line()
+        except (TimeoutError, OSError):
+            raise AssertionError((tag_re, seen))
+        seen.append(line)
+        if re.search(tag_re, line):
+            r.sock.settimeout(10 * SLOW)
+            return seen
+
+
+def noop_until(r, pattern, timeout=NOTIFY):
+    seen = []
+    deadline = time.monotonic() + timeout + 1
+    while True:
+        got, _ = expect(r, "NOOP")
+        seen += got
+        if any(re.search(pattern, g) for g in got):
+            return seen
+        assert time.monotonic() < deadline, (pattern, seen)
+        time.sleep(0.1)
+
+
+def test_other_sessions_see_append_copy_move(srv):
+    """The sessions on a folder other than INBOX hear of what another
+    session did there: APPEND and COPY (EXISTS), MOVE out (EXPUNGE),
+    flags (FETCH), in IDLE or at the next NOOP."""
+    s = srv()
+    put_messages(s, 3)
+    s.put(mail("old sent"), folder="Sent")
+    idler = Raw(s)
+    idler.login()
+    expect(idler, "SELECT Trash")
+    tag = idler.tag()
+    idler.send(f"{tag} IDLE\r\n")
+    assert idler.line().startswith(b"+")
+    watcher = Raw(s)                    # on INBOX, polling
+    watcher.login()
+    expect(watcher, "SELECT INBOX")
+    sent = Raw(s)                       # on Sent, polling
+    sent.login()
+    expect(sent, "SELECT Sent")
+    actor = Raw(s)
+    actor.login()
+    expect(actor, "SELECT INBOX")
+    # MOVE INBOX -> Trash: the idler sees EXISTS, the watcher EXPUNGE.
+    expect(actor, "UID MOVE 2 Trash")
+    idle_until(idler, rb"^\* 1 EXISTS")
+    noop_until(watcher, rb"^\* 2 EXPUNGE")
+    # COPY into Trash: another EXISTS for the idler.
+    expect(actor, "UID COPY 1 Trash")
+    idle_until(idler, rb"^\* 2 EXISTS")
+    # APPEND to Sent: the session on Sent sees it.
+    m = crlf(mail("new sent"))
+    tag2 = actor.tag()
+    actor.send(f"{tag2} APPEND Sent (\\Seen) {{{len(m)}+}}\r\n".encode() +
+               m + b"\r\n")
+    actor.until(tag2)
+    noop_until(sent, rb"^\* 2 EXISTS")
+    # Flags changed in Sent by another session: FETCH FLAGS.
+    expect(actor, "SELECT Sent")
+    expect(actor, "STORE 1 +FLAGS (\\Flagged)")
+    noop_until(sent, rb"^\* 1 FETCH \(.*\\Flagged")
+    idler.send("DONE\r\n")
+    idler.until(tag)
+    for r in (idler, watcher, sent, actor):
+        r.close()
+    s.stop()
