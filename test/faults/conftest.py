@@ -40,3 +40,26 @@ if str(INTEGRATION) not in sys.path:
 
 WREN_FAULT_BIN = os.environ.get(
     "WREN_FAULT_BIN", str(Path(_it.WREN_BIN).parent / "wren-faults"))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(params=["io_uring", "syncfs"])
+def commit_path(request, monkeypatch):
+    """Runs a test with both commit paths of store/txn.c: the normal
+    build (io_uring where the kernel allows it) and the shim build,
+    which has no io_uring and commits with syncfs in the loop."""
+    if request.param == "syncfs":
+        if not os.access(WREN_FAULT_BIN, os.X_OK):
+            pytest.skip(f"no {WREN_FAULT_BIN} (make faults builds it)")
+        monkeypatch.setattr(_it, "WREN_BIN", WREN_FAULT_BIN)
+    return request.param
+
+
+def check_commit_path(w, path):
+    """The log says which commit path ran (syncfs: it must be that)."""
+    log = w.log()
+    if path == "syncfs":
+        assert "committing with syncfs in the loop" in log, log
+    return "committing with io_uring" in log

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import SLOW
+from conftest import SLOW, check_commit_path
 from faultlib import (USERS, maildir_of, make_message, parse_stored,
                       restart, scaled, scan, tmp_files, transact)
 from faultlib import local_wren
@@ -90,9 +90,10 @@ def age_tmp(w):
     return n
 
 
-def test_kill9_inbound_rounds(wren):
+def test_kill9_inbound_rounds(wren, commit_path):
     w = local_wren(wren, message_size_limit="4m")
     w.start()
+    check_commit_path(w, commit_path)
 
     def send(tag):
         rcpts = random.sample(USERS, random.choice((1, 1, 2, 3)))
@@ -137,8 +138,8 @@ def test_kill9_inbound_rounds(wren):
                         f"round {rnd}: {tag} got a 250, not in {u}"
         print(f"round {rnd}: {len(traffic.acked)} acknowledged, "
               f"{len(traffic.tried) - len(traffic.acked)} cut")
-    print(f"inbound: {len(acked)} acknowledged messages over {ROUNDS} "
-          f"rounds, all present once and whole; {leftovers} tmp/ "
+    print(f"inbound ({commit_path}): {len(acked)} acknowledged messages "
+          f"over {ROUNDS} rounds, all present once and whole; {leftovers} tmp/ "
           f"leftovers swept")
     assert len(acked) > 0
     assert w.stop() == 0
@@ -150,12 +151,13 @@ def queued_whole(w, qid):
     return (q / "msg" / qid).is_file() and (q / "env" / qid).is_file()
 
 
-def test_kill9_outbound_rounds(outbound, mx):
+def test_kill9_outbound_rounds(outbound, mx, commit_path):
     """The fake MX waits before its 250 to DATA, so deliveries are in
     flight when the kill falls."""
     m = mx()
     m.data_delay = 0.1
     w = outbound(retry_schedule="1s 1s 2s")
+    check_commit_path(w, commit_path)
     auth = (ALICE, ALICE_PW)
 
     def send(tag):
@@ -203,8 +205,8 @@ def test_kill9_outbound_rounds(outbound, mx):
     missing = [t for t in acked if t not in seen]
     assert not missing, f"acknowledged, never delivered: {missing}"
     dups = sum(n - 1 for t, n in seen.items() if n > 1)
-    print(f"outbound: {len(acked)} acknowledged over {ROUNDS} rounds, "
-          f"all delivered; {dups} delivered twice (at-least-once)")
+    print(f"outbound ({commit_path}): {len(acked)} acknowledged over "
+          f"{ROUNDS} rounds, all delivered; {dups} delivered twice (at-least-once)")
     assert len(acked) > 0
     assert not maildir(w.maildir()) or all(
         b"multipart/report" not in data for _, data in maildir(w.maildir()))
