@@ -305,6 +305,31 @@ def test_first_login_of_a_new_account(srv):
     s.stop()
 
 
+def test_special_folders_made_for_an_existing_maildir(srv):
+    """An account whose Maildir exists (mail was delivered before its
+    first IMAP login, or another server made it) but has no Sent,
+    Drafts, Trash, Junk or Archive gets them at login, as Dovecot's
+    auto = subscribe does; the other tests rely on it."""
+    s = srv(go=False)
+    s.put(mail("delivered before any login"))
+    md = s.home(ALICE) / "Maildir"
+    assert not any((md / ("." + n)).exists() for n in SPECIAL)
+    start(s)
+    r = Raw(s)
+    r.login()
+    got, _ = expect(r, 'LIST "" "*"')
+    boxes = list_map(got)
+    for name, use in SPECIAL.items():
+        assert use.upper() in boxes.get(name, set()), (name, boxes)
+    got, _ = expect(r, "SELECT INBOX")
+    assert b"* 1 EXISTS" in got, got
+    m = crlf(mail("saved"))
+    for name in SPECIAL:
+        expect(r, f"APPEND {name} {{{len(m)}+}}\r\n".encode() + m)
+    r.close()
+    s.stop()
+
+
 def test_status_unknown_item_is_bad_before_lookup(srv):
     s = srv()
     r = Raw(s)
@@ -1312,4 +1337,37 @@ def test_other_sessions_see_append_copy_move(srv):
     idler.until(tag)
     for r in (idler, watcher, sent, actor):
         r.close()
+    s.stop()
+
+
+def test_list_references_and_patterns_cannot_escape(srv):
+    """LIST and LSUB with references or patterns that point outside the
+    account (RFC 3501 6.3.8 lets a server interpret a reference; this
+    one must never leave the account's Maildir): nothing but the
+    account's own mailboxes, never bob's."""
+    s = srv()
+    s.put(mail("bob's secret"), user=BOB, folder="BobSecret")
+    r = Raw(s)
+    r.login()
+    got, _ = expect(r, 'LIST "" "*"')
+    own = names(got)
+    for ref, pat in (("..", "*"), ("../", "*"), ("../../", "*"),
+                     ("/", "*"), ("/etc/", "*"), ("~root/", "*"),
+                     ("~/", "*"), ("~bob@example.test/", "*"),
+                     ("", "../*"), ("", "/*"), ("", "~*"), (".", "*"),
+                     ("", "%/%"), ("", "../bob/*"),
+                     ("../bob/Maildir/", "*")):
+        for verb in (b"LIST", b"LSUB"):
+            got, tagged = r.cmd(f'{verb.decode()} "{ref}" "{pat}"',
+                                expect=None)
+            assert tagged_code(tagged)[0] in ("OK", "NO", "BAD"), tagged
+            listed = names(got, verb)
+            assert listed <= own, (ref, pat, listed)
+            assert not any(b"BobSecret" in g for g in got), got
+    for name in ("../bob/Maildir/.BobSecret", "~bob@example.test/BobSecret",
+                 "../bob", "/" + str(s.home(BOB) / "Maildir")):
+        for cmd in (f'SELECT "{name}"', f'STATUS "{name}" (MESSAGES)',
+                    f'EXAMINE "{name}"'):
+            expect(r, cmd, ("NO", "BAD"))
+    r.close()
     s.stop()
