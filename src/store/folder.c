@@ -788,11 +788,6 @@ subs_update(const char *root, const struct folder_name *names, size_t n,
 			return FOLDER_LIMIT;
 		}
 	}
-	if (!on && n == 1 && found == 0) {
-		(void)err_set(e, "Mailbox not subscribed: %.*s",
-		    (int)names[0].len, names[0].name);
-		return FOLDER_NONEXISTENT;
-	}
 	if (!changed) {
 		return FOLDER_OK;
 	}

@@ -182,7 +182,7 @@ int	folder_rename(const char *root, const char *from, size_t flen,
  * when it changes: written to subscriptions.lock (O_EXCL, as Dovecot's
  * dotlock, so the two never write at once: a fresh lock is
  * FOLDER_INUSE), fsync'd, renamed over subscriptions, root fsync'd.
- * Unsubscribing a name not subscribed is FOLDER_NONEXISTENT. */
+ * Unsubscribing a name not subscribed is OK, as in Dovecot 2.3. */
 int	folder_subscribe(const char *root, const char *name, size_t len,
 	    int on, struct err *);
 
