@@ -679,6 +679,10 @@ class Holder:
                 {read, end}, return_when=asyncio.FIRST_COMPLETED)
             if end in done:
                 read.cancel()
+                try:
+                    await read
+                except asyncio.CancelledError:
+                    pass
                 return True
             data = read.result()
             if not data:
