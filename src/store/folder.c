@@ -475,6 +475,10 @@ folder_rename(const char *root, const char *from, size_t flen,
 		scratch->n++;
 	}
 	closedir(d);
+	if (de != NULL) {
+		(void)err_set(e, "Too many entries in the Maildir");
+		return FOLDER_LIMIT;	/* children might be missed */
+	}
 	if (join(dst, sizeof dst, root, tf.dir) == -1 ||
 	    rename(src, dst) == -1) {
 		return rc_io(e, "Cannot rename the mailbox");
