@@ -118,7 +118,14 @@ def transact(port, sender, rcpts, data, timeout=30, auth=None,
         if ok == 0:
             smtp.rset()
             return code, text
-        code, text = smtp.data(data)
+        try:
+            code, text = smtp.data(data)
+        except smtplib.SMTPResponseException as e:
+            # A refused DATA command (before the 354) raises; the
+            # transaction is still open then (RFC 5321 4.1.4).
+            code, text = e.smtp_code, e.smtp_error
+        if code != 250:
+            smtp.rset()         # as smtplib.sendmail and MTAs do
         return code, text
     except (OSError, smtplib.SMTPException, EOFError) as e:
         return None, repr(e)
