@@ -13,8 +13,9 @@
  * hash (4-byte slots, at most three quarters full: 5-11 bytes). File
  * names are not kept: a message's base name is read back from its
  * dovecot-uidlist line (the offset is in the record, the page cache
- * holds the file), so a 100,000-message INBOX costs about 3.5 MB. The arrays are mmap'ed and grow with the
- * folder, never per connection.
+ * holds the file), so a 100,000-message INBOX costs about 3.5 MB.
+ * The arrays are mmap'ed and grow with the folder, never per
+ * connection.
  *
  * Changes reach the index from wren itself (STORE, EXPUNGE, new/ ->
  * cur/) and from other processes (delivery, Dovecot, a user's mv)

@@ -458,11 +458,15 @@ mbox_uidset_format(const struct mbox_uidset *set, char *out, size_t cap)
 	size_t len = 0;
 
 	for (size_t r = 0; r < set->n; r++) {
-		int k = set->lo[r] == set->hi[r] ?
-		    fmt(tmp, sizeof tmp, "%s%u", r ? "," : "", set->lo[r]) :
-		    fmt(tmp, sizeof tmp, "%s%u:%u", r ? "," : "", set->lo[r],
-		    set->hi[r]);
+		int k;
 
+		if (set->lo[r] == set->hi[r]) {
+			k = fmt(tmp, sizeof tmp, "%s%u", r ? "," : "",
+			    set->lo[r]);
+		} else {
+			k = fmt(tmp, sizeof tmp, "%s%u:%u", r ? "," : "",
+			    set->lo[r], set->hi[r]);
+		}
 		if (len + (size_t)k < cap) {
 			memcpy(out + len, tmp, (size_t)k);
 		}
@@ -519,13 +523,22 @@ final_name(const struct mbox_save *s, size_t i, char *out, size_t cap,
 	const struct mbox_save_file *f = &s->f[i];
 	char tmp[MBOX_PATH_MAX], base[MBOX_NAME_MAX + 1];
 	const char *slash;
+	int k;
 
 	if (base_of(s, i, tmp, sizeof tmp) == -1) {
 		return -1;
 	}
 	slash = strrchr(tmp, '/');
-	if (fmt(base, sizeof base, "%s,S=%llu,W=%u", slash + 1,
-	    (unsigned long long)f->size, f->vsize) >= (int)sizeof base) {
+	/* W= 0 for a non-empty file: a copy whose size the index did not
+	 * know; left out, readers count it. */
+	if (f->vsize == 0 && f->size > 0) {
+		k = fmt(base, sizeof base, "%s,S=%llu", slash + 1,
+		    (unsigned long long)f->size);
+	} else {
+		k = fmt(base, sizeof base, "%s,S=%llu,W=%u", slash + 1,
+		    (unsigned long long)f->size, f->vsize);
+	}
+	if (k >= (int)sizeof base) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

@@ -94,7 +94,8 @@ struct mbox_save {
 	int			 fd;		/* a message being written */
 	int			 err;		/* its first write error */
 	int			 last;		/* last byte stored, or -1 */
-	int			 cr;		/* a CR waits for the next byte */
+	int			 cr;		/* a CR waits for the next
+						 * byte */
 	time_t			 date;		/* its internal date */
 	int			 held;		/* the uidlist lock, for the
 						 * batch committed */

@@ -723,6 +723,50 @@ test_copy_links(void **state)
 	mbox_unselect(&fx.a);
 }
 
+/* Across file systems (a source folder on /dev/shm when that is
+ * tmpfs and /tmp is not): link(2) fails with EXDEV, the bytes are
+ * copied, the internal date kept; one inode each. */
+static void
+test_copy_exdev(void **state)
+{
+	char shm[64], p[PATH_MAX_T * 2], name[256], buf[PATH_MAX_T * 4];
+	struct result r;
+	struct stat st, sst;
+	struct timespec ts[2] = { { 1200000000, 0 }, { 1200000000, 0 } };
+
+	(void)state;
+	snprintf(shm, sizeof shm, "/dev/shm/wren-save.XXXXXX");
+	if (mkdtemp(shm) == NULL || stat(shm, &sst) == -1 ||
+	    stat(fx.root, &st) == -1 || st.st_dev == sst.st_dev) {
+		if (shm[0] != '\0') {
+			(void)rmdir(shm);
+		}
+		skip();
+	}
+	snprintf(p, sizeof p, "%s/M", shm);
+	mkfolder(p);
+	put(p, "cur", "1.x:2,S", "Subject: x\n\nx\n");
+	snprintf(buf, sizeof buf, "%s/cur/1.x:2,S", p);
+	assert_int_equal(utimensat(AT_FDCWD, buf, ts, 0), 0);
+	sel(&fx.a, p);
+	begin(fx.dst);
+	assert_int_equal(mbox_save_copy(&fx.sv, &fx.a,
+	    mbox_view_seq(&fx.a, 1)), 0);
+	commit(&r);
+	assert_int_equal(r.err, 0);
+	assert_true(find_file(fx.dst, "cur", ",S=14,W=17:2,S", name,
+	    sizeof name));
+	snprintf(buf, sizeof buf, "%s/cur/%s", fx.dst, name);
+	assert_int_equal(stat(buf, &st), 0);
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(st.st_mtime, 1200000000);
+	slurp(buf, buf, sizeof buf);
+	assert_string_equal(buf, "Subject: x\n\nx\n");
+	mbox_save_end(&fx.sv);
+	mbox_unselect(&fx.a);
+	assert_int_equal(nftw(shm, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 /* COPY into the selected folder itself: new UIDs after the others, the
  * session hears EXISTS. */
 static void
@@ -981,6 +1025,7 @@ main(void)
 		T(test_append_dest_gone),
 		T(test_append_locked),
 		T(test_copy_links),
+		T(test_copy_exdev),
 		T(test_copy_same_folder),
 		T(test_copy_batches_move),
 		T(test_copy_source_gone_undo),
