@@ -25,7 +25,7 @@ def test_sigterm_with_nobody_connected_takes_no_grace(wren):
     flight, and the stop line says the bound."""
     w = wren(shutdown_timeout="60").start()
     w.send(signal.SIGTERM)
-    assert w.wait(2) == 0
+    assert w.wait(10) == 0      # generous, and scaled still under 60 s
     assert w.stop() == 0
     assert "0 in progress, at most 60 s" in w.log()
 

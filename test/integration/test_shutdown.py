@@ -131,7 +131,9 @@ def test_clients_gone_before_the_signal_do_not_hold_the_stop(srv, handshake):
             c.close()
     finally:
         os.kill(s.pid, signal.SIGCONT)
-    assert stopped_within(s, 1) == 0
+    # Well under the 30 s grace (even scaled for QEMU), generous for a
+    # busy machine; the log below shows the grace was not used.
+    assert stopped_within(s, 5) == 0
     assert s.stop() == 0
     log = s.log()
     assert "stopping: no new connections, 4 in progress" in log
@@ -151,8 +153,9 @@ def test_clients_closing_just_before_the_signal(srv):
     for c in socks:
         c.close()
     s.w.send(signal.SIGTERM)
-    assert stopped_within(s, 1) == 0
+    assert stopped_within(s, 5) == 0       # the grace is 30 s
     assert s.stop() == 0
+    assert "shutdown_timeout over" not in s.log()
     for p in ports:
         assert len(disconnects(s.log(), p)) == 1
 
@@ -195,7 +198,7 @@ def test_idle_sessions_are_told_at_once_and_the_server_exits(srv):
     for c in (pop, pops):
         assert c.closed()
     assert eof(half)
-    assert stopped_within(s, 2) == 0
+    assert stopped_within(s, 5) == 0       # the grace is 30 s
     assert s.stop() == 0
     log = s.log()
     assert "shutdown_timeout over" not in log
@@ -221,8 +224,10 @@ def test_message_in_progress_finishes_within_the_grace(srv):
     a.expect(250, "queued as")
     a.expect(421, "4.3.2")
     assert a.closed()
-    assert stopped_within(s, 2) == 0
+    # Within procd's 5 s; the grace not used is shown by the log.
+    assert stopped_within(s, 5) == 0
     assert s.stop() == 0
+    assert "shutdown_timeout over" not in s.log()
     [p] = files_in(s.maildir(), "new")
     assert p.read_bytes().endswith(b"\n\nfirst half\nsecond half\n")
 
@@ -306,7 +311,7 @@ def test_grace_of_zero_still_says_goodbye(srv):
     idle = smtp_session(s)
     s.w.send(signal.SIGTERM)
     idle.expect(421, "4.3.2")
-    assert stopped_within(s, 2) == 0
+    assert stopped_within(s, 5) == 0
     assert eof(stalled.sock)
     assert s.stop() == 0
 
@@ -320,9 +325,10 @@ def test_second_signal_cuts_at_once(srv):
     s.w.send(signal.SIGTERM)
     s.w.wait_log("stopping: no new connections")
     s.w.send(signal.SIGTERM)
-    assert stopped_within(s, 2) == 0
+    assert stopped_within(s, 10) == 0      # the grace is 60 s
     assert eof(stalled.sock)
     assert s.stop() == 0
+    assert "shutdown_timeout over" not in s.log()
     assert len(disconnects(s.log(), port_of(stalled))) == 1
 
 
@@ -403,7 +409,7 @@ def test_exactly_one_disconnect_line_per_connection(srv):
     want[port_of(last)] = ": shutdown"
     s.w.send(signal.SIGTERM)
     last.expect(421, "4.3.2")
-    assert stopped_within(s, 2) == 0
+    assert stopped_within(s, 5) == 0
     assert s.stop() == 0
     log = s.log()
     for port, why in want.items():
