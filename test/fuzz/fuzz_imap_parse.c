@@ -7,7 +7,12 @@
  * time; both must give the same events and commands. The first input
  * byte picks the literal limit (small, so that the limits are hit) and
  * whether literals are streamed. Kept bytes go to a command buffer
- * that must never outgrow IMAP_LINE_MAX + lit_max.
+ * that must never outgrow IMAP_LINE_MAX + lit_max. At a literal event
+ * the input byte after it decides (so both framings decide alike)
+ * whether the command is refused there with imap_framer_void (coming
+ * or not), or streamed and refused after some of its bytes; and the
+ * text kept so far, its '{' replaced by a marker atom, goes through
+ * imap_append_parse as the session does.
  *
  * Parsing: each framed command, and the whole input as one command,
  * goes through imap_cmd_parse; the argument tree must stay inside the
@@ -16,7 +21,11 @@
  * SEARCH go through their own parsers with bound checks; a body
  * section's canonical name must parse back to the same section;
  * sequence sets are walked with "*" = 100 and every range must be
- * ordered and within bounds.
+ * ordered and within bounds. Every parsed command, whatever its name,
+ * also goes through imap_list_parse, imap_status_items (at each top
+ * level argument) and imap_append_parse, whose results must point
+ * into the tree and stay within their bounds; an APPEND date-time is
+ * written back (in UTC and in -2359) and must parse to the same time.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +37,10 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define WIN		300	/* bytes read per session wakeup */
 #define STAR		100u
+#define MARKER		"WRENLIT"	/* the session's '{' stand-in */
+/* date-times of years 0000 to 9999, with any zone */
+#define DATE_MIN	(-62167219200 - 86400)
+#define DATE_MAX	(253402300799 + 86400)
 
 /* The events of one framing: one byte per event, and for a command
  * its length (4 bytes) and bytes. */
@@ -41,6 +54,8 @@ static struct imap_cmd		cmd, cmd2;
 static struct imap_fetch	fetch, fetch2;
 static struct imap_store	store;
 static struct imap_search	search;
+static struct imap_list_args	list;
+static struct imap_append_args	append, append2;
 static char			cmdbuf[IMAP_LINE_MAX + IMAP_LITERAL_MAX + 8];
 static char			val[IMAP_CMD_MAX];
 static char			out[2 * IMAP_CMD_MAX + 64];
@@ -56,6 +71,13 @@ static void	check_fetch(const struct imap_cmd *);
 static void	check_store(const struct imap_cmd *);
 static void	check_search(const struct imap_cmd *);
 static void	check_node(const struct imap_search *, size_t);
+static void	check_marker(const char *, size_t);
+static void	check_list(const struct imap_cmd *);
+static void	check_status(const struct imap_cmd *);
+static void	check_append(const struct imap_cmd *);
+static int	in_tree(const struct imap_cmd *, const struct imap_arg *);
+static void	check_date(int64_t);
+static void	put_num(char *, unsigned, int);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -110,7 +132,7 @@ frame(const uint8_t *data, size_t size, size_t lit_max, int stream,
     size_t chunk, struct trace *t)
 {
 	struct imap_framer fr;
-	size_t off = 0, have = 0, data_left = 0;
+	size_t off = 0, have = 0, data_left = 0, void_at = 0;
 
 	imap_framer_init(&fr);
 	while (off < size) {
@@ -124,6 +146,7 @@ frame(const uint8_t *data, size_t size, size_t lit_max, int stream,
 		memcpy(win, data + off, n);
 		while (n > 0) {
 			size_t used, keep;
+			unsigned h;
 			enum imap_fr_ev ev;
 
 			ev = imap_frame(&fr, p, n, lit_max, &used, &keep);
@@ -158,9 +181,24 @@ frame(const uint8_t *data, size_t size, size_t lit_max, int stream,
 				}
 				trace_add(t, ev == IMAP_FR_CONT ? '+' : 'L',
 				    NULL, 0);
+				if (chunk != 1) {
+					check_marker(cmdbuf, have);
+				}
+				/* the same byte whatever the chunks */
+				h = data[(off + used) % size];
+				if (h % 8 == 0) {
+					imap_framer_void(&fr,
+					    ev == IMAP_FR_LITERAL || (h & 8));
+					trace_add(t, 'V', NULL, 0);
+					have = 0;
+					break;
+				}
 				if (stream) {
 					imap_framer_stream(&fr);
 					data_left = (size_t)fr.lit_size;
+				}
+				if (stream && h % 8 == 1 && data_left > 0) {
+					void_at = 1 + (h >> 3) % data_left;
 				}
 				break;
 			case IMAP_FR_LIT_DATA:
@@ -168,6 +206,16 @@ frame(const uint8_t *data, size_t size, size_t lit_max, int stream,
 					abort();
 				}
 				data_left -= used;
+				if (void_at > 0 && (size_t)fr.lit_size -
+				    data_left >= void_at) {
+					/* refused partway (or at its end:
+					 * the same, the line is dropped) */
+					imap_framer_void(&fr, 1);
+					trace_add(t, 'V', NULL, 0);
+					have = 0;
+					data_left = 0;
+					void_at = 0;
+				}
 				break;
 			case IMAP_FR_TOO_LONG:
 			case IMAP_FR_LIT_TOO_BIG:
@@ -180,6 +228,7 @@ frame(const uint8_t *data, size_t size, size_t lit_max, int stream,
 				    'B', NULL, 0);
 				have = 0;
 				data_left = 0;
+				void_at = 0;
 				break;
 			case IMAP_FR_LIT_PLUS_TOO_BIG:
 				trace_add(t, 'Y', NULL, 0);
@@ -231,6 +280,9 @@ check_cmd(const char *s, size_t len)
 		default:
 			break;
 		}
+		check_list(&cmd);
+		check_status(&cmd);
+		check_append(&cmd);
 		/* round trips last: they reuse cmd2 only */
 		for (size_t j = 0; j < cmd.nargs; j++) {
 			check_roundtrip(&cmd.args[j]);
@@ -454,5 +506,174 @@ check_node(const struct imap_search *s, size_t i)
 			abort();
 		}
 		break;
+	}
+}
+
+/* What the session parses at an APPEND literal: the text kept so far
+ * up to the literal's '{', the '{' replaced by the marker. */
+static void
+check_marker(const char *s, size_t len)
+{
+	size_t brace = len;
+	char *copy;
+
+	while (brace > 0 && s[brace - 1] != '{') {
+		brace--;
+	}
+	if (brace == 0) {
+		abort();	/* a literal event without its "{" */
+	}
+	brace--;
+	copy = malloc(brace + sizeof MARKER - 1);
+	if (copy == NULL) {
+		abort();
+	}
+	memcpy(copy, s, brace);
+	memcpy(copy + brace, MARKER, sizeof MARKER - 1);
+	if (imap_cmd_parse(copy, brace + sizeof MARKER - 1, &cmd) ==
+	    IMAP_PE_OK) {
+		check_tree(&cmd, copy, brace + sizeof MARKER - 1);
+		check_append(&cmd);
+	}
+	free(copy);
+}
+
+/* 1 when a points at a top-level or nested argument of c. */
+static int
+in_tree(const struct imap_cmd *c, const struct imap_arg *a)
+{
+	return a >= c->args && a < c->args + c->nargs;
+}
+
+static void
+check_list(const struct imap_cmd *c)
+{
+	if (imap_list_parse(c, &list) != IMAP_PE_OK) {
+		return;
+	}
+	if (list.ref == NULL || !in_tree(c, list.ref) || list.npat == 0 ||
+	    list.npat > IMAP_LIST_PATTERNS_MAX || list.sel > 0x0f ||
+	    list.ret > 0x0f || list.status > 0x1f ||
+	    ((list.ret & IMAP_LR_STATUS) != 0) != (list.status != 0) ||
+	    list.sel == IMAP_LS_RECURSIVEMATCH ||
+	    (!list.extended && (list.sel != 0 || list.ret != 0 ||
+	    c->nargs != 2))) {
+		abort();
+	}
+	for (unsigned k = 0; k <= list.npat; k++) {
+		const struct imap_arg *a = k < list.npat ? list.pat[k] :
+		    list.ref;
+
+		if (!in_tree(c, a) || a->type == IMAP_ARG_LIST ||
+		    a->type == IMAP_ARG_SECTION ||
+		    (!imap_arg_is_astring(a) && !(a->flags & IMAP_AF_WILD))) {
+			abort();
+		}
+	}
+}
+
+static void
+check_status(const struct imap_cmd *c)
+{
+	unsigned items;
+
+	for (size_t j = 0; j < c->nargs; j = c->args[j].next) {
+		if (imap_status_items(c, j, &items) == IMAP_PE_OK &&
+		    (items == 0 || items > 0x1f ||
+		    c->args[j].type != IMAP_ARG_LIST)) {
+			abort();
+		}
+	}
+	if (c->nargs < IMAP_ARGS_MAX &&
+	    imap_status_items(c, c->nargs, &items) == IMAP_PE_OK) {
+		abort();
+	}
+}
+
+static void
+check_append(const struct imap_cmd *c)
+{
+	if (imap_append_parse(c, &append) != IMAP_PE_OK) {
+		return;
+	}
+	if (c->nargs == 0 || (append.mailbox == NULL) !=
+	    (c->args[0].next == c->nargs) ||
+	    (append.mailbox != NULL && (append.mailbox != &c->args[0] ||
+	    !imap_arg_is_astring(append.mailbox))) ||
+	    append.fl.flags > 0x1f || append.fl.nkw > IMAP_FLAGS_MAX) {
+		abort();
+	}
+	for (unsigned i = 0; i < append.fl.nkw; i++) {
+		if (append.fl.kw[i].len == 0 ||
+		    append.fl.kw[i].len > IMAP_KEYWORD_LEN_MAX) {
+			abort();
+		}
+	}
+	if (append.date != -1) {
+		check_date(append.date);
+	}
+}
+
+/* A parsed date-time, written back in UTC and in zone -2359: each
+ * must parse to the same instant (days_from_civil inverted as in
+ * Howard Hinnant's civil_from_days). */
+static void
+check_date(int64_t t)
+{
+	static const char mon[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+		"Sep", "Oct", "Nov", "Dec"
+	};
+	static char line[] = "t APPEND b \"dd-Mon-yyyy hh:mm:ss +zzzz\" "
+	    MARKER;
+	char *q = line + 12;
+	int64_t days, z, era, y, secs;
+	unsigned doe, yoe, doy, mp, d, m;
+
+	if (t < DATE_MIN || t > DATE_MAX) {
+		abort();
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 1: the local time in -2359 is 86340 s earlier */
+		int64_t lt = pass == 0 ? t : t - 86340;
+
+		days = lt >= 0 ? lt / 86400 : -((-lt + 86399) / 86400);
+		secs = lt - days * 86400;
+		z = days + 719468;
+		era = (z >= 0 ? z : z - 146096) / 146097;
+		doe = (unsigned)(z - era * 146097);
+		yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+		y = (int64_t)yoe + era * 400;
+		doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+		mp = (5 * doy + 2) / 153;
+		d = doy - (153 * mp + 2) / 5 + 1;
+		m = mp < 10 ? mp + 3 : mp - 9;
+		y += m <= 2;
+		if (y < 0 || y > 9999) {
+			continue;	/* zone moved it out of 4 digits */
+		}
+		put_num(q, d, 2);
+		memcpy(q + 3, mon[m - 1], 3);
+		put_num(q + 7, (unsigned)y, 4);
+		put_num(q + 12, (unsigned)(secs / 3600), 2);
+		put_num(q + 15, (unsigned)(secs / 60 % 60), 2);
+		put_num(q + 18, (unsigned)(secs % 60), 2);
+		memcpy(q + 21, pass == 0 ? "+0000" : "-2359", 5);
+		if (imap_cmd_parse(line, sizeof line - 1, &cmd2) !=
+		    IMAP_PE_OK ||
+		    imap_append_parse(&cmd2, &append2) != IMAP_PE_OK ||
+		    append2.date != t) {
+			abort();
+		}
+	}
+}
+
+/* v as n decimal digits at p. */
+static void
+put_num(char *p, unsigned v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
 	}
 }
