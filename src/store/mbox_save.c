@@ -58,7 +58,9 @@ mbox_save_begin(struct mbox_save *s, const char *path, struct err *e)
 	s->fd = -1;
 	s->last = -1;
 	s->view.changed = NULL;
-	if (mbox_select(path, &s->view, 0, e) == -1) {
+	/* Read-only: the save's view claims no \Recent and moves nothing
+	 * from new/ to cur/ (the sessions' business). */
+	if (mbox_select(path, &s->view, 1, e) == -1) {
 		if (errno == 0) {
 			errno = EIO;
 		}

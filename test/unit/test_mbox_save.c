@@ -31,6 +31,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -429,13 +431,22 @@ test_append_new(void **state)
 	time_t t0 = time(NULL);
 
 	(void)state;
+	put(fx.dst, "new", "1.delivered", "d\n");
 	begin(fx.dst);
 	append_msg(0, 0, 0, "a\r\n", 100);
 	commit(&r);
 	assert_int_equal(r.err, 0);
 	assert_true(find_file(fx.dst, "new", ",S=2,W=3", name, sizeof name));
 	assert_null(strchr(name, ':'));
-	snprintf(p, sizeof p, "%s/new/%s", fx.dst, name);
+	/* the save's own view took nothing from new/ (\Recent) */
+	assert_true(find_file(fx.dst, "new", "1.delivered", name,
+	    sizeof name));
+	sel(&fx.b, fx.dst);
+	assert_int_equal(fx.b.nrecent, 2);
+	mbox_unselect(&fx.b);
+	assert_true(find_file(fx.dst, "cur", ",S=2,W=3:2,", name,
+	    sizeof name));
+	snprintf(p, sizeof p, "%s/cur/%s", fx.dst, name);
 	assert_int_equal(stat(p, &st), 0);
 	assert_true(st.st_mtime >= t0 && st.st_mtime <= time(NULL) + 1);
 	mbox_save_end(&fx.sv);
@@ -607,6 +618,42 @@ test_abort(void **state)
 	mbox_save_end(&fx.sv);
 	assert_int_equal(count_dir(fx.dst, "tmp"), 0);
 	assert_null(fx.sv.view.mb);
+}
+
+/* A write fails mid-literal (EFBIG from RLIMIT_FSIZE, standing in
+ * for ENOSPC): the rest of the literal is refused quickly, close
+ * reports the error and drops that file; the batch's other messages
+ * stay and commit. */
+static void
+test_append_write_fails(void **state)
+{
+	char big[4096];
+	struct rlimit old, lim;
+	struct result r;
+
+	(void)state;
+	memset(big, 'x', sizeof big);
+	begin(fx.dst);
+	append_msg(MF_SEEN, 0, 0, "ok\r\n", 10);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 1000;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(mbox_save_open(&fx.sv, 0, 0, 0), 0);
+	assert_int_equal(mbox_save_write(&fx.sv, big, sizeof big), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(mbox_save_write(&fx.sv, "y", 1), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(mbox_save_close(&fx.sv), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(count_dir(fx.dst, "tmp"), 1);
+	commit(&r);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(count_dir(fx.dst, "cur"), 1);
+	assert_int_equal(count_dir(fx.dst, "tmp"), 0);
+	mbox_save_end(&fx.sv);
 }
 
 /* The folder is missing: ENOENT (TRYCREATE); cur/ vanished before the
@@ -1022,6 +1069,7 @@ main(void)
 		T(test_multiappend_inotify_between),
 		T(test_append_keywords),
 		T(test_abort),
+		T(test_append_write_fails),
 		T(test_append_dest_gone),
 		T(test_append_locked),
 		T(test_copy_links),
