@@ -465,10 +465,9 @@ def test_retr_10_mb(srv):
         r = RawPOP3(s, tls=tls)
         r.login()
         assert r.cmd("RETR 1") == b"+OK %d octets" % len(crlf(big))
-        t0 = time.monotonic()
+        # No speed asserted: a stall fails on the socket's timeout.
         wire = r.body()
         assert pop3_unstuff(wire) == crlf(big)
-        assert time.monotonic() - t0 < 30 * SLOW
         # pipelined after a big response: in order
         r.send("STAT\r\nLIST 2\r\n")
         assert r.line() == b"+OK 2 %d" % (len(crlf(big)) +

@@ -438,7 +438,9 @@ def peer_der(w, ctx=None):
     return d
 
 
-def wait_for_cert(w, want, timeout=3):
+def wait_for_cert(w, want, timeout=10):
+    """Until w serves want: a replaced file is checked every second
+    (MAP_RECHECK_MS); the bound is generous and scaled for QEMU."""
     end = time.monotonic() + timeout * SLOW
     while True:
         got = peer_der(w)
@@ -459,10 +461,8 @@ def test_certificate_renewal(wren, pki):
     held.cmd("EHLO client.example", 250)
 
     off = len(w.log())
-    t0 = time.monotonic()
     install(w, pki, "b.crt", "b.key")
-    wait_for_cert(w, b)
-    assert time.monotonic() - t0 < 3 * SLOW
+    wait_for_cert(w, b)         # its deadline is the bound
     w.wait_log(f"tls: certificate {w.cert} loaded", start=off)
     held.cmd("MAIL FROM:<s@remote.example>", 250)
     held.cmd("RCPT TO:<alice@example.test>", 250)
@@ -584,11 +584,11 @@ def test_stalled_handshake_blocks_nobody(wren, pki):
     # And one that completed STARTTLS but never starts the handshake.
     idle = Client(w.port).greet()
     idle.cmd("STARTTLS", 220)
-    t0 = time.monotonic()
+    # Served meanwhile: a delivery held up by the stalled handshakes
+    # would hit smtplib's timeout (TIMEOUT, scaled); no speed asserted.
     for i in range(3):
         version, _ = smtplib_deliver(w, client_ctx(pki), f"meanwhile-{i}")
         assert version == "TLSv1.2"
-    assert time.monotonic() - t0 < 5 * SLOW
     # The stalled handshake still completes when the rest comes.
     c = stalled[-1]
     c.send(hello[len(hello) - 1:])
