@@ -370,28 +370,38 @@ mbox_save_abort(struct mbox_save *s)
 int
 mbox_save_undo(struct mbox_save *s, const struct mbox_uidset *set)
 {
+	int rc = 0;
+
+	for (size_t r = 0; r < set->n; r++) {
+		if (mbox_save_undo_range(s, set->lo[r], set->hi[r]) == -1) {
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+int
+mbox_save_undo_range(struct mbox_save *s, uint32_t lo, uint32_t hi)
+{
 	struct mbox *mb = s->view.mb;
 	int rc = 0;
 
 	if (mb == NULL) {
 		return -1;
 	}
-	for (size_t r = 0; r < set->n; r++) {
-		for (uint32_t u = set->lo[r]; u != 0 && u <= set->hi[r]; u++) {
-			uint32_t idx = mbox_find_uid(mb, u);
+	/* Only records there are visited: a range is never wider than
+	 * what the save numbered. */
+	for (uint32_t i = 0; i < mb->n; i++) {
+		uint32_t u = mb->msgs[i].uid;
 
-			if (idx != UINT32_MAX && !(mb->state[idx] & MB_GONE)) {
-				if (mbox_disk_unlink(mb, idx) == -1 &&
-				    errno != ENOENT) {
-					rc = -1;
-					continue;
-				}
-				mbox_gone(mb, idx);
-			}
-			if (u == UINT32_MAX) {
-				break;
-			}
+		if (u < lo || u > hi || mb->state[i] & MB_GONE) {
+			continue;
 		}
+		if (mbox_disk_unlink(mb, i) == -1 && errno != ENOENT) {
+			rc = -1;
+			continue;
+		}
+		mbox_gone(mb, i);
 	}
 	mbox_notify(mb);
 	return rc;

@@ -39,13 +39,17 @@
  *                                        first, 1) -> "OK [APPENDUID
  *                                        uidv first]"; mbox_save_end
  * MULTIAPPEND: open / write / close per message (at most
- *   MBOX_SAVE_MAX, else NO [LIMIT]), one commit: UIDs first..first+n-1.
+ *   MBOX_SAVE_MAX, else NO [LIMIT]), one commit: UIDs first..first+n-1
+ *   ("APPENDUID uidv first:last"). Any message failing (a write, a
+ *   close): mbox_save_abort, none is appended (RFC 3502).
  * COPY: begin; for each source message (ascending) mbox_save_copy
  *   and mbox_uidset_add(&src, uid); when mbox_save_full or at the end,
  *   commit; in the callback mbox_uidset_add_range(&dst, first,
- *   first + n - 1) and go on with the next ones. If a batch fails,
- *   mbox_save_undo(&sv, &dst) removes what earlier batches copied
- *   (RFC 3501: COPY is all or nothing), then mbox_save_end; NO.
+ *   first + n - 1) and go on with the next ones. If a batch fails
+ *   (or a range does not fit in dst: mbox_save_undo_range for that
+ *   batch too), mbox_save_undo(&sv, &dst) removes what earlier batches
+ *   copied (RFC 3501: COPY is all or nothing), then mbox_save_end; NO.
+ *   A source whose src set overflowed: OK without COPYUID.
  *   Success: "OK [COPYUID uidv <src> <dst>]" (mbox_uidset_format).
  * MOVE: the COPY, then on the source view mbox_view_update(v, 1, ...)
  *   and mbox_expunge_uids(v, mbox_uidset_want, &src, fn, arg): the
@@ -167,9 +171,11 @@ int	mbox_save_commit(struct mbox_save *, mbox_save_done_fn *, void *);
 /* Drops the batch not yet called back (its files removed, no
  * callback); the save stays begun. */
 void	mbox_save_abort(struct mbox_save *);
-/* Removes from the destination the messages whose UIDs are in set
- * (copied by earlier batches of a COPY that then failed). 0 or -1. */
+/* Removes from the destination the messages whose UIDs are in set,
+ * or in lo..hi (copied by earlier batches of a COPY that then failed,
+ * or a batch whose range did not fit in the caller's set). 0 or -1. */
 int	mbox_save_undo(struct mbox_save *, const struct mbox_uidset *);
+int	mbox_save_undo_range(struct mbox_save *, uint32_t lo, uint32_t hi);
 /* Aborts what is pending and lets the destination go. */
 void	mbox_save_end(struct mbox_save *);
 
