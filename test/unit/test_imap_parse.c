@@ -1345,6 +1345,10 @@ static const struct append_case append_cases[] = {
 	    "19-Jan-2038 03:14:08 +0000", 2147483648),
 	ADT("the last second of year 9999", "31-Dec-9999 23:59:59 +0000",
 	    253402300799),
+	ADT("year 0000 (proleptic Gregorian, era before 0)",
+	    "01-Jan-0000 00:00:00 +0000", -62167219200),
+	ADT("29-Feb-0000 (divisible by 400)", "29-Feb-0000 00:00:00 +0000",
+	    -62162121600),
 	ADT("leap second 60 is the next second",
 	    "30-Jun-2015 23:59:60 +0000", 1435708800),
 	AERR("\\Recent in the flags", "a APPEND box (\\Seen \\Recent) MARK",
@@ -1538,6 +1542,9 @@ static const struct void_case void_cases[] = {
 	{ "refused line goes on with a {n}: the client waits, no +",
 	  T("a X {3+}\r\nabc {4}\r\nb NOOP\r\n"), PRE, 1, VOID1,
 	  "L3VC{b NOOP\r\n}" },
+	/* for a MULTIAPPEND the session must pass its message limit
+	 * while the rest of a refused APPEND is dropped, or the next
+	 * message's {n+} ends the connection */
 	{ "refused line goes on with a {n+} over the limit: BYE",
 	  T("a X {3+}\r\nabc {9000+}\r\nxxxx"), PRE, 1, VOID1, "L3VY" },
 	{ "refused line goes on with a 2^32 {n+}: BYE",
