@@ -452,6 +452,74 @@ test_append_new(void **state)
 	mbox_save_end(&fx.sv);
 }
 
+/* What APPEND stores from the literal: CR LF as LF (Dovecot's
+ * default), every other byte kept; S= the stored size, W= the size
+ * with CR LF line ends. Each row runs with the literal in one piece
+ * and byte by byte. */
+static const struct write_row {
+	const char	*desc;
+	const char	*in;
+	size_t		 len;
+	const char	*out;
+	size_t		 outlen;
+	unsigned	 vsize;
+} write_rows[] = {
+	{ "CR LF becomes LF", "a\r\nb\r\n", 6, "a\nb\n", 4, 6 },
+	{ "a bare LF is kept and counts two in W=", "a\nb\n", 4,
+	    "a\nb\n", 4, 6 },
+	{ "empty literal", "", 0, "", 0, 0 },
+	{ "hostile: a bare CR is kept", "a\rb", 3, "a\rb", 3, 3 },
+	{ "hostile: a CR at the very end is kept", "a\r", 2, "a\r", 2, 2 },
+	{ "hostile: CR CR LF keeps one CR", "a\r\r\n", 4, "a\r\n", 3, 3 },
+	{ "hostile: LF CR", "\n\r", 2, "\n\r", 2, 3 },
+	{ "hostile: NUL bytes kept", "a\0\r\n\0", 5, "a\0\n\0", 4, 5 },
+	{ "hostile: only CRs", "\r\r\r", 3, "\r\r\r", 3, 3 },
+	{ "hostile: CR LF CR LF", "\r\n\r\n", 4, "\n\n", 2, 4 },
+};
+
+static void
+test_write_table(void **state)
+{
+	char name[256], p[PATH_MAX_T * 2], want[16], got[64];
+	size_t nrows = sizeof write_rows / sizeof write_rows[0];
+
+	(void)state;
+	begin(fx.dst);
+	for (size_t i = 0; i < 2 * nrows; i++) {
+		const struct write_row *w = &write_rows[i % nrows];
+		size_t step = i < nrows ? (w->len ? w->len : 1) : 1;
+		ssize_t n;
+		int fd;
+
+		assert_int_equal(mbox_save_open(&fx.sv, 0, 0, 0), 0);
+		for (size_t k = 0; k < w->len; k += step) {
+			assert_int_equal(mbox_save_write(&fx.sv, w->in + k,
+			    w->len - k < step ? w->len - k : step), 0);
+		}
+		assert_int_equal(mbox_save_close(&fx.sv), 0);
+		if (fx.sv.f[i].size != w->outlen ||
+		    fx.sv.f[i].vsize != w->vsize) {
+			fail_msg("%s: S=%llu W=%u", w->desc,
+			    (unsigned long long)fx.sv.f[i].size,
+			    fx.sv.f[i].vsize);
+		}
+		snprintf(want, sizeof want, "_%zu.", i);
+		assert_true(find_file(fx.dst, "tmp", want, name, sizeof name));
+		snprintf(p, sizeof p, "%s/tmp/%s", fx.dst, name);
+		fd = open(p, O_RDONLY);
+		assert_true(fd >= 0);
+		n = read(fd, got, sizeof got);
+		close(fd);
+		if (n != (ssize_t)w->outlen || memcmp(got, w->out,
+		    w->outlen) != 0) {
+			fail_msg("%s: stored %zd bytes", w->desc, n);
+		}
+	}
+	mbox_save_abort(&fx.sv);
+	assert_int_equal(count_dir(fx.dst, "tmp"), 0);
+	mbox_save_end(&fx.sv);
+}
+
 /* MULTIAPPEND: three messages, one commit, consecutive UIDs after the
  * one there, in the order given. */
 static void
@@ -1065,6 +1133,7 @@ main(void)
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_append_one),
 		T(test_append_new),
+		T(test_write_table),
 		T(test_multiappend),
 		T(test_multiappend_inotify_between),
 		T(test_append_keywords),
