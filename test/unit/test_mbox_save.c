@@ -610,6 +610,42 @@ test_multiappend_inotify_between(void **state)
 	mbox_unselect(&fx.b);
 }
 
+/* Two APPENDs to one folder in the same round share the uidlist lock
+ * (it is let go after the second) and get UIDs one after the other,
+ * each batch's together. */
+static void
+test_two_saves_one_round(void **state)
+{
+	static struct mbox_save sv2;
+	struct result r1, r2;
+	struct err e;
+
+	(void)state;
+	begin(fx.dst);
+	assert_int_equal(mbox_save_begin(&sv2, fx.dst, &e), 0);
+	append_msg(MF_SEEN, 0, 0, "one\r\n", 10);
+	append_msg(MF_SEEN, 0, 0, "two\r\n", 10);
+	assert_int_equal(mbox_save_open(&sv2, MF_SEEN, 0, 0), 0);
+	assert_int_equal(mbox_save_write(&sv2, "three\r\n", 7), 0);
+	assert_int_equal(mbox_save_close(&sv2), 0);
+	memset(&r1, 0, sizeof r1);
+	memset(&r2, 0, sizeof r2);
+	assert_int_equal(mbox_save_commit(&fx.sv, on_done, &r1), 0);
+	assert_int_equal(mbox_save_commit(&sv2, on_done, &r2), 0);
+	drive(&r1);
+	drive(&r2);
+	assert_int_equal(r1.err, 0);
+	assert_int_equal(r2.err, 0);
+	assert_int_equal(r1.n, 2);
+	assert_int_equal(r2.n, 1);
+	/* in the store's callback order: 1-2 and 3, or 1 and 2-3 */
+	assert_true((r1.first == 1 && r2.first == 3) ||
+	    (r2.first == 1 && r1.first == 2));
+	assert_false(lock_exists(fx.dst));
+	mbox_save_end(&sv2);
+	mbox_save_end(&fx.sv);
+}
+
 /* Keywords: created in the destination's dovecot-keywords, letters in
  * the name. */
 static void
@@ -1136,6 +1172,7 @@ main(void)
 		T(test_write_table),
 		T(test_multiappend),
 		T(test_multiappend_inotify_between),
+		T(test_two_saves_one_round),
 		T(test_append_keywords),
 		T(test_abort),
 		T(test_append_write_fails),
