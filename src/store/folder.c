@@ -544,8 +544,8 @@ rc_io(struct err *e, const char *what)
 static int
 join(char *out, size_t cap, const char *root, const char *sub)
 {
-	int n = sub[0] == '\0' ? fmt(out, cap, "%s", root) :
-	    fmt(out, cap, "%s/%s", root, sub);
+	int n = fmt(out, cap, "%s%s%s", root, sub[0] == '\0' ? "" : "/",
+	    sub);
 
 	if (n < 0 || (size_t)n >= cap) {
 		errno = ENAMETOOLONG;
