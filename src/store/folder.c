@@ -22,7 +22,6 @@
 
 #include "core/fmt.h"
 #include "store/folder.h"
-#include "store/maildir.h"
 #include "store/subs.h"
 
 #define FOLDER_TRIES		8	/* unique trash names tried */
@@ -48,6 +47,8 @@ static char	subs_in[SUBS_FILE_MAX];
 static char	subs_out[SUBS_FILE_MAX];
 static unsigned	trash_seq;
 
+static int	fsync_dir(const char *);
+static int	write_all(int, const char *, size_t);
 static int	rc_name(enum folder_name_err, struct err *);
 static int	rc_io(struct err *, const char *);
 static int	join(char *, size_t, const char *, const char *);
@@ -115,7 +116,7 @@ folder_provision(const char *root, struct err *e)
 		    strlen(specials[i].name), FOLDER_NAME_NEW, &made[nmade]);
 		nmade++;
 	}
-	if (nmade > 0 && store_fsync_dir(root) == -1) {
+	if (nmade > 0 && fsync_dir(root) == -1) {
 		return rc_io(e, "Cannot sync the Maildir");
 	}
 	return nmade > 0 ? subs_update(root, made, nmade, 1, e) : FOLDER_OK;
@@ -304,7 +305,7 @@ folder_create(const char *root, const char *name, size_t len,
 		(void)err_set(e, "Mailbox already exists");
 		return rc;
 	}
-	if (rc != FOLDER_OK || store_fsync_dir(root) == -1) {
+	if (rc != FOLDER_OK || fsync_dir(root) == -1) {
 		return rc_io(e, "Cannot create the mailbox");
 	}
 	return FOLDER_OK;
@@ -354,7 +355,7 @@ folder_delete(const char *root, const char *name, size_t len,
 			return rc_io(e, "Cannot delete the mailbox");
 		}
 	}
-	if (store_fsync_dir(root) == -1) {
+	if (fsync_dir(root) == -1) {
 		return rc_io(e, "Cannot sync the Maildir");
 	}
 	return FOLDER_OK;
@@ -497,7 +498,7 @@ folder_rename(const char *root, const char *from, size_t flen,
 			return rc_io(e, "Cannot rename a child mailbox");
 		}
 	}
-	if (store_fsync_dir(root) == -1) {
+	if (fsync_dir(root) == -1) {
 		return rc_io(e, "Cannot sync the Maildir");
 	}
 	return FOLDER_OK;
@@ -515,6 +516,39 @@ folder_subscribe(const char *root, const char *name, size_t len, int on,
 		return rc_name(ne, e);
 	}
 	return subs_update(root, &fn, 1, on, e);
+}
+
+/* fsync of a directory, so the entries made in it last. */
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd == -1) {
+		return -1;
+	}
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 /* A name fault as the session answers it. */
@@ -599,10 +633,10 @@ mkdir_sync(const char *path)
 	}
 	slash = strrchr(parent, '/');
 	if (slash == NULL) {
-		return store_fsync_dir(".");
+		return fsync_dir(".");
 	}
 	*slash = '\0';
-	return store_fsync_dir(slash == parent ? "/" : parent);
+	return fsync_dir(slash == parent ? "/" : parent);
 }
 
 /*
@@ -632,7 +666,7 @@ make_folder(const char *path)
 		return FOLDER_SERVERBUG;
 	}
 	close(fd);
-	return store_fsync_dir(path) == -1 ? FOLDER_SERVERBUG : FOLDER_OK;
+	return fsync_dir(path) == -1 ? FOLDER_SERVERBUG : FOLDER_OK;
 }
 
 /* A whole small file into buf: 0, 1 when absent, -1 on an error
@@ -703,7 +737,7 @@ write_replace(const char *root, const char *name, const char *buf,
 		}
 		return -1;
 	}
-	rc = store_write_all(fd, buf, len);
+	rc = write_all(fd, buf, len);
 	if (rc == 0) {
 		rc = fsync(fd);
 	}
@@ -720,7 +754,7 @@ write_replace(const char *root, const char *name, const char *buf,
 		errno = saved;
 		return -1;
 	}
-	return store_fsync_dir(root);
+	return fsync_dir(root);
 }
 
 /*
@@ -928,7 +962,7 @@ rename_inbox(const char *root, const struct folder_name *tf,
 	    read_small(a, kw, sizeof kw, &kwlen) == 0 && kwlen > 0 &&
 	    join(b, sizeof b, dir, "dovecot-keywords") == 0) {
 		fd = open(b, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd == -1 || store_write_all(fd, kw, kwlen) == -1 ||
+		if (fd == -1 || write_all(fd, kw, kwlen) == -1 ||
 		    fsync(fd) == -1) {
 			if (fd != -1) {
 				close(fd);
@@ -937,7 +971,7 @@ rename_inbox(const char *root, const struct folder_name *tf,
 		}
 		close(fd);
 	}
-	if (store_fsync_dir(dir) == -1 || store_fsync_dir(root) == -1) {
+	if (fsync_dir(dir) == -1 || fsync_dir(root) == -1) {
 		return rc_io(e, "Cannot sync the Maildir");
 	}
 	for (size_t i = 0; i < 2; i++) {
@@ -947,7 +981,7 @@ rename_inbox(const char *root, const struct folder_name *tf,
 			return rc_io(e, "Cannot move INBOX's messages");
 		}
 	}
-	if (store_fsync_dir(dir) == -1 || store_fsync_dir(root) == -1) {
+	if (fsync_dir(dir) == -1 || fsync_dir(root) == -1) {
 		return rc_io(e, "Cannot sync the Maildir");
 	}
 	return FOLDER_OK;
