@@ -12,6 +12,16 @@ Environment:
                   tests skip without it
   WREN_RUN        runner for cross builds (qemu-...-static)
   WREN_QEMU       set (or WREN_RUN set): every wait scaled by 5
+
+Run: `make faults` (builds both binaries), or by hand
+
+    make B=build/host all build/host/wren-faults
+    WREN_BIN=$PWD/build/host/wren /usr/bin/python3 -m pytest -q test/faults
+
+The ENOSPC test mounts a tmpfs and so needs root (skipped otherwise);
+the rest runs as any user. Files: faultlib.py (helpers), shim.c (the
+fault injector linked into wren-faults), test_kill9.py, test_enospc.py,
+test_eio.py.
 """
 import importlib.util
 import os
@@ -63,3 +73,29 @@ def check_commit_path(w, path):
     if path == "syncfs":
         assert "committing with syncfs in the loop" in log, log
     return "committing with io_uring" in log
+
+
+# Every test is bounded: past TEST_LIMIT seconds (scaled) SIGALRM fails
+# it in the main thread (no pytest-timeout needed); fixtures then stop
+# what it started.
+TEST_LIMIT = 150
+
+
+class TestTimeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise TestTimeout(f"test ran over {TEST_LIMIT * _it.SLOW} s")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    import signal
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(int(TEST_LIMIT * _it.SLOW))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

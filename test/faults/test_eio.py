@@ -16,6 +16,7 @@ submit to a remote and a local recipient at once (one transaction: the
 queue copy and the Maildir copy go together or not at all).
 """
 import os
+import smtplib
 import time
 from pathlib import Path
 
@@ -97,7 +98,6 @@ def test_inbound_fault(wren, shim, rule, want):
         assert code == 250, (code, text)
     mark = len(w.log())
     shim(rule)
-    import smtplib
     with smtplib.SMTP("127.0.0.1", w.smtp, timeout=scaled(30)) as s:
         s.ehlo()
         code, text = send_local(w, "bad", [U0, U1], smtp=s)
@@ -145,7 +145,6 @@ def test_queue_fault(outbound, mx, shim, rule, want):
     wait_for(lambda: not queue_ids(w), 20, "good0 to leave the queue")
     mark = len(w.log())
     shim(rule)
-    import smtplib
     with smtplib.SMTP("127.0.0.1", w.sub, timeout=scaled(30)) as s:
         s.ehlo()
         s.login(*auth)

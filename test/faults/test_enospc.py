@@ -10,7 +10,6 @@ whole and, for the remote one, delivered after the MX comes up.
 Needs root (mount); the tmpfs is unmounted by the test (umount -l).
 """
 import os
-import random
 import re
 import smtplib
 import subprocess

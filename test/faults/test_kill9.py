@@ -21,13 +21,12 @@ import re
 import threading
 import time
 
-import pytest
 
 from conftest import SLOW, check_commit_path
 from faultlib import (USERS, maildir_of, make_message, parse_stored,
                       restart, scaled, scan, tmp_files, transact)
 from faultlib import local_wren
-from outbound import (ALICE, ALICE_PW, dns, maildir, message, mx,
+from outbound import (ALICE, ALICE_PW, dns, maildir, mx,
                       mx_port, outbound, pki, queue_ids, wait_for)
 
 __all__ = ["dns", "mx", "mx_port", "outbound", "pki"]
@@ -139,8 +138,8 @@ def test_kill9_inbound_rounds(wren, commit_path):
         print(f"round {rnd}: {len(traffic.acked)} acknowledged, "
               f"{len(traffic.tried) - len(traffic.acked)} cut")
     print(f"inbound ({commit_path}): {len(acked)} acknowledged messages "
-          f"over {ROUNDS} rounds, all present once and whole; {leftovers} tmp/ "
-          f"leftovers swept")
+          f"over {ROUNDS} rounds, all present once and whole; "
+          f"{leftovers} tmp/ leftovers swept")
     assert len(acked) > 0
     assert w.stop() == 0
 
@@ -206,7 +205,8 @@ def test_kill9_outbound_rounds(outbound, mx, commit_path):
     assert not missing, f"acknowledged, never delivered: {missing}"
     dups = sum(n - 1 for t, n in seen.items() if n > 1)
     print(f"outbound ({commit_path}): {len(acked)} acknowledged over "
-          f"{ROUNDS} rounds, all delivered; {dups} delivered twice (at-least-once)")
+          f"{ROUNDS} rounds, all delivered; {dups} delivered twice "
+          f"(at-least-once)")
     assert len(acked) > 0
     assert not maildir(w.maildir()) or all(
         b"multipart/report" not in data for _, data in maildir(w.maildir()))
