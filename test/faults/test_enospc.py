@@ -1,5 +1,6 @@
-"""A full disk (issue 17, fault injection): a tmpfs of 4 MB holds the
-data directory (the queue) and every Maildir. Messages streamed in
+"""A full disk (issue 17, fault injection): a small file system (a
+4 MB tmpfs, and an 8 MB ext4 image with its journal on a loop device)
+holds the data directory (the queue) and every Maildir. Messages streamed in
 without SIZE fill it up: inbound (port 25, a local account) and
 submission (a remote recipient, so the queue) both answer 452 4.3.1
 (RFC 3463: mail system full) once it is full, the sessions go on, new
@@ -7,10 +8,12 @@ connections are served, nothing half-written stays in tmp/; once space
 is freed mail flows again, and every message that got a 250 is stored
 whole and, for the remote one, delivered after the MX comes up.
 
-Needs root (mount); the tmpfs is unmounted by the test (umount -l).
+Needs root (mount); the file system is unmounted by the test (umount -l;
+the loop device goes with it: mount -o loop sets autoclear).
 """
 import os
 import re
+import shutil
 import smtplib
 import subprocess
 from pathlib import Path
@@ -29,17 +32,33 @@ SIZE = 96 * 1024
 TRIES = 80
 
 
-@pytest.fixture
-def small_fs(tmp_path):
+@pytest.fixture(params=["tmpfs", "ext4"])
+def small_fs(tmp_path, request):
+    """A small file system at tmp_path/small: a 4 MB tmpfs, or an 8 MB
+    ext4 image (with its journal) on a loop device (made with -m 0: wren runs as root here, and root
+    may write into the reserved blocks)."""
     if os.geteuid() != 0:
-        pytest.skip("needs root to mount a tmpfs")
+        pytest.skip("needs root to mount a file system")
     mnt = tmp_path / "small"
     mnt.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755",
-                        "tmpfs", str(mnt)], capture_output=True, text=True,
-                       timeout=30)
+    if request.param == "tmpfs":
+        cmd = ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs",
+               str(mnt)]
+    else:
+        if not shutil.which("mkfs.ext4"):
+            pytest.skip("no mkfs.ext4")
+        img = tmp_path / "small.img"
+        with open(img, "wb") as f:
+            f.truncate(8 * 1024 * 1024)
+        p = subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", "-N", "256",
+                            str(img)],
+                           capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            pytest.skip(f"mkfs.ext4: {p.stderr.strip()}")
+        cmd = ["mount", "-o", "loop", str(img), str(mnt)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     if p.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {p.stderr.strip()}")
+        pytest.skip(f"cannot mount a {request.param}: {p.stderr.strip()}")
     try:
         yield mnt
     finally:
@@ -53,7 +72,7 @@ def all_files(d):
 
 
 def test_disk_full_452_then_flows_again(outbound, mx, small_fs,
-                                        commit_path):
+                                        commit_path, request):
     m = mx(start=False)             # remote mail stays queued
     w = outbound(start=False, retry_schedule="1s 2s",
                  data_dir=str(small_fs / "data"),
@@ -133,7 +152,8 @@ def test_disk_full_452_then_flows_again(outbound, mx, small_fs,
     assert all(n == 1 for n in seen.values()), seen
     refused = re.findall(r"message not stored: [^\n]*|not delivered: "
                          r"[^\n]*", w.log())
-    print(f"ENOSPC ({commit_path}): {len(acked_local)} local and "
+    fs = request.node.callspec.params["small_fs"]
+    print(f"ENOSPC ({commit_path}, {fs}): {len(acked_local)} local and "
           f"{len(acked_remote)} remote acknowledged, 452 after "
           f"{full}; log: {sorted(set(refused))}")
     assert w.stop() == 0
