@@ -153,7 +153,8 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 		goto out_maps;
 	}
-	if (WREN_IMAP && imap_init(&s.ev, &s.cfg, &s.maps, max, &e) == -1) {
+	if (WREN_IMAP && imap_init(&s.ev, &s.conns, &s.cfg, &s.maps, max,
+	    &e) == -1) {
 		log_errorx("%s", e.msg);
 		rc = 1;
 		goto out_smtp;

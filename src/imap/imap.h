@@ -25,8 +25,8 @@ extern const struct proto imaps_proto;	/* 993, implicit TLS */
 
 /* Sizes the session and workspace pools; once, at start, after
  * privileges are dropped. cfg and maps must outlive the server. */
-int	imap_init(struct ev *, const struct cfg *, struct maps *,
-	    size_t max_sessions, struct err *);
+int	imap_init(struct ev *, struct conn_table *, const struct cfg *,
+	    struct maps *, size_t max_sessions, struct err *);
 void	imap_shutdown(void);
 
 /* Bytes reserved per session, and per workspace (taken while a

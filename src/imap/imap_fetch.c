@@ -44,7 +44,6 @@ static char	hdr[HDR_SCRATCH];
 static void	fetch_step(struct imap_session *);
 static void	fetch_abort(struct imap_session *);
 static int	next_message(struct imap_session *);
-static int	check_set(struct imap_session *, const struct imap_arg *);
 static void	fetch_message(struct imap_session *);
 static int	fetch_fixed(struct imap_session *);
 static int	fetch_struct(struct imap_session *, unsigned k);
@@ -59,7 +58,6 @@ static int	load_tree(struct imap_session *, int full);
 static int	header_fields(struct imap_session *, off_t from, off_t to,
 		    const struct imap_fetch_body *, size_t *outlen);
 static void	store_message(struct imap_session *);
-static unsigned	imap_to_mf(unsigned);
 
 /* --- FETCH ------------------------------------------------------------- */
 
@@ -77,7 +75,7 @@ imap_fetch_start(struct imap_session *s)
 	if (ws->cmd.uid) {
 		ws->u.fetch.items |= IMAP_FETCH_UID;
 	}
-	if (check_set(s, &ws->cmd.args[0]) == -1) {
+	if (imap_check_set(s, &ws->cmd.args[0]) == -1) {
 		return;
 	}
 	memset(j, 0, sizeof *j);
@@ -176,33 +174,6 @@ fetch_abort(struct imap_session *s)
 }
 
 /* --- walking the set ------------------------------------------------- */
-
-/* A sequence set naming a message that is not there is an error
- * (RFC 3501 9: seq-number), a UID set never is. */
-static int
-check_set(struct imap_session *s, const struct imap_arg *a)
-{
-	struct imap_seqset_iter it;
-	uint32_t lo, hi;
-	int rc;
-
-	if (s->ws->cmd.uid) {
-		return 0;
-	}
-	imap_seqset_begin(&it, a->p, a->len, s->view.exists);
-	while ((rc = imap_seqset_next(&it, &lo, &hi)) == 1) {
-		if (lo == 0 || hi > s->view.exists) {
-			imap_tagged(s, "BAD", "Invalid sequence set: no such "
-			    "message");
-			return -1;
-		}
-	}
-	if (rc == -1) {
-		imap_tagged(s, "BAD", "Invalid sequence set");
-		return -1;
-	}
-	return 0;
-}
 
 /* The next message of the set into j->msg / j->seq: 1, or 0 at the
  * end. UID ranges walk the records, not every number in the range. */
@@ -892,7 +863,7 @@ imap_store_start(struct imap_session *s)
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	if (check_set(s, &ws->cmd.args[0]) == -1) {
+	if (imap_check_set(s, &ws->cmd.args[0]) == -1) {
 		return;
 	}
 	memset(j, 0, sizeof *j);
@@ -917,15 +888,6 @@ imap_store_start(struct imap_session *s)
 	imap_job_run(s, fetch_step, fetch_abort);
 }
 
-static unsigned
-imap_to_mf(unsigned fl)
-{
-	return (fl & IMAP_FL_SEEN ? MF_SEEN : 0u) |
-	    (fl & IMAP_FL_ANSWERED ? MF_REPLIED : 0u) |
-	    (fl & IMAP_FL_FLAGGED ? MF_FLAGGED : 0u) |
-	    (fl & IMAP_FL_DELETED ? MF_TRASHED : 0u) |
-	    (fl & IMAP_FL_DRAFT ? MF_DRAFT : 0u);
-}
 
 static void
 store_message(struct imap_session *s)
@@ -934,7 +896,7 @@ store_message(struct imap_session *s)
 	struct imap_job *j = &ws->job;
 	const struct imap_store *st = &ws->u.store;
 	const struct mbox_msg *m = j->msg;
-	unsigned flags = m->flags, mf = imap_to_mf(st->flags);
+	unsigned flags = m->flags, mf = imap_mf_flags(st->flags);
 	uint32_t kw = m->keywords, mask = j->kwmask;
 	char buf[32 * MAILDIR_KEYWORDS_MAX];
 	size_t n;

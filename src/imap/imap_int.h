@@ -26,6 +26,7 @@
 #include "imap/imap.h"
 #include "imap/imap_parse.h"
 #include "store/mbox.h"
+#include "store/mbox_save.h"
 
 #define IMAP_MAILBOX_MAX	255	/* a mailbox name's octets as the
 				 * client writes it; a longer one
@@ -35,6 +36,7 @@
 				 * next loop turn */
 #define IMAP_SPILL_MAX	65536	/* output that did not fit c->out */
 #define IMAP_CHUNK	16384	/* file reads while streaming a body */
+#define IMAP_UIDSET_TEXT_MAX	1024	/* APPENDUID/COPYUID sets as text */
 #define IMAP_STREAM_BUF	32768	/* output lent to the connection while
 				 * a FETCH sends bodies: 8 times fewer
 				 * writes than CONN_BUF_SIZE */
@@ -90,6 +92,32 @@ struct imap_job {
 	unsigned	 count;		/* messages answered */
 };
 
+/* An APPEND in progress (imap_append.c). */
+struct imap_append {
+	struct mbox_save save;		/* the store's: the messages */
+	char		 path[MBOX_PATH_MAX];	/* the folder */
+	unsigned	 count;		/* messages begun */
+	uint64_t	 left;		/* bytes of this one still to come */
+	int		 failed;	/* an errno: NO at the end */
+	int		 done, err;	/* the commit's outcome: */
+	uint32_t	 uidvalidity, first;	/* UIDs first.. */
+	size_t		 n;		/* ..first + n - 1 */
+	struct err	 e;
+};
+
+/* A COPY or MOVE in progress (imap_copy.c). */
+struct imap_copy {
+	struct mbox_save	 save;	/* the batch being linked */
+	struct mbox_uidset	 src, dst;	/* for COPYUID, MOVE */
+	uint32_t		 uidvalidity;	/* the destination's */
+	int			 move;
+	int			 begun;		/* save begun, not ended */
+	int			 waiting;	/* for a batch's commit */
+	int			 err;		/* a batch failed: errno */
+	int			 src_cut;	/* a set overflowed: no
+						 * COPYUID */
+};
+
 struct imap_ws {
 	char		 buf[IMAP_CMD_MAX];
 	size_t		 len;		/* bytes of the command kept */
@@ -99,7 +127,10 @@ struct imap_ws {
 		struct imap_fetch	fetch;
 		struct imap_store	store;
 		struct imap_search	search;
+		struct imap_append	append;
+		struct imap_copy	copy;
 	} u;
+	int		 appending;	/* u.append is in use */
 	struct imap_job	 job;
 	size_t		 spill_len, spill_off;
 	char		 spill[IMAP_SPILL_MAX];
@@ -177,6 +208,11 @@ size_t	imap_flags_fmt(const struct imap_session *, const struct mbox_msg *,
 	    char *, size_t);
 /* INTERNALDATE text "dd-Mon-yyyy hh:mm:ss +0000" of a time. */
 size_t	imap_date_fmt(int64_t t, char *, size_t);
+/* IMAP_FL_* (imap_parse.h) as the store's MF_* flags. */
+unsigned	imap_mf_flags(unsigned imap_flags);
+/* A sequence set naming a message that is not there is BAD (RFC 3501
+ * 9: seq-number; a UID set never is): 0, or -1 with BAD sent. */
+int	imap_check_set(struct imap_session *, const struct imap_arg *);
 
 /* imap_fetch.c: FETCH and STORE (with its FETCH responses) as jobs. */
 void	imap_fetch_start(struct imap_session *);
@@ -186,8 +222,30 @@ void	imap_store_start(struct imap_session *);
  * matching numbers go out as they are found. */
 void	imap_search_start(struct imap_session *);
 
+/* imap_append.c: APPEND. The session asks imap_append_command
+ * whether the command being framed is an APPEND (its literals are
+ * messages up to message_size_limit), passes each literal announced
+ * to imap_append_literal (1: a message, stream it to
+ * imap_append_data; 0: keep it; -1: refused, answered, framer
+ * voided), and the command's end to imap_append_end. */
+int	imap_append_command(const struct imap_session *);
+int	imap_append_literal(struct imap_session *, uint64_t size, int sync);
+void	imap_append_data(struct imap_session *, const char *, size_t);
+void	imap_append_end(struct imap_session *);
+/* Drops the messages of an APPEND in progress (the session leaves). */
+void	imap_append_cancel(struct imap_session *);
+
+/* imap_copy.c: COPY and MOVE (and their UID forms) as jobs. */
+void	imap_cmd_copy(struct imap_session *);
+void	imap_cmd_move(struct imap_session *);
+
 /* imap_mailbox.c: the commands on mailboxes as a whole (RFC 3501
- * 6.3): LIST, LSUB, STATUS. */
+ * 6.3). */
+void	imap_cmd_create(struct imap_session *);
+void	imap_cmd_delete(struct imap_session *);
+void	imap_cmd_rename(struct imap_session *);
+void	imap_cmd_subscribe(struct imap_session *);
+void	imap_cmd_unsubscribe(struct imap_session *);
 void	imap_cmd_list(struct imap_session *);
 void	imap_cmd_lsub(struct imap_session *);
 void	imap_cmd_status(struct imap_session *);

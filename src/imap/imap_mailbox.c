@@ -1,9 +1,15 @@
 /*
  * imap_mailbox.c - the commands on mailboxes as a whole (RFC 3501
- * 6.3): LIST, LSUB and STATUS, and how a mailbox name becomes a
- * Maildir++ folder path.
+ * 6.3): CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (with
+ * LIST-EXTENDED, RFC 5258; LIST-STATUS, RFC 5819; SPECIAL-USE, RFC
+ * 6154), LSUB and STATUS.
+ *
+ * The folders themselves are store/folder.h's (Maildir++ as Dovecot
+ * lays it out, Dovecot's subscriptions file); this file turns commands
+ * into calls and results into responses. Names travel in modified
+ * UTF-7 and are stored as sent; the hierarchy separator is '.'.
  */
-#include <dirent.h>
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -11,238 +17,244 @@
 #include "core/log.h"
 #include "imap/imap_int.h"
 #include "imap/imap_pattern.h"
+#include "store/folder.h"
 
-static int		 mailbox_arg(const struct imap_arg *, char *, size_t,
-			    size_t *);
-static const char	*special_use(const char *);
+/* Entries of the folder being deleted removed in one step of the
+ * DELETE job: a few milliseconds of unlink. */
+#define REAP_BUDGET	64
+
+/* One listing for the process: LIST and RENAME run to their end
+ * within one call (FOLDER_LIST_MAX entries, ~110 KB of BSS, touched
+ * only when used). */
+static struct folder_list listing;
+
+static int		 root_of(const struct imap_session *, char *, size_t);
+static int		 name_arg(struct imap_session *, const struct imap_arg *,
+			    char *, size_t *);
+static void		 folder_no(struct imap_session *, int rc,
+			    const struct err *);
 static void		 list(struct imap_session *, int lsub);
-static int		 status_item(const struct imap_arg *);
+static int		 list_match(const char *full[], const size_t flen[],
+			    unsigned n, const char *name, size_t len);
+static void		 list_line(struct imap_session *, int lsub,
+			    const struct folder_entry *, unsigned attrs_out,
+			    int extended, const char *childinfo);
+static int		 status_out(struct imap_session *, const char *name,
+			    size_t len, unsigned items);
+static void		 reap_step(struct imap_session *);
 
-/*
- * Maildir++ names: INBOX is Maildir/ itself, "Sent" is Maildir/.Sent,
- * "a.b" is Maildir/.a.b. Names with "/", "..", a leading "." or
- * control bytes are refused.
- */
-int
-imap_mailbox_path(const struct imap_session *s, const char *name, size_t len,
-    char *out, size_t cap)
-{
-	if (len == 5 && strncasecmp(name, "INBOX", 5) == 0) {
-		return fmt(out, cap, "%s/Maildir", s->home) < (int)cap ? 0 :
-		    -1;
-	}
-	if (len == 0 || len > 200 || name[0] == '.' || name[len - 1] == '.') {
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)name[i];
+/* --- helpers ---------------------------------------------------------- */
 
-		if (ch < 0x20 || ch == 0x7f || ch == '/' || (ch == '.' &&
-		    i + 1 < len && name[i + 1] == '.')) {
-			return -1;
-		}
-	}
-	return fmt(out, cap, "%s/Maildir/.%.*s", s->home, (int)len, name) <
-	    (int)cap ? 0 : -1;
-}
-
-/* A mailbox name argument into buf: 1, or 0 when the string is longer
- * than cap (no mailbox has such a name), or -1 when it is no string. */
 static int
-mailbox_arg(const struct imap_arg *a, char *buf, size_t cap, size_t *len)
+root_of(const struct imap_session *s, char *out, size_t cap)
 {
-	if (imap_arg_str(a, buf, cap, len) == 0) {
-		return 1;
-	}
-	switch (a->type) {
-	case IMAP_ARG_ATOM:
-	case IMAP_ARG_NUMBER:
-	case IMAP_ARG_QUOTED:
-	case IMAP_ARG_LITERAL:
-		return 0;
-	default:
-		return -1;
-	}
+	return fmt(out, cap, "%s/Maildir", s->home) < (int)cap ? 0 : -1;
 }
 
-/*
- * LIST and LSUB over INBOX and the Maildir++ folders (every folder
- * counts as subscribed). Patterns (imap_pattern.h): '*' matches
- * anything, '%' anything but the '.' hierarchy delimiter, in time
- * linear in the name whatever the pattern.
- */
-static const char *
-special_use(const char *name)
+int
+imap_mailbox_path(const struct imap_session *s, const char *name,
+    size_t len, char *out, size_t cap)
 {
-	static const char *const su[][2] = {
-		{ "Sent", "\\Sent" }, { "Drafts", "\\Drafts" },
-		{ "Trash", "\\Trash" }, { "Junk", "\\Junk" },
-		{ "Archive", "\\Archive" },
-	};
+	char root[FOLDER_PATH_MAX];
+	struct err e;
 
-	for (size_t i = 0; i < sizeof su / sizeof su[0]; i++) {
-		if (strcmp(name, su[i][0]) == 0) {
-			return su[i][1];
-		}
+	return root_of(s, root, sizeof root) == 0 && folder_path(root, name,
+	    len, out, cap, &e) == 0 ? 0 : -1;
+}
+
+/* A mailbox name argument into buf (FOLDER_NAME_MAX + 1 bytes): 0, or
+ * -1 with NO or BAD sent. */
+static int
+name_arg(struct imap_session *s, const struct imap_arg *a, char *buf,
+    size_t *len)
+{
+	if (imap_arg_str(a, buf, FOLDER_NAME_MAX + 1, len) == 0) {
+		return 0;
 	}
-	return NULL;
+	if (a->type == IMAP_ARG_LIST || a->type == IMAP_ARG_SECTION) {
+		imap_bad(s, "Invalid mailbox name");
+	} else {
+		imap_tagged(s, "NO", "[LIMIT] Mailbox name too long");
+	}
+	return -1;
 }
 
 static void
-list(struct imap_session *s, int lsub)
+folder_no(struct imap_session *s, int rc, const struct err *e)
 {
-	struct imap_cmd *cmd = &s->ws->cmd;
-	const char *what = lsub ? "LSUB" : "LIST";
-	char ref[IMAP_MAILBOX_MAX + 1], pat[IMAP_MAILBOX_MAX + 1];
-	char path[MBOX_PATH_MAX], full[IMAP_PATTERN_MAX];
-	size_t rlen, plen;
-	struct dirent *d;
-	DIR *dir;
+	static const char *const code[] = {
+		[-FOLDER_NONEXISTENT] = "NONEXISTENT",
+		[-FOLDER_ALREADYEXISTS] = "ALREADYEXISTS",
+		[-FOLDER_CANNOT] = "CANNOT",
+		[-FOLDER_LIMIT] = "LIMIT",
+		[-FOLDER_INUSE] = "INUSE",
+		[-FOLDER_SERVERBUG] = "SERVERBUG",
+	};
+	const char *c = rc < 0 && (size_t)-rc < sizeof code / sizeof code[0] ?
+	    code[-rc] : "SERVERBUG";
 
-	if (imap_arg_str(&cmd->args[0], ref, sizeof ref, &rlen) == -1 ||
-	    imap_arg_str(&cmd->args[cmd->args[0].next], pat, sizeof pat,
-	    &plen) == -1) {
-		imap_bad(s, "Invalid arguments");
+	if (rc == FOLDER_SERVERBUG) {
+		conn_log(s->c, LOG_LVL_WARN, "%s", e->msg);
+		imap_tagged(s, "NO", "[SERVERBUG] Internal error");
 		return;
 	}
-	if (plen == 0) {
-		/* RFC 3501 6.3.8: the delimiter and root. */
-		(void)imap_outf(s, "* %s (\\Noselect) \".\" \"\"\r\n", what);
-		imap_tagged(s, "OK", "%s completed", what);
-		return;
-	}
-	if (rlen + plen > sizeof full) {
-		imap_bad(s, "Pattern too long");
-		return;
-	}
-	memcpy(full, ref, rlen);
-	memcpy(full + rlen, pat, plen);
-	if (imap_pattern_match(full, rlen + plen, "INBOX", 5, '.') == 1) {
-		(void)imap_outf(s, "* %s (\\HasNoChildren) \".\" INBOX\r\n",
-		    what);
-	}
-	if (fmt(path, sizeof path, "%s/Maildir", s->home) >=
-	    (int)sizeof path) {
-		imap_tagged(s, "NO", "[UNAVAILABLE] Mailbox path too long");
-		return;
-	}
-	if ((dir = opendir(path)) != NULL) {
-		while ((d = readdir(dir)) != NULL) {
-			const char *n = d->d_name + 1;
-			/* A quoted name: every octet may need a '\'. */
-			char q[2 * sizeof d->d_name + 2];
-			const char *use;
-			size_t nl = strlen(n), ql;
-
-			if (d->d_name[0] != '.' || nl == 0 || n[0] == '.' ||
-			    imap_pattern_match(full, rlen + plen, n, nl,
-			    '.') != 1) {
-				continue;
-			}
-			use = special_use(n);
-			if ((ql = imap_astring_fmt(q, sizeof q, n, nl)) <=
-			    sizeof q) {
-				(void)imap_outf(s, "* %s (\\HasNoChildren%s%s) "
-				    "\".\" %.*s\r\n", what, use ? " " : "",
-				    use ? use : "", (int)ql, q);
-			}
-		}
-		closedir(dir);
-	}
-	imap_tagged(s, "OK", "%s completed", what);
+	imap_tagged(s, "NO", "[%s] %s", c, e->msg[0] ? e->msg :
+	    "Not possible");
 }
 
-/* A STATUS item's name is one of these (RFC 3501 6.3.10). */
-static int
-status_item(const struct imap_arg *a)
-{
-	return imap_arg_is(a, "MESSAGES") || imap_arg_is(a, "RECENT") ||
-	    imap_arg_is(a, "UIDNEXT") || imap_arg_is(a, "UIDVALIDITY") ||
-	    imap_arg_is(a, "UNSEEN");
-}
+/* --- CREATE, DELETE, RENAME, SUBSCRIBE --------------------------------- */
 
-/*
- * The items are checked before the mailbox is looked up, so an unknown
- * item is BAD whether or not the mailbox exists. A name longer than
- * any mailbox can have is NO [NONEXISTENT], like any other name that
- * is not there; its quoted form always fits q (every octet escaped).
- */
 void
-imap_cmd_status(struct imap_session *s)
+imap_cmd_create(struct imap_session *s)
 {
-	struct imap_cmd *cmd = &s->ws->cmd;
-	const struct imap_arg *items = &cmd->args[cmd->args[0].next];
-	char name[IMAP_MAILBOX_MAX + 1], path[MBOX_PATH_MAX], out[256];
-	char q[2 * IMAP_MAILBOX_MAX + 2];
-	struct mbox_view v = { 0 };
-	size_t nlen, ol = 0, ql;
+	char root[FOLDER_PATH_MAX], name[FOLDER_NAME_MAX + 1];
+	size_t len;
 	struct err e;
-	uint32_t unseen = 0;
-	unsigned first;
-	int r;
+	int rc;
 
-	if (items->type != IMAP_ARG_LIST) {
-		imap_bad(s, "Invalid arguments");
+	e.msg[0] = '\0';
+	if (name_arg(s, &s->ws->cmd.args[0], name, &len) == -1) {
 		return;
 	}
-	first = (unsigned)(items - cmd->args) + 1;
-	for (unsigned j = first; j < items->next; j = cmd->args[j].next) {
-		if (!status_item(&cmd->args[j])) {
-			imap_bad(s, "Invalid status item");
-			return;
-		}
-	}
-	if ((r = mailbox_arg(&cmd->args[0], name, sizeof name, &nlen)) ==
-	    -1) {
-		imap_bad(s, "Invalid arguments");
+	if (root_of(s, root, sizeof root) == -1) {
+		folder_no(s, FOLDER_SERVERBUG, &e);
 		return;
 	}
-	if (r == 0 || imap_mailbox_path(s, name, nlen, path, sizeof path) == -1 ||
-	    (ql = imap_astring_fmt(q, sizeof q, name, nlen)) > sizeof q ||
-	    mbox_select(path, &v, 1, &e) == -1) {
-		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+	if ((rc = folder_create(root, name, len, &e)) != FOLDER_OK) {
+		folder_no(s, rc, &e);
 		return;
 	}
-	for (uint32_t i = 1; i <= v.exists; i++) {
-		const struct mbox_msg *m = mbox_view_seq(&v, i);
-
-		unseen += m != NULL && !(m->flags & MF_SEEN);
-	}
-	for (unsigned j = first; j < items->next; j = cmd->args[j].next) {
-		const struct imap_arg *a = &cmd->args[j];
-		const char *sep = ol ? " " : "";
-		int n = -1;
-
-		if (imap_arg_is(a, "MESSAGES")) {
-			n = fmt(out + ol, sizeof out - ol, "%sMESSAGES %u", sep,
-			    v.exists);
-		} else if (imap_arg_is(a, "RECENT")) {
-			n = fmt(out + ol, sizeof out - ol, "%sRECENT %u", sep,
-			    v.nrecent);
-		} else if (imap_arg_is(a, "UIDNEXT")) {
-			n = fmt(out + ol, sizeof out - ol, "%sUIDNEXT %u", sep,
-			    mbox_uidnext(v.mb));
-		} else if (imap_arg_is(a, "UIDVALIDITY")) {
-			n = fmt(out + ol, sizeof out - ol, "%sUIDVALIDITY %u",
-			    sep, mbox_uidvalidity(v.mb));
-		} else if (imap_arg_is(a, "UNSEEN")) {
-			n = fmt(out + ol, sizeof out - ol, "%sUNSEEN %u", sep,
-			    unseen);
-		}
-		if (n < 0 || (size_t)n >= sizeof out - ol) {
-			/* Items repeated past any sensible request. */
-			mbox_unselect(&v);
-			imap_bad(s, "Too many status items");
-			return;
-		}
-		ol += (size_t)n;
-	}
-	mbox_unselect(&v);
-	(void)imap_outf(s, "* STATUS %.*s (%.*s)\r\n", (int)ql, q, (int)ol,
-	    out);
-	imap_tagged(s, "OK", "STATUS completed");
+	imap_tagged(s, "OK", "CREATE completed");
 }
 
+void
+imap_cmd_delete(struct imap_session *s)
+{
+	char root[FOLDER_PATH_MAX], name[FOLDER_NAME_MAX + 1];
+	size_t len;
+	struct err e;
+	int rc;
+
+	e.msg[0] = '\0';
+	if (name_arg(s, &s->ws->cmd.args[0], name, &len) == -1) {
+		return;
+	}
+	if (s->state == IMAP_ST_SELECTED && s->view.mb != NULL) {
+		char path[MBOX_PATH_MAX];
+
+		if (imap_mailbox_path(s, name, len, path, sizeof path) == 0 &&
+		    strcmp(path, mbox_path(s->view.mb)) == 0) {
+			imap_tagged(s, "NO", "[INUSE] Mailbox is selected: "
+			    "close it first");
+			return;
+		}
+	}
+	if (root_of(s, root, sizeof root) == -1) {
+		folder_no(s, FOLDER_SERVERBUG, &e);
+		return;
+	}
+	if ((rc = folder_delete(root, name, len, &e)) != FOLDER_OK) {
+		folder_no(s, rc, &e);
+		return;
+	}
+	/* The files go in slices, so others are served meanwhile; the
+	 * OK waits for the end (a crash leaves the rest for the next
+	 * DELETE of the account). */
+	s->ws->job.count = 0;
+	imap_job_run(s, reap_step, NULL);
+}
+
+static void
+reap_step(struct imap_session *s)
+{
+	char root[FOLDER_PATH_MAX];
+	struct err e;
+	int rc;
+
+	if (root_of(s, root, sizeof root) == -1) {
+		rc = 0;
+	} else {
+		rc = folder_reap_step(root, REAP_BUDGET, &e);
+	}
+	if (rc == 1) {
+		imap_job_yield(s);
+		return;
+	}
+	if (rc < 0) {
+		/* The folder is gone for clients already; what is left
+		 * on disk goes at the next DELETE. */
+		conn_log(s->c, LOG_LVL_WARN, "delete: %s", e.msg);
+	}
+	imap_tagged(s, "OK", "DELETE completed");
+	imap_job_done(s);
+}
+
+void
+imap_cmd_rename(struct imap_session *s)
+{
+	const struct imap_cmd *cmd = &s->ws->cmd;
+	char root[FOLDER_PATH_MAX], from[FOLDER_NAME_MAX + 1];
+	char to[FOLDER_NAME_MAX + 1];
+	size_t flen, tlen;
+	struct err e;
+	int rc;
+
+	e.msg[0] = '\0';
+	if (name_arg(s, &cmd->args[0], from, &flen) == -1 ||
+	    name_arg(s, &cmd->args[cmd->args[0].next], to, &tlen) == -1) {
+		return;
+	}
+	if (root_of(s, root, sizeof root) == -1) {
+		folder_no(s, FOLDER_SERVERBUG, &e);
+		return;
+	}
+	if ((rc = folder_rename(root, from, flen, to, tlen, &listing, &e)) !=
+	    FOLDER_OK) {
+		folder_no(s, rc, &e);
+		return;
+	}
+	imap_tagged(s, "OK", "RENAME completed");
+}
+
+static void
+subscribe(struct imap_session *s, int on)
+{
+	char root[FOLDER_PATH_MAX], name[FOLDER_NAME_MAX + 1];
+	size_t len;
+	struct err e;
+	int rc;
+
+	e.msg[0] = '\0';
+	if (name_arg(s, &s->ws->cmd.args[0], name, &len) == -1) {
+		return;
+	}
+	if (root_of(s, root, sizeof root) == -1) {
+		folder_no(s, FOLDER_SERVERBUG, &e);
+		return;
+	}
+	rc = folder_subscribe(root, name, len, on, &e);
+	if (rc != FOLDER_OK && !(rc == FOLDER_NONEXISTENT && !on)) {
+		folder_no(s, rc, &e);
+		return;
+	}
+	/* UNSUBSCRIBE of a name not subscribed: done already. */
+	imap_tagged(s, "OK", "%s completed", on ? "SUBSCRIBE" :
+	    "UNSUBSCRIBE");
+}
+
+void
+imap_cmd_subscribe(struct imap_session *s)
+{
+	subscribe(s, 1);
+}
+
+void
+imap_cmd_unsubscribe(struct imap_session *s)
+{
+	subscribe(s, 0);
+}
+
+/* --- LIST, LSUB -------------------------------------------------------- */
 
 void
 imap_cmd_list(struct imap_session *s)
@@ -254,4 +266,294 @@ void
 imap_cmd_lsub(struct imap_session *s)
 {
 	list(s, 1);
+}
+
+/* 1 when name matches one of the patterns (each reference + pattern),
+ * in time linear in the name (imap_pattern.h). */
+static int
+list_match(const char *full[], const size_t flen[], unsigned n,
+    const char *name, size_t len)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (imap_pattern_match(full[i], flen[i], name, len,
+		    FOLDER_SEP) == 1) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The attributes a LIST or LSUB line shows. */
+#define OUT_SUBSCRIBED	0x01u
+#define OUT_NOSELECT	0x02u	/* LSUB's parent of a subscribed one */
+#define OUT_CHILDREN	0x04u	/* \HasChildren, \HasNoChildren */
+
+static void
+list_line(struct imap_session *s, int lsub, const struct folder_entry *fe,
+    unsigned out, int extended, const char *childinfo)
+{
+	const char *what = lsub ? "LSUB" : "LIST";
+	char attrs[128], q[2 * FOLDER_NAME_MAX + 2];
+	size_t al = 0, ql;
+	const char *su = folder_special_name(fe->attr & FOLDER_A_SPECIAL);
+
+#define ATTR(t) do { \
+	size_t tl_ = strlen(t); \
+	if (al + tl_ + 1 < sizeof attrs) { \
+		if (al > 0) { \
+			attrs[al++] = ' '; \
+		} \
+		memcpy(attrs + al, t, tl_); \
+		al += tl_; \
+	} \
+} while (0)
+	if ((out & OUT_NOSELECT) || (lsub && (fe->attr & FOLDER_A_NODIR))) {
+		ATTR("\\Noselect");	/* LSUB: RFC 3501 6.3.9 */
+	} else if (fe->attr & FOLDER_A_NODIR) {
+		if (extended || (fe->attr & FOLDER_A_IMPLIED) == 0) {
+			ATTR("\\NonExistent");
+		} else {
+			ATTR("\\Noselect");
+		}
+	}
+	if (out & OUT_SUBSCRIBED) {
+		ATTR("\\Subscribed");
+	}
+	/* LIST-EXTENDED gives children only when asked (RETURN
+	 * (CHILDREN), RFC 5258 4), as Dovecot does; plain LIST always. */
+	if ((!(fe->attr & FOLDER_A_NODIR) || (fe->attr & FOLDER_A_IMPLIED)) &&
+	    (out & OUT_CHILDREN)) {
+		ATTR(fe->attr & FOLDER_A_HASCHILDREN ? "\\HasChildren" :
+		    "\\HasNoChildren");
+	}
+	if (su != NULL) {
+		ATTR(su);
+	}
+#undef ATTR
+	ql = imap_astring_fmt(q, sizeof q, fe->name, fe->len);
+	if (ql > sizeof q) {
+		return;		/* cannot happen: every octet escaped fits */
+	}
+	if (childinfo != NULL) {
+		(void)imap_outf(s, "* %s (%.*s) \".\" %.*s (\"CHILDINFO\" "
+		    "(\"%s\"))\r\n", what, (int)al, attrs, (int)ql, q,
+		    childinfo);
+	} else {
+		(void)imap_outf(s, "* %s (%.*s) \".\" %.*s\r\n", what,
+		    (int)al, attrs, (int)ql, q);
+	}
+}
+
+/* 1 when some subscribed entry of the listing is below entry i; with
+ * unmatched set, only one the patterns do not match (LSUB: a child
+ * that "%" leaves out shows its parent, RFC 3501 6.3.9). */
+static int
+subscribed_below(size_t i, const char *full[], const size_t flen[],
+    unsigned n, int unmatched)
+{
+	const struct folder_entry *p = &listing.e[i];
+
+	for (size_t k = 0; k < listing.n; k++) {
+		const struct folder_entry *c = &listing.e[k];
+
+		if ((c->attr & FOLDER_A_SUBSCRIBED) && c->len > p->len + 1 &&
+		    c->name[p->len] == FOLDER_SEP &&
+		    memcmp(c->name, p->name, p->len) == 0 && (!unmatched ||
+		    !list_match(full, flen, n, c->name, c->len))) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+list(struct imap_session *s, int lsub)
+{
+	struct imap_cmd *cmd = &s->ws->cmd;
+	const char *what = lsub ? "LSUB" : "LIST";
+	/* reference + pattern, for each pattern */
+	static char fullbuf[IMAP_LIST_PATTERNS_MAX][2 * FOLDER_NAME_MAX + 2];
+	const char *full[IMAP_LIST_PATTERNS_MAX];
+	size_t flen[IMAP_LIST_PATTERNS_MAX], rlen, plen;
+	char ref[FOLDER_NAME_MAX + 1], root[FOLDER_PATH_MAX];
+	struct imap_list_args la;
+	enum imap_perr pe;
+	struct err e;
+
+	if (lsub) {
+		memset(&la, 0, sizeof la);
+		la.ref = &cmd->args[0];
+		la.pat[0] = &cmd->args[cmd->args[0].next];
+		la.npat = 1;
+		la.sel = IMAP_LS_SUBSCRIBED;
+	} else if ((pe = imap_list_parse(cmd, &la)) != IMAP_PE_OK) {
+		imap_bad(s, imap_strerror(pe));
+		return;
+	}
+	if (imap_arg_str(la.ref, ref, sizeof ref, &rlen) == -1) {
+		imap_tagged(s, "OK", "%s completed (no such reference)",
+		    what);
+		return;
+	}
+	for (unsigned i = 0; i < la.npat; i++) {
+		char *f = fullbuf[i];
+
+		memcpy(f, ref, rlen);
+		if (imap_arg_str(la.pat[i], f + rlen, sizeof fullbuf[i] -
+		    rlen, &plen) == -1) {
+			imap_bad(s, "Pattern too long");
+			return;
+		}
+		if (plen == 0 && la.npat == 1 && !la.extended) {
+			/* RFC 3501 6.3.8: the delimiter and root. */
+			(void)imap_outf(s, "* %s (\\Noselect) \".\" \"\"\r\n",
+			    what);
+			imap_tagged(s, "OK", "%s completed", what);
+			return;
+		}
+		full[i] = f;
+		flen[i] = rlen + plen;
+	}
+	if (root_of(s, root, sizeof root) == -1 || folder_list(root,
+	    (la.sel & IMAP_LS_SUBSCRIBED) || (la.ret & IMAP_LR_SUBSCRIBED) ?
+	    FOLDER_L_SUBSCRIBED : 0, &listing, &e) != FOLDER_OK) {
+		conn_log(s->c, LOG_LVL_WARN, "list: %s", root[0] ? e.msg :
+		    "path too long");
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot list mailboxes");
+		return;
+	}
+	if (listing.cut) {
+		conn_log(s->c, LOG_LVL_WARN, "list: more than %d folders, "
+		    "cut", FOLDER_LIST_MAX);
+	}
+	for (size_t i = 0; i < listing.n; i++) {
+		const struct folder_entry *fe = &listing.e[i];
+		unsigned out = 0;
+		const char *childinfo = NULL;
+		/* The special-use folders count as subscribed, as
+		 * Dovecot's "auto = subscribe" mailboxes do. */
+		int sub = (fe->attr & (FOLDER_A_SUBSCRIBED |
+		    FOLDER_A_SPECIAL)) != 0;
+
+		if (!list_match(full, flen, la.npat, fe->name, fe->len)) {
+			continue;
+		}
+		if (la.sel & IMAP_LS_SUBSCRIBED) {
+			if (!sub) {
+				/* LSUB "%" and RECURSIVEMATCH show a parent
+				 * of a subscribed mailbox (RFC 3501 6.3.9,
+				 * RFC 5258 3.5). */
+				if (!subscribed_below(i, full, flen, la.npat,
+				    lsub)) {
+					continue;
+				}
+				if (lsub) {
+					out |= OUT_NOSELECT;
+				} else if (la.sel & IMAP_LS_RECURSIVEMATCH) {
+					childinfo = "SUBSCRIBED";
+				} else {
+					continue;
+				}
+			}
+		} else if (fe->attr & FOLDER_A_NODIR &&
+		    !(fe->attr & FOLDER_A_IMPLIED)) {
+			continue;	/* subscribed only: not a mailbox */
+		}
+		if ((la.sel & IMAP_LS_SPECIAL_USE) &&
+		    !(fe->attr & FOLDER_A_SPECIAL)) {
+			continue;
+		}
+		if (sub && !lsub && (la.sel & IMAP_LS_SUBSCRIBED ||
+		    la.ret & IMAP_LR_SUBSCRIBED)) {
+			out |= OUT_SUBSCRIBED;
+		}
+		if (!la.sel || (la.ret & IMAP_LR_CHILDREN)) {
+			out |= OUT_CHILDREN;
+		}
+		list_line(s, lsub, fe, out, la.extended, childinfo);
+		if ((la.ret & IMAP_LR_STATUS) && !(fe->attr &
+		    FOLDER_A_NODIR)) {
+			(void)status_out(s, fe->name, fe->len, la.status);
+		}
+	}
+	imap_tagged(s, "OK", "%s completed", what);
+}
+
+/* --- STATUS ------------------------------------------------------------ */
+
+/* "* STATUS name (items)" for an existing mailbox: 0, or -1 when it
+ * cannot be opened (nothing written). */
+static int
+status_out(struct imap_session *s, const char *name, size_t len,
+    unsigned items)
+{
+	char path[MBOX_PATH_MAX], out[256], q[2 * FOLDER_NAME_MAX + 2];
+	struct mbox_view v;
+	struct err e;
+	uint32_t unseen = 0;
+	size_t ol = 0, ql;
+
+	memset(&v, 0, sizeof v);
+	if (imap_mailbox_path(s, name, len, path, sizeof path) == -1 ||
+	    (ql = imap_astring_fmt(q, sizeof q, name, len)) > sizeof q ||
+	    mbox_select(path, &v, 1, &e) == -1) {
+		return -1;
+	}
+	if (items & IMAP_SA_UNSEEN) {
+		for (uint32_t i = 1; i <= v.exists; i++) {
+			const struct mbox_msg *m = mbox_view_seq(&v, i);
+
+			unseen += m != NULL && !(m->flags & MF_SEEN);
+		}
+	}
+#define ITEM(bit, label, val) do { \
+	if (items & (bit)) { \
+		int n_ = fmt(out + ol, sizeof out - ol, "%s%s %u", \
+		    ol ? " " : "", label, (unsigned)(val)); \
+		if (n_ > 0 && (size_t)n_ < sizeof out - ol) { \
+			ol += (size_t)n_; \
+		} \
+	} \
+} while (0)
+	ITEM(IMAP_SA_MESSAGES, "MESSAGES", v.exists);
+	ITEM(IMAP_SA_RECENT, "RECENT", v.nrecent);
+	ITEM(IMAP_SA_UIDNEXT, "UIDNEXT", mbox_uidnext(v.mb));
+	ITEM(IMAP_SA_UIDVALIDITY, "UIDVALIDITY", mbox_uidvalidity(v.mb));
+	ITEM(IMAP_SA_UNSEEN, "UNSEEN", unseen);
+#undef ITEM
+	mbox_unselect(&v);
+	(void)imap_outf(s, "* STATUS %.*s (%.*s)\r\n", (int)ql, q, (int)ol,
+	    out);
+	return 0;
+}
+
+/*
+ * The items are checked before the mailbox is looked up, so an unknown
+ * item is BAD whether or not the mailbox exists. A name longer than
+ * any mailbox can have is NO [NONEXISTENT], like any other name that
+ * is not there.
+ */
+void
+imap_cmd_status(struct imap_session *s)
+{
+	struct imap_cmd *cmd = &s->ws->cmd;
+	char name[FOLDER_NAME_MAX + 1];
+	size_t nlen;
+	unsigned items;
+	enum imap_perr pe = imap_status_items(cmd, cmd->args[0].next, &items);
+
+	if (pe != IMAP_PE_OK) {
+		imap_bad(s, imap_strerror(pe));
+		return;
+	}
+	if (cmd->args[0].type == IMAP_ARG_LIST) {
+		imap_bad(s, "Invalid mailbox name");
+		return;
+	}
+	if (imap_arg_str(&cmd->args[0], name, sizeof name, &nlen) == -1 ||
+	    status_out(s, name, nlen, items) == -1) {
+		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
+		return;
+	}
+	imap_tagged(s, "OK", "STATUS completed");
 }

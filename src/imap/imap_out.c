@@ -326,3 +326,40 @@ imap_date_fmt(int64_t t, char *buf, size_t cap)
 	    tm.tm_sec);
 	return n < 0 ? cap : (size_t)n;
 }
+
+/* --- shared checks ------------------------------------------------- */
+
+unsigned
+imap_mf_flags(unsigned fl)
+{
+	return (fl & IMAP_FL_SEEN ? MF_SEEN : 0u) |
+	    (fl & IMAP_FL_ANSWERED ? MF_REPLIED : 0u) |
+	    (fl & IMAP_FL_FLAGGED ? MF_FLAGGED : 0u) |
+	    (fl & IMAP_FL_DELETED ? MF_TRASHED : 0u) |
+	    (fl & IMAP_FL_DRAFT ? MF_DRAFT : 0u);
+}
+
+int
+imap_check_set(struct imap_session *s, const struct imap_arg *a)
+{
+	struct imap_seqset_iter it;
+	uint32_t lo, hi;
+	int rc;
+
+	if (s->ws->cmd.uid) {
+		return 0;
+	}
+	imap_seqset_begin(&it, a->p, a->len, s->view.exists);
+	while ((rc = imap_seqset_next(&it, &lo, &hi)) == 1) {
+		if (lo == 0 || hi > s->view.exists) {
+			imap_tagged(s, "BAD", "Invalid sequence set: no such "
+			    "message");
+			return -1;
+		}
+	}
+	if (rc == -1) {
+		imap_tagged(s, "BAD", "Invalid sequence set");
+		return -1;
+	}
+	return 0;
+}

@@ -31,11 +31,13 @@
 #include "imap/imap_int.h"
 #include "msg/base64.h"
 #include "msg/mailbox.h"
+#include "store/folder.h"
 #include "store/maildir.h"
 #include "tls/tls.h"
 
 #define CAPA_BASE	"IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE " \
-			"NAMESPACE UNSELECT"
+			"NAMESPACE UNSELECT UIDPLUS MOVE MULTIAPPEND " \
+			"CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE"
 
 static struct {
 	struct ev		*ev;
@@ -65,6 +67,9 @@ static int	session_open(struct conn *, int implicit_tls);
 static uint64_t	login_timeout_ms(void);
 static int	drain_now(const struct imap_session *);
 static void	set_state(struct imap_session *, enum imap_state);
+static void	literal(struct imap_session *, int sync);
+static void	void_command(struct imap_session *, enum imap_fr_ev);
+static size_t	message_limit(void);
 static void	command(struct imap_session *);
 static void	cmd_capability(struct imap_session *);
 static void	cmd_noop(struct imap_session *);
@@ -73,7 +78,7 @@ static void	cmd_id(struct imap_session *);
 static void	cmd_namespace(struct imap_session *);
 static void	cmd_enable(struct imap_session *);
 static void	cmd_check(struct imap_session *);
-static void	cmd_not_yet(struct imap_session *);
+static void	cmd_append(struct imap_session *);
 static void	cmd_starttls(struct imap_session *);
 static void	cmd_login(struct imap_session *);
 static void	cmd_authenticate(struct imap_session *);
@@ -82,6 +87,7 @@ static void	try_login(struct imap_session *, const char *, size_t,
 		    const char *, size_t);
 static void	login_delay_done(struct timer *, void *);
 static int	login_allowed(const struct imap_session *);
+static int	provision(const char *home, struct err *);
 static void	cmd_select(struct imap_session *);
 static void	cmd_examine(struct imap_session *);
 static void	select_mailbox(struct imap_session *, int readonly);
@@ -133,12 +139,12 @@ static const struct {
 	{ IMAP_CMD_NAMESPACE,	S_LOGGED_IN,	cmd_namespace },
 	{ IMAP_CMD_ENABLE,	S_LOGGED_IN,	cmd_enable },
 	{ IMAP_CMD_IDLE,	S_LOGGED_IN,	cmd_idle },
-	{ IMAP_CMD_CREATE,	S_LOGGED_IN,	cmd_not_yet },
-	{ IMAP_CMD_DELETE,	S_LOGGED_IN,	cmd_not_yet },
-	{ IMAP_CMD_RENAME,	S_LOGGED_IN,	cmd_not_yet },
-	{ IMAP_CMD_SUBSCRIBE,	S_LOGGED_IN,	cmd_not_yet },
-	{ IMAP_CMD_UNSUBSCRIBE,	S_LOGGED_IN,	cmd_not_yet },
-	{ IMAP_CMD_APPEND,	S_LOGGED_IN,	cmd_not_yet },
+	{ IMAP_CMD_CREATE,	S_LOGGED_IN,	imap_cmd_create },
+	{ IMAP_CMD_DELETE,	S_LOGGED_IN,	imap_cmd_delete },
+	{ IMAP_CMD_RENAME,	S_LOGGED_IN,	imap_cmd_rename },
+	{ IMAP_CMD_SUBSCRIBE,	S_LOGGED_IN,	imap_cmd_subscribe },
+	{ IMAP_CMD_UNSUBSCRIBE,	S_LOGGED_IN,	imap_cmd_unsubscribe },
+	{ IMAP_CMD_APPEND,	S_LOGGED_IN,	cmd_append },
 	{ IMAP_CMD_CHECK,	S_SELECTED,	cmd_check },
 	{ IMAP_CMD_CLOSE,	S_SELECTED,	cmd_close },
 	{ IMAP_CMD_UNSELECT,	S_SELECTED,	cmd_unselect },
@@ -146,13 +152,13 @@ static const struct {
 	{ IMAP_CMD_FETCH,	S_SELECTED,	imap_fetch_start },
 	{ IMAP_CMD_STORE,	S_SELECTED,	imap_store_start },
 	{ IMAP_CMD_SEARCH,	S_SELECTED,	imap_search_start },
-	{ IMAP_CMD_COPY,	S_SELECTED,	cmd_not_yet },
-	{ IMAP_CMD_MOVE,	S_SELECTED,	cmd_not_yet },
+	{ IMAP_CMD_COPY,	S_SELECTED,	imap_cmd_copy },
+	{ IMAP_CMD_MOVE,	S_SELECTED,	imap_cmd_move },
 };
 
 int
-imap_init(struct ev *ev, const struct cfg *cfg, struct maps *maps,
-    size_t max, struct err *e)
+imap_init(struct ev *ev, struct conn_table *table, const struct cfg *cfg,
+    struct maps *maps, size_t max, struct err *e)
 {
 	memset(&imap, 0, sizeof imap);
 	imap.ev = ev;
@@ -171,12 +177,19 @@ imap_init(struct ev *ev, const struct cfg *cfg, struct maps *maps,
 		pool_destroy(&imap.sessions);
 		return -1;
 	}
+	if (mbox_save_init(ev, table, e) == -1) {
+		mbox_shutdown();
+		imap_out_shutdown();
+		pool_destroy(&imap.sessions);
+		return -1;
+	}
 	return 0;
 }
 
 void
 imap_shutdown(void)
 {
+	mbox_save_shutdown();
 	mbox_shutdown();
 	imap_out_shutdown();
 	pool_destroy(&imap.sessions);
@@ -373,6 +386,13 @@ imap_input(struct conn *c)
 		in = buf_head(&c->in);
 		lit_max = s->state == IMAP_ST_NOAUTH ?
 		    IMAP_LITERAL_PRELOGIN_MAX : IMAP_LITERAL_MAX;
+		if (s->state != IMAP_ST_NOAUTH) {
+			/* An APPEND's message goes to the store, not the
+			 * workspace: its limit is the configured one. The
+			 * framer cannot know the command yet, so literal()
+			 * holds other commands to IMAP_LITERAL_MAX. */
+			lit_max = message_limit();
+		}
 		ev = imap_frame(&s->fr, in, c->in.len, lit_max, &used, &keep);
 		if (keep > 0) {
 			if (s->ws->len + keep <= sizeof s->ws->buf) {
@@ -380,35 +400,30 @@ imap_input(struct conn *c)
 			}
 			s->ws->len += keep;
 		}
+		if (ev == IMAP_FR_LIT_DATA) {
+			imap_append_data(s, in, used);
+		}
 		conn_consume(c, used);
 		switch (ev) {
 		case IMAP_FR_NEED:
-		case IMAP_FR_LITERAL:
 		case IMAP_FR_LIT_DATA:
 			break;
 		case IMAP_FR_CONT:
-			(void)imap_outf(s, "+ OK\r\n");
+		case IMAP_FR_LITERAL:
+			literal(s, ev == IMAP_FR_CONT);
 			break;
 		case IMAP_FR_TOO_LONG:
-		case IMAP_FR_LIT_TOO_BIG: {
-			size_t tl;
-
-			if (imap_tag_get(s->ws->buf, s->ws->len, &tl) == 0 &&
-			    tl <= IMAP_TAG_MAX) {
-				memcpy(s->ws->tag, s->ws->buf, tl);
-				s->ws->tag[tl] = '\0';
-			}
-			imap_bad(s, imap_strerror(ev == IMAP_FR_TOO_LONG ?
-			    IMAP_PE_LINE_LONG : IMAP_PE_LIT_BIG));
-			s->ws->len = 0;
+		case IMAP_FR_LIT_TOO_BIG:
+			void_command(s, ev);
 			break;
-		}
 		case IMAP_FR_LIT_PLUS_TOO_BIG:
 			(void)imap_outf(s, "* BYE Literal too big\r\n");
 			conn_close(c);
 			return;
 		case IMAP_FR_CMD:
-			if (s->ws->len > sizeof s->ws->buf) {
+			if (s->ws->appending) {
+				imap_append_end(s);
+			} else if (s->ws->len > sizeof s->ws->buf) {
 				memcpy(s->ws->tag, "*", 2);
 				imap_bad(s, "Command too long");
 			} else {
@@ -431,6 +446,66 @@ imap_input(struct conn *c)
 	    c->in.len == 0 && !(c->flags & CONN_F_DEAD)) {
 		imap_ws_release(s);
 	}
+}
+
+/* The largest literal after login: an APPEND's message. */
+static size_t
+message_limit(void)
+{
+	int64_t n = cfg_num(imap.cfg, CFG_MESSAGE_SIZE_LIMIT);
+
+	return n > IMAP_LITERAL_MAX ? (size_t)n : IMAP_LITERAL_MAX;
+}
+
+/* A literal was announced ("+" owed when sync): an APPEND's message
+ * goes to the store as it comes; any other is kept. */
+static void
+literal(struct imap_session *s, int sync)
+{
+	int r;
+
+	if (!imap_append_command(s)) {
+		if (s->fr.lits > IMAP_LITERAL_MAX) {
+			void_command(s, IMAP_FR_LIT_TOO_BIG);
+			imap_framer_void(&s->fr, !sync);
+			return;
+		}
+		r = 0;
+	} else {
+		r = imap_append_literal(s, s->fr.lit_size, sync);
+	}
+	if (r == 1) {
+		imap_framer_stream(&s->fr);
+	}
+	if (r >= 0 && sync) {
+		(void)imap_outf(s, "+ Ready for literal data\r\n");
+	}
+}
+
+/* A command too long, or with a literal over the limit: void. An
+ * APPEND's message over message_size_limit is NO [TOOBIG] (RFC 7889),
+ * anything else BAD. */
+static void
+void_command(struct imap_session *s, enum imap_fr_ev ev)
+{
+	size_t tl;
+	int append = imap_append_command(s), was = s->ws->appending;
+
+	imap_append_cancel(s);
+	if (!was && imap_tag_get(s->ws->buf, s->ws->len, &tl) == 0 &&
+	    tl <= IMAP_TAG_MAX) {
+		memcpy(s->ws->tag, s->ws->buf, tl);
+		s->ws->tag[tl] = '\0';
+	}
+	if (append && ev == IMAP_FR_LIT_TOO_BIG) {
+		imap_tagged(s, "NO", "[TOOBIG] Message too large (limit %lld "
+		    "bytes)", (long long)cfg_num(imap.cfg,
+		    CFG_MESSAGE_SIZE_LIMIT));
+	} else {
+		imap_bad(s, imap_strerror(ev == IMAP_FR_TOO_LONG ?
+		    IMAP_PE_LINE_LONG : IMAP_PE_LIT_BIG));
+	}
+	s->ws->len = 0;
 }
 
 static void
@@ -493,6 +568,7 @@ imap_close(struct conn *c)
 		return;
 	}
 	imap_job_cancel(s);
+	imap_append_cancel(s);
 	mbox_unselect(&s->view);
 	ev_timer_cancel(imap.ev, &s->delay);
 	ev_timer_cancel(imap.ev, &s->idle_tick);
@@ -602,24 +678,34 @@ cmd_check(struct imap_session *s)
 	imap_tagged(s, "OK", "CHECK completed");
 }
 
+/* An APPEND whose message came as no literal at all (a quoted string
+ * or an atom): the grammar wants a literal (RFC 3501 9: append). The
+ * ones with literals never get here: imap_append.c takes them. */
 static void
-cmd_not_yet(struct imap_session *s)
+cmd_append(struct imap_session *s)
 {
-	imap_tagged(s, "NO", "[CANNOT] Not supported by this server yet");
+	imap_bad(s, "The message must be sent as a literal");
 }
 
 static const char *
 capabilities(const struct imap_session *s)
 {
-	static char capa[256];
+	static char capa[512];
+	int n;
 
-	if (fmt(capa, sizeof capa, "%s%s%s", CAPA_BASE,
-	    !s->tls && tls_available() ? " STARTTLS" : "",
-	    login_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED") >=
-	    (int)sizeof capa) {
-		return CAPA_BASE;	/* cannot happen: constant texts */
+	/* Before login: how to log in; after: what there is to use
+	 * (RFC 3501 6.2.1, 7.2.1), APPENDLIMIT among it (RFC 7889). */
+	if (s->state == IMAP_ST_NOAUTH) {
+		n = fmt(capa, sizeof capa, "%s APPENDLIMIT=%lld%s%s",
+		    CAPA_BASE, (long long)cfg_num(imap.cfg,
+		    CFG_MESSAGE_SIZE_LIMIT), !s->tls && tls_available() ?
+		    " STARTTLS" : "", login_allowed(s) ? " AUTH=PLAIN" :
+		    " LOGINDISABLED");
+	} else {
+		n = fmt(capa, sizeof capa, "%s APPENDLIMIT=%lld", CAPA_BASE,
+		    (long long)cfg_num(imap.cfg, CFG_MESSAGE_SIZE_LIMIT));
 	}
-	return capa;
+	return n >= 0 && n < (int)sizeof capa ? capa : CAPA_BASE;
 }
 
 static void
@@ -757,7 +843,8 @@ try_login(struct imap_session *s, const char *user, size_t ulen,
 		/* INBOX always exists (RFC 3501 6.3.1): an account that
 		 * never received mail gets its Maildir now, as Dovecot
 		 * creates it at first login. */
-		if (maildir_ensure(l.home, &e) == -1) {
+		if (maildir_ensure(l.home, &e) == -1 ||
+		    provision(l.home, &e) == -1) {
 			conn_log(s->c, LOG_LVL_WARN, "login %s: %s", l.name,
 			    e.msg);
 			imap_tagged(s, "NO", "[UNAVAILABLE] Mailbox not "
@@ -770,7 +857,8 @@ try_login(struct imap_session *s, const char *user, size_t ulen,
 		conn_clear_deadline(s->c);
 		conn_set_timeout(s->c, (uint64_t)cfg_num(imap.cfg,
 		    CFG_IMAP_TIMEOUT) * 1000);
-		imap_tagged(s, "OK", "[CAPABILITY %s] Logged in", CAPA_BASE);
+		imap_tagged(s, "OK", "[CAPABILITY %s] Logged in",
+		    capabilities(s));
 		return;
 	case LOGIN_THROTTLED:
 		imap_tagged(s, "NO", "[UNAVAILABLE] Too many authentication "
@@ -792,6 +880,19 @@ try_login(struct imap_session *s, const char *user, size_t ulen,
 	    CFG_AUTH_FAIL_DELAY) * 1000) == -1) {
 		login_delay_done(&s->delay, s);
 	}
+}
+
+/* First login: Sent, Drafts, Trash, Junk and Archive (RFC 6154), as
+ * Dovecot's auto = subscribe mailboxes; a few stat calls after. */
+static int
+provision(const char *home, struct err *e)
+{
+	char root[FOLDER_PATH_MAX];
+
+	if (fmt(root, sizeof root, "%s/Maildir", home) >= (int)sizeof root) {
+		return err_set(e, "home path too long");
+	}
+	return folder_provision(root, e) == FOLDER_OK ? 0 : -1;
 }
 
 static void
