@@ -16,7 +16,9 @@
 #include "imap/imap.h"
 #include "map/map.h"
 #include "pop3/pop3.h"
+#include "store/folder.h"
 #include "store/mbox.h"
+#include "store/mbox_save.h"
 #include "tls/tls.h"
 #include "tls/tls_cred.h"
 
@@ -95,6 +97,10 @@ cmd_check(int argc, char **argv)
 		fmt_fd(STDOUT_FILENO, "# imap: a selected mailbox's index "
 		    "takes %zu bytes per message\n",
 		    mbox_bytes_per_message());
+		fmt_fd(STDOUT_FILENO, "# imap: an APPEND or COPY batch in "
+		    "flight takes %zu bytes of its command's workspace; "
+		    "a LIST at most %zu bytes, one for the process\n",
+		    mbox_save_bytes(), sizeof(struct folder_list));
 	}
 	if (WREN_POP3) {
 		fmt_fd(STDOUT_FILENO, "# pop3: %zu bytes per session\n",
