@@ -182,7 +182,8 @@ folder_list(const char *root, unsigned flags, struct folder_list *l,
 		if (dlen - 1 > FOLDER_NAME_MAX ||
 		    folder_name_parse(de->d_name + 1, dlen - 1,
 		    FOLDER_NAME_LAX, &fn) != FOLDER_NAME_OK || fn.inbox ||
-		    fn.dirlen != dlen || memcmp(fn.dir, de->d_name, dlen) != 0 ||
+		    fn.dirlen != dlen ||
+		    memcmp(fn.dir, de->d_name, dlen) != 0 ||
 		    !is_dir_at(dirfd(d), de)) {
 			l->skipped++;
 			continue;
@@ -391,6 +392,7 @@ folder_rename(const char *root, const char *from, size_t flen,
 	struct dirent *de;
 	struct stat st;
 	size_t scanned = 0;
+	int self;
 	DIR *d;
 
 	if ((ne = folder_name_parse(from, flen, FOLDER_NAME_LAX, &ff)) !=
@@ -415,11 +417,9 @@ folder_rename(const char *root, const char *from, size_t flen,
 	    join(dst, sizeof dst, root, tf.dir) == -1) {
 		return rc_io(e, "Mailbox path too long");
 	}
-	if (lstat(src, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		(void)err_set(e, "Mailbox doesn't exist: %.*s",
-		    (int)ff.len, ff.name);
-		return FOLDER_NONEXISTENT;
-	}
+	/* An implied parent (children, no directory) is renamed too, by
+	 * its children, as Dovecot does. */
+	self = lstat(src, &st) == 0 && S_ISDIR(st.st_mode);
 	if (lstat(dst, &st) == 0) {
 		(void)err_set(e, "Target mailbox already exists");
 		return FOLDER_ALREADYEXISTS;
@@ -480,8 +480,13 @@ folder_rename(const char *root, const char *from, size_t flen,
 		(void)err_set(e, "Too many entries in the Maildir");
 		return FOLDER_LIMIT;	/* children might be missed */
 	}
-	if (join(dst, sizeof dst, root, tf.dir) == -1 ||
-	    rename(src, dst) == -1) {
+	if (!self && scratch->n == 0) {
+		(void)err_set(e, "Mailbox doesn't exist: %.*s",
+		    (int)ff.len, ff.name);
+		return FOLDER_NONEXISTENT;
+	}
+	if (self && (join(dst, sizeof dst, root, tf.dir) == -1 ||
+	    rename(src, dst) == -1)) {
 		return rc_io(e, "Cannot rename the mailbox");
 	}
 	for (size_t i = 0; i < scratch->n; i++) {

@@ -87,7 +87,7 @@ enum folder_rc {
 
 struct folder_entry {
 	char		 name[FOLDER_NAME_MAX + 1];
-	uint8_t		 len;
+	uint8_t		 len;		/* FOLDER_NAME_MAX < 256 */
 	uint16_t	 attr;		/* FOLDER_A_* */
 };
 
@@ -165,7 +165,8 @@ int	folder_reap_step(const char *root, unsigned budget, struct err *);
 
 /*
  * RENAME (RFC 3501 6.3.5): the folder and each child ".from.*" become
- * ".to.*", after checking that no target exists (FOLDER_ALREADYEXISTS),
+ * ".to.*" (an implied parent without a directory is renamed through
+ * its children, as Dovecot does), after checking that no target exists (FOLDER_ALREADYEXISTS),
  * that every new name is valid (FOLDER_CANNOT, FOLDER_LIMIT) and that
  * `to` is not under `from` (FOLDER_CANNOT). Subscriptions are left as
  * they are, as Dovecot 2.3 does. RENAME INBOX: a new folder `to` gets

@@ -128,7 +128,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* TRAIL takes all it took without, the same way, and at most one
 	 * octet more. */
 	for (size_t m = 0; m < 2; m++) {
-		if (err[m] == FOLDER_NAME_OK && (err[m + 2] != FOLDER_NAME_OK ||
+		if (err[m] == FOLDER_NAME_OK &&
+		    (err[m + 2] != FOLDER_NAME_OK ||
 		    fn[m + 2].len != fn[m].len)) {
 			abort();
 		}

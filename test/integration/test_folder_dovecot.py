@@ -214,6 +214,8 @@ def test_wren_tree_listed_by_dovecot(driver, box):
         wren(driver, root, "create", name)
     wren(driver, root, "delete", "Work")          # its child stays
     wren(driver, root, "rename", "p", "z")
+    wren(driver, root, "create", "i.j")
+    wren(driver, root, "rename", "i", "i2")      # an implied parent
     wren(driver, root, "sub", "z.c1")
     wren(driver, root, "sub", "ghost")
     wren(driver, root, "sub", "inbox")
@@ -223,6 +225,7 @@ def test_wren_tree_listed_by_dovecot(driver, box):
     w = compare(driver, dv, root)
     assert "Work.2025" in w and w["Work"] & A_IMPLIED
     assert "k" in w and "z.c1.d" in w and "p" not in w
+    assert w["i2"] & A_IMPLIED and "i2.j" in w and "i" not in w
 
 
 def test_dovecot_tree_listed_by_wren(driver, box):

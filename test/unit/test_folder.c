@@ -537,6 +537,12 @@ test_rename(void **state)
 	assert_int_equal(folder_rename(fx->root, "z.c1", 4, "top", 3, &list,
 	    &e), FOLDER_OK);
 	assert_true(exists(fx->root, ".top") && exists(fx->root, ".top.d"));
+	/* An implied parent: its children move, as with Dovecot. */
+	assert_int_equal(folder_create(fx->root, "im.b", 4, &e), 0);
+	assert_int_equal(folder_rename(fx->root, "im", 2, "im2", 3, &list,
+	    &e), FOLDER_OK);
+	assert_true(exists(fx->root, ".im2.b") && !exists(fx->root, ".im2"));
+	assert_false(exists(fx->root, ".im.b"));
 	expect_contained(fx);
 }
 
