@@ -264,6 +264,8 @@ bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor
 		$(BENCH_DIR)/imap
 	@/usr/bin/python3 test/bench/bench_outbound.py $(CURDIR)/$(B)/wren \
 		$(BENCH_DIR)/outbound
+	@/usr/bin/python3 test/bench/bench_load.py $(CURDIR)/$(B)/wren \
+		$(BENCH_DIR)/load
 
 # --- demo ---------------------------------------------------------------------
 run:
