@@ -5,7 +5,8 @@
  * is linked with
  *
  *   -Wl,--wrap=write,--wrap=copy_file_range,--wrap=fsync,
- *   --wrap=fdatasync,--wrap=syncfs,--wrap=rename,--wrap=syscall
+ *   --wrap=fdatasync,--wrap=syncfs,--wrap=rename,--wrap=renameat,
+ *   --wrap=syscall
  *
  * so that wren's own calls to these come here (libc's internal calls
  * do not). Each call is checked against a list of rules and either
@@ -21,7 +22,8 @@
  *
  * FUNC is one of the wrapped names (or "*"); MATCH a substring of the
  * path (for fd calls: the target of /proc/self/fd/N; for rename:
- * either name; "*" any); WHEN "N" fails the Nth matching call only,
+ * either name; for renameat: either name after its directory's path;
+ * "*" any); WHEN "N" fails the Nth matching call only,
  * "N+" the Nth and every later one; ERRNO EIO, ENOSPC, EDQUOT or EROFS.
  *
  * Every injected fault is logged on stderr as
@@ -69,6 +71,7 @@ int	__real_fsync(int);
 int	__real_fdatasync(int);
 int	__real_syncfs(int);
 int	__real_rename(const char *, const char *);
+int	__real_renameat(int, const char *, int, const char *);
 long	__real_syscall(long, ...);
 
 ssize_t	__wrap_write(int, const void *, size_t);
@@ -78,6 +81,7 @@ int	__wrap_fsync(int);
 int	__wrap_fdatasync(int);
 int	__wrap_syncfs(int);
 int	__wrap_rename(const char *, const char *);
+int	__wrap_renameat(int, const char *, int, const char *);
 long	__wrap_syscall(long, ...);
 
 static void	parse(const char *, size_t);
@@ -85,6 +89,7 @@ static int	parse_errno(const char *);
 static void	refresh(void);
 static int	check(const char *, const char *, const char *);
 static int	check_fd(const char *, int);
+static void	fd_path(int, const char *, char *, size_t);
 static void	say(const char *, const char *, int);
 static size_t	word(const char **, const char *, char *, size_t);
 
@@ -143,6 +148,22 @@ __wrap_rename(const char *from, const char *to)
 		return -1;
 	}
 	return __real_rename(from, to);
+}
+
+int
+__wrap_renameat(int fromdir, const char *from, int todir, const char *to)
+{
+	char a[PATH_LEN], b[PATH_LEN];
+
+	refresh();
+	if (nrules > 0) {
+		fd_path(fromdir, from, a, sizeof a);
+		fd_path(todir, to, b, sizeof b);
+		if (check("renameat", a, b) == -1) {
+			return -1;
+		}
+	}
+	return __real_renameat(fromdir, from, todir, to);
 }
 
 long
@@ -291,33 +312,59 @@ parse_errno(const char *w)
 static int
 check_fd(const char *func, int fd)
 {
-	char link[64], path[PATH_LEN];
-	const char *pre = "/proc/self/fd/";
-	char digits[16];
-	size_t n = 0, k = 0;
-	ssize_t len;
-	unsigned u = (unsigned)fd;
+	char path[PATH_LEN];
 
 	refresh();
 	if (nrules == 0 || fd < 0) {
 		return 0;
 	}
-	do {
-		digits[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	memcpy(link, pre, strlen(pre));
-	k = strlen(pre);
-	while (n > 0) {
-		link[k++] = digits[--n];
-	}
-	link[k] = '\0';
-	len = readlink(link, path, sizeof path - 1);
-	if (len < 0) {
-		len = 0;
-	}
-	path[len] = '\0';
+	fd_path(fd, NULL, path, sizeof path);
 	return check(func, path, NULL);
+}
+
+/* The path of fd (from /proc/self/fd), then "/name" when name is
+ * relative; AT_FDCWD or an unknown fd: name alone. */
+static void
+fd_path(int fd, const char *name, char *out, size_t cap)
+{
+	char link[64], digits[16];
+	const char *pre = "/proc/self/fd/";
+	size_t n = 0, k;
+	ssize_t len = 0;
+	unsigned u = (unsigned)fd;
+
+	if (name != NULL && name[0] == '/') {
+		fd = -1;
+	}
+	if (fd >= 0) {
+		do {
+			digits[n++] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u > 0);
+		k = strlen(pre);
+		memcpy(link, pre, k);
+		while (n > 0) {
+			link[k++] = digits[--n];
+		}
+		link[k] = '\0';
+		len = readlink(link, out, cap - 1);
+		if (len < 0) {
+			len = 0;
+		}
+	}
+	out[len] = '\0';
+	if (name != NULL) {
+		size_t l = strlen(name);
+
+		if (len > 0 && (size_t)len + 1 < cap - 1) {
+			out[len++] = '/';
+		}
+		if ((size_t)len + l >= cap) {
+			l = cap - 1 - (size_t)len;
+		}
+		memcpy(out + len, name, l);
+		out[len + (ssize_t)l] = '\0';
+	}
 }
 
 /* -1 with errno set when a rule fails this call. */

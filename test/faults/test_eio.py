@@ -17,12 +17,13 @@ queue copy and the Maildir copy go together or not at all).
 """
 import os
 import smtplib
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import WREN_FAULT_BIN, _it, check_commit_path
+from conftest import WREN_FAULT_BIN, _it, check_commit_path, wren_cmd
 from faultlib import (local_wren, maildir_of, make_message, parse_stored,
                       scaled, scan, tmp_files, transact)
 from outbound import (ALICE, ALICE_PW, dns, maildir, mx, mx_port,
@@ -201,4 +202,88 @@ def test_runner_env_append_fault(outbound, mx, shim):
             got[r] = got.get(r, 0) + 1
     assert got.get(carol) == 1 and got.get(BOB, 0) >= 1, got
     print(f"runner: with the env appends failing, delivered {got}")
+    assert w.stop() == 0
+
+
+def sendmail(w, rcpt, tag):
+    data, _ = make_message(tag, 20000, to=rcpt)
+    return subprocess.run(wren_cmd("sendmail", "-c", str(w.conf), rcpt),
+                          input=data, capture_output=True,
+                          timeout=scaled(30))
+
+
+def maildrop(w):
+    d = Path(w.keys["data_dir"]) / "maildrop"
+    return sorted(p.name for p in d.iterdir() if p.name != "bad") \
+        if d.is_dir() else []
+
+
+SENDMAIL = [
+    ("write /maildrop/ 1+ EIO", False),
+    ("write /maildrop/ 1+ ENOSPC", False),
+    ("fsync /maildrop/ 1 EIO", False),          # the file's
+    ("renameat /maildrop/ 1+ EIO", False),
+    # The directory's fsync, after the rename: the exit says failure
+    # but the file is in place and may be picked up (at-least-once).
+    ("fsync /maildrop 2 EIO", True),
+]
+
+
+@pytest.mark.parametrize("rule,may_stay", SENDMAIL,
+                         ids=[r for r, _ in SENDMAIL])
+def test_sendmail_fault(wren, shim, rule, may_stay):
+    """`wren sendmail` whose maildrop write fails exits EX_TEMPFAIL
+    (75) and leaves no file to pick up; with the fault off it exits 0
+    and the message is delivered."""
+    w = local_wren(wren)
+    w.start()
+    mark = len(w.log())
+    shim(rule)
+    p = sendmail(w, U0, "bad")
+    assert p.returncode == 75, (rule, p.returncode, p.stdout, p.stderr)
+    assert b"wren-fault:" in p.stderr, (rule, p.stderr)
+    if not may_stay:
+        assert maildrop(w) == [], (rule, maildrop(w))
+    shim(None)
+    p = sendmail(w, U0, "good")
+    assert p.returncode == 0, (rule, p.stdout, p.stderr)
+    md = maildir_of(w.mail_root, U0)
+    wait_for(lambda: "good" in scan(md), 20, "the good message")
+    time.sleep(0.2 * _it.SLOW)
+    got = scan(md)
+    assert set(got) - {"bad"} == {"good"}, sorted(got)
+    assert may_stay or "bad" not in got, sorted(got)
+    assert all(len(f) == 1 and f[0][1] for f in got.values()), got
+    assert not fired(w, mark), "the server hit the fault"
+    print(f"sendmail [{rule}]: exit {p.returncode}")
+    assert w.stop() == 0
+
+
+@pytest.mark.parametrize("rule", ["rename /queue/env/ 1+ EIO",
+                                  "write /queue/tmp/ 1+ EIO",
+                                  "syncfs * 1+ EIO"])
+def test_pickup_fault(wren, shim, rule):
+    """`wren sendmail` exited 0 (the message is acknowledged), then the
+    server cannot queue it: the maildrop file stays until it can, and
+    is delivered once the fault is gone (the next maildrop event, or
+    PICKUP_RETRY_MS, retries it)."""
+    w = local_wren(wren)
+    w.start()
+    mark = len(w.log())
+    shim(rule)
+    p = sendmail(w, U0, "first")
+    assert p.returncode == 0, (rule, p.stdout, p.stderr)
+    wait_for(lambda: fired(w, mark), 20, "the fault to fire")
+    time.sleep(0.3 * _it.SLOW)
+    assert len(maildrop(w)) == 1, (rule, maildrop(w))
+    md = maildir_of(w.mail_root, U0)
+    assert "first" not in scan(md)
+    shim(None)
+    p = sendmail(w, U0, "second")
+    assert p.returncode == 0, (rule, p.stdout, p.stderr)
+    wait_for(lambda: {"first", "second"} <= set(scan(md)), 30,
+             "both messages delivered")
+    got = scan(md)
+    assert all(len(f) == 1 and f[0][1] for f in got.values()), got
+    assert maildrop(w) == []
     assert w.stop() == 0
