@@ -42,9 +42,19 @@ static const struct special specials[] = {
 };
 #define NSPECIALS	(sizeof specials / sizeof specials[0])
 
-/* The subscriptions file as read, and as rewritten. */
-static char	subs_in[SUBS_FILE_MAX];
-static char	subs_out[SUBS_FILE_MAX];
+/*
+ * The subscriptions file, read and rewritten in one buffer:
+ *
+ *   subs_buf: [ SUBS_ROOM ][ the file as read, SUBS_FILE_MAX at most ]
+ *              ^ the new file is written from here
+ *
+ * A kept line is never longer than the line it came from, so the new
+ * file, header included, stays behind the line being read; SUBS_ROOM
+ * holds the header and the names added at the end.
+ */
+#define SUBS_ROOM	(sizeof(SUBS_HEADER) + NSPECIALS * \
+			    (FOLDER_NAME_MAX + 1))
+static char	subs_buf[SUBS_ROOM + SUBS_FILE_MAX];
 static unsigned	trash_seq;
 
 static int	fsync_dir(const char *);
@@ -782,7 +792,7 @@ subs_update(const char *root, const struct folder_name *names, size_t n,
 	if (join(path, sizeof path, root, SUBS_FILE) == -1) {
 		return rc_io(e, "Maildir path too long");
 	}
-	rc = read_small(path, subs_in, sizeof subs_in, &inlen);
+	rc = read_small(path, subs_buf + SUBS_ROOM, SUBS_FILE_MAX, &inlen);
 	if (rc == -1) {
 		if (errno == EFBIG) {
 			(void)err_set(e, "Too many subscriptions");
@@ -790,7 +800,7 @@ subs_update(const char *root, const struct folder_name *names, size_t n,
 		}
 		return rc_io(e, "Cannot read subscriptions");
 	}
-	subs_reader_init(&r, subs_in, inlen);
+	subs_reader_init(&r, subs_buf + SUBS_ROOM, inlen);
 	changed = !r.v2 && inlen > 0;
 	while ((ev = subs_next(&r, &fn)) != SUBS_END) {
 		int keep = 1;
@@ -814,7 +824,8 @@ subs_update(const char *root, const struct folder_name *names, size_t n,
 				changed = 1;
 			}
 		}
-		if (keep && subs_put(subs_out, sizeof subs_out, &outlen,
+		/* Behind the line just read, never over the unread. */
+		if (keep && subs_put(subs_buf, SUBS_ROOM + r.pos, &outlen,
 		    fn.name, fn.len) == -1) {
 			(void)err_set(e, "Too many subscriptions");
 			return FOLDER_LIMIT;
@@ -825,7 +836,7 @@ subs_update(const char *root, const struct folder_name *names, size_t n,
 			continue;
 		}
 		changed = 1;
-		if (subs_put(subs_out, sizeof subs_out, &outlen,
+		if (subs_put(subs_buf, sizeof subs_buf, &outlen,
 		    names[i].name, names[i].len) == -1) {
 			(void)err_set(e, "Too many subscriptions");
 			return FOLDER_LIMIT;
@@ -835,10 +846,10 @@ subs_update(const char *root, const struct folder_name *names, size_t n,
 		return FOLDER_OK;
 	}
 	if (outlen == 0) {
-		(void)fmt(subs_out, sizeof subs_out, "%s", SUBS_HEADER);
+		(void)fmt(subs_buf, sizeof subs_buf, "%s", SUBS_HEADER);
 		outlen = strlen(SUBS_HEADER);
 	}
-	if (write_replace(root, SUBS_FILE, subs_out, outlen) == -1) {
+	if (write_replace(root, SUBS_FILE, subs_buf, outlen) == -1) {
 		if (errno == EBUSY) {
 			(void)err_set(e, "Subscriptions are being changed; "
 			    "try again");
@@ -900,10 +911,10 @@ list_subs(const char *root, struct folder_list *l)
 	int p;
 
 	if (join(path, sizeof path, root, SUBS_FILE) == -1 ||
-	    read_small(path, subs_in, sizeof subs_in, &len) != 0) {
+	    read_small(path, subs_buf, SUBS_FILE_MAX, &len) != 0) {
 		return;
 	}
-	subs_reader_init(&r, subs_in, len);
+	subs_reader_init(&r, subs_buf, len);
 	while ((ev = subs_next(&r, &fn)) != SUBS_END) {
 		if (ev == SUBS_SKIP) {
 			l->skipped++;

@@ -17,8 +17,9 @@
  * response code (RFC 5530) the session answers NO with, with a text in
  * the struct err (safe to send: no path in it).
  *
- * Not reentrant: the subscription rewrite uses two static buffers of
- * SUBS_FILE_MAX (the process has one thread). No malloc.
+ * Not reentrant: the subscriptions file is read and rewritten in one
+ * static buffer of SUBS_FILE_MAX + 1 KB (the process has one thread).
+ * No malloc.
  */
 #ifndef WREN_FOLDER_H
 #define WREN_FOLDER_H

@@ -115,7 +115,8 @@ static void
 expect_file(const char *desc, const char *root, const char *rel,
     const char *want)
 {
-	char p[512], buf[8192];
+	static char buf[SUBS_FILE_MAX + 4096];
+	char p[512];
 	size_t n;
 	FILE *f;
 
@@ -621,6 +622,25 @@ test_subscribe(void **state)
 	assert_int_equal(folder_subscribe(fx->root, "Sent", 4, 1, &e), 0);
 	expect_file("old form", fx->root, "subscriptions",
 	    "V\t2\n\na\tb\nSent\n");
+	/* A big old-form file, rewritten in place: every name kept, in
+	 * order, the new one last. */
+	{
+		static char old[SUBS_FILE_MAX], want[SUBS_FILE_MAX + 64];
+		size_t ol = 0, wl;
+
+		wl = (size_t)snprintf(want, sizeof want, "V\t2\n\n");
+		for (int i = 0; ol + 16 < sizeof old; i++) {
+			ol += (size_t)snprintf(old + ol, sizeof old - ol,
+			    "n%d.%d\n", i, i % 7);
+			wl += (size_t)snprintf(want + wl, sizeof want - wl,
+			    "n%d\t%d\n", i, i % 7);
+		}
+		snprintf(want + wl, sizeof want - wl, "INBOX\tnew\n");
+		put_file(fx->root, "subscriptions", old, ol);
+		assert_int_equal(folder_subscribe(fx->root, "inbox.new", 9, 1,
+		    &e), 0);
+		expect_file("big old form", fx->root, "subscriptions", want);
+	}
 	/* Too big a file: LIMIT, not a cut. */
 	{
 		static char big[SUBS_FILE_MAX + 2];
