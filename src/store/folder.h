@@ -167,9 +167,11 @@ int	folder_reap_step(const char *root, unsigned budget, struct err *);
 /*
  * RENAME (RFC 3501 6.3.5): the folder and each child ".from.*" become
  * ".to.*" (an implied parent without a directory is renamed through
- * its children, as Dovecot does), after checking that no target exists (FOLDER_ALREADYEXISTS),
- * that every new name is valid (FOLDER_CANNOT, FOLDER_LIMIT) and that
- * `to` is not under `from` (FOLDER_CANNOT). Subscriptions are left as
+ * its children, as Dovecot does), after checking that no target
+ * exists (FOLDER_ALREADYEXISTS), that every new name is valid
+ * (FOLDER_CANNOT, FOLDER_LIMIT) and that `to` is not under `from`
+ * (FOLDER_CANNOT); a target that is itself one of the names moved is
+ * taken as existing. Subscriptions are left as
  * they are, as Dovecot 2.3 does. RENAME INBOX: a new folder `to` gets
  * INBOX's cur/ and new/ (two directory renames, whatever the number of
  * messages) and INBOX is left empty; Dovecot 2.3 refuses it on
