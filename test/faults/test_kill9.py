@@ -14,6 +14,16 @@ already delivered; after the last round all are delivered at least
 once and whole. Delivery is at-least-once, as Postfix's: a kill after
 the remote's 250 and before the queue files are removed sends the
 message again. Duplicates are counted and printed, not failed.
+
+Local submission (`wren sendmail` into the maildrop, picked up, queued
+and delivered by the runner; 5 rounds): every message sendmail took
+(exit 0) is delivered whole after the last restart, at least once.
+
+Each test runs twice: the normal build (io_uring commits where the
+kernel allows) and the shim build (syncfs in the loop). kill -9 leaves
+the page cache alone, so these prove the order of renames and the
+clean-up at start, not what reaches the disk: that is test_eio's
+(syncfs/fsync failures) and test_txn's (the order of the syncs).
 """
 import os
 import random
