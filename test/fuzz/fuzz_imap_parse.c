@@ -37,7 +37,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define WIN		300	/* bytes read per session wakeup */
 #define STAR		100u
-#define MARKER		"WRENLIT"	/* the session's '{' stand-in */
+#define MARKER		"X"	/* the session's '{' stand-in (imap_append.c) */
 /* date-times of years 0000 to 9999, with any zone */
 #define DATE_MIN	(-62167219200 - 86400)
 #define DATE_MAX	(253402300799 + 86400)

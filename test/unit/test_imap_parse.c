@@ -1434,12 +1434,13 @@ static const struct append_case append_cases[] = {
 	 * shape "ax*" needs two arguments, so the text the header
 	 * describes for a mailbox sent as a literal, the marker alone,
 	 * is refused by imap_cmd_parse with "Missing argument" before
-	 * imap_append_parse can see it. */
+	 * imap_append_parse can see it: imap_append.c's head_parse
+	 * answers `a APPEND {6}\r\nDrafts {5}\r\n...` with that BAD. */
 	AOK("the marker alone through imap_cmd_parse",
 	    "a APPEND MARK", NULL, 0, "", -1),
 	/* BUG (reported, src/imap/imap_parse_args.c): a real date-time
 	 * one second before the epoch gives date -1, which means "no
-	 * date": the message gets the arrival time instead. Either
+	 * date" (imap_append.c now takes any date <= 0 as none). Either
 	 * refuse dates before 1970 (this row) or use another sentinel
 	 * (then expect -1 as a date, with a flag saying one was given). */
 	ADTBAD("a date that is -1", "31-Dec-1969 23:59:59 +0000"),
