@@ -162,6 +162,9 @@ head_parse(struct imap_session *s, size_t brace,
 
 	ws->buf[brace] = 'X';	/* the marker */
 	pe = imap_cmd_parse(ws->buf, brace + 1, &ws->cmd);
+	if (pe == IMAP_PE_OK && (brace == 0 || ws->buf[brace - 1] != ' ')) {
+		pe = IMAP_PE_SPACE;	/* "box{5}": the literal is glued */
+	}
 	if (!ws->appending && ws->cmd.tag_len > 0 && ws->cmd.tag_len <=
 	    IMAP_TAG_MAX) {
 		memcpy(ws->tag, ws->cmd.tag, ws->cmd.tag_len);

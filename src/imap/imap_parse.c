@@ -98,7 +98,7 @@ static const struct {
 	{ "LIST", IMAP_CMD_LIST, "xx*", 0 },
 	{ "LSUB", IMAP_CMD_LSUB, "aw", 0 },
 	{ "STATUS", IMAP_CMD_STATUS, "al", 0 },
-	{ "APPEND", IMAP_CMD_APPEND, "ax*", 0 },
+	{ "APPEND", IMAP_CMD_APPEND, "a*", 0 },
 	{ "CHECK", IMAP_CMD_CHECK, "", 0 },
 	{ "CLOSE", IMAP_CMD_CLOSE, "", 0 },
 	{ "EXPUNGE", IMAP_CMD_EXPUNGE, "", 1 },

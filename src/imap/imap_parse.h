@@ -285,7 +285,7 @@ struct imap_cmd {
  *   SELECT EXAMINE CREATE  a [l]        DELETE SUBSCRIBE UNSUBSCRIBE a
  *   RENAME       a a                    LSUB            a w
  *   LIST         x x ... (imap_list_parse)
- *   STATUS       a l                    APPEND          a x ...
+ *   STATUS       a l                    APPEND          a ...
  *   SEARCH       x ...                  FETCH           s x
  *   STORE        s x x ...              COPY MOVE       s a
  *   ID           x                      ENABLE          a ...
@@ -490,13 +490,16 @@ enum imap_perr	imap_list_parse(const struct imap_cmd *,
  * the marker alone means the literal announced is the mailbox name
  * itself (mailbox is then NULL). Flags as in STORE (\Recent
  * refused); the date-time is RFC 3501's "dd-Mon-yyyy hh:mm:ss +zzzz"
- * (day may be " d"), any other is IMAP_PE_DATE.
+ * (day may be " d"), any other is IMAP_PE_DATE, as is one before
+ * 1970 (a file's mtime holds the INTERNALDATE).
  */
 struct imap_append_args {
 	const struct imap_arg	*mailbox;	/* NULL: see above */
 	struct imap_store	 fl;		/* flags, keywords */
 	int64_t			 date;		/* seconds since the
-						 * epoch, UTC; -1: none */
+						 * epoch, UTC; -1: none
+						 * (one before 1970 is
+						 * IMAP_PE_DATE) */
 };
 
 enum imap_perr	imap_append_parse(const struct imap_cmd *,

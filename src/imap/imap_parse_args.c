@@ -866,13 +866,15 @@ imap_list_parse(const struct imap_cmd *c, struct imap_list_args *la)
 		} else if (imap_arg_is(o, "SPECIAL-USE")) {
 			la->ret |= IMAP_LR_SPECIAL_USE;
 		} else if (imap_arg_is(o, "STATUS")) {
+			unsigned items = 0;
 			enum imap_perr e = o->next < a->next ?
-			    imap_status_items(c, o->next, &la->status) :
+			    imap_status_items(c, o->next, &items) :
 			    IMAP_PE_STATUS_ATT;
 
 			if (e != IMAP_PE_OK) {
 				return e;
 			}
+			la->status |= items;	/* STATUS twice: both */
 			la->ret |= IMAP_LR_STATUS;
 			k = o->next;	/* the items' list is walked past */
 		} else {
@@ -976,7 +978,7 @@ parse_date_time(const struct imap_arg *a, int64_t *t)
 	}
 	*t = (int64_t)days_from_civil(y, m + 1, d) * 86400 + hh * 3600 +
 	    mm * 60 + ss - (p[21] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
-	return 0;
+	return *t < 0 ? -1 : 0;
 }
 
 /* n decimal digits at p into *v: 0, or -1 when one is not a digit. */
