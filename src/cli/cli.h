@@ -17,6 +17,8 @@ int	cmd_newaliases(int argc, char **argv);
 int	cmd_queue(int argc, char **argv);
 int	cmd_passwd(int argc, char **argv);
 int	cmd_sendmail(int argc, char **argv);
+int	cmd_resolve(int argc, char **argv);
+int	cmd_dkim_keygen(int argc, char **argv);
 
 /* Parses the options every config-reading command takes (-c FILE) and
  * returns the index of the first operand, or -1 after printing usage.

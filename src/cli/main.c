@@ -31,6 +31,10 @@ static const struct command commands[] = {
 	  "compile the configured aliases file" },
 	{ "passwd", NULL, cmd_passwd,
 	  "print a {SHA512-CRYPT} hash of a password for the users file" },
+	{ "resolve", NULL, cmd_resolve,
+	  "print where addresses go: accounts, remote, or the 5xx reply" },
+	{ "dkim-keygen", NULL, cmd_dkim_keygen,
+	  "make a DKIM key and print the TXT record to publish" },
 #if WREN_SMTP
 	{ "queue", "mailq", cmd_queue,
 	  "list, show, flush, retry, delete or bounce queued mail "
