@@ -59,10 +59,9 @@ pool_destroy(struct pool *p)
 }
 
 void *
-pool_get(struct pool *p)
+pool_get_raw(struct pool *p)
 {
 	uint32_t i;
-	void *b;
 
 	if (p->nfree == 0) {
 		return NULL;
@@ -72,8 +71,17 @@ pool_get(struct pool *p)
 		p->low_water = p->nfree;
 	}
 	p->used[i / 8] |= (uint8_t)(1u << (i % 8));
-	b = p->base + (size_t)i * p->size;
-	memset(b, 0, p->size);
+	return p->base + (size_t)i * p->size;
+}
+
+void *
+pool_get(struct pool *p)
+{
+	void *b = pool_get_raw(p);
+
+	if (b != NULL) {
+		memset(b, 0, p->size);
+	}
 	return b;
 }
 

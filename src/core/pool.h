@@ -40,6 +40,10 @@ void	pool_destroy(struct pool *);
 
 /* A zero-filled block, or NULL when the pool is empty. */
 void	*pool_get(struct pool *);
+/* A block as its last user left it (or zero, never used): for big
+ * blocks whose users set every field they read, so a take touches no
+ * page it does not need. NULL when the pool is empty. */
+void	*pool_get_raw(struct pool *);
 
 /* Returns a block; 0, or -1 when p is not a block of this pool that
  * is in use (the block is then left alone). */

@@ -53,7 +53,10 @@ imap_ws_take(struct imap_session *s)
 	if (s->ws != NULL) {
 		return 0;
 	}
-	s->ws = pool_get(&out.ws);
+	/* Not zeroed: 180 KB a command, mostly buffers. What a command
+	 * reads before writing is set here; the rest is set by the
+	 * command that uses it (parsers fill cmd and u, jobs their job). */
+	s->ws = pool_get_raw(&out.ws);
 	if (s->ws == NULL) {
 		return -1;	/* cannot happen: one per session */
 	}
@@ -61,6 +64,9 @@ imap_ws_take(struct imap_session *s)
 	s->ws->spill_len = s->ws->spill_off = 0;
 	s->ws->tag[0] = '*';
 	s->ws->tag[1] = '\0';
+	s->ws->appending = 0;
+	memset(&s->ws->job, 0, sizeof s->ws->job);
+	s->ws->job.st.fd = -1;
 	return 0;
 }
 
