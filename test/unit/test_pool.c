@@ -125,6 +125,34 @@ test_bytes_accounts_for_blocks(void **state)
 	pool_destroy(&p);
 }
 
+/* pool_get_raw leaves a block as it was (no page touched for it);
+ * pool_get still zeroes; both count and refuse alike. */
+static void
+test_raw_is_not_zeroed(void **state)
+{
+	struct pool p;
+	struct err e;
+	unsigned char *b;
+
+	(void)state;
+	assert_int_equal(pool_init(&p, "t", BLOCK, 1, &e), 0);
+	b = pool_get_raw(&p);
+	assert_non_null(b);
+	assert_int_equal(b[0], 0);		/* fresh pages are zero */
+	memset(b, 0x5a, BLOCK);
+	assert_null(pool_get_raw(&p));		/* empty */
+	assert_int_equal(pool_put(&p, b), 0);
+	b = pool_get_raw(&p);
+	assert_int_equal(b[0], 0x5a);		/* as left */
+	assert_int_equal(b[BLOCK - 1], 0x5a);
+	assert_int_equal(pool_put(&p, b), 0);
+	assert_int_equal(pool_put(&p, b), -1);	/* double put */
+	b = pool_get(&p);
+	assert_int_equal(b[0], 0);		/* pool_get zeroes */
+	assert_int_equal(b[BLOCK - 1], 0);
+	pool_destroy(&p);
+}
+
 int
 main(void)
 {
@@ -134,6 +162,7 @@ main(void)
 		cmocka_unit_test(test_no_leak_over_10000_cycles),
 		cmocka_unit_test(test_bad_sizes),
 		cmocka_unit_test(test_bytes_accounts_for_blocks),
+		cmocka_unit_test(test_raw_is_not_zeroed),
 	};
 
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
