@@ -55,9 +55,10 @@ static const unsigned char rsa_alg_id[] = {
 };
 
 struct key_read {
-	br_skey_decoder_context	dc;
-	int			found;
-	const char		*path;
+	unsigned char	der[PRIV_DER_MAX];
+	size_t		len;
+	int		found;
+	int		other;		/* an EC or other private key */
 };
 
 static int	usage(int);
@@ -66,8 +67,13 @@ static int	generate(const char *, unsigned char *, size_t, size_t *);
 static int	write_key(const char *, const unsigned char *, size_t);
 static int	read_key(const char *, unsigned char *, size_t, size_t *);
 static int	on_pem(void *, const char *, const unsigned char *, size_t);
-static size_t	spki_from_private(const br_rsa_private_key *,
-		    unsigned char *, size_t);
+static int	rsa_numbers(const unsigned char *, size_t,
+		    const unsigned char **, size_t *, const unsigned char **,
+		    size_t *);
+static int	der_get(const unsigned char **, const unsigned char *,
+		    unsigned *, const unsigned char **, size_t *);
+static size_t	spki_build(const unsigned char *, size_t,
+		    const unsigned char *, size_t, unsigned char *, size_t);
 static size_t	der_header(unsigned char *, unsigned, size_t);
 static size_t	der_uint(unsigned char *, const unsigned char *, size_t);
 static void	print_record(const char *, const char *,
@@ -262,7 +268,7 @@ generate(const char *path, unsigned char *spki, size_t cap, size_t *len)
 	}
 	(void)br_pem_encode(pem, der, derlen, "RSA PRIVATE KEY",
 	    BR_PEM_LINE64);
-	*len = spki_from_private(&sk, spki, cap);
+	*len = spki_build(pk.n, pk.nlen, pk.e, pk.elen, spki, cap);
 	if (*len == 0) {
 		goto out;
 	}
@@ -325,65 +331,142 @@ fail:
 	return -1;
 }
 
-/* The SubjectPublicKeyInfo of the RSA key in a PEM file (PKCS#1 or
- * PKCS#8, as BearSSL's key decoder reads them). */
+/* The SubjectPublicKeyInfo of the RSA key in a PEM file: n and e read
+ * from its DER, PKCS#1 or PKCS#8 (BearSSL's key decoder keeps neither,
+ * and recomputes e only for keys whose primes are 3 mod 4). */
 static int
 read_key(const char *path, unsigned char *spki, size_t cap, size_t *len)
 {
 	static struct key_read kr;
-	const br_rsa_private_key *sk;
-	struct err e;
+	const unsigned char *n, *e;
+	size_t nlen, elen;
+	struct err er;
+	int rc;
 
 	memset(&kr, 0, sizeof kr);
-	kr.path = path;
-	if (tls_pem_each(path, TLS_PEM_MAX, on_pem, &kr, &e) == -1) {
-		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s\n", e.msg);
+	if (tls_pem_each(path, TLS_PEM_MAX, on_pem, &kr, &er) == -1) {
+		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s\n", er.msg);
 		return -1;
 	}
 	if (!kr.found) {
-		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s: no private key "
-		    "in the file\n", path);
+		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s: %s\n", path,
+		    kr.other ? "not an RSA key" : "no private key in the file");
 		return -1;
 	}
-	if (br_skey_decoder_key_type(&kr.dc) != BR_KEYTYPE_RSA) {
-		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s: not an RSA key\n",
-		    path);
-		return -1;
-	}
-	sk = br_skey_decoder_get_rsa(&kr.dc);
-	if (sk->n_bitlen > KEYGEN_BITS_MAX) {
-		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s: key longer than "
-		    "%d bits\n", path, KEYGEN_BITS_MAX);
-		return -1;
-	}
-	*len = spki_from_private(sk, spki, cap);
+	rc = rsa_numbers(kr.der, kr.len, &n, &nlen, &e, &elen);
+	*len = rc == 0 ? spki_build(n, nlen, e, elen, spki, cap) : 0;
 	explicit_bzero(&kr, sizeof kr);
 	if (*len == 0) {
-		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s: not a valid RSA "
-		    "key\n", path);
+		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s: %s\n", path,
+		    rc == -2 ? "not an RSA key" : "not a valid RSA key");
 		return -1;
 	}
 	return 0;
 }
 
+/* Keeps the DER of the file's first private key. */
 static int
 on_pem(void *arg, const char *name, const unsigned char *der, size_t len)
 {
 	struct key_read *kr = arg;
+	size_t nlen = strlen(name);
 
-	if (strcmp(name, "RSA PRIVATE KEY") != 0 &&
-	    strcmp(name, "PRIVATE KEY") != 0) {
+	if (nlen >= 11 && strcmp(name + nlen - 11, "PRIVATE KEY") == 0) {
+		kr->other = 1;
+	}
+	if ((strcmp(name, "RSA PRIVATE KEY") != 0 &&
+	    strcmp(name, "PRIVATE KEY") != 0) || kr->found) {
 		return 0;
 	}
-	if (kr->found) {
-		return 0;	/* the first key is the one */
-	}
-	br_skey_decoder_init(&kr->dc);
-	br_skey_decoder_push(&kr->dc, der, len);
-	if (br_skey_decoder_last_error(&kr->dc) != 0) {
+	if (len > sizeof kr->der) {
 		return 0;
 	}
+	memcpy(kr->der, der, len);
+	kr->len = len;
 	kr->found = 1;
+	return 0;
+}
+
+/*
+ * RSAPrivateKey ::= SEQUENCE { version INTEGER, modulus INTEGER,
+ *     publicExponent INTEGER, ... }                    (RFC 8017 A.1.2)
+ * PrivateKeyInfo ::= SEQUENCE { version INTEGER, AlgorithmIdentifier,
+ *     privateKey OCTET STRING (an RSAPrivateKey) }     (RFC 5208 5)
+ * 0, -1 when malformed, -2 for a PKCS#8 key of another algorithm.
+ */
+static int
+rsa_numbers(const unsigned char *der, size_t len, const unsigned char **n,
+    size_t *nlen, const unsigned char **e, size_t *elen)
+{
+	const unsigned char *p = der, *end = der + len, *v;
+	size_t vlen;
+	unsigned tag;
+
+	if (der_get(&p, end, &tag, &v, &vlen) == -1 || tag != 0x30) {
+		return -1;
+	}
+	p = v;
+	end = v + vlen;
+	if (der_get(&p, end, &tag, &v, &vlen) == -1 || tag != 0x02) {
+		return -1;
+	}
+	if (der_get(&p, end, &tag, &v, &vlen) == -1) {
+		return -1;
+	}
+	if (tag == 0x30) {		/* PKCS#8: the algorithm, then */
+		if (vlen < sizeof rsa_alg_id - 4 || memcmp(v,
+		    rsa_alg_id + 2, 11) != 0) {
+			return -2;
+		}
+		if (der_get(&p, end, &tag, &v, &vlen) == -1 ||
+		    tag != 0x04) {
+			return -1;
+		}
+		return rsa_numbers(v, vlen, n, nlen, e, elen);
+	}
+	if (tag != 0x02) {
+		return -1;
+	}
+	*n = v;
+	*nlen = vlen;
+	if (der_get(&p, end, &tag, &v, &vlen) == -1 || tag != 0x02) {
+		return -1;
+	}
+	*e = v;
+	*elen = vlen;
+	return 0;
+}
+
+/* One DER element at *p (short or long length form, at most 3 length
+ * bytes, within end): its tag and contents; *p moves past it. */
+static int
+der_get(const unsigned char **p, const unsigned char *end, unsigned *tag,
+    const unsigned char **v, size_t *len)
+{
+	const unsigned char *q = *p;
+	size_t l, k;
+
+	if (end - q < 2) {
+		return -1;
+	}
+	*tag = q[0];
+	l = q[1];
+	q += 2;
+	if (l & 0x80) {
+		k = l & 0x7f;
+		if (k == 0 || k > 3 || (size_t)(end - q) < k) {
+			return -1;
+		}
+		for (l = 0; k > 0; k--) {
+			l = (l << 8) | *q++;
+		}
+	}
+	if ((size_t)(end - q) < l) {
+		return -1;
+	}
+	*v = q;
+	*len = l;
+	*p = q + l;
 	return 0;
 }
 
@@ -392,38 +475,23 @@ on_pem(void *arg, const char *name, const unsigned char *der, size_t len)
  *     algorithm         AlgorithmIdentifier,   -- rsa_alg_id
  *     subjectPublicKey  BIT STRING }           -- 0 unused bits, then
  * RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
- * n and e are recomputed from the private key (p, q, dp); returns
- * the length, or 0.
+ * n and e big-endian, unsigned; returns the length, or 0.
  */
 static size_t
-spki_from_private(const br_rsa_private_key *sk, unsigned char *out,
-    size_t cap)
+spki_build(const unsigned char *n, size_t nlen, const unsigned char *e,
+    size_t elen, unsigned char *out, size_t cap)
 {
-	unsigned char n[KEYGEN_BITS_MAX / 8], e[4], rsapub[SPKI_MAX];
-	unsigned char hdr[8];
-	size_t nlen, rlen, blen, total, o = 0, h;
-	uint32_t pubexp;
+	unsigned char rsapub[SPKI_MAX], hdr[8];
+	size_t rlen, blen, total, o, h;
 
-	if ((sk->n_bitlen + 7) / 8 > sizeof n) {
+	if (nlen == 0 || elen == 0 || nlen > KEYGEN_BITS_MAX / 8 + 1 ||
+	    elen > 8) {
 		return 0;
 	}
-	nlen = br_rsa_compute_modulus_get_default()(NULL, sk);
-	if (nlen == 0 || nlen > sizeof n) {
-		return 0;
-	}
-	(void)br_rsa_compute_modulus_get_default()(n, sk);
-	pubexp = br_rsa_compute_pubexp_get_default()(sk);
-	if (pubexp == 0) {
-		return 0;
-	}
-	e[0] = (unsigned char)(pubexp >> 24);
-	e[1] = (unsigned char)(pubexp >> 16);
-	e[2] = (unsigned char)(pubexp >> 8);
-	e[3] = (unsigned char)pubexp;
 	/* RSAPublicKey: the two INTEGERs after a SEQUENCE header sized
 	 * once their length is known. */
 	rlen = der_uint(rsapub + 8, n, nlen);
-	rlen += der_uint(rsapub + 8 + rlen, e, sizeof e);
+	rlen += der_uint(rsapub + 8 + rlen, e, elen);
 	h = der_header(hdr, 0x30, rlen);
 	memmove(rsapub + h, rsapub + 8, rlen);
 	memcpy(rsapub, hdr, h);
