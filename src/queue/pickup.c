@@ -8,6 +8,12 @@
  * entry, so at any moment either the maildrop file or the whole queue
  * entry is there (never a partial entry: the envelope is renamed
  * last), and a re-run after a crash finds env/<id> and skips it.
+ *
+ * A message from a local domain with a DKIM key (tls/dkim_sign.h) is
+ * signed as it is copied: read from the maildrop file through a
+ * dkim_stream into queue/tmp/<id> (the signature's placeholder at the
+ * end of the header), then the signature written over it. Otherwise
+ * the kernel copies it. `wren sendmail` added Date: and Message-ID:.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,17 +29,20 @@
 #include "core/fmt.h"
 #include "core/log.h"
 #include "msg/date.h"
+#include "map/resolve.h"
 #include "queue/envelope.h"
 #include "queue/maildrop.h"
 #include "queue/pickup.h"
 #include "queue/spool.h"
 #include "store/maildir.h"
 #include "store/txn.h"
+#include "tls/dkim_sign.h"
 
 #define PICKUP_PATH_MAX		(CFG_PATH_MAX + 32)
 #define PICKUP_STEP_MS		1	/* next file: next loop turn */
 #define RECEIVED_MAX		(CFG_HOST_MAX + 160)
 #define CLIENT_MAX		32	/* "local (uid 4294967294)" */
+#define COPY_BUF		8192	/* a signed copy's reads */
 
 /* What looking at one file came to. */
 enum take_rc {
@@ -100,6 +109,7 @@ static struct {
 	 * later one failed: its retry starts there. */
 	char			 resume[NAME_MAX + 1];
 	size_t			 resume_next;
+	struct dkim_stream	 dkim;		/* a signed copy */
 	/* The file in progress: its header, the envelope written. */
 	char			 head[MAILDROP_HEAD_MAX];
 	struct maildrop_env	 env;
@@ -120,7 +130,10 @@ static void		file_end(int);
 static void		committed(void *, int);
 static enum chunk_rc	chunk_start(size_t, size_t);
 static enum chunk_rc	chunk_queued(void);
-static int		write_msg(int, const char *, size_t);
+static int		write_msg(int, const char *, size_t, uint64_t *);
+static int		copy_signed(int, int, const struct dkim_key *,
+			    const char *, uint64_t *);
+static int		out_write(void *, const char *, size_t);
 static int		write_env(const struct envelope_spec *);
 static void		bad(const char *, const char *);
 
@@ -590,6 +603,7 @@ chunk_start(size_t first, size_t n)
 	char host[CFG_HOST_MAX + 1];
 	struct envelope_spec spec;
 	struct stat st;
+	uint64_t added = 0;
 	int hl;
 
 	if (!maildrop_name_ok(c->name) || fmt(c->id, sizeof c->id,
@@ -623,10 +637,10 @@ chunk_start(size_t first, size_t n)
 		pk.rcpt[i].notify = 0;
 		pk.rcpt[i].orcpt = "";
 	}
-	if (write_msg(c->fd, hdr, (size_t)hl) == -1) {
+	if (write_msg(c->fd, hdr, (size_t)hl, &added) == -1) {
 		return CHUNK_LATER;
 	}
-	c->size = (uint64_t)hl + c->msglen;
+	c->size = (uint64_t)hl + c->msglen + added;
 	(void)fmt(client, sizeof client, "local (uid %u)", (unsigned)c->uid);
 	memset(&spec, 0, sizeof spec);
 	spec.id = c->id;
@@ -688,11 +702,14 @@ chunk_queued(void)
 }
 
 /* queue/tmp/<id>: the Received: line, then the message copied from
- * fd (not synced: the store does that for the round). */
+ * fd (not synced: the store does that for the round); *added: octets
+ * the signing added. */
 static int
-write_msg(int fd, const char *hdr, size_t hl)
+write_msg(int fd, const char *hdr, size_t hl, uint64_t *added)
 {
 	struct cur *c = &pk.cur;
+	const char *at = strrchr(pk.env.sender, '@');
+	const struct dkim_key *key = NULL;
 	int out;
 
 	(void)unlink(c->tmp_msg);	/* an earlier failed try */
@@ -702,8 +719,14 @@ write_msg(int fd, const char *hdr, size_t hl)
 		log_warn("pickup: %s", c->tmp_msg);
 		return -1;
 	}
-	if (store_write_all(out, hdr, hl) == -1 ||
-	    store_copy(out, fd, pk.env.head_len, c->msglen) == -1) {
+	if (at != NULL && resolve_is_local_domain(pk.cfg, at + 1,
+	    strlen(at + 1))) {
+		key = dkim_key_for(at + 1, strlen(at + 1));
+	}
+	*added = 0;
+	if (store_write_all(out, hdr, hl) == -1 || (key == NULL &&
+	    store_copy(out, fd, pk.env.head_len, c->msglen) == -1) ||
+	    (key != NULL && copy_signed(out, fd, key, at + 1, added) == -1)) {
 		log_warn("pickup: %s", c->tmp_msg);
 		close(out);
 		(void)unlink(c->tmp_msg);
@@ -768,4 +791,63 @@ bad(const char *name, const char *why)
 		return;
 	}
 	log_warn("pickup: maildrop/%s: %s; cannot remove it", name, why);
+}
+
+/* The message from the maildrop file to out (after its hl octets of
+ * Received:), hashed on the way, and signed. */
+static int
+copy_signed(int out, int fd, const struct dkim_key *key, const char *dom,
+    uint64_t *added)
+{
+	struct dkim_stream *ds = &pk.dkim;
+	char buf[COPY_BUF], sig[DKIM_SIG_MAX];
+	uint64_t off = (uint64_t)pk.env.head_len, left = pk.cur.msglen;
+	uint64_t start = (uint64_t)lseek(out, 0, SEEK_CUR), at = 0;
+	long len;
+
+	dkim_stream_init(ds, key, dom, dkim_selector(), NULL, NULL,
+	    (int64_t)time(NULL));
+	while (left > 0) {
+		size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
+		ssize_t n = pread(fd, buf, want, (off_t)off);
+
+		if (n <= 0) {
+			if (n == 0) {
+				errno = EIO;	/* the file shrank */
+			}
+			if (n == -1 && errno == EINTR) {
+				continue;
+			}
+			return -1;
+		}
+		if (dkim_stream_write(ds, buf, (size_t)n, out_write,
+		    &out) == -1) {
+			return -1;
+		}
+		off += (uint64_t)n;
+		left -= (uint64_t)n;
+	}
+	len = dkim_stream_finish(ds, out_write, &out, sig, sizeof sig, &at);
+	if (len == -1) {
+		return -1;
+	}
+	if (ds->why != NULL) {
+		log_warnx("pickup: %s: not DKIM-signed: %s", pk.cur.id,
+		    ds->why);
+	}
+	if (len > 0 && pwrite(out, sig, (size_t)len,
+	    (off_t)(start + at)) != (ssize_t)len) {
+		if (errno == 0) {
+			errno = EIO;
+		}
+		return -1;
+	}
+	*added = ds->added;
+	return 0;
+}
+
+static int
+out_write(void *arg, const char *p, size_t n)
+{
+	return store_write_all(*(int *)arg, p, n);
 }

@@ -16,6 +16,7 @@
 #include "smtp/smtp_parse.h"
 #include "store/maildir.h"
 #include "store/txn.h"
+#include "tls/dkim_sign.h"
 
 #define SMTP_TARGETS_MAX	100	/* mailboxes + remote addresses
 					 * one message goes to */
@@ -107,6 +108,10 @@ struct smtp_session {
 	uint64_t		 prefix_len;	/* of the primary file */
 	int			 write_errno;
 	struct store_txn	 txn;		/* the commit (store/txn.h) */
+	int			 submit;	/* our user's mail: Date and
+						 * Message-ID added, perhaps
+						 * signed (tls/dkim_sign.h) */
+	struct dkim_stream	 dkim;
 };
 
 struct smtp_ctx {

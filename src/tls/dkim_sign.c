@@ -22,6 +22,7 @@ static struct {
 	struct dkim_key	 k[DKIM_KEYS_MAX];
 	size_t		 n;
 	char		 selector[DKIM_SELECTOR_MAX + 1];
+	int		 loaded;
 } keys;
 
 /* One PEM key being decoded. */
@@ -142,6 +143,7 @@ dkim_setup(const struct cfg *cfg, struct err *e)
 	int last = 0;
 
 	explicit_bzero(&keys, sizeof keys);
+	keys.loaded = 1;
 	if (path[0] == '\0' || sel[0] == '\0') {
 		return 0;
 	}
@@ -188,6 +190,12 @@ dkim_setup(const struct cfg *cfg, struct err *e)
 	}
 	memcpy(keys.selector, sel, strlen(sel) + 1);
 	return 0;
+}
+
+int
+dkim_loaded(void)
+{
+	return keys.loaded;
 }
 
 const struct dkim_key *

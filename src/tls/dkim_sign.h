@@ -87,6 +87,9 @@ int	dkim_key_sign(const struct dkim_key *, const unsigned char *hash,
  * (e) when a key file (without %d) cannot be used. */
 int	dkim_setup(const struct cfg *, struct err *);
 
+/* 1 once dkim_setup has run (with or without keys). */
+int	dkim_loaded(void);
+
 /* The key for mail from domain (len octets), or NULL: do not sign. */
 const struct dkim_key	*dkim_key_for(const char *domain, size_t len);
 
