@@ -893,12 +893,15 @@ keep_record(struct dns_answer *a, const struct dns_rr *rr)
 	k->type = rr->type;
 	k->ttl = rr->ttl;
 	k->pref = rr->pref;
+	k->weight = rr->weight;
+	k->port = rr->port;
 	memcpy(k->addr, rr->addr, sizeof k->addr);
 	k->off = (uint16_t)a->textlen;
 	switch (rr->type) {
 	case DNS_T_MX:
 	case DNS_T_CNAME:
 	case DNS_T_PTR:
+	case DNS_T_SRV:
 		n = (int)strlen(rr->target);
 		if ((size_t)n + 1 > room) {
 			return -1;
@@ -977,6 +980,8 @@ type_name(uint16_t t)
 		return "TXT";
 	case DNS_T_PTR:
 		return "PTR";
+	case DNS_T_SRV:
+		return "SRV";
 	case DNS_T_SOA:
 		return "SOA";
 	default:

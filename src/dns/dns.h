@@ -96,11 +96,13 @@ struct dns_server {
 	uint16_t	port;
 };
 
-/* One kept record. For MX, CNAME and PTR, text holds the target name;
- * for TXT the joined strings (cut at the text area's end). */
+/* One kept record. For MX, CNAME, PTR and SRV, text holds the target
+ * name; for TXT the joined strings (cut at the text area's end). */
 struct dns_record {
 	uint16_t	type;
-	uint16_t	pref;		/* MX */
+	uint16_t	pref;		/* MX; SRV priority */
+	uint16_t	weight;		/* SRV */
+	uint16_t	port;		/* SRV */
 	uint32_t	ttl;
 	uint8_t		addr[16];	/* A: 4 octets, AAAA: 16 */
 	uint16_t	off;		/* text: answer->text + off, NUL */
@@ -118,7 +120,7 @@ struct dns_answer {
 	char			text[DNS_ANSWER_TEXT_MAX];
 };
 
-/* The text of a record (an MX/CNAME/PTR target, TXT text). */
+/* The text of a record (an MX/CNAME/PTR/SRV target, TXT text). */
 const char	*dns_record_text(const struct dns_answer *,
 		    const struct dns_record *);
 

@@ -18,7 +18,8 @@
  *   cache[fresh .. ncache)       never written since start or flush
  *
  *   data: qname NUL [cname NUL ttl(4) n(1) record...]   (DNS_OK only)
- *   record: type(2) pref(2) ttl(4) alen(1) addr(alen) tlen(2) text
+ *   record: type(2) pref(2) weight(2) port(2) ttl(4) alen(1) addr(alen)
+ *           tlen(2) text     (weight, port: SRV)
  *
  * Numbers are in host order (the bytes never leave the process).
  */
@@ -206,6 +207,8 @@ pack(unsigned char *out, size_t cap, const char *name, int status,
 		}
 		put_bytes(&c, &r->type, sizeof r->type);
 		put_bytes(&c, &r->pref, sizeof r->pref);
+		put_bytes(&c, &r->weight, sizeof r->weight);
+		put_bytes(&c, &r->port, sizeof r->port);
 		put_bytes(&c, &r->ttl, sizeof r->ttl);
 		put_bytes(&c, &alen, 1);
 		put_bytes(&c, r->addr, alen);
@@ -238,6 +241,8 @@ unpack(const struct cache_ent *e, struct dns_answer *a)
 
 		get_bytes(&c, &r->type, sizeof r->type);
 		get_bytes(&c, &r->pref, sizeof r->pref);
+		get_bytes(&c, &r->weight, sizeof r->weight);
+		get_bytes(&c, &r->port, sizeof r->port);
 		get_bytes(&c, &r->ttl, sizeof r->ttl);
 		get_bytes(&c, &alen, 1);
 		if (alen > sizeof r->addr) {

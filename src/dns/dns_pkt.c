@@ -506,6 +506,17 @@ read_rdata(const struct dns_msg *m, size_t off, size_t rdlen,
 		rr->pref = get16(m->p + off);
 		pe = read_name(m->p, m->len, off + 2, end, rr->target, &next);
 		break;
+	case DNS_T_SRV:
+		/* RFC 2782: priority, weight, port, then the target,
+		 * never compressed by the RFC but read as any name. */
+		if (rdlen < 7) {
+			return DNS_PE_RDLENGTH;
+		}
+		rr->pref = get16(m->p + off);
+		rr->weight = get16(m->p + off + 2);
+		rr->port = get16(m->p + off + 4);
+		pe = read_name(m->p, m->len, off + 6, end, rr->target, &next);
+		break;
 	case DNS_T_CNAME:
 	case DNS_T_PTR:
 		pe = read_name(m->p, m->len, off, end, rr->target, &next);
@@ -558,7 +569,7 @@ kept_type(uint16_t t)
 {
 	return t == DNS_T_A || t == DNS_T_AAAA || t == DNS_T_MX ||
 	    t == DNS_T_CNAME || t == DNS_T_TXT || t == DNS_T_PTR ||
-	    t == DNS_T_SOA;
+	    t == DNS_T_SRV || t == DNS_T_SOA;
 }
 
 static int

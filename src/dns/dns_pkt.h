@@ -55,6 +55,7 @@ enum dns_type {
 	DNS_T_MX = 15,
 	DNS_T_TXT = 16,
 	DNS_T_AAAA = 28,
+	DNS_T_SRV = 33,
 	DNS_T_OPT = 41
 };
 
@@ -97,8 +98,8 @@ enum dns_section {
 	DNS_SEC_AUTHORITY
 };
 
-/* One parsed record. Types other than A, AAAA, MX, CNAME, TXT, PTR and
- * SOA are skipped by dns_msg_next (their names still checked). */
+/* One parsed record. Types other than A, AAAA, MX, CNAME, TXT, PTR,
+ * SRV and SOA are skipped by dns_msg_next (their names still checked). */
 struct dns_rr {
 	enum dns_section	 section;
 	uint16_t		 type;
@@ -107,9 +108,12 @@ struct dns_rr {
 	char			 owner[DNS_NAME_MAX];
 	/* A, AAAA: 4 or 16 octets */
 	uint8_t			 addr[16];
-	/* MX preference */
+	/* MX preference; SRV priority (RFC 2782) */
 	uint16_t		 pref;
-	/* MX exchange, CNAME, PTR target; SOA MNAME */
+	/* SRV weight and port */
+	uint16_t		 weight;
+	uint16_t		 port;
+	/* MX exchange, CNAME, PTR, SRV target; SOA MNAME */
 	char			 target[DNS_NAME_MAX];
 	/* SOA MINIMUM (RFC 2308 5: negative answers' TTL) */
 	uint32_t		 soa_min;

@@ -44,6 +44,7 @@
 #define T_MX		"\x00\x0f"
 #define T_TXT		"\x00\x10"
 #define T_AAAA		"\x00\x1c"
+#define T_SRV		"\x00\x21"
 #define IN		"\x00\x01"
 #define TTL300		"\x00\x00\x01\x2c"
 #define PQ		"\xc0\x0c"	/* pointer to example.com */
@@ -277,6 +278,31 @@ static const struct pkt_case pkt_cases[] = {
 	  HDR(F_NX, N0, N1) QD(T_MX) RR(PQ, T_SOA, "\x00\x17") PQ PQ
 	  "\x00\x00\x00\x01\x00\x00\x0e\x10\x00\x00\x02\x58\x00\x09\x3a\x80"
 	  "\x00\x00\x00", 15, "rcode=3;err=RDLENGTH"),
+	P("SRV (RFC 2782): priority, weight, port, target",
+	  HDR(F_OK, N1, N0) QD(T_SRV)
+	  RR(PQ, T_SRV, "\x00\x0d") "\x00\x00" "\x00\x01" "\x01\xd1"
+	  "\x04" "mail" PQ, 33,
+	  "example.com 300 SRV 0 1 465 mail.example.com;"),
+	P("SRV with the root as target: service not offered",
+	  HDR(F_OK, N1, N0) QD(T_SRV)
+	  RR(PQ, T_SRV, "\x00\x07") "\x00\x00" "\x00\x00" "\x00\x00"
+	  "\x00", 33, "example.com 300 SRV 0 0 0 .;"),
+	P("hostile: SRV of 6 octets, no target at all",
+	  HDR(F_OK, N1, N0) QD(T_SRV)
+	  RR(PQ, T_SRV, "\x00\x06") "\x00\x00" "\x00\x01" "\x01\xd1",
+	  33, "err=RDLENGTH"),
+	P("hostile: SRV target runs past RDLENGTH",
+	  HDR(F_OK, N1, N0) QD(T_SRV)
+	  RR(PQ, T_SRV, "\x00\x09") "\x00\x00" "\x00\x01" "\x01\xd1"
+	  "\x04" "mail" PQ, 33, "err=RDLENGTH"),
+	P("hostile: SRV with octets after its target",
+	  HDR(F_OK, N1, N0) QD(T_SRV)
+	  RR(PQ, T_SRV, "\x00\x0a") "\x00\x00" "\x00\x01" "\x01\xd1"
+	  "\x01" "a" "\x00" "\xff" "\x00\x00", 33, "err=RDLENGTH"),
+	P("hostile: SRV target a pointer to itself",
+	  HDR(F_OK, N1, N0) QD(T_SRV)
+	  RR(PQ, T_SRV, "\x00\x08") "\x00\x00" "\x00\x01" "\x01\xd1"
+	  "\xc0\x2f", 33, "err=PTR_FORWARD"),
 	P("a good record, then a bad one: the first is kept",
 	  HDR(F_OK, N2, N0) QD(T_A)
 	  RR(PQ, T_A, "\x00\x04") "\x0a\x00\x00\x01"
@@ -321,6 +347,7 @@ type_text(uint16_t t)
 	case 15: return "MX";
 	case 16: return "TXT";
 	case 28: return "AAAA";
+	case 33: return "SRV";
 	default: return "?";
 	}
 }
@@ -368,6 +395,10 @@ parse_trace(const uint8_t *msg, size_t len, const char *qname,
 			break;
 		case 15:
 			trace_add(tr, " %u %s", rr.pref, rr.target);
+			break;
+		case 33:
+			trace_add(tr, " %u %u %u %s", rr.pref, rr.weight,
+			    rr.port, rr.target);
 			break;
 		case 5:
 		case 12:
