@@ -283,17 +283,17 @@ check_tls(const struct cfg *c, const char *conf, int *tls_ok)
 			(void)fmt(names, sizeof names, "CN %.*s",
 			    (int)cn.cnlen, (const char *)cn.cn);
 		}
-		if (c->v[CFG_HOSTNAME].line != 0) {
+		if (cfg_str(c, CFG_HOSTNAME)[0] != '\0') {
 			where(c, conf, CFG_HOSTNAME);
-			fmt_fd(STDERR_FILENO, "hostname: %s: the certificate %s "
-			    "does not cover it (it names %s): clients that "
+			fmt_fd(STDERR_FILENO, "hostname: %s: the certificate "
+			    "%s does not cover it (it names %s): clients that "
 			    "check names will refuse it\n", host, cert,
 			    names[0] != '\0' ? names : "nothing");
 			rc = -1;
 		} else {
 			fmt_fd(STDERR_FILENO, "hostname: warning: this "
-			    "system's name %s is not in the certificate %s (it "
-			    "names %s): set hostname to the name clients "
+			    "system's name %s is not in the certificate %s "
+			    "(it names %s): set hostname to the name clients "
 			    "use\n", host, cert, names[0] != '\0' ? names :
 			    "nothing");
 		}
@@ -417,8 +417,8 @@ check_modes(const struct cfg *c, const char *conf)
 		if (access(key, F_OK) == -1 &&
 		    cfg_str(c, CFG_DKIM_SELECTOR)[0] != '\0') {
 			where(c, conf, CFG_DKIM_KEY);
-			fmt_fd(STDERR_FILENO, "dkim_key: %s: %s (make one with "
-			    "`wren dkim-keygen -o %s DOMAIN %s`)\n", key,
+			fmt_fd(STDERR_FILENO, "dkim_key: %s: %s (make one "
+			    "with `wren dkim-keygen -o %s DOMAIN %s`)\n", key,
 			    strerror(errno), key,
 			    cfg_str(c, CFG_DKIM_SELECTOR));
 			rc = -1;
@@ -492,10 +492,11 @@ check_role_addresses(const struct cfg *c, const char *conf,
 			}
 			where(c, conf, k);
 			fmt_fd(STDERR_FILENO, "%s: %s%s would get 550 (%s: "
-			    "%s): add `%s: root` (or an account) to %s and run "
-			    "`wren map %s`%s\n", cfg_keys[k].name, r == 0 ? "" :
-			    "warning: ", addr, resolve_status_name(res.status),
-			    res.why, role[r], cfg_str(c, CFG_ALIASES),
+			    "%s): add `%s: root` (or an account) to %s and "
+			    "run `wren map %s`%s\n", cfg_keys[k].name,
+			    r == 0 ? "" : "warning: ", addr,
+			    resolve_status_name(res.status), res.why,
+			    role[r], cfg_str(c, CFG_ALIASES),
 			    cfg_str(c, CFG_ALIASES), r == 0 ?
 			    " (RFC 5321 4.5.1)" : " (RFC 2142)");
 			if (r == 0) {
@@ -535,17 +536,18 @@ check_targets(const struct cfg *c, enum map_type t,
 
 		while (q < end) {
 			const char *nul = memchr(q, '\0', (size_t)(end - q));
-			size_t tl = nul ? (size_t)(nul - q) : (size_t)(end - q);
+			size_t tl = (size_t)((nul ? nul : end) - q);
 
 			if (tl > 0) {
 				resolve(rv, q, tl, &res);
 				if (res.status != RESOLVE_OK &&
 				    res.status != RESOLVE_TEMPFAIL) {
-					fmt_fd(STDERR_FILENO, "%s:%u: warning: "
-					    "%s: target %.*s: %s (%s)\n", src,
-					    rec.line, rec.key, (int)tl, q,
-					    resolve_status_name(res.status),
-					    res.why);
+					fmt_fd(STDERR_FILENO, "%s:%u: "
+					    "warning: %s: target %.*s: %s "
+					    "(%s)\n", src, rec.line,
+					    rec.key, (int)tl, q,
+					    resolve_status_name(
+					    res.status), res.why);
 				}
 			}
 			q += tl + 1;
@@ -611,9 +613,9 @@ check_origin(const struct cfg *c, const char *conf)
 		fmt_fd(STDERR_FILENO, "origin: warning: %s%s: every account "
 		    "in %s is user@domain and none @%s: bare names (`root: "
 		    "alice` in aliases, sendmail) are unknown; set origin = "
-		    "%s\n", o, c->v[CFG_ORIGIN].line == 0 ? " (default: "
-		    "hostname)" : "", src, o, other[0] != '\0' ? other :
-		    "your mail domain");
+		    "%s\n", o, cfg_str(c, CFG_ORIGIN)[0] == '\0' ?
+		    " (default: hostname)" : "", src, o,
+		    other[0] != '\0' ? other : "your mail domain");
 	}
 }
 
@@ -730,7 +732,8 @@ cert_parse(const unsigned char *der, size_t len, struct cert_names *cn)
 		if (tag == 0xa0) {
 			continue;		/* version */
 		}
-		field++;	/* 1 serial 2 sig 3 issuer 4 validity 5 subject */
+		/* 1 serial, 2 signature, 3 issuer, 4 validity, 5 subject */
+		field++;
 		if (field == 5 && tag == 0x30) {
 			cert_rdns(v, vlen, cn);
 		}

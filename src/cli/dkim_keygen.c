@@ -36,7 +36,7 @@
 #define KEYGEN_PUBEXP	65537
 #define KEYGEN_SEED	48		/* bytes from getrandom for the DRBG */
 #define KEYGEN_BITS_MAX	4096		/* what -p accepts (BearSSL's max) */
-#define TXT_STRING_MAX	255		/* RFC 1035 3.3.14 <character-string> */
+#define TXT_STRING_MAX	255		/* RFC 1035 3.3.14 */
 #define SELECTOR_MAX	63		/* one DNS label */
 #define DOMAIN_MAX	253
 
@@ -350,7 +350,8 @@ read_key(const char *path, unsigned char *spki, size_t cap, size_t *len)
 	}
 	if (!kr.found) {
 		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s: %s\n", path,
-		    kr.other ? "not an RSA key" : "no private key in the file");
+		    kr.other ? "not an RSA key" :
+		    "no private key in the file");
 		return -1;
 	}
 	rc = rsa_numbers(kr.der, kr.len, &n, &nlen, &e, &elen);

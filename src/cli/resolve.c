@@ -92,13 +92,14 @@ resolve_one(const struct resolver *rv, const char *arg)
 	case RESOLVE_OK:
 		break;
 	case RESOLVE_UNKNOWN:
-		fmt_fd(STDOUT_FILENO, "%s: 550 5.1.1 <%.*s>: Recipient address "
-		    "rejected: User unknown (%s)\n", arg, (int)len, a,
+		fmt_fd(STDOUT_FILENO, "%s: 550 5.1.1 <%.*s>: Recipient "
+		    "address rejected: User unknown (%s)\n", arg, (int)len, a,
 		    res.why);
 		return 1;
 	case RESOLVE_LOOP:
-		fmt_fd(STDOUT_FILENO, "%s: 550 5.4.6 <%.*s>: Recipient address "
-		    "rejected: alias loop (%s)\n", arg, (int)len, a, res.why);
+		fmt_fd(STDOUT_FILENO, "%s: 550 5.4.6 <%.*s>: Recipient "
+		    "address rejected: alias loop (%s)\n", arg, (int)len, a,
+		    res.why);
 		return 1;
 	case RESOLVE_TOO_MANY:
 		fmt_fd(STDOUT_FILENO, "%s: 452 4.5.3 <%.*s>: expands to too "
@@ -128,8 +129,8 @@ resolve_one(const struct resolver *rv, const char *arg)
 		}
 	}
 	if (res.unknown > 0) {
-		fmt_fd(STDOUT_FILENO, "%s: warning: %zu alias target%s without "
-		    "an account skipped (%s)\n", arg, res.unknown,
+		fmt_fd(STDOUT_FILENO, "%s: warning: %zu alias target%s "
+		    "without an account skipped (%s)\n", arg, res.unknown,
 		    res.unknown == 1 ? "" : "s", res.why);
 	}
 	return 0;
