@@ -140,7 +140,7 @@ CORE_OBJ := $(filter-out $(B)/obj/cli/%,$(OBJ))
 UNIT_TESTS := $(patsubst test/unit/%.c,$(B)/unit/%,$(wildcard test/unit/test_*.c))
 
 .PHONY: all deps clean test unit integration run size size-check install bench \
-	defconfig menuconfig savedefconfig lint fuzz FORCE
+	defconfig menuconfig savedefconfig lint fuzz faults FORCE
 
 all: $(B)/wren
 
@@ -379,6 +379,32 @@ fuzz:
 			test/fuzz/corpus/$$n > $(B)/fuzz/$$n.log 2>&1; rc=$$?; \
 		tail -n 2 $(B)/fuzz/$$n.log; [ $$rc -eq 0 ] || exit 1; \
 	done
+
+# --- fault injection -----------------------------------------------------------
+# wren-faults: the same objects linked with test/faults/shim.c, which
+# fails chosen write/fsync/syncfs/rename calls on demand (the binary is
+# static: no LD_PRELOAD) and turns io_uring off, so the in-loop commit
+# path is the one under test. `make faults` runs kill -9 rounds, a full
+# file system (root: tmpfs and loop mounts) and injected EIO.
+FAULT_WRAP := -Wl,--wrap=write,--wrap=copy_file_range,--wrap=fsync \
+	-Wl,--wrap=fdatasync,--wrap=syncfs,--wrap=rename,--wrap=renameat \
+	-Wl,--wrap=syscall
+
+$(B)/faults/shim.o: test/faults/shim.c $(B)/config.h | $(CROSS_PREREQ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/wren-faults: $(OBJ) $(EXTRA_OBJ) $(B)/faults/shim.o
+	@echo "  LD      $@"
+	@$(CC) -o $@ $(OBJ) $(EXTRA_OBJ) $(B)/faults/shim.o $(LDSTATIC) \
+		-Wl,--gc-sections $(OPT) $(LDFLAGS) $(FAULT_WRAP) $(LDLIBS)
+
+faults: $(B)/wren $(B)/wren-faults
+	@board/deps.sh host test $(DEPS_ARCH)
+	WREN_BIN=$(CURDIR)/$(B)/wren WREN_FAULT_BIN=$(CURDIR)/$(B)/wren-faults \
+		WREN_RUN="$(QEMU)" WREN_ARCH=$(ARCH) \
+		$(PYTEST) -q -p no:cacheprovider test/faults
 
 # --- install ------------------------------------------------------------------
 PREFIX ?= /usr
