@@ -13,14 +13,22 @@ server and run, INBOX selected (as a mail client is when it saves):
 
   1. APPEND, one message a command (synchronising literal, \\Seen and
      a date-time, as clients save sent mail) into Sent: N messages of
-     4 KB, then N/2 of 64 KB (text and a base64 attachment);
-     messages/s and MB/s. Each must be durable before its tagged OK
-     and the next is sent only then, so nothing can be grouped: with
-     --floor the fsync floor of the same file system (one thread:
-     create, write, fsync, rename, fsync dir) is measured and each
-     rate given as a ratio to it (well above 1x: not synced).
-  2. MULTIAPPEND (RFC 3502), when the server announces it: N 4 KB
-     messages in one APPEND command; messages/s.
+     4 KB, then N/2 of 64 KB (text and a base64 attachment), then N/2
+     of 4 KB again with TCP_NODELAY on the client's socket; messages/s
+     and MB/s. imaplib leaves Nagle on and writes a literal and its
+     CRLF apart: the CRLF waits for the server's ACK of the literal,
+     up to 40 ms where the server delays its ACKs (Dovecot sets
+     TCP_QUICKACK after each write, so it does not); the NODELAY line
+     shows the server without that wait. Each APPEND must be durable
+     before its tagged OK and the next is sent only then, so nothing
+     can be grouped: with --floor the fsync floor of the same file
+     system (one thread: create, write, fsync, rename, fsync dir) is
+     measured and each rate given as a ratio to it (well above 1x:
+     not synced).
+  2. MULTIAPPEND (RFC 3502), when the server announces it: M 4 KB
+     messages in APPEND commands of B messages each (wren refuses more
+     than 64 in one), each literal written with what follows it;
+     messages/s.
   3. UID COPY of 1,000 messages from INBOX to a new folder, one
      command: wall time (client side, command to tagged OK).
   4. UID MOVE of the same 1,000 messages to another new folder: wall
@@ -28,9 +36,10 @@ server and run, INBOX selected (as a mail client is when it saves):
 
 Every phase is checked (STATUS MESSAGES of the target, INBOX count
 after MOVE); COPY reports whether the copies are hard links. For each
-phase the server's CPU time (/proc/PID/schedstat run time, summed over
-the process tree: wren's one process; Dovecot's master and children,
-the session's imap process doing the work) and the peak RSS of the
+phase the server's CPU time (utime + stime of /proc/PID/stat, all
+threads, summed over the process tree: wren's one process and its
+io_uring workers; Dovecot's master and children, the session's imap
+process doing the work; 10 ms ticks) and the peak RSS of the
 tree (VmRSS summed, sampled every 20 ms) are reported. A phase the
 server refuses (NO, BAD) is reported as "not supported" with the
 server's text, and the bench goes on. The page cache is synced before
@@ -38,11 +47,12 @@ every timed phase; servers alternate their order run by run. Figures
 are medians of RUNS runs [min-max].
 
     bench_imap_save.py WREN_BIN DIR [--floor FSYNC_FLOOR_BIN] [--runs R]
-                       [--append N] [--multi N] [--move N] [--seed S]
+                       [--append N] [--multi M] [--batch B] [--move N]
+                       [--seed S]
                        [--budget SECONDS] [--no-dovecot] [--no-loop]
 
 The whole bench stays under about two minutes: no new run starts once
-the next would end past --budget (100 s).
+the next would end past --budget (90 s).
 """
 import argparse
 import imaplib
@@ -50,6 +60,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -69,20 +80,17 @@ SENT = "Sent"
 # --- /proc ------------------------------------------------------------
 
 def cpu_ns(pids):
-    """{pid: nanoseconds on a CPU} (/proc/PID/schedstat's first field;
-    clock ticks of /proc/PID/stat where there is no schedstat)."""
+    """{pid: nanoseconds of CPU}: utime + stime of /proc/PID/stat, which
+    counts every thread of the process, ended ones too (wren's io_uring
+    workers; /proc/PID/schedstat would count the main thread only), in
+    clock ticks (10 ms)."""
+    tick = 10 ** 9 // os.sysconf("SC_CLK_TCK")
     out = {}
     for p in pids:
         try:
-            out[p] = int(open(f"/proc/{p}/schedstat").read().split()[0])
-            continue
-        except (OSError, ValueError, IndexError):
-            pass
-        try:
             s = open(f"/proc/{p}/stat").read()
             f = s[s.rfind(")") + 2:].split()
-            out[p] = (int(f[11]) + int(f[12])) * \
-                (10 ** 9 // os.sysconf("SC_CLK_TCK"))
+            out[p] = (int(f[11]) + int(f[12])) * tick
         except (OSError, ValueError, IndexError):
             pass
     return out
@@ -241,33 +249,41 @@ def append_each(m, box, msgs, date):
     return t
 
 
-def multiappend(m, box, msgs, date):
-    """One APPEND command carrying every message (RFC 3502),
-    synchronising literals, through imaplib's own connection."""
-    tag = b"MA1"
+def multiappend(m, box, msgs, date, batch):
+    """APPEND commands of batch messages each (RFC 3502), synchronising
+    literals, through imaplib's own connection; each literal goes out
+    in one write with what follows it (the next message's arguments or
+    the command's end), as a client that builds its commands does.
+    Returns the last tagged text."""
     flags = b"(\\Seen) " + date.encode() + b" "
 
-    def tagged_or_plus():
+    def answer(tag):
+        """None at a continuation, else the tagged text."""
         while True:
             line = m.readline()
             if line.startswith(b"+"):
                 return None
             if line.startswith(tag + b" "):
-                return line.decode(errors="replace").strip()
-    for i, msg in enumerate(msgs):
-        head = (tag + b" APPEND " + box.encode() + b" ") if i == 0 else b" "
-        m.send(head + flags + b"{%d}\r\n" % len(msg))
-        done = tagged_or_plus()
-        if done is not None:
-            raise Refused(f"MULTIAPPEND (message {i + 1}): {done[4:]}")
-        m.send(msg)
-    m.send(b"\r\n")
-    done = tagged_or_plus()
-    while done is None:         # a stray continuation: keep reading
-        done = tagged_or_plus()
-    if not done.startswith("MA1 OK"):
-        raise Refused(f"MULTIAPPEND: {done[4:]}")
-    return done[7:]
+                return line[len(tag) + 1:].decode(errors="replace").strip()
+    done = ""
+    for k in range(0, len(msgs), batch):
+        tag = b"MA%d" % (k // batch + 1)
+        part = msgs[k:k + batch]
+        out = tag + b" APPEND " + box.encode() + b" "
+        for i, msg in enumerate(part):
+            m.send(out + flags + b"{%d}\r\n" % len(msg))
+            done = answer(tag)
+            if done is not None:
+                raise Refused(f"MULTIAPPEND (message {k + i + 1}): {done}")
+            out = msg + b" "
+        m.send(msg + b"\r\n")
+        done = answer(tag)
+        while done is None:     # a stray continuation: keep reading
+            done = answer(tag)
+        if not done.startswith("OK"):
+            raise Refused(f"MULTIAPPEND (messages {k + 1}-{k + len(part)}):"
+                          f" {done}")
+    return done
 
 
 def uid_set(m, n):
@@ -333,7 +349,13 @@ def one_run(srv, r, sets, a):
         except Refused as e:
             sent_err = f" ({e})"
         before = status(m, SENT) or 0
-        for key, msgs in (("append4k", small), ("append64k", big)):
+        for key, msgs in (("append4k", small), ("append64k", big),
+                          ("append4k_nd", small[:len(small) // 2])):
+            # The client's own Nagle (imaplib leaves it on and writes
+            # a literal and its CRLF apart) waits on the server's ACK:
+            # a server that delays its ACKs pays up to 40 ms a message.
+            nd = key.endswith("_nd")
+            m.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, nd)
             try:
                 with Meter(srv.pids) as t:
                     last = append_each(m, SENT, msgs, date)
@@ -347,11 +369,13 @@ def one_run(srv, r, sets, a):
                             "appenduid": "APPENDUID" in last.upper()}
             except Refused as e:
                 out[key] = {"err": str(e) + sent_err}
+            finally:
+                m.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
         try:
             if "MULTIAPPEND" not in caps:
                 raise Refused("MULTIAPPEND not announced")
             with Meter(srv.pids) as t:
-                last = multiappend(m, SENT, multi, date)
+                last = multiappend(m, SENT, multi, date, a.batch)
             got = status(m, SENT)
             if got != before + len(multi):
                 raise Refused(f"WRONG: Sent holds {got} after MULTIAPPEND "
@@ -464,12 +488,14 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--floor", help="fsync_floor binary")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--budget", type=float, default=100,
+    ap.add_argument("--budget", type=float, default=90,
                     help="seconds: no new run past it (one at least)")
     ap.add_argument("--append", type=int, default=200,
                     help="4 KB APPENDs a run (and half as many 64 KB)")
     ap.add_argument("--multi", type=int, default=200,
-                    help="4 KB messages in the MULTIAPPEND command")
+                    help="4 KB messages sent with MULTIAPPEND")
+    ap.add_argument("--batch", type=int, default=50,
+                    help="messages a MULTIAPPEND command")
     ap.add_argument("--move", type=int, default=1000,
                     help="messages a COPY and a MOVE")
     ap.add_argument("--seed", type=int, default=1)
@@ -524,7 +550,8 @@ def run(a, base, mail, where, have_dc, t_start):
     print(f"save: on {where}; INBOX corpus {n} messages, "
           f"{nbytes / 1e6:.1f} MB, seed {a.seed}, written {len(targets)}x;"
           f" {len(sets[0])} x 4 KB + {len(sets[1])} x 64 KB APPENDs and a "
-          f"{len(sets[2])} x 4 KB MULTIAPPEND a run; set up in "
+          f"{len(sets[2])} x 4 KB in MULTIAPPENDs of {a.batch} a run; set "
+          f"up in "
           f"{time.monotonic() - t0:.1f} s", flush=True)
     floor = None
     if a.floor:
@@ -585,7 +612,8 @@ def brief(v):
 
 PHASES = (("append4k", "APPEND 4 KB, one a command", "msg/s"),
           ("append64k", "APPEND 64 KB, one a command", "msg/s"),
-          ("multi", "MULTIAPPEND 4 KB, one command", "msg/s"),
+          ("append4k_nd", "APPEND 4 KB, client NODELAY", "msg/s"),
+          ("multi", "MULTIAPPEND 4 KB", "msg/s"),
           ("copy", "UID COPY INBOX -> new folder", "s"),
           ("move", "UID MOVE INBOX -> new folder", "s"))
 
@@ -637,7 +665,7 @@ def summary(a, res, floor, elapsed):
           f"above); fsync floor "
           f"{'not measured' if floor is None else f'{floor:.0f} ops/s'}")
     for n in names:
-        for key, label, _ in PHASES[:2]:
+        for key, label, _ in PHASES[:3]:
             f = figures(res[n], key)
             if floor is None or isinstance(f, str):
                 continue
@@ -674,10 +702,11 @@ def summary(a, res, floor, elapsed):
                 notes.append(x["note"])
             if notes:
                 print(f"save: {n} {label}: {', '.join(notes)}")
-    print("save:   (server CPU: /proc schedstat run time of the server's "
-          "process tree during the phase; peak RSS: VmRSS summed over the "
-          "tree, sampled every 20 ms; wall time from the command to its "
-          "tagged OK, imaplib on loopback)")
+    print("save:   (server CPU: utime + stime (/proc/PID/stat, all "
+          "threads, 10 ms ticks) of the server's process tree during the "
+          "phase; peak RSS: VmRSS summed over the tree, sampled every "
+          "20 ms; wall time from the command to its tagged OK, imaplib "
+          "on loopback)")
     print(f"save: bench took {elapsed:.0f} s")
 
 
