@@ -33,9 +33,11 @@ static const struct command commands[] = {
 	  "print a {SHA512-CRYPT} hash of a password for the users file" },
 	{ "resolve", NULL, cmd_resolve,
 	  "print where addresses go: accounts, remote, or the 5xx reply" },
+#if WREN_DKIM
 	{ "dkim-keygen", NULL, cmd_dkim_keygen,
 	  "make a DKIM key and print the TXT record to publish" },
-#if WREN_SMTP
+#endif
+#if WREN_OUTBOUND
 	{ "queue", "mailq", cmd_queue,
 	  "list, show, flush, retry, delete or bounce queued mail "
 	  "(like mailq, postqueue, postsuper)" },
