@@ -12,8 +12,8 @@
  *   - `user` exists and is not root;
  *   - the certificate covers `hostname` (RFC 6125 6.4: a SAN dNSName,
  *     a wildcard for one leftmost label, the CN only without SANs);
- *   - users, relay_passwords and the DKIM key are not readable by
- *     others;
+ *   - users, relay_passwords and the DKIM keys are not readable by
+ *     others, the DKIM keys load, and `user` can read every table;
  *   - a public (non-loopback) listener while TLS is not set up;
  *   - an `origin` where no account lives while accounts are all
  *     user@domain (bare names, as in `root: alice`, would be unknown).
@@ -42,6 +42,7 @@
 #include "store/folder.h"
 #include "store/mbox.h"
 #include "store/mbox_save.h"
+#include "tls/dkim_sign.h"
 #include "tls/tls.h"
 #include "tls/tls_cred.h"
 
@@ -65,6 +66,10 @@ static int	check_user(const struct cfg *, const char *);
 static int	check_modes(const struct cfg *, const char *);
 static int	check_mode(const struct cfg *, const char *, enum cfg_key,
 		    const char *);
+static int	check_dkim_keys(const struct cfg *, const char *);
+static int	check_dkim_load(const struct cfg *, const char *,
+		    struct err *);
+static int	check_readable(const struct cfg *, const char *);
 static int	check_role_addresses(const struct cfg *, const char *,
 		    const struct resolver *);
 static void	check_targets(const struct cfg *, enum map_type,
@@ -323,6 +328,7 @@ check_all(const struct cfg *c, const char *conf)
 	rc |= check_tls(c, conf, &tls_ok);
 	rc |= check_user(c, conf);
 	rc |= check_modes(c, conf);
+	rc |= check_readable(c, conf);
 	check_listeners(c, conf, tls_ok);
 	maps_open(&m, c);
 	rv.cfg = c;
@@ -411,19 +417,121 @@ check_modes(const struct cfg *c, const char *conf)
 			rc |= check_mode(c, conf, keys[i], path);
 		}
 	}
-	if (cfg_str(c, CFG_DKIM_KEY)[0] != '\0') {
-		const char *key = cfg_str(c, CFG_DKIM_KEY);
+	rc |= check_dkim_keys(c, conf);
+	return rc;
+}
 
-		if (access(key, F_OK) == -1 &&
-		    cfg_str(c, CFG_DKIM_SELECTOR)[0] != '\0') {
+/*
+ * The DKIM keys: they load as serve loads them (dkim_setup: PEM, RSA,
+ * 1024-4096 bits; with %d in dkim_key, one file per local domain that
+ * has one), and none is readable by others.
+ */
+static int
+check_dkim_keys(const struct cfg *c, const char *conf)
+{
+	const char *key = cfg_str(c, CFG_DKIM_KEY);
+	const char *sel = cfg_str(c, CFG_DKIM_SELECTOR);
+	char host[CFG_HOST_MAX + 1], list[CFG_VALUE_MAX + CFG_HOST_MAX + 2];
+	char path[CFG_PATH_MAX + CFG_HOST_MAX];
+	const char *pct = strstr(key, "%d"), *p;
+	struct err e;
+	int rc = 0, found = 0;
+
+	if (key[0] == '\0' || sel[0] == '\0') {
+		return 0;
+	}
+	if (pct == NULL) {
+		if (access(key, F_OK) == -1) {
 			where(c, conf, CFG_DKIM_KEY);
 			fmt_fd(STDERR_FILENO, "dkim_key: %s: %s (make one "
 			    "with `wren dkim-keygen -o %s DOMAIN %s`)\n", key,
-			    strerror(errno), key,
-			    cfg_str(c, CFG_DKIM_SELECTOR));
+			    strerror(errno), key, sel);
+			return -1;
+		}
+		return check_mode(c, conf, CFG_DKIM_KEY, key) |
+		    check_dkim_load(c, conf, &e);
+	}
+	(void)fmt(list, sizeof list, "%s %s", cfg_str(c, CFG_DOMAINS),
+	    cfg_hostname(c, host, sizeof host));
+	for (p = list; *p != '\0';) {
+		size_t n;
+
+		while (*p == ' ' || *p == '\t' || *p == ',') {
+			p++;
+		}
+		n = strcspn(p, " \t,");
+		if (n > 0 && fmt(path, sizeof path, "%.*s%.*s%s",
+		    (int)(pct - key), key, (int)n, p, pct + 2) <
+		    (int)sizeof path && access(path, F_OK) == 0) {
+			found = 1;
+			rc |= check_mode(c, conf, CFG_DKIM_KEY, path);
+		}
+		p += n;
+	}
+	if (!found) {
+		where(c, conf, CFG_DKIM_KEY);
+		fmt_fd(STDERR_FILENO, "dkim_key: %s: no key for any local "
+		    "domain (%%d is each of them; make one with `wren "
+		    "dkim-keygen -o FILE DOMAIN %s`)\n", key, sel);
+		return -1;
+	}
+	return rc | check_dkim_load(c, conf, &e);
+}
+
+static int
+check_dkim_load(const struct cfg *c, const char *conf, struct err *e)
+{
+	if (dkim_setup(c, e) == -1) {
+		where(c, conf, CFG_DKIM_KEY);
+		fmt_fd(STDERR_FILENO, "%s\n", e->msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * serve opens the tables after it has become `user`: a .cdb that user
+ * cannot read answers every lookup with a temporary failure (451). The
+ * service user is never root (check_user), so only the mode bits and
+ * the owner and groups count.
+ */
+static int
+check_readable(const struct cfg *c, const char *conf)
+{
+	char path[CFG_PATH_MAX + 4];
+	struct privs pv;
+	struct err e;
+	int rc = 0;
+
+	if (privs_resolve(cfg_str(c, CFG_USER), "/etc/passwd", "/etc/group",
+	    &pv, &e) == -1 || !pv.switch_user || pv.uid == 0) {
+		return 0;
+	}
+	for (int t = 0; t < MAP_NTYPES; t++) {
+		const char *src = cfg_str(c, map_cfg_key[t]);
+		struct stat st;
+		int ok;
+
+		if (src[0] == '\0' || fmt(path, sizeof path, "%s.cdb", src) >=
+		    (int)sizeof path || stat(path, &st) == -1) {
+			continue;
+		}
+		ok = (st.st_mode & S_IROTH) != 0 ||
+		    (st.st_uid == pv.uid && (st.st_mode & S_IRUSR) != 0);
+		for (size_t g = 0; g < pv.ngroups && !ok; g++) {
+			ok = st.st_gid == pv.groups[g] &&
+			    (st.st_mode & S_IRGRP) != 0;
+		}
+		if (!ok) {
+			where(c, conf, map_cfg_key[t]);
+			fmt_fd(STDERR_FILENO, "%s: %s is not readable by user "
+			    "%s (uid %u), which serve runs as: every lookup "
+			    "would fail (451); run `chgrp %u %s` and `chmod "
+			    "g+r %s`\n", cfg_keys[map_cfg_key[t]].name, path,
+			    cfg_str(c, CFG_USER), (unsigned)pv.uid,
+			    (unsigned)pv.gid, path, path);
 			rc = -1;
 		}
-		rc |= check_mode(c, conf, CFG_DKIM_KEY, key);
 	}
 	return rc;
 }

@@ -3,6 +3,7 @@ is caught without the network. One config per check trips it; each
 message names the key (FILE:LINE when the file sets it) or the table's
 FILE:LINE; errors exit 1, warnings 0. A clean config passes silently."""
 import os
+import pwd
 import subprocess
 
 import pytest
@@ -172,8 +173,22 @@ def test_user_must_exist_and_not_be_root(setup, user, message):
 
 
 def test_an_existing_user_passes(setup):
-    p = setup(user="nobody").check()
+    """...when it can read the tables: users.cdb in its group, 0640."""
+    s = setup(user="nobody")
+    gid = pwd.getpwnam("nobody").pw_gid
+    os.chown(s.d / "users.cdb", 0, gid)
+    os.chmod(s.d / "users.cdb", 0o640)
+    p = s.check()
     assert p.returncode == 0, p.stderr
+
+
+def test_tables_the_user_cannot_read_are_an_error(setup):
+    s = setup(user="nobody")            # users.cdb: root's, 0600
+    p = s.check()
+    assert p.returncode == 1
+    assert (s.line("users") + f"users: {s.d}/users.cdb is not readable by "
+            "user nobody") in p.stderr
+    assert "aliases.cdb" not in p.stderr     # 0644
 
 
 @pytest.mark.parametrize("cert,ok", [
@@ -209,11 +224,14 @@ def test_secrets_readable_by_others_are_an_error(setup, key):
     if key == "users":
         os.chmod(path, 0o644)
     else:
-        path.write_text("secret\n")
+        if key == "dkim_key":
+            assert run_wren("dkim-keygen", "-o", str(path), "example.test",
+                            "sel").returncode == 0
+            s.keys["dkim_selector"] = "sel"
+        else:
+            path.write_text("[smtp.example]:587 u:secret\n")
         path.chmod(0o604)
         s.keys[key] = str(path)
-        if key == "dkim_key":
-            s.keys["dkim_selector"] = "sel"
         s.conf.write_text("".join(f"{k} = {v}\n"
                                   for k, v in s.keys.items()))
     p = s.check()
@@ -228,6 +246,40 @@ def test_users_cdb_readable_by_others_is_an_error(setup):
     p = s.check()
     assert p.returncode == 1
     assert f"users: {s.d}/users.cdb is readable by others" in p.stderr
+
+
+def dkim_setup(setup, tmp_path, pattern, made):
+    d = tmp_path / "dkim"
+    d.mkdir(exist_ok=True)
+    for name in made:
+        assert run_wren("dkim-keygen", "-o", str(d / name), "example.test",
+                        "sel").returncode == 0
+    return setup(dkim_selector="sel", dkim_key=str(d / pattern))
+
+
+def test_dkim_keys_that_load_pass(setup, tmp_path):
+    p = dkim_setup(setup, tmp_path, "one.key", ["one.key"]).check()
+    assert p.returncode == 0, p.stderr
+    p = dkim_setup(setup, tmp_path, "%d.key", ["example.test.key"]).check()
+    assert p.returncode == 0, p.stderr
+
+
+def test_dkim_pattern_without_any_key_is_an_error(setup, tmp_path):
+    s = dkim_setup(setup, tmp_path, "%d.pem", [])
+    p = s.check()
+    assert p.returncode == 1
+    assert (s.line("dkim_key") + f"dkim_key: {tmp_path}/dkim/%d.pem: no key "
+            "for any local domain") in p.stderr
+
+
+def test_dkim_key_that_does_not_load_is_an_error(setup, tmp_path):
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key\n")
+    bad.chmod(0o600)
+    s = setup(dkim_selector="sel", dkim_key=str(bad))
+    p = s.check()
+    assert p.returncode == 1
+    assert s.line("dkim_key") + f"{bad}: " in p.stderr
 
 
 def test_dkim_key_missing_is_an_error(setup):
