@@ -20,6 +20,14 @@ int	cmd_sendmail(int argc, char **argv);
 int	cmd_resolve(int argc, char **argv);
 int	cmd_dkim_keygen(int argc, char **argv);
 
+/* The p= value of a DKIM key record (RFC 6376 3.6.1) for the RSA key
+ * in a PEM file (PKCS#1 or PKCS#8): the base64 of its DER
+ * SubjectPublicKeyInfo, NUL-terminated. 0, or -1 with `FILE: message`
+ * in e. For `wren check --dns`, which compares it with the record. */
+#define CLI_DKIM_P_MAX	1024	/* base64 of a 4096-bit key's SPKI */
+int	cli_dkim_p(const char *keyfile, char *out, size_t cap,
+	    struct err *e);
+
 /* Parses the options every config-reading command takes (-c FILE) and
  * returns the index of the first operand, or -1 after printing usage.
  * `extra` lists further flag letters (no argument) the command

@@ -7,8 +7,14 @@
  * bytes (RFC 1035 section 3.3.14; RFC 7208 section 3.3 does the same
  * for SPF). With -p it prints the record of an existing key again.
  *
- *   wren dkim-keygen [-o FILE] [-t rsa|ed25519] DOMAIN [SELECTOR]
- *   wren dkim-keygen -p FILE DOMAIN [SELECTOR]
+ *   wren dkim-keygen [-c CONF] [-o FILE] [-t rsa|ed25519] DOMAIN
+ *       [SELECTOR]
+ *   wren dkim-keygen [-c CONF] -p FILE DOMAIN [SELECTOR]
+ *
+ * Defaults come from the configuration when it sets them, so that the
+ * record printed is the one serve signs for: SELECTOR is dkim_selector
+ * and FILE is dkim_key (its %d replaced by DOMAIN, see tls/dkim_sign.h);
+ * else SELECTOR is the year and month and FILE DOMAIN.SELECTOR.key.
  *
  * The key is written as PEM "RSA PRIVATE KEY" (PKCS#1, RFC 8017
  * appendix A.1.2), which BearSSL, OpenSSL, OpenDKIM and Python's dkim
@@ -30,6 +36,7 @@
 #include "cli/cli.h"
 #include "core/fmt.h"
 #include "msg/base64.h"
+#include "msg/dkim_canon.h"
 #include "tls/tls_cred.h"
 
 #define KEYGEN_BITS	2048
@@ -37,7 +44,6 @@
 #define KEYGEN_SEED	48		/* bytes from getrandom for the DRBG */
 #define KEYGEN_BITS_MAX	4096		/* what -p accepts (BearSSL's max) */
 #define TXT_STRING_MAX	255		/* RFC 1035 3.3.14 */
-#define SELECTOR_MAX	63		/* one DNS label */
 #define DOMAIN_MAX	253
 
 /* DER sizes for a key of at most KEYGEN_BITS_MAX bits. */
@@ -65,7 +71,8 @@ static int	usage(int);
 static int	name_ok(const char *, size_t, int);
 static int	generate(const char *, unsigned char *, size_t, size_t *);
 static int	write_key(const char *, const unsigned char *, size_t);
-static int	read_key(const char *, unsigned char *, size_t, size_t *);
+static int	read_key(const char *, unsigned char *, size_t, size_t *,
+		    struct err *);
 static int	on_pem(void *, const char *, const unsigned char *, size_t);
 static int	rsa_numbers(const unsigned char *, size_t,
 		    const unsigned char **, size_t *, const unsigned char **,
@@ -83,16 +90,19 @@ int
 cmd_dkim_keygen(int argc, char **argv)
 {
 	static unsigned char spki[SPKI_MAX];
+	static struct cfg c;
 	const char *out = NULL, *type = "rsa", *printfrom = NULL;
-	const char *domain, *selector;
-	char sel[16], path[CFG_PATH_MAX], dom[DOMAIN_MAX + 2];
+	const char *domain, *selector, *conf = NULL, *pct;
+	char sel[16], path[CFG_PATH_MAX + DOMAIN_MAX], dom[DOMAIN_MAX + 2];
 	size_t spki_len = 0, dlen;
-	int ch;
+	struct err e;
+	int ch, have_cfg;
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt(argc, argv, "+ho:t:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "+hc:o:t:p:")) != -1) {
 		switch (ch) {
+		case 'c': conf = optarg; break;
 		case 'o': out = optarg; break;
 		case 't': type = optarg; break;
 		case 'p': printfrom = optarg; break;
@@ -130,8 +140,17 @@ cmd_dkim_keygen(int argc, char **argv)
 	memcpy(dom, argv[optind], dlen);
 	dom[dlen] = '\0';
 	domain = dom;
+	/* The configuration: the one named, or the default one if it is
+	 * there (keys can be made before wren is set up). */
+	have_cfg = cfg_load(&c, conf ? conf : WREN_DEFAULT_CONFIG, &e) == 0;
+	if (!have_cfg && conf != NULL) {
+		fmt_fd(STDERR_FILENO, "%s\n", e.msg);
+		return 2;
+	}
 	if (argc - optind == 2) {
 		selector = argv[optind + 1];
+	} else if (have_cfg && cfg_str(&c, CFG_DKIM_SELECTOR)[0] != '\0') {
+		selector = cfg_str(&c, CFG_DKIM_SELECTOR);
 	} else {
 		/* A dated selector (as M3AAWG's key rotation advice has
 		 * it): the next key gets another name, and both records
@@ -145,25 +164,37 @@ cmd_dkim_keygen(int argc, char **argv)
 		    tm.tm_mon + 1);
 		selector = sel;
 	}
-	if (strlen(selector) > SELECTOR_MAX ||
-	    !name_ok(selector, strlen(selector), 0)) {
+	if (strlen(selector) > DKIM_SELECTOR_MAX ||
+	    !name_ok(selector, strlen(selector), 1)) {
 		fmt_fd(STDERR_FILENO, "wren dkim-keygen: '%s' is not a "
-		    "selector (letters, digits and '-', one label)\n",
+		    "selector (labels of letters, digits and '-')\n",
 		    selector);
 		return 2;
 	}
 	if (printfrom != NULL) {
-		if (read_key(printfrom, spki, sizeof spki, &spki_len) == -1) {
+		if (read_key(printfrom, spki, sizeof spki, &spki_len,
+		    &e) == -1) {
+			fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s\n", e.msg);
 			return 1;
 		}
 		print_record(domain, selector, spki, spki_len);
 		return 0;
 	}
-	if (out == NULL) {
-		if (fmt(path, sizeof path, "%s.%s.key", domain, selector) >=
-		    (int)sizeof path) {
-			return 2;
+	if (out == NULL && have_cfg &&
+	    cfg_str(&c, CFG_DKIM_KEY)[0] != '\0') {
+		const char *k = cfg_str(&c, CFG_DKIM_KEY);
+
+		pct = strstr(k, "%d");
+		if (pct == NULL) {
+			(void)fmt(path, sizeof path, "%s", k);
+		} else {
+			(void)fmt(path, sizeof path, "%.*s%s%s",
+			    (int)(pct - k), k, domain, pct + 2);
 		}
+		out = path;
+	}
+	if (out == NULL) {
+		(void)fmt(path, sizeof path, "%s.%s.key", domain, selector);
 		out = path;
 	}
 	if (generate(out, spki, sizeof spki, &spki_len) == -1) {
@@ -180,13 +211,15 @@ cmd_dkim_keygen(int argc, char **argv)
 static int
 usage(int fd)
 {
-	fmt_fd(fd, "usage: wren dkim-keygen [-o FILE] [-t rsa|ed25519] "
-	    "DOMAIN [SELECTOR]\n"
-	    "       wren dkim-keygen -p FILE DOMAIN [SELECTOR]\n"
-	    "Makes an RSA %d key in FILE (default DOMAIN.SELECTOR.key, mode "
-	    "0600,\nnever overwritten) and prints the TXT record to "
-	    "publish; -p prints the\nrecord of an existing key. SELECTOR "
-	    "defaults to the year and month (YYYYMM).\n", KEYGEN_BITS);
+	fmt_fd(fd, "usage: wren dkim-keygen [-c CONF] [-o FILE] "
+	    "[-t rsa|ed25519] DOMAIN [SELECTOR]\n"
+	    "       wren dkim-keygen [-c CONF] -p FILE DOMAIN [SELECTOR]\n"
+	    "Makes an RSA %d key in FILE (mode 0600, never overwritten) "
+	    "and prints\nthe TXT record to publish; -p prints the record "
+	    "of an existing key.\nDefaults, from CONF (%s) when it sets "
+	    "them: SELECTOR is\ndkim_selector, else the year and month "
+	    "(YYYYMM); FILE is dkim_key with\n%%d replaced by DOMAIN, else "
+	    "DOMAIN.SELECTOR.key.\n", KEYGEN_BITS, WREN_DEFAULT_CONFIG);
 	return fd == STDOUT_FILENO ? 0 : 2;
 }
 
@@ -335,32 +368,43 @@ fail:
  * from its DER, PKCS#1 or PKCS#8 (BearSSL's key decoder keeps neither,
  * and recomputes e only for keys whose primes are 3 mod 4). */
 static int
-read_key(const char *path, unsigned char *spki, size_t cap, size_t *len)
+read_key(const char *path, unsigned char *spki, size_t cap, size_t *len,
+    struct err *er)
 {
 	static struct key_read kr;
 	const unsigned char *n, *e;
 	size_t nlen, elen;
-	struct err er;
 	int rc;
 
 	memset(&kr, 0, sizeof kr);
-	if (tls_pem_each(path, TLS_PEM_MAX, on_pem, &kr, &er) == -1) {
-		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s\n", er.msg);
+	if (tls_pem_each(path, TLS_PEM_MAX, on_pem, &kr, er) == -1) {
 		return -1;
 	}
 	if (!kr.found) {
-		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s: %s\n", path,
-		    kr.other ? "not an RSA key" :
-		    "no private key in the file");
-		return -1;
+		return err_set(er, "%s: %s", path, kr.other ?
+		    "not an RSA key" : "no private key in the file");
 	}
 	rc = rsa_numbers(kr.der, kr.len, &n, &nlen, &e, &elen);
 	*len = rc == 0 ? spki_build(n, nlen, e, elen, spki, cap) : 0;
 	explicit_bzero(&kr, sizeof kr);
 	if (*len == 0) {
-		fmt_fd(STDERR_FILENO, "wren dkim-keygen: %s: %s\n", path,
-		    rc == -2 ? "not an RSA key" : "not a valid RSA key");
+		return err_set(er, "%s: %s", path, rc == -2 ?
+		    "not an RSA key" : "not a valid RSA key");
+	}
+	return 0;
+}
+
+int
+cli_dkim_p(const char *keyfile, char *out, size_t cap, struct err *e)
+{
+	unsigned char spki[SPKI_MAX];
+	size_t len;
+
+	if (read_key(keyfile, spki, sizeof spki, &len, e) == -1) {
 		return -1;
+	}
+	if (base64_encode(spki, len, out, cap) < 0) {
+		return err_set(e, "%s: the key is too long", keyfile);
 	}
 	return 0;
 }

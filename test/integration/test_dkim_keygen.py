@@ -36,8 +36,19 @@ def openssl_pub_b64(path):
     return base64.b64encode(der).decode()
 
 
+@pytest.fixture
+def tmp_path(tmp_path):
+    """An empty working directory; an empty config beside it, so that
+    no /etc/wren/wren.conf of this machine changes the defaults."""
+    (tmp_path / "empty.conf").write_text("")
+    (tmp_path / "work").mkdir()
+    return tmp_path / "work"
+
+
 def keygen(tmp_path, *args):
-    return run_wren("dkim-keygen", *args, cwd=str(tmp_path))
+    return run_wren("dkim-keygen", "-c", str(tmp_path.parent /
+                                              "empty.conf"), *args,
+                    cwd=str(tmp_path))
 
 
 def test_key_and_record(tmp_path):
@@ -108,6 +119,27 @@ def test_never_overwrites(tmp_path):
     assert not (tmp_path / "target.pem").exists()
 
 
+def test_defaults_from_the_config(tmp_path):
+    """dkim_selector, and dkim_key with %d: the key lands where serve
+    looks for it, and the record names the selector serve signs with."""
+    conf = tmp_path.parent / "k.conf"
+    conf.write_text(f"dkim_selector = mail2026\n"
+                    f"dkim_key = {tmp_path}/%d.pem\n")
+    p = run_wren("dkim-keygen", "-c", str(conf), "example.org")
+    assert p.returncode == 0, p.stderr
+    assert stat.S_IMODE(os.stat(tmp_path / "example.org.pem").st_mode) \
+        == 0o600
+    record_of(p.stdout, "mail2026", "example.org")
+    # A selector given wins; a dotted one is a selector too (RFC 6376).
+    p = run_wren("dkim-keygen", "-c", str(conf), "-o",
+                 str(tmp_path / "b.pem"), "example.org", "b.2026")
+    assert p.returncode == 0, p.stderr
+    record_of(p.stdout, "b.2026", "example.org")
+    p = run_wren("dkim-keygen", "-c", str(tmp_path / "absent.conf"),
+                 "example.org")
+    assert p.returncode == 2 and "absent.conf" in p.stderr
+
+
 def test_ed25519_is_a_clear_error(tmp_path):
     p = keygen(tmp_path, "-t", "ed25519", "example.org", "e")
     assert p.returncode == 1
@@ -120,7 +152,8 @@ def test_ed25519_is_a_clear_error(tmp_path):
     ["-t", "dsa", "example.org"],
     ["../etc", "x"],
     ["example.org", "a/b"],
-    ["example.org", "a.b"],
+    ["example.org", "a..b"],
+    ["example.org", "x" * 64],
     ["-bad.example", "s"],
     ["example.org", "s", "extra"],
 ])
