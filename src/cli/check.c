@@ -417,7 +417,9 @@ check_modes(const struct cfg *c, const char *conf)
 			rc |= check_mode(c, conf, keys[i], path);
 		}
 	}
-	rc |= check_dkim_keys(c, conf);
+	if (WREN_DKIM) {	/* else dkim_key is not read at all */
+		rc |= check_dkim_keys(c, conf);
+	}
 	return rc;
 }
 
