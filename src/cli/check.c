@@ -601,10 +601,12 @@ check_role_addresses(const struct cfg *c, const char *conf,
 				continue;
 			}
 			where(c, conf, k);
-			fmt_fd(STDERR_FILENO, "%s: %s%s would get 550 (%s: "
+			fmt_fd(STDERR_FILENO, "%s: %s%s would get %s (%s: "
 			    "%s): add `%s: root` (or an account) to %s and "
 			    "run `wren map %s`%s\n", cfg_keys[k].name,
 			    r == 0 ? "" : "warning: ", addr,
+			    res.status == RESOLVE_TOO_MANY ? "452" :
+			    res.status == RESOLVE_BAD_ADDRESS ? "501" : "550",
 			    resolve_status_name(res.status), res.why,
 			    role[r], cfg_str(c, CFG_ALIASES),
 			    cfg_str(c, CFG_ALIASES), r == 0 ?
