@@ -48,6 +48,7 @@ dkim_key_parse(struct dkim_key *k, const char *text, size_t len,
 {
 	br_pem_decoder_context pc;
 	struct pem_key pk;
+	const char *nm;
 	size_t off = 0;
 	int inside = 0, err;
 
@@ -58,9 +59,11 @@ dkim_key_parse(struct dkim_key *k, const char *text, size_t len,
 		off += br_pem_decoder_push(&pc, text + off, len - off);
 		switch (br_pem_decoder_event(&pc)) {
 		case BR_PEM_BEGIN_OBJ:
-			inside = strcmp(br_pem_decoder_name(&pc),
-			    "PRIVATE KEY") == 0 || strcmp(
-			    br_pem_decoder_name(&pc), "RSA PRIVATE KEY") == 0;
+			/* An EC key is decoded too, to be named. */
+			nm = br_pem_decoder_name(&pc);
+			inside = strcmp(nm, "PRIVATE KEY") == 0 ||
+			    strcmp(nm, "RSA PRIVATE KEY") == 0 ||
+			    strcmp(nm, "EC PRIVATE KEY") == 0;
 			if (inside) {
 				br_skey_decoder_init(&pk.skey);
 			}
