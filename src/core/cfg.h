@@ -120,6 +120,13 @@ X(DKIM_SELECTOR, "dkim_selector", CFG_T_STR, "", 0, 0, NULL, \
   "DKIM selector; empty = no signing") \
 X(DKIM_KEY, "dkim_key", CFG_T_PATH, "", 0, 0, NULL, \
   "PEM RSA key from wren dkim-keygen") \
+X(DNSBL_CHECK_ZONES, "dnsbl_check_zones", CFG_T_DOMAINS, \
+  "zen.spamhaus.org bl.spamcop.net b.barracudacentral.org", 0, 0, NULL, \
+  "DNSBLs wren check --dns looks the server's addresses up in") \
+X(CHECK_SMTP_PROBE, "check_smtp_probe", CFG_T_RELAYHOST, "gmail.com", 0, \
+  0, NULL, "wren check --dns: domain whose first MX is tried on port 25") \
+X(CHECK_DNS_TIMEOUT, "check_dns_timeout", CFG_T_SECS, "5", 1, 60, NULL, \
+  "wren check --dns: bound on each query and on the port 25 probe") \
 X(MAX_CONNECTIONS, "max_connections", CFG_T_UINT, "64", 1, \
   MAX_CONNECTIONS_LIMIT, NULL, \
   "all listeners together; sizes the pools at start") \
