@@ -20,6 +20,7 @@
  *
  *   -d  print the built-in defaults instead (postconf -d)
  *   -n  print only the keys the file sets (postconf -n, doveconf -n)
+ *   --dns [-v]  what the DNS says of this server instead (check_dns.h)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/check_dns.h"
 #include "cli/cli.h"
 #include "core/file.h"
 #include "core/fmt.h"
@@ -48,6 +50,7 @@
 
 #define CHECK_DEFAULTS		0x1u	/* -d */
 #define CHECK_NON_DEFAULT	0x2u	/* -n */
+#define CHECK_VERBOSE		0x4u	/* -v, with --dns */
 
 /* The certificate's names, for the hostname check. */
 #define CERT_NAMES_MAX	32
@@ -94,12 +97,34 @@ cmd_check(int argc, char **argv)
 	const char *path;
 	struct err e;
 	size_t max;
-
 	unsigned flags;
+	int dns = 0;
 
-	if (cli_options(argc, argv, "wren check [-c FILE] [-d | -n]", "dn",
-	    &path, &flags) == -1) {
+	/* --dns, a long option getopt does not know: taken out first. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--dns") == 0) {
+			memmove(&argv[i], &argv[i + 1],
+			    (size_t)(argc - i) * sizeof *argv);
+			argc--;
+			dns = 1;
+			break;
+		}
+	}
+	if (cli_options(argc, argv, "wren check [-c FILE] [-d | -n] | "
+	    "wren check --dns [-c FILE] [-v]", "dnv", &path, &flags) == -1) {
 		return 2;
+	}
+	if (dns) {
+		if (!WREN_OUTBOUND) {
+			fmt_fd(STDERR_FILENO, "wren check --dns: needs the "
+			    "resolver of outbound delivery, not built in\n");
+			return 2;
+		}
+		if (cfg_load(&c, path, &e) == -1) {
+			fmt_fd(STDERR_FILENO, "%s\n", e.msg);
+			return 1;
+		}
+		return check_dns(&c, (flags & CHECK_VERBOSE) != 0);
 	}
 	if (flags & CHECK_DEFAULTS) {
 		for (int k = 0; k < CFG_NKEYS; k++) {
