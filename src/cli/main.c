@@ -24,7 +24,8 @@ struct command {
 static const struct command commands[] = {
 	{ "serve", NULL, cmd_serve, "run the server in the foreground" },
 	{ "check", NULL, cmd_check,
-	  "validate the configuration and print every key" },
+	  "validate the configuration and print every key; --dns: "
+	  "the records to publish" },
 	{ "map", NULL, cmd_map,
 	  "compile a table source into SOURCE.cdb (like postmap)" },
 	{ "newaliases", "newaliases", cmd_newaliases,
