@@ -211,6 +211,8 @@ dkim_body_init(struct dkim_body *b, int sep, dkim_sink_fn *sink, void *arg)
 void
 dkim_body_feed(struct dkim_body *b, const char *p, size_t n)
 {
+	size_t j;
+
 	for (size_t i = 0; i < n; i++) {
 		char c = p[i];
 
@@ -251,7 +253,14 @@ dkim_body_feed(struct dkim_body *b, const char *p, size_t n)
 			bput(b, " ", 1);
 			b->wsp = 0;
 		}
-		bput(b, &c, 1);
+		/* The run of plain octets from here goes out at once. */
+		j = i + 1;
+		while (j < n && p[j] != '\r' && p[j] != '\n' &&
+		    !is_wsp(p[j])) {
+			j++;
+		}
+		bput(b, p + i, j - i);
+		i = j - 1;
 		b->content = 1;
 	}
 	bflush(b);
@@ -457,6 +466,10 @@ bput(struct dkim_body *b, const char *p, size_t n)
 {
 	if (b->olen + n > sizeof b->out) {
 		bflush(b);
+	}
+	if (n > sizeof b->out) {
+		b->sink(b->arg, p, n);	/* a long run: no copy */
+		return;
 	}
 	memcpy(b->out + b->olen, p, n);
 	b->olen += n;
