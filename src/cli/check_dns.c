@@ -145,7 +145,8 @@ static int	query(struct chk *, const char *, uint16_t,
 static void	query_done(void *, int, const struct dns_answer *);
 static const char	*status_text(int);
 static void	check_self(struct chk *);
-static void	check_ptr(struct chk *, const struct dns_addr *, int);
+static void	check_ptr(struct chk *, const struct dns_addr *, int,
+		    const char *);
 static void	check_dnsbl(struct chk *);
 static void	check_port25(struct chk *);
 static void	probe_ready(struct ev *, int, unsigned, void *);
@@ -212,7 +213,7 @@ check_dns(const struct cfg *c, int verbose)
 	fmt_fd(STDOUT_FILENO, "server %s:\n", k.host);
 	check_self(&k);
 	for (size_t i = 0; i < k.nself; i++) {
-		check_ptr(&k, &k.self[i], 1);
+		check_ptr(&k, &k.self[i], 1, k.host);
 	}
 	check_dnsbl(&k);
 	check_port25(&k);
@@ -379,13 +380,16 @@ check_self(struct chk *k)
 
 /*
  * The PTR of an address must name a host whose addresses include it
- * (forward-confirmed, "iprev"); for our own addresses that name must
- * be hostname, the EHLO name receivers compare it with. A PTR is set
+ * (forward-confirmed, "iprev"); for our own addresses (ours) that name
+ * must be want, the hostname: the EHLO name receivers compare it with.
+ * For another MX host's address want is that host, and a mismatch
+ * only warns. A PTR is set
  * by whoever owns the address block (the ISP or the hosting
  * provider), not in the domain's zone.
  */
 static void
-check_ptr(struct chk *k, const struct dns_addr *ad, int ours)
+check_ptr(struct chk *k, const struct dns_addr *ad, int ours,
+    const char *want)
 {
 	char rev[DNS_NAME_MAX], a[ADDR_TEXT_MAX], name[DNS_NAME_MAX];
 	enum chk_level bad = ours ? CHK_FAIL : CHK_WARN;
@@ -406,23 +410,23 @@ check_ptr(struct chk *k, const struct dns_addr *ad, int ours)
 				continue;
 			}
 			if (name[0] == '\0' || dns_name_eq(
-			    dns_record_text(&k->a1, r), k->host)) {
+			    dns_record_text(&k->a1, r), want)) {
 				(void)fmt(name, sizeof name, "%s",
 				    dns_record_text(&k->a1, r));
 			}
 		}
 	}
 	if (name[0] == '\0') {
-		row(k, st == DNS_TEMPFAIL ? CHK_FAIL : bad, "PTR", "%s: %s",
-		    a, st == DNS_OK ? "no PTR record" : status_text(st));
+		row(k, bad, "PTR", "%s: %s", a, st == DNS_OK ?
+		    "no PTR record" : status_text(st));
 		if (st != DNS_TEMPFAIL) {
-			fix(k, "publish: %s. IN PTR %s.", rev, k->host);
+			fix(k, "publish: %s. IN PTR %s.", rev, want);
 			fix(k, "(the owner of %s sets it: ask your ISP or "
 			    "hosting provider)", a);
 		}
 		return;
 	}
-	matches = dns_name_eq(name, k->host);
+	matches = dns_name_eq(name, want);
 	st = query(k, name, ad->family == AF_INET ? DNS_T_A : DNS_T_AAAA,
 	    &k->a2);
 	for (size_t i = 0; st == DNS_OK && i < k->a2.n; i++) {
@@ -436,12 +440,17 @@ check_ptr(struct chk *k, const struct dns_addr *ad, int ours)
 		row(k, bad, "PTR", "%s: %s, whose addresses do not include "
 		    "%s (not forward-confirmed)", a, name, a);
 	} else {
-		row(k, bad, "PTR", "%s: %s, not the hostname %s", a, name,
-		    k->host);
+		row(k, bad, "PTR", "%s: %s, not %s", a, name, want);
 	}
-	fix(k, "publish: %s. IN PTR %s.", rev, k->host);
-	fix(k, "(the owner of %s sets it: ask your ISP or hosting provider;"
-	    " or set hostname = %s if that name is this server)", a, name);
+	fix(k, "publish: %s. IN PTR %s.", rev, want);
+	if (ours && confirmed) {
+		fix(k, "(the owner of %s sets it: ask your ISP or hosting "
+		    "provider; or set hostname = %s if that name is this "
+		    "server)", a, name);
+	} else {
+		fix(k, "(the owner of %s sets it: ask your ISP or hosting "
+		    "provider)", a);
+	}
 }
 
 /*
@@ -752,7 +761,8 @@ check_mx(struct chk *k, const char *dom, int *we_are_mx)
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		size_t found = 0;
+		struct dns_addr others[DNS_HOST_ADDRS_MAX];
+		size_t found = 0, nothers = 0;
 		int tempfail = 0;
 
 		for (int t = 0; t < 2; t++) {
@@ -776,6 +786,8 @@ check_mx(struct chk *k, const char *dom, int *we_are_mx)
 				    hosts[i], a);
 				if (is_self(k, &ad)) {
 					*we_are_mx = 1;
+				} else if (nothers < DNS_HOST_ADDRS_MAX) {
+					others[nothers++] = ad;
 				}
 				found++;
 			}
@@ -795,6 +807,10 @@ check_mx(struct chk *k, const char *dom, int *we_are_mx)
 				fix(k, "publish: %s. IN A <its public IPv4 "
 				    "address>", hosts[i]);
 			}
+		}
+		/* Another host's PTR: only a warning, it is not ours. */
+		for (size_t j = 0; j < nothers; j++) {
+			check_ptr(k, &others[j], 0, hosts[i]);
 		}
 	}
 	if (!*we_are_mx) {
@@ -819,7 +835,7 @@ check_spf(struct chk *k, const char *dom, int we_are_mx)
 	struct spf_term t;
 	size_t idx;
 	unsigned terms = 0;
-	int st, n, rc, bad = 0;
+	int st, n, rc, bad = 0, broken = 0;
 
 	if (mech == NULL) {
 		(void)fmt(mechbuf, sizeof mechbuf, "a:%s", k->host);
@@ -880,6 +896,7 @@ check_spf(struct chk *k, const char *dom, int we_are_mx)
 			continue;
 		}
 		bad = 1;
+		broken |= r == SPF_R_PERMERROR || r == SPF_R_TEMPERROR;
 		row(k, CHK_FAIL, "SPF", "%s: \"%s\" does not authorise %s "
 		    "(%s%s%s)%s", dom, rec, a, spf_result_name[r],
 		    ev.why[0] != '\0' ? ": " : "", ev.why, ev.unevaluated ?
@@ -890,6 +907,10 @@ check_spf(struct chk *k, const char *dom, int we_are_mx)
 
 		while (*rest == ' ') {
 			rest++;
+		}
+		/* A record that errs is replaced, not extended. */
+		if (broken) {
+			rest = "";
 		}
 		fix(k, "publish instead: %s. IN TXT \"v=spf1 %s %s\"", dom,
 		    mech, rest[0] != '\0' ? rest : "-all");
@@ -1140,8 +1161,8 @@ check_dkim(struct chk *k, const char *dom)
 		return;
 	}
 	if (st != DNS_OK || find_txt(&k->a1, "", 0, &idx) == 0) {
-		row(k, CHK_FAIL, "DKIM", "%s: no key record (%s)", name,
-		    status_text(st == DNS_OK ? DNS_NODATA : st));
+		row(k, CHK_FAIL, "DKIM", "%s: no key record%s", name,
+		    st == DNS_NXDOMAIN ? " (NXDOMAIN)" : "");
 		dkim_fix(k, path, dom, sel);
 		return;
 	}
