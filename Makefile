@@ -262,6 +262,8 @@ bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor
 		$(BENCH_DIR)/tls
 	@/usr/bin/python3 test/bench/bench_imap.py $(CURDIR)/$(B)/wren \
 		$(BENCH_DIR)/imap
+	@/usr/bin/python3 test/bench/bench_imap_save.py $(CURDIR)/$(B)/wren \
+		$(BENCH_DIR)/imap_save --floor $(CURDIR)/$(B)/bench/fsync_floor
 	@/usr/bin/python3 test/bench/bench_outbound.py $(CURDIR)/$(B)/wren \
 		$(BENCH_DIR)/outbound
 	@/usr/bin/python3 test/bench/bench_load.py $(CURDIR)/$(B)/wren \
@@ -272,8 +274,10 @@ run:
 	@board/deps.sh host
 	@$(MAKE) --no-print-directory ARCH=host all
 	@mkdir -p var
-	@[ -f var/users ] || printf 'demo@example.test:{SHA512-CRYPT}%s\n' \
-		"$$(openssl passwd -6 demo)" > var/users
+	@[ -f var/users ] || (umask 077; \
+		printf 'demo@example.test:{SHA512-CRYPT}%s\n' \
+		"$$(openssl passwd -6 demo)" > var/users)
+	@chmod 600 var/users
 	@[ -f var/aliases ] || printf 'postmaster: demo@example.test\n' > var/aliases
 	@[ -f var/virtual ] || printf '@example.test demo@example.test\n' > var/virtual
 	@[ -f var/demo-cert.pem ] || openssl req -x509 -newkey ec -pkeyopt \

@@ -41,6 +41,8 @@ for what in "$@"; do
 		# outbound: fake DNS (dnslib), smtp-sink (postfix), mail(1),
 		# dnsmasq and dig for manual checks
 		need="$need python3-dnslib bsd-mailx dnsmasq-base bind9-dnsutils"
+		# DKIM: verifiers nobody here wrote
+		need="$need python3-dkim opendkim-tools"
 		;;
 	fuzz)
 		need="$need clang libclang-rt-14-dev"
