@@ -25,6 +25,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -480,6 +482,11 @@ conn_io(struct ev *ev, int fd, unsigned what, void *arg)
 		return;
 	}
 got_input:
+	if (c->flags & CONN_F_QUICKACK) {
+		/* Linux clears it after a while: set again per read. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &(int){ 1 },
+		    sizeof(int));
+	}
 	if (c->idle_ms != 0) {
 		(void)ev_timer_in(c->table->ev, &c->idle, c->idle_ms);
 	}
@@ -894,5 +901,15 @@ conn_format_peer(char *out, size_t cap, int family, const uint8_t *addr,
 		(void)fmt(out, cap, "[%s]:%u", a, port);
 	} else {
 		(void)fmt(out, cap, "%s:%u", a, port);
+	}
+}
+
+void
+conn_quickack(struct conn *c, int on)
+{
+	if (on) {
+		c->flags |= CONN_F_QUICKACK;
+	} else {
+		c->flags &= ~CONN_F_QUICKACK;
 	}
 }

@@ -120,6 +120,7 @@ struct listener;		/* listen.h */
 #define CONN_F_DRAINED	0x80u	/* conn_table_drain has seen it */
 #define CONN_F_DEADLINE	0x100u	/* deadline set or cleared: the idle
 				 * timeout no longer arms it */
+#define CONN_F_QUICKACK	0x200u	/* ACK each read at once (conn_quickack) */
 
 struct conn {
 	struct conn_table	*table;
@@ -255,6 +256,13 @@ int	conn_printf(struct conn *, const char *f, ...)
 
 /* Consumes n input bytes and resumes reading if input was full. */
 void	conn_consume(struct conn *, size_t n);
+
+/* While on, every read is ACKed at once (TCP_QUICKACK): for a request
+ * that comes in several segments, such as an IMAP APPEND literal, whose
+ * client holds its last small segment (Nagle) until our ACK, which
+ * Linux would otherwise delay up to 40 ms. Off: the usual delayed ACK
+ * (fewer packets). */
+void	conn_quickack(struct conn *, int on);
 
 /* Sets (0 = clears) the idle timeout, re-armed by every input. Not
  * for a connection still connecting (its timer is the connect one).

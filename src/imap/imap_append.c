@@ -223,6 +223,8 @@ imap_append_end(struct imap_session *s)
 	struct imap_append *ap = &ws->u.append;
 	size_t i = sizeof NEXT_PREFIX - 1;
 
+	conn_quickack(s->c, 0);		/* the command is all here */
+
 	/* What follows the last message: its line end, nothing else. */
 	if (i < ws->len && ws->buf[i] == '\r') {
 		i++;
@@ -311,5 +313,6 @@ imap_append_cancel(struct imap_session *s)
 	if (ws != NULL && ws->appending) {
 		mbox_save_end(&ws->u.append.save);	/* aborts too */
 		ws->appending = 0;
+		conn_quickack(s->c, 0);
 	}
 }

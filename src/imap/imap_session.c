@@ -476,6 +476,9 @@ literal(struct imap_session *s, int sync)
 	}
 	if (r == 1) {
 		imap_framer_stream(&s->fr);
+		/* A client's last small segment (the CRLF after the
+		 * message) waits for our ACK under Nagle: ACK at once. */
+		conn_quickack(s->c, 1);
 	}
 	if (r >= 0 && sync) {
 		(void)imap_outf(s, "+ Ready for literal data\r\n");
