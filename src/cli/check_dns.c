@@ -880,26 +880,26 @@ check_spf(struct chk *k, const char *dom, int we_are_mx)
 		return;
 	}
 	for (size_t i = 0; i < k->nself; i++) {
-		struct spf_eval ev;
+		struct spf_eval se;
 		char a[ADDR_TEXT_MAX];
 		int r;
 
-		memset(&ev, 0, sizeof ev);
-		ev.k = k;
-		ev.ip = &k->self[i];
-		addr_str(ev.ip, a, sizeof a);
-		r = spf_check_host(&ev, dom, 0);
+		memset(&se, 0, sizeof se);
+		se.k = k;
+		se.ip = &k->self[i];
+		addr_str(se.ip, a, sizeof a);
+		r = spf_check_host(&se, dom, 0);
 		if (r == SPF_R_PASS) {
-			row(k, CHK_OK, "SPF", "%s: \"%s\" authorises %s (pass, "
-			    "%u lookup%s)", dom, rec, a, ev.lookups,
-			    ev.lookups == 1 ? "" : "s");
+			row(k, CHK_OK, "SPF", "%s: \"%s\" authorises %s "
+			    "(pass, %u lookup%s)", dom, rec, a, se.lookups,
+			    se.lookups == 1 ? "" : "s");
 			continue;
 		}
 		bad = 1;
 		broken |= r == SPF_R_PERMERROR || r == SPF_R_TEMPERROR;
 		row(k, CHK_FAIL, "SPF", "%s: \"%s\" does not authorise %s "
 		    "(%s%s%s)%s", dom, rec, a, spf_result_name[r],
-		    ev.why[0] != '\0' ? ": " : "", ev.why, ev.unevaluated ?
+		    se.why[0] != '\0' ? ": " : "", se.why, se.unevaluated ?
 		    " [ptr and macros are not evaluated]" : "");
 	}
 	if (bad) {

@@ -6,10 +6,6 @@ is removed or made wrong in turn, and the check must name it, print the
 record to publish and exit 1. Recommended records, DNSBL listings and a
 blocked port 25 only warn (exit 0). Every run is bounded in time
 (check_dns_timeout = 1 s per query and for the port 25 probe).
-
-Until `--dns` is wired into `wren check`, set WREN_CHECK_DNS_BIN to a
-driver taking `-c CONF` (see the report of this change); otherwise the
-real `wren check -c CONF --dns` runs.
 """
 import base64
 import os
@@ -139,9 +135,7 @@ def run_check(tmp_path, dns, keys, smtp_port, **over):
     conf.update(over)
     path = tmp_path / "wren.conf"
     path.write_text("".join(f"{k} = {v}\n" for k, v in conf.items()))
-    drv = os.environ.get("WREN_CHECK_DNS_BIN")
-    cmd = [drv, "-c", str(path)] if drv else \
-        wren_cmd("check", "-c", str(path), "--dns")
+    cmd = wren_cmd("check", "-c", str(path), "--dns")
     t0 = time.monotonic()
     r = subprocess.run(cmd, capture_output=True, text=True,
                        timeout=60 * SLOW)
