@@ -14,7 +14,7 @@ import subprocess
 import time
 
 import pytest
-from dnslib import PTR, QTYPE, RR, SRV
+from dnslib import PTR, SRV
 from dnslib.server import DNSServer
 
 from conftest import SLOW, free_port, wren_cmd
