@@ -366,3 +366,58 @@ def test_dns_timeout_is_bounded(tmp_path, dns, keys, smtp_port):
     assert r.returncode == 1
     assert "lookup failed" in r.stdout
     assert r.elapsed < 40 * SLOW
+
+
+def test_dual_stack(tmp_path, dns, keys, smtp_port):
+    """An IPv6 address too: its ip6.arpa PTR, SPF "mx" through AAAA, the
+    DNSBL name of its 32 nibbles."""
+    v6 = "2001:db8::10"
+    rev6 = ".".join(reversed("20010db8" + "0" * 22 + "10"))
+    dns.zone[HOST]["AAAA"] = [v6]
+    dns.zone[f"{rev6}.ip6.arpa"] = {"PTR": [HOST]}
+    dns.zone[f"{rev6}.bl.test"] = {"A": ["127.0.0.4"]}
+    r = run_check(tmp_path, dns, keys, smtp_port)
+    assert r.returncode == 0, r.stdout
+    assert f"{v6}: {HOST} (forward-confirmed)" in r.stdout
+    assert f'authorises {v6} (pass' in r.stdout
+    assert f"{v6} is LISTED on bl.test" in r.stdout
+    assert f"{SELF}: not on bl.test" in r.stdout
+
+
+def test_dual_stack_ipv6_not_in_spf(tmp_path, dns, keys, smtp_port):
+    dns.zone[HOST]["AAAA"] = ["2001:db8::10"]
+    rev6 = ".".join(reversed("20010db8" + "0" * 22 + "10"))
+    dns.zone[f"{rev6}.ip6.arpa"] = {"PTR": [HOST]}
+    dns.zone[DOM]["TXT"] = [f"v=spf1 ip4:{SELF} -all"]
+    r = run_check(tmp_path, dns, keys, smtp_port)
+    assert r.returncode == 1
+    assert "does not authorise 2001:db8::10 (fail" in r.stdout
+    assert f'"v=spf1 mx ip4:{SELF} -all"' in r.stdout
+
+
+def test_verbose_prints_records(tmp_path, dns, keys, smtp_port):
+    path = tmp_path / "wren.conf"
+    run_check(tmp_path, dns, keys, smtp_port)
+    r = subprocess.run(wren_cmd("check", "--dns", "-v", "-c", str(path)),
+                       capture_output=True, text=True, timeout=60 * SLOW)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f'{DOM}. IN TXT "v=spf1 mx -all"' in r.stdout
+    assert f'{SEL}._domainkey.{DOM}. IN TXT "v=DKIM1; k=rsa; p=' in r.stdout
+
+
+def test_dkim_key_per_domain(tmp_path, dns, keys, smtp_port):
+    """dkim_key with %d: the domain's own file; a domain without one is
+    not signed (and not checked)."""
+    kd = tmp_path / "keys"
+    kd.mkdir()
+    (kd / f"{DOM}.pem").write_bytes(keys["key"].read_bytes())
+    r = run_check(tmp_path, dns, keys, smtp_port,
+                  domains=f"{DOM} other.example",
+                  dkim_key=str(kd / "%d.pem"))
+    out = r.stdout
+    assert f"{SEL}._domainkey.{DOM}: matches {kd}/{DOM}.pem" in out
+    assert f"other.example: no key {kd}/other.example.pem: not signed" \
+        in out
+    # other.example has no records at all: its MX, SPF, DMARC fail.
+    assert r.returncode == 1
+    assert "publish: other.example. IN MX 10 mail.example.org." in out
