@@ -7,8 +7,9 @@
  * id and type, and the labels at offset 12 when they are plain), so
  * the records behind it get parsed too. Every record must keep its
  * names NUL-terminated, under DNS_NAME_MAX, free of dots inside labels,
- * spaces and control octets; RDATA must lie inside the message and fit
- * its type; no more records than the counts; errors must be sticky.
+ * spaces and control octets (SRV targets too); RDATA must lie inside
+ * the message and fit its type; no more records than the counts;
+ * errors must be sticky.
  *
  * Queries: the input, cut at its first NUL, is a name for
  * dns_query_build; a query that is built must fit DNS_QUERY_MAX, and
@@ -146,6 +147,12 @@ check_response(const uint8_t *p, size_t len)
 			if (rr.rdlen != 16) {
 				abort();
 			}
+			break;
+		case DNS_T_SRV:
+			if (rr.rdlen < 7) {
+				abort();
+			}
+			check_name(rr.target);
 			break;
 		case DNS_T_MX:
 		case DNS_T_CNAME:
