@@ -35,7 +35,7 @@
 /* Header names longer than this are never ours to sign. */
 #define DKIM_NAME_MAX		32
 /* Canonical bytes collected before a call to the sink. */
-#define DKIM_OUT_MAX		512
+#define DKIM_OUT_MAX		128
 /* h= entries: each signed name once, and From again. */
 #define DKIM_NAMES		12
 #define DKIM_H_MAX		(DKIM_NAMES + 1)
