@@ -18,12 +18,14 @@
 #define DKIM_PEM_MAX	(64 * 1024)
 
 /* What dkim_setup loaded. */
-static struct {
+struct dkim_keys {
 	struct dkim_key	 k[DKIM_KEYS_MAX];
 	size_t		 n;
 	char		 selector[DKIM_SELECTOR_MAX + 1];
 	int		 loaded;
-} keys;
+};
+
+static struct dkim_keys keys;
 
 /* One PEM key being decoded. */
 struct pem_key {
@@ -39,6 +41,8 @@ static int	put(struct dkim_stream *, const char *, size_t,
 		    dkim_write_fn *, void *);
 static int	insert(struct dkim_stream *, int, dkim_write_fn *, void *);
 static long	sign_field(struct dkim_stream *, char *, size_t);
+static int	keys_load(struct dkim_keys *, const struct cfg *,
+		    struct err *);
 static int	load_one(struct dkim_key *, const char *, const char *,
 		    size_t, int, struct err *);
 
@@ -138,6 +142,23 @@ dkim_key_sign(const struct dkim_key *k, const unsigned char *hash,
 int
 dkim_setup(const struct cfg *cfg, struct err *e)
 {
+	/* Loaded aside, then swapped in: a reload that fails keeps the
+	 * keys in use. */
+	static struct dkim_keys next;
+	int rc = keys_load(&next, cfg, e);
+
+	if (rc == 0) {
+		memcpy(&keys, &next, sizeof keys);
+	}
+	explicit_bzero(&next, sizeof next);
+	keys.loaded = 1;
+	return rc;
+}
+
+/* The keys dkim_key names into ks (see dkim_sign.h). */
+static int
+keys_load(struct dkim_keys *ks, const struct cfg *cfg, struct err *e)
+{
 	const char *path = cfg_str(cfg, CFG_DKIM_KEY);
 	const char *sel = cfg_str(cfg, CFG_DKIM_SELECTOR);
 	const char *p = cfg_str(cfg, CFG_DOMAINS);
@@ -145,8 +166,7 @@ dkim_setup(const struct cfg *cfg, struct err *e)
 	const char *h;
 	int last = 0;
 
-	explicit_bzero(&keys, sizeof keys);
-	keys.loaded = 1;
+	memset(ks, 0, sizeof *ks);
 	if (path[0] == '\0' || sel[0] == '\0') {
 		return 0;
 	}
@@ -155,11 +175,11 @@ dkim_setup(const struct cfg *cfg, struct err *e)
 		    DKIM_SELECTOR_MAX);
 	}
 	if (strstr(path, "%d") == NULL) {
-		if (load_one(&keys.k[0], path, "", 0, 0, e) == -1) {
+		if (load_one(&ks->k[0], path, "", 0, 0, e) == -1) {
 			return -1;
 		}
-		keys.n = 1;
-		memcpy(keys.selector, sel, strlen(sel) + 1);
+		ks->n = 1;
+		memcpy(ks->selector, sel, strlen(sel) + 1);
 		return 0;
 	}
 	/* A pattern: each local domain, then the host name. */
@@ -180,18 +200,18 @@ dkim_setup(const struct cfg *cfg, struct err *e)
 			p += n;
 			continue;
 		}
-		if (keys.n == DKIM_KEYS_MAX) {
+		if (ks->n == DKIM_KEYS_MAX) {
 			return err_set(e, "dkim_key: more than %d domains "
 			    "with a key", DKIM_KEYS_MAX);
 		}
-		rc = load_one(&keys.k[keys.n], path, p, n, 1, e);
+		rc = load_one(&ks->k[ks->n], path, p, n, 1, e);
 		if (rc == -1) {
 			return -1;
 		}
-		keys.n += (size_t)rc;
+		ks->n += (size_t)rc;
 		p += n;
 	}
-	memcpy(keys.selector, sel, strlen(sel) + 1);
+	memcpy(ks->selector, sel, strlen(sel) + 1);
 	return 0;
 }
 

@@ -83,8 +83,10 @@ int	dkim_key_sign(const struct dkim_key *, const unsigned char *hash,
 	    unsigned char *sig);
 
 /* Loads the keys dkim_key names (see the top comment) for the server;
- * no key when dkim_selector or dkim_key is empty. Again: reloads. -1
- * (e) when a key file (without %d) cannot be used. */
+ * no key when dkim_selector or dkim_key is empty. Called again (SIGHUP):
+ * reloads. -1 (e) when a key file cannot be used (without %d: the
+ * file; with it: a file that exists), and the keys loaded before stay
+ * in use. */
 int	dkim_setup(const struct cfg *, struct err *);
 
 /* 1 once dkim_setup has run (with or without keys). */

@@ -145,7 +145,7 @@ main(int argc, char **argv)
 		}
 		qsort(r, (size_t)runs, sizeof r[0], cmp);
 		printf("dkim: rsa-%u relaxed/relaxed, %zu KB message: "
-		    "%.0f signed/s (%.2f ms each, %.0f MB/s hashed)\n",
+		    "%.0f signed/s (%.2f ms each, %.1f MB/s hashed)\n",
 		    k.rsa.n_bitlen, sizes[s] / 1024, r[runs / 2],
 		    1e3 / r[runs / 2], r[runs / 2] * (double)sizes[s] / 1e6);
 		free(msg);

@@ -403,6 +403,14 @@ test_setup(void **state)
 	assert_null(dkim_key_for("mx.a.test", 9));
 	assert_null(dkim_key_for("a.tes", 5));
 
+	/* a reload that fails keeps the keys in use */
+	n = snprintf(conf, sizeof conf, "dkim_selector = s3\n"
+	    "dkim_key = %s/gone.pem\n", dir);
+	assert_int_equal(cfg_parse(&cfg, "t.conf", conf, (size_t)n, &e), 0);
+	assert_int_equal(dkim_setup(&cfg, &e), -1);
+	assert_non_null(dkim_key_for("a.test", 6));
+	assert_string_equal(dkim_selector(), "s2");
+
 	/* no selector: no signing */
 	n = snprintf(conf, sizeof conf, "dkim_key = %s\n", key);
 	assert_int_equal(cfg_parse(&cfg, "t.conf", conf, (size_t)n, &e), 0);
