@@ -43,6 +43,7 @@ static int	insert(struct dkim_stream *, int, dkim_write_fn *, void *);
 static long	sign_field(struct dkim_stream *, char *, size_t);
 static int	keys_load(struct dkim_keys *, const struct cfg *,
 		    struct err *);
+static void	rebase(struct dkim_key *, const struct dkim_key *);
 static int	load_one(struct dkim_key *, const char *, const char *,
 		    size_t, int, struct err *);
 
@@ -149,6 +150,9 @@ dkim_setup(const struct cfg *cfg, struct err *e)
 
 	if (rc == 0) {
 		memcpy(&keys, &next, sizeof keys);
+		for (size_t i = 0; i < keys.n; i++) {
+			rebase(&keys.k[i], &next.k[i]);
+		}
 	}
 	explicit_bzero(&next, sizeof next);
 	keys.loaded = 1;
@@ -505,6 +509,17 @@ copy_rsa(struct dkim_key *k, const br_rsa_private_key *rk)
 	memcpy(p, rk->iq, rk->iqlen);
 	k->rsa.iq = p;
 	return 0;
+}
+
+/* A key copied from `from`: its numbers point into its own buf. */
+static void
+rebase(struct dkim_key *k, const struct dkim_key *from)
+{
+	k->rsa.p = k->buf + (from->rsa.p - from->buf);
+	k->rsa.q = k->buf + (from->rsa.q - from->buf);
+	k->rsa.dp = k->buf + (from->rsa.dp - from->buf);
+	k->rsa.dq = k->buf + (from->rsa.dq - from->buf);
+	k->rsa.iq = k->buf + (from->rsa.iq - from->buf);
 }
 
 /* The key of domain d[0..n) (pattern: %d replaced by it; n 0: the

@@ -74,6 +74,7 @@ static char	*data_path(const char *, char *, size_t);
 static char	*slurp(const char *, size_t *);
 static int	out_write(void *, const char *, size_t);
 static void	load_key(struct dkim_key *, const char *);
+static void	same_signature(const struct dkim_key *);
 static void	run_stream(const struct dkim_key *, const char *, size_t,
 		    size_t, const char *, const char *, struct out *,
 		    struct dkim_stream *);
@@ -355,6 +356,21 @@ test_stream_cases(void **state)
 	o.fail_after = 0;
 }
 
+/* A key dkim_setup holds signs as the file's key does. */
+static void
+same_signature(const struct dkim_key *held)
+{
+	static struct dkim_key k;
+	unsigned char hash[32], s1[DKIM_SIGLEN_MAX], s2[DKIM_SIGLEN_MAX];
+
+	assert_non_null(held);
+	load_key(&k, "rsa2048.pem");
+	memset(hash, 7, sizeof hash);
+	assert_int_equal(dkim_key_sign(&k, hash, s1), 0);
+	assert_int_equal(dkim_key_sign(held, hash, s2), 0);
+	assert_memory_equal(s1, s2, dkim_key_siglen(&k));
+}
+
 /* dkim_setup: one file for every local domain, or a %d pattern. */
 static void
 test_setup(void **state)
@@ -390,6 +406,7 @@ test_setup(void **state)
 	assert_string_equal(dkim_selector(), "s1");
 	assert_non_null(dkim_key_for("a.test", 6));
 	assert_non_null(dkim_key_for("b.test", 6));
+	same_signature(dkim_key_for("a.test", 6));
 
 	/* a pattern: only a.test has a file */
 	n = snprintf(conf, sizeof conf, "domains = a.test, B.test\n"
@@ -399,6 +416,7 @@ test_setup(void **state)
 	assert_int_equal(dkim_setup(&cfg, &e), 0);
 	assert_non_null(dkim_key_for("a.test", 6));
 	assert_non_null(dkim_key_for("A.TEST", 6));
+	same_signature(dkim_key_for("a.test", 6));
 	assert_null(dkim_key_for("b.test", 6));
 	assert_null(dkim_key_for("mx.a.test", 9));
 	assert_null(dkim_key_for("a.tes", 5));
@@ -410,6 +428,7 @@ test_setup(void **state)
 	assert_int_equal(dkim_setup(&cfg, &e), -1);
 	assert_non_null(dkim_key_for("a.test", 6));
 	assert_string_equal(dkim_selector(), "s2");
+	same_signature(dkim_key_for("a.test", 6));
 
 	/* no selector: no signing */
 	n = snprintf(conf, sizeof conf, "dkim_key = %s\n", key);
