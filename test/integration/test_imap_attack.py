@@ -54,6 +54,10 @@ BUG_EXPUNGE_FLOOD = pytest.mark.xfail(strict=True, reason=(
     "about 4,500 EXPUNGE responses at once (MOVE, EXPUNGE, or another "
     "session's NOOP) overflow c->out + the 64 KB spill: 'output "
     "overflow, closing', the tagged reply is never sent"))
+BUG_LIST_FLOOD = pytest.mark.xfail(strict=True, reason=(
+    "LIST writes all its lines in one call (imap_mailbox.c list(), no "
+    "job): past c->out + the 64 KB spill (500 folders of long names) "
+    "'output overflow, closing'"))
 BUG_LIST_STATUS_STALL = pytest.mark.xfail(strict=True, reason=(
     "LIST RETURN (STATUS) opens every folder in one loop turn "
     "(imap_mailbox.c status_out per entry, no job): 300 never-opened "
@@ -867,3 +871,21 @@ def test_6000_expunges_reach_the_client(srv, how):
     assert msgs(maildir(s)) == []
     a.cmd("NOOP")
     a.close()
+
+
+@BUG_LIST_FLOOD
+@pytest.mark.parametrize("ret", ["", " RETURN (STATUS (MESSAGES UIDNEXT))"])
+def test_list_of_500_long_names_reaches_the_client(srv, ret):
+    """LIST of every folder (500 names of 190 octets, over 100 KB of
+    response): all of it arrives, the session stays."""
+    s = srv()
+    root = maildir(s)
+    for i in range(500):
+        d = root / (f".f{i:03d}" + "y" * 186)
+        for sub in ("cur", "new", "tmp"):
+            (d / sub).mkdir(parents=True)
+    r = logged(s)
+    got, t = r.cmd(f'LIST "" "*"{ret}')
+    assert sum(1 for g in got if g.startswith(b"* LIST")) == 506
+    r.cmd("NOOP")
+    r.close()
