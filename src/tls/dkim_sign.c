@@ -228,6 +228,11 @@ dkim_loaded(void)
 const struct dkim_key *
 dkim_key_for(const char *domain, size_t len)
 {
+	/* "localhost" and other names without a dot are local but have
+	 * no public DNS to hold a key. */
+	if (memchr(domain, '.', len) == NULL || domain[len - 1] == '.') {
+		return NULL;
+	}
 	for (size_t i = 0; i < keys.n; i++) {
 		const char *d = keys.k[i].domain;
 

@@ -92,7 +92,8 @@ int	dkim_setup(const struct cfg *, struct err *);
 /* 1 once dkim_setup has run (with or without keys). */
 int	dkim_loaded(void);
 
-/* The key for mail from domain (len octets), or NULL: do not sign. */
+/* The key for mail from domain (len octets; a local one), or NULL: do
+ * not sign. Never for a name without a dot (localhost). */
 const struct dkim_key	*dkim_key_for(const char *domain, size_t len);
 
 /* dkim_selector as loaded by dkim_setup ("" when none). */

@@ -407,6 +407,9 @@ test_setup(void **state)
 	assert_non_null(dkim_key_for("a.test", 6));
 	assert_non_null(dkim_key_for("b.test", 6));
 	same_signature(dkim_key_for("a.test", 6));
+	assert_null(dkim_key_for("localhost", 9));
+	assert_null(dkim_key_for("a.test.", 7));
+	assert_null(dkim_key_for("", 0));
 
 	/* a pattern: only a.test has a file */
 	n = snprintf(conf, sizeof conf, "domains = a.test, B.test\n"
