@@ -41,6 +41,7 @@ static void	hflush(struct dkim_head *);
 static void	field_end(struct dkim_head *);
 static void	name_done(struct dkim_head *);
 static int	name_index(const char *, size_t);
+static int	same_name(const char *, const char *, size_t);
 static void	bput(struct dkim_body *, const char *, size_t);
 static void	bflush(struct dkim_body *);
 static int	is_wsp(char);
@@ -391,6 +392,8 @@ name_done(struct dkim_head *h)
 	if (!h->all) {
 		k = name_index(h->name, n);
 		if (k < 0) {
+			h->signed_already |= n == 14 &&
+			    same_name(h->name, "dkim-signature", n);
 			return;
 		}
 		if (h->seen & (UINT32_C(1) << k)) {
@@ -428,18 +431,26 @@ name_index(const char *p, size_t n)
 	}
 	for (int k = 0; k < DKIM_NAMES; k++) {
 		const char *nm = dkim_head_names[k];
-		size_t i;
 
 		if (strlen(nm) != len) {
 			continue;
 		}
-		for (i = 0; i < len && lower(p[i]) == nm[i]; i++) {
-		}
-		if (i == len) {
+		if (same_name(p, nm, len)) {
 			return k;
 		}
 	}
 	return -1;
+}
+
+/* 1 when p[0..n) is the lower-case name nm, in any case. */
+static int
+same_name(const char *p, const char *nm, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && lower(p[i]) == nm[i]; i++) {
+	}
+	return i == n;
 }
 
 static void

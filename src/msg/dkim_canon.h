@@ -25,6 +25,7 @@
  * 8.15). A verifier takes repeated fields bottom-up (5.4.2) while the
  * hash is made top-down as the message streams, so a message with one
  * of them twice (which RFC 5322 3.6 forbids) sets h.dup: do not sign.
+ * A DKIM-Signature field already there sets h.signed_already.
  */
 #ifndef WREN_DKIM_CANON_H
 #define WREN_DKIM_CANON_H
@@ -70,7 +71,7 @@ struct dkim_head {
 	int		 wsp;		/* white space held back */
 	int		 vstart;	/* nothing of the value out yet */
 	int		 sign;		/* this field is hashed */
-	int		 all;		/* hash every field (dkim_canon_field) */
+	int		 all;		/* hash every field (canon_field) */
 	char		 name[DKIM_NAME_MAX];
 	size_t		 nlen;		/* DKIM_NAME_MAX + 1: too long */
 	uint32_t	 seen;		/* bit per enum dkim_name */
@@ -78,6 +79,7 @@ struct dkim_head {
 	size_t		 norder;
 	int		 done;		/* the empty line was found */
 	int		 dup;		/* a signed name twice: no signing */
+	int		 signed_already;	/* a DKIM-Signature field */
 	uint64_t	 bytes;		/* consumed so far */
 	size_t		 olen;
 	char		 out[DKIM_OUT_MAX];

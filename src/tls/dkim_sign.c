@@ -371,6 +371,11 @@ insert(struct dkim_stream *ds, int whole, dkim_write_fn *write, void *arg)
 		ds->sign = 0;
 		ds->why = "a header field that must be unique appears twice";
 	}
+	if (ds->sign && ds->head.signed_already) {
+		/* Ours would follow it; RFC 6376 5.6 wants it first. */
+		ds->sign = 0;
+		ds->why = "the message has a DKIM-Signature already";
+	}
 	if (ds->sign && dkim_head_list(&ds->head, ds->hlist,
 	    sizeof ds->hlist) == 0) {
 		ds->sign = 0;

@@ -31,7 +31,9 @@
  * write over it at off. So the file is written once, front to back,
  * plus one pwrite of a few hundred bytes; the body is hashed on its
  * way to the disk. The field is the last of the header, not the first:
- * RFC 6376 5.6 lets a signer put it anywhere in the header.
+ * verifiers find it anywhere (RFC 6376 3.5, 6.1), and RFC 6376 5.6
+ * only asks that it come before any other DKIM-Signature, so a message
+ * that already carries one is not signed (ds.why says so).
  *
  *   [prefix: Received ...]   written by the caller, not passed here
  *   From: ... Subject: ...   the header as submitted
@@ -134,8 +136,8 @@ struct dkim_stream {
  * (the sender's). date and msgid are the values to add ("" or NULL:
  * never add that field). */
 void	dkim_stream_init(struct dkim_stream *, const struct dkim_key *,
-	    const char *domain, const char *selector, const char *date, const char *msgid,
-	    int64_t now);
+	    const char *domain, const char *selector, const char *date,
+	    const char *msgid, int64_t now);
 
 /* Passes p[0..n) (the message as it is stored, after any prefix) on
  * to write, inserting the fields at the end of the header section.

@@ -177,7 +177,8 @@ static const struct body_case body_cases[] = {
 	    NULL, 0 },
 	{ "100000 empty lines at the end", TF("a\r\n", "\n", 100000, NULL),
 	    0, "a\r\n", 0 },
-	B("8-bit and DEL", T("\xff\x7f \xc3\xa9\r\n"), "\xff\x7f \xc3\xa9\r\n"),
+	B("8-bit and DEL", T("\xff\x7f \xc3\xa9\r\n"),
+	    "\xff\x7f \xc3\xa9\r\n"),
 };
 
 static void	sink(void *, const void *, size_t);
@@ -310,6 +311,16 @@ test_head_special(void **state)
 	assert_memory_equal(a.p, "subject:a\0b\r\n", 13);
 	/* after done, nothing more is taken */
 	assert_int_equal(dkim_head_feed(&h, S("To: x\r\n")), 0);
+	assert_false(h.signed_already);
+	/* a DKIM-Signature is noticed, never hashed; a longer name is not
+	 * one */
+	a.len = 0;
+	dkim_head_init(&h, sink, &a);
+	(void)dkim_head_feed(&h, S("DKIM-Signature-X: a\r\n"));
+	assert_false(h.signed_already);
+	(void)dkim_head_feed(&h, S("Dkim-Signature\t: v=1;\r\n b=x\r\n\r\n"));
+	assert_true(h.signed_already);
+	assert_int_equal(a.len, 0);
 }
 
 static void

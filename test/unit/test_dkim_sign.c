@@ -326,6 +326,13 @@ test_stream_cases(void **state)
 	assert_non_null(ds.why);
 	assert_non_null(memmem(o.p, o.len, "Message-ID: " T_MSGID, 22));
 
+	/* A DKIM-Signature already there (any case): ours would follow
+	 * it, RFC 6376 5.6 wants it first: not signed. */
+	m = "dkim-SIGNATURE : v=1; d=x\nFrom: a\n\nbody\n";
+	run_stream(&k, m, strlen(m), 2, NULL, NULL, &o, &ds);
+	expect_bytes("signed already", "out", o.p, o.len, m, strlen(m));
+	assert_non_null(ds.why);
+
 	/* Empty message. */
 	run_stream(&k, "", 0, 0, T_DATE, NULL, &o, &ds);
 	assert_memory_equal(o.p, "Date: " T_DATE "\nDKIM-Signature: ", 53);
