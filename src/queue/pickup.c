@@ -28,8 +28,8 @@
 
 #include "core/fmt.h"
 #include "core/log.h"
-#include "msg/date.h"
 #include "map/resolve.h"
+#include "msg/date.h"
 #include "queue/envelope.h"
 #include "queue/maildrop.h"
 #include "queue/pickup.h"
