@@ -74,6 +74,7 @@ static int	pending_add(struct pending *, const char *, size_t, int);
 static void	pending_free(struct pending *);
 static void	pending_drop(struct pending *, int, const char *, size_t);
 static int	assign_uids(struct mbox *, struct pending *);
+static int	own_save(const char *);
 static int	lock_uidlist(const struct mbox *);
 static void	unlock_uidlist(const struct mbox *);
 static uint32_t	vsize_of(const struct mbox *, const struct maildir_name *,
@@ -925,8 +926,19 @@ assign_uids(struct mbox *mb, struct pending *pd)
 
 	if (mb->ul_held > 0) {
 		/* A save of ours holds the lock until its files have
-		 * their UIDs: these are numbered after (mbox_disk_release). */
-		mb->ul_later = 1;
+		 * their UIDs: others' files are numbered after
+		 * (mbox_disk_release); the save's own files are numbered by
+		 * mbox_disk_record, and need no rescan (a COPY of 1,000
+		 * links would otherwise cost a scan of the folder per
+		 * batch). */
+		for (uint32_t i = 0; i < pd->n; i++) {
+			const char *name = PD_NAME(pd, i);
+
+			if (name[0] != '\0' && !own_save(name)) {
+				mb->ul_later = 1;
+				break;
+			}
+		}
 		return 0;
 	}
 	if (lock_uidlist(mb) == -1) {
@@ -1072,6 +1084,42 @@ assign_uids(struct mbox *mb, struct pending *pd)
 		}
 	}
 	return rc;
+}
+
+/*
+ * 1 when name is a file of one of this process's saves: mbox_save.c
+ * names them "<sec>.M<usec>P<pid>Q<n>_<i>.<host>" (maildir_unique plus
+ * "_<i>"; nothing else writes that "_"). Asked only while a save holds
+ * the uidlist lock, when such a file not yet in the index is one of
+ * that save's, numbered by it (or removed if the save fails). One left
+ * by a crashed process of the same pid is numbered by the next scan
+ * that holds no save.
+ */
+static int
+own_save(const char *name)
+{
+	static char tag[24];
+	static size_t tlen;
+	const char *p;
+
+	if (tlen == 0) {
+		tlen = (size_t)fmt(tag, sizeof tag, "P%dQ", (int)getpid());
+	}
+	for (p = strstr(name, tag); p != NULL; p = strstr(p + 1, tag)) {
+		const char *q = p + tlen;
+
+		if (p == name || p[-1] < '0' || p[-1] > '9' || *q < '0' ||
+		    *q > '9') {
+			continue;
+		}
+		while (*q >= '0' && *q <= '9') {
+			q++;
+		}
+		if (*q == '_') {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static int

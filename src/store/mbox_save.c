@@ -1,8 +1,9 @@
 /*
  * mbox_save.c - APPEND, MULTIAPPEND, COPY and MOVE into a Maildir
- * folder (see mbox_save.h): files written or hard-linked into tmp/,
- * committed by the store transaction, then numbered in order
- * (mbox_disk_record) for UIDPLUS (RFC 4315).
+ * folder (see mbox_save.h): files written into tmp/ or hard-linked to
+ * their final names, committed by the store transaction (a link is a
+ * file already in place: only its directory is synced), then numbered
+ * in order (mbox_disk_record) for UIDPLUS (RFC 4315).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@ static void	new_stem(struct mbox_save *);
 static void	set_busy(struct mbox_save *, int);
 static int	emit(struct mbox_save *, size_t *, char);
 static void	drop_open(struct mbox_save *);
+static int	hold(struct mbox_save *);
 
 int
 mbox_save_init(struct ev *ev, struct conn_table *t, struct err *e)
@@ -83,7 +85,7 @@ mbox_save_keyword(struct mbox_save *s, const char *name, size_t len)
 int
 mbox_save_full(const struct mbox_save *s)
 {
-	return s->n >= MBOX_SAVE_MAX;
+	return s->n >= (s->copies ? MBOX_COPY_MAX : MBOX_SAVE_MAX);
 }
 
 uint32_t
@@ -218,7 +220,7 @@ mbox_save_copy(struct mbox_save *s, struct mbox_view *src,
 		errno = EINVAL;
 		return -1;
 	}
-	if (s->n >= MBOX_SAVE_MAX) {
+	if (s->n >= MBOX_COPY_MAX) {
 		errno = ENOBUFS;
 		return -1;
 	}
@@ -227,23 +229,67 @@ mbox_save_copy(struct mbox_save *s, struct mbox_view *src,
 		errno = ENOENT;
 		return -1;
 	}
+	if (mbox_disk_file(sm, m, sm->state[idx], from, sizeof from) == -1) {
+		return -1;
+	}
+	if (stat(from, &st) == -1) {
+		if (errno == ENOENT) {
+			sm->rescan = 1;		/* renamed or expunged */
+		}
+		return -1;
+	}
+	/* The link appears in place at once: nobody may number it before
+	 * the batch is (held until mbox_disk_record). */
+	if (hold(s) == -1) {
+		return -1;
+	}
 	if (s->n == 0) {
 		new_stem(s);
 	}
-	if (mbox_disk_file(sm, m, sm->state[idx], from, sizeof from) == -1 ||
-	    base_of(s, s->n, to, sizeof to) == -1) {
+	s->copies = 1;
+	/* Keyword letters are per folder: by name. */
+	for (unsigned i = 0; i < MAILDIR_KEYWORDS_MAX; i++) {
+		const char *name;
+		int k;
+
+		if (!(m->keywords & (1u << i)) ||
+		    (name = mbox_keyword_name(sm, i)) == NULL) {
+			continue;
+		}
+		k = mbox_keyword(dm, name, strlen(name), 1);
+		if (k >= 0) {
+			kw |= 1u << k;
+		}
+	}
+	f = &s->f[s->n];
+	memset(f, 0, sizeof *f);
+	f->size = (uint64_t)st.st_size;
+	f->vsize = m->vsize;
+	f->flags = m->flags;
+	f->keywords = kw;
+	f->inplace = 1;
+	if (txn_name(s, s->n, NULL, to, sizeof to) == -1) {
 		return -1;
 	}
+	/* Straight to its final name: atomic, and the data is as durable
+	 * as the source's; the commit syncs the directory. */
 	if (link(from, to) == 0) {
-		if (stat(to, &st) == -1) {
-			int err = errno;
-
-			(void)unlink(to);
-			errno = err;
-			return -1;
+		s->n++;
+		return 0;
+	}
+	if (errno != EXDEV && errno != EPERM && errno != EMLINK) {
+		if (errno == ENOENT) {
+			sm->rescan = 1;		/* renamed or expunged */
 		}
-	} else if (errno == EXDEV || errno == EPERM || errno == EMLINK) {
-		/* Another file system, or links refused: the bytes. */
+		return -1;
+	}
+	/* Another file system, or links refused: the bytes, into tmp/,
+	 * synced and renamed by the commit like an APPEND. */
+	f->inplace = 0;
+	if (base_of(s, s->n, to, sizeof to) == -1) {
+		return -1;
+	}
+	{
 		int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out,
 		    err = 0;
 
@@ -273,32 +319,8 @@ mbox_save_copy(struct mbox_save *s, struct mbox_view *src,
 			errno = err;
 			return -1;
 		}
-	} else {
-		if (errno == ENOENT) {
-			sm->rescan = 1;		/* renamed or expunged */
-		}
-		return -1;
 	}
-	/* Keyword letters are per folder: by name. */
-	for (unsigned i = 0; i < MAILDIR_KEYWORDS_MAX; i++) {
-		const char *name;
-		int k;
-
-		if (!(m->keywords & (1u << i)) ||
-		    (name = mbox_keyword_name(sm, i)) == NULL) {
-			continue;
-		}
-		k = mbox_keyword(dm, name, strlen(name), 1);
-		if (k >= 0) {
-			kw |= 1u << k;
-		}
-	}
-	f = &s->f[s->n];
-	memset(f, 0, sizeof *f);
 	f->size = (uint64_t)st.st_size;
-	f->vsize = m->vsize;
-	f->flags = m->flags;
-	f->keywords = kw;
 	s->n++;
 	set_busy(s, 1);
 	return 0;
@@ -314,11 +336,10 @@ mbox_save_commit(struct mbox_save *s, mbox_save_done_fn *done, void *arg)
 		err = EINVAL;
 		goto fail;
 	}
-	if (mbox_disk_hold(s->view.mb) == -1) {
-		err = errno == EEXIST ? EAGAIN : errno;
+	if (hold(s) == -1) {
+		err = errno;
 		goto fail;
 	}
-	s->held = 1;
 	s->done = done;
 	s->arg = arg;
 	s->txn.files = NULL;
@@ -364,6 +385,7 @@ mbox_save_abort(struct mbox_save *s)
 		mbox_disk_release(s->view.mb);
 	}
 	s->n = 0;
+	s->copies = 0;
 	set_busy(s, 0);
 }
 
@@ -574,21 +596,27 @@ static int
 txn_name(void *arg, size_t i, char *tmp, char *final, size_t cap)
 {
 	struct mbox_save *s = arg;
-	char name[MBOX_NAME_MAX + 1];
+	int inplace = s->f[i].inplace != 0;
+	char name[MBOX_NAME_MAX + 1], *out = final != NULL ? final : tmp;
 	int innew;
 
-	if (tmp != NULL && base_of(s, i, tmp, cap) == -1) {
+	if (tmp != NULL && !inplace && base_of(s, i, tmp, cap) == -1) {
 		return -1;
 	}
-	if (final != NULL) {
-		if (final_name(s, i, name, sizeof name, &innew) == -1) {
-			return -1;
-		}
-		if (fmt(final, cap, "%s/%s/%s", s->view.mb->path, innew ?
-		    "new" : "cur", name) >= (int)cap) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
+	if (final == NULL && (tmp == NULL || !inplace)) {
+		return 0;
+	}
+	/* The final name; a link in place is its own tmp (store/txn.h). */
+	if (final_name(s, i, name, sizeof name, &innew) == -1) {
+		return -1;
+	}
+	if (fmt(out, cap, "%s/%s/%s", s->view.mb->path, innew ? "new" :
+	    "cur", name) >= (int)cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (inplace && tmp != NULL && tmp != out) {
+		memcpy(tmp, out, strlen(out) + 1);
 	}
 	return 0;
 }
@@ -625,6 +653,7 @@ txn_done(void *arg, int err)
 		mbox_disk_release(mb);
 	}
 	s->n = 0;
+	s->copies = 0;
 	if (s->done != NULL) {
 		s->done(s->arg, err, mbox_uidvalidity(mb), err ? 0 : first,
 		    err ? 0 : n);
@@ -641,6 +670,24 @@ set_busy(struct mbox_save *s, int on)
 		s->busy = 0;
 		busy--;
 	}
+}
+
+/* The uidlist lock for the batch, once. 0, or -1 with errno (EAGAIN:
+ * another process holds it). */
+static int
+hold(struct mbox_save *s)
+{
+	if (s->held) {
+		return 0;
+	}
+	if (mbox_disk_hold(s->view.mb) == -1) {
+		if (errno == EEXIST) {
+			errno = EAGAIN;
+		}
+		return -1;
+	}
+	s->held = 1;
+	return 0;
 }
 
 /* One stored byte into wbuf (written out when full), counting the

@@ -4,22 +4,32 @@
  * (RFC 6851), with the destination UIDs that UIDPLUS reports (RFC 4315
  * APPENDUID, COPYUID).
  *
- * A save is a batch of up to MBOX_SAVE_MAX files written or linked
- * into the folder's tmp/, then committed at once through the store
- * transaction (store/txn.h, the group commit SMTP delivery uses): the
- * files are made durable and renamed into new/ (no flags) or cur/
- * (":2,<flags>"), as Dovecot's APPEND does, then numbered in batch
- * order in dovecot-uidlist and the folder's index, and every session
- * viewing the folder is told (EXISTS at its next update). Either every
- * file of a batch gets its UID or none stays: MULTIAPPEND is one batch.
+ * A save is a batch of up to MBOX_SAVE_MAX written files (APPEND) or
+ * MBOX_COPY_MAX copies, committed at once through the store
+ * transaction (store/txn.h, the group commit SMTP delivery uses), then
+ * numbered in batch order in dovecot-uidlist and the folder's index;
+ * every session viewing the folder is told (EXISTS at its next
+ * update). Either every file of a batch gets its UID or none stays:
+ * MULTIAPPEND is one batch.
+ *  - A written file goes to tmp/, is made durable and renamed into
+ *    new/ (no flags) or cur/ (":2,<flags>"), as Dovecot's APPEND does.
+ *  - A copy by hard link goes straight to its final name in new/ or
+ *    cur/ (its data is durable already, as the source's): no data
+ *    sync, no rename; the commit fsyncs the directory once for the
+ *    batch, then appends and fdatasyncs dovecot-uidlist once. A copy
+ *    by bytes (another file system) goes through tmp/ like an APPEND.
+ *    A crash after the links and before the uidlist append leaves
+ *    files that the next scan numbers: copies of a COPY the client
+ *    never got OK for (duplicates, never a loss), as with Dovecot.
  *
  * File names are Dovecot's: "<sec>.M<usec>P<pid>Q<n>_<i>.<host>" in
  * tmp/, "<that>,S=<size>,W=<vsize>[:2,<flags>]" in place. Messages are
  * stored with LF line ends (Dovecot's default); W= is the CR LF size.
  *
- * dovecot-uidlist.lock is taken at commit and held until the files
- * have their UIDs (as Dovecot holds it around its renames), so no
- * other process numbers them in another order.
+ * dovecot-uidlist.lock is taken at commit (at a batch's first copy,
+ * since copies appear in place at once) and held until the files have
+ * their UIDs (as Dovecot holds it around its renames), so no other
+ * process numbers them in another order.
  *
  * A save holds a view of the destination folder (mbox_select) from
  * mbox_save_begin to mbox_save_end: it takes one of mbox_init's
@@ -27,7 +37,8 @@
  *
  * Memory: sizeof(struct mbox_save) per save in flight, in the caller's
  * memory (mbox_save_bytes()); nothing is allocated. A COPY of any
- * length runs as batches of MBOX_SAVE_MAX with one transaction each.
+ * length runs as batches of MBOX_COPY_MAX with one transaction each
+ * (a 1,000-message COPY: one directory fsync, one uidlist fdatasync).
  *
  * APPEND (one message a command):
  *   mbox_save_begin(&sv, path, &e)       ENOENT: NO [TRYCREATE]
@@ -69,8 +80,11 @@
 #include "store/mbox.h"
 #include "store/txn.h"
 
-#define MBOX_SAVE_MAX	64	/* files in one batch: MULTIAPPEND
-				 * messages, a COPY batch */
+#define MBOX_SAVE_MAX	64	/* files written in one batch:
+				 * MULTIAPPEND messages */
+#define MBOX_COPY_MAX	1024	/* copies in one batch: each costs
+				 * sizeof(struct mbox_save_file) of
+				 * the save; a batch costs two syncs */
 #define MBOX_UIDSET_MAX	128	/* ranges in a struct mbox_uidset */
 
 /* Called once per committed batch, from a store round: err 0 and the
@@ -86,15 +100,18 @@ struct mbox_save_file {
 	uint32_t	vsize;		/* CR LF size: W= */
 	uint32_t	flags;		/* MF_* */
 	uint32_t	keywords;	/* the destination's letters */
-	uint32_t	pad;
+	uint32_t	inplace;	/* 1: hard-linked to its final
+					 * name (no tmp/ file) */
 };
 
 struct mbox_save {
 	struct mbox_view	 view;		/* of the destination */
 	struct store_txn	 txn;
 	char			 stem[MAILDIR_NAME_MAX + 1];
-	struct mbox_save_file	 f[MBOX_SAVE_MAX];
+	struct mbox_save_file	 f[MBOX_COPY_MAX];
 	size_t			 n;		/* files in the batch */
+	int			 copies;	/* the batch is a COPY's:
+						 * MBOX_COPY_MAX of them */
 	int			 fd;		/* a message being written */
 	int			 err;		/* its first write error */
 	int			 last;		/* last byte stored, or -1 */
@@ -133,7 +150,8 @@ int	mbox_save_begin(struct mbox_save *, const char *path,
 /* The destination's index of a keyword, created in its
  * dovecot-keywords when new; -1 when it has no free letter. */
 int	mbox_save_keyword(struct mbox_save *, const char *, size_t);
-/* 1 when the batch holds MBOX_SAVE_MAX files: commit it. */
+/* 1 when the batch is full (MBOX_SAVE_MAX written files, or
+ * MBOX_COPY_MAX copies): commit it. */
 int	mbox_save_full(const struct mbox_save *);
 
 /* A new message in tmp/ with these flags (MF_*), keywords (the
@@ -151,13 +169,15 @@ int	mbox_save_close(struct mbox_save *);
 
 /*
  * Adds source message m of view src (which may be of the destination
- * folder itself) to the batch: hard-linked into tmp/ under a new name,
- * or copied when link(2) fails with EXDEV, EPERM or EMLINK (one
- * message, at most message_size_limit bytes, in the kernel where
- * copy_file_range works); flags kept, keywords mapped by name. One
- * call is bounded by one message. 0, or -1 with errno: ENOENT when
- * the source file is gone (expunged by another hand), ENOBUFS when
- * the batch is full.
+ * folder itself) to the batch: hard-linked to its final name in new/
+ * or cur/ (numbered at commit, under the uidlist lock taken by the
+ * batch's first copy), or copied into tmp/ when link(2) fails with
+ * EXDEV, EPERM or EMLINK (one message, at most message_size_limit
+ * bytes, in the kernel where copy_file_range works; synced at commit);
+ * flags kept, keywords mapped by name. One call is bounded by one
+ * message. 0, or -1 with errno: ENOENT when the source file is gone
+ * (expunged by another hand), ENOBUFS when the batch is full, EAGAIN
+ * when another process holds dovecot-uidlist.lock (NO [INUSE]).
  */
 int	mbox_save_copy(struct mbox_save *, struct mbox_view *src,
 	    const struct mbox_msg *m);

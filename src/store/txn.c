@@ -22,6 +22,11 @@
  * (in the loop: one fsync per directory for the whole round; with
  * io_uring: a stage of the round), then the rest are renamed.
  *
+ * A file already in place (tmp equal to final: a hard link to a durable
+ * file) costs neither an fdatasync nor a rename; its directory is
+ * synced with the others, so a COPY of any size by links costs one
+ * fsync per directory per round.
+ *
  * Rounds take transactions off the head of a list one at a time, so a
  * callback that cancels another transaction (or commits its own again)
  * never leaves a round walking a stale list.
@@ -83,6 +88,8 @@ static void	arm_fallback(void);
 static void	round_sync(void);
 static void	round_async(void);
 static int	name(const struct store_txn *, size_t, char *, char *);
+static int	in_place(const char *, const char *);
+static size_t	data_files(const struct store_txn *);
 static void	prepare(struct store_txn *);
 static size_t	barrier(const struct store_txn *);
 static size_t	place_barrier(struct store_txn *, size_t *);
@@ -363,6 +370,8 @@ round_sync(void)
 			if (name(t, i, tmp, final) == -1) {
 				t->err = errno;
 			} else if (final[0] != '\0') {
+				st.stats.inplace += (uint64_t)in_place(tmp,
+				    final);
 				dir_note(&ndirs, tmp);
 			}
 		}
@@ -452,7 +461,8 @@ round_async(void)
 	r->pending = 0;
 	r->stage = ROUND_DATA;
 	while ((t = st.waiting) != NULL) {
-		if (r->nfds + t->nfiles > ROUND_FDS_MAX && r->head != NULL) {
+		if (r->nfds + data_files(t) > ROUND_FDS_MAX &&
+		    r->head != NULL) {
 			break;		/* the next round takes it */
 		}
 		st.waiting = t->next;
@@ -472,6 +482,8 @@ round_async(void)
 		for (size_t i = 0; i < t->nfiles && !t->err; i++) {
 			if (name(t, i, tmp, final) == -1) {
 				t->err = errno;
+			} else if (in_place(tmp, final)) {
+				st.stats.inplace++;
 			} else if (final[0] != '\0') {
 				round_fsync(r, idx, tmp, 1);
 			}
@@ -502,6 +514,9 @@ round_fsync(struct round *r, uint32_t idx, const char *path, int datasync)
 	if (fd == -1) {
 		r->err = errno;
 		return;
+	}
+	if (datasync) {
+		st.stats.datasyncs++;
 	}
 	if (r->nfds < ROUND_FDS_MAX && uring_fsync(&st.uring, fd, datasync,
 	    (uint64_t)idx << 32 | r->gen) == 0) {
@@ -673,6 +688,32 @@ name(const struct store_txn *t, size_t i, char *tmp, char *final)
 	return 0;
 }
 
+/* A file already in place (txn.h): its data is durable, its name
+ * final; only its directory is synced. */
+static int
+in_place(const char *tmp, const char *final)
+{
+	return final[0] != '\0' && strcmp(tmp, final) == 0;
+}
+
+/* t's files whose data is synced one by one (io_uring rounds): not
+ * scratch files, not files already in place. A name that fails counts
+ * (the round finds the error). */
+static size_t
+data_files(const struct store_txn *t)
+{
+	char tmp[STORE_TXN_PATH_MAX], final[STORE_TXN_PATH_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nfiles; i++) {
+		if (name(t, i, tmp, final) == -1 || (final[0] != '\0' &&
+		    !in_place(tmp, final))) {
+			n++;
+		}
+	}
+	return n;
+}
+
 /* A: the caller's last files. */
 static void
 prepare(struct store_txn *t)
@@ -703,7 +744,7 @@ place_barrier(struct store_txn *t, size_t *ndirs)
 			t->err = errno;
 		} else if (final[0] == '\0') {
 			continue;
-		} else if (rename(tmp, final) == -1) {
+		} else if (!in_place(tmp, final) && rename(tmp, final) == -1) {
 			t->err = errno;
 		} else {
 			t->placed = i + 1;
@@ -738,7 +779,7 @@ place(struct store_txn *t, size_t from)
 			t->err = errno;
 		} else if (final[0] == '\0') {
 			continue;
-		} else if (rename(tmp, final) == -1) {
+		} else if (!in_place(tmp, final) && rename(tmp, final) == -1) {
 			t->err = errno;
 		} else {
 			t->placed = i + 1;
@@ -766,7 +807,8 @@ finish(struct store_txn *t)
 }
 
 /* Removes t's files from tmp/ and, for those already renamed, from
- * where they went (last first: a queue envelope before its message). */
+ * where they went (last first: a queue envelope before its message).
+ * A file in place is its own tmp: removed as well. */
 static void
 unlink_files(struct store_txn *t)
 {

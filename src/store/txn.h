@@ -71,8 +71,12 @@ typedef int store_txn_prepare_fn(void *arg);
 
 /* Names file i (0 <= i < nfiles): into tmp the path it was written
  * to, into final where it goes ("" for a scratch file: not synced,
- * removed once the others are in place). Either buffer may be NULL
- * when not wanted; each holds cap bytes. 0, or -1 with errno. */
+ * removed once the others are in place). A tmp equal to final is a
+ * file already in place whose data is durable (a hard link to a
+ * synced file, IMAP COPY): no data sync and no rename, only its
+ * directory is synced with the others; a failed transaction removes
+ * it as it removes the rest. Either buffer may be NULL when not
+ * wanted; each holds cap bytes. 0, or -1 with errno. */
 typedef int store_txn_name_fn(void *arg, size_t i, char *tmp, char *final,
     size_t cap);
 
@@ -117,6 +121,10 @@ struct store_txn_stats {
 	uint64_t	rounds;		/* rounds run */
 	uint64_t	syncs;		/* syncfs (in-loop rounds) */
 	uint64_t	fsyncs;		/* queued (io_uring rounds) */
+	uint64_t	datasyncs;	/* files' data synced one by one
+					 * (io_uring, or its fallback) */
+	uint64_t	inplace;	/* files already in place: no
+					 * data sync, no rename */
 	size_t		pending;	/* not yet called back */
 	int		uring;		/* 1: io_uring in use */
 };
