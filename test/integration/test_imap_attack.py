@@ -889,3 +889,42 @@ def test_list_of_500_long_names_reaches_the_client(srv, ret):
     assert sum(1 for g in got if g.startswith(b"* LIST")) == 506
     r.cmd("NOOP")
     r.close()
+
+
+@pytest.mark.parametrize("to", ["abcd", "b.c.d.e.f.g.h.i.j.k.l.m.n.o.p"])
+def test_rename_children_past_the_name_bounds(srv, to):
+    """RENAME whose children would get names over FOLDER_NAME_MAX (200)
+    or deeper than 16 levels: refused whole, nothing moved."""
+    s = srv()
+    r = logged(s)
+    r.cmd("CREATE a")
+    long_child = "a." + "z" * 198
+    r.cmd(f'CREATE "{long_child}"')
+    r.cmd("CREATE a.b")
+    before = sorted(os.listdir(maildir(s)))
+    _, t = r.cmd(f'RENAME a "{to}"', expect=None)
+    after = sorted(os.listdir(maildir(s)))
+    if tagged_ok(t):
+        got, _ = r.cmd('LIST "" "*"')
+        for g in got:
+            name = g.rsplit(b" ", 1)[1].strip(b'"')
+            assert len(name) <= 200, g
+            assert name.count(b".") < 16, g
+    else:
+        assert before == after
+    r.close()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "APPEND (NIL) stores a keyword named NIL, later served as FLAGS "
+    "(NIL), which parsers read as nil; Dovecot answers BAD (NIL is "
+    "not a flag atom)"))
+def test_append_nil_is_not_a_keyword(srv):
+    s = srv()
+    r = logged(s)
+    data = body(1)
+    r.send(f"a1 APPEND INBOX (NIL) {{{len(data)}+}}\r\n".encode() + data
+           + b"\r\n")
+    _, t = r.until("a1", expect=None)
+    assert not tagged_ok(t), t
+    r.close()
