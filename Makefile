@@ -243,19 +243,21 @@ test:
 # --- benchmarks (figures, never pass/fail) ---------------------------------
 BENCH_DIR ?= /var/tmp/wren-bench
 # Benchmarks link the same optimised objects as the binary.
-$(B)/bench/bench_%: test/bench/bench_%.c $(CORE_OBJ)
+$(B)/bench/bench_%: test/bench/bench_%.c $(CORE_OBJ) $(EXTRA_OBJ)
 	@mkdir -p $(dir $@)
-	@$(CC) -std=c99 -D_GNU_SOURCE $(OPT) -I$(B) -Isrc -o $@ $< \
-		$(CORE_OBJ) $(LDSTATIC) $(LDLIBS)
+	@$(CC) -std=c99 -D_GNU_SOURCE $(OPT) -I$(B) -Isrc $(EXTRA_INC) \
+		-o $@ $< $(CORE_OBJ) $(EXTRA_OBJ) $(LDSTATIC) $(LDLIBS)
 
 $(B)/bench/fsync_floor: test/bench/fsync_floor.c
 	@mkdir -p $(dir $@)
 	@$(CC) -O2 -o $@ $<
 
-bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor
+bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor \
+		$(B)/bench/bench_dkim
 	@board/deps.sh host test
 	@mkdir -p $(BENCH_DIR)
 	@$(B)/bench/bench_map $(CURDIR)/$(B)/wren $(BENCH_DIR)
+	@$(QEMU) $(B)/bench/bench_dkim test/data/dkim/rsa2048.pem
 	@/usr/bin/python3 test/bench/bench_smtp.py $(CURDIR)/$(B)/wren \
 		$(CURDIR)/$(B)/bench/fsync_floor $(BENCH_DIR)/smtp
 	@/usr/bin/python3 test/bench/bench_tls.py $(CURDIR)/$(B)/wren \

@@ -34,6 +34,7 @@
 #include "queue/runner.h"
 #include "dns/dns.h"
 #include "smtp/smtp.h"
+#include "tls/dkim_sign.h"
 #include "tls/tls.h"
 
 #define SERVE_EXTRA_FDS		64	/* listeners, signalfd, files */
@@ -129,10 +130,11 @@ cmd_serve(int argc, char **argv)
 		log_error("signalfd");
 		return 1;
 	}
-	/* The key is often readable by root only: load it before the
+	/* The keys are often readable by root only: load them before the
 	 * drop (renewals must then be readable by `user`, see README). */
 	if (tls_init(max, cfg_str(&s.cfg, CFG_TLS_CERT),
 	    cfg_str(&s.cfg, CFG_TLS_KEY), &e) == -1 ||
+	    (WREN_DKIM && dkim_setup(&s.cfg, &e) == -1) ||
 	    server_listen(&s, &e) == -1 || privs_drop(&pv, &e) == -1) {
 		log_errorx("%s", e.msg);
 		rc = 1;
@@ -315,6 +317,10 @@ server_reload(struct server *s)
 	maps_open(&s->maps, &s->cfg);
 	(void)tls_reload(cfg_str(&s->cfg, CFG_TLS_CERT),
 	    cfg_str(&s->cfg, CFG_TLS_KEY), 1);
+	if (WREN_DKIM && dkim_setup(&s->cfg, &e) == -1) {
+		log_warnx("reload: %s (the DKIM keys loaded before stay)",
+		    e.msg);
+	}
 	if (WREN_SMTP) {
 		smtp_reconfigure();
 	}
