@@ -123,6 +123,10 @@ mbox_disk_close(struct mbox *mb)
 		}
 	}
 	mb->wd_new = mb->wd_cur = -1;
+	if (mb->ul_fresh) {
+		mb->ul_fresh = 0;
+		(void)store_fsync_dir(mb->path);
+	}
 	if (mb->ul_fd != -1) {
 		close(mb->ul_fd);
 		mb->ul_fd = -1;
@@ -185,6 +189,7 @@ mbox_disk_shrink(struct mbox *mb)
 	}
 	close(fd);
 	if (rc == 0 && rename(lockp, p) == 0) {
+		mb->ul_fresh = 0;
 		(void)store_fsync_dir(mb->path);
 		return;		/* the lock file became the uidlist */
 	}
@@ -515,6 +520,15 @@ mbox_disk_record(struct mbox *mb, size_t n, mbox_disk_name_fn *name,
 		rc = -1;
 	}
 	close(fd);
+	if (rc == 0 && mb->ul_fresh) {
+		/* The uidlist was created empty: its name too, now that
+		 * it gives UIDs. */
+		if (store_fsync_dir(mb->path) == -1) {
+			rc = -1;
+		} else {
+			mb->ul_fresh = 0;
+		}
+	}
 	if (rc == -1) {
 		return -1;
 	}
@@ -922,7 +936,7 @@ assign_uids(struct mbox *mb, struct pending *pd)
 	size_t len = 0;
 	off_t at;
 	int fd, create, rc = 0;
-	uint32_t first;
+	uint32_t first, first0;
 
 	if (mb->ul_held > 0) {
 		/* A save of ours holds the lock until its files have
@@ -986,6 +1000,7 @@ assign_uids(struct mbox *mb, struct pending *pd)
 	if (mb->n > 0 && mb->msgs[mb->n - 1].uid >= first) {
 		first = mb->msgs[mb->n - 1].uid + 1;
 	}
+	first0 = first;
 	if (create) {
 		/* N past every UID given below, as Dovecot writes it. */
 		mb->hdr.next_uid = first + pd->n;
@@ -1034,7 +1049,15 @@ assign_uids(struct mbox *mb, struct pending *pd)
 	if (rc == 0 && len > 0 && store_write_all(fd, chunk, len) == -1) {
 		rc = -1;
 	}
-	if (rc == 0 && fdatasync(fd) == -1) {
+	/*
+	 * An empty folder's new uidlist (a folder just created, about to
+	 * receive a COPY) is not synced: lost in a crash before any UID
+	 * was written into it, it is written again with another
+	 * UIDVALIDITY, under which no client holds a UID. Its first UIDs
+	 * sync it, name included (ul_fresh; mbox_disk_record), as does
+	 * closing the folder: one sync fewer for the first COPY.
+	 */
+	if (rc == 0 && (!create || first != first0) && fdatasync(fd) == -1) {
 		rc = -1;
 	}
 	close(fd);
@@ -1045,7 +1068,10 @@ assign_uids(struct mbox *mb, struct pending *pd)
 		}
 	}
 	unlock_uidlist(mb);
-	if (create && rc == 0) {
+	if (create && rc == 0 && first == first0) {
+		mb->ul_fresh = 1;
+	} else if (rc == 0 && (create || (mb->ul_fresh && first != first0))) {
+		mb->ul_fresh = 0;
 		(void)store_fsync_dir(mb->path);
 	}
 	if (rc == 0) {

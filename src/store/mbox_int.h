@@ -31,6 +31,9 @@ struct mbox {
 	ino_t		 ul_ino;
 	off_t		 ul_size;	/* read up to here */
 	uint32_t	 ul_dead;	/* lines of expunged messages */
+	int		 ul_fresh;	/* created empty, its directory
+					 * entry not yet fsync'd: done
+					 * with the first UID written */
 	/* inotify */
 	int		 wd_new, wd_cur;
 	int		 rescan;	/* lost track: scan everything */

@@ -212,7 +212,9 @@ mbox_save_copy(struct mbox_save *s, struct mbox_view *src,
 	char from[MBOX_PATH_MAX], to[MBOX_PATH_MAX];
 	struct mbox *sm = src->mb, *dm = s->view.mb;
 	struct mbox_save_file *f;
+	struct maildir_name mn;
 	struct stat st;
+	const char *slash;
 	uint32_t idx, kw = 0;
 
 	if (dm == NULL || sm == NULL || s->fd != -1 ||
@@ -232,7 +234,13 @@ mbox_save_copy(struct mbox_save *s, struct mbox_view *src,
 	if (mbox_disk_file(sm, m, sm->state[idx], from, sizeof from) == -1) {
 		return -1;
 	}
-	if (stat(from, &st) == -1) {
+	/* The size for S=: from the source's name, as Dovecot names its
+	 * files (one inode: the same bytes), else from the file. */
+	slash = strrchr(from, '/');
+	if (slash != NULL && maildir_name_parse(slash + 1, strlen(slash + 1),
+	    &mn) == 0 && mn.has_size) {
+		st.st_size = (off_t)mn.size;
+	} else if (stat(from, &st) == -1) {
 		if (errno == ENOENT) {
 			sm->rescan = 1;		/* renamed or expunged */
 		}
