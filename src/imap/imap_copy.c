@@ -2,11 +2,12 @@
  * imap_copy.c - COPY (RFC 3501 6.4.7) and MOVE (RFC 6851), with
  * COPYUID (RFC 4315 3).
  *
- * A job: the set is walked in order and each message hard-linked into
- * the destination's tmp/ (one inode, no second write on an SD card;
- * a copy where links cannot be made), MBOX_SAVE_MAX at a time; each
- * batch is committed through the store transaction and numbered in
- * order, so the destination UIDs follow the source set. A batch that
+ * A job: the set is walked in order and each message hard-linked to
+ * its final name in the destination (one inode, no second write on an
+ * SD card; a copy where links cannot be made), MBOX_COPY_MAX at a
+ * time; each batch is committed through the store transaction (one
+ * directory fsync, one uidlist fdatasync) and numbered in order, so
+ * the destination UIDs follow the source set. A batch that
  * fails takes the earlier ones with it (COPY is all or nothing). MOVE
  * then expunges the sources: "* OK [COPYUID ...]", the EXPUNGEs, the
  * tagged OK.
@@ -114,6 +115,9 @@ copy_step(struct imap_session *s)
 			if (errno == ENOENT) {
 				fail(s, "[EXPUNGEISSUED] ", "Some of the "
 				    "messages were expunged meanwhile");
+			} else if (errno == EAGAIN) {
+				fail(s, "[INUSE] ", "The mailbox is locked; "
+				    "try again");
 			} else {
 				fail(s, errno == ENOSPC || errno == EDQUOT ?
 				    "[OVERQUOTA] " : "[SERVERBUG] ", "Cannot "
