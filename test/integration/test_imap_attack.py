@@ -31,10 +31,6 @@ pytestmark = pytest.mark.skipif(bool(REFERENCE),
                                 reason="attacks wren itself")
 
 # Bugs found by these tests, not fixed yet (the lead flips the marks).
-BUG_APPEND_NAME_LITERAL = pytest.mark.xfail(strict=True, reason=(
-    "APPEND {4}\r\nSent {n}: the mailbox as a literal answers BAD "
-    "Missing argument (imap_append.c head_parse: the marker parses as "
-    "the mailbox, then the message is missing)"))
 BUG_MOVE_RANGES = pytest.mark.xfail(strict=True, reason=(
     "MOVE of a set over MBOX_UIDSET_MAX (128) ranges copies all but "
     "expunges only the first 128 ranges, and answers OK "
@@ -47,9 +43,14 @@ BUG_SUBS_BOUND = pytest.mark.xfail(strict=True, reason=(
     "within sizeof subs_buf), then unreadable: LSUB empty, "
     "(UN)SUBSCRIBE NO [LIMIT] for good"))
 BUG_RENAME_TMP = pytest.mark.xfail(strict=True, reason=(
-    "APPEND/COPY into a folder renamed meanwhile: NO [SERVERBUG] and "
-    "the files stay in the new name's tmp/ (the abort unlinks by the "
-    "old path)"))
+    "APPEND into a folder renamed meanwhile: NO [SERVERBUG] and the "
+    "file stays in the new name's tmp/ (the abort unlinks by the old "
+    "path)"))
+# A race (the RENAME must land between two batches): not strict.
+BUG_RENAME_COPY = pytest.mark.xfail(strict=False, reason=(
+    "COPY whose destination is renamed between batches: NO [SERVERBUG] "
+    "but the batches already committed stay in the renamed folder "
+    "(the undo works by the old path): not all or nothing"))
 BUG_EXPUNGE_FLOOD = pytest.mark.xfail(strict=True, reason=(
     "about 4,500 EXPUNGE responses at once (MOVE, EXPUNGE, or another "
     "session's NOOP) overflow c->out + the 64 KB spill: 'output "
@@ -265,7 +266,6 @@ def test_append_zero_byte_literal(srv):
     r.close()
 
 
-@BUG_APPEND_NAME_LITERAL
 def test_append_mailbox_name_as_literal(srv):
     s = srv()
     r = logged(s)
@@ -348,18 +348,22 @@ def test_append_odd_dates(srv, date):
 
 
 @pytest.mark.parametrize("date,epoch", [
-    pytest.param("31-Dec-1969 23:59:59 +0000", -1, marks=BUG_EPOCH_DATE),
+    ("31-Dec-1969 23:59:59 +0000", -1),
     pytest.param("01-Jan-1970 00:00:00 +0000", 0, marks=BUG_EPOCH_DATE),
     ("01-Jan-1970 00:00:01 +0000", 1),
     ("01-Jan-2000 00:00:00 +0100", 946681200)])
 def test_append_date_is_the_internal_date(srv, date, epoch):
-    """RFC 3501 6.3.11: the date-time sets the internal date."""
+    """RFC 3501 6.3.11: the date-time sets the internal date (or the
+    APPEND is refused, for one before 1970); never "now" instead."""
     s = srv()
     r = logged(s)
     data = body(1)
     r.send(f'a1 APPEND INBOX "{date}" {{{len(data)}+}}\r\n'.encode()
            + data + b"\r\n")
-    r.until("a1")
+    _, t = r.until("a1", expect=None)
+    if epoch < 0 and not tagged_ok(t):
+        return          # refused, as it cannot be kept: fair
+    assert tagged_ok(t), t
     files_ = msgs(maildir(s))
     sub = "new" if files(maildir(s), "new") else "cur"
     assert int(os.stat(maildir(s) / sub / files_[0]).st_mtime) == epoch
@@ -489,8 +493,13 @@ def test_move_while_other_expunges(srv):
     a.cmd("NOOP")
     src = len(msgs(maildir(s)))
     dst = len(msgs(maildir(s, "Dest")))
-    # nothing lost, nothing doubled
-    assert src + dst == 499, (t, src, dst)
+    # nothing lost, nothing doubled: the EXPUNGE may come before,
+    # between or after the batches
+    if tagged_ok(t):
+        assert src == 0 and 499 <= dst <= 1000, (t, src, dst)
+    else:
+        assert src + dst == 499 or (src == 499 and dst == 0), \
+            (t, src, dst)
     assert tmp_files(s) == []
     a.close()
     b.close()
@@ -724,8 +733,11 @@ def test_append_while_folder_deleted_or_renamed(srv, op):
 
 
 @pytest.mark.parametrize("op", [
-    "DELETE X", pytest.param("RENAME X Y", marks=BUG_RENAME_TMP)])
+    "DELETE X", pytest.param("RENAME X Y", marks=BUG_RENAME_COPY)])
 def test_copy_while_folder_deleted_or_renamed(srv, op):
+    """COPY racing DELETE/RENAME of its destination (either may come
+    first): all or nothing in the destination, under its old or new
+    name, and nothing left in tmp/."""
     s = srv()
     for i in range(5000):
         s.put(b"Subject: x\n\nx\n")
@@ -735,18 +747,16 @@ def test_copy_while_folder_deleted_or_renamed(srv, op):
     b = logged(s)
     tag = a.tag()
     a.send(f"{tag} COPY 1:* X\r\n")
-    time.sleep(0.5)
+    time.sleep(0.05)
     b.cmd(op, expect=None)
     got, t = a.until(tag, expect=None)
     time.sleep(1.5)
     a.cmd("NOOP")
-    dst = [m for m in all_messages(s)]
-    if tagged_ok(t):
-        got, _ = a.cmd('LIST "" "*" RETURN (STATUS (MESSAGES))')
-        assert any(b"MESSAGES 5000" in g and b"INBOX" not in g
-                   for g in got), (t, got)
-    else:
-        assert len(dst) == 5000, (t, len(dst))
+    n = sum(len(msgs(maildir(s, f))) for f in ("X", "Y")
+            if maildir(s, f).exists())
+    assert n in (0, 5000), (t, n)
+    if not tagged_ok(t):
+        assert n == 0, (t, n)
     assert tmp_files(s) == []
     a.close()
     b.close()
