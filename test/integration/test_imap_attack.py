@@ -691,7 +691,7 @@ def test_create_name_edges(srv, name, ok):
     r.close()
 
 
-# --- APPEND racing folder operations ------------------------------------------
+# --- APPEND racing folder operations ---------------------------------------
 
 
 def all_messages(s):
