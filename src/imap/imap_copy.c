@@ -18,6 +18,7 @@
  *   set done --> [MOVE: expunge] --> OK [COPYUID v src dst]
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/fmt.h"
@@ -28,6 +29,9 @@ static void	copy_step(struct imap_session *);
 static void	copy_abort(struct imap_session *);
 static void	batch_done(void *, int err, uint32_t uidvalidity,
 		    uint32_t first, size_t n);
+static int	set_ranges(struct imap_session *, const struct imap_arg *);
+static int	range_cmp(const void *, const void *);
+static int	in_set(void *, uint32_t uid);
 static int	next_message(struct imap_session *);
 static void	finish(struct imap_session *);
 static void	fail(struct imap_session *, const char *code,
@@ -56,7 +60,11 @@ start(struct imap_session *s, int move)
 		imap_tagged(s, "NO", "[TRYCREATE] No such mailbox");
 		return;
 	}
-	memset(cp, 0, sizeof *cp);
+	cp->nranges = cp->ri = 0;
+	if (set_ranges(s, set) == -1) {
+		return;
+	}
+	memset(&cp->save, 0, sizeof cp->save);
 	if (mbox_save_begin(&cp->save, path, &e) == -1) {
 		if (errno == ENOENT) {
 			imap_tagged(s, "NO", "[TRYCREATE] No such mailbox");
@@ -71,13 +79,13 @@ start(struct imap_session *s, int move)
 	}
 	cp->move = move;
 	cp->begun = 1;
+	cp->waiting = cp->err = cp->src_cut = 0;
+	cp->uidvalidity = 0;
 	mbox_uidset_init(&cp->src);
 	mbox_uidset_init(&cp->dst);
 	memset(&ws->job, 0, sizeof ws->job);
 	ws->job.st.fd = -1;
 	ws->job.uid = ws->cmd.uid;
-	imap_seqset_begin(&ws->job.it, set->p, set->len, ws->job.uid ?
-	    mbox_view_last_uid(&s->view) : s->view.exists);
 	imap_job_run(s, copy_step, copy_abort);
 }
 
@@ -163,44 +171,121 @@ batch_done(void *arg, int err, uint32_t uidvalidity, uint32_t first,
 	imap_job_yield(s);	/* the next step, from the loop */
 }
 
+/*
+ * The set as sorted, merged UID ranges, once at the start: a message
+ * named twice is copied once (a set is a set), the walk is in UID
+ * order, and MOVE expunges exactly what the set named however
+ * scattered its UIDs are. Sequence numbers become UIDs now: the view
+ * does not change under the job (no EXPUNGE is told meanwhile). 0, or
+ * -1 with a reply sent.
+ */
+static int
+set_ranges(struct imap_session *s, const struct imap_arg *set)
+{
+	struct imap_copy *cp = &s->ws->u.copy;
+	struct imap_seqset_iter it;
+	uint32_t lo, hi;
+	size_t n = 0;
+
+	imap_seqset_begin(&it, set->p, set->len, s->ws->cmd.uid ?
+	    mbox_view_last_uid(&s->view) : s->view.exists);
+	while (imap_seqset_next(&it, &lo, &hi) == 1) {
+		if (hi == 0) {
+			continue;	/* "*" in an empty mailbox */
+		}
+		if (!s->ws->cmd.uid) {
+			const struct mbox_msg *a = mbox_view_seq(&s->view, lo);
+			const struct mbox_msg *b = mbox_view_seq(&s->view, hi);
+
+			if (a == NULL || b == NULL) {
+				continue;	/* checked before: cannot be */
+			}
+			lo = a->uid;
+			hi = b->uid;
+		}
+		if (n == IMAP_COPY_RANGES_MAX) {
+			imap_tagged(s, "NO", "[LIMIT] Sequence set too long");
+			return -1;
+		}
+		cp->range[n].lo = lo;
+		cp->range[n].hi = hi;
+		n++;
+	}
+	qsort(cp->range, n, sizeof cp->range[0], range_cmp);
+	cp->nranges = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct imap_uid_range *last = cp->nranges > 0 ?
+		    &cp->range[cp->nranges - 1] : NULL;
+
+		if (last != NULL && (uint64_t)cp->range[i].lo <=
+		    (uint64_t)last->hi + 1) {
+			if (cp->range[i].hi > last->hi) {
+				last->hi = cp->range[i].hi;
+			}
+		} else {
+			cp->range[cp->nranges++] = cp->range[i];
+		}
+	}
+	return 0;
+}
+
+static int
+range_cmp(const void *a, const void *b)
+{
+	const struct imap_uid_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* MOVE's expunge: 1 when the set named uid (a binary search). */
+static int
+in_set(void *arg, uint32_t uid)
+{
+	const struct imap_copy *cp = arg;
+	size_t lo = 0, hi = cp->nranges;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uid < cp->range[mid].lo) {
+			hi = mid;
+		} else if (uid > cp->range[mid].hi) {
+			lo = mid + 1;
+		} else {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* The next message of the set into j->msg: 1, or 0 at the end. */
 static int
 next_message(struct imap_session *s)
 {
+	struct imap_copy *cp = &s->ws->u.copy;
 	struct imap_job *j = &s->ws->job;
 
-	for (;;) {
-		if (j->hi == 0 || j->cur > j->hi || j->cur == 0) {
-			if (imap_seqset_next(&j->it, &j->lo, &j->hi) != 1) {
-				return 0;
-			}
-			if (j->hi == 0) {
-				continue;	/* "*" in an empty mailbox */
-			}
-			j->cur = j->lo == 0 ? 1 : j->lo;
-		}
-		if (j->uid) {
-			const struct mbox_msg *m = mbox_view_uid_ge(&s->view,
-			    j->cur, &j->seq);
+	while (cp->ri < cp->nranges) {
+		const struct imap_uid_range *r = &cp->range[cp->ri];
+		const struct mbox_msg *m;
 
-			if (m == NULL || m->uid > j->hi) {
-				j->cur = j->hi = 0;
-				continue;
-			}
-			j->msg = m;
-			j->cur = m->uid == UINT32_MAX ? 0 : m->uid + 1;
-			if (j->cur == 0) {
-				j->hi = 0;
-			}
-			return 1;
+		if (j->cur < r->lo) {
+			j->cur = r->lo;
 		}
-		j->msg = mbox_view_seq(&s->view, j->cur);
-		j->seq = j->cur;
-		j->cur = j->cur == UINT32_MAX ? 0 : j->cur + 1;
-		if (j->msg != NULL) {
-			return 1;
+		m = mbox_view_uid_ge(&s->view, j->cur, &j->seq);
+		if (m == NULL || m->uid > r->hi) {
+			cp->ri++;
+			continue;
 		}
+		j->msg = m;
+		if (m->uid == UINT32_MAX) {
+			cp->ri = cp->nranges;	/* no UID after it */
+		} else {
+			j->cur = m->uid + 1;
+		}
+		return 1;
 	}
+	return 0;
 }
 
 static void
@@ -226,8 +311,8 @@ finish(struct imap_session *s)
 			(void)imap_outf(s, "* OK %sMoved\r\n", code);
 		}
 		imap_updates(s, 1);
-		if (cp->src.n > 0 && mbox_expunge_uids(&s->view,
-		    mbox_uidset_want, &cp->src, imap_update_event, s) == -1) {
+		if (cp->src.n > 0 && mbox_expunge_uids(&s->view, in_set, cp,
+		    imap_update_event, s) == -1) {
 			imap_tagged(s, "NO", "Copied, but some messages could "
 			    "not be removed from this mailbox");
 			imap_job_done(s);

@@ -105,10 +105,21 @@ struct imap_append {
 	struct err	 e;
 };
 
+/* The UID ranges of a COPY/MOVE set, sorted and merged: a set of a
+ * line's length has at most one range per two octets ("1,3,5"). */
+#define IMAP_COPY_RANGES_MAX	(IMAP_LINE_MAX / 2)
+
+struct imap_uid_range {
+	uint32_t	lo, hi;
+};
+
 /* A COPY or MOVE in progress (imap_copy.c). */
 struct imap_copy {
 	struct mbox_save	 save;	/* the batch being linked */
-	struct mbox_uidset	 src, dst;	/* for COPYUID, MOVE */
+	struct mbox_uidset	 src, dst;	/* for COPYUID */
+	struct imap_uid_range	 range[IMAP_COPY_RANGES_MAX];
+	size_t			 nranges;	/* the set, as UIDs */
+	size_t			 ri;		/* the range being walked */
 	uint32_t		 uidvalidity;	/* the destination's */
 	int			 move;
 	int			 begun;		/* save begun, not ended */

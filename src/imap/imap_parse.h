@@ -490,8 +490,8 @@ enum imap_perr	imap_list_parse(const struct imap_cmd *,
  * the marker alone means the literal announced is the mailbox name
  * itself (mailbox is then NULL). Flags as in STORE (\Recent
  * refused); the date-time is RFC 3501's "dd-Mon-yyyy hh:mm:ss +zzzz"
- * (day may be " d"), any other is IMAP_PE_DATE, as is one before
- * 1970 (a file's mtime holds the INTERNALDATE).
+ * (day may be " d"), any other is IMAP_PE_DATE, as is the epoch or
+ * a date before it (a file's mtime holds the INTERNALDATE, 0 = now).
  */
 struct imap_append_args {
 	const struct imap_arg	*mailbox;	/* NULL: see above */

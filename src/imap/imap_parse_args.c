@@ -727,8 +727,8 @@ store_flag(struct imap_store *st, const struct imap_arg *a)
 static enum imap_perr
 keyword_check(const struct imap_arg *a)
 {
-	if (a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_NUMBER &&
-	    a->type != IMAP_ARG_NIL) {
+	/* NIL is no keyword: clients would read FLAGS (NIL) as nil. */
+	if (a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_NUMBER) {
 		return IMAP_PE_FLAG;
 	}
 	if (a->flags & (IMAP_AF_WILD | IMAP_AF_BSLASH) ||
@@ -978,7 +978,9 @@ parse_date_time(const struct imap_arg *a, int64_t *t)
 	}
 	*t = (int64_t)days_from_civil(y, m + 1, d) * 86400 + hh * 3600 +
 	    mm * 60 + ss - (p[21] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
-	return *t < 0 ? -1 : 0;
+	/* The store keeps it as the file's mtime, where 0 means "now":
+	 * the epoch itself and before are refused. */
+	return *t <= 0 ? -1 : 0;
 }
 
 /* n decimal digits at p into *v: 0, or -1 when one is not a digit. */

@@ -785,7 +785,7 @@ subs_update(const char *root, const struct folder_name *names, size_t n,
 	unsigned found = 0;	/* bit i: names[i] is in the file */
 	struct subs_reader r;
 	struct folder_name fn;
-	size_t inlen = 0, outlen = 0;
+	size_t inlen = 0, outlen = 0, kept = 0;
 	enum subs_ev ev;
 	int rc, changed = 0;
 
@@ -830,13 +830,22 @@ subs_update(const char *root, const struct folder_name *names, size_t n,
 			(void)err_set(e, "Too many subscriptions");
 			return FOLDER_LIMIT;
 		}
+		kept += keep;
 	}
 	for (size_t i = 0; on && i < n; i++) {
 		if (found & (1U << i)) {
 			continue;
 		}
 		changed = 1;
-		if (subs_put(subs_buf, sizeof subs_buf, &outlen,
+		/* A listing must hold them all (with the folders), and a
+		 * read take the file back: over SUBS_FILE_MAX it could
+		 * never be read (nor repaired) again. */
+		if (++kept > FOLDER_SUBS_MAX) {
+			(void)err_set(e, "Too many subscriptions (%d at most)",
+			    FOLDER_SUBS_MAX);
+			return FOLDER_LIMIT;
+		}
+		if (subs_put(subs_buf, SUBS_FILE_MAX, &outlen,
 		    names[i].name, names[i].len) == -1) {
 			(void)err_set(e, "Too many subscriptions");
 			return FOLDER_LIMIT;

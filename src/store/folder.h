@@ -37,6 +37,10 @@
  * fit is refused with LIMIT. 512 entries are ~110 KB. */
 #define FOLDER_LIST_MAX		512
 
+/* Names SUBSCRIBE keeps at most: half a listing, so folders and
+ * subscriptions are listed whole together in the usual case. */
+#define FOLDER_SUBS_MAX		(FOLDER_LIST_MAX / 2)
+
 /* Directory entries of the root read by one listing or rename: the
  * folders plus Maildir's and Dovecot's own files, with room. */
 #define FOLDER_SCAN_MAX		(4 * FOLDER_LIST_MAX)

@@ -628,8 +628,11 @@ test_subscribe(void **state)
 		static char old[SUBS_FILE_MAX], want[SUBS_FILE_MAX + 64];
 		size_t ol = 0, wl;
 
+		int i;
+
 		wl = (size_t)snprintf(want, sizeof want, "V\t2\n\n");
-		for (int i = 0; ol + 16 < sizeof old; i++) {
+		for (i = 0; i < FOLDER_SUBS_MAX - 1 && ol + 16 < sizeof old;
+		    i++) {
 			ol += (size_t)snprintf(old + ol, sizeof old - ol,
 			    "n%d.%d\n", i, i % 7);
 			wl += (size_t)snprintf(want + wl, sizeof want - wl,
@@ -640,6 +643,14 @@ test_subscribe(void **state)
 		assert_int_equal(folder_subscribe(fx->root, "inbox.new", 9, 1,
 		    &e), 0);
 		expect_file("big old form", fx->root, "subscriptions", want);
+		/* Full (FOLDER_SUBS_MAX names): one more is LIMIT, and the
+		 * file stays as it was, readable: UNSUBSCRIBE works. */
+		assert_int_equal(i + 1, FOLDER_SUBS_MAX);
+		assert_int_equal(folder_subscribe(fx->root, "one.more", 8, 1,
+		    &e), FOLDER_LIMIT);
+		expect_file("full", fx->root, "subscriptions", want);
+		assert_int_equal(folder_subscribe(fx->root, "inbox.new", 9, 0,
+		    &e), 0);
 	}
 	/* Too big a file: LIMIT, not a cut. */
 	{

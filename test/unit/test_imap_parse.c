@@ -1326,7 +1326,8 @@ static const struct append_case append_cases[] = {
 	 * imap_append_parse does not look at. */
 	AOK("the marker alone: the literal is the mailbox",
 	    "a DELETE MARK", NULL, 0, "", -1),
-	ADT("the epoch", "01-Jan-1970 00:00:00 +0000", 0),
+	ADTBAD("the epoch itself: refused (0 is \"now\" to the store)",
+	    "01-Jan-1970 00:00:00 +0000"),
 	ADT("space-padded day", " 1-Jan-2020 00:00:00 +0000", 1577836800),
 	ADT("two-digit day, month in lower case",
 	    "01-jan-2020 00:00:00 +0000", 1577836800),
