@@ -1047,8 +1047,10 @@ cmd_expunge(struct imap_session *s)
 static void
 cmd_idle(struct imap_session *s)
 {
-	imap_updates(s, 1);
+	/* The continuation first, as Dovecot: a client waits for it
+	 * before it reads updates as IDLE's. */
 	(void)imap_outf(s, "+ idling\r\n");
+	imap_updates(s, 1);
 	s->busy = IMAP_B_IDLE;
 	memcpy(s->idle_tag, s->ws->tag, sizeof s->idle_tag);
 	(void)ev_timer_in(imap.ev, &s->idle_tick, 2 * 60 * 1000);
