@@ -34,7 +34,12 @@
 				 * are file names) */
 #define IMAP_YIELD_MS	1	/* a yielding job's next slice: the
 				 * next loop turn */
-#define IMAP_SPILL_MAX	65536	/* output that did not fit c->out */
+#define IMAP_SPILL_MAX	(256 * 1024)	/* output that did not fit
+				 * c->out: what one command may answer at
+				 * once without the client reading (the
+				 * EXPUNGEs of 15,000 messages, a LIST of
+				 * 512 long names); address space, its
+				 * pages touched only as used */
 #define IMAP_CHUNK	16384	/* file reads while streaming a body */
 #define IMAP_UIDSET_TEXT_MAX	1024	/* APPENDUID/COPYUID sets as text */
 #define IMAP_STREAM_BUF	32768	/* output lent to the connection while
