@@ -34,6 +34,7 @@
 
 #include "cli/check_dns.h"
 #include "cli/cli.h"
+#include "core/der.h"
 #include "core/file.h"
 #include "core/fmt.h"
 #include "core/privs.h"
@@ -87,8 +88,6 @@ static int	cert_parse(const unsigned char *, size_t,
 static void	cert_rdns(const unsigned char *, size_t,
 		    struct cert_names *);
 static int	host_match(const unsigned char *, size_t, const char *);
-static int	der_get(const unsigned char **, const unsigned char *,
-		    unsigned *, const unsigned char **, size_t *);
 
 int
 cmd_check(int argc, char **argv)
@@ -974,35 +973,3 @@ host_match(const unsigned char *name, size_t nlen, const char *host)
 	    strncasecmp((const char *)name + 2, dot + 1, nlen - 2) == 0;
 }
 
-/* One DER element at *p (definite length of at most 3 bytes, within
- * end): its tag and contents; *p moves past it. */
-static int
-der_get(const unsigned char **p, const unsigned char *end, unsigned *tag,
-    const unsigned char **v, size_t *len)
-{
-	const unsigned char *q = *p;
-	size_t l, k;
-
-	if (end - q < 2) {
-		return -1;
-	}
-	*tag = q[0];
-	l = q[1];
-	q += 2;
-	if (l & 0x80) {
-		k = l & 0x7f;
-		if (k == 0 || k > 3 || (size_t)(end - q) < k) {
-			return -1;
-		}
-		for (l = 0; k > 0; k--) {
-			l = (l << 8) | *q++;
-		}
-	}
-	if ((size_t)(end - q) < l) {
-		return -1;
-	}
-	*v = q;
-	*len = l;
-	*p = q + l;
-	return 0;
-}

@@ -34,6 +34,7 @@
 
 #include "cli/check_dns.h"
 #include "cli/cli.h"
+#include "core/der.h"
 #include "core/addr.h"
 #include "core/ev.h"
 #include "core/fmt.h"
@@ -165,8 +166,6 @@ static int	dkim_key_modulus(const char *, unsigned char *, size_t *,
 static int	on_pem(void *, const char *, const unsigned char *, size_t);
 static int	spki_modulus(const unsigned char *, size_t,
 		    const unsigned char **, size_t *);
-static int	der_get(const unsigned char **, const unsigned char *,
-		    unsigned *, const unsigned char **, size_t *);
 static void	dkim_fix(struct chk *, const char *, const char *,
 		    const char *);
 static void	check_dmarc(struct chk *, const char *);
@@ -1324,39 +1323,6 @@ spki_modulus(const unsigned char *der, size_t len, const unsigned char **n,
 	}
 	*n = v;
 	*nlen = vlen;
-	return 0;
-}
-
-/* One DER element at *p within end (short or long length of at most 3
- * octets): its tag and contents; *p moves past it. */
-static int
-der_get(const unsigned char **p, const unsigned char *end, unsigned *tag,
-    const unsigned char **v, size_t *len)
-{
-	const unsigned char *q = *p;
-	size_t l, k;
-
-	if (end - q < 2) {
-		return -1;
-	}
-	*tag = q[0];
-	l = q[1];
-	q += 2;
-	if (l & 0x80) {
-		k = l & 0x7f;
-		if (k == 0 || k > 3 || (size_t)(end - q) < k) {
-			return -1;
-		}
-		for (l = 0; k > 0; k--) {
-			l = (l << 8) | *q++;
-		}
-	}
-	if ((size_t)(end - q) < l) {
-		return -1;
-	}
-	*v = q;
-	*len = l;
-	*p = q + l;
 	return 0;
 }
 

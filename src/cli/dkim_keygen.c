@@ -34,6 +34,7 @@
 #include <bearssl.h>
 
 #include "cli/cli.h"
+#include "core/der.h"
 #include "core/fmt.h"
 #include "msg/base64.h"
 #include "msg/dkim_canon.h"
@@ -77,8 +78,6 @@ static int	on_pem(void *, const char *, const unsigned char *, size_t);
 static int	rsa_numbers(const unsigned char *, size_t,
 		    const unsigned char **, size_t *, const unsigned char **,
 		    size_t *);
-static int	der_get(const unsigned char **, const unsigned char *,
-		    unsigned *, const unsigned char **, size_t *);
 static size_t	spki_build(const unsigned char *, size_t,
 		    const unsigned char *, size_t, unsigned char *, size_t);
 static size_t	der_header(unsigned char *, unsigned, size_t);
@@ -479,39 +478,6 @@ rsa_numbers(const unsigned char *der, size_t len, const unsigned char **n,
 	}
 	*e = v;
 	*elen = vlen;
-	return 0;
-}
-
-/* One DER element at *p (short or long length form, at most 3 length
- * bytes, within end): its tag and contents; *p moves past it. */
-static int
-der_get(const unsigned char **p, const unsigned char *end, unsigned *tag,
-    const unsigned char **v, size_t *len)
-{
-	const unsigned char *q = *p;
-	size_t l, k;
-
-	if (end - q < 2) {
-		return -1;
-	}
-	*tag = q[0];
-	l = q[1];
-	q += 2;
-	if (l & 0x80) {
-		k = l & 0x7f;
-		if (k == 0 || k > 3 || (size_t)(end - q) < k) {
-			return -1;
-		}
-		for (l = 0; k > 0; k--) {
-			l = (l << 8) | *q++;
-		}
-	}
-	if ((size_t)(end - q) < l) {
-		return -1;
-	}
-	*v = q;
-	*len = l;
-	*p = q + l;
 	return 0;
 }
 

@@ -1,0 +1,27 @@
+/*
+ * der.h - reading DER (ITU-T X.690 8.1, 10.1), sans-I/O: one element at
+ * a time, tag and contents, for the few ASN.1 structures wren reads
+ * itself (certificate names for `wren check`, RSA public keys for DKIM
+ * records). BearSSL decodes everything it signs or verifies with.
+ *
+ *   const unsigned char *p = buf, *end = buf + len, *v;
+ *   while (p < end && der_get(&p, end, &tag, &v, &vlen) == 0) ...
+ */
+#ifndef WREN_DER_H
+#define WREN_DER_H
+
+#include <stddef.h>
+
+/* Length octets a length may have after its 0x8N octet: 3 covers
+ * every structure we read (16 MB). */
+#define DER_LEN_OCTETS_MAX	3
+
+/* One element at *p, all of it before end: 0 with its tag (the first
+ * octet; only one-octet tags are read), its contents v[0..len), and *p
+ * past it; -1 (nothing moved) when it is cut short, has an
+ * indefinite length (0x80) or more than DER_LEN_OCTETS_MAX length
+ * octets. */
+int	der_get(const unsigned char **p, const unsigned char *end,
+	    unsigned *tag, const unsigned char **v, size_t *len);
+
+#endif
