@@ -44,7 +44,9 @@ BUG_RENAME_COPY = pytest.mark.xfail(strict=False, reason=(
     "([SERVERBUG] or [EXPUNGEISSUED]) but the batches already "
     "committed stay in the renamed folder "
     "(the undo works by the old path): not all or nothing"))
-BUG_LIST_STATUS_STALL = pytest.mark.xfail(strict=True, reason=(
+# Not strict: how long the stall lasts depends on the machine (under
+# QEMU's scaled bound it can pass).
+BUG_LIST_STATUS_STALL = pytest.mark.xfail(strict=False, reason=(
     "LIST RETURN (STATUS) opens every folder in one loop turn "
     "(imap_mailbox.c status_out per entry, no job): 300 never-opened "
     "folders stall every session for about a second"))
