@@ -25,6 +25,7 @@
 #include "core/limits.h"
 #include "imap/imap.h"
 #include "imap/imap_parse.h"
+#include "store/folder.h"
 #include "store/mbox.h"
 #include "store/mbox_save.h"
 
@@ -134,6 +135,25 @@ struct imap_copy {
 						 * COPYUID */
 };
 
+/* A LIST or LSUB (imap_mailbox.c): the listing, the patterns and the
+ * next entry. One with RETURN (STATUS) is a job and keeps them in its
+ * workspace between slices; the others run to their end in one call. */
+struct imap_list {
+	struct folder_list	 l;
+	struct imap_list_args	 la;
+	char			 full[IMAP_LIST_PATTERNS_MAX]
+				    [2 * FOLDER_NAME_MAX + 2];
+	const char		*fullp[IMAP_LIST_PATTERNS_MAX];
+	size_t			 flen[IMAP_LIST_PATTERNS_MAX];	/* each
+						 * reference + pattern */
+	size_t			 next;		/* entry of l to answer */
+	int			 lsub;
+	uint64_t		 slice;		/* ev_clock_ms() at the
+						 * slice's start */
+	int			 yielded;	/* the next step begins a
+						 * slice */
+};
+
 struct imap_ws {
 	char		 buf[IMAP_CMD_MAX];
 	size_t		 len;		/* bytes of the command kept */
@@ -145,6 +165,7 @@ struct imap_ws {
 		struct imap_search	search;
 		struct imap_append	append;
 		struct imap_copy	copy;
+		struct imap_list	list;
 	} u;
 	int		 appending;	/* u.append is in use */
 	struct imap_job	 job;
@@ -211,7 +232,9 @@ void	imap_job_done(struct imap_session *);
 /* The session goes away: the job's abort runs (if any). */
 void	imap_job_cancel(struct imap_session *);
 /* A job that has worked IMAP_STEP_MS without filling the output asks
- * to go on at the next loop turn, so other sessions are served. */
+ * to go on at the next loop turn, so other sessions are served; until
+ * then imap_job_step does nothing (the output's flush or the client's
+ * input would run it again in the same turn). */
 void	imap_job_yield(struct imap_session *);
 
 /* imap_out.c: untagged EXISTS, RECENT, FETCH FLAGS (and EXPUNGE when

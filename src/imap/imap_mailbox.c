@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/ev.h"
 #include "core/fmt.h"
 #include "core/log.h"
 #include "imap/imap_int.h"
@@ -23,10 +24,11 @@
  * DELETE job: a few milliseconds of unlink. */
 #define REAP_BUDGET	64
 
-/* One listing for the process: LIST and RENAME run to their end
- * within one call (FOLDER_LIST_MAX entries, ~110 KB of BSS, touched
- * only when used). */
-static struct folder_list listing;
+/* One listing for the process: LIST without STATUS, LSUB and RENAME
+ * run to their end within one call (FOLDER_LIST_MAX entries, ~115 KB
+ * of BSS, touched only when used). A LIST with STATUS is a job and
+ * has its own in its workspace. */
+static struct imap_list once;
 
 static int		 root_of(const struct imap_session *, char *, size_t);
 static int		 name_arg(struct imap_session *, const struct imap_arg *,
@@ -34,8 +36,14 @@ static int		 name_arg(struct imap_session *, const struct imap_arg *,
 static void		 folder_no(struct imap_session *, int rc,
 			    const struct err *);
 static void		 list(struct imap_session *, int lsub);
-static int		 list_match(const char *full[], const size_t flen[],
-			    unsigned n, const char *name, size_t len);
+static void		 list_step(struct imap_session *);
+static void		 list_entry(struct imap_session *,
+			    const struct imap_list *, size_t i);
+static void		 mark_subscribed_below(struct imap_list *,
+			    int unmatched);
+static int		 list_match(const char *const full[],
+			    const size_t flen[], unsigned n, const char *name,
+			    size_t len);
 static void		 list_line(struct imap_session *, int lsub,
 			    const struct folder_entry *, unsigned attrs_out,
 			    int extended, const char *childinfo);
@@ -208,7 +216,7 @@ imap_cmd_rename(struct imap_session *s)
 		folder_no(s, FOLDER_SERVERBUG, &e);
 		return;
 	}
-	if ((rc = folder_rename(root, from, flen, to, tlen, &listing, &e)) !=
+	if ((rc = folder_rename(root, from, flen, to, tlen, &once.l, &e)) !=
 	    FOLDER_OK) {
 		folder_no(s, rc, &e);
 		return;
@@ -271,7 +279,7 @@ imap_cmd_lsub(struct imap_session *s)
 /* 1 when name matches one of the patterns (each reference + pattern),
  * in time linear in the name (imap_pattern.h). */
 static int
-list_match(const char *full[], const size_t flen[], unsigned n,
+list_match(const char *const full[], const size_t flen[], unsigned n,
     const char *name, size_t len)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -344,26 +352,47 @@ list_line(struct imap_session *s, int lsub, const struct folder_entry *fe,
 	}
 }
 
-/* 1 when some subscribed entry of the listing is below entry i; with
- * unmatched set, only one the patterns do not match (LSUB: a child
- * that "%" leaves out shows its parent, RFC 3501 6.3.9). */
-static int
-subscribed_below(size_t i, const char *full[], const size_t flen[],
-    unsigned n, int unmatched)
+/*
+ * Marks (FOLDER_A_MARK) every entry of the listing with a subscribed
+ * entry below it; with unmatched set, only one the patterns do not
+ * match (LSUB: a child that "%" leaves out shows its parent, RFC 3501
+ * 6.3.9). Each subscribed name looks its ancestors up in the
+ * listing's hash, nearest first, and stops at one marked already (its
+ * ancestors are then marked too): linear in the listing, where asking
+ * for each entry whether some other is below it was quadratic.
+ */
+static void
+mark_subscribed_below(struct imap_list *L, int unmatched)
 {
-	const struct folder_entry *p = &listing.e[i];
+	struct folder_list *l = &L->l;
 
-	for (size_t k = 0; k < listing.n; k++) {
-		const struct folder_entry *c = &listing.e[k];
+	for (size_t i = 0; i < l->n; i++) {
+		l->e[i].attr &= (uint16_t)~FOLDER_A_MARK;
+	}
+	for (size_t k = 0; k < l->n; k++) {
+		const struct folder_entry *c = &l->e[k];
 
-		if ((c->attr & FOLDER_A_SUBSCRIBED) && c->len > p->len + 1 &&
-		    c->name[p->len] == FOLDER_SEP &&
-		    memcmp(c->name, p->name, p->len) == 0 && (!unmatched ||
-		    !list_match(full, flen, n, c->name, c->len))) {
-			return 1;
+		if (!(c->attr & FOLDER_A_SUBSCRIBED) || c->len < 3 ||
+		    (unmatched && list_match(L->fullp, L->flen, L->la.npat,
+		    c->name, c->len))) {
+			continue;
+		}
+		/* An ancestor's name is c's up to a separator that leaves
+		 * at least one octet below it. */
+		for (size_t j = (size_t)c->len - 2; j > 0; j--) {
+			int p;
+
+			if (c->name[j] != FOLDER_SEP ||
+			    (p = folder_list_find(l, c->name, j)) < 0 ||
+			    memcmp(l->e[p].name, c->name, j) != 0) {
+				continue;	/* INBOX found in another case */
+			}
+			if (l->e[p].attr & FOLDER_A_MARK) {
+				break;
+			}
+			l->e[p].attr |= FOLDER_A_MARK;
 		}
 	}
-	return 0;
 }
 
 static void
@@ -371,12 +400,10 @@ list(struct imap_session *s, int lsub)
 {
 	struct imap_cmd *cmd = &s->ws->cmd;
 	const char *what = lsub ? "LSUB" : "LIST";
-	/* reference + pattern, for each pattern */
-	static char fullbuf[IMAP_LIST_PATTERNS_MAX][2 * FOLDER_NAME_MAX + 2];
-	const char *full[IMAP_LIST_PATTERNS_MAX];
-	size_t flen[IMAP_LIST_PATTERNS_MAX], rlen, plen;
-	char ref[FOLDER_NAME_MAX + 1], root[FOLDER_PATH_MAX];
+	struct imap_list *L;
 	struct imap_list_args la;
+	size_t rlen, plen;
+	char ref[FOLDER_NAME_MAX + 1], root[FOLDER_PATH_MAX];
 	enum imap_perr pe;
 	struct err e;
 
@@ -390,16 +417,21 @@ list(struct imap_session *s, int lsub)
 		imap_bad(s, imap_strerror(pe));
 		return;
 	}
+	/* RETURN (STATUS) opens folders: a job with its own listing.
+	 * The rest is answered now, from the process's. */
+	L = (la.ret & IMAP_LR_STATUS) ? &s->ws->u.list : &once;
+	L->la = la;
+	L->lsub = lsub;
 	if (imap_arg_str(la.ref, ref, sizeof ref, &rlen) == -1) {
 		imap_tagged(s, "OK", "%s completed (no such reference)",
 		    what);
 		return;
 	}
 	for (unsigned i = 0; i < la.npat; i++) {
-		char *f = fullbuf[i];
+		char *f = L->full[i];
 
 		memcpy(f, ref, rlen);
-		if (imap_arg_str(la.pat[i], f + rlen, sizeof fullbuf[i] -
+		if (imap_arg_str(la.pat[i], f + rlen, sizeof L->full[i] -
 		    rlen, &plen) == -1) {
 			imap_bad(s, "Pattern too long");
 			return;
@@ -411,72 +443,131 @@ list(struct imap_session *s, int lsub)
 			imap_tagged(s, "OK", "%s completed", what);
 			return;
 		}
-		full[i] = f;
-		flen[i] = rlen + plen;
+		L->fullp[i] = f;
+		L->flen[i] = rlen + plen;
 	}
 	if (root_of(s, root, sizeof root) == -1 || folder_list(root,
 	    (la.sel & IMAP_LS_SUBSCRIBED) || (la.ret & IMAP_LR_SUBSCRIBED) ?
-	    FOLDER_L_SUBSCRIBED : 0, &listing, &e) != FOLDER_OK) {
+	    FOLDER_L_SUBSCRIBED : 0, &L->l, &e) != FOLDER_OK) {
 		conn_log(s->c, LOG_LVL_WARN, "list: %s", root[0] ? e.msg :
 		    "path too long");
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot list mailboxes");
 		return;
 	}
-	if (listing.cut) {
+	if (L->l.cut) {
 		conn_log(s->c, LOG_LVL_WARN, "list: more than %d folders, "
 		    "cut", FOLDER_LIST_MAX);
 	}
-	for (size_t i = 0; i < listing.n; i++) {
-		const struct folder_entry *fe = &listing.e[i];
-		unsigned out = 0;
-		const char *childinfo = NULL;
-		/* The special-use folders count as subscribed, as
-		 * Dovecot's "auto = subscribe" mailboxes do. */
-		int sub = (fe->attr & (FOLDER_A_SUBSCRIBED |
-		    FOLDER_A_SPECIAL)) != 0;
-
-		if (!list_match(full, flen, la.npat, fe->name, fe->len)) {
-			continue;
-		}
-		if (la.sel & IMAP_LS_SUBSCRIBED) {
-			if (!sub) {
-				/* LSUB "%" and RECURSIVEMATCH show a parent
-				 * of a subscribed mailbox (RFC 3501 6.3.9,
-				 * RFC 5258 3.5). */
-				if (!subscribed_below(i, full, flen, la.npat,
-				    lsub)) {
-					continue;
-				}
-				if (lsub) {
-					out |= OUT_NOSELECT;
-				} else if (la.sel & IMAP_LS_RECURSIVEMATCH) {
-					childinfo = "SUBSCRIBED";
-				} else {
-					continue;
-				}
-			}
-		} else if (fe->attr & FOLDER_A_NODIR &&
-		    !(fe->attr & FOLDER_A_IMPLIED)) {
-			continue;	/* subscribed only: not a mailbox */
-		}
-		if ((la.sel & IMAP_LS_SPECIAL_USE) &&
-		    !(fe->attr & FOLDER_A_SPECIAL)) {
-			continue;
-		}
-		if (sub && !lsub && (la.sel & IMAP_LS_SUBSCRIBED ||
-		    la.ret & IMAP_LR_SUBSCRIBED)) {
-			out |= OUT_SUBSCRIBED;
-		}
-		if (!la.sel || (la.ret & IMAP_LR_CHILDREN)) {
-			out |= OUT_CHILDREN;
-		}
-		list_line(s, lsub, fe, out, la.extended, childinfo);
-		if ((la.ret & IMAP_LR_STATUS) && !(fe->attr &
-		    FOLDER_A_NODIR)) {
-			(void)status_out(s, fe->name, fe->len, la.status);
-		}
+	if (la.sel & IMAP_LS_SUBSCRIBED) {
+		mark_subscribed_below(L, lsub);
+	}
+	L->next = 0;
+	if (L != &once) {
+		L->yielded = 1;		/* the first slice begins */
+		imap_job_run(s, list_step, NULL);
+		return;
+	}
+	while (L->next < L->l.n) {
+		list_entry(s, L, L->next++);
 	}
 	imap_tagged(s, "OK", "%s completed", what);
+}
+
+/*
+ * A step of a LIST with RETURN (STATUS). A slice is IMAP_STEP_MS of
+ * entries, checked after each (so at most that plus one folder's
+ * opening, as a SEARCH slice is at most that plus one block of a
+ * file), then the loop's turn. A folder never opened costs the scan of
+ * its new/ and cur/ and the writing of its dovecot-uidlist
+ * (mbox_select); one open already, a few stat calls.
+ *
+ * A slice begins at the step after a yield. When the output is full
+ * the step returns and the slice goes on as it drains; a drain comes
+ * from the flush before the loop sleeps, which calls the session back
+ * at once, so the slice's time counts across them: else a client that
+ * reads fast would have its whole LIST answered in one turn.
+ */
+static void
+list_step(struct imap_session *s)
+{
+	struct imap_list *L = &s->ws->u.list;
+
+	if (L->yielded) {
+		L->yielded = 0;
+		L->slice = ev_clock_ms();
+	}
+	while (L->next < L->l.n) {
+		if (ev_clock_ms() >= L->slice + IMAP_STEP_MS) {
+			L->yielded = 1;
+			imap_job_yield(s);	/* others get a turn */
+			return;
+		}
+		if (!imap_room(s)) {
+			if (!(s->c->flags & (CONN_F_DEAD | CONN_F_CLOSING))) {
+				return;		/* more when it drains */
+			}
+			break;
+		}
+		list_entry(s, L, L->next++);
+	}
+	imap_tagged(s, "OK", "LIST completed");
+	imap_job_done(s);
+}
+
+/* The LIST or LSUB line of entry i when the command selects it, and
+ * its STATUS when asked. */
+static void
+list_entry(struct imap_session *s, const struct imap_list *L, size_t i)
+{
+	const struct imap_list_args *la = &L->la;
+	const struct folder_entry *fe = &L->l.e[i];
+	unsigned out = 0;
+	const char *childinfo = NULL;
+	int lsub = L->lsub;
+	/* The special-use folders count as subscribed, as Dovecot's
+	 * "auto = subscribe" mailboxes do. */
+	int sub = (fe->attr & (FOLDER_A_SUBSCRIBED | FOLDER_A_SPECIAL)) != 0;
+
+	if (!list_match(L->fullp, L->flen, la->npat, fe->name, fe->len)) {
+		return;
+	}
+	if (la->sel & IMAP_LS_SUBSCRIBED) {
+		if (!sub) {
+			/* LSUB "%" and RECURSIVEMATCH show a parent of a
+			 * subscribed mailbox (RFC 3501 6.3.9, RFC 5258
+			 * 3.5). */
+			if (!(fe->attr & FOLDER_A_MARK)) {
+				return;
+			}
+			if (lsub) {
+				out |= OUT_NOSELECT;
+			} else if (la->sel & IMAP_LS_RECURSIVEMATCH) {
+				childinfo = "SUBSCRIBED";
+			} else {
+				return;
+			}
+		}
+	} else if (fe->attr & FOLDER_A_NODIR &&
+	    !(fe->attr & FOLDER_A_IMPLIED)) {
+		return;	/* subscribed only: not a mailbox */
+	}
+	if ((la->sel & IMAP_LS_SPECIAL_USE) &&
+	    !(fe->attr & FOLDER_A_SPECIAL)) {
+		return;
+	}
+	if (sub && !lsub && (la->sel & IMAP_LS_SUBSCRIBED ||
+	    la->ret & IMAP_LR_SUBSCRIBED)) {
+		out |= OUT_SUBSCRIBED;
+	}
+	if (!la->sel || (la->ret & IMAP_LR_CHILDREN)) {
+		out |= OUT_CHILDREN;
+	}
+	list_line(s, lsub, fe, out, la->extended, childinfo);
+	if ((la->ret & IMAP_LR_STATUS) && !(fe->attr & FOLDER_A_NODIR)) {
+		/* RFC 5819: a folder that cannot be opened gets no
+		 * STATUS, and the LIST is still OK. */
+		(void)status_out(s, fe->name, fe->len, la->status);
+	}
 }
 
 /* --- STATUS ------------------------------------------------------------ */

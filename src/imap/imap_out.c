@@ -201,6 +201,13 @@ imap_job_run(struct imap_session *s, imap_job_fn *step, imap_job_fn *abort)
 void
 imap_job_step(struct imap_session *s)
 {
+	/* A job that yielded waits for its timer. Its output's flush
+	 * before the loop sleeps calls the session back (writable), and
+	 * a step then would write again, be flushed again, and so on:
+	 * the loop would never poll the others until the job ended. */
+	if (timer_armed(&s->job_tick)) {
+		return;
+	}
 	s->ws->job.step(s);
 }
 

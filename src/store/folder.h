@@ -86,6 +86,11 @@ enum folder_rc {
 #define FOLDER_A_JUNK		0x80
 #define FOLDER_A_ARCHIVE	0x100
 #define FOLDER_A_SPECIAL	0x1f0
+#define FOLDER_A_MARK		0x8000	/* never set by folder_list: the
+					 * caller's own, one pass over a
+					 * listing marking entries for the
+					 * next (LIST's subscribed
+					 * descendants) */
 
 /* folder_list flags. */
 #define FOLDER_L_SUBSCRIBED	0x1	/* read subscriptions too */
@@ -97,8 +102,9 @@ struct folder_entry {
 };
 
 /*
- * One listing, in the caller's storage (one per process will do: LIST
- * runs to its end in one call). Entry 0 is always INBOX. The order is
+ * One listing, in the caller's storage (a LIST's own, or one per
+ * process for what runs to its end in one call). Entry 0 is always
+ * INBOX. The order is
  * the directory's, then implied parents, then subscribed-only names;
  * Dovecot's order differs (tests compare sets).
  */
