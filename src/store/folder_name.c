@@ -283,12 +283,15 @@ parts(const char *s, size_t len, unsigned how, unsigned *depth)
 }
 
 /* Maildir's own directory names, and the one Dovecot renames a folder
- * to while deleting it (a top-level name only). */
+ * to while deleting it (a top-level name only). Compared as written, as
+ * Dovecot 2.3 compares its internal names (strcmp): "New" or "TMP"
+ * names no directory of Maildir's on a case-sensitive file system, and
+ * Maildir++ prefixes every folder's directory with '.' anyway. */
 static int
 reserved(const char *p, size_t n, int top)
 {
-	if (n == 3 && (strncasecmp(p, "tmp", 3) == 0 ||
-	    strncasecmp(p, "new", 3) == 0 || strncasecmp(p, "cur", 3) == 0)) {
+	if (n == 3 && (memcmp(p, "tmp", 3) == 0 || memcmp(p, "new", 3) == 0 ||
+	    memcmp(p, "cur", 3) == 0)) {
 		return 1;
 	}
 	return top && n == 15 && memcmp(p, "DOVECOT-TRASHED", 15) == 0;

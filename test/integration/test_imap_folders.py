@@ -551,6 +551,62 @@ def test_subscribe_unsubscribe_lsub(srv):
     s.stop()
 
 
+def test_lsub_parents_of_a_deep_subscription(srv):
+    """Only the leaf of a chain is subscribed, beside 40 subscribed
+    siblings: LSUB "%" at each level shows the parent \\Noselect (RFC
+    3501 6.3.9), "*" the leaf alone; RECURSIVEMATCH gives each parent
+    CHILDINFO, with RETURN (STATUS) too (RFC 5258 3.5, RFC 5819)."""
+    s = srv()
+    r = Raw(s)
+    r.login()
+    chain = ["D1", "D1.D2", "D1.D2.D3", "D1.D2.D3.D4"]
+    for name in chain:
+        expect(r, f"CREATE {name}")
+    for i in range(40):
+        expect(r, f"CREATE D1.S{i:02d}")
+        expect(r, f"SUBSCRIBE D1.S{i:02d}")
+    expect(r, "SUBSCRIBE D1.D2.D3.D4")
+    for parent, child in zip(chain, chain[1:]):
+        pat = parent.rsplit(".", 1)[0] + ".%" if "." in parent else "%"
+        got, _ = expect(r, f'LSUB "" "{pat}"')
+        lsub = list_map(got, b"LSUB")
+        if parent in lsub or not REFERENCE:
+            assert "\\NOSELECT" in lsub[parent], (pat, lsub)
+        assert child not in lsub, (pat, lsub)
+    got, _ = expect(r, 'LSUB "" "D1.D2.D3.%"')
+    lsub = list_map(got, b"LSUB")
+    assert "\\NOSELECT" not in lsub["D1.D2.D3.D4"], lsub
+    got, _ = expect(r, 'LSUB "" "*"')
+    subs = names(got, b"LSUB")
+    assert "D1.D2.D3.D4" in subs and not {"D1", "D1.D2"} & subs, got
+    for ret in ("", " RETURN (STATUS (MESSAGES))"):
+        got, _ = expect(r, 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "D1.%"'
+                        + ret)
+        boxes = list_map(got)
+        ext = boxes.get(("D1.D2", "EXT"))
+        assert ext and text(ext[0]).upper() == "CHILDINFO", (ret, got)
+        assert {f"D1.S{i:02d}" for i in range(40)} <= set(boxes), got
+    r.close()
+    s.stop()
+
+
+@pytest.mark.parametrize("name", ["New", "TMP", "Cur", "a.Tmp", "NeW.x"])
+def test_maildir_names_in_other_cases(srv, name):
+    """Only "tmp", "new" and "cur" as written are Maildir's own names:
+    the same in another case is an ordinary folder, as Dovecot 2.3
+    takes them (its internal names are compared with strcmp)."""
+    s = srv()
+    r = Raw(s)
+    r.login()
+    expect(r, f'CREATE "{name}"')
+    got, _ = expect(r, f'LIST "" "{name}"')
+    assert names(got) == {name}, got
+    assert folder_dir(s, name).is_dir()
+    expect(r, f'SELECT "{name}"')
+    r.close()
+    s.stop()
+
+
 # --- 4. LIST ---------------------------------------------------------------
 
 
