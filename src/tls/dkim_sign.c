@@ -13,6 +13,7 @@
 #include "core/file.h"
 #include "core/fmt.h"
 #include "tls/dkim_sign.h"
+#include "tls/tls_cred.h"
 
 /* A key file: a PEM RSA key is a few kilobytes. */
 #define DKIM_PEM_MAX	(64 * 1024)
@@ -495,30 +496,11 @@ pem_push(void *arg, const void *p, size_t n)
 static int
 copy_rsa(struct dkim_key *k, const br_rsa_private_key *rk)
 {
-	unsigned char *p = k->buf;
-
 	if (rk->n_bitlen < DKIM_KEY_BITS_MIN ||
-	    rk->n_bitlen > DKIM_KEY_BITS_MAX ||
-	    rk->plen + rk->qlen + rk->dplen + rk->dqlen + rk->iqlen >
-	    sizeof k->buf) {
+	    rk->n_bitlen > DKIM_KEY_BITS_MAX) {
 		return -1;
 	}
-	k->rsa = *rk;
-	memcpy(p, rk->p, rk->plen);
-	k->rsa.p = p;
-	p += rk->plen;
-	memcpy(p, rk->q, rk->qlen);
-	k->rsa.q = p;
-	p += rk->qlen;
-	memcpy(p, rk->dp, rk->dplen);
-	k->rsa.dp = p;
-	p += rk->dplen;
-	memcpy(p, rk->dq, rk->dqlen);
-	k->rsa.dq = p;
-	p += rk->dqlen;
-	memcpy(p, rk->iq, rk->iqlen);
-	k->rsa.iq = p;
-	return 0;
+	return tls_rsa_copy(&k->rsa, rk, k->buf, sizeof k->buf);
 }
 
 /* A key copied from `from`: its numbers point into its own buf. */

@@ -102,6 +102,41 @@ tls_cred_free(struct tls_cred *c)
 	memset(c, 0, sizeof *c);
 }
 
+size_t
+tls_rsa_size(const br_rsa_private_key *k)
+{
+	return k->plen + k->qlen + k->dplen + k->dqlen + k->iqlen;
+}
+
+int
+tls_rsa_copy(br_rsa_private_key *to, const br_rsa_private_key *from,
+    unsigned char *buf, size_t cap)
+{
+	const struct {
+		const unsigned char	*src;
+		size_t			 len;
+		unsigned char		**dst;
+	} part[] = {
+		{ from->p, from->plen, &to->p },
+		{ from->q, from->qlen, &to->q },
+		{ from->dp, from->dplen, &to->dp },
+		{ from->dq, from->dqlen, &to->dq },
+		{ from->iq, from->iqlen, &to->iq },
+	};
+	unsigned char *p = buf;
+
+	if (tls_rsa_size(from) > cap) {
+		return -1;
+	}
+	*to = *from;
+	for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+		memcpy(p, part[i].src, part[i].len);
+		*part[i].dst = p;
+		p += part[i].len;
+	}
+	return 0;
+}
+
 int
 tls_pem_each(const char *path, size_t max, tls_pem_fn *fn, void *arg,
     struct err *e)
@@ -196,7 +231,6 @@ add_key(void *arg, const char *name, const unsigned char *der, size_t len)
 	struct tls_cred *c = ld->c;
 	const br_rsa_private_key *rk;
 	const br_ec_private_key *ek;
-	unsigned char *p;
 	size_t total;
 
 	if (strcmp(name, "PRIVATE KEY") != 0 &&
@@ -218,25 +252,11 @@ add_key(void *arg, const char *name, const unsigned char *der, size_t len)
 	/* The decoder's numbers live in the decoder: copy them. */
 	if (c->key_type == BR_KEYTYPE_RSA) {
 		rk = br_skey_decoder_get_rsa(&ld->skey);
-		total = rk->plen + rk->qlen + rk->dplen + rk->dqlen + rk->iqlen;
-		if ((c->keybuf = p = malloc(total)) == NULL) {
+		total = tls_rsa_size(rk);
+		if ((c->keybuf = malloc(total)) == NULL) {
 			return err_set(ld->e, "%s: out of memory", ld->path);
 		}
-		c->rsa = *rk;
-		memcpy(p, rk->p, rk->plen);
-		c->rsa.p = p;
-		p += rk->plen;
-		memcpy(p, rk->q, rk->qlen);
-		c->rsa.q = p;
-		p += rk->qlen;
-		memcpy(p, rk->dp, rk->dplen);
-		c->rsa.dp = p;
-		p += rk->dplen;
-		memcpy(p, rk->dq, rk->dqlen);
-		c->rsa.dq = p;
-		p += rk->dqlen;
-		memcpy(p, rk->iq, rk->iqlen);
-		c->rsa.iq = p;
+		(void)tls_rsa_copy(&c->rsa, rk, c->keybuf, total);	/* fits */
 	} else {
 		ek = br_skey_decoder_get_ec(&ld->skey);
 		if ((c->keybuf = malloc(ek->xlen)) == NULL) {

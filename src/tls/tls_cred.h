@@ -34,6 +34,16 @@ typedef int tls_pem_fn(void *arg, const char *name,
 int	tls_pem_each(const char *path, size_t max, tls_pem_fn *, void *arg,
 	    struct err *);
 
+/* Octets of an RSA private key's numbers (p, q, dp, dq, iq). */
+size_t	tls_rsa_size(const br_rsa_private_key *);
+
+/* Copies from into to, its numbers into buf[0..cap): BearSSL's key
+ * decoder keeps them in itself, so a key outlives the decoder only as
+ * such a copy (the server's key here, DKIM's keys in dkim_sign.c).
+ * 0, or -1 when they do not fit (to unchanged). */
+int	tls_rsa_copy(br_rsa_private_key *to, const br_rsa_private_key *from,
+	    unsigned char *buf, size_t cap);
+
 /* Loads and checks a pair; on error nothing is kept and e says why
  * (`FILE: message`). */
 int	tls_cred_load(struct tls_cred *, const char *cert, const char *key,
