@@ -599,9 +599,9 @@ def test_list_many_patterns(srv):
 
 
 def test_list_status_300_folders(srv):
-    """LIST RETURN (STATUS) opens one never-opened folder a slice:
-    another client's NOOPs are answered while it runs (before its
-    tagged OK), each within a bound scaled for QEMU."""
+    """LIST RETURN (STATUS) opens the folders in slices: another
+    client's NOOPs are answered while it runs (before its tagged OK),
+    each within a bound scaled for QEMU."""
     s = srv()
     r = logged(s)
     for i in range(300):
