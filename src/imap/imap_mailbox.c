@@ -385,7 +385,9 @@ mark_subscribed_below(struct imap_list *L, int unmatched)
 			if (c->name[j] != FOLDER_SEP ||
 			    (p = folder_list_find(l, c->name, j)) < 0 ||
 			    memcmp(l->e[p].name, c->name, j) != 0) {
-				continue;	/* INBOX found in another case */
+				/* Not one, or INBOX for "inbox": what is
+				 * below "inbox" is not below "INBOX". */
+				continue;
 			}
 			if (l->e[p].attr & FOLDER_A_MARK) {
 				break;

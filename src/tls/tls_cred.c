@@ -256,7 +256,8 @@ add_key(void *arg, const char *name, const unsigned char *der, size_t len)
 		if ((c->keybuf = malloc(total)) == NULL) {
 			return err_set(ld->e, "%s: out of memory", ld->path);
 		}
-		(void)tls_rsa_copy(&c->rsa, rk, c->keybuf, total);	/* fits */
+		/* Sized for it: cannot fail. */
+		(void)tls_rsa_copy(&c->rsa, rk, c->keybuf, total);
 	} else {
 		ek = br_skey_decoder_get_ec(&ld->skey);
 		if ((c->keybuf = malloc(ek->xlen)) == NULL) {
