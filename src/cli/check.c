@@ -42,6 +42,7 @@
 #include "map/map.h"
 #include "map/resolve.h"
 #include "pop3/pop3.h"
+#include "smtp/smtp.h"
 #include "store/folder.h"
 #include "store/mbox.h"
 #include "store/mbox_save.h"
@@ -173,6 +174,12 @@ cmd_check(int argc, char **argv)
 	    conn_bytes_per_connection(),
 	    conn_bytes_per_connection() * max / 1024, max,
 	    tls_bytes_per_connection());
+	/* Every pool a connection draws from is named here: the load
+	 * bench and test add these up against the server's RSS. */
+	if (WREN_SMTP) {
+		fmt_fd(STDOUT_FILENO, "# smtp: %zu bytes per session\n",
+		    smtp_bytes_per_session());
+	}
 	if (WREN_IMAP) {
 		fmt_fd(STDOUT_FILENO, "# imap: %zu bytes per session, %zu "
 		    "per running command (touched as used)\n",

@@ -32,4 +32,9 @@ void	smtp_reconfigure(void);
 
 void	smtp_shutdown(void);
 
+/* Bytes reserved per session, for `wren check` and README: a session
+ * is zeroed whole when its connection is accepted, so each SMTP
+ * connection makes all of it resident. */
+size_t	smtp_bytes_per_session(void);
+
 #endif

@@ -156,6 +156,12 @@ smtp_shutdown(void)
 	pool_destroy(&smtp.sessions);
 }
 
+size_t
+smtp_bytes_per_session(void)
+{
+	return sizeof(struct smtp_session);
+}
+
 void
 smtp_committed(struct smtp_session *s, int err)
 {
