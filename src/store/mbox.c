@@ -51,6 +51,7 @@ mbox_init(struct ev *ev, size_t max_open, struct err *e)
 	mb_all.max = max_open;
 	mb_all.ev = ev;
 	timer_init(&mb_all.notify, notify_run, NULL);
+	mbox_ms_init(ev);
 	return mbox_disk_inotify_init(ev, e);
 }
 
@@ -65,6 +66,7 @@ mbox_shutdown(void)
 		}
 	}
 	mbox_disk_inotify_close();
+	mbox_ms_shutdown();
 	if (mb_all.ev != NULL) {
 		ev_timer_cancel(mb_all.ev, &mb_all.notify);
 	}
@@ -115,6 +117,7 @@ mbox_select(const char *path, struct mbox_view *v, int readonly,
 			errno = err;
 			return -1;
 		}
+		(void)mbox_ms_load(mb);
 		mb->used = 1;
 		/* \Recent is not kept on disk: what another session has
 		 * seen already sits in cur/, only new/ is news. */
@@ -198,6 +201,7 @@ mbox_unselect(struct mbox_view *v)
 		mbox_compact(mb);
 		return;
 	}
+	mbox_ms_close(mb);
 	mbox_disk_shrink(mb);
 	mbox_disk_close(mb);
 	if (mb->msgs != NULL) {
@@ -239,11 +243,12 @@ mbox_view_update(struct mbox_view *v, int allow_expunge, mbox_event_fn *fn,
     void *arg)
 {
 	struct mbox *mb = v->mb;
-	uint32_t seq = 0, added = 0, first_new = 0, start, end, last;
+	uint32_t seq = 0, added = 0, first_new = 0, start, end, last, known;
 
 	if (mb == NULL) {
 		return;
 	}
+	known = v->known_uid;	/* new ones get EXISTS, not FETCH */
 	if (allow_expunge && v->expunge_seen != mb->modseq) {
 		for (uint32_t i = 0; i < mb->n; i++) {
 			const struct mbox_msg *m = &mb->msgs[i];
@@ -335,7 +340,8 @@ mbox_view_update(struct mbox_view *v, int allow_expunge, mbox_event_fn *fn,
 				continue;
 			}
 			seq++;
-			if (!(mb->state[i] & MB_GONE) && m->mod > v->flags_seen) {
+			if (!(mb->state[i] & MB_GONE) && m->mod > v->flags_seen &&
+			    m->uid <= known) {
 				fn(arg, MBOX_EV_FLAGS, seq, m);
 			}
 		}
@@ -452,7 +458,7 @@ mbox_store(struct mbox_view *v, const struct mbox_msg *m, unsigned flags,
 	    (uint8_t)~(MB_INNEW | MB_NOINFO)) == -1) {
 		return -1;
 	}
-	mb->msgs[idx].mod = ++mb->modseq;
+	mb->msgs[idx].mod = mbox_ms_next(mb);
 	if (caught_up) {
 		v->flags_seen = mb->modseq;
 	}
@@ -700,7 +706,9 @@ mbox_append(struct mbox *mb, uint32_t uid, uint32_t off, uint32_t hash,
 	m->hash = hash;
 	m->flags = flags;
 	m->keywords = keywords;
-	m->mod = 0;
+	/* A new message has a modseq of its own (RFC 7162 3.1.1);
+	 * while the folder opens, mbox_ms_load gives them. */
+	m->mod = mb->ms_ready ? mbox_ms_next(mb) : 0;
 	mb->state[mb->n] = state;
 	mb->n++;
 	if ((uint64_t)mb->n * 4 > (uint64_t)mb->hcap * 3) {
@@ -762,7 +770,8 @@ mbox_gone(struct mbox *mb, uint32_t idx)
 		return;
 	}
 	mb->state[idx] |= MB_GONE;
-	mb->msgs[idx].mod = ++mb->modseq;
+	mb->msgs[idx].mod = mbox_ms_next(mb);
+	mb->ms_exp = mb->msgs[idx].mod;
 	mb->ngone++;
 	mb->ul_dead++;
 }
@@ -829,8 +838,19 @@ void
 mbox_notify(struct mbox *mb)
 {
 	mb->notify = 1;
+	mbox_ms_dirty(mb);
 	if (mb_all.ev != NULL && !timer_armed(&mb_all.notify)) {
 		(void)ev_timer_in(mb_all.ev, &mb_all.notify, 0);
+	}
+}
+
+void
+mbox_ms_flush_all(void)
+{
+	for (size_t i = 0; i < mb_all.max; i++) {
+		if (mb_all.open[i].used) {
+			mbox_ms_flush(&mb_all.open[i]);
+		}
 	}
 }
 

@@ -201,6 +201,16 @@ int	mbox_marked(const struct mbox_view *, const struct mbox_msg *);
  * not be removed. */
 int	mbox_expunge_marked(struct mbox_view *);
 
+/*
+ * CONDSTORE/QRESYNC (RFC 7162; store/modseq.h, mbox_modseq.c): a
+ * message's MODSEQ, the folder's HIGHESTMODSEQ, and the modseq of its
+ * last expunge (0: none known), below which a client must be sent every
+ * UID it asks about that is not there (VANISHED (EARLIER)).
+ */
+uint64_t	mbox_modseq(const struct mbox *, const struct mbox_msg *);
+uint64_t	mbox_highestmodseq(const struct mbox *);
+uint64_t	mbox_vanished_since(const struct mbox *);
+
 /* Bytes of index per message, for README and `wren check`. */
 size_t	mbox_bytes_per_message(void);
 

@@ -802,7 +802,7 @@ apply_name(struct mbox *mb, int innew, const char *name, size_t len,
 	    mb->msgs[idx].keywords != mn.keywords) {
 		mb->msgs[idx].flags = mn.flags;
 		mb->msgs[idx].keywords = mn.keywords;
-		mb->msgs[idx].mod = ++mb->modseq;
+		mb->msgs[idx].mod = mbox_ms_next(mb);
 	}
 	if (mb->msgs[idx].vsize == 0) {
 		mb->msgs[idx].vsize = vsize_of(mb, &mn, name, innew);

@@ -22,7 +22,17 @@ struct mbox {
 	uint32_t	*hash;
 	uint32_t	 hcap;		/* a power of two, >= 2 * n */
 	uint32_t	 ngone;		/* tombstones in msgs */
-	uint32_t	 modseq;	/* change counter */
+	uint32_t	 modseq;	/* change counter: RFC 7162
+					 * HIGHESTMODSEQ - ms_base */
+	/* wren-modseq (mbox_modseq.c); offsets from ms_base like mod */
+	uint64_t	 ms_base;
+	uint32_t	 ms_ceil;	/* synced ceiling */
+	uint32_t	 ms_flushed;	/* M records written up to here */
+	uint32_t	 ms_exp;	/* the last expunge (0: none) */
+	uint32_t	 ms_exp_flushed;
+	uint32_t	 ms_records;	/* lines in the file */
+	int		 ms_ready;	/* loaded: changes count */
+	int		 ms_clean;	/* the file ends in E */
 	uint32_t	 recent_uid;	/* highest UID claimed as recent */
 	/* dovecot-uidlist */
 	struct uidlist_header hdr;
@@ -74,6 +84,16 @@ int	mbox_disk_record(struct mbox *, size_t n, mbox_disk_name_fn *,
 	    void *, uint32_t *first_uid);
 int	mbox_disk_inotify_init(struct ev *, struct err *);
 void	mbox_disk_inotify_close(void);
+
+/* mbox_modseq.c */
+void		mbox_ms_init(struct ev *);
+void		mbox_ms_shutdown(void);
+int		mbox_ms_load(struct mbox *);
+uint32_t	mbox_ms_next(struct mbox *);	/* ++modseq, ceiling kept */
+void		mbox_ms_dirty(struct mbox *);	/* a batch to write soon */
+void		mbox_ms_flush(struct mbox *);
+void		mbox_ms_close(struct mbox *);	/* the batch and E */
+void		mbox_ms_flush_all(void);	/* mbox.c: every folder */
 
 /* mbox.c, for mbox_disk.c */
 uint32_t	mbox_hash(const char *, size_t);
