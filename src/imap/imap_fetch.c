@@ -58,6 +58,8 @@ static int	load_tree(struct imap_session *, int full);
 static int	header_fields(struct imap_session *, off_t from, off_t to,
 		    const struct imap_fetch_body *, size_t *outlen);
 static void	store_message(struct imap_session *);
+static int	unchanged(const struct imap_session *,
+		    const struct mbox_msg *);
 
 /* --- FETCH ------------------------------------------------------------- */
 
@@ -75,8 +77,23 @@ imap_fetch_start(struct imap_session *s)
 	if (ws->cmd.uid) {
 		ws->u.fetch.items |= IMAP_FETCH_UID;
 	}
+	if (ws->u.fetch.vanished && !s->qresync) {
+		imap_tagged(s, "BAD", "VANISHED needs ENABLE QRESYNC");
+		return;
+	}
 	if (imap_check_set(s, &ws->cmd.args[0]) == -1) {
 		return;
+	}
+	if (ws->u.fetch.changedsince > 0) {	/* RFC 7162 3.1.4.1 */
+		ws->u.fetch.items |= IMAP_FETCH_MODSEQ;
+	}
+	if (ws->u.fetch.items & IMAP_FETCH_MODSEQ) {
+		s->condstore = 1;
+	}
+	if (ws->u.fetch.vanished && ws->u.fetch.changedsince <
+	    mbox_vanished_since(s->view.mb)) {
+		imap_cs_vanished(s, &ws->cmd.args[0],
+		    mbox_uidnext(s->view.mb) - 1);
 	}
 	memset(j, 0, sizeof *j);
 	j->uid = ws->cmd.uid;
@@ -150,7 +167,10 @@ fetch_step(struct imap_session *s)
 	fetch_abort(s);
 	/* RFC 3501 7.4.1: no EXPUNGE now, but flags and new mail. */
 	imap_updates(s, 0);
-	if (j->err) {
+	if (store && j->modified[0] != '\0' && j->err != 2) {
+		imap_tagged(s, "OK", "[MODIFIED %s] Conditional STORE failed",
+		    j->modified);
+	} else if (j->err) {
 		imap_tagged(s, "NO", "Some messages could not be %s",
 		    store ? "changed" : "read");
 	} else {
@@ -207,13 +227,16 @@ next_message(struct imap_session *s)
 			if (j->cur == 0) {
 				j->hi = 0;
 			}
+			if (unchanged(s, m)) {
+				continue;
+			}
 			return 1;
 		}
 		j->msg = mbox_view_seq(&s->view, j->cur);
 		j->msg_uid = j->msg != NULL ? j->msg->uid : 0;
 		j->seq = j->cur;
 		j->cur = j->cur == UINT32_MAX ? 0 : j->cur + 1;
-		if (j->msg != NULL) {
+		if (j->msg != NULL && !unchanged(s, j->msg)) {
 			return 1;
 		}
 	}
@@ -357,7 +380,23 @@ fetch_fixed(struct imap_session *s)
 		sep(s);
 		(void)imap_outf(s, "RFC822.SIZE %u", m->vsize);
 	}
+	if (items & IMAP_FETCH_MODSEQ || (j->set_seen && s->condstore)) {
+		sep(s);
+		(void)imap_outf(s, "MODSEQ (%llu)", (unsigned long long)
+		    mbox_modseq(s->view.mb, m));
+	}
 	return 0;
+}
+
+/* FETCH CHANGEDSINCE (RFC 7162 3.1.4.1) skips the others; never STORE
+ * (its UNCHANGEDSINCE is a per-message test in store_message). */
+static int
+unchanged(const struct imap_session *s, const struct mbox_msg *m)
+{
+	const struct imap_ws *ws = s->ws;
+
+	return ws->cmd.cmd == IMAP_CMD_FETCH && ws->u.fetch.changedsince >
+	    0 && mbox_modseq(s->view.mb, m) <= ws->u.fetch.changedsince;
 }
 
 /*
@@ -883,6 +922,9 @@ imap_store_start(struct imap_session *s)
 		}
 	}
 	j->uid = ws->cmd.uid;
+	if (st->unchanged) {
+		s->condstore = 1;	/* RFC 7162 3.1 */
+	}
 	imap_seqset_begin(&j->it, ws->cmd.args[0].p, ws->cmd.args[0].len,
 	    j->uid ? mbox_view_last_uid(&s->view) : s->view.exists);
 	imap_job_run(s, fetch_step, fetch_abort);
@@ -917,11 +959,28 @@ store_message(struct imap_session *s)
 		kw &= ~mask;
 		break;
 	}
+	if (st->unchanged && mbox_modseq(s->view.mb, m) > st->unchangedsince) {
+		/* RFC 7162 3.1.3: changed since, not stored (UIDs for
+		 * UID STORE, else sequence numbers: both in order) */
+		imap_cs_modified(s, j->uid ? m->uid : j->seq);
+		return;
+	}
 	if (mbox_store(&s->view, m, flags, kw) == -1) {
 		j->err = 1;
 		return;
 	}
-	if (!st->silent) {
+	if (s->condstore) {
+		char ms[48];
+
+		(void)fmt(ms, sizeof ms, " MODSEQ (%llu)", (unsigned long long)
+		    mbox_modseq(s->view.mb, m));
+		n = imap_flags_fmt(s, m, buf, sizeof buf);
+		if (st->silent) {
+			n = 0;	/* MODSEQ alone (RFC 7162 3.1.3) */
+		}
+		(void)imap_outf(s, "* %u FETCH (UID %u%s%.*s%s)\r\n", j->seq,
+		    m->uid, n ? " FLAGS " : "", (int)n, buf, ms);
+	} else if (!st->silent) {
 		n = imap_flags_fmt(s, m, buf, sizeof buf);
 		if (j->uid) {
 			(void)imap_outf(s, "* %u FETCH (UID %u FLAGS %.*s)\r\n",

@@ -96,6 +96,9 @@ struct imap_job {
 	struct imap_stream st;
 	int		 err;		/* NO at the end (file vanished) */
 	unsigned	 count;		/* messages answered */
+	/* STORE UNCHANGEDSINCE: the UIDs not stored (RFC 7162 3.1.3) */
+	char		 modified[IMAP_UIDSET_TEXT_MAX];
+	uint32_t	 mod_hi;
 };
 
 /* An APPEND in progress (imap_append.c). */
@@ -195,6 +198,8 @@ struct imap_session {
 					 * while the workspace is away */
 	struct mbox_view	 view;
 	struct imap_session	*next_changed;
+	uint8_t			 condstore;	/* RFC 7162 3.1: enabled */
+	uint8_t			 qresync;	/* 3.2.3: ENABLE QRESYNC */
 };
 
 /* imap_out.c: the workspace pool (one per session at most). */
@@ -277,6 +282,19 @@ void	imap_append_cancel(struct imap_session *);
 /* imap_copy.c: COPY and MOVE (and their UID forms) as jobs. */
 void	imap_cmd_copy(struct imap_session *);
 void	imap_cmd_move(struct imap_session *);
+
+/* imap_condstore.c: CONDSTORE and QRESYNC (RFC 7162). ENABLE; SELECT
+ * and EXAMINE parameters, checked before the folder opens (-1: BAD
+ * sent) and answered after its untagged data (1: a QRESYNC resync
+ * job sends the tagged reply); "* VANISHED (EARLIER)" for the UIDs of
+ * set (NULL: all) up to top that are not in the view; a UID for the
+ * MODIFIED set of a conditional STORE (in order). */
+void	imap_cs_enable(struct imap_session *);
+int	imap_cs_select_args(struct imap_session *);
+int	imap_cs_select_end(struct imap_session *);
+void	imap_cs_vanished(struct imap_session *, const struct imap_arg *set,
+	    uint32_t top);
+void	imap_cs_modified(struct imap_session *, uint32_t uid);
 
 /* imap_mailbox.c: the commands on mailboxes as a whole (RFC 3501
  * 6.3). */

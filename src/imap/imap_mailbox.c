@@ -614,6 +614,12 @@ status_out(struct imap_session *s, const char *name, size_t len,
 	ITEM(IMAP_SA_UIDVALIDITY, "UIDVALIDITY", mbox_uidvalidity(v.mb));
 	ITEM(IMAP_SA_UNSEEN, "UNSEEN", unseen);
 #undef ITEM
+	if (items & IMAP_SA_HIGHESTMODSEQ) {	/* RFC 7162 3.1.2 */
+		int n_ = fmt(out + ol, sizeof out - ol, "%sHIGHESTMODSEQ %llu",
+		    ol ? " " : "", (unsigned long long)mbox_highestmodseq(v.mb));
+
+		ol += n_ > 0 && (size_t)n_ < sizeof out - ol ? (size_t)n_ : 0;
+	}
 	mbox_unselect(&v);
 	(void)imap_outf(s, "* STATUS %.*s (%.*s)\r\n", (int)ql, q, (int)ol,
 	    out);

@@ -261,6 +261,10 @@ imap_update_event(void *arg, enum mbox_event ev, uint32_t seq,
 
 	switch (ev) {
 	case MBOX_EV_EXPUNGE:
+		if (s->qresync) {	/* RFC 7162 3.2.10 */
+			(void)imap_outf(s, "* VANISHED %u\r\n", m->uid);
+			break;
+		}
 		(void)imap_outf(s, "* %u EXPUNGE\r\n", seq);
 		break;
 	case MBOX_EV_EXISTS:
@@ -272,7 +276,11 @@ imap_update_event(void *arg, enum mbox_event ev, uint32_t seq,
 	case MBOX_EV_FLAGS: {
 		size_t n = imap_flags_fmt(s, m, flags, sizeof flags);
 
-		if (n < sizeof flags) {
+		if (n < sizeof flags && s->condstore) {	/* RFC 7162 3.2.4 */
+			(void)imap_outf(s, "* %u FETCH (UID %u FLAGS %.*s "
+			    "MODSEQ (%llu))\r\n", seq, m->uid, (int)n, flags,
+			    (unsigned long long)mbox_modseq(s->view.mb, m));
+		} else if (n < sizeof flags) {
 			(void)imap_outf(s, "* %u FETCH (UID %u FLAGS %.*s)\r\n",
 			    seq, m->uid, (int)n, flags);
 		}

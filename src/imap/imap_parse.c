@@ -103,7 +103,7 @@ static const struct {
 	{ "CLOSE", IMAP_CMD_CLOSE, "", 0 },
 	{ "EXPUNGE", IMAP_CMD_EXPUNGE, "", 1 },
 	{ "SEARCH", IMAP_CMD_SEARCH, "x*", 1 },
-	{ "FETCH", IMAP_CMD_FETCH, "sx", 1 },
+	{ "FETCH", IMAP_CMD_FETCH, "sx?l", 1 },
 	{ "STORE", IMAP_CMD_STORE, "sxx*", 1 },
 	{ "COPY", IMAP_CMD_COPY, "sa", 1 },
 	{ "MOVE", IMAP_CMD_MOVE, "sa", 1 },

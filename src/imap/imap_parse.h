@@ -288,6 +288,7 @@ struct imap_cmd {
  *   STATUS       a l                    APPEND          a ...
  *   SEARCH       x ...                  FETCH           s x
  *   STORE        s x x ...              COPY MOVE       s a
+ *   FETCH may end with a list of modifiers (RFC 7162 3.1.4.1).
  *   ID           x                      ENABLE          a ...
  *
  * Literals must be complete and hold no NUL (CHAR8, RFC 3501 9).
@@ -305,6 +306,10 @@ int	imap_arg_str(const struct imap_arg *, char *buf, size_t cap,
 
 /* 1 when the argument is an atom (or NIL) equal to word in any case. */
 int	imap_arg_is(const struct imap_arg *, const char *word);
+
+/* An RFC 7162 mod-sequence-valzer (0 to 2^63 - 1, an atom or number
+ * of digits): 0 and *v, or -1. */
+int	imap_arg_modseq(const struct imap_arg *, uint64_t *v);
 
 /* 1 when the argument may be used as an astring (the 'a' above). */
 int	imap_arg_is_astring(const struct imap_arg *);
@@ -352,6 +357,7 @@ int	imap_seqset_next(struct imap_seqset_iter *, uint32_t *lo,
 #define IMAP_FETCH_RFC822	0x080u	/* = BODY[], sets \Seen */
 #define IMAP_FETCH_RFC822_HEADER 0x100u	/* = BODY.PEEK[HEADER] */
 #define IMAP_FETCH_RFC822_TEXT	0x200u	/* = BODY[TEXT], sets \Seen */
+#define IMAP_FETCH_MODSEQ	0x400u	/* RFC 7162 3.1.4 */
 
 enum imap_sect_text {
 	IMAP_SECT_ALL,		/* BODY[] or BODY[1.2]: the whole part */
@@ -391,6 +397,9 @@ struct imap_fetch {
 	unsigned		nfield;
 	struct imap_str		field[IMAP_HDR_FIELDS_MAX];	/* header
 					 * names, as sent (no escapes) */
+	uint64_t		changedsince;	/* RFC 7162 3.1.4.1; 0:
+						 * none */
+	int			vanished;	/* RFC 7162 3.2.6 */
 };
 
 /* The items of a parsed FETCH (args[1]: ALL, FAST, FULL, one item or
@@ -422,6 +431,8 @@ struct imap_store {
 	unsigned		flags;	/* IMAP_FL_* */
 	unsigned		nkw;	/* keywords, as sent, once each */
 	struct imap_str		kw[IMAP_FLAGS_MAX];	/* (any case) */
+	int			unchanged;	/* RFC 7162 3.1.3: */
+	uint64_t		unchangedsince;	/* UNCHANGEDSINCE n */
 };
 
 /* The item and flags of a parsed STORE (args[1], args[2...]): a flag
@@ -441,6 +452,7 @@ enum imap_perr	imap_store_parse(const struct imap_cmd *,
 #define IMAP_SA_UIDNEXT		0x04u
 #define IMAP_SA_UIDVALIDITY	0x08u
 #define IMAP_SA_UNSEEN		0x10u
+#define IMAP_SA_HIGHESTMODSEQ	0x20u	/* RFC 7162 3.1.2 */
 
 /* The items of a STATUS list (the LIST argument at index i): 0 and
  * *items, or IMAP_PE_STATUS_ATT for an unknown or missing item. */

@@ -81,6 +81,7 @@ static const struct {
 	{ "BODY", IMAP_FETCH_BODY, 0, 0 },
 	{ "BODYSTRUCTURE", IMAP_FETCH_BODYSTRUCTURE, 0, 0 },
 	{ "UID", IMAP_FETCH_UID, 0, 0 },
+	{ "MODSEQ", IMAP_FETCH_MODSEQ, 0, 0 },
 	{ "RFC822", IMAP_FETCH_RFC822, 1, 0 },
 	{ "RFC822.HEADER", IMAP_FETCH_RFC822_HEADER, 0, 0 },
 	{ "RFC822.TEXT", IMAP_FETCH_RFC822_TEXT, 1, 0 },
@@ -258,12 +259,31 @@ imap_fetch_parse(const struct imap_cmd *c, struct imap_fetch *f)
 	f->seen = 0;
 	f->nbody = 0;
 	f->nfield = 0;
+	f->changedsince = 0;
+	f->vanished = 0;
 	if (c->nargs < 2) {
 		return IMAP_PE_MISSING;
 	}
 	a = &c->args[1];
 	if (a->next != c->nargs) {
-		return IMAP_PE_TOO_MANY;
+		/* RFC 7162 3.1.4.1, 3.2.6: (CHANGEDSINCE n [VANISHED]) */
+		const struct imap_arg *m = &c->args[a->next];
+
+		for (size_t j = a->next + 1u; j < m->next; j = c->args[j].next) {
+			if (imap_arg_is(&c->args[j], "VANISHED")) {
+				f->vanished = 1;
+			} else if (imap_arg_is(&c->args[j], "CHANGEDSINCE") &&
+			    c->args[j].next < m->next && imap_arg_modseq(
+			    &c->args[c->args[j].next], &f->changedsince) == 0 &&
+			    f->changedsince > 0) {
+				j = c->args[j].next;
+			} else {
+				return IMAP_PE_ARG;
+			}
+		}
+		if (f->vanished && (f->changedsince == 0 || !c->uid)) {
+			return IMAP_PE_ARG;	/* RFC 7162 3.2.6 */
+		}
 	}
 	if (a->type != IMAP_ARG_LIST) {
 		return fetch_att(f, a, 1);
@@ -645,10 +665,22 @@ imap_store_parse(const struct imap_cmd *c, struct imap_store *st)
 	st->silent = 0;
 	st->flags = 0;
 	st->nkw = 0;
+	st->unchanged = 0;
 	if (c->nargs < 3) {
 		return IMAP_PE_MISSING;
 	}
 	item = &c->args[1];
+	if (item->type == IMAP_ARG_LIST) {
+		/* RFC 7162 3.1.3: (UNCHANGEDSINCE n) */
+		if (item->nchild != 2 || !imap_arg_is(&c->args[2],
+		    "UNCHANGEDSINCE") || imap_arg_modseq(&c->args[3],
+		    &st->unchangedsince) == -1 || item->next + 1u >=
+		    c->nargs) {
+			return IMAP_PE_STORE_ITEM;
+		}
+		st->unchanged = 1;
+		item = &c->args[item->next];
+	}
 	if (item->type != IMAP_ARG_ATOM) {
 		return IMAP_PE_STORE_ITEM;
 	}
@@ -743,6 +775,28 @@ keyword_check(const struct imap_arg *a)
 
 /* --- LIST, STATUS ------------------------------------------------- */
 
+int
+imap_arg_modseq(const struct imap_arg *a, uint64_t *v)
+{
+	uint64_t n = 0;
+
+	if ((a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_NUMBER) ||
+	    a->len == 0 || a->len > 19) {
+		return -1;
+	}
+	for (uint32_t i = 0; i < a->len; i++) {
+		if (a->p[i] < '0' || a->p[i] > '9') {
+			return -1;
+		}
+		n = n * 10 + (uint64_t)(a->p[i] - '0');	/* < 10^19 */
+	}
+	if (n > ((UINT64_C(1) << 63) - 1)) {
+		return -1;
+	}
+	*v = n;
+	return 0;
+}
+
 enum imap_perr
 imap_status_items(const struct imap_cmd *c, size_t i, unsigned *items)
 {
@@ -751,6 +805,7 @@ imap_status_items(const struct imap_cmd *c, size_t i, unsigned *items)
 		{ "UIDNEXT", IMAP_SA_UIDNEXT },
 		{ "UIDVALIDITY", IMAP_SA_UIDVALIDITY },
 		{ "UNSEEN", IMAP_SA_UNSEEN },
+		{ "HIGHESTMODSEQ", IMAP_SA_HIGHESTMODSEQ },
 	};
 	const struct imap_arg *l = &c->args[i];
 

@@ -37,7 +37,8 @@
 
 #define CAPA_BASE	"IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE " \
 			"NAMESPACE UNSELECT UIDPLUS MOVE MULTIAPPEND " \
-			"CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE"
+			"CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE " \
+			"CONDSTORE QRESYNC"
 
 static struct {
 	struct ev		*ev;
@@ -668,9 +669,7 @@ cmd_namespace(struct imap_session *s)
 static void
 cmd_enable(struct imap_session *s)
 {
-	/* No extension here needs enabling (RFC 5161 3.1). */
-	(void)imap_outf(s, "* ENABLED\r\n");
-	imap_tagged(s, "OK", "ENABLE completed");
+	imap_cs_enable(s);	/* CONDSTORE, QRESYNC (RFC 7162 3.2.3) */
 }
 
 static void
@@ -944,6 +943,9 @@ select_mailbox(struct imap_session *s, int readonly)
 		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
 		return;
 	}
+	if (imap_cs_select_args(s) == -1) {
+		return;
+	}
 	s->view.changed = mailbox_changed;
 	if (mbox_select(path, &s->view, readonly, &e) == -1) {
 		conn_log(s->c, LOG_LVL_INFO, "select %.*s: %s", (int)nlen,
@@ -981,6 +983,9 @@ select_mailbox(struct imap_session *s, int readonly)
 	    mbox_uidvalidity(s->view.mb));
 	(void)imap_outf(s, "* OK [UIDNEXT %u] Predicted next UID\r\n",
 	    mbox_uidnext(s->view.mb));
+	if (imap_cs_select_end(s) == 1) {
+		return;		/* the resync job answers */
+	}
 	imap_tagged(s, "OK", "[%s] %s completed", readonly ? "READ-ONLY" :
 	    "READ-WRITE", readonly ? "EXAMINE" : "SELECT");
 }

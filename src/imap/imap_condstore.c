@@ -1,0 +1,219 @@
+/*
+ * imap_condstore.c - CONDSTORE and QRESYNC (RFC 7162): ENABLE, the
+ * SELECT/EXAMINE parameters and their answer (HIGHESTMODSEQ 3.1.1,
+ * QRESYNC resync 3.2.5 as a job: VANISHED (EARLIER) then a FETCH per
+ * changed message), VANISHED (EARLIER) for UID FETCH (3.2.6), the
+ * MODIFIED set of a conditional STORE (3.1.3). The modseqs themselves
+ * are the store's (store/mbox.h, store/modseq.h).
+ */
+#include <string.h>
+
+#include "core/fmt.h"
+#include "imap/imap_int.h"
+
+#define VANISHED_LINE	900	/* UIDs per "* VANISHED" line, as text */
+
+static void	resync_step(struct imap_session *);
+
+void
+imap_cs_enable(struct imap_session *s)
+{
+	const struct imap_cmd *c = &s->ws->cmd;
+	char out[64];
+	size_t n = 0;
+
+	for (size_t j = 0; j < c->nargs; j = c->args[j].next) {
+		int q = imap_arg_is(&c->args[j], "QRESYNC");
+
+		if ((q || imap_arg_is(&c->args[j], "CONDSTORE")) &&
+		    n + 20 < sizeof out) {
+			/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE */
+			n += (size_t)fmt(out + n, sizeof out - n, " %s",
+			    q ? "QRESYNC" : "CONDSTORE");
+			s->condstore = 1;
+			s->qresync |= q;
+		}
+	}
+	(void)imap_outf(s, "* ENABLED%.*s\r\n", (int)n, out);
+	imap_tagged(s, "OK", "ENABLE completed");
+}
+
+int
+imap_cs_select_args(struct imap_session *s)
+{
+	const struct imap_cmd *c = &s->ws->cmd;
+	struct imap_job *j = &s->ws->job;
+	const struct imap_arg *l, *q;
+
+	memset(j, 0, sizeof *j);
+	j->st.fd = -1;
+	if (c->nargs < 2) {
+		return 0;
+	}
+	l = &c->args[1];
+	for (size_t i = 2; i < l->next; i = c->args[i].next) {
+		if (imap_arg_is(&c->args[i], "CONDSTORE")) {
+			s->condstore = 1;
+			continue;
+		}
+		q = &c->args[c->args[i].next];
+		/* QRESYNC (uidvalidity modseq [known-uids [seq-match]]):
+		 * only once enabled (RFC 7162 3.2.5). */
+		if (!imap_arg_is(&c->args[i], "QRESYNC") || !s->qresync ||
+		    c->args[i].next >= l->next || q->type != IMAP_ARG_LIST ||
+		    q->nchild < 2 || q[1].type != IMAP_ARG_NUMBER ||
+		    q[1].num == 0 || imap_arg_modseq(&c->args[q[1].next],
+		    &j->st.skip) == -1 || j->st.skip == 0) {
+			imap_tagged(s, "BAD", "Invalid SELECT parameters");
+			return -1;
+		}
+		j->lo = q[1].num;		/* UIDVALIDITY */
+		j->item = 1;			/* a resync asked */
+		j->cur = 0;
+		if (q->nchild >= 3) {
+			const struct imap_arg *k = &c->args[c->args[q[1].next].
+			    next];
+
+			if (k->type != IMAP_ARG_ATOM && k->type !=
+			    IMAP_ARG_NUMBER) {
+				imap_tagged(s, "BAD", "Invalid known-uids");
+				return -1;
+			}
+			j->msg_uid = (uint32_t)(k - c->args);	/* its index */
+		}
+		i = c->args[i].next;
+	}
+	return 0;
+}
+
+int
+imap_cs_select_end(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+	struct mbox *mb = s->view.mb;
+
+	if (s->condstore) {
+		(void)imap_outf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    (unsigned long long)mbox_highestmodseq(mb));
+	}
+	if (j->item != 1 || j->lo != mbox_uidvalidity(mb)) {
+		return 0;	/* RFC 7162 3.2.5: another UIDVALIDITY */
+	}
+	/* VANISHED (EARLIER) first, then the changed messages. */
+	if (j->st.skip < mbox_vanished_since(mb)) {
+		const struct imap_arg *k = j->msg_uid ?
+		    &s->ws->cmd.args[j->msg_uid] : NULL;
+
+		imap_cs_vanished(s, k, mbox_uidnext(mb) - 1);
+	}
+	j->cur = 1;
+	imap_job_run(s, resync_step, NULL);
+	return 1;
+}
+
+void
+imap_cs_vanished(struct imap_session *s, const struct imap_arg *set,
+    uint32_t top)
+{
+	char line[VANISHED_LINE + 24];
+	struct imap_seqset_iter it;
+	size_t n = 0;
+	uint32_t lo = 1, hi = top, seq;
+	int more = 1;
+
+	/* Every UID asked about, up to top, that is not there: RFC 7162
+	 * 3.2.5.2 allows those expunged before the client's modseq too,
+	 * which is all this folder can tell apart. Ranges of the set,
+	 * then the gaps between messages in each: O(ranges + messages). */
+	if (set != NULL) {
+		imap_seqset_begin(&it, set->p, set->len, top);
+		more = imap_seqset_next(&it, &lo, &hi) == 1;
+	}
+	while (more && top > 0) {
+		uint32_t u = lo == 0 ? 1 : lo;
+
+		if (hi > top) {
+			hi = top;
+		}
+		while (u != 0 && u <= hi) {
+			const struct mbox_msg *m = mbox_view_uid_ge(&s->view, u,
+			    &seq);
+			uint32_t b = m == NULL || m->uid > hi ? hi : m->uid - 1;
+
+			if (b >= u) {
+				if (n > VANISHED_LINE) {
+					(void)imap_outf(s, "* VANISHED (EARLIER) "
+					    "%.*s\r\n", (int)n, line);
+					n = 0;
+				}
+				n += (size_t)fmt(line + n, sizeof line - n, u == b ?
+				    "%s%u" : "%s%u:%u", n ? "," : "", u, b);
+			}
+			if (m == NULL || m->uid >= hi) {
+				break;
+			}
+			u = m->uid + 1;
+		}
+		more = set != NULL && imap_seqset_next(&it, &lo, &hi) == 1;
+	}
+	if (n > 0) {
+		(void)imap_outf(s, "* VANISHED (EARLIER) %.*s\r\n", (int)n,
+		    line);
+	}
+}
+
+void
+imap_cs_modified(struct imap_session *s, uint32_t uid)
+{
+	struct imap_job *j = &s->ws->job;
+	size_t n = strlen(j->modified);
+
+	/* UIDs come in order: extend the last range when it touches. */
+	if (j->mod_hi != 0 && uid == j->mod_hi + 1 && n > 0) {
+		char *colon = strrchr(j->modified, ':');
+		char *comma = strrchr(j->modified, ',');
+
+		if (colon != NULL && (comma == NULL || colon > comma)) {
+			n = (size_t)(colon - j->modified);
+		}
+		(void)fmt(j->modified + n, sizeof j->modified - n, ":%u", uid);
+	} else if (n + 12 < sizeof j->modified) {
+		(void)fmt(j->modified + n, sizeof j->modified - n, "%s%u",
+		    n ? "," : "", uid);
+	} else {
+		j->err = 2;	/* too many to list: NO */
+	}
+	j->mod_hi = uid;
+}
+
+/* --- helpers -------------------------------------------------------- */
+
+/* The QRESYNC resync's changed messages: a FETCH each, while the
+ * output has room; then SELECT's tagged reply. */
+static void
+resync_step(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+	struct mbox *mb = s->view.mb;
+	char fl[32 * MAILDIR_KEYWORDS_MAX];
+
+	while (imap_room(s) && j->cur <= s->view.exists) {
+		const struct mbox_msg *m = mbox_view_seq(&s->view, j->cur);
+
+		if (m != NULL && mbox_modseq(mb, m) > j->st.skip) {
+			size_t n = imap_flags_fmt(s, m, fl, sizeof fl);
+
+			(void)imap_outf(s, "* %u FETCH (UID %u FLAGS %.*s "
+			    "MODSEQ (%llu))\r\n", j->cur, m->uid, (int)n, fl,
+			    (unsigned long long)mbox_modseq(mb, m));
+		}
+		j->cur++;
+	}
+	if (j->cur <= s->view.exists) {
+		return;		/* more when the socket drains */
+	}
+	imap_tagged(s, "OK", "[%s] %s completed", s->view.readonly ?
+	    "READ-ONLY" : "READ-WRITE", s->view.readonly ? "EXAMINE" :
+	    "SELECT");
+	imap_job_done(s);
+}

@@ -1,0 +1,233 @@
+"""CONDSTORE and QRESYNC (RFC 7162) against the real binary, with
+imaplib's raw commands: CAPABILITY, ENABLE, SELECT (CONDSTORE) and
+(QRESYNC ...) with VANISHED (EARLIER), FETCH MODSEQ and CHANGEDSINCE
+(VANISHED), STORE UNCHANGEDSINCE and [MODIFIED], STATUS HIGHESTMODSEQ,
+VANISHED instead of EXPUNGE, expunges by another session and by another
+process, and the persistence of modseqs in wren-modseq across a
+restart and after the file is deleted."""
+import re
+
+import pytest
+
+from imaplib_helpers import imap_server, login, mail, make_pki
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def srv(wren, pki):
+    s = imap_server(wren, pki)
+    for i in range(1, 6):
+        s.put(mail(f"message {i}"))
+    yield s
+    s.stop()
+
+
+def raw(M, cmd):
+    """Runs one raw command; returns (status line, untagged lines)."""
+    tag = M._new_tag().decode()
+    M.send(f"{tag} {cmd}\r\n".encode())
+    lines = []
+    while True:
+        line = M._get_line().decode()
+        if line.startswith(tag + " "):
+            return line, lines
+        lines.append(line)
+
+
+def highest(lines):
+    for line in lines:
+        m = re.search(r"HIGHESTMODSEQ (\d+)", line)
+        if m:
+            return int(m.group(1))
+    raise AssertionError(f"no HIGHESTMODSEQ in {lines}")
+
+
+def modseqs(lines):
+    """{uid: modseq} of the FETCH lines."""
+    out = {}
+    for line in lines:
+        m = re.search(r"UID (\d+).*MODSEQ \((\d+)\)", line)
+        if m and "FETCH" in line:
+            out[int(m.group(1))] = int(m.group(2))
+    return out
+
+
+def vanished(lines):
+    return [ln for ln in lines if ln.startswith("* VANISHED")]
+
+
+def qresync_login(srv):
+    M = login(srv)
+    st, _ = raw(M, "ENABLE QRESYNC")
+    assert st.split()[1] == "OK"
+    return M
+
+
+def test_capability_enable(srv):
+    M = login(srv)
+    st, lines = raw(M, "CAPABILITY")
+    assert "CONDSTORE" in lines[0] and "QRESYNC" in lines[0]
+    st, lines = raw(M, "ENABLE CONDSTORE QRESYNC")
+    assert "OK" in st
+    assert lines == ["* ENABLED CONDSTORE QRESYNC"]
+    M.logout()
+
+
+def test_select_condstore_fetch_store(srv):
+    M = login(srv)
+    st, lines = raw(M, "SELECT INBOX (CONDSTORE)")
+    assert "OK" in st
+    h0 = highest(lines)
+    assert h0 > 0
+    st, lines = raw(M, "UID FETCH 1:* (MODSEQ)")
+    ms = modseqs(lines)
+    assert len(ms) == 5 and max(ms.values()) <= h0
+    # a flag change raises the message's modseq above HIGHESTMODSEQ
+    st, lines = raw(M, "UID STORE 2 +FLAGS (\\Seen)")
+    assert "OK" in st
+    m2 = modseqs(lines)[2]
+    assert m2 > h0
+    st, lines = raw(M, f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h0})")
+    assert list(modseqs(lines)) == [2]
+    # conditional STORE: 2 changed since h0, 3 did not
+    st, lines = raw(M, f"UID STORE 2:3 (UNCHANGEDSINCE {h0}) "
+                       "+FLAGS (\\Flagged)")
+    assert "[MODIFIED 2]" in st
+    assert list(modseqs(lines)) == [3]
+    st, lines = raw(M, "STATUS INBOX (HIGHESTMODSEQ MESSAGES)")
+    assert highest(lines) == max(modseqs(raw(M, "UID FETCH 1:* (MODSEQ)")
+                                         [1]).values())
+    # bad modifiers
+    st, _ = raw(M, "UID FETCH 1:* (FLAGS) (CHANGEDSINCE x)")
+    assert st.split()[1] == "BAD"
+    st, _ = raw(M, "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")
+    assert st.split()[1] == "BAD"       # QRESYNC not enabled
+    M.logout()
+
+
+def test_qresync_other_session_and_process(srv):
+    A = qresync_login(srv)
+    st, lines = raw(A, "SELECT INBOX")
+    h0 = highest(lines)
+    uv = int(re.search(r"UIDVALIDITY (\d+)",
+                       " ".join(lines)).group(1))
+    A.logout()
+    # another session expunges 2 and flags 4
+    B = login(srv, select="INBOX")
+    raw(B, "UID STORE 2 +FLAGS (\\Deleted)")
+    raw(B, "UID STORE 4 +FLAGS (\\Answered)")
+    st, lines = raw(B, "EXPUNGE")
+    assert any("EXPUNGE" in ln for ln in lines)
+    B.logout()
+    # another process removes 5 behind the server's back
+    cur = srv.maildir() / "cur"
+    victim = [p for p in cur.iterdir() if p.is_file()]
+    victim.sort()
+    A = qresync_login(srv)
+    st, lines = raw(A, "SELECT INBOX")
+    uid5 = 5
+    # find message 5's file: the last by name (delivery order)
+    victim[-1].unlink()
+    st, lines = raw(A, "NOOP")
+    assert "* VANISHED 5" in lines, lines   # not EXPUNGE under QRESYNC
+    A.logout()
+    A = qresync_login(srv)
+    st, lines = raw(A, f"SELECT INBOX (QRESYNC ({uv} {h0}))")
+    assert "OK" in st
+    v = vanished(lines)
+    assert v and v[0].startswith("* VANISHED (EARLIER)")
+    gone = v[0].split()[-1]
+    assert "2" in re.split("[,:]", gone) and str(uid5) in gone.replace(
+        ":", ",").split(",") or "2:" in gone or ":5" in gone
+    assert set(modseqs(lines)) == {4}
+    # UID FETCH ... (CHANGEDSINCE VANISHED)
+    st, lines = raw(A, f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h0} "
+                       "VANISHED)")
+    assert vanished(lines) and set(modseqs(lines)) == {4}
+    # known-uids limits VANISHED
+    st, lines = raw(A, "UNSELECT")
+    st, lines = raw(A, f"SELECT INBOX (QRESYNC ({uv} {h0} 1,3:4))")
+    assert vanished(lines) == []
+    # a wrong UIDVALIDITY: a plain SELECT
+    st, lines = raw(A, f"SELECT INBOX (QRESYNC ({uv + 1} {h0}))")
+    assert "OK" in st and vanished(lines) == [] and modseqs(lines) == {}
+    A.logout()
+
+
+def test_restart_only_later_changes(srv):
+    M = login(srv)
+    st, lines = raw(M, "SELECT INBOX (CONDSTORE)")
+    raw(M, "UID STORE 1 +FLAGS (\\Seen)")
+    st, lines = raw(M, "STATUS INBOX (HIGHESTMODSEQ)")
+    st, lines = raw(M, "NOOP")
+    h = highest(raw(M, "SELECT INBOX (CONDSTORE)")[1])
+    M.logout()
+    srv.restart()
+    M = login(srv)
+    st, lines = raw(M, "SELECT INBOX (CONDSTORE)")
+    assert highest(lines) == h          # nothing changed: same value
+    st, lines = raw(M, f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h})")
+    assert modseqs(lines) == {}
+    raw(M, "UID STORE 3 +FLAGS (\\Flagged)")
+    st, lines = raw(M, f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h})")
+    assert list(modseqs(lines)) == [3]
+    M.logout()
+    srv.restart()
+    M = login(srv)
+    st, lines = raw(M, "SELECT INBOX (CONDSTORE)")
+    st, lines = raw(M, f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h})")
+    assert list(modseqs(lines)) == [3]
+    M.logout()
+    text = (srv.maildir() / "wren-modseq").read_text()
+    assert text.startswith("wren-modseq 1 ") and text.endswith("\n")
+    assert text.splitlines()[-1].startswith("E ")
+
+
+def test_changed_while_stopped_and_file_deleted(srv):
+    M = login(srv)
+    h = highest(raw(M, "SELECT INBOX (CONDSTORE)")[1])
+    M.logout()
+    assert srv.stop() == 0
+    # a flag change behind wren's back while it is away (as Dovecot
+    # or mv would do): the file name gains S
+    cur = srv.maildir() / "cur"
+    f = sorted(p for p in cur.iterdir() if ":2," in p.name)[0]
+    f.rename(f.with_name(f.name + "S"))
+    srv.start()
+    M = login(srv)
+    st, lines = raw(M, "SELECT INBOX (CONDSTORE)")
+    h1 = highest(lines)
+    assert h1 > h
+    st, lines = raw(M, f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h})")
+    assert len(modseqs(lines)) == 1
+    M.logout()
+    # the file lost: a new sequence, above the old one
+    assert srv.stop() == 0
+    (srv.maildir() / "wren-modseq").unlink()
+    srv.start()
+    M = qresync_login(srv)
+    st, lines = raw(M, "SELECT INBOX")
+    assert highest(lines) > h1
+    st, lines = raw(M, f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h1})")
+    assert len(modseqs(lines)) == 5     # everything, to be safe
+    M.logout()
+
+
+def test_crash_keeps_going_up(srv):
+    M = login(srv)
+    raw(M, "SELECT INBOX (CONDSTORE)")
+    raw(M, "UID STORE 1 +FLAGS (\\Seen)")
+    h = highest(raw(M, "STATUS INBOX (HIGHESTMODSEQ)")[1])
+    srv.w.send(9)       # SIGKILL: the batch is lost
+    srv.w.wait()
+    srv.start()
+    M = login(srv)
+    st, lines = raw(M, "SELECT INBOX (CONDSTORE)")
+    assert highest(lines) > h
+    st, lines = raw(M, f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h})")
+    assert len(modseqs(lines)) == 5
+    M.logout()
