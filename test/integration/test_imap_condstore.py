@@ -92,7 +92,7 @@ def test_select_condstore_fetch_store(srv):
     m2 = modseqs(lines)[2]
     assert m2 > h0
     st, lines = raw(M, f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h0})")
-    assert list(modseqs(lines)) == [2]
+    assert 2 in modseqs(lines) and 3 not in modseqs(lines), lines
     # conditional STORE: 2 changed since h0, 3 did not
     st, lines = raw(M, f"UID STORE 2:3 (UNCHANGEDSINCE {h0}) "
                        "+FLAGS (\\Flagged)")
