@@ -228,6 +228,7 @@ next_message(struct imap_session *s)
 				j->hi = 0;
 			}
 			if (unchanged(s, m)) {
+				j->msg = NULL;
 				continue;
 			}
 			return 1;
@@ -239,6 +240,7 @@ next_message(struct imap_session *s)
 		if (j->msg != NULL && !unchanged(s, j->msg)) {
 			return 1;
 		}
+		j->msg = NULL;
 	}
 }
 
