@@ -186,6 +186,33 @@ imap_cs_modified(struct imap_session *s, uint32_t uid)
 	j->mod_hi = uid;
 }
 
+void
+imap_cs_search_match(struct imap_session *s, const struct mbox_msg *m)
+{
+	uint64_t v = mbox_modseq(s->view.mb, m);
+
+	if (v > s->ws->job.mod_max) {
+		s->ws->job.mod_max = v;
+	}
+}
+
+void
+imap_cs_search_end(struct imap_session *s)
+{
+	const struct imap_search *p = &s->ws->u.search;
+
+	for (unsigned i = 0; i < p->n; i++) {
+		if (p->node[i].key == IMAP_SK_MODSEQ) {
+			s->condstore = 1;	/* RFC 7162 3.1 */
+			if (s->ws->job.mod_max > 0) {
+				(void)imap_outf(s, " (MODSEQ %llu)",
+				    (unsigned long long)s->ws->job.mod_max);
+			}
+			return;
+		}
+	}
+}
+
 /* --- helpers -------------------------------------------------------- */
 
 /* The QRESYNC resync's changed messages: a FETCH each, while the

@@ -99,6 +99,7 @@ struct imap_job {
 	/* STORE UNCHANGEDSINCE: the UIDs not stored (RFC 7162 3.1.3) */
 	char		 modified[IMAP_UIDSET_TEXT_MAX];
 	uint32_t	 mod_hi;
+	uint64_t	 mod_max;	/* SEARCH MODSEQ: of the matches */
 };
 
 /* An APPEND in progress (imap_append.c). */
@@ -295,6 +296,11 @@ int	imap_cs_select_end(struct imap_session *);
 void	imap_cs_vanished(struct imap_session *, const struct imap_arg *set,
 	    uint32_t top);
 void	imap_cs_modified(struct imap_session *, uint32_t uid);
+/* SEARCH: each match, then before the line end: " (MODSEQ n)" when
+ * the program has MODSEQ and something matched (RFC 7162 3.1.5). */
+void	imap_cs_search_match(struct imap_session *,
+	    const struct mbox_msg *);
+void	imap_cs_search_end(struct imap_session *);
 
 /* imap_mailbox.c: the commands on mailboxes as a whole (RFC 3501
  * 6.3). */

@@ -531,7 +531,8 @@ enum imap_skey {
 	IMAP_SK_SINCE, IMAP_SK_SMALLER, IMAP_SK_SUBJECT, IMAP_SK_TEXT,
 	IMAP_SK_TO, IMAP_SK_UID, IMAP_SK_UNANSWERED, IMAP_SK_UNDELETED,
 	IMAP_SK_UNDRAFT, IMAP_SK_UNFLAGGED, IMAP_SK_UNKEYWORD,
-	IMAP_SK_UNSEEN
+	IMAP_SK_UNSEEN,
+	IMAP_SK_MODSEQ		/* RFC 7162 3.1.5: str, the value */
 };
 
 /*
@@ -564,7 +565,8 @@ struct imap_search_node {
 	const struct imap_arg	*str;	/* BCC BODY CC FROM SUBJECT TEXT
 					 * TO: the string; HEADER: the
 					 * field name; KEYWORD UNKEYWORD:
-					 * the atom; SEQSET UID: the set */
+					 * the atom; SEQSET UID: the set;
+					 * MODSEQ: the value */
 	const struct imap_arg	*str2;	/* HEADER: the value */
 };
 

@@ -21,6 +21,7 @@ enum {
 	SA_KEYWORD,
 	SA_SEQSET,
 	SA_HEADER,	/* field name and value */
+	SA_MODSEQ,	/* [entry-name entry-type-req] modseq */
 	SA_NOT,		/* one key */
 	SA_OR		/* two keys */
 };
@@ -43,6 +44,7 @@ static const struct {
 	{ "HEADER", IMAP_SK_HEADER, SA_HEADER },
 	{ "KEYWORD", IMAP_SK_KEYWORD, SA_KEYWORD },
 	{ "LARGER", IMAP_SK_LARGER, SA_NUMBER },
+	{ "MODSEQ", IMAP_SK_MODSEQ, SA_MODSEQ },
 	{ "NEW", IMAP_SK_NEW, SA_NONE },
 	{ "NOT", IMAP_SK_NOT, SA_NOT },
 	{ "OLD", IMAP_SK_OLD, SA_NONE },
@@ -1192,6 +1194,30 @@ search_key(struct imap_search *s, const struct imap_cmd *c, size_t *j,
 		}
 		nd->str2 = nd->str;
 		nd->str = name;
+		*j = c->args[*j].next;
+		break;
+	case SA_MODSEQ:
+		/* RFC 7162 3.1.5: an entry name (a string, as
+		 * "/flags/\\seen") and priv, shared or all may come
+		 * first; a message has one modseq for all, so they are
+		 * checked and passed over. */
+		if (*j < end && (c->args[*j].type == IMAP_ARG_QUOTED ||
+		    c->args[*j].type == IMAP_ARG_LITERAL)) {
+			*j = c->args[*j].next;
+			if (*j >= end || !(imap_arg_is(&c->args[*j], "priv") ||
+			    imap_arg_is(&c->args[*j], "shared") ||
+			    imap_arg_is(&c->args[*j], "all"))) {
+				return IMAP_PE_ARG;
+			}
+			*j = c->args[*j].next;
+		}
+		if (*j >= end) {
+			return IMAP_PE_MISSING;
+		}
+		nd->str = &c->args[*j];
+		if (imap_arg_modseq(nd->str, &(uint64_t){ 0 }) == -1) {
+			return IMAP_PE_NUMBER;
+		}
 		*j = c->args[*j].next;
 		break;
 	default:

@@ -298,6 +298,7 @@ search_step(struct imap_session *s)
 		if (r == R_YES) {
 			(void)imap_outf(s, " %u", j->uid ? m->uid : j->cur);
 			j->count++;
+			imap_cs_search_match(s, m);
 		}
 		j->cur++;
 		if (run.next != NULL) {
@@ -329,10 +330,12 @@ search_step(struct imap_session *s)
 				(void)imap_outf(s, " %u", j->uid ? m->uid :
 				    j->cur);
 				j->count++;
+				imap_cs_search_match(s, m);
 			}
 		}
 		j->cur++;
 	}
+	imap_cs_search_end(s);	/* " (MODSEQ n)" (RFC 7162 3.1.5) */
 	(void)imap_out(s, "\r\n", 2);
 	search_abort(s);
 	/* RFC 3501 7.4.1: no EXPUNGE during SEARCH. */
@@ -618,6 +621,7 @@ eval_index(unsigned i)
 	const struct mbox_msg *m = cur.m;
 	struct mbox_view *v = &cur.s->view;
 	char kw[IMAP_KEYWORD_LEN_MAX + 1];
+	uint64_t mod;
 	size_t len;
 	int k, r;
 
@@ -670,6 +674,9 @@ eval_index(unsigned i)
 		return in_set(nd->str, v->exists, cur.seq);
 	case IMAP_SK_UID:
 		return in_set(nd->str, cur.last_uid, m->uid);
+	case IMAP_SK_MODSEQ:
+		return imap_arg_modseq(nd->str, &mod) == 0 &&
+		    mbox_modseq(v->mb, m) >= mod;
 	default:
 		return R_NO;
 	}

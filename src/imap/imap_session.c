@@ -1044,6 +1044,11 @@ cmd_expunge(struct imap_session *s)
 		imap_tagged(s, "NO", "Some messages could not be expunged");
 		return;
 	}
+	if (s->condstore) {	/* RFC 7162 3.1.10 */
+		imap_tagged(s, "OK", "[HIGHESTMODSEQ %llu] EXPUNGE completed",
+		    (unsigned long long)mbox_highestmodseq(s->view.mb));
+		return;
+	}
 	imap_tagged(s, "OK", "EXPUNGE completed");
 }
 

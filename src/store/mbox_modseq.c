@@ -82,7 +82,12 @@ mbox_ms_load(struct mbox *mb)
 	    ld.uidvalidity != mb->hdr.uidvalidity) {
 		/* Lost or foreign: a new sequence above the clock floor
 		 * and above anything the old file allowed. */
-		uint64_t base = modseq_floor((int64_t)time(NULL));
+		struct timespec ts;
+		uint64_t base;
+
+		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		base = modseq_floor((int64_t)ts.tv_sec * 1000000 +
+		    ts.tv_nsec / 1000);
 
 		if (ld.header && modseq_load_fresh(&ld) > base) {
 			base = modseq_load_fresh(&ld);

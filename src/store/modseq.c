@@ -199,15 +199,13 @@ modseq_load_fresh(const struct modseq_load *ld)
 }
 
 uint64_t
-modseq_floor(int64_t unix_seconds)
+modseq_floor(int64_t unix_us)
 {
-	uint64_t f;
-
-	if (unix_seconds <= 0) {
+	if (unix_us <= 0) {
 		return 1;
 	}
-	f = (uint64_t)unix_seconds << 16;
-	return f > MODSEQ_MAX - MODSEQ_SPAN ? MODSEQ_MAX - MODSEQ_SPAN : f;
+	return (uint64_t)unix_us > (MODSEQ_MAX - MODSEQ_SPAN) / 16 ?
+	    MODSEQ_MAX - MODSEQ_SPAN : (uint64_t)unix_us * 16;
 }
 
 /* --- helpers -------------------------------------------------------- */

@@ -30,10 +30,13 @@
  *    be lost) is trusted for nothing but its ceiling: every message
  *    and the expunge mark get C + 1;
  *  - a missing, unreadable or foreign (other UIDVALIDITY) file starts
- *    a new sequence at a clock floor, unix seconds << 16: above any
- *    earlier one unless 65,536 changes a second were made all the
- *    time, or the clock went back (a board without RTC must restore
- *    its clock first, as fake-hwclock does).
+ *    a new sequence at a clock floor, unix microseconds x 16: above
+ *    any earlier one unless 16 changes a microsecond were made since
+ *    it started (a change is a rename: a few microseconds at least),
+ *    or the clock went back (a board without RTC must restore its
+ *    clock first, as fake-hwclock does). Microseconds, not seconds:
+ *    a file lost in the second it was made still gets a higher
+ *    sequence. 2^63 / 16 us is 18,000 years.
  * A client holding a value below the expunge mark gets, in VANISHED
  * (EARLIER), every UID it asks about that is not there (RFC 7162
  * 3.2.5.2 allows UIDs expunged earlier): only expunge marks are kept,
@@ -112,8 +115,8 @@ int	modseq_load_trusted(const struct modseq_load *);
  * out: highest + 1 when trusted, else max(ceiling, highest) + 1. */
 uint64_t	modseq_load_fresh(const struct modseq_load *);
 
-/* The clock floor for a new sequence: unix seconds << 16 (at least 1,
- * at most MODSEQ_MAX - MODSEQ_SPAN). */
-uint64_t	modseq_floor(int64_t unix_seconds);
+/* The clock floor for a new sequence: unix microseconds x 16 (at least
+ * 1, at most MODSEQ_MAX - MODSEQ_SPAN). */
+uint64_t	modseq_floor(int64_t unix_us);
 
 #endif

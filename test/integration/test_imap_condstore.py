@@ -237,3 +237,67 @@ def test_crash_keeps_going_up(srv):
     st, lines = raw(M, f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {h})")
     assert len(modseqs(lines)) == 5
     M.logout()
+
+
+def test_search_modseq_idle_expunge_move(srv):
+    A = qresync_login(srv)
+    st, lines = raw(A, "SELECT INBOX")
+    h0 = highest(lines)
+    raw(A, "UID STORE 3 +FLAGS (\\Flagged)")
+    st, lines = raw(A, f"UID SEARCH MODSEQ {h0 + 1}")
+    assert lines == [f"* SEARCH 3 (MODSEQ {h0 + 1})"], lines
+    st, lines = raw(A, f'SEARCH MODSEQ "/flags/\\\\flagged" all {h0 + 1}')
+    assert lines == [f"* SEARCH 3 (MODSEQ {h0 + 1})"], lines
+    st, lines = raw(A, f"SEARCH MODSEQ {h0 + 5}")
+    assert lines == ["* SEARCH"], lines
+    # another session's change reaches A with its MODSEQ (unsolicited)
+    B = login(srv, select="INBOX")
+    raw(B, "UID STORE 4 +FLAGS (\\Seen)")
+    st, lines = raw(A, "NOOP")
+    assert any(re.match(r"\* 4 FETCH \(UID 4 FLAGS \(\\Seen\) "
+                        r"MODSEQ \(\d+\)\)", ln) for ln in lines), lines
+    # UID EXPUNGE and MOVE: VANISHED, and HIGHESTMODSEQ in EXPUNGE's OK
+    raw(A, "UID STORE 1 +FLAGS (\\Deleted)")
+    st, lines = raw(A, "UID EXPUNGE 1")
+    assert lines == ["* VANISHED 1"], lines
+    assert "[HIGHESTMODSEQ " in st
+    st, lines = raw(A, "UID MOVE 2 Trash")
+    assert "* VANISHED 2" in lines, lines
+    st, lines = raw(B, "NOOP")
+    assert "* 1 EXPUNGE" in lines, lines     # B never enabled QRESYNC
+    B.logout()
+    A.logout()
+
+
+def test_resync_runs_in_slices(srv):
+    """A QRESYNC SELECT that resends every message to a client that
+    does not read: the server waits on that socket and serves others."""
+    import socket
+    import time
+    for i in range(6, 2401):
+        srv.put(mail(f"message {i}", body="x\n"))
+    M = login(srv)
+    uv = int(re.search(r"UIDVALIDITY (\d+)", " ".join(
+        raw(M, "EXAMINE INBOX")[1])).group(1))
+    M.logout()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", srv.imap))
+    sock.sendall(b"a LOGIN alice@example.test Looking-Glass-4471\r\n"
+                 b"b ENABLE QRESYNC\r\n"
+                 + f"c SELECT INBOX (QRESYNC ({uv} 1))\r\n".encode())
+    time.sleep(0.5)
+    for _ in range(3):      # others are served meanwhile
+        O = login(srv, select="INBOX")
+        assert O.noop()[0] == "OK"
+        O.logout()
+    data = b""
+    while not re.search(rb"\r\nc (OK|NO|BAD)[^\r\n]*\r\n", data):
+        chunk = sock.recv(65536)
+        assert chunk, data[-200:]
+        data += chunk
+    sock.close()
+    assert b"c OK [READ-WRITE]" in data
+    assert len(re.findall(rb"\* \d+ FETCH \(UID", data)) == 2400
+    assert "output overflow" not in srv.log()

@@ -1759,7 +1759,7 @@ static const char *const skey_names[] = {
 	"LARGER", "NEW", "NOT", "OLD", "ON", "OR", "RECENT", "SEEN",
 	"SENTBEFORE", "SENTON", "SENTSINCE", "SINCE", "SMALLER", "SUBJECT",
 	"TEXT", "TO", "UID", "UNANSWERED", "UNDELETED", "UNDRAFT",
-	"UNFLAGGED", "UNKEYWORD", "UNSEEN",
+	"UNFLAGGED", "UNKEYWORD", "UNSEEN", "MODSEQ",
 };
 
 static size_t
@@ -1858,6 +1858,19 @@ static const struct search_case search_cases[] = {
 	    "AND(KEYWORD:$Junk UNKEYWORD:foo)"),
 	QOK("LARGER SMALLER", "a SEARCH LARGER 1000 SMALLER 4294967295", 0,
 	    "AND(LARGER:1000 SMALLER:4294967295)"),
+	QOK("MODSEQ (RFC 7162 3.1.5)", "a SEARCH MODSEQ 620162338", 0,
+	    "AND(MODSEQ:620162338)"),
+	QOK("MODSEQ with entry name and type, past 2^32",
+	    "a SEARCH MODSEQ \"/flags/\\\\draft\" all 9223372036854775807",
+	    0, "AND(MODSEQ:9223372036854775807)"),
+	QERR("MODSEQ without a value", "a SEARCH MODSEQ", "Missing argument"),
+	QERR("MODSEQ with a word", "a SEARCH MODSEQ big", "Invalid number"),
+	QERR("MODSEQ 2^63", "a SEARCH MODSEQ 9223372036854775808",
+	    "Invalid number"),
+	QERR("MODSEQ entry with a bad type",
+	    "a SEARCH MODSEQ \"/flags/\\\\seen\" mine 5", "Invalid argument"),
+	QERR("MODSEQ entry without its type",
+	    "a SEARCH MODSEQ \"/flags/\\\\seen\"", "Invalid argument"),
 	QOK("UID and a bare set", "a SEARCH UID 1:*,5 2,4:3", 0,
 	    "AND(UID:1:*,5 SEQSET:2,4:3)"),
 	QOK("dates", "a SEARCH SINCE 1-Jan-1970 BEFORE \"01-feb-1970\" "

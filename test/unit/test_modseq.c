@@ -199,12 +199,14 @@ test_floor(void **state)
 	(void)state;
 	assert_true(modseq_floor(0) == 1);
 	assert_true(modseq_floor(-5) == 1);
-	assert_true(modseq_floor(1700000000) == (uint64_t)1700000000 << 16);
-	/* a later second is always above a day of changes of the
-	 * earlier one at under 65,536 a second */
-	assert_true(modseq_floor(1700000001) > modseq_floor(1700000000) +
-	    65535);
+	assert_true(modseq_floor(1700000000000000) ==
+	    (uint64_t)1700000000000000 * 16);
+	/* a microsecond later is above 15 changes of the earlier one */
+	assert_true(modseq_floor(1700000000000001) > modseq_floor(
+	    1700000000000000) + 15);
 	assert_true(modseq_floor(INT64_MAX) == MODSEQ_MAX - MODSEQ_SPAN);
+	assert_true(modseq_floor((int64_t)((MODSEQ_MAX - MODSEQ_SPAN) / 16))
+	    <= MODSEQ_MAX - MODSEQ_SPAN);
 }
 
 int
