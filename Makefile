@@ -264,6 +264,8 @@ bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor \
 		$(BENCH_DIR)/tls
 	@/usr/bin/python3 test/bench/bench_imap.py $(CURDIR)/$(B)/wren \
 		$(BENCH_DIR)/imap
+	@/usr/bin/python3 test/bench/bench_condstore.py $(CURDIR)/$(B)/wren \
+		$(BENCH_DIR)/condstore
 	@/usr/bin/python3 test/bench/bench_imap_save.py $(CURDIR)/$(B)/wren \
 		$(BENCH_DIR)/imap_save --floor $(CURDIR)/$(B)/bench/fsync_floor
 	@/usr/bin/python3 test/bench/bench_outbound.py $(CURDIR)/$(B)/wren \
