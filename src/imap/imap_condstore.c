@@ -92,10 +92,10 @@ imap_cs_select_end(struct imap_session *s)
 	struct imap_job *j = &s->ws->job;
 	struct mbox *mb = s->view.mb;
 
-	if (s->condstore) {
-		(void)imap_outf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
-		    (unsigned long long)mbox_highestmodseq(mb));
-	}
+	/* RFC 7162 3.1.2.1: with every SELECT and EXAMINE, as the
+	 * modseqs persist (never NOMODSEQ). */
+	(void)imap_outf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+	    (unsigned long long)mbox_highestmodseq(mb));
 	if (j->item != 1 || j->lo != mbox_uidvalidity(mb)) {
 		return 0;	/* RFC 7162 3.2.5: another UIDVALIDITY */
 	}

@@ -34,6 +34,7 @@
 #define MODSEQ_FLUSH_MS	2000	/* batch window of M records */
 #define MS_CHUNK	65536	/* read and write buffer */
 #define MS_SLACK	1024	/* records over 2 x live before a rewrite */
+#define MS_REBASE	(UINT32_C(1) << 31)	/* offsets: a new base */
 
 static struct {
 	struct ev	*ev;
@@ -79,9 +80,12 @@ mbox_ms_load(struct mbox *mb)
 		mb->msgs[i].mod = 0;
 	}
 	if (read_file(mb, &ld) == -1 || !ld.header ||
-	    ld.uidvalidity != mb->hdr.uidvalidity) {
+	    ld.uidvalidity != mb->hdr.uidvalidity ||
+	    modseq_load_fresh(&ld) - ld.base > MS_REBASE) {
 		/* Lost or foreign: a new sequence above the clock floor
-		 * and above anything the old file allowed. */
+		 * and above anything the old file allowed. Also when the
+		 * 32-bit offsets near their end (billions of changes):
+		 * clients then resync flags once. */
 		struct timespec ts;
 		uint64_t base;
 
