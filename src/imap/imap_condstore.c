@@ -14,6 +14,8 @@
 #define VANISHED_LINE	900	/* UIDs per "* VANISHED" line, as text */
 
 static void	resync_step(struct imap_session *);
+static size_t	vanished_add(struct imap_session *, char *, size_t,
+		    uint32_t, uint32_t);
 
 void
 imap_cs_enable(struct imap_session *s)
@@ -136,18 +138,13 @@ imap_cs_vanished(struct imap_session *s, const struct imap_arg *set,
 			hi = top;
 		}
 		while (u != 0 && u <= hi) {
-			const struct mbox_msg *m = mbox_view_uid_ge(&s->view, u,
-			    &seq);
-			uint32_t b = m == NULL || m->uid > hi ? hi : m->uid - 1;
+			const struct mbox_msg *m = mbox_view_uid_ge(&s->view,
+			    u, &seq);
+			uint32_t b = m == NULL || m->uid > hi ? hi :
+			    m->uid - 1;
 
 			if (b >= u) {
-				if (n > VANISHED_LINE) {
-					(void)imap_outf(s, "* VANISHED (EARLIER) "
-					    "%.*s\r\n", (int)n, line);
-					n = 0;
-				}
-				n += (size_t)fmt(line + n, sizeof line - n, u == b ?
-				    "%s%u" : "%s%u:%u", n ? "," : "", u, b);
+				n = vanished_add(s, line, n, u, b);
 			}
 			if (m == NULL || m->uid >= hi) {
 				break;
@@ -160,6 +157,21 @@ imap_cs_vanished(struct imap_session *s, const struct imap_arg *set,
 		(void)imap_outf(s, "* VANISHED (EARLIER) %.*s\r\n", (int)n,
 		    line);
 	}
+}
+
+/* Range a:b onto the line (VANISHED_LINE + 24 bytes), which goes out
+ * first when full: the new length. */
+static size_t
+vanished_add(struct imap_session *s, char *line, size_t n, uint32_t a,
+    uint32_t b)
+{
+	if (n > VANISHED_LINE) {
+		(void)imap_outf(s, "* VANISHED (EARLIER) %.*s\r\n", (int)n,
+		    line);
+		n = 0;
+	}
+	return n + (size_t)fmt(line + n, VANISHED_LINE + 24 - n, a == b ?
+	    "%s%u" : "%s%u:%u", n ? "," : "", a, b);
 }
 
 void

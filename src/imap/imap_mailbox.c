@@ -616,7 +616,8 @@ status_out(struct imap_session *s, const char *name, size_t len,
 #undef ITEM
 	if (items & IMAP_SA_HIGHESTMODSEQ) {	/* RFC 7162 3.1.2 */
 		int n_ = fmt(out + ol, sizeof out - ol, "%sHIGHESTMODSEQ %llu",
-		    ol ? " " : "", (unsigned long long)mbox_highestmodseq(v.mb));
+		    ol ? " " : "",
+		    (unsigned long long)mbox_highestmodseq(v.mb));
 
 		ol += n_ > 0 && (size_t)n_ < sizeof out - ol ? (size_t)n_ : 0;
 	}

@@ -271,7 +271,8 @@ imap_fetch_parse(const struct imap_cmd *c, struct imap_fetch *f)
 		/* RFC 7162 3.1.4.1, 3.2.6: (CHANGEDSINCE n [VANISHED]) */
 		const struct imap_arg *m = &c->args[a->next];
 
-		for (size_t j = a->next + 1u; j < m->next; j = c->args[j].next) {
+		for (size_t j = a->next + 1u; j < m->next;
+		    j = c->args[j].next) {
 			if (imap_arg_is(&c->args[j], "VANISHED")) {
 				f->vanished = 1;
 			} else if (imap_arg_is(&c->args[j], "CHANGEDSINCE") &&

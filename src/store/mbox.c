@@ -340,8 +340,8 @@ mbox_view_update(struct mbox_view *v, int allow_expunge, mbox_event_fn *fn,
 				continue;
 			}
 			seq++;
-			if (!(mb->state[i] & MB_GONE) && m->mod > v->flags_seen &&
-			    m->uid <= known) {
+			if (!(mb->state[i] & MB_GONE) &&
+			    m->mod > v->flags_seen && m->uid <= known) {
 				fn(arg, MBOX_EV_FLAGS, seq, m);
 			}
 		}

@@ -254,6 +254,15 @@ mbox_disk_scan(struct mbox *mb)
 	return rc;
 }
 
+/* The scratch buffer for wren-modseq (mbox_modseq.c), which never runs
+ * inside a uidlist read or write. */
+char *
+mbox_disk_scratch(size_t *cap)
+{
+	*cap = sizeof chunk;
+	return chunk;
+}
+
 /* Reads what inotify has for every folder, then this one's changes are
  * in its index. */
 void

@@ -82,6 +82,7 @@ typedef int mbox_disk_name_fn(void *, size_t i, char *name, size_t cap,
     int *innew);
 int	mbox_disk_record(struct mbox *, size_t n, mbox_disk_name_fn *,
 	    void *, uint32_t *first_uid);
+char	*mbox_disk_scratch(size_t *cap);
 int	mbox_disk_inotify_init(struct ev *, struct err *);
 void	mbox_disk_inotify_close(void);
 

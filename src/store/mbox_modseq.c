@@ -32,7 +32,6 @@
 #include "store/modseq.h"
 
 #define MODSEQ_FLUSH_MS	2000	/* batch window of M records */
-#define MS_CHUNK	65536	/* read and write buffer */
 #define MS_SLACK	1024	/* records over 2 x live before a rewrite */
 #define MS_REBASE	(UINT32_C(1) << 31)	/* offsets: a new base */
 
@@ -41,7 +40,12 @@ static struct {
 	struct timer	 flush;
 } ms;
 
-static char	ms_buf[MS_CHUNK];
+/* Reads and batches go through mbox_disk.c's 64 KB scratch (never in
+ * use then: no bss of our own); a ceiling, which may be written from
+ * inside a uidlist write (a new message's modseq), formats on the
+ * stack. */
+static char	*ms_buf;
+static size_t	 ms_cap;
 
 static void	flush_run(struct timer *, void *);
 static int	ms_path(const struct mbox *, const char *suffix, char *,
@@ -49,7 +53,9 @@ static int	ms_path(const struct mbox *, const char *suffix, char *,
 static int	read_file(struct mbox *, struct modseq_load *);
 static int	write_ceiling(struct mbox *, uint32_t ceil);
 static int	snapshot(struct mbox *, int end);
-static size_t	put_rec(struct mbox *, size_t, enum modseq_kind, uint32_t uid,
+static size_t	put_rec(struct mbox *, char *, size_t, enum modseq_kind,
+		    uint32_t uid, uint32_t rel, const struct mbox_msg *);
+static size_t	add(struct mbox *, size_t, enum modseq_kind, uint32_t uid,
 		    uint32_t rel, const struct mbox_msg *);
 static int	append_batch(struct mbox *, int end);
 
@@ -58,6 +64,7 @@ mbox_ms_init(struct ev *ev)
 {
 	ms.ev = ev;
 	timer_init(&ms.flush, flush_run, NULL);
+	ms_buf = mbox_disk_scratch(&ms_cap);
 }
 
 void
@@ -260,7 +267,7 @@ read_file(struct mbox *mb, struct modseq_load *ld)
 		return -1;
 	}
 	for (;;) {
-		ssize_t n = read(fd, ms_buf + have, sizeof ms_buf - have);
+		ssize_t n = read(fd, ms_buf + have, ms_cap - have);
 		size_t used = 0;
 
 		if (n <= 0) {
@@ -289,7 +296,7 @@ read_file(struct mbox *mb, struct modseq_load *ld)
 			mb->ms_records++;
 			used = (size_t)(nl - ms_buf) + 1;
 		}
-		if (used == 0 && have == sizeof ms_buf) {
+		if (used == 0 && have == ms_cap) {
 			ld->stopped = 1;	/* no line is this long */
 			ld->clean = 0;
 			break;
@@ -305,8 +312,8 @@ read_file(struct mbox *mb, struct modseq_load *ld)
 }
 
 static size_t
-put_rec(struct mbox *mb, size_t at, enum modseq_kind k, uint32_t uid,
-    uint32_t rel, const struct mbox_msg *m)
+put_rec(struct mbox *mb, char *buf, size_t cap, enum modseq_kind k,
+    uint32_t uid, uint32_t rel, const struct mbox_msg *m)
 {
 	struct modseq_rec r;
 
@@ -325,13 +332,21 @@ put_rec(struct mbox *mb, size_t at, enum modseq_kind k, uint32_t uid,
 		r.keywords = m->keywords;
 	}
 	mb->ms_records++;
-	return modseq_format(ms_buf + at, sizeof ms_buf - at, &r);
+	return modseq_format(buf, cap, &r);
+}
+
+/* A record at ms_buf + len: the new length. */
+static size_t
+add(struct mbox *mb, size_t len, enum modseq_kind k, uint32_t uid,
+    uint32_t rel, const struct mbox_msg *m)
+{
+	return len + put_rec(mb, ms_buf + len, ms_cap - len, k, uid, rel, m);
 }
 
 static int
 write_ceiling(struct mbox *mb, uint32_t ceil)
 {
-	char p[MBOX_PATH_MAX];
+	char p[MBOX_PATH_MAX], line[MODSEQ_LINE_MAX + 1];
 	size_t n;
 	int fd, rc;
 
@@ -341,10 +356,13 @@ write_ceiling(struct mbox *mb, uint32_t ceil)
 	mb->ms_clean = 0;
 	if (ms_path(mb, "", p, sizeof p) == -1 ||
 	    (fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1) {
-		return errno == ENOENT ? snapshot(mb, 0) : -1;
+		/* Deleted meanwhile: the next batch writes it whole. Safe
+		 * to go on: a restart without the file starts above the
+		 * clock floor anyway. */
+		return errno == ENOENT ? 0 : -1;
 	}
-	n = put_rec(mb, 0, MODSEQ_CEIL, 0, ceil, NULL);
-	rc = store_write_all(fd, ms_buf, n) == -1 || fdatasync(fd) == -1 ?
+	n = put_rec(mb, line, sizeof line, MODSEQ_CEIL, 0, ceil, NULL);
+	rc = store_write_all(fd, line, n) == -1 || fdatasync(fd) == -1 ?
 	    -1 : 0;
 	close(fd);
 	return rc;
@@ -365,24 +383,24 @@ snapshot(struct mbox *mb, int end)
 		return -1;
 	}
 	mb->ms_records = 0;
-	len += put_rec(mb, len, MODSEQ_HEADER, 0, 0, NULL);
-	len += put_rec(mb, len, MODSEQ_CEIL, 0, mb->ms_ceil, NULL);
+	len = add(mb, len, MODSEQ_HEADER, 0, 0, NULL);
+	len = add(mb, len, MODSEQ_CEIL, 0, mb->ms_ceil, NULL);
 	if (mb->ms_exp > 0) {
-		len += put_rec(mb, len, MODSEQ_EXP, 0, mb->ms_exp, NULL);
+		len = add(mb, len, MODSEQ_EXP, 0, mb->ms_exp, NULL);
 	}
 	for (uint32_t i = 0; i < mb->n && rc == 0; i++) {
 		if (mb->state[i] & MB_GONE) {
 			continue;
 		}
-		if (len + MODSEQ_LINE_MAX > sizeof ms_buf) {
+		if (len + MODSEQ_LINE_MAX > ms_cap) {
 			rc = store_write_all(fd, ms_buf, len);
 			len = 0;
 		}
-		len += put_rec(mb, len, MODSEQ_MSG, mb->msgs[i].uid,
+		len = add(mb, len, MODSEQ_MSG, mb->msgs[i].uid,
 		    mb->msgs[i].mod, &mb->msgs[i]);
 	}
 	if (end) {
-		len += put_rec(mb, len, MODSEQ_END, 0, mb->modseq, NULL);
+		len = add(mb, len, MODSEQ_END, 0, mb->modseq, NULL);
 	}
 	if (rc == 0 && (store_write_all(fd, ms_buf, len) == -1 ||
 	    fdatasync(fd) == -1)) {
@@ -433,15 +451,15 @@ append_batch(struct mbox *mb, int end)
 		if (mb->state[i] & MB_GONE || m->mod <= mb->ms_flushed) {
 			continue;
 		}
-		if (len + MODSEQ_LINE_MAX > sizeof ms_buf) {
+		if (len + MODSEQ_LINE_MAX > ms_cap) {
 			rc = store_write_all(fd, ms_buf, len);
 			len = 0;
 		}
-		len += put_rec(mb, len, MODSEQ_MSG, m->uid, m->mod, m);
+		len = add(mb, len, MODSEQ_MSG, m->uid, m->mod, m);
 		wrote = 1;
 	}
 	if (mb->ms_exp_flushed != mb->ms_exp) {
-		len += put_rec(mb, len, MODSEQ_EXP, 0, mb->ms_exp, NULL);
+		len = add(mb, len, MODSEQ_EXP, 0, mb->ms_exp, NULL);
 		wrote = 1;
 	}
 	if (rc == 0 && len > 0 && store_write_all(fd, ms_buf, len) == -1) {
@@ -451,7 +469,8 @@ append_batch(struct mbox *mb, int end)
 		if (wrote && fdatasync(fd) == -1) {
 			rc = -1;
 		} else {
-			len = put_rec(mb, 0, MODSEQ_END, 0, mb->modseq, NULL);
+			len = put_rec(mb, ms_buf, ms_cap, MODSEQ_END, 0,
+			    mb->modseq, NULL);
 			rc = store_write_all(fd, ms_buf, len);
 		}
 	}
