@@ -14,7 +14,9 @@
  * EXPUNGE only when allowed, RFC 3501 7.4.1 sequence renumbering while
  * tombstones wait), delivery, renames and deletes by others, the
  * sequence / UID lookups at their edges, keywords, broken uidlists,
- * names without ":2," or W=, and a 10,000-message folder.
+ * names without ":2," or W=, a 10,000-message folder, and the
+ * CONDSTORE modseqs kept in wren-modseq across closes, crashes, a lost
+ * file and changes by other processes.
  *
  * The tests named test_bug_* show faults found in review; they fail
  * until the fix proposed with them is in (see the comment on each).
@@ -1333,6 +1335,133 @@ test_big_folder(void **state)
 	    (t1 - t0) * 1e3, (t3 - t2) * 1e3, mbox_bytes_per_message());
 }
 
+/* --- CONDSTORE: wren-modseq (store/modseq.h) ------------------------- */
+
+/* The MODSEQ of the message at seq. */
+static uint64_t
+ms_at(struct mbox_view *v, uint32_t seq)
+{
+	const struct mbox_msg *m = mbox_view_seq(v, seq);
+
+	assert_non_null(m);
+	return mbox_modseq(v->mb, m);
+}
+
+/*
+ * Modseqs across closes: kept exactly after a clean close; raised for a
+ * message whose flags changed while the folder was closed (another
+ * process); an expunge while closed raises the expunge mark; a file
+ * that does not end cleanly (a crash) or that is gone gives everything
+ * a value above all that was handed out; a file deleted while open is
+ * written whole again.
+ */
+static void
+test_modseq_persist(void **state)
+{
+	char text[8192], p[PATH_MAX_T];
+	uint64_t h0, h1, h2, m2, m1;
+	size_t len;
+
+	(void)state;
+	cur_letters(4);
+	sel(&fx.a, 0);
+	h0 = mbox_highestmodseq(fx.a.mb);
+	assert_true(h0 > 0);
+	assert_true(ms_at(&fx.a, 1) <= h0 && ms_at(&fx.a, 4) <= h0);
+	store(&fx.a, 2, MF_SEEN);
+	m2 = ms_at(&fx.a, 2);
+	assert_true(m2 > h0 && mbox_highestmodseq(fx.a.mb) == m2);
+	m1 = ms_at(&fx.a, 1);
+	mbox_unselect(&fx.a);
+	len = slurp("wren-modseq", text, sizeof text);
+	assert_true(strncmp(text, "wren-modseq 1 ", 14) == 0);
+	assert_non_null(strstr(text, "\nE "));
+
+	/* clean: the same values, nothing written */
+	sel(&fx.a, 0);
+	assert_true(mbox_highestmodseq(fx.a.mb) == m2);
+	assert_true(ms_at(&fx.a, 2) == m2 && ms_at(&fx.a, 1) == m1);
+	mbox_unselect(&fx.a);
+	assert_int_equal(slurp("wren-modseq", text, sizeof text), len);
+
+	/* flags changed and a message removed while closed */
+	mv("cur", "1.c:2,", "cur", "1.c:2,F");
+	md_path(p, "cur", "1.d:2,");
+	assert_int_equal(unlink(p), 0);
+	sel(&fx.a, 0);
+	h1 = mbox_highestmodseq(fx.a.mb);
+	assert_true(h1 > m2);
+	assert_true(ms_at(&fx.a, 3) == h1);		/* 1.c */
+	assert_true(ms_at(&fx.a, 1) == m1 && ms_at(&fx.a, 2) == m2);
+	assert_true(mbox_vanished_since(fx.a.mb) > m2);
+	mbox_unselect(&fx.a);
+
+	/* a torn end (a crash): every message above everything */
+	append_to("wren-modseq", "M 1 12");
+	sel(&fx.a, 0);
+	h2 = mbox_highestmodseq(fx.a.mb);
+	assert_true(h2 > h1 && ms_at(&fx.a, 1) == h2 &&
+	    ms_at(&fx.a, 2) == h2);
+	assert_true(mbox_vanished_since(fx.a.mb) == h2);
+	/* deleted while open: written whole at close, values kept */
+	md_path(p, "wren-modseq", NULL);
+	assert_int_equal(unlink(p), 0);
+	store(&fx.a, 1, MF_FLAGGED);
+	h2 = mbox_highestmodseq(fx.a.mb);
+	mbox_unselect(&fx.a);
+	sel(&fx.a, 0);
+	assert_true(mbox_highestmodseq(fx.a.mb) == h2);
+	assert_true(ms_at(&fx.a, 1) == h2);
+	mbox_unselect(&fx.a);
+
+	/* lost while closed: a new sequence above the old one */
+	assert_int_equal(unlink(p), 0);
+	sel(&fx.a, 0);
+	assert_true(mbox_highestmodseq(fx.a.mb) > h2);
+	assert_true(ms_at(&fx.a, 1) > h2);
+	h2 = mbox_highestmodseq(fx.a.mb);
+	mbox_unselect(&fx.a);
+
+	/* hostile: a file of garbage counts as lost */
+	spit("wren-modseq", "\xff\xfe\n\n");
+	sel(&fx.a, 0);
+	assert_true(mbox_highestmodseq(fx.a.mb) > h2);
+	mbox_unselect(&fx.a);
+	slurp("wren-modseq", text, sizeof text);
+	assert_true(strncmp(text, "wren-modseq 1 ", 14) == 0);
+}
+
+/* New mail, a rename and an expunge by another process while the
+ * folder is open each get a modseq above the last. */
+static void
+test_modseq_live(void **state)
+{
+	char p[PATH_MAX_T];
+	uint64_t h0;
+
+	(void)state;
+	cur_letters(3);
+	sel(&fx.a, 0);
+	h0 = mbox_highestmodseq(fx.a.mb);
+	deliver("9.new", "x\n");
+	mbox_sync(fx.a.mb);
+	(void)update(&fx.a, 1);
+	assert_int_equal(fx.a.exists, 4);
+	assert_true(ms_at(&fx.a, 4) > h0);
+	h0 = mbox_highestmodseq(fx.a.mb);
+	mv("cur", "1.a:2,", "cur", "1.a:2,S");
+	mbox_sync(fx.a.mb);
+	assert_string_equal(update(&fx.a, 1), "F1:1");
+	assert_true(ms_at(&fx.a, 1) > h0);
+	h0 = mbox_highestmodseq(fx.a.mb);
+	md_path(p, "cur", "1.b:2,");
+	assert_int_equal(unlink(p), 0);
+	mbox_sync(fx.a.mb);
+	assert_string_equal(update(&fx.a, 1), "E2");
+	assert_true(mbox_vanished_since(fx.a.mb) > h0);
+	mbox_unselect(&fx.a);
+}
+
 /* --- faults found in review (fail until fixed) ---------------------- */
 
 /*
@@ -1795,6 +1924,8 @@ main(void)
 		T(test_bad_records),
 		T(test_names_and_vsize),
 		T(test_big_folder),
+		T(test_modseq_persist),
+		T(test_modseq_live),
 		T(test_open_msg_renamed),
 		T(test_uid_expunge),
 		T(test_bug_store_expunge_ghost),
