@@ -26,6 +26,7 @@
 #include "core/ev.h"
 #include "core/fmt.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/privs.h"
 #include "map/map.h"
 #include "imap/imap.h"
@@ -75,6 +76,7 @@ static void	drain_check(struct timer *, void *);
 static void	map_poll(struct timer *, void *);
 static void	log_from_cfg(const struct cfg *);
 static int	raise_fd_limit(size_t, struct err *);
+static void	tell_manager(const char *);
 
 int
 cmd_serve(int argc, char **argv)
@@ -183,6 +185,7 @@ cmd_serve(int argc, char **argv)
 	    "%zu bytes per connection, pid %d", s.nlisteners,
 	    s.nlisteners == 1 ? "" : "s", max, conn_bytes_per_connection(),
 	    (int)getpid());
+	tell_manager("READY=1");	/* bound, dropped, set up */
 	if (ev_run(&s.ev) == -1) {
 		log_error("epoll_wait");
 		rc = 1;
@@ -297,9 +300,11 @@ server_reload(struct server *s)
 	struct err e;
 
 	log_info("SIGHUP: reloading %s", s->cfg.path);
+	tell_manager("RELOADING=1");
 	if (cfg_load(&next, s->cfg.path, &e) == -1) {
 		log_errorx("reload refused, keeping the running "
 		    "configuration: %s", e.msg);
+		tell_manager("READY=1");
 		return;
 	}
 	for (size_t i = 0; i < sizeof restart_keys / sizeof restart_keys[0];
@@ -331,6 +336,7 @@ server_reload(struct server *s)
 	    CFG_MAX_CONNECTIONS_PER_IP);
 	log_set_level((enum log_level)cfg_num(&s->cfg, CFG_LOG_LEVEL));
 	log_info("reload done");
+	tell_manager("READY=1");
 }
 
 static void
@@ -348,6 +354,7 @@ server_stop(struct server *s)
 		return;
 	}
 	s->stopping = 1;
+	tell_manager("STOPPING=1");
 	grace = (uint64_t)cfg_num(&s->cfg, CFG_SHUTDOWN_TIMEOUT);
 	log_info("stopping: no new connections, %zu in progress, at most "
 	    "%llu s", s->conns.active, (unsigned long long)grace);
@@ -446,4 +453,15 @@ raise_fd_limit(size_t want, struct err *e)
 		return err_set(e, "setrlimit: %s", strerror(errno));
 	}
 	return 0;
+}
+
+/* Tells systemd (Type=notify) where we are; elsewhere a no-op. */
+static void
+tell_manager(const char *state)
+{
+	struct err e;
+
+	if (notify_send(state, &e) == -1) {
+		log_warnx("%s", e.msg);
+	}
 }
