@@ -7,6 +7,7 @@
 #   make size                 stripped sizes and the biggest contributors
 #   make defconfig | menuconfig | <board>_defconfig
 #   make install DESTDIR=...  binary, links, example config
+#   make deb [ARCH=...]       Debian package, build/<arch>/wren_*.deb
 #   make SAN=1 ...            ASan + UBSan build (build/host-san)
 #   make fuzz                 every libFuzzer harness, bounded, under ASan
 #
@@ -140,6 +141,7 @@ CORE_OBJ := $(filter-out $(B)/obj/cli/%,$(OBJ))
 UNIT_TESTS := $(patsubst test/unit/%.c,$(B)/unit/%,$(wildcard test/unit/test_*.c))
 
 .PHONY: all deps clean test unit integration run size size-check install bench \
+	deb deb-all \
 	defconfig menuconfig savedefconfig lint fuzz faults FORCE
 
 all: $(B)/wren
@@ -430,6 +432,21 @@ install: $(B)/wren.stripped
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/wren/wren.conf ]; then \
 		echo "keeping $(DESTDIR)$(SYSCONFDIR)/wren/wren.conf"; \
 	else install -m 0644 conf/wren.conf $(DESTDIR)$(SYSCONFDIR)/wren/wren.conf; fi
+
+# --- Debian package -----------------------------------------------------------
+# dpkg-deb on a tree laid out by board/debian/mkdeb.sh (README there);
+# the cross builds package their static musl binary.
+DEBARCH_host = $(shell dpkg --print-architecture)
+DEBARCH_armhf := armhf
+DEBARCH_aarch64 := arm64
+DEBARCH_mipsel := mipsel
+deb: $(B)/wren.stripped
+	@board/debian/mkdeb.sh $(B)/wren.stripped $(DEBARCH_$(ARCH)) \
+		$(VERSION) $(B)
+
+deb-all:
+	@for a in host armhf aarch64 mipsel; do \
+		$(MAKE) --no-print-directory ARCH=$$a deb || exit 1; done
 
 clean:
 	rm -rf build
