@@ -36,6 +36,8 @@ for what in "$@"; do
 		;;
 	test)
 		need="$need libcmocka-dev python3-pytest shellcheck"
+		# packaging: make deb, lintian, systemd-analyze verify
+		need="$need dpkg-dev lintian"
 		need="$need systemd openssl tinycdb dovecot-core dovecot-imapd dovecot-pop3d swaks postfix"
 		need="$need testssl.sh python3-aiosmtpd isync fail2ban fetchmail"
 		# outbound: fake DNS (dnslib), smtp-sink (postfix), mail(1),
