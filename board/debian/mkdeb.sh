@@ -66,6 +66,27 @@ done
 (cd "$root" && find etc -type f | sort | sed 's|^|/|') \
 	> "$root/DEBIAN/conffiles"
 
+# Manual pages (mdoc sources, wren.8 and its siblings) wherever the
+# tree keeps them; the MTA names share wren(8), as lintian asks for a
+# page per program.
+page=$(find . -path ./build -prune -o -path ./.git -prune -o \
+	-name wren.8 -type f -print | head -n 1)
+if [ -n "$page" ]; then
+	for src in "$(dirname "$page")"/*.[1-8]; do
+		name=$(basename "$src")
+		sec=${name##*.}
+		install -d "$root/usr/share/man/man$sec"
+		gzip -9n < "$src" > "$root/usr/share/man/man$sec/$name.gz"
+		chmod 0644 "$root/usr/share/man/man$sec/$name.gz"
+	done
+	ln -s wren.8.gz "$root/usr/share/man/man8/sendmail.8.gz"
+	install -d "$root/usr/share/man/man1"
+	for n in mailq newaliases; do
+		[ -e "$root/usr/share/man/man1/$n.1.gz" ] ||
+			ln -s ../man8/wren.8.gz "$root/usr/share/man/man1/$n.1.gz"
+	done
+fi
+
 install -m 0644 "$here/copyright" "$root/usr/share/doc/wren/copyright"
 {
 	echo "wren ($version) unstable; urgency=medium"
@@ -91,6 +112,8 @@ chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" \
 find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
 mkdir -p "$outdir"
+# One package per build directory: the last one made.
+rm -f "$outdir"/wren_*_"$arch".deb
 deb="$outdir/wren_${version}_$arch.deb"
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb.tmp" >/dev/null
 mv "$deb.tmp" "$deb"

@@ -84,7 +84,8 @@ def test_unit_contents():
     assert s["ExecStartPre"] == [
         "/usr/sbin/wren check -c /etc/wren/wren.conf"]
     assert s["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
-    assert s["Type"] == ["simple"] and s["Restart"] == ["on-failure"]
+    assert s["Type"] == ["notify"] and s["Restart"] == ["on-failure"]
+    assert s["ProtectHome"] == ["read-only"]
     assert s["NoNewPrivileges"] == ["yes"]
     assert s["ProtectSystem"] == ["strict"]
     assert "/srv/mail" in s["ReadWritePaths"][0].split()
@@ -121,7 +122,7 @@ def test_systemd_analyze_verify(tmp_path):
     (tmp_path / "wren.service").write_text(text)
     # Control: a broken copy must be reported, or the check is void.
     (tmp_path / "broken.service").write_text(
-        text.replace("Type=simple", "Type=bogus"))
+        text.replace("Type=notify", "Type=bogus"))
     broken = analyze(tmp_path, "broken.service")
     if not our_lines(broken, "broken.service"):
         pytest.skip("systemd-analyze verify reports nothing here: "
