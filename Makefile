@@ -364,6 +364,7 @@ FUZZ_RUNS ?= 20000
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 # The sans-I/O parsers and what they use; no event loop, no sockets.
 FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c src/core/listen.c \
+	src/core/notify.c \
 	src/core/connect.c,$(wildcard src/core/*.c)) \
 	src/map/map_text.c $(wildcard src/msg/*.c) src/smtp/smtp_parse.c \
 	$(wildcard src/imap/imap_parse.c src/imap/imap_parse_args.c \
