@@ -28,7 +28,7 @@ int
 notify_send_to(const char *addr, const char *state, struct err *e)
 {
 	struct sockaddr_un sa;
-	socklen_t len;
+	socklen_t len = 0;
 	size_t n = strlen(state);
 	ssize_t w;
 	int fd, saved;
