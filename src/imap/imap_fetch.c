@@ -34,6 +34,7 @@ static struct {
 	struct mime	m;
 	const struct mbox *mb;
 	uint32_t	uid;
+	uint32_t	hash;		/* of the file's name (mbox_msg) */
 	int		full;		/* body parsed too, not just header */
 	int		valid;
 } tree;
@@ -120,6 +121,10 @@ fetch_step(struct imap_session *s)
 	struct imap_job *j = &ws->job;
 	int store = ws->cmd.cmd == IMAP_CMD_STORE;
 
+	if (!store && ws->u.fetch.items & (IMAP_FETCH_ENVELOPE |
+	    IMAP_FETCH_BODYSTRUCTURE) && !imap_hcache_ready(s)) {
+		return;			/* its file is being read */
+	}
 	if (j->msg != NULL) {
 		/* The index may have grown or been compacted since the
 		 * last step: find the message again. */
@@ -419,8 +424,17 @@ fetch_struct(struct imap_session *s, unsigned k)
 	struct imap_job *j = &s->ws->job;
 	struct mime_wr w;
 	struct stat st;
+	const char *text;
+	size_t len;
 
 	if (k >= 3 || !(s->ws->u.fetch.items & bit[k])) {
+		return 0;
+	}
+	if (kind[k] != MIME_WR_BODY && imap_hcache_text(s,
+	    kind[k] == MIME_WR_BODYSTRUCTURE, &text, &len) == 1) {
+		sep(s);
+		(void)imap_out(s, name[k], strlen(name[k]));
+		(void)imap_out(s, text, len);
 		return 0;
 	}
 	/* The file stays open while the text goes out: the tree can be
@@ -758,6 +772,12 @@ stream_pump(struct imap_session *s)
 	return 1;
 }
 
+const struct mime *
+imap_fetch_tree(struct imap_session *s, int full)
+{
+	return load_tree(s, full) == 0 ? &tree.m : NULL;
+}
+
 /* The MIME tree of the current message: its header only (ENVELOPE,
  * BODY[HEADER]) or all of it. */
 static int
@@ -768,7 +788,10 @@ load_tree(struct imap_session *s, int full)
 	off_t pos = 0;
 	int fd;
 
+	/* The name's hash too: a UID given to another file (a rebuilt
+	 * dovecot-uidlist) is another message. */
 	if (tree.valid && tree.mb == s->view.mb && tree.uid == j->msg_uid &&
+	    (j->msg == NULL || tree.hash == j->msg->hash) &&
 	    (tree.full || !full)) {
 		return 0;
 	}
@@ -815,6 +838,7 @@ load_tree(struct imap_session *s, int full)
 	mime_finish(&tree.m);
 	tree.mb = s->view.mb;
 	tree.uid = j->msg_uid;
+	tree.hash = j->msg != NULL ? j->msg->hash : 0;
 	tree.full = full;
 	tree.valid = 1;
 	return 0;

@@ -29,6 +29,8 @@
 #include "store/mbox.h"
 #include "store/mbox_save.h"
 
+struct mime;
+
 #define IMAP_MAILBOX_MAX	255	/* a mailbox name's octets as the
 				 * client writes it; a longer one
 				 * exists nowhere (Maildir++ names
@@ -261,6 +263,17 @@ int	imap_check_set(struct imap_session *, const struct imap_arg *);
 
 /* imap_fetch.c: FETCH and STORE (with its FETCH responses) as jobs. */
 void	imap_fetch_start(struct imap_session *);
+/* The MIME tree of the FETCH job's current message (its header only
+ * unless full); NULL when it cannot be read. */
+const struct mime	*imap_fetch_tree(struct imap_session *, int full);
+/* imap_hcache.c: the folder's header cache for FETCH. Ready: 1, or 0
+ * when a slice of it was loaded and the job yielded (step again). */
+int	imap_hcache_ready(struct imap_session *);
+/* ENVELOPE (bs 0) or BODYSTRUCTURE text of the current message, from
+ * the cache or written and added to it: 1 with text and len (valid
+ * until the next call), 0 when it must be streamed from the tree. */
+int	imap_hcache_text(struct imap_session *, int bs, const char **text,
+	    size_t *len);
 void	imap_store_start(struct imap_session *);
 
 /* imap_search.c: SEARCH and UID SEARCH as a job: "* SEARCH" and the

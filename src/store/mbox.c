@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/fmt.h"
+#include "store/hcache.h"
 #include "store/mbox_int.h"
 
 static struct {
@@ -52,6 +53,9 @@ mbox_init(struct ev *ev, size_t max_open, struct err *e)
 	mb_all.ev = ev;
 	timer_init(&mb_all.notify, notify_run, NULL);
 	mbox_ms_init(ev);
+	if (hcache_init(ev, max_open) == -1) {
+		return err_set(e, "header cache table: %s", strerror(errno));
+	}
 	return mbox_disk_inotify_init(ev, e);
 }
 
@@ -65,6 +69,7 @@ mbox_shutdown(void)
 			mbox_unselect(mb->views);
 		}
 	}
+	hcache_shutdown();
 	mbox_disk_inotify_close();
 	mbox_ms_shutdown();
 	if (mb_all.ev != NULL) {
@@ -202,6 +207,7 @@ mbox_unselect(struct mbox_view *v)
 		return;
 	}
 	mbox_ms_close(mb);
+	hcache_close(mb);	/* its batch out, before the arrays go */
 	mbox_disk_shrink(mb);
 	mbox_disk_close(mb);
 	if (mb->msgs != NULL) {

@@ -28,12 +28,20 @@ own device in /proc/diskstats); otherwise on DIR's file system.
   5. Index memory: RSS growth at SELECT of the 10k INBOX, per message,
      and less the growth at SELECT of a 20-message INBOX (what any
      SELECT touches), each on a fresh server.
+  6. UID FETCH 1:* (ENVELOPE BODYSTRUCTURE) on a raw socket after
+     EXAMINE (the client only collects bytes while timed): run 1 of
+     each server is cold (wren builds its header cache, wren-cache,
+     Dovecot its dovecot.index.cache), later runs warm; wren is
+     restarted before its last run, so that run reads the cache from
+     the file; the answers are compared byte for byte between wren's
+     runs and item by item with Dovecot's; the cache's bytes per
+     message.
 
 Rates and times are medians of RUNS runs.
 
     bench_imap.py WREN_BIN DIR [--count N] [--runs R] [--stores N]
                   [--isolated K] [--sessions N] [--seed S] [--no-dovecot]
-                  [--no-loop] [--mbsync-fsync]
+                  [--no-loop] [--mbsync-fsync] [--fetch-only]
 """
 import argparse
 import hashlib
@@ -447,6 +455,116 @@ def imaplib_fetch(port):
     return dt, data
 
 
+def struct_fetch(port):
+    """One EXAMINE + UID FETCH 1:* (ENVELOPE BODYSTRUCTURE) on a raw
+    socket: (seconds, answer bytes). Only recv is timed."""
+    c = Raw(port)
+    c.login(SYNC)
+    c.cmd("EXAMINE INBOX")
+    tag = b"\r\nf1 "
+    t0 = time.monotonic()
+    c.s.sendall(b"f1 UID FETCH 1:* (ENVELOPE BODYSTRUCTURE)\r\n")
+    buf = bytearray()
+    while True:
+        got = c.s.recv(1 << 20)
+        if not got:
+            raise RuntimeError("connection closed during FETCH")
+        buf += got
+        end = buf.rfind(tag, max(0, len(buf) - len(got) - 8))
+        if end != -1 and buf.endswith(b"\r\n"):
+            break
+    dt = time.monotonic() - t0
+    c.close()
+    body, _, last = bytes(buf).rpartition(tag)
+    if not last.startswith(b"OK"):
+        raise RuntimeError(f"UID FETCH: {last[:200]!r}")
+    return dt, body + b"\r\n"
+
+
+def struct_items(data):
+    """Raw FETCH answer -> {UID: (ENVELOPE, BODYSTRUCTURE)} as values."""
+    chunks, pos = [], 0
+    for m in re.finditer(rb"\{(\d+)\}\r\n", data):
+        if m.start() < pos:
+            continue
+        chunks.append((data[pos:m.start()] + b"{" + m.group(1) + b"}",
+                       data[m.end():m.end() + int(m.group(1))]))
+        pos = m.end() + int(m.group(1))
+    chunks.append(data[pos:])
+    out = {}
+    for x in fetch_answers(chunks):
+        out[int(x["UID"])] = (x.get("ENVELOPE"), x.get("BODYSTRUCTURE"))
+    return out
+
+
+def fetch_structs(a, wren, dc, res, n):
+    """6. UID FETCH 1:* (ENVELOPE BODYSTRUCTURE), cold then warm."""
+    cache = f"{wren.maildir(SYNC)}/wren-cache"
+    if os.path.exists(cache):
+        os.unlink(cache)
+    if dc:
+        for e in os.scandir(dc.maildir(SYNC)):
+            if e.name.startswith("dovecot.index"):
+                os.unlink(e.path)
+    wren.restart()
+    if dc and not dc.master():
+        dc.start()
+    texts = {}
+    runs = max(a.runs, 2) + 1
+    for r in range(runs):
+        if r == runs - 1:
+            wren.restart()          # the cache as read from the file
+        for name, port in (("wren", wren.imap),
+                           ("dovecot", dc.port if dc else None)):
+            if port is None:
+                continue
+            dt, data = struct_fetch(port)
+            nans = data.count(b" FETCH (")
+            if nans != n:
+                raise SystemExit(f"imap: ENVELOPE BODYSTRUCTURE from "
+                                 f"{name}: {nans} answers, expected {n}")
+            key = f"struct_{name}_{'cold' if r == 0 else 'warm'}"
+            res.setdefault(key, []).append(n / dt)
+            texts.setdefault(name, []).append(data)
+            print(f"imap: UID FETCH 1:* (ENVELOPE BODYSTRUCTURE) {name} run "
+                  f"{r + 1}{' (cold)' if r == 0 else ''}"
+                  f"{' (restarted)' if name == 'wren' and r == runs - 1 else ''}"
+                  f": {dt:.3f} s, {n / dt:.0f} msg/s, "
+                  f"{len(data) / 1e6:.1f} MB", flush=True)
+    w = texts["wren"]
+    same = all(x == w[0] for x in w[1:])
+    res["struct_same"] = same
+    if os.path.exists(cache):
+        res["struct_cache_bpm"] = os.path.getsize(cache) / n
+    line = (f"imap: ENVELOPE BODYSTRUCTURE wren answers cold vs warm vs "
+            f"restarted: {'byte-identical' if same else 'DIFFERENT'}")
+    if dc:
+        x, y = struct_items(w[0]), struct_items(texts["dovecot"][0])
+        bad = [u for u in x if x[u] != y.get(u)]
+        line += (f"; vs Dovecot: {len(x) - len(bad)} of {len(x)} "
+                 f"identical")
+        if bad:
+            u = bad[0]
+            line += f", e.g. UID {u}: {x[u]!r} / {y.get(u)!r}"[:800]
+    print(line, flush=True)
+
+
+def struct_summary(res, have_dc):
+    for temp in ("cold", "warm"):
+        fw = res.get(f"struct_wren_{temp}", [])
+        line = (f"imap: UID FETCH 1:* (ENVELOPE BODYSTRUCTURE) {temp}, raw "
+                f"socket: wren median {med(fw):.0f} msg/s "
+                f"{rng_s(fw, '{:.0f}')}")
+        if have_dc:
+            fd = res[f"struct_dovecot_{temp}"]
+            line += (f"; Dovecot {med(fd):.0f} msg/s {rng_s(fd, '{:.0f}')}"
+                     f"; wren/Dovecot = {med(fw) / med(fd):.2f}x")
+        print(line)
+    if "struct_cache_bpm" in res:
+        print(f"imap: wren header cache: {res['struct_cache_bpm']:.0f} "
+              f"bytes per message on disk (wren-cache)")
+
+
 # --- the measurements -------------------------------------------------
 
 def mbsync(base, name, port, count, fsync=False):
@@ -640,6 +758,8 @@ def main():
                     help="no loop-mounted ext4 for the mail")
     ap.add_argument("--mbsync-fsync", action="store_true",
                     help="let mbsync fsync each message (its default)")
+    ap.add_argument("--fetch-only", action="store_true",
+                    help="only the FETCH measurements (3 and 6)")
     a = ap.parse_args()
     t_start = time.monotonic()
     base = os.path.abspath(a.dir)
@@ -702,6 +822,17 @@ def run(a, base, mail, have_dc, t_start):
 
     res = {}
     dev = disk_of(mail)
+    if a.fetch_only:
+        try:
+            fetch_structs(a, wren, dc, res, n)
+        finally:
+            try:
+                wren.stop()
+            finally:
+                if dc:
+                    dc.stop()
+        struct_summary(res, dc is not None)
+        return
     try:
         # 5. Index memory: RSS around SELECT, each on a fresh server:
         # the 20-message INBOX gives what a SELECT costs whatever the
@@ -824,6 +955,9 @@ def run(a, base, mail, have_dc, t_start):
             print(f"imap: FETCH wren vs dovecot: {res['fetch_cmp']}",
                   flush=True)
 
+        # 6. UID FETCH 1:* (ENVELOPE BODYSTRUCTURE), cold and warm.
+        fetch_structs(a, wren, dc, res, n)
+
         # 4. Disk writes per flag change.
         wren.restart()
         w = store_wear(wren.imap, lambda: wren.pid, dev, a.stores,
@@ -945,6 +1079,7 @@ def summary(a, res, have_dc, dev, elapsed):
         line += (f"; Dovecot {med(fd):.0f} msg/s {rng_s(fd, '{:.0f}')}; "
                  f"wren/Dovecot = {med(fw) / med(fd):.2f}x")
     print(line)
+    struct_summary(res, have_dc)
     w = res["wear_wren"]
 
     def over(x, idle):

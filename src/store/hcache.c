@@ -1,0 +1,672 @@
+/*
+ * hcache.c - the header cache's file and index (store/hcache.h): one
+ * "wren-cache" per folder, records appended in batches, found by UID
+ * through a table in memory, read back with pread.
+ *
+ *   slot (one per open folder)          table (mmap'ed, grows)
+ *   +-----------------------+           +-----+--------+-----+
+ *   | mb, fd, uidvalidity   |---------->| uid | offset | len |  12 B
+ *   | end: file size known  |           +-----+--------+-----+
+ *   | loaded: scan position |           | 0 = empty slot     |
+ *   | live, dead bytes      |           +--------------------+
+ *   +-----------------------+
+ *   offset <  end: in the file (read through the window)
+ *   offset >= end: in the batch buffer, at offset - end
+ *
+ * An entry of length 0 marks a record found bad: a miss until a new
+ * record replaces it. Nothing is removed from the table while the
+ * folder is open (expunged messages' entries stay, the mailbox keeps
+ * tombstones too); the table is rebuilt when the folder opens again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>		/* rename */
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/fmt.h"
+#include "core/log.h"
+#include "core/timer.h"
+#include "store/hcache.h"
+#include "store/mbox_int.h"
+
+#define HC_NAME		"wren-cache"
+#define HC_TMP		"wren-cache.tmp"
+/* The batch: about a hundred messages' texts per write. */
+#define HCACHE_PEND_MAX	65536
+/* The read window: records are read about a hundred at a time (they
+ * are mostly asked for in the order they were written). */
+#define HCACHE_WIN_MAX	65536
+#define HCACHE_FLUSH_MS	5000	/* a batch waits at most this long */
+/* Compacted at close when dead records outweigh live ones and are
+ * worth a rewrite. */
+#define HCACHE_DEAD_MIN	65536
+#define HC_TAB_MIN	1024
+
+struct hc_ent {
+	uint32_t	uid;
+	uint32_t	off;
+	uint32_t	len;	/* 0: found bad */
+};
+
+enum hc_state {
+	HC_CLOSED,	/* not opened yet */
+	HC_LOADING,
+	HC_READY,
+	HC_BROKEN	/* unusable until the folder opens again */
+};
+
+struct hc {
+	struct mbox	*mb;
+	enum hc_state	 state;
+	int		 fd;
+	uint32_t	 end;		/* file size as written by us */
+	uint32_t	 loaded;	/* scanned up to here */
+	uint64_t	 live, dead;	/* record bytes */
+	struct hc_ent	*tab;
+	uint32_t	 cap, n;	/* cap: a power of two, or 0 */
+};
+
+static struct {
+	struct hc	*slot;
+	size_t		 max;
+	struct ev	*ev;
+	struct timer	 flush;
+	struct hc	*last;		/* the last slot found */
+	struct hc	*pend_hc;	/* owner of the batch */
+	size_t		 pend_len;
+	struct hc	*win_hc;	/* owner of the window */
+	uint32_t	 win_off, win_len;
+} hc;
+
+static unsigned char	pend[HCACHE_PEND_MAX];
+static unsigned char	win[HCACHE_WIN_MAX];
+
+static struct hc	*slot_of(struct mbox *, int create);
+static int	open_file(struct hc *);
+static void	reset(struct hc *);
+static void	forget(struct hc *);
+static void	load_slice(struct hc *);
+static void	flush_timer(struct timer *, void *);
+static int	write_batch(void);
+static struct hc_ent	*find(struct hc *, uint32_t uid);
+static int	add(struct hc *, uint32_t uid, uint32_t off, uint32_t len);
+static int	grow(struct hc *);
+static const unsigned char	*rec_at(struct hc *, const struct hc_ent *);
+static int	is_live(const struct mbox *, uint32_t uid);
+static void	compact(struct hc *);
+static int	path_of(const struct hc *, const char *name, char *out,
+		    size_t cap);
+
+/* --- public -------------------------------------------------------- */
+
+int
+hcache_init(struct ev *ev, size_t max_open)
+{
+	size_t len = (max_open > 0 ? max_open : 1) * sizeof(struct hc);
+
+	memset(&hc, 0, sizeof hc);
+	hc.slot = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (hc.slot == MAP_FAILED) {
+		hc.slot = NULL;
+		return -1;
+	}
+	hc.max = max_open;
+	hc.ev = ev;
+	timer_init(&hc.flush, flush_timer, NULL);
+	return 0;
+}
+
+void
+hcache_shutdown(void)
+{
+	if (hc.slot == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < hc.max; i++) {
+		if (hc.slot[i].mb != NULL) {
+			hcache_close(hc.slot[i].mb);
+		}
+	}
+	if (hc.ev != NULL) {
+		ev_timer_cancel(hc.ev, &hc.flush);
+	}
+	munmap(hc.slot, (hc.max > 0 ? hc.max : 1) * sizeof(struct hc));
+	hc.slot = NULL;
+}
+
+void
+hcache_close(struct mbox *mb)
+{
+	struct hc *h = slot_of(mb, 0);
+
+	if (h == NULL) {
+		return;
+	}
+	if (hc.pend_hc == h) {
+		(void)write_batch();
+	}
+	if (h->state == HC_READY && h->dead > h->live &&
+	    h->dead >= HCACHE_DEAD_MIN) {
+		compact(h);
+	}
+	forget(h);
+	h->mb = NULL;
+	if (hc.last == h) {
+		hc.last = NULL;
+	}
+}
+
+int
+hcache_load(struct mbox *mb)
+{
+	struct hc *h = slot_of(mb, 1);
+
+	if (h == NULL) {
+		return 1;		/* no slot: uncached */
+	}
+	if (h->state == HC_CLOSED && open_file(h) == -1) {
+		h->state = HC_BROKEN;
+	}
+	if (h->state != HC_LOADING) {
+		return 1;
+	}
+	load_slice(h);
+	return h->state == HC_LOADING ? 0 : 1;
+}
+
+int
+hcache_get(struct mbox *mb, const struct mbox_msg *m, struct hcache_rec *r)
+{
+	struct hc *h = slot_of(mb, 0);
+	const unsigned char *p;
+	struct hc_ent *e;
+	enum hcache_err err;
+
+	if (h == NULL || h->state != HC_READY ||
+	    (e = find(h, m->uid)) == NULL || e->len == 0) {
+		return 0;
+	}
+	if ((p = rec_at(h, e)) != NULL && hcache_rec_parse(p, e->len, r,
+	    &err) == e->len && r->uid == m->uid && r->hash == m->hash &&
+	    r->vsize == m->vsize) {
+		return 1;
+	}
+	/* Damaged, or the message is not the one it was made from: a
+	 * miss, and the next put replaces it. */
+	h->live -= e->len;
+	h->dead += e->len;
+	e->len = 0;
+	return 0;
+}
+
+int
+hcache_put(struct mbox *mb, const struct mbox_msg *m, const char *env,
+    size_t env_len, const char *bs, size_t bs_len)
+{
+	struct hc *h = slot_of(mb, 0);
+	struct hcache_rec r;
+	size_t n;
+
+	if (h == NULL || h->state != HC_READY) {
+		return -1;
+	}
+	r.uid = m->uid;
+	r.hash = m->hash;
+	r.vsize = m->vsize;
+	r.env = env;
+	r.env_len = env != NULL ? env_len : 0;
+	r.bs = bs;
+	r.bs_len = bs != NULL ? bs_len : 0;
+	if ((n = hcache_rec_size(&r)) == 0) {
+		return -1;
+	}
+	if (hc.pend_hc != NULL && (hc.pend_hc != h ||
+	    hc.pend_len + n > sizeof pend)) {
+		(void)write_batch();
+		if (h->state != HC_READY) {
+			return -1;	/* its file went bad */
+		}
+	}
+	if ((uint64_t)h->end + hc.pend_len + n > UINT32_MAX) {
+		return -1;		/* 4 GB of texts: enough */
+	}
+	if (add(h, r.uid, h->end + (uint32_t)hc.pend_len, (uint32_t)n) ==
+	    -1) {
+		return -1;
+	}
+	(void)hcache_rec_fmt(pend + hc.pend_len, sizeof pend - hc.pend_len,
+	    &r);
+	hc.pend_hc = h;
+	hc.pend_len += n;
+	if (!timer_armed(&hc.flush) && hc.ev != NULL &&
+	    ev_timer_in(hc.ev, &hc.flush, HCACHE_FLUSH_MS) == -1) {
+		(void)write_batch();	/* no timer: no batch */
+	}
+	return 0;
+}
+
+void
+hcache_flush(void)
+{
+	(void)write_batch();
+}
+
+size_t
+hcache_bytes_per_message(void)
+{
+	/* An entry, in a table between 3/8 and 3/4 full. */
+	return sizeof(struct hc_ent) * 2;
+}
+
+/* --- slots and the file -------------------------------------------- */
+
+static struct hc *
+slot_of(struct mbox *mb, int create)
+{
+	struct hc *fr = NULL;
+
+	if (hc.last != NULL && hc.last->mb == mb) {
+		return hc.last;
+	}
+	for (size_t i = 0; hc.slot != NULL && i < hc.max; i++) {
+		if (hc.slot[i].mb == mb) {
+			return hc.last = &hc.slot[i];
+		}
+		if (hc.slot[i].mb == NULL && fr == NULL) {
+			fr = &hc.slot[i];
+		}
+	}
+	if (!create || fr == NULL) {
+		return NULL;
+	}
+	memset(fr, 0, sizeof *fr);
+	fr->mb = mb;
+	fr->fd = -1;
+	return hc.last = fr;
+}
+
+static int
+path_of(const struct hc *h, const char *name, char *out, size_t cap)
+{
+	return fmt(out, cap, "%s/%s", h->mb->path, name) < (int)cap ? 0 : -1;
+}
+
+/* Opens (or creates) the file; a header that is not ours or carries
+ * another UIDVALIDITY starts it again. */
+static int
+open_file(struct hc *h)
+{
+	char p[MBOX_PATH_MAX];
+	unsigned char b[HCACHE_HDR_LEN];
+	enum hcache_err err;
+	uint32_t uv;
+	struct stat st;
+
+	if (path_of(h, HC_NAME, p, sizeof p) == -1) {
+		return -1;
+	}
+	h->fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (h->fd == -1) {
+		log_warn("%s", p);
+		return -1;
+	}
+	if (fstat(h->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		forget(h);
+		return -1;
+	}
+	h->end = st.st_size > (off_t)UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)st.st_size;
+	if (pread(h->fd, b, sizeof b, 0) != (ssize_t)sizeof b ||
+	    hcache_hdr_parse(b, sizeof b, &uv, &err) == -1 ||
+	    uv != mbox_uidvalidity(h->mb)) {
+		h->end = 0;
+	}
+	if (h->end == 0) {
+		reset(h);
+		return h->state == HC_BROKEN ? -1 : 0;
+	}
+	h->loaded = HCACHE_HDR_LEN;
+	h->state = HC_LOADING;
+	return 0;
+}
+
+/* Starts the file again, empty: truncated to a header. */
+static void
+reset(struct hc *h)
+{
+	unsigned char b[HCACHE_HDR_LEN];
+
+	h->n = 0;
+	if (h->tab != NULL) {
+		memset(h->tab, 0, (size_t)h->cap * sizeof *h->tab);
+	}
+	h->live = h->dead = 0;
+	if (hc.win_hc == h) {
+		hc.win_hc = NULL;
+	}
+	if (hc.pend_hc == h) {
+		hc.pend_hc = NULL;
+		hc.pend_len = 0;
+	}
+	hcache_hdr_fmt(b, mbox_uidvalidity(h->mb));
+	if (ftruncate(h->fd, 0) == -1 ||
+	    pwrite(h->fd, b, sizeof b, 0) != (ssize_t)sizeof b) {
+		log_warn("%s/%s", h->mb->path, HC_NAME);
+		forget(h);
+		h->state = HC_BROKEN;
+		return;
+	}
+	h->end = h->loaded = HCACHE_HDR_LEN;
+	h->state = HC_READY;
+}
+
+/* Closes the file and frees the index; the slot stays the folder's. */
+static void
+forget(struct hc *h)
+{
+	if (hc.pend_hc == h) {
+		hc.pend_hc = NULL;
+		hc.pend_len = 0;
+	}
+	if (hc.win_hc == h) {
+		hc.win_hc = NULL;
+	}
+	if (h->fd != -1) {
+		close(h->fd);
+		h->fd = -1;
+	}
+	if (h->tab != NULL) {
+		munmap(h->tab, (size_t)h->cap * sizeof *h->tab);
+	}
+	h->tab = NULL;
+	h->cap = h->n = 0;
+	h->state = HC_CLOSED;
+}
+
+/*
+ * One window of the file into the index. A record cut by the window's
+ * end is read again with the next; one cut by the file's end (a torn
+ * write) or damaged ends the file there: it is truncated, and what
+ * followed is parsed again when asked for.
+ */
+static void
+load_slice(struct hc *h)
+{
+	struct hcache_rec r;
+	enum hcache_err err;
+	ssize_t got;
+	size_t used = 0, n;
+
+	got = pread(h->fd, win, sizeof win, h->loaded);
+	if (got < 0) {
+		if (errno != EINTR) {
+			forget(h);
+			h->state = HC_BROKEN;
+		}
+		return;
+	}
+	hc.win_hc = NULL;	/* the window is reused here */
+	while ((n = hcache_rec_parse(win + used, (size_t)got - used, &r,
+	    &err)) > 0) {
+		/* A later record replaces an earlier one (add). */
+		if (!is_live(h->mb, r.uid)) {
+			h->dead += n;		/* expunged since */
+		} else if (add(h, r.uid, h->loaded + (uint32_t)used,
+		    (uint32_t)n) == -1) {
+			forget(h);
+			h->state = HC_BROKEN;
+			return;
+		}
+		used += n;
+	}
+	h->loaded += (uint32_t)used;
+	if (err == HCACHE_E_SHORT && (size_t)got == sizeof win && used > 0) {
+		return;			/* the next window */
+	}
+	if (h->loaded < h->end) {
+		log_warnx("%s/%s: %s at offset %u; cut there", h->mb->path,
+		    HC_NAME, hcache_strerror(err), (unsigned)h->loaded);
+		if (ftruncate(h->fd, h->loaded) == -1) {
+			forget(h);
+			h->state = HC_BROKEN;
+			return;
+		}
+		h->end = h->loaded;
+	}
+	h->state = HC_READY;
+}
+
+static void
+flush_timer(struct timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	(void)write_batch();
+}
+
+/*
+ * Appends the batch to its folder's file. The file must still be the
+ * one we opened, of the size we left it: otherwise someone truncated,
+ * replaced or removed it, and it starts again (the batch is lost: it
+ * is a cache).
+ */
+static int
+write_batch(void)
+{
+	struct hc *h = hc.pend_hc;
+	char p[MBOX_PATH_MAX];
+	struct stat a, b;
+	ssize_t n;
+
+	if (h == NULL || hc.pend_len == 0) {
+		hc.pend_hc = NULL;
+		return 0;
+	}
+	if (hc.ev != NULL) {
+		ev_timer_cancel(hc.ev, &hc.flush);
+	}
+	if (path_of(h, HC_NAME, p, sizeof p) == -1 ||
+	    fstat(h->fd, &a) == -1 || stat(p, &b) == -1 ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev ||
+	    a.st_size != (off_t)h->end) {
+		log_warnx("%s: changed by another hand; starting it again", p);
+		forget(h);
+		if (open_file(h) == -1) {
+			h->state = HC_BROKEN;
+		}
+		return -1;
+	}
+	n = pwrite(h->fd, pend, hc.pend_len, h->end);
+	if (n != (ssize_t)hc.pend_len) {
+		/* Disk full or failing: cut back what went, stop caching
+		 * this folder until it opens again. */
+		log_warn("%s", p);
+		(void)ftruncate(h->fd, h->end);
+		forget(h);
+		h->state = HC_BROKEN;
+		return -1;
+	}
+	h->end += (uint32_t)hc.pend_len;
+	h->loaded = h->end;
+	hc.pend_hc = NULL;
+	hc.pend_len = 0;
+	return 0;
+}
+
+/* --- the index ----------------------------------------------------- */
+
+/* The entry for uid, or NULL. UIDs are dense and grow: uid times an
+ * odd constant spreads them. */
+static struct hc_ent *
+find(struct hc *h, uint32_t uid)
+{
+	if (h->cap == 0) {
+		return NULL;
+	}
+	for (uint32_t i = (uid * 2654435761u) & (h->cap - 1);;
+	    i = (i + 1) & (h->cap - 1)) {
+		if (h->tab[i].uid == uid) {
+			return &h->tab[i];
+		}
+		if (h->tab[i].uid == 0) {
+			return NULL;
+		}
+	}
+}
+
+static int
+add(struct hc *h, uint32_t uid, uint32_t off, uint32_t len)
+{
+	struct hc_ent *e = find(h, uid);
+
+	if (e == NULL) {
+		if ((uint64_t)(h->n + 1) * 4 > (uint64_t)h->cap * 3 &&
+		    grow(h) == -1) {
+			return -1;
+		}
+		for (uint32_t i = (uid * 2654435761u) & (h->cap - 1);;
+		    i = (i + 1) & (h->cap - 1)) {
+			if (h->tab[i].uid == 0) {
+				e = &h->tab[i];
+				break;
+			}
+		}
+		e->uid = uid;
+		h->n++;
+	} else {
+		h->live -= e->len;
+		h->dead += e->len;
+	}
+	e->off = off;
+	e->len = len;
+	h->live += len;
+	return 0;
+}
+
+/* Doubles the table (mmap'ed: it grows with the folder, as the
+ * mailbox's own arrays do). */
+static int
+grow(struct hc *h)
+{
+	uint32_t cap = h->cap ? h->cap * 2 : HC_TAB_MIN;
+	struct hc_ent *t;
+
+	if (cap == 0 || cap > MBOX_MSGS_MAX * 2) {
+		return -1;
+	}
+	t = mmap(NULL, (size_t)cap * sizeof *t, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED) {
+		return -1;
+	}
+	for (uint32_t k = 0; k < h->cap; k++) {
+		uint32_t i;
+
+		if (h->tab[k].uid == 0) {
+			continue;
+		}
+		for (i = (h->tab[k].uid * 2654435761u) & (cap - 1);
+		    t[i].uid != 0; i = (i + 1) & (cap - 1)) {
+		}
+		t[i] = h->tab[k];
+	}
+	if (h->tab != NULL) {
+		munmap(h->tab, (size_t)h->cap * sizeof *h->tab);
+	}
+	h->tab = t;
+	h->cap = cap;
+	return 0;
+}
+
+/* The octets of e's record: in the batch, in the window, or read into
+ * the window (one pread of up to HCACHE_WIN_MAX); NULL when the file
+ * holds less than the index says. */
+static const unsigned char *
+rec_at(struct hc *h, const struct hc_ent *e)
+{
+	ssize_t got;
+
+	if (e->off >= h->end) {
+		if (hc.pend_hc != h || e->off - h->end + e->len >
+		    hc.pend_len) {
+			return NULL;
+		}
+		return pend + (e->off - h->end);
+	}
+	if (hc.win_hc != h || e->off < hc.win_off ||
+	    e->off + e->len > hc.win_off + hc.win_len) {
+		hc.win_hc = NULL;
+		do {
+			got = pread(h->fd, win, sizeof win, e->off);
+		} while (got < 0 && errno == EINTR);
+		if (got < (ssize_t)e->len) {
+			return NULL;
+		}
+		hc.win_hc = h;
+		hc.win_off = e->off;
+		hc.win_len = (uint32_t)got;
+	}
+	return win + (e->off - hc.win_off);
+}
+
+static int
+is_live(const struct mbox *mb, uint32_t uid)
+{
+	uint32_t i = mbox_find_uid(mb, uid);
+
+	return i != UINT32_MAX && !(mb->state[i] & MB_GONE);
+}
+
+/*
+ * Rewrites the file with the live records only, in UID order, into
+ * wren-cache.tmp renamed over it. At close only, when more than half
+ * is dead: reads and writes of the live part, in window-sized pieces.
+ */
+static void
+compact(struct hc *h)
+{
+	char p[MBOX_PATH_MAX], t[MBOX_PATH_MAX];
+	size_t o = HCACHE_HDR_LEN;
+	int fd, ok = 1;
+
+	if (path_of(h, HC_NAME, p, sizeof p) == -1 ||
+	    path_of(h, HC_TMP, t, sizeof t) == -1 || write_batch() == -1) {
+		return;			/* the batch buffer is needed */
+	}
+	fd = open(t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd == -1) {
+		log_warn("%s", t);
+		return;
+	}
+	/* The batch buffer is free: its batch went just before. */
+	hcache_hdr_fmt(pend, mbox_uidvalidity(h->mb));
+	for (uint32_t i = 0; ok && i < h->mb->n; i++) {
+		const struct mbox_msg *m = &h->mb->msgs[i];
+		const unsigned char *r;
+		struct hc_ent *e;
+
+		if (h->mb->state[i] & MB_GONE || (e = find(h, m->uid)) ==
+		    NULL || e->len == 0 || (r = rec_at(h, e)) == NULL) {
+			continue;
+		}
+		if (o + e->len > sizeof pend) {
+			ok = write(fd, pend, o) == (ssize_t)o;
+			o = 0;
+		}
+		memcpy(pend + o, r, e->len);
+		o += e->len;
+	}
+	if (ok && o > 0) {
+		ok = write(fd, pend, o) == (ssize_t)o;
+	}
+	hc.pend_len = 0;
+	if (close(fd) == -1 || !ok || rename(t, p) == -1) {
+		log_warn("%s", t);
+		(void)unlink(t);
+	}
+}
