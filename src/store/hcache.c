@@ -44,6 +44,9 @@
  * worth a rewrite. */
 #define HCACHE_DEAD_MIN	65536
 #define HC_TAB_MIN	1024
+/* Opening a file: windows read for this long, then the loop runs
+ * (a 10,000-message folder's 6 MB take a few such slices). */
+#define HCACHE_SLICE_MS	10
 
 struct hc_ent {
 	uint32_t	uid;
@@ -388,44 +391,54 @@ forget(struct hc *h)
 }
 
 /*
- * One window of the file into the index. A record cut by the window's
- * end is read again with the next; one cut by the file's end (a torn
- * write) or damaged ends the file there: it is truncated, and what
- * followed is parsed again when asked for.
+ * Windows of the file into the index, for HCACHE_SLICE_MS at most.
+ * Records are not checked here (hcache_get checks each one served),
+ * only their headers walked: a record cut by the window's end is read
+ * again with the next; one cut by the file's end (a torn write) or a
+ * header that cannot be a record's ends the file there: it is
+ * truncated, and what followed is made again when asked for.
  */
 static void
 load_slice(struct hc *h)
 {
-	struct hcache_rec r;
-	enum hcache_err err;
+	uint64_t until = ev_clock_ms() + HCACHE_SLICE_MS;
+	enum hcache_err err = HCACHE_OK;
 	ssize_t got;
-	size_t used = 0, n;
+	size_t used, n;
+	uint32_t uid;
 
-	got = pread(h->fd, win, sizeof win, h->loaded);
-	if (got < 0) {
-		if (errno != EINTR) {
-			forget(h);
-			h->state = HC_BROKEN;
-		}
-		return;
-	}
 	hc.win_hc = NULL;	/* the window is reused here */
-	while ((n = hcache_rec_parse(win + used, (size_t)got - used, &r,
-	    &err)) > 0) {
-		/* A later record replaces an earlier one (add). */
-		if (!is_live(h->mb, r.uid)) {
-			h->dead += n;		/* expunged since */
-		} else if (add(h, r.uid, h->loaded + (uint32_t)used,
-		    (uint32_t)n) == -1) {
-			forget(h);
-			h->state = HC_BROKEN;
+	do {
+		got = pread(h->fd, win, sizeof win, h->loaded);
+		if (got < 0) {
+			if (errno != EINTR) {
+				forget(h);
+				h->state = HC_BROKEN;
+			}
 			return;
 		}
-		used += n;
-	}
-	h->loaded += (uint32_t)used;
-	if (err == HCACHE_E_SHORT && (size_t)got == sizeof win && used > 0) {
-		return;			/* the next window */
+		used = 0;
+		while ((n = hcache_rec_len(win + used, (size_t)got - used,
+		    &uid, &err)) > 0 && n <= (size_t)got - used) {
+			/* A later record replaces an earlier one (add). */
+			if (!is_live(h->mb, uid)) {
+				h->dead += n;		/* expunged since */
+			} else if (add(h, uid, h->loaded + (uint32_t)used,
+			    (uint32_t)n) == -1) {
+				forget(h);
+				h->state = HC_BROKEN;
+				return;
+			}
+			used += n;
+		}
+		if (n > 0) {
+			err = HCACHE_E_SHORT;
+		}
+		h->loaded += (uint32_t)used;
+	} while ((size_t)got == sizeof win && used > 0 &&
+	    err == HCACHE_E_SHORT && ev_clock_ms() < until);
+	if ((size_t)got == sizeof win && used > 0 && err == HCACHE_E_SHORT) {
+		return;			/* more at the next slice */
 	}
 	if (h->loaded < h->end) {
 		log_warnx("%s/%s: %s at offset %u; cut there", h->mb->path,

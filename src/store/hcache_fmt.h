@@ -78,9 +78,15 @@ size_t	hcache_rec_size(const struct hcache_rec *r);
  * alone. */
 size_t	hcache_rec_fmt(void *out, size_t cap, const struct hcache_rec *r);
 
-/* The length of the record starting at p (at least HCACHE_REC_HDR
- * octets there), from its header alone; 0 if it cannot be one. */
-size_t	hcache_rec_len(const void *p);
+/*
+ * The length of the record starting at p[0 .. len), from its header
+ * alone (no checksum: a file is scanned with this when it is opened,
+ * records are checked when served), with *uid set: it may be more
+ * than len (the record is cut); 0 when the header is cut (len <
+ * HCACHE_REC_HDR, *e E_SHORT) or cannot be a record's.
+ */
+size_t	hcache_rec_len(const void *p, size_t len, uint32_t *uid,
+	    enum hcache_err *e);
 
 const char	*hcache_strerror(enum hcache_err);
 
