@@ -44,6 +44,7 @@
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/folder.h"
+#include "store/hcache.h"
 #include "store/mbox.h"
 #include "store/mbox_save.h"
 #include "tls/dkim_sign.h"
@@ -185,8 +186,10 @@ cmd_check(int argc, char **argv)
 		    "per running command (touched as used)\n",
 		    imap_bytes_per_session(), imap_bytes_per_workspace());
 		fmt_fd(STDOUT_FILENO, "# imap: a selected mailbox's index "
-		    "takes %zu bytes per message\n",
-		    mbox_bytes_per_message());
+		    "takes %zu bytes per message; its header cache %zu "
+		    "more per message cached, and %zu KiB for all\n",
+		    mbox_bytes_per_message(), hcache_bytes_per_message(),
+		    hcache_bytes_shared() / 1024);
 		fmt_fd(STDOUT_FILENO, "# imap: an APPEND or COPY batch in "
 		    "flight takes %zu bytes of its command's workspace; "
 		    "a LIST at most %zu bytes, one for the process\n",

@@ -265,6 +265,13 @@ hcache_bytes_per_message(void)
 	return sizeof(struct hc_ent) * 2;
 }
 
+size_t
+hcache_bytes_shared(void)
+{
+	/* The batch and the window; imap_hcache.c's two texts. */
+	return sizeof pend + sizeof win + 2 * HCACHE_TEXT_MAX;
+}
+
 /* --- slots and the file -------------------------------------------- */
 
 static struct hc *

@@ -66,7 +66,9 @@ int	hcache_put(struct mbox *, const struct mbox_msg *m, const char *env,
 /* Writes the pending batch now (tests, shutdown). */
 void	hcache_flush(void);
 
-/* Index bytes per cached message, average (README, `wren check`). */
+/* Index bytes per cached message, average, and the static buffers
+ * all folders share (README, `wren check`). */
 size_t	hcache_bytes_per_message(void);
+size_t	hcache_bytes_shared(void);
 
 #endif
