@@ -47,7 +47,7 @@ imap_hcache_text(struct imap_session *s, int bs, const char **text,
 	struct mbox *mb = s->view.mb;
 	const struct mime *t;
 	struct hcache_rec r;
-	int full;
+	int full, had_env = 0, had_bs = 0;
 
 	if (m == NULL) {
 		return 0;
@@ -55,11 +55,14 @@ imap_hcache_text(struct imap_session *s, int bs, const char **text,
 	if (!(rend.valid && rend.mb == mb && rend.uid == m->uid &&
 	    rend.hash == m->hash && rend.vsize == m->vsize &&
 	    (rend.full || !bs))) {
-		if (hcache_get(mb, m, &r) == 1 && (bs ? r.bs : r.env) !=
-		    NULL) {
-			*text = bs ? r.bs : r.env;
-			*len = bs ? r.bs_len : r.env_len;
-			return 1;
+		if (hcache_get(mb, m, &r) == 1) {
+			if ((bs ? r.bs : r.env) != NULL) {
+				*text = bs ? r.bs : r.env;
+				*len = bs ? r.bs_len : r.env_len;
+				return 1;
+			}
+			had_env = r.env != NULL;
+			had_bs = r.bs != NULL;
 		}
 		/* The whole message is parsed when this FETCH wants its
 		 * structure: both texts then go into one record. */
@@ -77,7 +80,10 @@ imap_hcache_text(struct imap_session *s, int bs, const char **text,
 		    sizeof rend.env);
 		rend.bs_len = full ? render(t, MIME_WR_BODYSTRUCTURE,
 		    rend.bs, sizeof rend.bs) : 0;
-		if (rend.env_len > 0 || rend.bs_len > 0) {
+		/* A record that would hold nothing new (a structure too
+		 * long to keep) is not written again on every FETCH. */
+		if ((rend.env_len > 0 && !had_env) ||
+		    (rend.bs_len > 0 && !had_bs)) {
 			(void)hcache_put(mb, m, rend.env_len ? rend.env : NULL,
 			    rend.env_len, rend.bs_len ? rend.bs : NULL,
 			    rend.bs_len);

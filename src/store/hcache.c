@@ -8,8 +8,7 @@
  *   | mb, fd, uidvalidity   |---------->| uid | offset | len |  12 B
  *   | end: file size known  |           +-----+--------+-----+
  *   | loaded: scan position |           | 0 = empty slot     |
- *   | live, dead bytes      |           +--------------------+
- *   +-----------------------+
+ *   +-----------------------+           +--------------------+
  *   offset <  end: in the file (read through the window)
  *   offset >= end: in the batch buffer, at offset - end
  *
@@ -67,7 +66,6 @@ struct hc {
 	int		 fd;
 	uint32_t	 end;		/* file size as written by us */
 	uint32_t	 loaded;	/* scanned up to here */
-	uint64_t	 live, dead;	/* record bytes */
 	struct hc_ent	*tab;
 	uint32_t	 cap, n;	/* cap: a power of two, or 0 */
 };
@@ -152,9 +150,21 @@ hcache_close(struct mbox *mb)
 	if (hc.pend_hc == h) {
 		(void)write_batch();
 	}
-	if (h->state == HC_READY && h->dead > h->live &&
-	    h->dead >= HCACHE_DEAD_MIN) {
-		compact(h);
+	if (h->state == HC_READY) {
+		/* Live: the records of the messages there now. */
+		uint64_t live = 0, dead;
+
+		for (uint32_t i = 0; i < mb->n; i++) {
+			struct hc_ent *e = find(h, mb->msgs[i].uid);
+
+			if (e != NULL && !(mb->state[i] & MB_GONE)) {
+				live += e->len;
+			}
+		}
+		dead = h->end - HCACHE_HDR_LEN - live;
+		if (dead > live && dead >= HCACHE_DEAD_MIN) {
+			compact(h);
+		}
 	}
 	forget(h);
 	h->mb = NULL;
@@ -200,8 +210,6 @@ hcache_get(struct mbox *mb, const struct mbox_msg *m, struct hcache_rec *r)
 	}
 	/* Damaged, or the message is not the one it was made from: a
 	 * miss, and the next put replaces it. */
-	h->live -= e->len;
-	h->dead += e->len;
 	e->len = 0;
 	return 0;
 }
@@ -354,7 +362,6 @@ reset(struct hc *h)
 	if (h->tab != NULL) {
 		memset(h->tab, 0, (size_t)h->cap * sizeof *h->tab);
 	}
-	h->live = h->dead = 0;
 	if (hc.win_hc == h) {
 		hc.win_hc = NULL;
 	}
@@ -427,11 +434,10 @@ load_slice(struct hc *h)
 		used = 0;
 		while ((n = hcache_rec_len(win + used, (size_t)got - used,
 		    &uid, &err)) > 0 && n <= (size_t)got - used) {
-			/* A later record replaces an earlier one (add). */
-			if (!is_live(h->mb, uid)) {
-				h->dead += n;		/* expunged since */
-			} else if (add(h, uid, h->loaded + (uint32_t)used,
-			    (uint32_t)n) == -1) {
+			/* A later record replaces an earlier one (add);
+			 * those of messages expunged since are skipped. */
+			if (is_live(h->mb, uid) && add(h, uid, h->loaded +
+			    (uint32_t)used, (uint32_t)n) == -1) {
 				forget(h);
 				h->state = HC_BROKEN;
 				return;
@@ -557,13 +563,9 @@ add(struct hc *h, uint32_t uid, uint32_t off, uint32_t len)
 		}
 		e->uid = uid;
 		h->n++;
-	} else {
-		h->live -= e->len;
-		h->dead += e->len;
 	}
 	e->off = off;
 	e->len = len;
-	h->live += len;
 	return 0;
 }
 
