@@ -334,3 +334,49 @@ def test_expunge_then_compaction(srv):
         assert line.split(b" FETCH ", 1)[1] == \
             want[uid].split(b" FETCH ", 1)[1]
     assert s.stop() == 0
+
+
+def test_big_file_loads_in_slices(filled):
+    """A cache file of 2.5 million tiny records (none for a message
+    here: 50 MB to walk) is read in slices: a client asking NOOP while
+    another's FETCH waits for it is answered before that FETCH is."""
+    s, msgs = filled
+    want = answers(s)
+    settle(s, cache_path(s))
+    assert s.stop() == 0
+    path = cache_path(s)
+    data = path.read_bytes()
+    tiny = struct.pack("<IIIHHI", 4000000000, 0, 0, 1, 0, 0) + b"x"
+    with open(path, "ab") as f:
+        block = tiny * 100000
+        for _ in range(25):
+            f.write(block)
+    start_again(s)
+    a = Raw(s)
+    a.login()
+    a.cmd("EXAMINE INBOX")
+    b = Raw(s)
+    b.login()
+    a.send(f"big UID FETCH 1:* {ITEMS}\r\n")
+    b.cmd("NOOP")
+    # b was answered; a's FETCH is still walking the file.
+    a.sock.setblocking(False)
+    try:
+        early = a.sock.recv(65536)
+    except BlockingIOError:
+        early = b""
+    a.sock.setblocking(True)
+    a.buf += early
+    assert b"big OK" not in a.buf
+    got, _ = a.until("big")
+    assert len(got) == len(msgs)
+    a.cmd("LOGOUT")
+    b.cmd("LOGOUT")
+    # Closed with all of it dead: compacted back to the live records.
+    for _ in range(100):
+        if path.stat().st_size <= len(data):
+            break
+        time.sleep(0.05)
+    assert path.stat().st_size == len(data)
+    assert answers(s) == want
+    assert s.stop() == 0
