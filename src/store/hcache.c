@@ -260,12 +260,6 @@ hcache_put(struct mbox *mb, const struct mbox_msg *m, const char *env,
 	return 0;
 }
 
-void
-hcache_flush(void)
-{
-	(void)write_batch();
-}
-
 size_t
 hcache_bytes_per_message(void)
 {
@@ -329,10 +323,15 @@ open_file(struct hc *h)
 	}
 	h->fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (h->fd == -1) {
-		log_warn("%s", p);
+		if (errno != EACCES && errno != EROFS) {
+			log_warn("%s", p);	/* else a read-only folder */
+		}
 		return -1;
 	}
-	if (fstat(h->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+	/* A link to another file is never truncated or written. */
+	if (fstat(h->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1) {
+		log_warnx("%s: not a plain file; not used", p);
 		forget(h);
 		return -1;
 	}

@@ -63,9 +63,6 @@ int	hcache_get(struct mbox *, const struct mbox_msg *m,
 int	hcache_put(struct mbox *, const struct mbox_msg *m, const char *env,
 	    size_t env_len, const char *bs, size_t bs_len);
 
-/* Writes the pending batch now (tests, shutdown). */
-void	hcache_flush(void);
-
 /* Index bytes per cached message, average, and the static buffers
  * all folders share (README, `wren check`). */
 size_t	hcache_bytes_per_message(void);

@@ -536,6 +536,9 @@ def fetch_structs(a, wren, dc, res, n):
     res["struct_same"] = same
     if os.path.exists(cache):
         res["struct_cache_bpm"] = os.path.getsize(cache) / n
+    dcc = f"{dc.maildir(SYNC)}/dovecot.index.cache" if dc else None
+    if dcc and os.path.exists(dcc):
+        res["struct_dc_cache_bpm"] = os.path.getsize(dcc) / n
     line = (f"imap: ENVELOPE BODYSTRUCTURE wren answers cold vs warm vs "
             f"restarted: {'byte-identical' if same else 'DIFFERENT'}")
     if dc:
@@ -561,8 +564,13 @@ def struct_summary(res, have_dc):
                      f"; wren/Dovecot = {med(fw) / med(fd):.2f}x")
         print(line)
     if "struct_cache_bpm" in res:
-        print(f"imap: wren header cache: {res['struct_cache_bpm']:.0f} "
-              f"bytes per message on disk (wren-cache)")
+        line = (f"imap: header cache on disk: wren {res['struct_cache_bpm']:.0f}"
+                f" bytes per message (wren-cache: ENVELOPE and "
+                f"BODYSTRUCTURE)")
+        if "struct_dc_cache_bpm" in res:
+            line += (f"; Dovecot {res['struct_dc_cache_bpm']:.0f} "
+                     f"(dovecot.index.cache, all it chose to cache)")
+        print(line)
 
 
 # --- the measurements -------------------------------------------------
