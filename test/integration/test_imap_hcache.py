@@ -380,3 +380,29 @@ def test_big_file_loads_in_slices(filled):
     assert path.stat().st_size == len(data)
     assert answers(s) == want
     assert s.stop() == 0
+
+
+@pytest.mark.parametrize("kind", ["directory", "hard link", "symlink"])
+def test_unusable_file_is_left_alone(filled, kind):
+    """A wren-cache that is a directory, a second name of another file
+    or a symbolic link is neither read nor written: every FETCH is
+    answered from the messages, and the other file is untouched."""
+    s, msgs = filled
+    path = cache_path(s)
+    want = answers(s)
+    settle(s, path)
+    assert s.stop() == 0
+    other = s.maildir(ALICE).parent / "precious"
+    other.write_bytes(b"keep me\n" * 10)
+    path.unlink()
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "hard link":
+        os.link(other, path)
+    else:
+        path.symlink_to(other)
+    start_again(s)
+    assert answers(s) == want
+    assert answers(s) == want
+    assert other.read_bytes() == b"keep me\n" * 10
+    assert s.stop() == 0
