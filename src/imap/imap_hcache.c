@@ -13,6 +13,10 @@
 #include "msg/mime.h"
 #include "store/hcache.h"
 
+/* The whole file is the Kconfig option IMAP_HCACHE: without it the
+ * header declares stubs that always miss. */
+#if WREN_IMAP_HCACHE
+
 /* The texts last written from a tree: the second item of the same
  * message is taken from here, even when the cache could not keep it. */
 static struct {
@@ -112,3 +116,5 @@ render(const struct mime *t, enum mime_wr_kind kind, char *out, size_t cap)
 	}
 	return n;
 }
+
+#endif /* WREN_IMAP_HCACHE */

@@ -268,12 +268,20 @@ void	imap_fetch_start(struct imap_session *);
 const struct mime	*imap_fetch_tree(struct imap_session *, int full);
 /* imap_hcache.c: the folder's header cache for FETCH. Ready: 1, or 0
  * when a slice of it was loaded and the job yielded (step again). */
+#if WREN_IMAP_HCACHE
 int	imap_hcache_ready(struct imap_session *);
 /* ENVELOPE (bs 0) or BODYSTRUCTURE text of the current message, from
  * the cache or written and added to it: 1 with text and len (valid
  * until the next call), 0 when it must be streamed from the tree. */
 int	imap_hcache_text(struct imap_session *, int bs, const char **text,
 	    size_t *len);
+#else
+static inline int	imap_hcache_ready(struct imap_session *s)
+{ (void)s; return 1; }
+static inline int	imap_hcache_text(struct imap_session *s, int bs,
+			    const char **text, size_t *len)
+{ (void)s; (void)bs; (void)text; (void)len; return 0; }
+#endif
 void	imap_store_start(struct imap_session *);
 
 /* imap_search.c: SEARCH and UID SEARCH as a job: "* SEARCH" and the

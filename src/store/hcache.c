@@ -31,6 +31,10 @@
 #include "store/hcache.h"
 #include "store/mbox_int.h"
 
+/* The whole file is the Kconfig option IMAP_HCACHE: without it the
+ * header declares stubs that always miss. */
+#if WREN_IMAP_HCACHE
+
 #define HC_NAME		"wren-cache"
 #define HC_TMP		"wren-cache.tmp"
 /* The batch: about a hundred messages' texts per write. */
@@ -691,3 +695,5 @@ compact(struct hc *h)
 		(void)unlink(t);
 	}
 }
+
+#endif /* WREN_IMAP_HCACHE */

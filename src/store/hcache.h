@@ -29,11 +29,13 @@
 #include <stdint.h>
 
 #include "core/ev.h"
+#include "core/limits.h"
 #include "store/hcache_fmt.h"
 
 struct mbox;
 struct mbox_msg;
 
+#if WREN_IMAP_HCACHE
 /* Once, at start (mbox_init): the loop for the flush timer and how
  * many folders may be open. 0, or -1 when no memory. */
 int	hcache_init(struct ev *, size_t max_open);
@@ -67,5 +69,19 @@ int	hcache_put(struct mbox *, const struct mbox_msg *m, const char *env,
  * all folders share (README, `wren check`). */
 size_t	hcache_bytes_per_message(void);
 size_t	hcache_bytes_shared(void);
+#else
+/* Built without the cache (Kconfig IMAP_HCACHE): every lookup misses
+ * and nothing is written. */
+static inline int	hcache_init(struct ev *ev, size_t n)
+{ (void)ev; (void)n; return 0; }
+static inline void	hcache_shutdown(void) { }
+static inline void	hcache_close(struct mbox *mb) { (void)mb; }
+static inline int	hcache_load(struct mbox *mb) { (void)mb; return 1; }
+static inline int	hcache_get(struct mbox *mb, const struct mbox_msg *m,
+			    struct hcache_rec *r)
+{ (void)mb; (void)m; (void)r; return 0; }
+static inline size_t	hcache_bytes_per_message(void) { return 0; }
+static inline size_t	hcache_bytes_shared(void) { return 0; }
+#endif
 
 #endif
