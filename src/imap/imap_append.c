@@ -43,6 +43,7 @@ static void	wait_step(struct imap_session *);
 static void	wait_abort(struct imap_session *);
 static void	committed(void *, int err, uint32_t uidvalidity,
 		    uint32_t first, size_t n);
+static void	wake(struct imap_session *);
 
 int
 imap_append_command(const struct imap_session *s)
@@ -296,7 +297,22 @@ committed(void *arg, int err, uint32_t uidvalidity, uint32_t first,
 	ap->uidvalidity = uidvalidity;
 	ap->first = first;
 	ap->n = n;
-	imap_job_yield(s);
+	wake(s);
+}
+
+/*
+ * The store's callback runs from a round (an fd handler or the
+ * pre-flush hook), never from a step of this job: the step may run
+ * this very turn, from a timer due now, instead of imap_job_yield's
+ * 1 ms (which guards a step that yields to itself), a sleep every
+ * APPEND or COPY would pay after its sync.
+ */
+static void
+wake(struct imap_session *s)
+{
+	if (ev_timer_in(s->c->table->ev, &s->job_tick, 0) == -1) {
+		imap_job_yield(s);
+	}
 }
 
 static void

@@ -36,6 +36,7 @@ static int	next_message(struct imap_session *);
 static void	finish(struct imap_session *);
 static void	fail(struct imap_session *, const char *code,
 		    const char *text);
+static void	wake(struct imap_session *);
 
 static void
 start(struct imap_session *s, int move)
@@ -168,7 +169,22 @@ batch_done(void *arg, int err, uint32_t uidvalidity, uint32_t first,
 			cp->src_cut = 1;
 		}
 	}
-	imap_job_yield(s);	/* the next step, from the loop */
+	wake(s);	/* the next step, from the loop */
+}
+
+/*
+ * The store's callback runs from a round (an fd handler or the
+ * pre-flush hook), never from a step of this job: the step may run
+ * this very turn, from a timer due now, instead of imap_job_yield's
+ * 1 ms (which guards a step that yields to itself), a sleep every
+ * APPEND or COPY would pay after its sync.
+ */
+static void
+wake(struct imap_session *s)
+{
+	if (ev_timer_in(s->c->table->ev, &s->job_tick, 0) == -1) {
+		imap_job_yield(s);
+	}
 }
 
 /*

@@ -50,6 +50,7 @@ static void		 list_line(struct imap_session *, int lsub,
 static int		 status_out(struct imap_session *, const char *name,
 			    size_t len, unsigned items);
 static void		 reap_step(struct imap_session *);
+static int		 forget(struct imap_session *, const char *, size_t);
 
 /* --- helpers ---------------------------------------------------------- */
 
@@ -135,6 +136,25 @@ imap_cmd_create(struct imap_session *s)
 	imap_tagged(s, "OK", "CREATE completed");
 }
 
+/*
+ * Before DELETE or RENAME moves a folder (and its children): the
+ * store's idle copies of them are closed (their names are about to
+ * mean other directories). -1 when a save into one of them is in
+ * progress: it names its files by the folder's path, so RENAME waits
+ * for it (DELETE goes on: the save then fails and removes its files).
+ */
+static int
+forget(struct imap_session *s, const char *name, size_t len)
+{
+	char path[MBOX_PATH_MAX];
+
+	if (imap_mailbox_path(s, name, len, path, sizeof path) == -1) {
+		return 0;	/* the folder call refuses the name */
+	}
+	mbox_forget(path);	/* only idle ones: not a saving one */
+	return mbox_saving(path) ? -1 : 0;
+}
+
 void
 imap_cmd_delete(struct imap_session *s)
 {
@@ -161,6 +181,7 @@ imap_cmd_delete(struct imap_session *s)
 		folder_no(s, FOLDER_SERVERBUG, &e);
 		return;
 	}
+	(void)forget(s, name, len);	/* a save goes on and fails */
 	if ((rc = folder_delete(root, name, len, &e)) != FOLDER_OK) {
 		folder_no(s, rc, &e);
 		return;
@@ -214,6 +235,11 @@ imap_cmd_rename(struct imap_session *s)
 	}
 	if (root_of(s, root, sizeof root) == -1) {
 		folder_no(s, FOLDER_SERVERBUG, &e);
+		return;
+	}
+	if (forget(s, from, flen) == -1) {
+		imap_tagged(s, "NO", "[INUSE] A message is being saved into "
+		    "it; try again");
 		return;
 	}
 	if ((rc = folder_rename(root, from, flen, to, tlen, &once.l, &e)) !=

@@ -24,9 +24,15 @@ static struct {
 	size_t		 max;
 	struct ev	*ev;
 	struct timer	 notify;	/* changes told from the loop */
+	uint64_t	 stamp;		/* last use, for the idle LRU */
+	size_t		 idle;		/* slots open without a view */
 } mb_all;
 
 static void	notify_run(struct timer *, void *);
+static void	close_slot(struct mbox *);
+static int	idle_valid(struct mbox *);
+static void	evict_idle(size_t keep);
+static int	under(const struct mbox *, const char *path, size_t len);
 
 static int	grow(struct mbox *, uint32_t need);
 static void	hash_insert(struct mbox *, uint32_t idx);
@@ -69,6 +75,7 @@ mbox_shutdown(void)
 			mbox_unselect(mb->views);
 		}
 	}
+	evict_idle(0);		/* before the caches they use go */
 	hcache_shutdown();
 	mbox_disk_inotify_close();
 	mbox_ms_shutdown();
@@ -93,12 +100,21 @@ mbox_select(const char *path, struct mbox_view *v, int readonly,
 	for (size_t i = 0; i < mb_all.max; i++) {
 		struct mbox *m = &mb_all.open[i];
 
-		if (m->used && strcmp(m->path, path) == 0) {
+		if (m->used && strcmp(m->path, path) == 0 &&
+		    (m->refs > 0 || idle_valid(m))) {
 			mb = m;
 			break;
 		}
 		if (!m->used && free_slot == NULL) {
 			free_slot = m;
+		}
+	}
+	if (mb == NULL && free_slot == NULL && mb_all.idle > 0) {
+		evict_idle(mb_all.idle - 1);	/* the least recently used */
+		for (size_t i = 0; i < mb_all.max && free_slot == NULL; i++) {
+			if (!mb_all.open[i].used) {
+				free_slot = &mb_all.open[i];
+			}
 		}
 	}
 	if (mb == NULL) {
@@ -132,6 +148,9 @@ mbox_select(const char *path, struct mbox_view *v, int readonly,
 			}
 		}
 	} else {
+		if (mb->refs == 0) {
+			mb_all.idle--;	/* kept open since its last view */
+		}
 		mbox_sync(mb);
 	}
 	mb->refs++;
@@ -206,18 +225,48 @@ mbox_unselect(struct mbox_view *v)
 		mbox_compact(mb);
 		return;
 	}
-	mbox_ms_close(mb);
-	hcache_close(mb);	/* its batch out, before the arrays go */
-	mbox_disk_shrink(mb);
-	mbox_disk_close(mb);
-	if (mb->msgs != NULL) {
-		munmap(mb->msgs, (size_t)mb->cap * sizeof *mb->msgs);
-		munmap(mb->state, mb->cap);
+	/* Kept open, idle, while few others are: a client saving into
+	 * Sent command after command (APPEND opens the folder each time)
+	 * or asking STATUS does not read it anew. inotify keeps it in
+	 * step meanwhile; the least recently used goes first. */
+	if (mbox_disk_shrink_due(mb)) {
+		close_slot(mb);		/* the uidlist is written anew */
+		return;
 	}
-	if (mb->hash != NULL) {
-		munmap(mb->hash, (size_t)mb->hcap * sizeof *mb->hash);
+	mbox_compact(mb);
+	mb->last_use = ++mb_all.stamp;
+	mb_all.idle++;
+	evict_idle(MBOX_IDLE_MAX);
+}
+
+void
+mbox_forget(const char *path)
+{
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < mb_all.max; i++) {
+		struct mbox *mb = &mb_all.open[i];
+
+		if (mb->used && mb->refs == 0 && under(mb, path, len)) {
+			close_slot(mb);
+			mb_all.idle--;
+		}
 	}
-	mb->used = 0;
+}
+
+int
+mbox_saving(const char *path)
+{
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < mb_all.max; i++) {
+		const struct mbox *mb = &mb_all.open[i];
+
+		if (mb->used && mb->saves > 0 && under(mb, path, len)) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 uint32_t
@@ -1034,4 +1083,81 @@ view_idx(struct mbox_view *v, uint32_t seq)
 	v->cur_seq = s;
 	v->cur_idx = i;
 	return i;
+}
+
+/* Closes an open folder (no view left): the uidlist shrunk if worth
+ * it, the index unmapped. */
+static void
+close_slot(struct mbox *mb)
+{
+	mbox_ms_close(mb);
+	hcache_close(mb);	/* its batch out, before the arrays go */
+	mbox_disk_shrink(mb);
+	mbox_disk_close(mb);
+	if (mb->msgs != NULL) {
+		munmap(mb->msgs, (size_t)mb->cap * sizeof *mb->msgs);
+		munmap(mb->state, mb->cap);
+	}
+	if (mb->hash != NULL) {
+		munmap(mb->hash, (size_t)mb->hcap * sizeof *mb->hash);
+	}
+	mb->msgs = NULL;
+	mb->hash = NULL;
+	mb->used = 0;
+}
+
+/*
+ * An idle folder is used again only if its path still names the
+ * directory it was opened on (another process, or a RENAME not seen by
+ * mbox_forget, may have moved it, and a new folder may have the name
+ * now) and its uidlist is as this process left it. Otherwise it is
+ * closed here (the caller opens the path anew).
+ */
+static int
+idle_valid(struct mbox *mb)
+{
+	struct stat st;
+
+	if (stat(mb->path, &st) == 0 && st.st_dev == mb->dir_dev &&
+	    st.st_ino == mb->dir_ino && mbox_disk_unchanged(mb)) {
+		return 1;
+	}
+	close_slot(mb);
+	mb_all.idle--;
+	return 0;
+}
+
+/* Closes the least recently used idle folders until at most keep are
+ * left. */
+static void
+evict_idle(size_t keep)
+{
+	while (mb_all.idle > keep) {
+		struct mbox *old = NULL;
+
+		for (size_t i = 0; i < mb_all.max; i++) {
+			struct mbox *mb = &mb_all.open[i];
+
+			if (mb->used && mb->refs == 0 && (old == NULL ||
+			    mb->last_use < old->last_use)) {
+				old = mb;
+			}
+		}
+		if (old == NULL) {
+			mb_all.idle = 0;	/* cannot be: recount */
+			return;
+		}
+		close_slot(old);
+		mb_all.idle--;
+	}
+}
+
+/* 1 when mb is the folder at path (len bytes) or a Maildir++ child of
+ * it (".a" and ".a.b"; the root's children are not its own). */
+static int
+under(const struct mbox *mb, const char *path, size_t len)
+{
+	return strncmp(mb->path, path, len) == 0 && (mb->path[len] == '\0' ||
+	    (mb->path[len] == '.' && len > 0 && strrchr(path, '/') != NULL &&
+	    strrchr(path, '/')[1] == '.'));
 }

@@ -45,6 +45,10 @@
 
 #define MBOX_PATH_MAX	(CFG_PATH_MAX + MBOX_NAME_MAX + 64)
 #define MBOX_KW_LEN_MAX	64	/* one keyword name */
+#define MBOX_IDLE_MAX	8	/* folders kept open without a view: a
+				 * few per process (each keeps its index,
+				 * ~35 bytes a message), taken from the
+				 * max_open slots */
 
 /* Bits of mbox_msg.state. */
 #define MB_INNEW	0x01u	/* the file is in new/ (else cur/) */
@@ -118,8 +122,23 @@ void	mbox_shutdown(void);
  */
 int	mbox_select(const char *path, struct mbox_view *, int readonly,
 	    struct err *);
-/* Detaches the view; the last one closes the folder. */
+/* Detaches the view. The folder stays open, idle, after its last
+ * view: up to MBOX_IDLE_MAX idle folders, the least recently used
+ * closed first (and whenever a slot is needed), so that the next
+ * mbox_select of it (APPEND to Sent command after command, STATUS)
+ * costs no read of the folder. An idle folder is reused only while its
+ * path names the same directory. */
 void	mbox_unselect(struct mbox_view *);
+
+/* Closes the idle folders at path and its Maildir++ children (".a"
+ * and ".a.b"): before DELETE or RENAME moves them. */
+void	mbox_forget(const char *path);
+
+/* 1 when a save (APPEND, COPY, MOVE: mbox_save_begin to
+ * mbox_save_end) into the folder at path or one of its children is in
+ * progress: RENAME waits for it to end (NO [INUSE]), since the save
+ * names its files by the folder's path. */
+int	mbox_saving(const char *path);
 
 uint32_t	mbox_uidvalidity(const struct mbox *);
 uint32_t	mbox_uidnext(const struct mbox *);

@@ -104,6 +104,11 @@ mbox_disk_open(struct mbox *mb, struct err *e)
 		mb->wd_cur = inotify_add_watch(ino.fd, p, IN_CREATE |
 		    IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
 	}
+	if (stat(mb->path, &st) == -1) {
+		return err_set(e, "%s: %s", mb->path, strerror(errno));
+	}
+	mb->dir_dev = st.st_dev;
+	mb->dir_ino = st.st_ino;
 	mbox_disk_keywords_load(mb);
 	if (mbox_disk_scan(mb) == -1) {
 		return err_set(e, "%s: %s", mb->path, strerror(errno));
@@ -133,6 +138,32 @@ mbox_disk_close(struct mbox *mb)
 	}
 }
 
+int
+mbox_disk_shrink_due(const struct mbox *mb)
+{
+	uint32_t live = mb->n - mb->ngone;
+
+	return mb->ul_fd != -1 && mb->ul_dead >= 16 && mb->ul_dead * 4 >=
+	    mb->ul_dead + live;
+}
+
+/*
+ * An idle folder used again: 1 when dovecot-uidlist is as this process
+ * left it. Another process may have appended to it or written it anew
+ * (new UIDVALIDITY) meanwhile: the folder is then opened afresh, as it
+ * would have been without the idle copy.
+ */
+int
+mbox_disk_unchanged(const struct mbox *mb)
+{
+	char p[MBOX_PATH_MAX];
+	struct stat st;
+
+	return mb->ul_fd != -1 && dir_path(p, sizeof p, mb, UL_NAME) == 0 &&
+	    stat(p, &st) == 0 && st.st_ino == mb->ul_ino &&
+	    st.st_dev == mb->ul_dev && st.st_size == mb->ul_size;
+}
+
 /*
  * When the last session leaves a folder whose dovecot-uidlist is more
  * than a quarter lines of expunged messages, it is written anew
@@ -143,12 +174,10 @@ void
 mbox_disk_shrink(struct mbox *mb)
 {
 	char p[MBOX_PATH_MAX], lockp[MBOX_PATH_MAX], base[MBOX_NAME_MAX + 1];
-	uint32_t live = mb->n - mb->ngone;
 	size_t len, blen;
 	int fd, rc = 0;
 
-	if (mb->ul_fd == -1 || mb->ul_dead < 16 || mb->ul_dead * 4 <
-	    mb->ul_dead + live || lock_uidlist(mb) == -1) {
+	if (!mbox_disk_shrink_due(mb) || lock_uidlist(mb) == -1) {
 		return;
 	}
 	/* What Dovecot appended since our last read stays in. */
@@ -472,14 +501,19 @@ mbox_disk_release(struct mbox *mb)
 
 /*
  * The files of a save batch, in place, get the next UIDs in batch
- * order: records appended to dovecot-uidlist and fdatasync'd, then the
- * index. The lock is held (mbox_disk_hold). On failure nothing is in
- * the index (lines already written name files the caller removes:
- * Dovecot reads them as expunged).
+ * order, in two steps. The lock is held (mbox_disk_hold) throughout.
+ *
+ * The lines of a batch, written but not synced (the caller syncs fd,
+ * together with the directories its files were renamed into, and
+ * closes it). Their UIDs are taken at once (the header's next UID
+ * moves past them, so a second batch written before this one is
+ * indexed follows it), and every read of the uidlist stops where they
+ * start (ul_stop) until mbox_disk_record_index: the index, and so every
+ * session, learns of them only once they are durable.
  */
 int
-mbox_disk_record(struct mbox *mb, size_t n, mbox_disk_name_fn *name,
-    void *arg, uint32_t *first_uid)
+mbox_disk_record_write(struct mbox *mb, size_t n, mbox_disk_name_fn *name,
+    void *arg, uint32_t *first_uid, off_t *start, int *fdp)
 {
 	char p[MBOX_PATH_MAX], nm[MBOX_NAME_MAX + 1];
 	struct maildir_name mn;
@@ -509,7 +543,6 @@ mbox_disk_record(struct mbox *mb, size_t n, mbox_disk_name_fn *name,
 		errno = at == -1 ? errno : EOVERFLOW;
 		return -1;
 	}
-	/* The lines first: the index only learns of written lines. */
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (name(arg, i, nm, sizeof nm, &innew) == -1 ||
 		    maildir_name_parse(nm, strlen(nm), &mn) == -1) {
@@ -524,14 +557,12 @@ mbox_disk_record(struct mbox *mb, size_t n, mbox_disk_name_fn *name,
 		len += uidlist_format_record(chunk + len, sizeof chunk - len,
 		    first + (uint32_t)i, mn.base, mn.baselen);
 	}
-	if (rc == 0 && (store_write_all(fd, chunk, len) == -1 ||
-	    fdatasync(fd) == -1)) {
+	if (rc == 0 && store_write_all(fd, chunk, len) == -1) {
 		rc = -1;
 	}
-	close(fd);
 	if (rc == 0 && mb->ul_fresh) {
 		/* The uidlist was created empty: its name too, now that
-		 * it gives UIDs. */
+		 * it gives UIDs (rare: a folder's first message). */
 		if (store_fsync_dir(mb->path) == -1) {
 			rc = -1;
 		} else {
@@ -539,15 +570,44 @@ mbox_disk_record(struct mbox *mb, size_t n, mbox_disk_name_fn *name,
 		}
 	}
 	if (rc == -1) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
 		return -1;
 	}
-	/* Offsets: every line is read back once, from where the read
-	 * side stood (nothing else appends while the lock is held). */
+	if (mb->ul_stop == 0) {
+		mb->ul_stop = at;
+	}
+	mb->hdr.next_uid = first + (uint32_t)n;
+	*first_uid = first;
+	*start = at;
+	*fdp = fd;
+	return 0;
+}
+
+/*
+ * The batch written at first_uid is durable: the index learns of it.
+ * stop: where the next batch still waiting for its sync starts (0:
+ * none). Batches of one folder are indexed in the order written.
+ */
+int
+mbox_disk_record_index(struct mbox *mb, size_t n, mbox_disk_name_fn *name,
+    void *arg, uint32_t first, off_t stop)
+{
+	char nm[MBOX_NAME_MAX + 1];
+	struct maildir_name mn;
+	int innew, rc = 0;
+
+	mb->ul_stop = stop;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t h;
 
-		(void)name(arg, i, nm, sizeof nm, &innew);
-		(void)maildir_name_parse(nm, strlen(nm), &mn);
+		if (name(arg, i, nm, sizeof nm, &innew) == -1 ||
+		    maildir_name_parse(nm, strlen(nm), &mn) == -1) {
+			rc = -1;
+			break;
+		}
 		h = mbox_hash(mn.base, mn.baselen);
 		if (mbox_append(mb, first + (uint32_t)i, 0, h,
 		    (uint32_t)(mn.has_vsize && mn.vsize <= UINT32_MAX ?
@@ -557,14 +617,26 @@ mbox_disk_record(struct mbox *mb, size_t n, mbox_disk_name_fn *name,
 			break;
 		}
 	}
-	/* uidlist_read sets each record's offset (found by UID). */
+	/* Offsets: every line is read back once, from where the read
+	 * side stood (uidlist_read sets each record's, found by UID). */
 	if (uidlist_read(mb, 0) == -1) {
 		rc = -1;
 	}
-	mb->hdr.next_uid = first + (uint32_t)n;
-	*first_uid = first;
+	if (rc == -1) {
+		mb->rescan = 1;
+	}
 	mbox_notify(mb);
 	return rc;
+}
+
+/* A batch written by mbox_disk_record_write failed: its lines name
+ * removed files. stop as for mbox_disk_record_index. */
+void
+mbox_disk_record_drop(struct mbox *mb, off_t stop)
+{
+	mb->ul_stop = stop;
+	mb->rescan = 1;		/* read as expunged, never shown */
+	mbox_notify(mb);
 }
 
 int
@@ -649,8 +721,17 @@ uidlist_read(struct mbox *mb, int full)
 	pos = full ? 0 : mb->ul_size;
 	line_start = pos;
 	for (;;) {
-		ssize_t n = pread(fd, chunk + have, sizeof chunk - have, pos);
+		size_t want = sizeof chunk - have;
+		ssize_t n;
 		size_t used = 0;
+
+		/* Lines written but not yet durable are not read yet
+		 * (mbox_disk_record_write). */
+		if (mb->ul_stop > 0 && (off_t)want > mb->ul_stop - pos) {
+			want = mb->ul_stop > pos ? (size_t)(mb->ul_stop -
+			    pos) : 0;
+		}
+		n = want > 0 ? pread(fd, chunk + have, want, pos) : 0;
 
 		if (n < 0) {
 			return -1;
@@ -1063,7 +1144,7 @@ assign_uids(struct mbox *mb, struct pending *pd)
 	 * receive a COPY) is not synced: lost in a crash before any UID
 	 * was written into it, it is written again with another
 	 * UIDVALIDITY, under which no client holds a UID. Its first UIDs
-	 * sync it, name included (ul_fresh; mbox_disk_record), as does
+	 * sync it, name included (ul_fresh; mbox_disk_record_write), as does
 	 * closing the folder: one sync fewer for the first COPY.
 	 */
 	if (rc == 0 && (!create || first != first0) && fdatasync(fd) == -1) {

@@ -12,7 +12,11 @@
 
 struct mbox {
 	int		 used;
-	unsigned	 refs;
+	unsigned	 refs;		/* views; 0: idle (mbox_unselect) */
+	uint64_t	 last_use;	/* idle since (a counter) */
+	dev_t		 dir_dev;	/* the folder's directory when */
+	ino_t		 dir_ino;	/* opened: an idle one must match */
+	unsigned	 saves;		/* mbox_save_begin .. _end */
 	char		 path[CFG_PATH_MAX + 64];	/* the Maildir folder */
 	/* Records in UID order, tombstones included. */
 	struct mbox_msg	*msgs;
@@ -41,6 +45,8 @@ struct mbox {
 	ino_t		 ul_ino;
 	off_t		 ul_size;	/* read up to here */
 	uint32_t	 ul_dead;	/* lines of expunged messages */
+	off_t		 ul_stop;	/* 0, or where lines of a save not
+					 * yet durable start: not read */
 	int		 ul_fresh;	/* created empty, its directory
 					 * entry not yet fsync'd: done
 					 * with the first UID written */
@@ -63,6 +69,8 @@ struct mbox {
 int	mbox_disk_open(struct mbox *, struct err *);
 void	mbox_disk_close(struct mbox *);
 void	mbox_disk_shrink(struct mbox *);
+int	mbox_disk_shrink_due(const struct mbox *);
+int	mbox_disk_unchanged(const struct mbox *);
 int	mbox_disk_scan(struct mbox *);
 void	mbox_disk_events(struct mbox *);
 int	mbox_disk_base(const struct mbox *, const struct mbox_msg *,
@@ -80,9 +88,17 @@ void	mbox_disk_release(struct mbox *);
  * new/ (innew 1) or cur/. 0, or -1. */
 typedef int mbox_disk_name_fn(void *, size_t i, char *name, size_t cap,
     int *innew);
-int	mbox_disk_record(struct mbox *, size_t n, mbox_disk_name_fn *,
-	    void *, uint32_t *first_uid);
 char	*mbox_disk_scratch(size_t *cap);
+/* UIDs for a save batch, in two steps so that the uidlist is synced
+ * together with the batch's directories: the lines written (fd to
+ * sync and close; start: where they begin), then, once durable, the
+ * index (stop: where the folder's next batch still waiting starts, or
+ * 0), or on failure _drop. */
+int	mbox_disk_record_write(struct mbox *, size_t n, mbox_disk_name_fn *,
+	    void *, uint32_t *first_uid, off_t *start, int *fd);
+int	mbox_disk_record_index(struct mbox *, size_t n, mbox_disk_name_fn *,
+	    void *, uint32_t first_uid, off_t stop);
+void	mbox_disk_record_drop(struct mbox *, off_t stop);
 int	mbox_disk_inotify_init(struct ev *, struct err *);
 void	mbox_disk_inotify_close(void);
 

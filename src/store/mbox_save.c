@@ -3,7 +3,7 @@
  * folder (see mbox_save.h): files written into tmp/ or hard-linked to
  * their final names, committed by the store transaction (a link is a
  * file already in place: only its directory is synced), then numbered
- * in order (mbox_disk_record) for UIDPLUS (RFC 4315).
+ * in order (mbox_disk_record_write, _index) for UIDPLUS (RFC 4315).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +19,9 @@
 #define HOST_MAX	64
 
 static size_t	 busy;		/* saves mid-batch, watched by rounds */
+/* Batches whose uidlist lines are written, not yet indexed, in the
+ * order written (one list for every folder: a few saves at most). */
+static struct mbox_save *written;
 static char	 host[HOST_MAX];
 static char	 wbuf[WRITE_BUF];
 
@@ -28,6 +31,11 @@ static int	final_name(const struct mbox_save *, size_t i, char *,
 static int	txn_name(void *, size_t, char *, char *, size_t);
 static int	rec_name(void *, size_t, char *, size_t, int *);
 static void	txn_done(void *, int);
+static int	txn_placed(void *, int *);
+static void	drain(void);
+static void	unwrite(struct mbox_save *);
+static off_t	next_stop(const struct mbox *);
+static void	finish(struct mbox_save *, int err);
 static void	new_stem(struct mbox_save *);
 static void	set_busy(struct mbox_save *, int);
 static int	emit(struct mbox_save *, size_t *, char);
@@ -69,6 +77,7 @@ mbox_save_begin(struct mbox_save *s, const char *path, struct err *e)
 		s->view.mb = NULL;
 		return -1;
 	}
+	s->view.mb->saves++;	/* RENAME waits (mbox_saving) */
 	s->txn.name = txn_name;
 	s->txn.done = txn_done;
 	s->txn.arg = s;
@@ -247,7 +256,7 @@ mbox_save_copy(struct mbox_save *s, struct mbox_view *src,
 		return -1;
 	}
 	/* The link appears in place at once: nobody may number it before
-	 * the batch is (held until mbox_disk_record). */
+	 * the batch is (held until mbox_disk_record_index). */
 	if (hold(s) == -1) {
 		return -1;
 	}
@@ -355,6 +364,7 @@ mbox_save_commit(struct mbox_save *s, mbox_save_done_fn *done, void *arg)
 	s->txn.nfiles = s->n;
 	s->txn.barrier = 0;
 	s->txn.prepare = NULL;
+	s->txn.on_placed = txn_placed;
 	s->txn.done = txn_done;
 	s->txn.arg = s;
 	set_busy(s, 0);
@@ -374,8 +384,23 @@ mbox_save_abort(struct mbox_save *s)
 	if (s->view.mb == NULL) {
 		return;
 	}
+	if (s->written) {
+		/* Its lines name files removed now (or by the cancel):
+		 * read as expunged; later batches may be indexed. */
+		unwrite(s);
+		mbox_disk_record_drop(s->view.mb, next_stop(s->view.mb));
+	}
 	if (s->txn.state != STORE_TXN_IDLE) {
 		store_txn_cancel(&s->txn);	/* files gone, no callback */
+	} else if (s->synced) {
+		char p[MBOX_PATH_MAX];
+
+		/* Synced, waiting behind an earlier batch: in place. */
+		for (size_t i = 0; i < s->n; i++) {
+			if (txn_name(s, i, NULL, p, sizeof p) == 0) {
+				(void)unlink(p);
+			}
+		}
 	} else {
 		if (s->fd != -1) {
 			close(s->fd);
@@ -394,7 +419,11 @@ mbox_save_abort(struct mbox_save *s)
 	}
 	s->n = 0;
 	s->copies = 0;
+	s->synced = 0;
 	set_busy(s, 0);
+	if (written != NULL) {
+		drain();	/* batches that waited behind this one */
+	}
 }
 
 int
@@ -441,6 +470,9 @@ void
 mbox_save_end(struct mbox_save *s)
 {
 	mbox_save_abort(s);
+	if (s->view.mb != NULL && s->view.mb->saves > 0) {
+		s->view.mb->saves--;
+	}
 	mbox_unselect(&s->view);
 }
 
@@ -635,35 +667,147 @@ rec_name(void *arg, size_t i, char *name, size_t cap, int *innew)
 	return final_name(arg, i, name, cap, innew);
 }
 
-/* The files are durable in place: their UIDs, in batch order. */
+/*
+ * The files are in place, their directories not yet synced: their
+ * uidlist lines are appended now and synced by the store together with
+ * the directories (one wait instead of two in a row). A crash before
+ * both are durable cannot lose an acknowledged message (the OK waits
+ * for the callback) and leaves either
+ *  - a line whose file is not in place: the UID reads as expunged, a
+ *    UID never shown to anyone (the index learns of the lines only
+ *    once durable: mbox_disk_record_write); or
+ *  - a file in place without its line: the next scan gives it a UID,
+ *    a message the client never got OK for (a duplicate if it saves
+ *    again, never a loss), as Dovecot's APPEND would leave it.
+ */
+static int
+txn_placed(void *arg, int *fd)
+{
+	struct mbox_save *s = arg;
+	struct mbox_save **pp;
+
+	if (mbox_disk_record_write(s->view.mb, s->n, rec_name, s, &s->first,
+	    &s->ul_off, fd) == -1) {
+		*fd = -1;
+		return errno != 0 ? errno : EIO;
+	}
+	s->written = 1;
+	s->synced = 0;
+	s->wnext = NULL;
+	for (pp = &written; *pp != NULL; pp = &(*pp)->wnext) {
+	}
+	*pp = s;
+	return 0;
+}
+
+/* The store's callback: durable (err 0) or failed, files removed. */
 static void
 txn_done(void *arg, int err)
 {
 	struct mbox_save *s = arg;
+
+	if (!s->written) {
+		/* Failed before its lines were written (the placed hook
+		 * runs before every success). */
+		finish(s, err != 0 ? err : EIO);
+		return;
+	}
+	s->synced = 1;
+	s->sync_err = err;
+	drain();
+}
+
+/*
+ * Indexes the synced batches in the order their lines were written:
+ * one waits while an earlier batch of the same folder has not been
+ * synced, so the index (in UID order) and every session learn of the
+ * UIDs in order. Callbacks may end saves (mbox_save_abort comes back
+ * here): the list is walked from its head again after each.
+ */
+static void
+drain(void)
+{
+	struct mbox_save *s, *q;
+
+again:
+	for (s = written; s != NULL; s = s->wnext) {
+		if (!s->synced) {
+			continue;
+		}
+		for (q = written; q != s && q->view.mb != s->view.mb;
+		    q = q->wnext) {
+		}
+		if (q != s) {
+			continue;	/* an earlier batch of its folder */
+		}
+		unwrite(s);
+		if (s->sync_err != 0) {
+			mbox_disk_record_drop(s->view.mb,
+			    next_stop(s->view.mb));
+			finish(s, s->sync_err);
+		} else if (mbox_disk_record_index(s->view.mb, s->n, rec_name,
+		    s, s->first, next_stop(s->view.mb)) == -1) {
+			char p[MBOX_PATH_MAX];
+			int err = errno != 0 ? errno : EIO;
+
+			/* All or nothing: the files go again. */
+			for (size_t i = 0; i < s->n; i++) {
+				if (txn_name(s, i, NULL, p, sizeof p) == 0) {
+					(void)unlink(p);
+				}
+			}
+			finish(s, err);
+		} else {
+			finish(s, 0);
+		}
+		goto again;
+	}
+}
+
+/* Out of the written list. */
+static void
+unwrite(struct mbox_save *s)
+{
+	for (struct mbox_save **pp = &written; *pp != NULL;
+	    pp = &(*pp)->wnext) {
+		if (*pp == s) {
+			*pp = s->wnext;
+			break;
+		}
+	}
+	s->wnext = NULL;
+	s->written = 0;
+}
+
+/* Where the folder's first batch still in the written list starts:
+ * reads of the uidlist stop there (0: none). */
+static off_t
+next_stop(const struct mbox *mb)
+{
+	for (const struct mbox_save *s = written; s != NULL; s = s->wnext) {
+		if (s->view.mb == mb) {
+			return s->ul_off;
+		}
+	}
+	return 0;
+}
+
+/* The batch is over: the lock let go, the caller called back. */
+static void
+finish(struct mbox_save *s, int err)
+{
 	struct mbox *mb = s->view.mb;
-	uint32_t first = 0;
 	size_t n = s->n;
 
-	if (err == 0 && mbox_disk_record(mb, n, rec_name, s, &first) == -1) {
-		char p[MBOX_PATH_MAX];
-
-		err = errno != 0 ? errno : EIO;
-		/* All or nothing: the files go again. */
-		for (size_t i = 0; i < n; i++) {
-			if (txn_name(s, i, NULL, p, sizeof p) == 0) {
-				(void)unlink(p);
-			}
-		}
-		mb->rescan = 1;
-	}
 	if (s->held) {
 		s->held = 0;
 		mbox_disk_release(mb);
 	}
 	s->n = 0;
 	s->copies = 0;
+	s->synced = 0;
 	if (s->done != NULL) {
-		s->done(s->arg, err, mbox_uidvalidity(mb), err ? 0 : first,
+		s->done(s->arg, err, mbox_uidvalidity(mb), err ? 0 : s->first,
 		    err ? 0 : n);
 	}
 }

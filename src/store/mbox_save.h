@@ -123,6 +123,14 @@ struct mbox_save {
 	int			 busy;		/* counted in the watch */
 	mbox_save_done_fn	*done;
 	void			*arg;
+	/* The batch's uidlist lines, written once its files are in
+	 * place and synced with their directories (mbox_save.c). */
+	int			 written;	/* waiting to be indexed */
+	int			 synced;	/* called back by the store */
+	int			 sync_err;
+	uint32_t		 first;		/* its first UID */
+	off_t			 ul_off;	/* where its lines start */
+	struct mbox_save	*wnext;		/* written, in order */
 };
 
 /* Ranges of UIDs in the order added, for COPYUID and MOVE. */

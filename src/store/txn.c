@@ -104,6 +104,8 @@ static void	fail_list(struct store_txn *, int);
 static struct store_txn *pop(struct store_txn **);
 static int	list_remove(struct store_txn **, struct store_txn *);
 static void	round_fsync(struct round *, uint32_t, const char *, int);
+static void	round_fsync_fd(struct round *, uint32_t, int, int);
+static int	placed_hook(struct store_txn *, int *fd);
 static void	uring_ready(struct ev *, int, unsigned, void *);
 static void	round_done(void *, uint64_t, int);
 static void	round_advance(struct round *);
@@ -405,7 +407,15 @@ round_sync(void)
 		}
 	}
 	while ((t = pop(&st.batch)) != NULL) {
+		int fd = -1;
+
 		place(t, barrier(t));
+		if (!t->err) {
+			t->err = placed_hook(t, &fd);
+		}
+		if (fd != -1) {
+			close(fd);	/* the next round's syncfs has it */
+		}
 		if (t->err) {
 			finish(t);
 			continue;
@@ -518,6 +528,14 @@ round_fsync(struct round *r, uint32_t idx, const char *path, int datasync)
 	if (datasync) {
 		st.stats.datasyncs++;
 	}
+	round_fsync_fd(r, idx, fd, datasync);
+}
+
+/* Queues the fsync of an open fd in round r, which closes it when the
+ * stage ends (or syncs and closes it now when the ring is full). */
+static void
+round_fsync_fd(struct round *r, uint32_t idx, int fd, int datasync)
+{
 	if (r->nfds < ROUND_FDS_MAX && uring_fsync(&st.uring, fd, datasync,
 	    (uint64_t)idx << 32 | r->gen) == 0) {
 		r->fds[r->nfds++] = fd;
@@ -609,11 +627,22 @@ round_advance(struct round *r)
 	}
 	if (r->stage == ROUND_BARRIER) {
 		ndirs = 0;
+		r->stage = ROUND_DIRS;
 		while ((t = pop(&r->head)) != NULL) {
+			int fd = -1;
+
 			if (r->err && !t->err) {
 				t->err = r->err;
 			}
 			place(t, barrier(t));
+			if (!t->err) {
+				t->err = placed_hook(t, &fd);
+			}
+			if (fd != -1) {
+				/* With the directories, not after them:
+				 * one sync's wait per stage. */
+				round_fsync_fd(r, idx, fd, 1);
+			}
 			if (t->err) {
 				finish(t);
 				continue;
@@ -622,7 +651,6 @@ round_advance(struct round *r)
 			t->next = r->placed;
 			r->placed = t;
 		}
-		r->stage = ROUND_DIRS;
 		for (size_t i = 0; i < ndirs; i++) {
 			round_fsync(r, idx, dirs[i], 0);
 		}
@@ -712,6 +740,14 @@ data_files(const struct store_txn *t)
 		}
 	}
 	return n;
+}
+
+/* After C: the caller's file to sync with t's directories. */
+static int
+placed_hook(struct store_txn *t, int *fd)
+{
+	*fd = -1;
+	return t->on_placed != NULL ? t->on_placed(t->arg, fd) : 0;
 }
 
 /* A: the caller's last files. */

@@ -19,7 +19,8 @@
  *
  * With io_uring (Linux 5.1+) the loop never waits for the disk: each
  * file gets an fdatasync on the kernel's workers, then the renames,
- * then an fsync of each directory renamed into, then the callback.
+ * then an fsync of each directory renamed into (and, at once, an
+ * fdatasync of what the placed hook wrote), then the callback.
  *
  * A transaction may set a barrier: its files before it are renamed and
  * their directories fsync'd before the files after it are renamed (a
@@ -69,6 +70,13 @@ typedef void store_txn_done_fn(void *arg, int err);
  * at the start of the round, before the sync; 0 or an errno. */
 typedef int store_txn_prepare_fn(void *arg);
 
+/* Optional: every file of t is in place (renamed), its directories
+ * not yet synced. 0 with *fd an open file whose data the store syncs
+ * together with those directories, then closes (-1: none: IMAP's
+ * dovecot-uidlist, appended meanwhile, costs no sync of its own), or
+ * an errno: t fails (its files are removed). */
+typedef int store_txn_placed_fn(void *arg, int *fd);
+
 /* Names file i (0 <= i < nfiles): into tmp the path it was written
  * to, into final where it goes ("" for a scratch file: not synced,
  * removed once the others are in place). A tmp equal to final is a
@@ -106,6 +114,7 @@ struct store_txn {
 						 * place before the others
 						 * are renamed */
 	store_txn_prepare_fn	*prepare;	/* may be NULL */
+	store_txn_placed_fn	*on_placed;	/* may be NULL */
 	store_txn_done_fn	*done;
 	void			*arg;		/* for the hooks */
 	/* The store's. */
