@@ -17,6 +17,7 @@
 
 #include "core/fmt.h"
 #include "store/hcache.h"
+#include "store/maildir.h"
 #include "store/mbox_int.h"
 
 static struct {
@@ -532,7 +533,23 @@ int
 mbox_expunge_uids(struct mbox_view *v, int (*want)(void *, uint32_t),
     void *want_arg, mbox_event_fn *fn, void *arg)
 {
-	return expunge(v, 0, want, want_arg, fn, arg);
+	char p[MBOX_PATH_MAX];
+	int rc = expunge(v, 0, want, want_arg, fn, arg);
+
+	/*
+	 * MOVE: the copies are durable already (the save's commit); the
+	 * removals are made durable too before the tagged OK, so that a
+	 * crash cannot bring the messages back here after the client was
+	 * told they moved (duplicates in both folders). One fsync per
+	 * directory per MOVE, whatever its size; new/ only holds messages
+	 * no session has seen, which a MOVE names rarely, and a removal
+	 * from it lost in a crash is that same duplicate.
+	 */
+	if (fmt(p, sizeof p, "%s/cur", v->mb->path) >= (int)sizeof p ||
+	    store_fsync_dir(p) == -1) {
+		rc = -1;
+	}
+	return rc;
 }
 
 /* Both expunges: with deleted, only messages with \Deleted. */

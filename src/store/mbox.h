@@ -189,7 +189,8 @@ int	mbox_expunge(struct mbox_view *, int (*want)(void *, uint32_t uid),
 
 /* MOVE (RFC 6851): removes the messages whose UID want accepts,
  * \Deleted or not, otherwise as mbox_expunge (run mbox_view_update
- * with allow_expunge first, so fn hears each "* seq EXPUNGE"). */
+ * with allow_expunge first, so fn hears each "* seq EXPUNGE"); the
+ * removals from cur/ are durable on return (one directory fsync). */
 int	mbox_expunge_uids(struct mbox_view *, int (*want)(void *,
 	    uint32_t uid), void *want_arg, mbox_event_fn *, void *);
 

@@ -33,17 +33,9 @@ pytestmark = pytest.mark.skipif(bool(REFERENCE),
 # Bugs found by these tests, not fixed yet (the lead flips the marks).
 # Fixed since: MOVE of a set over 128 UID ranges, a UID named twice,
 # the subscriptions file past its bound, APPEND (NIL), the epoch date,
-# 6,000 EXPUNGEs or a LIST of 500 long names at once (a 256 KB spill).
-BUG_RENAME_TMP = pytest.mark.xfail(strict=True, reason=(
-    "APPEND into a folder renamed meanwhile: NO [SERVERBUG] and the "
-    "file stays in the new name's tmp/ (the abort unlinks by the old "
-    "path)"))
-# A race (the RENAME must land between two batches): not strict.
-BUG_RENAME_COPY = pytest.mark.xfail(strict=False, reason=(
-    "COPY whose destination is renamed between batches: NO "
-    "([SERVERBUG] or [EXPUNGEISSUED]) but the batches already "
-    "committed stay in the renamed folder "
-    "(the undo works by the old path): not all or nothing"))
+# 6,000 EXPUNGEs or a LIST of 500 long names at once (a 256 KB spill),
+# RENAME of a folder an APPEND or COPY is saving into (RENAME now
+# answers NO [INUSE] until the save ends).
 
 
 @pytest.fixture(scope="module")
@@ -684,7 +676,7 @@ def all_messages(s):
 
 
 @pytest.mark.parametrize("op", [
-    "DELETE X", pytest.param("RENAME X Y", marks=BUG_RENAME_TMP)])
+    "DELETE X", "RENAME X Y"])
 def test_append_while_folder_deleted_or_renamed(srv, op):
     """An APPEND answered OK has its message in a folder afterwards;
     one answered NO leaves nothing behind."""
@@ -714,7 +706,7 @@ def test_append_while_folder_deleted_or_renamed(srv, op):
 
 
 @pytest.mark.parametrize("op", [
-    "DELETE X", pytest.param("RENAME X Y", marks=BUG_RENAME_COPY)])
+    "DELETE X", "RENAME X Y"])
 def test_copy_while_folder_deleted_or_renamed(srv, op):
     """COPY racing DELETE/RENAME of its destination (either may come
     first): all or nothing in the destination, under its old or new

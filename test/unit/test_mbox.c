@@ -784,6 +784,131 @@ test_views_unselect_compacts(void **state)
 	mbox_unselect(&fx.b);
 }
 
+/* --- idle folders (kept open after their last view) ------------------ */
+
+/* Files of this process open under dir/ (an open folder keeps its
+ * dovecot-uidlist open: how a test sees that it is still open). */
+static int
+open_under(const char *dir)
+{
+	char link[PATH_MAX_T], target[PATH_MAX_T];
+	size_t len = strlen(dir);
+	struct dirent *d;
+	DIR *fds = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(fds);
+	while ((d = readdir(fds)) != NULL) {
+		ssize_t k;
+
+		snprintf(link, sizeof link, "/proc/self/fd/%s", d->d_name);
+		k = readlink(link, target, sizeof target - 1);
+		if (k <= 0) {
+			continue;
+		}
+		target[k] = '\0';
+		n += strncmp(target, dir, len) == 0 && target[len] == '/';
+	}
+	closedir(fds);
+	return n;
+}
+
+/* The folder stays open without a view: what arrives meanwhile is
+ * learnt through inotify, and the next view sees it with its UID. */
+static void
+test_idle_sees_delivery(void **state)
+{
+	struct mbox *mb;
+
+	(void)state;
+	cur_letters(2);
+	sel(&fx.a, 0);
+	mb = fx.a.mb;
+	mbox_unselect(&fx.a);
+	deliver("2.new", "hello\n");
+	for (int i = 0; i < 5; i++) {
+		ev_run_once(&fx.ev, 20);	/* inotify, no view */
+	}
+	sel(&fx.a, 0);
+	assert_ptr_equal(fx.a.mb, mb);		/* the same, kept */
+	assert_int_equal(fx.a.exists, 3);
+	assert_int_equal(uid_at(&fx.a, 3), 3);
+	mbox_unselect(&fx.a);
+}
+
+/* Hostile: the folder is moved away and another one takes its path
+ * behind the idle copy's back; or dovecot-uidlist is written anew
+ * (new UIDVALIDITY). The next view gets the folder now at the path. */
+static void
+test_idle_replaced(void **state)
+{
+	char old[PATH_MAX_T], sub[PATH_MAX_T];
+	const char *subs[] = { "", "/tmp", "/new", "/cur" };
+	uint32_t uv;
+
+	(void)state;
+	cur_letters(2);
+	sel(&fx.a, 0);
+	uv = mbox_uidvalidity(fx.a.mb);
+	mbox_unselect(&fx.a);
+	assert_true(snprintf(old, sizeof old, "%s.old", fx.md) <
+	    (int)sizeof old);
+	assert_int_equal(rename(fx.md, old), 0);
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+		snprintf(sub, sizeof sub, "%s%s", fx.md, subs[i]);
+		assert_int_equal(mkdir(sub, 0700), 0);
+	}
+	cur_letters(3);
+	sel(&fx.a, 0);
+	assert_int_equal(fx.a.exists, 3);
+	mbox_unselect(&fx.a);
+	/* Another process writes the uidlist anew. */
+	spit("dovecot-uidlist", "3 V77 N9\n5 :1.a\n6 :1.b\n7 :1.c\n");
+	sel(&fx.a, 0);
+	assert_int_equal(mbox_uidvalidity(fx.a.mb), 77);
+	assert_true(uv != 77);
+	assert_int_equal(uid_at(&fx.a, 1), 5);
+	assert_int_equal(uid_at(&fx.a, 3), 7);
+	mbox_unselect(&fx.a);
+}
+
+/* mbox_forget closes the idle folder at a path and its Maildir++
+ * children, not a folder with a view, nor a sibling with a longer
+ * name; mbox_saving is 0 without a save (test_mbox_save.c has one). */
+static void
+test_idle_forget(void **state)
+{
+	char child[PATH_MAX_T], sib[PATH_MAX_T], p[PATH_MAX_T];
+	const char *subs[] = { "", "/tmp", "/new", "/cur" };
+	struct err e;
+
+	(void)state;
+	assert_true(snprintf(child, sizeof child, "%s/.X.y", fx.md) <
+	    (int)sizeof child);
+	assert_true(snprintf(sib, sizeof sib, "%s/.XY", fx.md) <
+	    (int)sizeof sib);
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+		snprintf(p, sizeof p, "%s%s", child, subs[i]);
+		assert_int_equal(mkdir(p, 0700), 0);
+		snprintf(p, sizeof p, "%s%s", sib, subs[i]);
+		assert_int_equal(mkdir(p, 0700), 0);
+	}
+	assert_int_equal(mbox_select(child, &fx.b, 0, &e), 0);
+	mbox_unselect(&fx.b);
+	assert_int_equal(open_under(child), 1);	/* idle: its uidlist */
+	assert_int_equal(mbox_select(sib, &fx.c, 0, &e), 0);
+	assert_true(snprintf(p, sizeof p, "%s/.X", fx.md) < (int)sizeof p);
+	assert_int_equal(mbox_saving(p), 0);
+	mbox_forget(p);
+	assert_int_equal(open_under(child), 0);	/* closed: a child */
+	assert_int_equal(open_under(sib), 1);	/* not a child */
+	mbox_forget(sib);
+	assert_int_equal(open_under(sib), 1);	/* a view: kept */
+	mbox_unselect(&fx.c);
+	mbox_forget(sib);
+	assert_int_equal(open_under(sib), 0);
+}
+
 /* --- other processes ------------------------------------------------ */
 
 /* Delivery into new/: EXISTS after mbox_sync, a UID appended. */
@@ -1912,6 +2037,9 @@ main(void)
 		T(test_views_expunge),
 		T(test_views_expunge_not_caught_up),
 		T(test_views_unselect_compacts),
+		T(test_idle_sees_delivery),
+		T(test_idle_replaced),
+		T(test_idle_forget),
 		T(test_other_delivery),
 		T(test_other_uid_from_uidlist),
 		T(test_other_rename),

@@ -212,6 +212,16 @@ slurp(const char *path, char *buf, size_t cap)
 	return (size_t)n;
 }
 
+/* fx.dst's dovecot-uidlist into buf, NUL terminated. */
+static size_t
+slurp_dst_uidlist(char *buf, size_t cap)
+{
+	char p[PATH_MAX_T * 2];
+
+	snprintf(p, sizeof p, "%s/dovecot-uidlist", fx.dst);
+	return slurp(p, buf, cap);
+}
+
 static void
 put(const char *dir, const char *sub, const char *name, const char *body)
 {
@@ -646,6 +656,79 @@ test_two_saves_one_round(void **state)
 	assert_false(lock_exists(fx.dst));
 	mbox_save_end(&sv2);
 	mbox_save_end(&fx.sv);
+}
+
+/* The uidlist lines of a batch are written once its files are in
+ * place and synced with their directories (the next round here): no
+ * view learns of them before. A second save into the folder, written
+ * behind the first, is numbered after it; a save given up after its
+ * lines were written leaves UIDs nobody is shown. RENAME waits while
+ * a save is begun (mbox_saving), for the folder and its parent. */
+static void
+test_lines_wait_for_sync(void **state)
+{
+	static struct mbox_save sv2, sv3;
+	char buf[4096], parent[PATH_MAX_T];
+	struct result r1, r2, r3;
+	struct err e;
+
+	(void)state;
+	assert_true(snprintf(parent, sizeof parent, "%s/.Ds", fx.md) <
+	    (int)sizeof parent);
+	assert_int_equal(mbox_saving(fx.dst), 0);
+	sel(&fx.a, fx.dst);
+	begin(fx.dst);
+	assert_int_equal(mbox_saving(fx.dst), 1);
+	assert_int_equal(mbox_saving(fx.md), 0);	/* not a child */
+	assert_int_equal(mbox_saving(parent), 0);	/* ".Ds" != ".Dst" */
+	assert_int_equal(mbox_save_begin(&sv2, fx.dst, &e), 0);
+	assert_int_equal(mbox_save_begin(&sv3, fx.dst, &e), 0);
+	append_msg(MF_SEEN, 0, 0, "one\r\n", 10);
+	assert_int_equal(mbox_save_open(&sv2, MF_SEEN, 0, 0), 0);
+	assert_int_equal(mbox_save_write(&sv2, "two\r\n", 5), 0);
+	assert_int_equal(mbox_save_close(&sv2), 0);
+	assert_int_equal(mbox_save_open(&sv3, MF_SEEN, 0, 0), 0);
+	assert_int_equal(mbox_save_write(&sv3, "three\r\n", 7), 0);
+	assert_int_equal(mbox_save_close(&sv3), 0);
+	memset(&r1, 0, sizeof r1);
+	memset(&r2, 0, sizeof r2);
+	memset(&r3, 0, sizeof r3);
+	assert_int_equal(mbox_save_commit(&fx.sv, on_done, &r1), 0);
+	assert_int_equal(mbox_save_commit(&sv2, on_done, &r2), 0);
+	assert_int_equal(mbox_save_commit(&sv3, on_done, &r3), 0);
+	/* round 1: data synced, renamed, lines written; not durable */
+	conn_table_run_pre_flush(&fx.t);
+	assert_int_equal(r1.calls + r2.calls + r3.calls, 0);
+	assert_int_equal(count_dir(fx.dst, "cur"), 3);
+	assert_true(slurp_dst_uidlist(buf, sizeof buf) > 0);
+	assert_non_null(strstr(buf, "\n3 :"));
+	/* inotify read now (the loop would run the store's timer: the
+	 * next round, the callbacks) */
+	mbox_sync(fx.a.mb);
+	assert_string_equal(update(&fx.a), "");		/* not yet */
+	assert_int_equal(r1.calls + r2.calls + r3.calls, 0);
+	/* sv2 is given up now: its file goes, its UID is never shown */
+	mbox_save_abort(&sv2);
+	assert_int_equal(count_dir(fx.dst, "cur"), 2);
+	drive(&r1);
+	drive(&r3);
+	assert_int_equal(r2.calls, 0);
+	assert_int_equal(r1.err, 0);
+	assert_int_equal(r3.err, 0);
+	assert_int_equal(r1.n + r3.n, 2);
+	assert_true(r1.first != r3.first);
+	assert_true(r1.first >= 1 && r1.first <= 3);
+	assert_true(r3.first >= 1 && r3.first <= 3);
+	assert_false(lock_exists(fx.dst));
+	run_loop();
+	mbox_sync(fx.a.mb);
+	assert_string_equal(update(&fx.a), "X2 R2");
+	mbox_save_end(&sv3);
+	mbox_save_end(&sv2);
+	assert_int_equal(mbox_saving(fx.dst), 1);
+	mbox_save_end(&fx.sv);
+	assert_int_equal(mbox_saving(fx.dst), 0);
+	mbox_unselect(&fx.a);
 }
 
 /* Keywords: created in the destination's dovecot-keywords, letters in
@@ -1288,6 +1371,7 @@ main(void)
 		T(test_multiappend),
 		T(test_multiappend_inotify_between),
 		T(test_two_saves_one_round),
+		T(test_lines_wait_for_sync),
 		T(test_append_keywords),
 		T(test_abort),
 		T(test_append_write_fails),
