@@ -15,12 +15,17 @@
  *    new/ (no flags) or cur/ (":2,<flags>"), as Dovecot's APPEND does.
  *  - A copy by hard link goes straight to its final name in new/ or
  *    cur/ (its data is durable already, as the source's): no data
- *    sync, no rename; the commit fsyncs the directory once for the
- *    batch, then appends and fdatasyncs dovecot-uidlist once. A copy
- *    by bytes (another file system) goes through tmp/ like an APPEND.
- *    A crash after the links and before the uidlist append leaves
- *    files that the next scan numbers: copies of a COPY the client
- *    never got OK for (duplicates, never a loss), as with Dovecot.
+ *    sync, no rename. A copy by bytes (another file system) goes
+ *    through tmp/ like an APPEND.
+ *  - Once a batch's files are in place, its lines are appended to
+ *    dovecot-uidlist and synced together with the directories (the
+ *    store's placed hook: one io_uring stage, the uidlist's fdatasync
+ *    beside the directories' fsyncs, not after them). A crash before
+ *    both are durable leaves a line naming a missing file (a UID read
+ *    as expunged, never shown: the index learns of lines only once
+ *    they are durable) or a file without its line (numbered by the
+ *    next scan: a message the client never got OK for, a duplicate
+ *    if it saves again, never a loss), as with Dovecot.
  *
  * File names are Dovecot's: "<sec>.M<usec>P<pid>Q<n>_<i>.<host>" in
  * tmp/, "<that>,S=<size>,W=<vsize>[:2,<flags>]" in place. Messages are
@@ -33,12 +38,16 @@
  *
  * A save holds a view of the destination folder (mbox_select) from
  * mbox_save_begin to mbox_save_end: it takes one of mbox_init's
- * max_open slots when no session has the folder open.
+ * max_open slots when no session has the folder open (the folder stays
+ * open, idle, afterwards: the next APPEND to it reads nothing again).
+ * RENAME of the folder waits meanwhile (mbox_saving: NO [INUSE]): the
+ * save names its files by the folder's path.
  *
  * Memory: sizeof(struct mbox_save) per save in flight, in the caller's
  * memory (mbox_save_bytes()); nothing is allocated. A COPY of any
  * length runs as batches of MBOX_COPY_MAX with one transaction each
- * (a 1,000-message COPY: one directory fsync, one uidlist fdatasync).
+ * (a 1,000-message COPY: one directory fsync and one uidlist
+ * fdatasync, at once).
  *
  * APPEND (one message a command):
  *   mbox_save_begin(&sv, path, &e)       ENOENT: NO [TRYCREATE]

@@ -15,7 +15,8 @@
  *   (commit)   (round k: A, C)    (round k+1: B, E)
  *       \
  *        `-> rounds[i].head ---> rounds[i].placed ---> callback
- *            (fdatasync each)    (renamed; fsync dirs)
+ *            (fdatasync each)    (renamed; fsync dirs, and
+ *                                 fdatasync the placed hook's file)
  *
  * A transaction with a barrier (txn.h) is placed in two steps: its
  * files before the barrier are renamed and their directories fsync'd
