@@ -110,6 +110,19 @@ mbox_select(const char *path, struct mbox_view *v, int readonly,
 			free_slot = m;
 		}
 	}
+	if (mb == NULL && mb_all.idle > 0) {
+		/* A folder opened anew may be an idle one's directory
+		 * under another name (moved by another process): that one
+		 * goes first, or both would share its inotify watches. */
+		for (size_t i = 0; i < mb_all.max; i++) {
+			struct mbox *m = &mb_all.open[i];
+
+			if (m->used && m->refs == 0 && !idle_valid(m) &&
+			    free_slot == NULL) {
+				free_slot = m;
+			}
+		}
+	}
 	if (mb == NULL && free_slot == NULL && mb_all.idle > 0) {
 		evict_idle(mb_all.idle - 1);	/* the least recently used */
 		for (size_t i = 0; i < mb_all.max && free_slot == NULL; i++) {

@@ -872,6 +872,41 @@ test_idle_replaced(void **state)
 	mbox_unselect(&fx.a);
 }
 
+/* Hostile: another process renames an idle folder, and the new name
+ * is opened: the idle copy goes first, so the new one has inotify to
+ * itself (a delivery into it is seen without a scan). */
+static void
+test_idle_renamed_by_other(void **state)
+{
+	char x[PATH_MAX_T], y[PATH_MAX_T], p[PATH_MAX_T];
+	const char *subs[] = { "", "/tmp", "/new", "/cur" };
+	struct err e;
+	int before;
+
+	(void)state;
+	assert_true(snprintf(x, sizeof x, "%s/.X", fx.md) < (int)sizeof x);
+	assert_true(snprintf(y, sizeof y, "%s/.Y", fx.md) < (int)sizeof y);
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+		assert_true(snprintf(p, sizeof p, "%s%s", x, subs[i]) <
+		    (int)sizeof p);
+		assert_int_equal(mkdir(p, 0700), 0);
+	}
+	assert_int_equal(mbox_select(x, &fx.b, 0, &e), 0);
+	mbox_unselect(&fx.b);
+	assert_int_equal(rename(x, y), 0);
+	fx.b.changed = on_changed;
+	assert_int_equal(mbox_select(y, &fx.b, 0, &e), 0);
+	assert_int_equal(open_under(x), 0);	/* the idle copy went */
+	assert_int_equal(fx.b.exists, 0);
+	before = fx.changed;
+	assert_true(snprintf(p, sizeof p, "%s/new/5.y", y) < (int)sizeof p);
+	write_path(p, "y\n", 2, O_EXCL);
+	run_loop_until_changed(before);
+	assert_true(fx.changed > before);	/* inotify, no scan */
+	assert_string_equal(update(&fx.b, 1), "X1 R1");
+	mbox_unselect(&fx.b);
+}
+
 /* mbox_forget closes the idle folder at a path and its Maildir++
  * children, not a folder with a view, nor a sibling with a longer
  * name; mbox_saving is 0 without a save (test_mbox_save.c has one). */
@@ -2039,6 +2074,7 @@ main(void)
 		T(test_views_unselect_compacts),
 		T(test_idle_sees_delivery),
 		T(test_idle_replaced),
+		T(test_idle_renamed_by_other),
 		T(test_idle_forget),
 		T(test_other_delivery),
 		T(test_other_uid_from_uidlist),
