@@ -22,9 +22,11 @@ server and run, INBOX selected (as a mail client is when it saves):
      shows the server without that wait. Each APPEND must be durable
      before its tagged OK and the next is sent only then, so nothing
      can be grouped: with --floor the fsync floor of the same file
-     system (one thread: create, write, fsync, rename, fsync dir) is
-     measured and each rate given as a ratio to it (well above 1x:
-     not synced).
+     system (one thread: create, write, fsync, rename, fsync dir: two
+     syncs in a row, as a save needs at least: the data before the
+     rename, the directory after it) is measured before and after the
+     runs, the better kept, and each rate given as a ratio to it (well
+     above 1x: not synced).
   2. MULTIAPPEND (RFC 3502), when the server announces it: M 4 KB
      messages in APPEND commands of B messages each (wren refuses more
      than 64 in one), each literal written with what follows it;
@@ -553,13 +555,8 @@ def run(a, base, mail, where, have_dc, t_start):
           f"{len(sets[2])} x 4 KB in MULTIAPPENDs of {a.batch} a run; set "
           f"up in "
           f"{time.monotonic() - t0:.1f} s", flush=True)
-    floor = None
-    if a.floor:
-        out = subprocess.run([a.floor, f"{mail}/floor", "300", "4096"],
-                             capture_output=True, text=True, check=True,
-                             timeout=300).stdout
-        floor = float(out)
-        shutil.rmtree(f"{mail}/floor", ignore_errors=True)
+    floor = measure_floor(a, mail)
+    if floor is not None:
         print(f"save: fsync floor of that file system (1 thread: create, "
               f"write 4 KB, fsync, rename, fsync dir): {floor:.0f} ops/s",
               flush=True)
@@ -593,7 +590,27 @@ def run(a, base, mail, where, have_dc, t_start):
     finally:
         for s in servers:
             s.stop()
+    # Once more after the runs, the best kept: one measure taken while
+    # other work loads the machine can be several times too low, and
+    # each APPEND is compared with it.
+    again = measure_floor(a, mail)
+    if again is not None:
+        print(f"save: fsync floor measured again after the runs: "
+              f"{again:.0f} ops/s (the higher of the two is used)",
+              flush=True)
+        floor = max(floor, again)
     summary(a, res, floor, time.monotonic() - t_start)
+
+
+def measure_floor(a, mail):
+    """ops/s of fsync_floor on the mail file system, or None."""
+    if not a.floor:
+        return None
+    out = subprocess.run([a.floor, f"{mail}/floor", "300", "4096"],
+                         capture_output=True, text=True, check=True,
+                         timeout=300).stdout
+    shutil.rmtree(f"{mail}/floor", ignore_errors=True)
+    return float(out)
 
 
 def dc_version():
