@@ -1513,7 +1513,8 @@ ms_at(struct mbox_view *v, uint32_t seq)
  * process); an expunge while closed raises the expunge mark; a file
  * that does not end cleanly (a crash) or that is gone gives everything
  * a value above all that was handed out; a file deleted while open is
- * written whole again.
+ * written whole again. (mbox_forget after the last view: the folder
+ * is closed, not kept open idle.)
  */
 static void
 test_modseq_persist(void **state)
@@ -1533,6 +1534,7 @@ test_modseq_persist(void **state)
 	assert_true(m2 > h0 && mbox_highestmodseq(fx.a.mb) == m2);
 	m1 = ms_at(&fx.a, 1);
 	mbox_unselect(&fx.a);
+	mbox_forget(fx.md);	/* closed, not kept idle */
 	len = slurp("wren-modseq", text, sizeof text);
 	assert_true(strncmp(text, "wren-modseq 1 ", 14) == 0);
 	assert_non_null(strstr(text, "\nE "));
@@ -1542,6 +1544,7 @@ test_modseq_persist(void **state)
 	assert_true(mbox_highestmodseq(fx.a.mb) == m2);
 	assert_true(ms_at(&fx.a, 2) == m2 && ms_at(&fx.a, 1) == m1);
 	mbox_unselect(&fx.a);
+	mbox_forget(fx.md);	/* closed, not kept idle */
 	assert_int_equal(slurp("wren-modseq", text, sizeof text), len);
 
 	/* flags changed and a message removed while closed */
@@ -1555,6 +1558,7 @@ test_modseq_persist(void **state)
 	assert_true(ms_at(&fx.a, 1) == m1 && ms_at(&fx.a, 2) == m2);
 	assert_true(mbox_vanished_since(fx.a.mb) > m2);
 	mbox_unselect(&fx.a);
+	mbox_forget(fx.md);	/* closed, not kept idle */
 
 	/* a torn end (a crash): every message above everything */
 	append_to("wren-modseq", "M 1 12");
@@ -1569,10 +1573,12 @@ test_modseq_persist(void **state)
 	store(&fx.a, 1, MF_FLAGGED);
 	h2 = mbox_highestmodseq(fx.a.mb);
 	mbox_unselect(&fx.a);
+	mbox_forget(fx.md);	/* closed, not kept idle */
 	sel(&fx.a, 0);
 	assert_true(mbox_highestmodseq(fx.a.mb) == h2);
 	assert_true(ms_at(&fx.a, 1) == h2);
 	mbox_unselect(&fx.a);
+	mbox_forget(fx.md);	/* closed, not kept idle */
 
 	/* lost while closed: a new sequence above the old one */
 	assert_int_equal(unlink(p), 0);
@@ -1581,12 +1587,14 @@ test_modseq_persist(void **state)
 	assert_true(ms_at(&fx.a, 1) > h2);
 	h2 = mbox_highestmodseq(fx.a.mb);
 	mbox_unselect(&fx.a);
+	mbox_forget(fx.md);	/* closed, not kept idle */
 
 	/* hostile: a file of garbage counts as lost */
 	spit("wren-modseq", "\xff\xfe\n\n");
 	sel(&fx.a, 0);
 	assert_true(mbox_highestmodseq(fx.a.mb) > h2);
 	mbox_unselect(&fx.a);
+	mbox_forget(fx.md);	/* closed, not kept idle */
 	slurp("wren-modseq", text, sizeof text);
 	assert_true(strncmp(text, "wren-modseq 1 ", 14) == 0);
 }
