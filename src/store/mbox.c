@@ -247,6 +247,10 @@ mbox_unselect(struct mbox_view *v)
 		close_slot(mb);		/* the uidlist is written anew */
 		return;
 	}
+	/* The header cache is closed as for a close (its batch written,
+	 * the file compacted when mostly dead, its index freed): only
+	 * the folder's index stays; the next FETCH loads the cache. */
+	hcache_close(mb);
 	mbox_compact(mb);
 	mb->last_use = ++mb_all.stamp;
 	mb_all.idle++;
