@@ -43,8 +43,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c == -1) {
 		return 0;
 	}
-	if (s > e || e > len || (s > 0 && buf[s - 1] != '\n') ||
-	    (e < len && buf[e - 1] != '\n') || (c == 0 && s != len)) {
+	if (s > e || e > len || (c == 0 && (s != len || e != len)) ||
+	    (c > 0 && ((s > 0 && buf[s - 1] != '\n') ||
+	    (e < len && buf[e - 1] != '\n') || s == e))) {
 		abort();
 	}
 	if (c == 0) {
