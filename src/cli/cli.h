@@ -19,6 +19,23 @@ int	cmd_passwd(int argc, char **argv);
 int	cmd_sendmail(int argc, char **argv);
 int	cmd_resolve(int argc, char **argv);
 int	cmd_dkim_keygen(int argc, char **argv);
+int	cmd_user(int argc, char **argv);
+int	cmd_setup(int argc, char **argv);
+
+/* A new password: one line of standard input when from_stdin, else
+ * asked twice on the terminal without echo. Returns its length, or -1
+ * after printing why (prefixed by who). */
+int	cli_password(const char *who, int from_stdin, char *pw, size_t cap);
+
+/* "{SHA512-CRYPT}$6$<random salt>$..." of pw[0..n) into out
+ * (CRYPT_OUT_MAX + 16 bytes): 0, or -1 after printing why. */
+int	cli_password_hash(const char *pw, size_t n, char *out, size_t cap);
+
+/* `wren user add`'s work for `wren setup`: adds the account with that
+ * users-file secret to the table of cfg, under the file's lock, and
+ * recompiles it. 0, or -1 after printing why. */
+int	cli_user_add(const struct cfg *, const char *addr,
+	    const char *secret);
 
 /* The p= value of a DKIM key record (RFC 6376 3.6.1) for the RSA key
  * in a PEM file (PKCS#1 or PKCS#8): the base64 of its DER

@@ -19,35 +19,62 @@ static int	read_line(int, const char *, char *, size_t);
 int
 cmd_passwd(int argc, char **argv)
 {
-	char pw[AUTH_PASSWORD_MAX + 2], again[AUTH_PASSWORD_MAX + 2];
-	char setting[CRYPT_OUT_MAX], out[CRYPT_OUT_MAX];
-	int tty = isatty(STDIN_FILENO), n;
+	char pw[AUTH_PASSWORD_MAX + 2], out[CRYPT_OUT_MAX + 16];
+	int n;
 
 	(void)argv;
 	if (argc > 1) {
 		fmt_fd(STDERR_FILENO, "usage: wren passwd\n");
 		return 2;
 	}
-	n = read_line(tty, "Password: ", pw, sizeof pw);
-	if (n > 0 && tty && (read_line(tty, "Again: ", again,
-	    sizeof again) != n || memcmp(pw, again, (size_t)n) != 0)) {
-		fmt_fd(STDERR_FILENO, "wren passwd: the passwords differ\n");
-		return 1;
-	}
-	if (n <= 0) {
-		fmt_fd(STDERR_FILENO, "wren passwd: %s\n", n == 0 ?
-		    "empty password" : "password longer than 256 bytes");
-		return 1;
-	}
-	if (crypt_new_setting(setting, sizeof setting) == -1 ||
-	    sha_crypt(pw, (size_t)n, setting, out, sizeof out) == -1) {
-		fmt_fd(STDERR_FILENO, "wren passwd: no randomness for a "
-		    "salt\n");
+	n = cli_password("wren passwd", !isatty(STDIN_FILENO), pw, sizeof pw);
+	if (n < 0 || cli_password_hash(pw, (size_t)n, out, sizeof out) == -1) {
+		explicit_bzero(pw, sizeof pw);
 		return 1;
 	}
 	explicit_bzero(pw, sizeof pw);
+	fmt_fd(STDOUT_FILENO, "%s\n", out);
+	return 0;
+}
+
+int
+cli_password(const char *who, int from_stdin, char *pw, size_t cap)
+{
+	char again[AUTH_PASSWORD_MAX + 2];
+	int tty = !from_stdin, n;
+
+	if (tty && !isatty(STDIN_FILENO)) {
+		fmt_fd(STDERR_FILENO, "%s: standard input is not a terminal; "
+		    "give the password with --password-stdin\n", who);
+		return -1;
+	}
+	n = read_line(tty, "Password: ", pw, cap);
+	if (n > 0 && tty && (read_line(tty, "Again: ", again,
+	    sizeof again) != n || memcmp(pw, again, (size_t)n) != 0)) {
+		n = -2;
+	}
 	explicit_bzero(again, sizeof again);
-	fmt_fd(STDOUT_FILENO, "{SHA512-CRYPT}%s\n", out);
+	if (n <= 0) {
+		fmt_fd(STDERR_FILENO, "%s: %s\n", who, n == 0 ?
+		    "empty password" : n == -2 ? "the passwords differ" :
+		    "password longer than 256 bytes");
+		return -1;
+	}
+	return n;
+}
+
+int
+cli_password_hash(const char *pw, size_t n, char *out, size_t cap)
+{
+	char setting[CRYPT_OUT_MAX];
+	size_t k = sizeof "{SHA512-CRYPT}" - 1;
+
+	if (cap < k || crypt_new_setting(setting, sizeof setting) == -1 ||
+	    sha_crypt(pw, n, setting, out + k, cap - k) == -1) {
+		fmt_fd(STDERR_FILENO, "wren: no randomness for a salt\n");
+		return -1;
+	}
+	memcpy(out, "{SHA512-CRYPT}", k);
 	return 0;
 }
 

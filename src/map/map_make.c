@@ -18,8 +18,6 @@
 #include "core/fmt.h"
 #include "map/map.h"
 
-static int	fsync_dir_of(const char *, struct err *);
-
 int
 map_compile(enum map_type type, const char *src, size_t *nrec,
     struct err *e)
@@ -96,7 +94,7 @@ map_compile(enum map_type type, const char *src, size_t *nrec,
 		goto fail;
 	}
 	free(buf);
-	return fsync_dir_of(dst, e);
+	return file_sync_dir(dst, e);
 
 fail_make:
 	/* cdb_make_finish frees the record lists; its file is dropped. */
@@ -107,34 +105,5 @@ fail:
 	}
 	unlink(tmp);
 	free(buf);
-	return rc;
-}
-
-/* The rename is durable only once the directory entry is on disk. */
-static int
-fsync_dir_of(const char *path, struct err *e)
-{
-	char dir[CFG_PATH_MAX + 4];
-	const char *slash = strrchr(path, '/');
-	int fd, n, rc = 0;
-
-	if (slash == NULL) {
-		n = fmt(dir, sizeof dir, ".");
-	} else if (slash == path) {
-		n = fmt(dir, sizeof dir, "/");
-	} else {
-		n = fmt(dir, sizeof dir, "%.*s", (int)(slash - path),
-		    path);
-	}
-	if (n >= (int)sizeof dir) {
-		return err_set(e, "%s: path too long", path);
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || fsync(fd) == -1) {
-		rc = err_set(e, "%s: %s", dir, strerror(errno));
-	}
-	if (fd != -1) {
-		close(fd);
-	}
 	return rc;
 }
