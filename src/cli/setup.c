@@ -269,8 +269,8 @@ write_conf(const char *conf, const char *host, const char *dom,
 	time_t now = time(NULL);
 	struct tm tm;
 
-	n = slash == NULL ? fmt(dir, sizeof dir, ".") :
-	    fmt(dir, sizeof dir, "%.*s", (int)(slash - conf), conf);
+	n = fmt(dir, sizeof dir, "%.*s", slash ? (int)(slash - conf) : 1,
+	    slash ? conf : ".");
 	if (n >= (int)sizeof dir - 16) {
 		fmt_fd(STDERR_FILENO, "wren setup: %s: path too long\n", conf);
 		return -1;
