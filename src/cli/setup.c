@@ -22,6 +22,7 @@
  * renamed (file_write_atomic); the key is created with O_EXCL.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -262,7 +263,7 @@ write_conf(const char *conf, const char *host, const char *dom,
 {
 	static char text[SETUP_CONF_MAX];
 	const char *slash = strrchr(conf, '/');
-	char dir[CFG_PATH_MAX], data[CFG_PATH_MAX], sel[16];
+	char dir[CFG_PATH_MAX], data[CFG_PATH_MAX], sel[16], abs[PATH_MAX];
 	int n, etc;
 	size_t off;
 	struct err e;
@@ -271,8 +272,11 @@ write_conf(const char *conf, const char *host, const char *dom,
 
 	n = fmt(dir, sizeof dir, "%.*s", slash ? (int)(slash - conf) : 1,
 	    slash ? conf : ".");
-	if (n >= (int)sizeof dir - 16) {
-		fmt_fd(STDERR_FILENO, "wren setup: %s: path too long\n", conf);
+	/* Absolute paths: serve and cron jobs run from anywhere. */
+	if (n >= (int)sizeof dir || realpath(dir, abs) == NULL ||
+	    fmt(dir, sizeof dir, "%s", abs) >= (int)sizeof dir - 16) {
+		fmt_fd(STDERR_FILENO, "wren setup: %s: %s\n", dir, n >=
+		    (int)sizeof dir ? "path too long" : strerror(errno));
 		return -1;
 	}
 	etc = strcmp(dir, "/etc/wren") == 0;
