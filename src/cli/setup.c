@@ -60,7 +60,7 @@ cmd_setup(int argc, char **argv)
 	struct privs pv;
 	const char *conf, *email, *dom, *users, *aliases;
 	size_t s, end, len;
-	int first, from_stdin = 0, n, found = 0, rc = 0;
+	int first, from_stdin = 0, n, found = 0, have_users = 0, rc = 0;
 	struct err e;
 	char *buf;
 
@@ -99,6 +99,12 @@ cmd_setup(int argc, char **argv)
 	    (int)sizeof host) {
 		return 2;
 	}
+	/* A fresh setup asks for the password before writing anything. */
+	n = -1;
+	if (access(conf, F_OK) == -1 && (n = cli_password("wren setup",
+	    from_stdin, pw, sizeof pw)) < 0) {
+		return 1;
+	}
 	/* 1. The configuration: never overwritten. */
 	if (exists(conf, "kept as it is; its values are used")) {
 		;
@@ -117,17 +123,22 @@ cmd_setup(int argc, char **argv)
 		found = map_edit_find(buf, len, email, strlen(email), &s,
 		    &end) != 0;
 		explicit_bzero(buf, len);
+		free(buf);
+		have_users = 1;
 	}
-	free(buf);
 	if (found) {
 		fmt_fd(STDOUT_FILENO, "%s: has %s; kept as it is\n", users,
 		    email);
 		rc |= compile_missing(MAP_USERS, users);
 	} else {
+		if (n < 0) {
+			n = cli_password("wren setup", from_stdin, pw,
+			    sizeof pw);
+		}
 		/* As root, a new users file is readable by the group of
 		 * `user`, which serve reads the .cdb as (not by others:
 		 * it holds password hashes). */
-		if (buf == NULL && geteuid() == 0 && privs_resolve(cfg_str(&c,
+		if (n >= 0 && !have_users && geteuid() == 0 && privs_resolve(cfg_str(&c,
 		    CFG_USER), "/etc/passwd", "/etc/group", &pv, &e) == 0 &&
 		    pv.switch_user && (file_write_atomic(users, "", 0, 0640,
 		    &e) == -1 || chown(users, 0, pv.gid) == -1)) {
@@ -135,7 +146,6 @@ cmd_setup(int argc, char **argv)
 			    "it for group %u\n", users, (unsigned)pv.gid);
 			return 1;
 		}
-		n = cli_password("wren setup", from_stdin, pw, sizeof pw);
 		if (n < 0 || cli_password_hash(pw, (size_t)n, secret,
 		    sizeof secret) == -1 || cli_user_add(&c, email,
 		    secret) == -1) {
