@@ -32,10 +32,12 @@ static const struct command commands[] = {
 	  "compile the configured aliases file" },
 	{ "passwd", NULL, cmd_passwd,
 	  "print a {SHA512-CRYPT} hash of a password for the users file" },
+#if WREN_SUBMISSION
 	{ "user", NULL, cmd_user,
 	  "add, delete, re-password or list accounts in the users file" },
 	{ "setup", NULL, cmd_setup,
 	  "write a first wren.conf, account, aliases and DKIM key" },
+#endif
 	{ "resolve", NULL, cmd_resolve,
 	  "print where addresses go: accounts, remote, or the 5xx reply" },
 #if WREN_DKIM

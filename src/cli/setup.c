@@ -22,7 +22,6 @@
  * renamed (file_write_atomic); the key is created with O_EXCL.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -138,9 +137,10 @@ cmd_setup(int argc, char **argv)
 		/* As root, a new users file is readable by the group of
 		 * `user`, which serve reads the .cdb as (not by others:
 		 * it holds password hashes). */
-		if (n >= 0 && !have_users && geteuid() == 0 && privs_resolve(cfg_str(&c,
-		    CFG_USER), "/etc/passwd", "/etc/group", &pv, &e) == 0 &&
-		    pv.switch_user && (file_write_atomic(users, "", 0, 0640,
+		if (n >= 0 && !have_users && geteuid() == 0 &&
+		    privs_resolve(cfg_str(&c, CFG_USER), "/etc/passwd",
+		    "/etc/group", &pv, &e) == 0 && pv.switch_user &&
+		    (file_write_atomic(users, "", 0, 0640,
 		    &e) == -1 || chown(users, 0, pv.gid) == -1)) {
 			fmt_fd(STDERR_FILENO, "wren setup: %s: cannot create "
 			    "it for group %u\n", users, (unsigned)pv.gid);
@@ -273,7 +273,7 @@ write_conf(const char *conf, const char *host, const char *dom,
 {
 	static char text[SETUP_CONF_MAX];
 	const char *slash = strrchr(conf, '/');
-	char dir[CFG_PATH_MAX], data[CFG_PATH_MAX], sel[16], abs[PATH_MAX];
+	char dir[CFG_PATH_MAX], data[CFG_PATH_MAX], sel[16], abs[CFG_PATH_MAX];
 	int n, etc;
 	size_t off;
 	struct err e;
@@ -283,10 +283,13 @@ write_conf(const char *conf, const char *host, const char *dom,
 	n = fmt(dir, sizeof dir, "%.*s", slash ? (int)(slash - conf) : 1,
 	    slash ? conf : ".");
 	/* Absolute paths: serve and cron jobs run from anywhere. */
-	if (n >= (int)sizeof dir || realpath(dir, abs) == NULL ||
-	    fmt(dir, sizeof dir, "%s", abs) >= (int)sizeof dir - 16) {
-		fmt_fd(STDERR_FILENO, "wren setup: %s: %s\n", dir, n >=
-		    (int)sizeof dir ? "path too long" : strerror(errno));
+	if (n < (int)sizeof dir && dir[0] != '/' && getcwd(abs,
+	    sizeof abs) != NULL) {
+		n = fmt(dir, sizeof dir, "%s/%.*s", abs, slash ?
+		    (int)(slash - conf) : 1, slash ? conf : ".");
+	}
+	if (n >= (int)sizeof dir - 16 || dir[0] != '/') {
+		fmt_fd(STDERR_FILENO, "wren setup: %s: path too long\n", conf);
 		return -1;
 	}
 	etc = strcmp(dir, "/etc/wren") == 0;
