@@ -366,7 +366,8 @@ FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c src/core/listen.c \
 	src/core/notify.c \
 	src/core/connect.c,$(wildcard src/core/*.c)) \
-	src/map/map_text.c $(wildcard src/msg/*.c) src/smtp/smtp_parse.c \
+	src/map/map_text.c src/map/map_edit.c $(wildcard src/msg/*.c) \
+	src/smtp/smtp_parse.c \
 	$(wildcard src/imap/imap_parse.c src/imap/imap_parse_args.c \
 	    src/imap/imap_pattern.c src/store/uidlist.c src/store/modseq.c \
 	    src/store/hcache_fmt.c \

@@ -27,6 +27,11 @@ EMAIL = "alice@example.org"
 HOST = "mail.example.org"
 PW = "correct horse 1"
 
+# Both commands are built with submission (Kconfig SUBMISSION).
+pytestmark = pytest.mark.skipif(
+    "  user " not in run_wren("--help").stdout,
+    reason="wren setup/user not in this build")
+
 
 def clean(p):
     for mark in SANITIZER_MARKS:
@@ -386,3 +391,43 @@ def test_user_usage():
     assert p.returncode == 2
     h = clean(run_wren("--help"))
     assert "  user " in h.stdout and "  setup " in h.stdout
+
+
+@pytest.mark.parametrize("again, rc", [("pw-tty", 0), ("other", 1)])
+def test_user_asks_twice_on_a_terminal(site, again, rc):
+    """On a terminal: Password:, Again:, echo off while typing."""
+    import pty
+    import termios
+    d, _ = site
+    master, slave = pty.openpty()
+    p = subprocess.Popen(
+        wren_cmd("user", "add", "-c", str(d / "wren.conf"),
+                 "tty@example.org"),
+        stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    os.close(slave)
+    try:
+        seen = b""
+        for prompt, answer in ((b"Password: ", "pw-tty"),
+                               (b"Again: ", again)):
+            end = time.monotonic() + 10 * SLOW
+            # The prompt goes to stderr; wait for echo to be off.
+            while not termios.tcgetattr(master)[3] & termios.ECHO == 0:
+                assert time.monotonic() < end
+                time.sleep(0.02)
+            os.write(master, (answer + "\n").encode())
+            time.sleep(0.2 * SLOW)
+        out, err = p.communicate(timeout=20 * SLOW)
+    finally:
+        os.close(master)
+    assert p.returncode == rc, err
+    assert "Password: " in err and "Again: " in err
+    assert "pw-tty" not in err + out
+    if rc:
+        assert "the passwords differ" in err
+    else:
+        assert login_ok_offline(d, "tty@example.org")
+
+
+def login_ok_offline(d, name):
+    return name in user(d, "list").stdout.split()
