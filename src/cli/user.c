@@ -70,8 +70,12 @@ cmd_user(int argc, char **argv)
 		}
 	}
 	if (op == -1) {
-		fmt_fd(STDERR_FILENO, "usage: " USAGE "\n");
-		return 2;
+		int help = argc > 1 && (strcmp(argv[1], "-h") == 0 ||
+		    strcmp(argv[1], "--help") == 0);
+
+		fmt_fd(help ? STDOUT_FILENO : STDERR_FILENO, "usage: " USAGE
+		    "\n");
+		return help ? 0 : 2;
 	}
 	first = cli_options(argc - 1, argv + 1, USAGE, NULL, &conf, NULL);
 	if (first == -1) {
