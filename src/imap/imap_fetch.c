@@ -175,6 +175,9 @@ fetch_step(struct imap_session *s)
 	if (store && j->modified[0] != '\0' && j->err != 2) {
 		imap_tagged(s, "OK", "[MODIFIED %s] Conditional STORE failed",
 		    j->modified);
+	} else if (j->err == IMAP_ERR_CTE) {
+		imap_tagged(s, "NO", "[UNKNOWN-CTE] Cannot decode a part's "
+		    "Content-Transfer-Encoding");
 	} else if (j->err) {
 		imap_tagged(s, "NO", "Some messages could not be %s",
 		    store ? "changed" : "read");
@@ -464,6 +467,7 @@ fetch_body(struct imap_session *s, unsigned k)
 	struct imap_fetch *f = &ws->u.fetch;
 	struct imap_fetch_body whole = { 0 };
 	const struct imap_fetch_body *b;
+	const struct mime_part *p = NULL;
 	char name[512];
 	const char *label = NULL;
 	uint64_t size;
@@ -507,7 +511,6 @@ fetch_body(struct imap_session *s, unsigned k)
 		to = st.st_size;
 		size = j->msg->vsize;
 	} else {
-		const struct mime_part *p;
 		unsigned idx, nums[IMAP_SECTION_DEPTH_MAX];
 
 		if (load_tree(s, b->nparts > 0 || b->text ==
@@ -568,6 +571,13 @@ fetch_body(struct imap_session *s, unsigned k)
 	}
 	j->st.pos = from;
 	j->st.end = to;
+	if (b->binary) {
+		int rc = imap_bin_body(s, k, &tree.m, p, size);
+
+		if (rc >= 0) {
+			return rc;
+		}
+	}
 	j->st.skip = 0;
 	j->st.left = size;
 	j->st.cr = 0;
@@ -591,6 +601,9 @@ pump(struct imap_session *s)
 {
 	if (s->ws->job.streaming == STREAM_STRUCT) {
 		return struct_pump(s);
+	}
+	if (s->ws->job.streaming == IMAP_STREAM_BIN) {
+		return imap_bin_pump(s);
 	}
 	return stream_pump(s);
 }

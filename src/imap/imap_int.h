@@ -25,6 +25,7 @@
 #include "core/limits.h"
 #include "imap/imap.h"
 #include "imap/imap_parse.h"
+#include "msg/decode.h"
 #include "store/folder.h"
 #include "store/mbox.h"
 #include "store/mbox_save.h"
@@ -75,6 +76,17 @@ struct imap_stream {
 	int		cr;		/* previous raw byte was CR */
 };
 
+/* A BINARY item being decoded (imap_binary.c, RFC 3516): its raw
+ * octets are in the job's stream (pos, end; skip and left count
+ * decoded octets), read twice: once to count, once to send. */
+struct imap_bin {
+	struct decode_body d;
+	uint64_t	 size;		/* decoded octets counted */
+	unsigned	 k;		/* the FETCH body item */
+	int		 phase;		/* counting, sending */
+	int		 nul;		/* a NUL seen: literal8 */
+};
+
 struct imap_session;
 /* A job's step (runs while the output has room) and its abort (the
  * session goes away mid-job). */
@@ -96,7 +108,9 @@ struct imap_job {
 	uint32_t	 kwmask;	/* STORE: the keywords' letters */
 	int		 set_seen;	/* \Seen to add after this message */
 	struct imap_stream st;
-	int		 err;		/* NO at the end (file vanished) */
+	struct imap_bin	 bin;
+	int		 err;		/* NO at the end (file vanished;
+					 * IMAP_ERR_CTE: UNKNOWN-CTE) */
 	unsigned	 count;		/* messages answered */
 	/* STORE UNCHANGEDSINCE: the UIDs not stored (RFC 7162 3.1.3) */
 	char		 modified[IMAP_UIDSET_TEXT_MAX];
@@ -263,6 +277,22 @@ int	imap_check_set(struct imap_session *, const struct imap_arg *);
 
 /* imap_fetch.c: FETCH and STORE (with its FETCH responses) as jobs. */
 void	imap_fetch_start(struct imap_session *);
+
+/* imap_binary.c: FETCH BINARY items (RFC 3516 4.1, 4.2) of a part
+ * whose raw body is the job's stream [st.pos, st.end), size octets
+ * sent as CRLF text (p NULL: the whole message; else its part).
+ * Returns -1 when the caller sends it as BODY[] (7bit, 8bit, binary:
+ * the octets as stored), 0 when written or refused (j->err set to
+ * IMAP_ERR_CTE for an encoding it cannot decode), or IMAP_STREAM_BIN
+ * to go on with imap_bin_pump (1 done, 0 later: output full or a
+ * slice used, the job having yielded). */
+#define IMAP_ERR_CTE	3
+#define IMAP_STREAM_BIN	3
+struct mime;
+struct mime_part;
+int	imap_bin_body(struct imap_session *, unsigned k,
+	    const struct mime *, const struct mime_part *p, uint64_t size);
+int	imap_bin_pump(struct imap_session *);
 /* The MIME tree of the FETCH job's current message (its header only
  * unless full); NULL when it cannot be read. */
 const struct mime	*imap_fetch_tree(struct imap_session *, int full);

@@ -142,6 +142,7 @@ static enum imap_perr	new_arg(struct tok *, struct imap_arg **);
 static enum imap_perr	scan_quoted(struct tok *, unsigned *);
 static enum imap_perr	scan_literal(struct tok *, unsigned *);
 static enum imap_perr	scan_atom(struct tok *, unsigned *, int *);
+static int		section_name(const char *, size_t);
 static enum imap_perr	scan_section(struct tok *);
 static enum imap_perr	check_shape(const struct imap_cmd *, const char *);
 static enum imap_perr	check_one(char, const struct imap_arg *);
@@ -714,10 +715,8 @@ scan_atom(struct tok *t, unsigned *flags, int *num)
 		if (ch < 0x20 || ch >= 0x7f || (ch == '\\' && n > 0)) {
 			return IMAP_PE_ATOM;
 		}
-		if (ch == '[' && t->fetch && !section &&
-		    ((n == 4 && strncasecmp(t->s + start, "BODY", 4) == 0) ||
-		    (n == 9 &&
-		    strncasecmp(t->s + start, "BODY.PEEK", 9) == 0))) {
+		if (ch == '[' && t->fetch && !section && section_name(t->s +
+		    start, n)) {
 			section = 1;
 			t->c->args[t->c->nargs - 1].type = IMAP_ARG_SECTION;
 			if ((e = scan_section(t)) != IMAP_PE_OK) {
@@ -742,6 +741,22 @@ scan_atom(struct tok *t, unsigned *flags, int *num)
 	}
 	*num = digits;
 	return IMAP_PE_OK;
+}
+
+/* BODY, BODY.PEEK and RFC 3516 BINARY, BINARY.PEEK, BINARY.SIZE:
+ * the names a section may follow. */
+static int
+section_name(const char *p, size_t n)
+{
+	static const char *const names[] = { "BODY", "BODY.PEEK",
+	    "BINARY", "BINARY.PEEK", "BINARY.SIZE" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (n == strlen(names[i]) && strncasecmp(p, names[i], n) == 0) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* From '[' to just past its ']', stepping over strings and literals

@@ -373,9 +373,15 @@ struct imap_str {
 	size_t		 len;
 };
 
-/* One BODY[section]<partial> or BODY.PEEK[...]. */
+/* imap_fetch_body.binary (RFC 3516 4.1, 4.2) */
+#define IMAP_BIN_DATA	1	/* BINARY[part]<partial>, BINARY.PEEK */
+#define IMAP_BIN_SIZE	2	/* BINARY.SIZE[part] (peek set) */
+
+/* One BODY[section]<partial> or BODY.PEEK[...], or a BINARY item
+ * (then only part numbers: text is IMAP_SECT_ALL). */
 struct imap_fetch_body {
 	int		 peek;
+	int		 binary;	/* 0 or IMAP_BIN_* */
 	unsigned	 nparts;	/* 1.2.3: 3 */
 	uint32_t	 part[IMAP_SECTION_DEPTH_MAX];	/* each >= 1 */
 	enum imap_sect_text text;
@@ -408,7 +414,8 @@ enum imap_perr	imap_fetch_parse(const struct imap_cmd *,
 		    struct imap_fetch *);
 
 /* Writes the name a FETCH response gives a body section, canonical
- * and upper case as Dovecot does: "BODY[1.2.HEADER.FIELDS (FROM TO)]"
+ * and upper case as Dovecot does: "BODY[1.2.HEADER.FIELDS (FROM TO)]",
+ * "BINARY[1.2]", "BINARY.SIZE[1]"
  * and "<start>" after a partial (RFC 3501 7.4.2). Returns the length
  * it needs; the text in buf is whole only when that is <= cap (no
  * NUL). The section as the client spelt it is body->spec. */

@@ -311,7 +311,13 @@ imap_fetch_body_fmt(const struct imap_fetch *f,
 {
 	struct out o = { buf, cap, 0 };
 
-	out_put(&o, "BODY[", 5);
+	if (b->binary == IMAP_BIN_SIZE) {
+		out_put(&o, "BINARY.SIZE[", 12);
+	} else if (b->binary) {
+		out_put(&o, "BINARY[", 7);
+	} else {
+		out_put(&o, "BODY[", 5);
+	}
 	for (unsigned i = 0; i < b->nparts; i++) {
 		if (i > 0) {
 			out_put(&o, ".", 1);
@@ -407,13 +413,35 @@ fetch_body(struct imap_fetch *f, const struct imap_arg *a)
 	} else if (a->len >= 10 && strncasecmp(a->p, "BODY.PEEK[", 10) == 0) {
 		cu.pos = 10;
 		b->peek = 1;
+	} else if (a->len >= 7 && strncasecmp(a->p, "BINARY", 6) == 0) {
+		/* RFC 3516 4.1: section-binary = "[" [section-part] "]" */
+		b->binary = IMAP_BIN_DATA;
+		cu.pos = a->p[6] == '[' ? 7 : 12;
+		if (cu.pos > a->len) {
+			return IMAP_PE_FETCH_ATT;
+		}
+		if (cu.pos == 12 && strncasecmp(a->p + 6, ".PEEK[", 6) == 0) {
+			b->peek = 1;
+		} else if (cu.pos == 12 &&
+		    strncasecmp(a->p + 6, ".SIZE[", 6) == 0) {
+			b->peek = 1;
+			b->binary = IMAP_BIN_SIZE;
+		} else if (cu.pos == 12) {
+			return IMAP_PE_FETCH_ATT;
+		}
 	} else {
 		return IMAP_PE_FETCH_ATT;
 	}
 	if ((e = section_parse(f, b, &cu)) != IMAP_PE_OK) {
 		return e;
 	}
+	if (b->binary && b->text != IMAP_SECT_ALL) {
+		return IMAP_PE_SECTION;
+	}
 	if (cu.pos < cu.len) {
+		if (b->binary == IMAP_BIN_SIZE) {
+			return IMAP_PE_PARTIAL;	/* RFC 3516 4.2 */
+		}
 		if (cu.s[cu.pos++] != '<' ||
 		    cur_number(&cu, 0, &b->start) != 0 ||
 		    cu.pos >= cu.len || cu.s[cu.pos++] != '.' ||

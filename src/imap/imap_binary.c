@@ -1,0 +1,279 @@
+/*
+ * imap_binary.c - FETCH BINARY[part]<partial>, BINARY.PEEK and
+ * BINARY.SIZE (RFC 3516 4.1, 4.2; RFC 9051 6.4.5): a part's body with
+ * its Content-Transfer-Encoding (base64, quoted-printable) undone.
+ *
+ * The decoded size must be in the literal's header before its first
+ * octet, and whether it holds a NUL decides between {n} and ~{n}
+ * (literal8, RFC 3516 4.3): so the part is read twice, once to count
+ * and once to send, both in slices of BIN_READS file reads (a 30 MB
+ * attachment never holds the loop). Parts in 7bit, 8bit or binary go
+ * out as BODY[part] does (the caller's path); an encoding we cannot
+ * undo ends the FETCH in NO [UNKNOWN-CTE] (RFC 3516 4.1).
+ */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/fmt.h"
+#include "core/log.h"
+#include "imap/imap_int.h"
+#include "msg/mime.h"
+
+#define BIN_READS	4	/* file reads in one slice */
+
+enum { PH_COUNT, PH_SEND };
+
+static char	raw[IMAP_CHUNK];
+static char	dec[IMAP_STREAM_BUF];
+
+static int	cte_kind(const struct mime *, const struct mime_part *);
+static int	count_slice(struct imap_session *);
+static void	send_head(struct imap_session *);
+static int	send_slice(struct imap_session *);
+
+int
+imap_bin_body(struct imap_session *s, unsigned k, const struct mime *m,
+    const struct mime_part *p, uint64_t size)
+{
+	struct imap_job *j = &s->ws->job;
+	const struct imap_fetch_body *b = &s->ws->u.fetch.body[k];
+	int kind = DECODE_CTE_IDENTITY;
+	char name[64];
+	size_t nlen;
+
+	if (p != NULL && p->child == MIME_NONE) {
+		kind = cte_kind(m, p);
+	}
+	if (kind == -1) {
+		j->err = IMAP_ERR_CTE;
+		return 0;
+	}
+	if (kind == DECODE_CTE_IDENTITY) {
+		if (b->binary != IMAP_BIN_SIZE) {
+			return -1;
+		}
+		nlen = imap_fetch_body_fmt(&s->ws->u.fetch, b, name,
+		    sizeof name);
+		if (j->open > 1) {
+			(void)imap_out(s, " ", 1);
+		}
+		j->open = 2;
+		(void)imap_outf(s, "%.*s %llu", (int)nlen, name,
+		    (unsigned long long)size);
+		return 0;
+	}
+	memset(&j->bin, 0, sizeof j->bin);
+	j->bin.k = k;
+	j->bin.phase = PH_COUNT;
+	(void)decode_body_init(&j->bin.d, kind == DECODE_CTE_QP ?
+	    "quoted-printable" : "base64", kind == DECODE_CTE_QP ? 16 : 6);
+	j->st.skip = (uint64_t)j->st.pos;	/* the start, kept */
+	return IMAP_STREAM_BIN;
+}
+
+int
+imap_bin_pump(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+
+	if (timer_armed(&s->job_tick)) {
+		return 0;	/* yielded: the timer steps again */
+	}
+	if (j->bin.phase == PH_COUNT) {
+		if (!count_slice(s)) {
+			return 0;
+		}
+		send_head(s);
+		if (j->bin.phase == PH_COUNT) {
+			return 1;	/* BINARY.SIZE: written, done */
+		}
+	}
+	return send_slice(s);
+}
+
+/* The decoder for a part's encoding, or -1 for one it cannot undo.
+ * No Content-Transfer-Encoding is 7bit (RFC 2045 6.1). */
+static int
+cte_kind(const struct mime *m, const struct mime_part *p)
+{
+	static const char *const ident[] = { "7bit", "8bit", "binary" };
+	const char *t = m->arena + p->cte.off;
+	size_t n = p->cte.len;
+
+	if (n == MIME_NIL) {
+		return DECODE_CTE_IDENTITY;
+	}
+	if (n == 16 && strncasecmp(t, "quoted-printable", n) == 0) {
+		return DECODE_CTE_QP;
+	}
+	if (n == 6 && strncasecmp(t, "base64", n) == 0) {
+		return DECODE_CTE_BASE64;
+	}
+	for (size_t i = 0; i < sizeof ident / sizeof ident[0]; i++) {
+		if (n == strlen(ident[i]) && strncasecmp(t, ident[i], n) == 0) {
+			return DECODE_CTE_IDENTITY;
+		}
+	}
+	return -1;
+}
+
+/* Decodes raw[0..n) (or the end when n is 0) into dec, counting: the
+ * octets written to dec are returned, *used is the input taken. */
+static size_t
+decode_some(struct imap_bin *bn, size_t n, size_t *used, size_t cap)
+{
+	if (n == 0) {
+		*used = 0;
+		return decode_body_end(&bn->d, dec, cap);
+	}
+	return decode_body_feed(&bn->d, raw, n, used, dec, cap);
+}
+
+/* One read of the part at st.pos, at most want octets (0: it ends,
+ * or the file is shorter than its tree said). */
+static ssize_t
+read_raw(struct imap_stream *st)
+{
+	size_t want = sizeof raw;
+	ssize_t n;
+
+	if ((uint64_t)(st->end - st->pos) < want) {
+		want = (size_t)(st->end - st->pos);
+	}
+	if (want == 0) {
+		return 0;
+	}
+	do {
+		n = pread(st->fd, raw, want, st->pos);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? 0 : n;
+}
+
+/* Counts up to BIN_READS reads: 1 when the whole part is counted, 0
+ * when the job yielded. */
+static int
+count_slice(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+	struct imap_stream *st = &j->st;
+	struct imap_bin *bn = &j->bin;
+
+	for (int r = 0; r < BIN_READS; r++) {
+		ssize_t n = read_raw(st);
+		size_t off = 0, used, o;
+
+		if (n == 0) {
+			while ((o = decode_some(bn, 0, &used,
+			    sizeof dec)) > 0) {
+				bn->size += o;
+				bn->nul |= memchr(dec, 0, o) != NULL;
+			}
+			return 1;
+		}
+		while (off < (size_t)n) {
+			o = decode_body_feed(&bn->d, raw + off, (size_t)n - off,
+			    &used, dec, sizeof dec);
+			bn->size += o;
+			bn->nul |= memchr(dec, 0, o) != NULL;
+			off += used;
+		}
+		st->pos += n;
+	}
+	imap_job_yield(s);
+	return 0;
+}
+
+/* After counting: BINARY.SIZE is written (phase stays PH_COUNT), or
+ * the literal's header and the stream rewound for sending. */
+static void
+send_head(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+	struct imap_bin *bn = &j->bin;
+	const struct imap_fetch_body *b = &s->ws->u.fetch.body[bn->k];
+	char name[64];
+	size_t nlen = imap_fetch_body_fmt(&s->ws->u.fetch, b, name,
+	    sizeof name);
+	uint64_t left = bn->size;
+
+	if (j->open > 1) {
+		(void)imap_out(s, " ", 1);
+	}
+	j->open = 2;
+	if (b->binary == IMAP_BIN_SIZE) {
+		(void)imap_outf(s, "%.*s %llu", (int)nlen, name,
+		    (unsigned long long)bn->size);
+		return;
+	}
+	if (b->partial) {
+		left = b->start >= left ? 0 : left - b->start;
+		if (left > b->count) {
+			left = b->count;
+		}
+	}
+	(void)imap_outf(s, "%.*s %s{%llu}\r\n", (int)nlen, name,
+	    bn->nul ? "~" : "", (unsigned long long)left);
+	(void)decode_body_init(&bn->d, bn->d.cte == DECODE_CTE_QP ?
+	    "quoted-printable" : "base64", bn->d.cte == DECODE_CTE_QP ?
+	    16 : 6);
+	j->st.pos = (off_t)j->st.skip;
+	j->st.skip = b->partial ? b->start : 0;
+	j->st.left = left;
+	bn->phase = PH_SEND;
+}
+
+/* Sends decoded octets while the output has room: 1 when done, 0 when
+ * full or after BIN_READS reads (yielded). If the part now decodes
+ * shorter than counted (the file changed), NULs keep the length. */
+static int
+send_slice(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+	struct imap_stream *st = &j->st;
+	struct imap_bin *bn = &j->bin;
+	struct conn *c = s->c;
+
+	for (int r = 0; st->left > 0; r++) {
+		size_t room = buf_room(&c->out), off = 0, used, o;
+		ssize_t n;
+
+		if (s->ws->spill_len > 0 || room == 0) {
+			return 0;
+		}
+		if (r == BIN_READS) {
+			imap_job_yield(s);
+			return 0;
+		}
+		if (room > sizeof dec) {
+			room = sizeof dec;
+		}
+		n = read_raw(st);
+		o = decode_some(bn, (size_t)n, &used, room);
+		if (n == 0 && o == 0) {
+			size_t pad = st->left < room ? (size_t)st->left : room;
+
+			conn_log(c, LOG_LVL_WARN, "%s: part shorter than "
+			    "counted; padded", s->selected);
+			memset(dec, 0, pad);
+			(void)conn_write(c, dec, pad);
+			st->left -= pad;
+			continue;
+		}
+		st->pos += (off_t)used;
+		if (st->skip > 0) {
+			off = st->skip < o ? (size_t)st->skip : o;
+			st->skip -= off;
+		}
+		o -= off;
+		if (o > st->left) {
+			o = (size_t)st->left;
+		}
+		if (o > 0) {
+			(void)conn_write(c, dec + off, o);
+			st->left -= o;
+		}
+	}
+	return 1;
+}

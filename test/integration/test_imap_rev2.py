@@ -1,0 +1,210 @@
+"""BINARY (RFC 3516) against the real binary, with imaplib's raw
+commands: FETCH BINARY[part]<partial>, BINARY.PEEK and BINARY.SIZE of
+base64, quoted-printable, 8bit and unencoded parts; literal8 (~{n})
+when the decoded data holds a NUL; NO [UNKNOWN-CTE] for an encoding
+wren cannot undo; \\Seen set by BINARY and not by BINARY.PEEK; a large
+base64 part decoded in slices while another client is served."""
+import base64
+import quopri
+import re
+import threading
+
+import pytest
+
+from imaplib_helpers import imap_server, login, make_pki
+
+BLOB = bytes(range(256)) * 40           # NULs: a literal8
+TEXT = ("Caf\u00e9 cr\u00e8me " * 30 + "\n").encode() * 3
+EIGHT = "h\u00e9llo 8bit\n".encode()
+
+
+def multipart():
+    b64 = base64.encodebytes(BLOB).decode()
+    qp = quopri.encodestring(TEXT).decode()
+    return (
+        "From: s@remote.example\nTo: alice@example.test\n"
+        "Subject: binary\nDate: Mon, 01 Jan 2024 12:00:00 +0000\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="XX"\n\n'
+        "--XX\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: quoted-printable\n\n" + qp +
+        "\n--XX\nContent-Type: application/octet-stream\n"
+        "Content-Transfer-Encoding: base64\n\n" + b64 +
+        "\n--XX\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: 8bit\n\n").encode() + EIGHT + (
+        "\n--XX\nContent-Type: application/octet-stream\n"
+        "Content-Transfer-Encoding: x-uuencode\n\n"
+        "begin 644 x\n#86)C\n`\nend\n"
+        "\n--XX\nContent-Type: text/plain\n\nplain seven bit\n"
+        "\n--XX--\n").encode()
+
+
+def big(n):
+    data = bytes((i * 7) & 0xff for i in range(n))
+    return (
+        "From: s@remote.example\nSubject: big\n"
+        "Content-Type: application/octet-stream\n"
+        "Content-Transfer-Encoding: base64\n\n").encode() + \
+        base64.encodebytes(data), data
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def srv(wren, pki):
+    s = imap_server(wren, pki)
+    s.put(multipart())
+    yield s
+    s.stop()
+
+
+def raw(M, cmd):
+    """One raw command: (status line, [(line, literal or None)]);
+    a line announcing {n} or ~{n} has its n octets read."""
+    tag = M._new_tag().decode()
+    M.send(f"{tag} {cmd}\r\n".encode())
+    out = []
+    while True:
+        line = M._get_line().decode("latin-1")
+        if line.startswith(tag + " "):
+            return line, out
+        while True:
+            m = re.search(r"~?\{(\d+)\}$", line)
+            if not m:
+                out.append((line, None))
+                break
+            lit = M.read(int(m.group(1)))
+            out.append((line, lit))
+            line = M._get_line().decode("latin-1")
+
+
+def selected(srv):
+    M = login(srv)
+    typ, _ = M.select("INBOX")
+    assert typ == "OK"
+    return M
+
+
+def one(M, cmd):
+    st, out = raw(M, cmd)
+    assert st.split()[1] == "OK", st
+    return out
+
+
+def test_capability(srv):
+    M = login(srv)
+    st, out = raw(M, "CAPABILITY")
+    assert " BINARY" in out[0][0]
+
+
+def test_base64_literal8(srv):
+    M = selected(srv)
+    out = one(M, "FETCH 1 (BINARY.PEEK[2])")
+    line, lit = out[0]
+    assert line.endswith(f"BINARY[2] ~{{{len(BLOB)}}}")
+    assert lit == BLOB
+
+
+def test_quoted_printable_no_nul(srv):
+    M = selected(srv)
+    out = one(M, "FETCH 1 (BINARY.PEEK[1])")
+    line, lit = out[0]
+    # The decoded text keeps its line ends as stored (LF).
+    assert line.endswith(f"BINARY[1] {{{len(TEXT)}}}")
+    assert lit == TEXT
+
+
+def test_partials(srv):
+    M = selected(srv)
+    for start, count in ((0, 10), (100, 300), (10000, 5000),
+                         (len(BLOB) - 1, 9), (len(BLOB) + 5, 3)):
+        out = one(M, f"FETCH 1 (BINARY.PEEK[2]<{start}.{count}>)")
+        line, lit = out[0]
+        want = BLOB[start:start + count]
+        assert f"BINARY[2]<{start}>" in line
+        assert lit == want, (start, count)
+    out = one(M, "FETCH 1 (BINARY.PEEK[1]<3.7>)")
+    assert out[0][1] == TEXT[3:10]
+
+
+def test_sizes(srv):
+    M = selected(srv)
+    out = one(M, "FETCH 1 (BINARY.SIZE[1] BINARY.SIZE[2] BINARY.SIZE[3])")
+    line = out[0][0]
+    assert f"BINARY.SIZE[1] {len(TEXT)}" in line
+    assert f"BINARY.SIZE[2] {len(BLOB)}" in line
+    # 8bit: the octets as stored, in CRLF form as BODY[3] gives them.
+    assert f"BINARY.SIZE[3] {len(EIGHT) + 1}" in line
+
+
+def test_identity_parts_as_body(srv):
+    M = selected(srv)
+    out = one(M, "FETCH 1 (BINARY.PEEK[3] BODY.PEEK[3])")
+    lits = [lit for _, lit in out if lit is not None]
+    assert lits[0] == lits[1] == EIGHT.replace(b"\n", b"\r\n")
+    out = one(M, "FETCH 1 (BINARY.PEEK[5])")
+    assert out[0][1] == b"plain seven bit\r\n"
+
+
+def test_unknown_cte(srv):
+    M = selected(srv)
+    st, out = raw(M, "FETCH 1 (BINARY.PEEK[4])")
+    assert st.split()[1] == "NO" and "[UNKNOWN-CTE]" in st
+    st, out = raw(M, "FETCH 1 (BINARY.SIZE[4])")
+    assert "[UNKNOWN-CTE]" in st
+
+
+def test_missing_part_and_seen(srv):
+    M = selected(srv)
+    out = one(M, "FETCH 1 (BINARY.PEEK[9])")
+    assert "BINARY[9] NIL" in out[0][0]
+    out = one(M, "FETCH 1 (FLAGS)")
+    assert "\\Seen" not in out[0][0]
+    out = one(M, "FETCH 1 (BINARY.SIZE[2])")
+    assert "\\Seen" not in out[0][0]
+    out = one(M, "FETCH 1 (BINARY[2]<0.4>)")
+    assert out[0][1] == BLOB[:4]
+    out = one(M, "FETCH 1 (FLAGS)")
+    assert "\\Seen" in out[0][0]
+
+
+@pytest.mark.parametrize("cmd", [
+    "FETCH 1 (BINARY[HEADER])",            # sections only by number
+    "FETCH 1 (BINARY[1.TEXT])",
+    "FETCH 1 (BINARY.SIZE[1]<0.5>)",       # no partial for SIZE
+    "FETCH 1 (BINARY[1]<5>)",
+    "FETCH 1 (BINARY.FOO[1])",
+    "FETCH 1 (BINARY[1)",
+])
+def test_bad_syntax(srv, cmd):
+    M = selected(srv)
+    st, _ = raw(M, cmd)
+    assert st.split()[1] == "BAD", st
+
+
+def test_large_part_in_slices(srv):
+    """A 6 MB base64 part is counted and sent in slices: a second
+    client is answered while the first one's FETCH is running."""
+    msg, data = big(6 * 1024 * 1024)
+    srv.put(msg)
+    A = selected(srv)
+    B = selected(srv)
+    res = {}
+
+    def run():
+        res["out"] = raw(A, "FETCH 2 (BINARY.PEEK[1] BINARY.SIZE[1])")
+
+    t = threading.Thread(target=run)
+    t.start()
+    st, _ = raw(B, "NOOP")
+    assert st.split()[1] == "OK"
+    t.join(120)
+    assert not t.is_alive()
+    st, out = res["out"]
+    assert st.split()[1] == "OK"
+    assert out[0][1] == data
+    tail = out[0][0] if len(out) == 1 else out[-1][0]
+    assert f"BINARY.SIZE[1] {len(data)}" in tail
