@@ -158,9 +158,13 @@ head_parse(struct imap_session *s, size_t brace,
     struct imap_append_args *aa)
 {
 	struct imap_ws *ws = s->ws;
-	char saved = ws->buf[brace];
+	char saved;
 	enum imap_perr pe;
 
+	if (brace > 0 && ws->buf[brace - 1] == '~') {
+		brace--;	/* literal8 "~{n}" (RFC 3516 4.4) */
+	}
+	saved = ws->buf[brace];
 	ws->buf[brace] = 'X';	/* the marker */
 	pe = imap_cmd_parse(ws->buf, brace + 1, &ws->cmd);
 	if (pe == IMAP_PE_OK && (brace == 0 || ws->buf[brace - 1] != ' ')) {

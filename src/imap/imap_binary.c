@@ -7,9 +7,11 @@
  * octet, and whether it holds a NUL decides between {n} and ~{n}
  * (literal8, RFC 3516 4.3): so the part is read twice, once to count
  * and once to send, both in slices of BIN_READS file reads (a 30 MB
- * attachment never holds the loop). Parts in 7bit, 8bit or binary go
- * out as BODY[part] does (the caller's path); an encoding we cannot
- * undo ends the FETCH in NO [UNKNOWN-CTE] (RFC 3516 4.1).
+ * attachment never holds the loop). A part in binary goes the same
+ * way, its octets as stored (no LF made CR LF). Parts in 7bit or 8bit,
+ * multiparts and the whole message go out as BODY[...] does (the
+ * caller's path); an encoding we cannot undo ends the FETCH in NO
+ * [UNKNOWN-CTE] (RFC 3516 4.1).
  */
 #include <errno.h>
 #include <string.h>
@@ -25,10 +27,14 @@
 
 enum { PH_COUNT, PH_SEND };
 
+/* A part in binary: decoded as the identity, sent as stored. */
+#define RAW	(DECODE_CTE_BASE64 + 1)
+
 static char	raw[IMAP_CHUNK];
 static char	dec[IMAP_STREAM_BUF];
 
 static int	cte_kind(const struct mime *, const struct mime_part *);
+static void	dec_init(struct decode_body *, int kind);
 static int	count_slice(struct imap_session *);
 static void	send_head(struct imap_session *);
 static int	send_slice(struct imap_session *);
@@ -67,8 +73,7 @@ imap_bin_body(struct imap_session *s, unsigned k, const struct mime *m,
 	memset(&j->bin, 0, sizeof j->bin);
 	j->bin.k = k;
 	j->bin.phase = PH_COUNT;
-	(void)decode_body_init(&j->bin.d, kind == DECODE_CTE_QP ?
-	    "quoted-printable" : "base64", kind == DECODE_CTE_QP ? 16 : 6);
+	dec_init(&j->bin.d, kind);
 	j->st.skip = (uint64_t)j->st.pos;	/* the start, kept */
 	return IMAP_STREAM_BIN;
 }
@@ -98,12 +103,15 @@ imap_bin_pump(struct imap_session *s)
 static int
 cte_kind(const struct mime *m, const struct mime_part *p)
 {
-	static const char *const ident[] = { "7bit", "8bit", "binary" };
+	static const char *const ident[] = { "7bit", "8bit" };
 	const char *t = m->arena + p->cte.off;
 	size_t n = p->cte.len;
 
 	if (n == MIME_NIL) {
 		return DECODE_CTE_IDENTITY;
+	}
+	if (n == 6 && strncasecmp(t, "binary", n) == 0) {
+		return RAW;	/* octets as stored, NULs and lone LFs */
 	}
 	if (n == 16 && strncasecmp(t, "quoted-printable", n) == 0) {
 		return DECODE_CTE_QP;
@@ -117,6 +125,15 @@ cte_kind(const struct mime *m, const struct mime_part *p)
 		}
 	}
 	return -1;
+}
+
+static void
+dec_init(struct decode_body *d, int kind)
+{
+	static const char *const name[] = { "binary", "quoted-printable",
+	    "base64", "binary" };
+
+	(void)decode_body_init(d, name[kind], strlen(name[kind]));
 }
 
 /* Decodes raw[0..n) (or the end when n is 0) into dec, counting: the
@@ -215,9 +232,8 @@ send_head(struct imap_session *s)
 	}
 	(void)imap_outf(s, "%.*s %s{%llu}\r\n", (int)nlen, name,
 	    bn->nul ? "~" : "", (unsigned long long)left);
-	(void)decode_body_init(&bn->d, bn->d.cte == DECODE_CTE_QP ?
-	    "quoted-printable" : "base64", bn->d.cte == DECODE_CTE_QP ?
-	    16 : 6);
+	dec_init(&bn->d, bn->d.cte == DECODE_CTE_IDENTITY ? RAW :
+	    bn->d.cte);
 	j->st.pos = (off_t)j->st.skip;
 	j->st.skip = b->partial ? b->start : 0;
 	j->st.left = left;

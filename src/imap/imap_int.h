@@ -281,8 +281,8 @@ void	imap_fetch_start(struct imap_session *);
 /* imap_binary.c: FETCH BINARY items (RFC 3516 4.1, 4.2) of a part
  * whose raw body is the job's stream [st.pos, st.end), size octets
  * sent as CRLF text (p NULL: the whole message; else its part).
- * Returns -1 when the caller sends it as BODY[] (7bit, 8bit, binary:
- * the octets as stored), 0 when written or refused (j->err set to
+ * Returns -1 when the caller sends it as BODY[] does (7bit, 8bit,
+ * multiparts, the whole message), 0 when written or refused (j->err set to
  * IMAP_ERR_CTE for an encoding it cannot decode), or IMAP_STREAM_BIN
  * to go on with imap_bin_pump (1 done, 0 later: output full or a
  * slice used, the job having yielded). */

@@ -208,3 +208,52 @@ def test_large_part_in_slices(srv):
     assert out[0][1] == data
     tail = out[0][0] if len(out) == 1 else out[-1][0]
     assert f"BINARY.SIZE[1] {len(data)}" in tail
+
+
+def binary_msg(data):
+    return (b"From: s@remote.example\r\nSubject: raw\r\n"
+            b"Content-Type: application/octet-stream\r\n"
+            b"Content-Transfer-Encoding: binary\r\n\r\n" + data)
+
+
+def append8(M, msg, sync=True):
+    """APPEND with a literal8 ~{n} (RFC 3516 4.4)."""
+    tag = M._new_tag().decode()
+    plus = "" if sync else "+"
+    M.send(f"{tag} APPEND INBOX ~{{{len(msg)}{plus}}}\r\n".encode())
+    if sync:
+        cont = M._get_line()
+        assert cont.startswith(b"+"), cont
+    M.send(msg + b"\r\n")
+    while True:
+        line = M._get_line().decode("latin-1")
+        if line.startswith(tag + " "):
+            return line
+
+
+def test_append_literal8_and_binary_part(srv):
+    data = bytes(b for b in range(256) if b not in (10, 13)) * 3
+    M = selected(srv)
+    st = append8(M, binary_msg(data))
+    assert st.split()[1] == "OK" and "APPENDUID" in st, st
+    st = append8(M, binary_msg(b"\x00two\x00"), sync=False)
+    assert st.split()[1] == "OK", st
+    M.noop()
+    out = one(M, "FETCH 2 (BINARY.PEEK[1] BINARY.SIZE[1])")
+    line, lit = out[0]
+    assert line.endswith(f"BINARY[1] ~{{{len(data)}}}")
+    assert lit == data
+    assert f"BINARY.SIZE[1] {len(data)}" in out[1][0]
+    out = one(M, "FETCH 3 (BINARY.PEEK[1]<1.3>)")
+    assert out[0][1] == b"two"
+    assert out[0][0].endswith("BINARY[1]<1> ~{3}")
+
+
+def test_append_literal8_glued_refused(srv):
+    M = selected(srv)
+    tag = M._new_tag().decode()
+    M.send(f"{tag} APPEND INBOX~{{5}}\r\n".encode())
+    line = M._get_line().decode()
+    assert line.startswith(tag + " BAD"), line
+    st, _ = raw(M, "NOOP")
+    assert st.split()[1] == "OK"
