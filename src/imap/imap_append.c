@@ -94,7 +94,7 @@ imap_append_literal(struct imap_session *s, uint64_t size, int sync)
 		char name[IMAP_MAILBOX_MAX + 1];
 		size_t nlen;
 
-		if (imap_arg_str(aa.mailbox, name, sizeof name, &nlen) ==
+		if (imap_name_arg(s, aa.mailbox, name, sizeof name, &nlen) ==
 		    -1 || imap_mailbox_path(s, name, nlen, ap->path,
 		    sizeof ap->path) == -1) {
 			return refuse(s, !sync, "[TRYCREATE] ",

@@ -27,6 +27,12 @@ imap_cs_enable(struct imap_session *s)
 	for (size_t j = 0; j < c->nargs; j = c->args[j].next) {
 		int q = imap_arg_is(&c->args[j], "QRESYNC");
 
+		if (imap_arg_is(&c->args[j], "IMAP4rev2") && !s->rev2) {
+			s->rev2 = 1;	/* RFC 9051 6.3.1 */
+			n += (size_t)fmt(out + n, sizeof out - n,
+			    " IMAP4rev2");
+		}
+
 		if ((q || imap_arg_is(&c->args[j], "CONDSTORE")) &&
 		    n + 20 < sizeof out) {
 			/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE */

@@ -55,7 +55,7 @@ start(struct imap_session *s, int move)
 	if (imap_check_set(s, set) == -1) {
 		return;
 	}
-	if (imap_arg_str(&ws->cmd.args[set->next], name, sizeof name,
+	if (imap_name_arg(s, &ws->cmd.args[set->next], name, sizeof name,
 	    &nlen) == -1 || imap_mailbox_path(s, name, nlen, path,
 	    sizeof path) == -1) {
 		imap_tagged(s, "NO", "[TRYCREATE] No such mailbox");

@@ -217,6 +217,8 @@ struct imap_session {
 	struct imap_session	*next_changed;
 	uint8_t			 condstore;	/* RFC 7162 3.1: enabled */
 	uint8_t			 qresync;	/* 3.2.3: ENABLE QRESYNC */
+	uint8_t			 rev2;		/* ENABLE IMAP4rev2: RFC
+						 * 9051 behaviour (E) */
 };
 
 /* imap_out.c: the workspace pool (one per session at most). */
@@ -367,5 +369,26 @@ void	imap_cmd_status(struct imap_session *);
  * one a mailbox can have. */
 int	imap_mailbox_path(const struct imap_session *, const char *name,
 	    size_t len, char *out, size_t cap);
+
+/* imap_rev2.c: IMAP4rev2 (RFC 9051) mailbox names. imap_name_arg is
+ * imap_arg_str for a mailbox name or LIST pattern: after ENABLE
+ * IMAP4rev2 the name comes as UTF-8 and is given in modified UTF-7,
+ * as stored (-1: too long or not UTF-8). imap_name_out writes a
+ * stored name for a response (imap_astring_fmt), in UTF-8 after
+ * ENABLE IMAP4rev2; the length it needs is returned. */
+int	imap_name_arg(const struct imap_session *, const struct imap_arg *,
+	    char *buf, size_t cap, size_t *len);
+size_t	imap_name_out(const struct imap_session *, const char *name,
+	    size_t len, char *out, size_t cap);
+/* Modified UTF-7 (RFC 3501 5.1.3) from UTF-8: 0 and *outlen, or -1
+ * (invalid UTF-8, or cap too small); and back: the length, or more
+ * than cap when in is not modified UTF-7 or out is too small. */
+int	imap_utf8_to_mutf7(const char *in, size_t len, char *out,
+	    size_t cap, size_t *outlen);
+size_t	imap_mutf7_to_utf8(const char *in, size_t len, char *out,
+	    size_t cap);
+/* SELECT and EXAMINE in IMAP4rev2: "* LIST () "." name" (6.3.2). */
+void	imap_rev2_select_list(struct imap_session *, const char *name,
+	    size_t len);
 
 #endif

@@ -77,7 +77,7 @@ static int
 name_arg(struct imap_session *s, const struct imap_arg *a, char *buf,
     size_t *len)
 {
-	if (imap_arg_str(a, buf, FOLDER_NAME_MAX + 1, len) == 0) {
+	if (imap_name_arg(s, a, buf, FOLDER_NAME_MAX + 1, len) == 0) {
 		return 0;
 	}
 	if (a->type == IMAP_ARG_LIST || a->type == IMAP_ARG_SECTION) {
@@ -364,7 +364,7 @@ list_line(struct imap_session *s, int lsub, const struct folder_entry *fe,
 		ATTR(su);
 	}
 #undef ATTR
-	ql = imap_astring_fmt(q, sizeof q, fe->name, fe->len);
+	ql = imap_name_out(s, fe->name, fe->len, q, sizeof q);
 	if (ql > sizeof q) {
 		return;		/* cannot happen: every octet escaped fits */
 	}
@@ -450,7 +450,7 @@ list(struct imap_session *s, int lsub)
 	L = (la.ret & IMAP_LR_STATUS) ? &s->ws->u.list : &once;
 	L->la = la;
 	L->lsub = lsub;
-	if (imap_arg_str(la.ref, ref, sizeof ref, &rlen) == -1) {
+	if (imap_name_arg(s, la.ref, ref, sizeof ref, &rlen) == -1) {
 		imap_tagged(s, "OK", "%s completed (no such reference)",
 		    what);
 		return;
@@ -459,7 +459,7 @@ list(struct imap_session *s, int lsub)
 		char *f = L->full[i];
 
 		memcpy(f, ref, rlen);
-		if (imap_arg_str(la.pat[i], f + rlen, sizeof L->full[i] -
+		if (imap_name_arg(s, la.pat[i], f + rlen, sizeof L->full[i] -
 		    rlen, &plen) == -1) {
 			imap_bad(s, "Pattern too long");
 			return;
@@ -610,19 +610,21 @@ status_out(struct imap_session *s, const char *name, size_t len,
 	struct mbox_view v;
 	struct err e;
 	uint32_t unseen = 0;
+	uint64_t size = 0;
 	size_t ol = 0, ql;
 
 	memset(&v, 0, sizeof v);
 	if (imap_mailbox_path(s, name, len, path, sizeof path) == -1 ||
-	    (ql = imap_astring_fmt(q, sizeof q, name, len)) > sizeof q ||
+	    (ql = imap_name_out(s, name, len, q, sizeof q)) > sizeof q ||
 	    mbox_select(path, &v, 1, &e) == -1) {
 		return -1;
 	}
-	if (items & IMAP_SA_UNSEEN) {
+	if (items & (IMAP_SA_UNSEEN | IMAP_SA_SIZE)) {
 		for (uint32_t i = 1; i <= v.exists; i++) {
 			const struct mbox_msg *m = mbox_view_seq(&v, i);
 
 			unseen += m != NULL && !(m->flags & MF_SEEN);
+			size += m != NULL ? m->vsize : 0;
 		}
 	}
 #define ITEM(bit, label, val) do { \
@@ -644,6 +646,12 @@ status_out(struct imap_session *s, const char *name, size_t len,
 		int n_ = fmt(out + ol, sizeof out - ol, "%sHIGHESTMODSEQ %llu",
 		    ol ? " " : "",
 		    (unsigned long long)mbox_highestmodseq(v.mb));
+
+		ol += n_ > 0 && (size_t)n_ < sizeof out - ol ? (size_t)n_ : 0;
+	}
+	if (items & IMAP_SA_SIZE) {	/* RFC 8438: RFC822.SIZE summed */
+		int n_ = fmt(out + ol, sizeof out - ol, "%sSIZE %llu",
+		    ol ? " " : "", (unsigned long long)size);
 
 		ol += n_ > 0 && (size_t)n_ < sizeof out - ol ? (size_t)n_ : 0;
 	}
@@ -683,8 +691,8 @@ imap_cmd_status(struct imap_session *s)
 		imap_bad(s, "Invalid mailbox name");
 		return;
 	}
-	if (imap_arg_str(&cmd->args[0], name, sizeof name, &nlen) == -1 ||
-	    status_out(s, name, nlen, items) == -1) {
+	if (imap_name_arg(s, &cmd->args[0], name, sizeof name, &nlen) ==
+	    -1 || status_out(s, name, nlen, items) == -1) {
 		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
 		return;
 	}

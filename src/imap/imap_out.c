@@ -271,7 +271,9 @@ imap_update_event(void *arg, enum mbox_event ev, uint32_t seq,
 		(void)imap_outf(s, "* %u EXISTS\r\n", seq);
 		break;
 	case MBOX_EV_RECENT:
-		(void)imap_outf(s, "* %u RECENT\r\n", seq);
+		if (!s->rev2) {		/* RFC 9051 appendix E 6 */
+			(void)imap_outf(s, "* %u RECENT\r\n", seq);
+		}
 		break;
 	case MBOX_EV_FLAGS: {
 		size_t n = imap_flags_fmt(s, m, flags, sizeof flags);
@@ -310,7 +312,7 @@ imap_flags_fmt(const struct imap_session *s, const struct mbox_msg *m,
 			    n > 1 ? " " : "", sys[i].name);
 		}
 	}
-	if (mbox_view_recent(&s->view, m)) {
+	if (!s->rev2 && mbox_view_recent(&s->view, m)) {
 		n += (size_t)fmt(tmp + n, sizeof tmp - n, "%s\\Recent",
 		    n > 1 ? " " : "");
 	}

@@ -35,10 +35,10 @@
 #include "store/maildir.h"
 #include "tls/tls.h"
 
-#define CAPA_BASE	"IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE " \
+#define CAPA_BASE	"IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE " \
 			"NAMESPACE UNSELECT UIDPLUS MOVE MULTIAPPEND " \
 			"CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE " \
-			"CONDSTORE QRESYNC BINARY"
+			"CONDSTORE QRESYNC BINARY STATUS=SIZE"
 
 static struct {
 	struct ev		*ev;
@@ -938,8 +938,8 @@ select_mailbox(struct imap_session *s, int readonly)
 		set_state(s, IMAP_ST_AUTH);
 		(void)imap_outf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
 	}
-	if (imap_arg_str(&cmd->args[0], name, sizeof name, &nlen) == -1 ||
-	    imap_mailbox_path(s, name, nlen, path, sizeof path) == -1) {
+	if (imap_name_arg(s, &cmd->args[0], name, sizeof name, &nlen) ==
+	    -1 || imap_mailbox_path(s, name, nlen, path, sizeof path) == -1) {
 		imap_tagged(s, "NO", "[NONEXISTENT] No such mailbox");
 		return;
 	}
@@ -974,8 +974,14 @@ select_mailbox(struct imap_session *s, int readonly)
 	    "\\Deleted \\Seen \\Draft%.*s \\*)] Flags permitted\r\n",
 	    "", (int)fl, flags);
 	(void)imap_outf(s, "* %u EXISTS\r\n", s->view.exists);
-	(void)imap_outf(s, "* %u RECENT\r\n", s->view.nrecent);
-	unseen = mbox_view_first_unseen(&s->view);
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: the name as the server has it, and
+		 * neither RECENT nor UNSEEN (appendix E 6, 8). */
+		imap_rev2_select_list(s, name, nlen);
+	} else {
+		(void)imap_outf(s, "* %u RECENT\r\n", s->view.nrecent);
+	}
+	unseen = s->rev2 ? 0 : mbox_view_first_unseen(&s->view);
 	if (unseen != 0) {
 		(void)imap_outf(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
 	}
