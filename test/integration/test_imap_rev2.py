@@ -257,3 +257,161 @@ def test_append_literal8_glued_refused(srv):
     assert line.startswith(tag + " BAD"), line
     st, _ = raw(M, "NOOP")
     assert st.split()[1] == "OK"
+
+
+# --- IMAP4rev2 (RFC 9051) -------------------------------------------------
+
+def rev2(srv):
+    M = login(srv)
+    st, out = raw(M, "ENABLE IMAP4rev2")
+    assert st.split()[1] == "OK"
+    assert out[0][0] == "* ENABLED IMAP4rev2"
+    return M
+
+
+def lines_of(out):
+    """The response lines, a literal put back in place as text."""
+    res = []
+    for line, lit in out:
+        if lit is None:
+            if res and res[-1].endswith("\x00"):
+                res[-1] = res[-1][:-1] + line
+            else:
+                res.append(line)
+        else:
+            text = lit.decode("utf-8")
+            res.append(re.sub(r"~?\{\d+\}$", "", line) + '"' + text +
+                       '"\x00')
+    return [ln.rstrip("\x00") for ln in res]
+
+
+def test_rev2_capability_enable(srv):
+    M = login(srv)
+    st, out = raw(M, "CAPABILITY")
+    caps = out[0][0].split()
+    assert "IMAP4rev1" in caps and "IMAP4rev2" in caps
+    assert "STATUS=SIZE" in caps
+    st, out = raw(M, "ENABLE IMAP4rev2 CONDSTORE")
+    assert out[0][0] == "* ENABLED IMAP4rev2 CONDSTORE"
+    st, out = raw(M, "ENABLE IMAP4rev2")       # already: not again
+    assert out[0][0] == "* ENABLED"
+
+
+def test_rev2_no_recent(srv):
+    srv.put(b"Subject: new one\n\nhi\n", sub="new")
+    M = login(srv)                 # rev1: RECENT and \Recent
+    st, out = raw(M, "EXAMINE INBOX")
+    text = "\n".join(ln for ln, _ in out)
+    assert "RECENT" in text and "[UNSEEN 1]" in text
+    M.logout()
+    srv.put(b"Subject: newer\n\nhi\n", sub="new")
+    M = rev2(srv)
+    st, out = raw(M, "SELECT INBOX")
+    text = "\n".join(ln for ln, _ in out)
+    assert "RECENT" not in text and "UNSEEN" not in text
+    assert '* LIST () "." "INBOX"' in text, text
+    out = one(M, "FETCH 1:* (FLAGS)")
+    assert all("\\Recent" not in ln for ln, _ in out)
+    srv.put(b"Subject: newest\n\nhi\n", sub="new")
+    st, out = raw(M, "NOOP")
+    text = "\n".join(ln for ln, _ in out)
+    assert "EXISTS" in text and "RECENT" not in text
+
+
+def test_rev2_utf8_names(srv):
+    M = rev2(srv)
+    st, _ = utf8_cmd(M, 'CREATE "Caf\u00e9.\u65e5\u672c \U0001f600"')
+    assert " OK" in st, st
+    names = {p.name for p in srv.maildir().iterdir()}
+    assert ".Caf&AOk-.&ZeVnLA- &2D3eAA-" in names, names
+    st, out = utf8_cmd(M, 'LIST "" "Caf*"')
+    text = "\n".join(out)
+    # 8-bit names go out as literals (valid in both revisions).
+    assert '"." {5}Caf\u00e9' in text, text
+    assert "Caf\u00e9.\u65e5\u672c \U0001f600" in text, text
+    st, out = utf8_cmd(M, 'LIST "" "Caf\u00e9.%"')
+    assert len(out) == 1 and "\u65e5" in out[0], out
+    # A rev1 session sees the stored modified UTF-7.
+    R = login(srv)
+    st, out = raw(R, 'LIST "" "Caf*"')
+    text = "\n".join(ln for ln, _ in out)
+    assert "Caf&AOk-" in text and "Caf&AOk-.&ZeVnLA- &2D3eAA-" in text
+    # '&' itself (RFC 3501 5.1.3: "&-"), both ways.
+    st, _ = utf8_cmd(M, 'CREATE "A&B"')
+    assert " OK" in st, st
+    assert ".A&-B" in {p.name for p in srv.maildir().iterdir()}
+    st, out = utf8_cmd(M, 'LIST "" "A&*"')
+    assert '"A&B"' in out[0], out
+    st, _ = utf8_cmd(M, 'RENAME "A&B" "\u00c5&"')
+    assert " OK" in st, st
+    assert ".&AMU-&-" in {p.name for p in srv.maildir().iterdir()}
+
+
+def lines_of_bytes(out):
+    res = []
+    for line, lit in out:
+        line = line.encode("latin-1").decode("utf-8", "replace")
+        if lit is not None:
+            line += " " + lit.decode("utf-8", "replace")
+        res.append(line)
+    return res
+
+
+def utf8_cmd(M, cmd):
+    """A raw command with UTF-8 in quoted strings (RFC 9051 4.3)."""
+    tag = M._new_tag().decode()
+    M.send(f"{tag} {cmd}\r\n".encode())
+    out = []
+    while True:
+        line = M._get_line()
+        if line.startswith(tag.encode() + b" "):
+            return line.decode("utf-8"), out
+        m = re.search(rb"~?\{(\d+)\}$", line)
+        if m:
+            line += M.read(int(m.group(1))) + M._get_line()
+        out.append(line.decode("utf-8", "replace"))
+
+
+def test_rev2_utf8_select_status_append(srv):
+    M = rev2(srv)
+    st, _ = utf8_cmd(M, 'CREATE "R\u00e9sum\u00e9s"')
+    assert " OK" in st, st
+    msg = b"Subject: x\r\n\r\nbody\r\n"
+    tag = M._new_tag().decode()
+    M.send(f'{tag} APPEND "R\u00e9sum\u00e9s" {{{len(msg)}+}}\r\n'
+           .encode() + msg + b"\r\n")
+    while True:
+        line = M._get_line().decode()
+        if line.startswith(tag):
+            break
+    assert " OK" in line, line
+    st, out = utf8_cmd(M, 'STATUS "R\u00e9sum\u00e9s" (MESSAGES SIZE)')
+    assert " OK" in st
+    assert "MESSAGES 1" in out[0] and f"SIZE {len(msg)}" in out[0], out
+    assert "R\u00e9sum\u00e9s" in out[0]
+    st, out = utf8_cmd(M, 'SELECT "R\u00e9sum\u00e9s"')
+    assert " OK" in st, st
+    assert any(ln.startswith('* LIST () "." ') and "R\u00e9sum\u00e9s" in ln
+               for ln in out), out
+    st, out = utf8_cmd(M, 'COPY 1 "R\u00e9sum\u00e9s"')
+    assert " OK" in st, st
+    # Not UTF-8: refused, as a name that cannot exist.
+    tag = M._new_tag().decode()
+    M.send(f'{tag} SELECT {{2}}\r\n'.encode())
+    assert M._get_line().startswith(b"+")
+    M.send(b"\xff\xfe\r\n")
+    line = M._get_line().decode("latin-1")
+    while line.startswith("* "):
+        line = M._get_line().decode("latin-1")
+    assert line.startswith(tag + " NO"), line
+
+
+def test_status_size(srv):
+    M = login(srv)
+    out = one(M, "STATUS INBOX (MESSAGES SIZE)")
+    size = int(re.search(r"SIZE (\d+)", out[0][0]).group(1))
+    M.select("INBOX")
+    typ, data = M.fetch("1:*", "(RFC822.SIZE)")
+    total = sum(int(re.search(rb"RFC822.SIZE (\d+)", d).group(1))
+                for d in data)
+    assert size == total
