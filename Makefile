@@ -369,6 +369,7 @@ FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c src/core/listen.c \
 	src/map/map_text.c src/map/map_edit.c $(wildcard src/msg/*.c) \
 	src/smtp/smtp_parse.c \
 	$(wildcard src/imap/imap_parse.c src/imap/imap_parse_args.c \
+	    src/imap/imap_utf7.c \
 	    src/imap/imap_pattern.c src/store/uidlist.c src/store/modseq.c \
 	    src/store/hcache_fmt.c \
 	    src/store/folder_name.c src/store/subs.c \

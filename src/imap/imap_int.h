@@ -380,13 +380,6 @@ int	imap_name_arg(const struct imap_session *, const struct imap_arg *,
 	    char *buf, size_t cap, size_t *len);
 size_t	imap_name_out(const struct imap_session *, const char *name,
 	    size_t len, char *out, size_t cap);
-/* Modified UTF-7 (RFC 3501 5.1.3) from UTF-8: 0 and *outlen, or -1
- * (invalid UTF-8, or cap too small); and back: the length, or more
- * than cap when in is not modified UTF-7 or out is too small. */
-int	imap_utf8_to_mutf7(const char *in, size_t len, char *out,
-	    size_t cap, size_t *outlen);
-size_t	imap_mutf7_to_utf8(const char *in, size_t len, char *out,
-	    size_t cap);
 /* SELECT and EXAMINE in IMAP4rev2: "* LIST () "." name" (6.3.2). */
 void	imap_rev2_select_list(struct imap_session *, const char *name,
 	    size_t len);
