@@ -18,6 +18,9 @@
 #if WREN_IMAP_HCACHE && !WREN_IMAP
 #error "IMAP_HCACHE needs IMAP"
 #endif
+#if WREN_IMAP_REV2 && !WREN_IMAP
+#error "IMAP_REV2 needs IMAP"
+#endif
 #if CONFIG_BUF_SIZE < 1024
 #error "BUF_SIZE must hold a 1000-octet SMTP text line"
 #endif

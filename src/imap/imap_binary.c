@@ -13,6 +13,12 @@
  * caller's path); an encoding we cannot undo ends the FETCH in NO
  * [UNKNOWN-CTE] (RFC 3516 4.1).
  */
+/* The whole file is the Kconfig option IMAP_REV2 (imap_int.h has the
+ * stubs without it). */
+#include "core/limits.h"
+
+#if WREN_IMAP_REV2
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -293,3 +299,5 @@ send_slice(struct imap_session *s)
 	}
 	return 1;
 }
+
+#endif /* WREN_IMAP_REV2 */

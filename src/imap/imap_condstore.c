@@ -27,7 +27,8 @@ imap_cs_enable(struct imap_session *s)
 	for (size_t j = 0; j < c->nargs; j = c->args[j].next) {
 		int q = imap_arg_is(&c->args[j], "QRESYNC");
 
-		if (imap_arg_is(&c->args[j], "IMAP4rev2") && !s->rev2) {
+		if (WREN_IMAP_REV2 && !s->rev2 &&
+		    imap_arg_is(&c->args[j], "IMAP4rev2")) {
 			s->rev2 = 1;	/* RFC 9051 6.3.1 */
 			n += (size_t)fmt(out + n, sizeof out - n,
 			    " IMAP4rev2");

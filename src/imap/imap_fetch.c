@@ -75,6 +75,14 @@ imap_fetch_start(struct imap_session *s)
 		imap_tagged(s, "BAD", "%s", imap_strerror(pe));
 		return;
 	}
+	for (unsigned i = 0; !WREN_IMAP_REV2 && i < ws->u.fetch.nbody;
+	    i++) {
+		if (ws->u.fetch.body[i].binary) {	/* not offered */
+			imap_tagged(s, "BAD", "%s",
+			    imap_strerror(IMAP_PE_FETCH_ATT));
+			return;
+		}
+	}
 	if (ws->cmd.uid) {
 		ws->u.fetch.items |= IMAP_FETCH_UID;
 	}

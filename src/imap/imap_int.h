@@ -292,9 +292,18 @@ void	imap_fetch_start(struct imap_session *);
 #define IMAP_STREAM_BIN	3
 struct mime;
 struct mime_part;
+#if WREN_IMAP_REV2
 int	imap_bin_body(struct imap_session *, unsigned k,
 	    const struct mime *, const struct mime_part *p, uint64_t size);
 int	imap_bin_pump(struct imap_session *);
+#else
+static inline int	imap_bin_body(struct imap_session *s, unsigned k,
+			    const struct mime *m, const struct mime_part *p,
+			    uint64_t size)
+{ (void)s; (void)k; (void)m; (void)p; (void)size; return -1; }
+static inline int	imap_bin_pump(struct imap_session *s)
+{ (void)s; return 1; }
+#endif
 /* The MIME tree of the FETCH job's current message (its header only
  * unless full); NULL when it cannot be read. */
 const struct mime	*imap_fetch_tree(struct imap_session *, int full);
@@ -376,6 +385,7 @@ int	imap_mailbox_path(const struct imap_session *, const char *name,
  * as stored (-1: too long or not UTF-8). imap_name_out writes a
  * stored name for a response (imap_astring_fmt), in UTF-8 after
  * ENABLE IMAP4rev2; the length it needs is returned. */
+#if WREN_IMAP_REV2
 int	imap_name_arg(const struct imap_session *, const struct imap_arg *,
 	    char *buf, size_t cap, size_t *len);
 size_t	imap_name_out(const struct imap_session *, const char *name,
@@ -383,5 +393,19 @@ size_t	imap_name_out(const struct imap_session *, const char *name,
 /* SELECT and EXAMINE in IMAP4rev2: "* LIST () "." name" (6.3.2). */
 void	imap_rev2_select_list(struct imap_session *, const char *name,
 	    size_t len);
+
+#else
+static inline int	imap_name_arg(const struct imap_session *s,
+			    const struct imap_arg *a, char *buf, size_t cap,
+			    size_t *len)
+{ (void)s; return imap_arg_str(a, buf, cap, len); }
+static inline size_t	imap_name_out(const struct imap_session *s,
+			    const char *name, size_t len, char *out,
+			    size_t cap)
+{ (void)s; return imap_astring_fmt(out, cap, name, len); }
+static inline void	imap_rev2_select_list(struct imap_session *s,
+			    const char *name, size_t len)
+{ (void)s; (void)name; (void)len; }
+#endif
 
 #endif

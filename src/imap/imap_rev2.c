@@ -10,6 +10,12 @@
  * RECENT responses and no \Recent flag (imap_out.c), no [UNSEEN] at
  * SELECT (imap_session.c).
  */
+/* The whole file is the Kconfig option IMAP_REV2 (imap_int.h has the
+ * stubs without it). */
+#include "core/limits.h"
+
+#if WREN_IMAP_REV2
+
 #include <string.h>
 
 #include "imap/imap_int.h"
@@ -77,3 +83,5 @@ imap_rev2_select_list(struct imap_session *s, const char *name,
 	}
 }
 
+
+#endif /* WREN_IMAP_REV2 */
