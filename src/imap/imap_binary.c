@@ -37,10 +37,13 @@ enum { PH_COUNT, PH_SEND };
 #define RAW	(DECODE_CTE_BASE64 + 1)
 
 static char	raw[IMAP_CHUNK];
-static char	dec[IMAP_STREAM_BUF];
+static char	lin[2 * IMAP_CHUNK];	/* raw, LF made CR LF (QP) */
+static char	dec[2 * IMAP_CHUNK + DECODE_PEND_MAX];
 
 static int	cte_kind(const struct mime *, const struct mime_part *);
 static void	dec_init(struct decode_body *, int kind);
+static size_t	chunk(struct imap_session *, size_t want, size_t cap,
+		    int *end);
 static int	count_slice(struct imap_session *);
 static void	send_head(struct imap_session *);
 static int	send_slice(struct imap_session *);
@@ -142,36 +145,58 @@ dec_init(struct decode_body *d, int kind)
 	(void)decode_body_init(d, name[kind], strlen(name[kind]));
 }
 
-/* Decodes raw[0..n) (or the end when n is 0) into dec, counting: the
- * octets written to dec are returned, *used is the input taken. */
+/*
+ * Reads up to want raw octets at st.pos and decodes them whole into
+ * dec[0..cap): the octets decoded. Decoding never gives more than it
+ * takes plus what the decoder held, so with want + DECODE_PEND_MAX <=
+ * cap (twice want for quoted-printable) all is taken. At the end of
+ * the part (*end set) it gives what the decoder held; call until 0.
+ *
+ * Quoted-printable is decoded from the CR LF form, as Dovecot does:
+ * a hard line break is CR LF in the canonical text (RFC 2045 6.7),
+ * and the file may keep it as a bare LF; "=0A" stays a LF.
+ */
 static size_t
-decode_some(struct imap_bin *bn, size_t n, size_t *used, size_t cap)
+chunk(struct imap_session *s, size_t want, size_t cap, int *end)
 {
-	if (n == 0) {
-		*used = 0;
-		return decode_body_end(&bn->d, dec, cap);
-	}
-	return decode_body_feed(&bn->d, raw, n, used, dec, cap);
-}
-
-/* One read of the part at st.pos, at most want octets (0: it ends,
- * or the file is shorter than its tree said). */
-static ssize_t
-read_raw(struct imap_stream *st)
-{
-	size_t want = sizeof raw;
+	struct imap_stream *st = &s->ws->job.st;
+	struct imap_bin *bn = &s->ws->job.bin;
+	const char *in = raw;
+	size_t m = 0, o = 0, off = 0, used;
 	ssize_t n;
 
 	if ((uint64_t)(st->end - st->pos) < want) {
 		want = (size_t)(st->end - st->pos);
 	}
-	if (want == 0) {
-		return 0;
-	}
 	do {
-		n = pread(st->fd, raw, want, st->pos);
+		n = want > 0 ? pread(st->fd, raw, want, st->pos) : 0;
 	} while (n < 0 && errno == EINTR);
-	return n < 0 ? 0 : n;
+	*end = n <= 0;
+	if (*end) {
+		return decode_body_end(&bn->d, dec, cap);
+	}
+	st->pos += n;
+	m = (size_t)n;
+	if (bn->d.cte == DECODE_CTE_QP) {
+		m = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			if (raw[i] == '\n' && !bn->cr) {
+				lin[m++] = '\r';
+			}
+			lin[m++] = raw[i];
+			bn->cr = raw[i] == '\r';
+		}
+		in = lin;
+	}
+	while (off < m) {
+		o += decode_body_feed(&bn->d, in + off, m - off, &used,
+		    dec + o, cap - o);
+		off += used;
+		if (used == 0) {
+			break;		/* cannot happen: see above */
+		}
+	}
+	return o;
 }
 
 /* Counts up to BIN_READS reads: 1 when the whole part is counted, 0
@@ -179,30 +204,19 @@ read_raw(struct imap_stream *st)
 static int
 count_slice(struct imap_session *s)
 {
-	struct imap_job *j = &s->ws->job;
-	struct imap_stream *st = &j->st;
-	struct imap_bin *bn = &j->bin;
+	struct imap_bin *bn = &s->ws->job.bin;
+	size_t o;
+	int end;
 
 	for (int r = 0; r < BIN_READS; r++) {
-		ssize_t n = read_raw(st);
-		size_t off = 0, used, o;
-
-		if (n == 0) {
-			while ((o = decode_some(bn, 0, &used,
-			    sizeof dec)) > 0) {
-				bn->size += o;
-				bn->nul |= memchr(dec, 0, o) != NULL;
-			}
-			return 1;
-		}
-		while (off < (size_t)n) {
-			o = decode_body_feed(&bn->d, raw + off, (size_t)n - off,
-			    &used, dec, sizeof dec);
+		do {
+			o = chunk(s, sizeof raw, sizeof dec, &end);
 			bn->size += o;
 			bn->nul |= memchr(dec, 0, o) != NULL;
-			off += used;
+		} while (end && o > 0);
+		if (end) {
+			return 1;
 		}
-		st->pos += n;
 	}
 	imap_job_yield(s);
 	return 0;
@@ -240,6 +254,7 @@ send_head(struct imap_session *s)
 	    bn->nul ? "~" : "", (unsigned long long)left);
 	dec_init(&bn->d, bn->d.cte == DECODE_CTE_IDENTITY ? RAW :
 	    bn->d.cte);
+	bn->cr = 0;
 	j->st.pos = (off_t)j->st.skip;
 	j->st.skip = b->partial ? b->start : 0;
 	j->st.left = left;
@@ -254,26 +269,28 @@ send_slice(struct imap_session *s)
 {
 	struct imap_job *j = &s->ws->job;
 	struct imap_stream *st = &j->st;
-	struct imap_bin *bn = &j->bin;
 	struct conn *c = s->c;
 
 	for (int r = 0; st->left > 0; r++) {
-		size_t room = buf_room(&c->out), off = 0, used, o;
-		ssize_t n;
+		size_t room = buf_room(&c->out), off = 0, want, o;
+		int end;
 
-		if (s->ws->spill_len > 0 || room == 0) {
+		if (room > sizeof dec) {
+			room = sizeof dec;
+		}
+		want = room > DECODE_PEND_MAX ? room - DECODE_PEND_MAX : 0;
+		if (j->bin.d.cte == DECODE_CTE_QP) {
+			want /= 2;
+		}
+		if (s->ws->spill_len > 0 || want == 0) {
 			return 0;
 		}
 		if (r == BIN_READS) {
 			imap_job_yield(s);
 			return 0;
 		}
-		if (room > sizeof dec) {
-			room = sizeof dec;
-		}
-		n = read_raw(st);
-		o = decode_some(bn, (size_t)n, &used, room);
-		if (n == 0 && o == 0) {
+		o = chunk(s, want < sizeof raw ? want : sizeof raw, room, &end);
+		if (end && o == 0) {
 			size_t pad = st->left < room ? (size_t)st->left : room;
 
 			conn_log(c, LOG_LVL_WARN, "%s: part shorter than "
@@ -283,7 +300,6 @@ send_slice(struct imap_session *s)
 			st->left -= pad;
 			continue;
 		}
-		st->pos += (off_t)used;
 		if (st->skip > 0) {
 			off = st->skip < o ? (size_t)st->skip : o;
 			st->skip -= off;
@@ -299,5 +315,4 @@ send_slice(struct imap_session *s)
 	}
 	return 1;
 }
-
 #endif /* WREN_IMAP_REV2 */

@@ -85,6 +85,7 @@ struct imap_bin {
 	unsigned	 k;		/* the FETCH body item */
 	int		 phase;		/* counting, sending */
 	int		 nul;		/* a NUL seen: literal8 */
+	int		 cr;		/* the last raw octet was CR */
 };
 
 struct imap_session;

@@ -15,6 +15,7 @@ from imaplib_helpers import imap_server, login, make_pki
 
 BLOB = bytes(range(256)) * 40           # NULs: a literal8
 TEXT = ("Caf\u00e9 cr\u00e8me " * 30 + "\n").encode() * 3
+CRLF_TEXT = TEXT.replace(b"\n", b"\r\n")
 EIGHT = "h\u00e9llo 8bit\n".encode()
 
 
@@ -112,9 +113,10 @@ def test_quoted_printable_no_nul(srv):
     M = selected(srv)
     out = one(M, "FETCH 1 (BINARY.PEEK[1])")
     line, lit = out[0]
-    # The decoded text keeps its line ends as stored (LF).
-    assert line.endswith(f"BINARY[1] {{{len(TEXT)}}}")
-    assert lit == TEXT
+    # Decoded from the CR LF form, as Dovecot: hard line breaks are
+    # CR LF (RFC 2045 6.7).
+    assert line.endswith(f"BINARY[1] {{{len(CRLF_TEXT)}}}")
+    assert lit == CRLF_TEXT
 
 
 def test_partials(srv):
@@ -127,14 +129,14 @@ def test_partials(srv):
         assert f"BINARY[2]<{start}>" in line
         assert lit == want, (start, count)
     out = one(M, "FETCH 1 (BINARY.PEEK[1]<3.7>)")
-    assert out[0][1] == TEXT[3:10]
+    assert out[0][1] == CRLF_TEXT[3:10]
 
 
 def test_sizes(srv):
     M = selected(srv)
     out = one(M, "FETCH 1 (BINARY.SIZE[1] BINARY.SIZE[2] BINARY.SIZE[3])")
     line = out[0][0]
-    assert f"BINARY.SIZE[1] {len(TEXT)}" in line
+    assert f"BINARY.SIZE[1] {len(CRLF_TEXT)}" in line
     assert f"BINARY.SIZE[2] {len(BLOB)}" in line
     # 8bit: the octets as stored, in CRLF form as BODY[3] gives them.
     assert f"BINARY.SIZE[3] {len(EIGHT) + 1}" in line
@@ -423,3 +425,21 @@ def test_status_size(srv):
     total = sum(int(re.search(rb"RFC822.SIZE (\d+)", d).group(1))
                 for d in data)
     assert size == total
+
+
+def test_quoted_printable_line_ends(srv):
+    """"=0A" is an octet and stays LF, a soft break goes, a hard break
+    is CR LF whether stored as LF or CR LF; trailing space is dropped."""
+    srv.put(b"Subject: qp\nMIME-Version: 1.0\n"
+            b"Content-Transfer-Encoding: quoted-printable\n"
+            b"\na=0Ab=\nc  \nd=00e\n")
+    srv.put(b"Subject: qp\r\nMIME-Version: 1.0\r\n"
+            b"Content-Transfer-Encoding: Quoted-Printable"
+            b"\r\n\r\na=0Ab=\r\nc  \r\nd=00e\r\n", raw=True)
+    M = selected(srv)
+    for seq in (2, 3):
+        out = one(M, f"FETCH {seq} (BINARY.PEEK[1] BINARY.SIZE[1])")
+        want = b"a\nbc\r\nd\x00e\r\n"
+        assert out[0][0].endswith(f"BINARY[1] ~{{{len(want)}}}")
+        assert out[0][1] == want
+        assert f"BINARY.SIZE[1] {len(want)}" in out[1][0]
