@@ -609,7 +609,7 @@ status_out(struct imap_session *s, const char *name, size_t len,
 	char path[MBOX_PATH_MAX], out[256], q[2 * FOLDER_NAME_MAX + 2];
 	struct mbox_view v;
 	struct err e;
-	uint32_t unseen = 0;
+	uint32_t unseen = 0, deleted = 0;
 	uint64_t size = 0;
 	size_t ol = 0, ql;
 
@@ -619,12 +619,13 @@ status_out(struct imap_session *s, const char *name, size_t len,
 	    mbox_select(path, &v, 1, &e) == -1) {
 		return -1;
 	}
-	if (items & (IMAP_SA_UNSEEN | IMAP_SA_SIZE)) {
+	if (items & (IMAP_SA_UNSEEN | IMAP_SA_SIZE | IMAP_SA_DELETED)) {
 		for (uint32_t i = 1; i <= v.exists; i++) {
 			const struct mbox_msg *m = mbox_view_seq(&v, i);
 
 			unseen += m != NULL && !(m->flags & MF_SEEN);
 			size += m != NULL ? m->vsize : 0;
+			deleted += m != NULL && (m->flags & MF_TRASHED);
 		}
 	}
 #define ITEM(bit, label, val) do { \
@@ -641,6 +642,7 @@ status_out(struct imap_session *s, const char *name, size_t len,
 	ITEM(IMAP_SA_UIDNEXT, "UIDNEXT", mbox_uidnext(v.mb));
 	ITEM(IMAP_SA_UIDVALIDITY, "UIDVALIDITY", mbox_uidvalidity(v.mb));
 	ITEM(IMAP_SA_UNSEEN, "UNSEEN", unseen);
+	ITEM(IMAP_SA_DELETED, "DELETED", deleted);
 #undef ITEM
 	if (items & IMAP_SA_HIGHESTMODSEQ) {	/* RFC 7162 3.1.2 */
 		int n_ = fmt(out + ol, sizeof out - ol, "%sHIGHESTMODSEQ %llu",

@@ -461,6 +461,7 @@ enum imap_perr	imap_store_parse(const struct imap_cmd *,
 #define IMAP_SA_UNSEEN		0x10u
 #define IMAP_SA_HIGHESTMODSEQ	0x20u	/* RFC 7162 3.1.2 */
 #define IMAP_SA_SIZE		0x40u	/* RFC 8438, RFC 9051 6.3.11 */
+#define IMAP_SA_DELETED		0x80u	/* RFC 9051 6.3.11 */
 
 /* The items of a STATUS list (the LIST argument at index i): 0 and
  * *items, or IMAP_PE_STATUS_ATT for an unknown or missing item. */

@@ -837,7 +837,7 @@ imap_status_items(const struct imap_cmd *c, size_t i, unsigned *items)
 		{ "UIDVALIDITY", IMAP_SA_UIDVALIDITY },
 		{ "UNSEEN", IMAP_SA_UNSEEN },
 		{ "HIGHESTMODSEQ", IMAP_SA_HIGHESTMODSEQ },
-		{ "SIZE", IMAP_SA_SIZE },
+		{ "SIZE", IMAP_SA_SIZE }, { "DELETED", IMAP_SA_DELETED },
 	};
 	const struct imap_arg *l = &c->args[i];
 

@@ -416,9 +416,12 @@ def test_rev2_utf8_select_status_append(srv):
     assert line.startswith(tag + " NO"), line
 
 
-def test_status_size(srv):
+def test_status_size_deleted(srv):
+    srv.put(b"Subject: gone\n\nx\n", flags="T")
+    srv.put(b"Subject: kept\n\nx\n", flags="S")
     M = login(srv)
-    out = one(M, "STATUS INBOX (MESSAGES SIZE)")
+    out = one(M, "STATUS INBOX (MESSAGES SIZE DELETED)")
+    assert "MESSAGES 3" in out[0][0] and "DELETED 1" in out[0][0], out
     size = int(re.search(r"SIZE (\d+)", out[0][0]).group(1))
     M.select("INBOX")
     typ, data = M.fetch("1:*", "(RFC822.SIZE)")
