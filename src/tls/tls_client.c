@@ -127,6 +127,8 @@ static void	vrfy_end_cert(const br_x509_class **);
 static unsigned	vrfy_end_chain(const br_x509_class **);
 static const br_x509_pkey *vrfy_get_pkey(const br_x509_class *const *,
 		    unsigned *);
+static void	client_engines(br_ssl_client_context *,
+		    br_x509_minimal_context *, const struct ta_set *);
 static void	client_done(struct conn *, struct tls_pump *, int);
 static void	client_release(struct conn *, struct tls_pump *);
 static int	ta_load(struct ta_set *, const char *, struct err *);
@@ -249,12 +251,8 @@ tls_client_start(struct conn *c, const char *name, int mode,
 	}
 	t->anchors = cli.current;
 	t->anchors->refs++;
-	/* The full client: every hash, signature and key exchange BearSSL
-	 * has; the minimal engine with our anchors, then ours around it. */
-	br_ssl_client_init_full(&t->cc, &t->x.minimal, t->anchors->ta,
-	    t->anchors->n);
+	client_engines(&t->cc, &t->x.minimal, t->anchors);
 	eng = &t->cc.eng;
-	br_ssl_engine_set_versions(eng, BR_TLS10, BR_TLS12);
 	br_ssl_engine_set_suites(eng, suites, sizeof suites /
 	    sizeof suites[0]);
 	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);
@@ -403,6 +401,47 @@ vrfy_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
 		*usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
 	}
 	return pk;
+}
+
+/*
+ * BearSSL's "full" client profile without 3DES and AES-CCM, which no
+ * suite above names (about 6 KB on armhf): TLS 1.0 to 1.2, every hash
+ * for the handshake and the certificate chain, RSA and ECDSA
+ * signatures, RSA and ECDHE key exchange, AES-GCM, ChaCha20-Poly1305
+ * and AES-CBC. The minimal X.509 engine gets our anchors; ours wraps
+ * it (tls_vrfy).
+ */
+static void
+client_engines(br_ssl_client_context *cc, br_x509_minimal_context *xc,
+    const struct ta_set *ta)
+{
+	static const br_hash_class *const hashes[] = {
+		&br_md5_vtable, &br_sha1_vtable, &br_sha224_vtable,
+		&br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable
+	};
+	br_ssl_engine_context *eng = &cc->eng;
+	int id;
+
+	br_ssl_client_zero(cc);
+	br_ssl_engine_set_versions(eng, BR_TLS10, BR_TLS12);
+	br_x509_minimal_init(xc, &br_sha256_vtable, ta->ta, ta->n);
+	for (id = br_md5_ID; id <= br_sha512_ID; id++) {
+		br_ssl_engine_set_hash(eng, id, hashes[id - 1]);
+		br_x509_minimal_set_hash(xc, id, hashes[id - 1]);
+	}
+	br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
+	br_x509_minimal_set_ecdsa(xc, br_ec_get_default(),
+	    br_ecdsa_vrfy_asn1_get_default());
+	br_ssl_client_set_default_rsapub(cc);
+	br_ssl_engine_set_default_rsavrfy(eng);
+	br_ssl_engine_set_default_ec(eng);
+	br_ssl_engine_set_default_ecdsa(eng);
+	br_ssl_engine_set_prf10(eng, &br_tls10_prf);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_cbc(eng);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
 }
 
 static void

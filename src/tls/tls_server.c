@@ -52,6 +52,7 @@ static const uint16_t suites_rsa[] = {
 	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 };
 
+static void	server_engines(br_ssl_server_context *);
 static struct tls_conn	*tls_new(struct conn *);
 static void	server_done(struct conn *, struct tls_pump *, int);
 static void	server_release(struct conn *, struct tls_pump *);
@@ -198,6 +199,32 @@ tls_bytes_per_connection(void)
 	return sizeof(struct tls_conn);
 }
 
+/*
+ * What the suites above need, and nothing more: BearSSL's "full"
+ * profile would also link 3DES, AES-CBC and AES-CCM, MD5 and the
+ * TLS 1.0 PRF (about 8 KB on armhf) that a TLS 1.2 server offering
+ * only ECDHE with AEAD never uses. The key is signed with (ECDHE),
+ * never used for key exchange.
+ */
+static void
+server_engines(br_ssl_server_context *sc)
+{
+	br_ssl_engine_context *eng = &sc->eng;
+
+	br_ssl_server_zero(sc);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
+	br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
+	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_ec(eng);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
+}
+
 /* A slot and an engine for c, with the current pair. */
 static struct tls_conn *
 tls_new(struct conn *c)
@@ -214,15 +241,19 @@ tls_new(struct conn *c)
 	t->cred = tls.current;
 	t->cred->refs++;
 	cr = &t->cred->cred;
-	if (cr->key_type == BR_KEYTYPE_EC) {
-		br_ssl_server_init_full_ec(&t->sc, cr->chain, cr->chain_len,
-		    BR_KEYTYPE_EC, &cr->ec);
-	} else {
-		br_ssl_server_init_full_rsa(&t->sc, cr->chain, cr->chain_len,
-		    &cr->rsa);
-	}
+	server_engines(&t->sc);
 	eng = &t->sc.eng;
-	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	if (cr->key_type == BR_KEYTYPE_EC) {
+		br_ssl_server_set_single_ec(&t->sc, cr->chain, cr->chain_len,
+		    &cr->ec, BR_KEYTYPE_SIGN, BR_KEYTYPE_EC,
+		    br_ssl_engine_get_ec(eng),
+		    br_ecdsa_sign_asn1_get_default());
+	} else {
+		br_ssl_server_set_single_rsa(&t->sc, cr->chain,
+		    cr->chain_len, &cr->rsa, BR_KEYTYPE_SIGN,
+		    br_rsa_private_get_default(),
+		    br_rsa_pkcs1_sign_get_default());
+	}
 	if (cr->key_type == BR_KEYTYPE_EC) {
 		br_ssl_engine_set_suites(eng, suites_ec,
 		    sizeof suites_ec / sizeof suites_ec[0]);
