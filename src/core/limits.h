@@ -149,6 +149,21 @@
 #define MBOX_NAME_MAX		255	/* one Maildir file name */
 #define UIDLIST_LINE_MAX	1024	/* one dovecot-uidlist line */
 
+/* COMPRESS=DEFLATE (RFC 4978; compress/): raw DEFLATE (RFC 1951)
+ * both ways, in fixed state per session. */
+#define ZINF_WINDOW		32768	/* RFC 1951 3.2.5: the longest
+					 * distance a peer may use */
+#define ZDEF_WBITS		15	/* our own window: 32 KB matches
+					 * across messages (mail headers
+					 * repeat); 2 x window + chains
+					 * are most of a session's 200 KB */
+#define ZDEF_HASH_BITS		13	/* heads of the hash chains */
+#define ZDEF_CHAIN_MAX		128	/* candidates tried per match:
+					 * ratio first, bounded CPU */
+#define ZDEF_BLOCK_IN		16384	/* input bytes per block at most:
+					 * bounds a block's output */
+#define ZDEF_SYMS		8192	/* LZ77 symbols per block */
+
 /* Program-wide limits that sizes at start-up are checked against. */
 #define MAX_CONNECTIONS_LIMIT	65536
 
