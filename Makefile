@@ -130,7 +130,9 @@ QUEUE_FORMAT := $(wildcard src/queue/spool.c src/queue/envelope.c \
 	src/queue/maildrop.c)
 SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c) \
 	$(QUEUE_FORMAT) src/cli/queue.c
-SRC-$(CONFIG_IMAP) += $(wildcard src/imap/*.c) $(wildcard src/store/*.c)
+SRC-$(CONFIG_IMAP) += $(filter-out src/imap/imap_compress.c,$(wildcard src/imap/*.c)) \
+	$(wildcard src/store/*.c)
+SRC-$(CONFIG_COMPRESS) += $(wildcard src/compress/*.c) src/imap/imap_compress.c
 SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c) $(wildcard src/store/*.c)
 SRC-$(CONFIG_OUTBOUND) += $(filter-out $(QUEUE_FORMAT),$(wildcard src/queue/*.c)) \
 	$(wildcard src/dns/*.c)
@@ -376,7 +378,8 @@ FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c src/core/listen.c \
 	    src/pop3/pop3_parse.c src/dns/dns_pkt.c src/dns/spf.c \
 	    src/dns/dns_conf.c src/queue/envelope.c \
 	    src/queue/maildrop.c src/queue/smtp_client.c src/queue/smtp_reply.c \
-	    src/queue/control_parse.c)
+	    src/queue/control_parse.c src/compress/inflate.c \
+	    src/compress/deflate.c)
 fuzz:
 	@board/deps.sh host fuzz
 	@$(MAKE) --no-print-directory $(B)/config.h

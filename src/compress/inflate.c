@@ -214,7 +214,9 @@ zinf_run(struct zinf *z, const void *inp, size_t len, void *outp,
 			}
 			break;
 		}
-		if (rc == 0) {
+		/* 0: the step wants more bits (or room): go on while
+		 * the input can give them. */
+		if (rc == 0 && (i == len || z->full)) {
 			break;
 		}
 	}

@@ -138,6 +138,9 @@ X(SMTP_TIMEOUT, "smtp_timeout", CFG_T_SECS, "300", 10, 3600, NULL, \
   "idle SMTP session timeout") \
 X(IMAP_TIMEOUT, "imap_timeout", CFG_T_SECS, "1800", 60, 86400, NULL, \
   "idle IMAP session timeout (RFC 3501: at least 30 minutes)") \
+X(IMAP_COMPRESS_MAX, "imap_compress_max", CFG_T_UINT, "8", 0, \
+  MAX_CONNECTIONS_LIMIT, NULL, \
+  "IMAP sessions compressing at once (COMPRESS, about 200 KB each)") \
 X(LOGIN_TIMEOUT, "login_timeout", CFG_T_SECS, "180", 10, 3600, NULL, \
   "IMAP and POP3 before login: limit from connect, whatever is sent") \
 X(SHUTDOWN_TIMEOUT, "shutdown_timeout", CFG_T_SECS, "3", 0, 60, NULL, \

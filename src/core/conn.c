@@ -753,6 +753,18 @@ conn_filter_now(struct conn *c, const struct conn_filter *f, void *state)
 	c->filter_state = state;
 }
 
+void *
+conn_filter_state(const struct conn *c, const struct conn_filter *f)
+{
+	const struct conn_filter *at = c->filter;
+	void *state = c->filter_state;
+
+	while (at != NULL && at != f) {
+		at = at->below != NULL ? at->below(c, &state) : NULL;
+	}
+	return at != NULL ? state : NULL;
+}
+
 int
 conn_out_lend(struct conn *c, char *storage, size_t cap)
 {

@@ -106,6 +106,11 @@ struct conn_filter {
 	int	(*buffered)(const struct conn *);
 	/* The connection is going away. */
 	void	(*close)(struct conn *);
+	/* A filter over another one (compression inside TLS): from its
+	 * own state in *state, the filter below, its state in *state
+	 * (optional; NULL returned: over the socket). */
+	const struct conn_filter *(*below)(const struct conn *,
+		    void **state);
 };
 
 struct listener;		/* listen.h */
@@ -314,6 +319,10 @@ void	conn_filter_after_flush(struct conn *, const struct conn_filter *,
 
 /* Installs a filter now (implicit TLS, before the greeting). */
 void	conn_filter_now(struct conn *, const struct conn_filter *, void *);
+
+/* The state of filter f on c, whether it is the installed one or one
+ * below it (TLS under compression), or NULL when f is not there. */
+void	*conn_filter_state(const struct conn *, const struct conn_filter *f);
 
 /*
  * Bulk output (a body streamed from disk) through a larger buffer the

@@ -21,6 +21,9 @@
 #if WREN_IMAP_REV2 && !WREN_IMAP
 #error "IMAP_REV2 needs IMAP"
 #endif
+#if WREN_COMPRESS && !WREN_IMAP
+#error "COMPRESS needs IMAP"
+#endif
 #if CONFIG_BUF_SIZE < 1024
 #error "BUF_SIZE must hold a 1000-octet SMTP text line"
 #endif

@@ -343,6 +343,12 @@ void	imap_append_end(struct imap_session *);
 /* Drops the messages of an APPEND in progress (the session leaves). */
 void	imap_append_cancel(struct imap_session *);
 
+/* imap_compress.c (built with COMPRESS only): COMPRESS=DEFLATE (RFC
+ * 4978) and its pool of slots, min(imap_compress_max, max) of them. */
+int	imap_compress_init(const struct cfg *, size_t max, struct err *);
+void	imap_compress_shutdown(void);
+void	imap_cmd_compress(struct imap_session *);
+
 /* imap_copy.c: COPY and MOVE (and their UID forms) as jobs. */
 void	imap_cmd_copy(struct imap_session *);
 void	imap_cmd_move(struct imap_session *);

@@ -112,6 +112,7 @@ static const struct {
 	{ "ID", IMAP_CMD_ID, "x", 0 },
 	{ "ENABLE", IMAP_CMD_ENABLE, "a+", 0 },
 	{ "UNSELECT", IMAP_CMD_UNSELECT, "", 0 },
+	{ "COMPRESS", IMAP_CMD_COMPRESS, "a", 0 },
 	{ "UID", IMAP_CMD_UNKNOWN, "", 0 },
 };
 

@@ -209,6 +209,7 @@ enum imap_cmd_name {
 	IMAP_CMD_EXPUNGE, IMAP_CMD_SEARCH, IMAP_CMD_FETCH, IMAP_CMD_STORE,
 	IMAP_CMD_COPY, IMAP_CMD_MOVE, IMAP_CMD_IDLE, IMAP_CMD_NAMESPACE,
 	IMAP_CMD_ID, IMAP_CMD_ENABLE, IMAP_CMD_UNSELECT,
+	IMAP_CMD_COMPRESS,
 	IMAP_CMD_COUNT
 };
 
@@ -290,6 +291,7 @@ struct imap_cmd {
  *   STORE        s x x ...              COPY MOVE       s a
  *   FETCH may end with a list of modifiers (RFC 7162 3.1.4.1).
  *   ID           x                      ENABLE          a ...
+ *   COMPRESS     a
  *
  * Literals must be complete and hold no NUL (CHAR8, RFC 3501 9).
  * Sequence sets are checked here; FETCH, STORE and SEARCH need their

@@ -45,7 +45,12 @@
 #define CAPA_BASE	"IMAP4rev1 " CAPA_REV2 "LITERAL+ SASL-IR ID ENABLE IDLE " \
 			"NAMESPACE UNSELECT UIDPLUS MOVE MULTIAPPEND " \
 			"CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE " \
-			"CONDSTORE QRESYNC STATUS=SIZE" CAPA_BINARY
+			"CONDSTORE QRESYNC STATUS=SIZE" CAPA_BINARY CAPA_COMPRESS
+#if WREN_COMPRESS
+#define CAPA_COMPRESS	" COMPRESS=DEFLATE"
+#else
+#define CAPA_COMPRESS	""
+#endif
 
 static struct {
 	struct ev		*ev;
@@ -162,6 +167,9 @@ static const struct {
 	{ IMAP_CMD_SEARCH,	S_SELECTED,	imap_search_start },
 	{ IMAP_CMD_COPY,	S_SELECTED,	imap_cmd_copy },
 	{ IMAP_CMD_MOVE,	S_SELECTED,	imap_cmd_move },
+#if WREN_COMPRESS
+	{ IMAP_CMD_COMPRESS,	S_LOGGED_IN,	imap_cmd_compress },
+#endif
 };
 
 int
@@ -191,12 +199,24 @@ imap_init(struct ev *ev, struct conn_table *table, const struct cfg *cfg,
 		pool_destroy(&imap.sessions);
 		return -1;
 	}
+#if WREN_COMPRESS
+	if (imap_compress_init(cfg, max, e) == -1) {
+		mbox_save_shutdown();
+		mbox_shutdown();
+		imap_out_shutdown();
+		pool_destroy(&imap.sessions);
+		return -1;
+	}
+#endif
 	return 0;
 }
 
 void
 imap_shutdown(void)
 {
+#if WREN_COMPRESS
+	imap_compress_shutdown();
+#endif
 	mbox_save_shutdown();
 	mbox_shutdown();
 	imap_out_shutdown();

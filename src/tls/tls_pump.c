@@ -94,10 +94,8 @@ tls_pump_init(struct tls_pump *t, br_ssl_engine_context *eng,
 struct tls_pump *
 tls_pump_of(const struct conn *c)
 {
-	if (c->filter != &tls_pump_filter) {
-		return NULL;
-	}
-	return c->filter_state;
+	/* Under compression too (RFC 4978 over TLS). */
+	return conn_filter_state(c, &tls_pump_filter);
 }
 
 int
