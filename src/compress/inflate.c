@@ -305,8 +305,9 @@ fixed(struct zinf *z)
 	memset(l + 256, 7, 24);
 	memset(l + 280, 8, 8);
 	(void)build(&z->lencode, l, 288);
-	memset(l, 5, 30);
-	(void)build(&z->distcode, l, 30);
+	/* 30 and 31 have codes too: they are refused when they come. */
+	memset(l, 5, 32);
+	(void)build(&z->distcode, l, 32);
 }
 
 /* The literal/length and distance codes from z->lens, as zlib accepts
