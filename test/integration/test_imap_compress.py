@@ -284,7 +284,7 @@ Pass {ALICE_PW}
 SSLType IMAPS
 CertificateFile {s.pki / "cert.pem"}
 Timeout {int(30 * SLOW)}
-{"" if compress else "DisableExtensions COMPRESS"}
+{"" if compress else "DisableExtensions COMPRESS=DEFLATE"}
 
 IMAPStore remote
 Account wren
