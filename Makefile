@@ -38,7 +38,16 @@ KCONFIG_CONFIG := .config
 	KCONFIG_CONFIG=$@ kconfig-conf --defconfig=board/defconfig Kconfig >/dev/null
 endif
 
--include $(KCONFIG_CONFIG)
+# The make variables (CONFIG_SMTP, ...) come from the config completed
+# with Kconfig's defaults, as config.h does: a .config written before
+# an option existed then gets its default in both, never one in each.
+$(B)/.config.full: $(KCONFIG_CONFIG) Kconfig
+	@mkdir -p $(B)
+	@cp $(KCONFIG_CONFIG) $@.tmp
+	@KCONFIG_CONFIG=$@.tmp kconfig-conf --olddefconfig Kconfig >/dev/null
+	@rm -f $@.tmp.old
+	@mv $@.tmp $@
+-include $(B)/.config.full
 
 # --- toolchains -------------------------------------------------------------
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -99,7 +108,8 @@ endif
 # glibc: the shim supplies the three _FORTIFY_SOURCE helpers they use).
 CC = $(MUSLCC)
 STRIP = $(TRIPLET)-strip
-OPT = -Os
+# Link-time optimisation: about 4 KB less on armhf (the size budget).
+OPT = -Os -flto=auto
 LDSTATIC = -static
 CROSS_INC := $(SYSROOT)/inc
 EXTRA_INC := -isystem $(CROSS_INC)
@@ -163,10 +173,7 @@ $(CROSS_INC)/cdb.h:
 # --- build --------------------------------------------------------------------
 # config.h: every bool of Kconfig as WREN_<NAME> 0/1 (so `#if WREN_IMAP`
 # works whether or not the option is set), every int as CONFIG_<NAME>.
-$(B)/config.h: $(KCONFIG_CONFIG) Kconfig
-	@mkdir -p $(B)
-	@cp $(KCONFIG_CONFIG) $(B)/.config.full
-	@KCONFIG_CONFIG=$(B)/.config.full kconfig-conf --olddefconfig Kconfig >/dev/null
+$(B)/config.h: $(B)/.config.full Kconfig
 	@awk 'FNR==NR { if ($$1 == "config") sym = $$2; \
 		else if (sym != "" && ($$1 == "bool" || $$1 == "int")) { \
 			type[sym] = $$1; order[++n] = sym; sym = "" } next } \

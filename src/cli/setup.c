@@ -54,7 +54,7 @@ cmd_setup(int argc, char **argv)
 {
 	static struct cfg c;
 	char pw[AUTH_PASSWORD_MAX + 2], secret[CRYPT_OUT_MAX + 16];
-	char host[CFG_HOST_MAX + 1], path[CFG_PATH_MAX + 16];
+	char host[CFG_HOST_MAX + 1];
 	char addr[MAP_KEY_MAX + 1];
 	struct privs pv;
 	const char *conf, *email, *dom, *users, *aliases;
@@ -182,7 +182,7 @@ cmd_setup(int argc, char **argv)
 		char k0[] = "dkim-keygen", k1[] = "-c", kp[] = "-p";
 		char *kv[7] = { k0, k1, (char *)conf, NULL, NULL, NULL,
 		    NULL };
-		char d[CFG_HOST_MAX + 1], *slash;
+		char d[CFG_HOST_MAX + 1], path[CFG_PATH_MAX + 16], *slash;
 
 		pct = strstr(k, "%d");
 		(void)fmt(d, sizeof d, "%s", dom);

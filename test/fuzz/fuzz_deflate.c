@@ -19,6 +19,7 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define IN_MAX	(1u << 16)
+#define FLUSH_MAX	32
 
 static struct zdef zd;
 static struct zinf zi;
@@ -71,7 +72,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			o += n;
 		}
 		i += want;
-		if (every != 0 && ++pieces % every == 0) {
+		/* At most FLUSH_MAX flushes an input: each builds the
+		 * block's trees, and thousands (one a byte) made a run
+		 * take 20 ms without finding more. */
+		if (every != 0 && ++pieces % every == 0 &&
+		    pieces / every <= FLUSH_MAX) {
 			while (zdef_flush(&zd, out + o, ZDEF_OUT_MIN, &n) ==
 			    -1) {
 				o += n;
