@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "queue/envelope.h"
+#include "exact.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -27,7 +28,6 @@ static char			text[ENVELOPE_WRITE_MAX +
 				    ENVELOPE_RCPT_MAX * 3 *
 				    (ENVELOPE_LINE_MAX + 2) + 256];
 
-static char	*dup_exact(const void *, size_t);
 static int	parse(const char *, size_t, size_t, struct envelope_parser *,
 		    struct envelope *);
 static void	check_str(const char *, size_t);
@@ -61,20 +61,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-static char *
-dup_exact(const void *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	if (p == NULL) {
-		abort();
-	}
-	if (len > 0) {
-		memcpy(p, s, len);
-	}
-	return p;
-}
-
 /* Whole (step 0) or step bytes at a time, each in an exact copy. */
 static int
 parse(const char *in, size_t len, size_t step, struct envelope_parser *p,
@@ -85,10 +71,10 @@ parse(const char *in, size_t len, size_t step, struct envelope_parser *p,
 	envelope_parser_init(p, env);
 	for (size_t i = 0; i < len; i += n) {
 		size_t k = len - i < n ? len - i : n;
-		char *s = dup_exact(in + i, k);
+		char *s = exact_dup(0, in + i, k);
 
 		(void)envelope_feed(p, s, k);
-		free(s);
+		exact_done(s);
 		if (p->err != ENVELOPE_OK) {
 			return -1;
 		}
@@ -274,14 +260,14 @@ apply_lines(const char *in, size_t len)
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t ll = (size_t)((nl ? nl : end) - p);
-		char *s = dup_exact(p, ll);
+		char *s = exact_dup(0, p, ll);
 
 		memcpy(&before, &base, used);
 		if (envelope_apply(&base, s, ll) != ENVELOPE_OK &&
 		    memcmp(&before, &base, used) != 0) {
 			abort();
 		}
-		free(s);
+		exact_done(s);
 		p = nl ? nl + 1 : end;
 	}
 	if (base.nrcpt * sizeof base.rcpt[0] + offsetof(struct envelope,

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "imap/imap_parse.h"
+#include "exact.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -137,13 +138,9 @@ frame(const uint8_t *data, size_t size, size_t lit_max, int stream,
 	imap_framer_init(&fr);
 	while (off < size) {
 		size_t n = size - off < chunk ? size - off : chunk;
-		char *win = malloc(n);
+		char *win = exact_dup(0, data + off, n);
 		const char *p = win;
 
-		if (win == NULL) {
-			abort();
-		}
-		memcpy(win, data + off, n);
 		while (n > 0) {
 			size_t used, keep;
 			unsigned h;
@@ -232,27 +229,23 @@ frame(const uint8_t *data, size_t size, size_t lit_max, int stream,
 				break;
 			case IMAP_FR_LIT_PLUS_TOO_BIG:
 				trace_add(t, 'Y', NULL, 0);
-				free(win);
+				exact_done(win);
 				return;
 			}
 			p += used;
 			n -= used;
 			off += used;
 		}
-		free(win);
+		exact_done(win);
 	}
 }
 
 static void
 check_cmd(const char *s, size_t len)
 {
-	char *copy = malloc(len > 0 ? len : 1);
+	char *copy = exact_dup(1, s, len);
 	enum imap_perr e;
 
-	if (copy == NULL) {
-		abort();
-	}
-	memcpy(copy, s, len);
 	e = imap_cmd_parse(copy, len, &cmd);
 	if (imap_strerror(e) == NULL || cmd.tag_len > IMAP_TAG_MAX ||
 	    cmd.nargs > IMAP_ARGS_MAX ||
@@ -288,7 +281,7 @@ check_cmd(const char *s, size_t len)
 			check_roundtrip(&cmd.args[j]);
 		}
 	}
-	free(copy);
+	exact_done(copy);
 }
 
 static void

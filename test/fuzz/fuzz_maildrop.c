@@ -22,10 +22,10 @@
 #include <string.h>
 
 #include "queue/maildrop.h"
+#include "exact.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static char	*dup_exact(const void *, size_t);
 static void	 check_file(const uint8_t *, size_t);
 static void	 check_header(const uint8_t *, size_t);
 static void	 check_addrs(const char *, size_t, size_t);
@@ -40,26 +40,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-static char *
-dup_exact(const void *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	if (p == NULL) {
-		abort();
-	}
-	if (len > 0) {
-		memcpy(p, s, len);
-	}
-	return p;
-}
-
 static void
 check_file(const uint8_t *data, size_t size)
 {
 	static struct maildrop_env env, again;
 	static char out[MAILDROP_HEAD_MAX];
-	char *buf = dup_exact(data, size);
+	char *buf = exact_dup(0, data, size);
 	enum maildrop_err err;
 	long n;
 
@@ -68,7 +54,7 @@ check_file(const uint8_t *data, size_t size)
 		abort();
 	}
 	if (err != MAILDROP_OK) {
-		free(buf);
+		exact_done(buf);
 		return;
 	}
 	if (env.head_len < 2 || env.head_len > size ||
@@ -92,20 +78,20 @@ check_file(const uint8_t *data, size_t size)
 	/* Every prefix when short, else a sample (each parse is linear). */
 	for (size_t k = 0; k < env.head_len;
 	    k += env.head_len < 512 ? 1 : 61) {
-		char *p = dup_exact(data, k);
+		char *p = exact_dup(1, data, k);
 
 		if (maildrop_parse(p, k, &again) != MAILDROP_E_TRUNCATED) {
 			abort();
 		}
-		free(p);
+		exact_done(p);
 	}
-	free(buf);
+	exact_done(buf);
 }
 
 static void
 check_header(const uint8_t *data, size_t size)
 {
-	char *h = dup_exact(data, size);
+	char *h = exact_dup(0, data, size);
 	struct maildrop_field f;
 	size_t pos = 0, last = 0;
 
@@ -138,13 +124,13 @@ check_header(const uint8_t *data, size_t size)
 	if (pos != size) {
 		abort();
 	}
-	free(h);
+	exact_done(h);
 }
 
 static void
 check_addrs(const char *value, size_t vlen, size_t cap)
 {
-	char *v = dup_exact(value, vlen);
+	char *v = exact_dup(1, value, vlen);
 	char *out = malloc(cap);
 	size_t pos = 0;
 	int rc;
@@ -178,7 +164,7 @@ check_addrs(const char *value, size_t vlen, size_t cap)
 		abort();
 	}
 	free(out);
-	free(v);
+	exact_done(v);
 }
 
 /* The results of an address list as one string: each address (with
@@ -227,7 +213,7 @@ check_qualify(const char *value, size_t vlen)
 	 * bound was 66 per octet: 800 KB of fresh pages per call at
 	 * 4 KB, the harness's main cost.) */
 	size_t cap = 11 * vlen + 64;
-	char *v = dup_exact(value, vlen);
+	char *v = exact_dup(1, value, vlen);
 	char *q = malloc(cap);
 	char *want = malloc(cap + 64), *got = malloc(cap + 64);
 	size_t wl, gl;
@@ -256,5 +242,5 @@ check_qualify(const char *value, size_t vlen)
 	free(q);
 	free(want);
 	free(got);
-	free(v);
+	exact_done(v);
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "pop3/pop3_parse.h"
+#include "exact.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -35,7 +36,6 @@ struct trace {
 	size_t		 cap;
 };
 
-static char	*dup_exact(const void *, size_t);
 static void	 trace_add(struct trace *, char, const char *, size_t);
 static void	 frame(const uint8_t *, size_t, size_t, size_t,
 		    struct trace *);
@@ -100,18 +100,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-static char *
-dup_exact(const void *p, size_t n)
-{
-	char *c = malloc(n > 0 ? n : 1);
-
-	if (c == NULL) {
-		abort();
-	}
-	memcpy(c, p, n);
-	return c;
-}
-
 static void
 trace_add(struct trace *t, char ev, const char *p, size_t n)
 {
@@ -154,7 +142,7 @@ frame(const uint8_t *data, size_t size, size_t max, size_t step,
 		memcpy(buf + have, data + off, n);
 		have += n;
 		off += n;
-		copy = dup_exact(buf, have);
+		copy = exact_dup(0, buf, have);
 		rc = pop3_line_next(&l, copy, have, max, &line, &ll, &used);
 		if (used > have) {
 			abort();
@@ -171,7 +159,7 @@ frame(const uint8_t *data, size_t size, size_t max, size_t step,
 		} else if (have == WIN && used == 0) {
 			abort();	/* a full buffer must move */
 		}
-		free(copy);
+		exact_done(copy);
 		memmove(buf, buf + used, have - used);
 		have -= used;
 		if (rc == POP3_LINE_NEED && off == size) {
@@ -184,7 +172,7 @@ frame(const uint8_t *data, size_t size, size_t max, size_t step,
 static void
 check_cmd(const char *s, size_t len)
 {
-	char *copy = dup_exact(s, len);
+	char *copy = exact_dup(1, s, len);
 	struct pop3_cmd cmd;
 	enum pop3_perr e = pop3_cmd_parse(copy, len, &cmd);
 	const char *text = pop3_strerror(e);
@@ -215,7 +203,7 @@ check_cmd(const char *s, size_t len)
 			abort();
 		}
 	}
-	free(copy);
+	exact_done(copy);
 }
 
 /* Transforms in as a session streams a file: reads of `chunk` bytes,
@@ -234,10 +222,10 @@ xfer(const char *in, size_t len, int top, uint32_t lines, size_t chunk,
 	pop3_xfer_init(&x, top, lines);
 	while (pos < len && !pop3_xfer_done(&x)) {
 		size_t n = len - pos < chunk ? len - pos : chunk, olen, used;
-		char *copy = dup_exact(in + pos, n);
+		char *copy = exact_dup(0, in + pos, n);
 
 		used = pop3_xfer_feed(&x, copy, n, piece, cap, &olen);
-		free(copy);
+		exact_done(copy);
 		if (used > n || olen > cap || olen > 2 * used ||
 		    (used == 0 && !pop3_xfer_done(&x))) {
 			abort();

@@ -30,6 +30,7 @@
 #include "msg/dsn.h"
 #include "queue/smtp_client.h"
 #include "queue/smtp_reply.h"
+#include "exact.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -39,7 +40,6 @@ struct trace {
 	size_t		 cap;
 };
 
-static char	*dup_exact(const void *, size_t);
 static void	 put(struct trace *, const void *, size_t);
 static void	 replies(const uint8_t *, size_t, int, struct trace *);
 static void	 session(const uint8_t *, size_t);
@@ -74,20 +74,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-static char *
-dup_exact(const void *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	if (p == NULL) {
-		abort();
-	}
-	if (len > 0) {
-		memcpy(p, s, len);
-	}
-	return p;
-}
-
 static void
 put(struct trace *t, const void *s, size_t n)
 {
@@ -113,7 +99,7 @@ replies(const uint8_t *data, size_t size, int bytewise, struct trace *t)
 	smtp_reply_init(&r);
 	while (pos < size) {
 		size_t n = bytewise ? 1 : size - pos, off = 0;
-		char *copy = dup_exact(data + pos, n);
+		char *copy = exact_dup(0, data + pos, n);
 
 		pos += n;
 		while (off < n) {
@@ -133,7 +119,7 @@ replies(const uint8_t *data, size_t size, int bytewise, struct trace *t)
 				}
 				put(t, "E", 1);
 				put(t, &e, 1);
-				free(copy);
+				exact_done(copy);
 				return;
 			}
 			if (ev == SMTP_REPLY_NEED) {
@@ -177,7 +163,7 @@ replies(const uint8_t *data, size_t size, int bytewise, struct trace *t)
 				put(t, r.text, r.textlen + 1);
 			}
 		}
-		free(copy);
+		exact_done(copy);
 	}
 }
 
@@ -247,9 +233,9 @@ session(const uint8_t *data, size_t size)
 			if (n > size - pos) {
 				n = size - pos;
 			}
-			copy = dup_exact(data + pos, n);
+			copy = exact_dup(0, data + pos, n);
 			smtp_client_feed(&sc, copy, n);
-			free(copy);
+			exact_done(copy);
 			pos += n;
 			break;
 		}
@@ -416,7 +402,7 @@ encode(const char *in, size_t len, size_t cap, char *out)
 	struct smtp_client_msg m = { .sender = "", .rcpt = &rc, .nrcpt = 1 };
 	struct smtp_client_opts o = { .helo = "h" };
 	struct smtp_client sc;
-	char *win = dup_exact(in, len), *buf = malloc(cap);
+	char *win = exact_dup(0, in, len), *buf = malloc(cap);
 	size_t pos = 0, n = 0, got;
 
 	if (buf == NULL || smtp_client_init(&sc, &o, &m) == -1) {
@@ -435,7 +421,7 @@ encode(const char *in, size_t len, size_t cap, char *out)
 		pos += used;
 	}
 	free(buf);
-	free(win);
+	exact_done(win);
 	buf = malloc(SMTP_CLIENT_BODY_END_MAX);
 	if (buf == NULL) {
 		abort();

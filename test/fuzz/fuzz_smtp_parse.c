@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "smtp/smtp_parse.h"
+#include "exact.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -49,7 +50,6 @@ struct dec {
 	struct smtp_body b;
 };
 
-static char	*dup_exact(const void *, size_t);
 static void	 check_reply(const char *, enum smtp_perr);
 static void	 check_cmd(const char *, size_t);
 static void	 trace_add(struct trace *, char, const char *, size_t);
@@ -86,21 +86,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-/* An exact-size copy, so ASan sees any read past len. */
-static char *
-dup_exact(const void *s, size_t len)
-{
-	char *p = malloc(len > 0 ? len : 1);
-
-	if (p == NULL) {
-		abort();
-	}
-	if (len > 0) {
-		memcpy(p, s, len);
-	}
-	return p;
-}
-
 static void
 check_reply(const char *r, enum smtp_perr pe)
 {
@@ -122,7 +107,7 @@ check_reply(const char *r, enum smtp_perr pe)
 static void
 check_cmd(const char *line, size_t len)
 {
-	char *s = dup_exact(line, len);
+	char *s = exact_dup(1, line, len);
 	struct smtp_cmd cmd;
 	enum smtp_perr pe;
 
@@ -132,7 +117,7 @@ check_cmd(const char *line, size_t len)
 	}
 	check_reply(smtp_perr_reply(pe, cmd.verb), pe);
 	if (pe != SMTP_PE_OK) {
-		free(s);
+		exact_done(s);
 		return;
 	}
 	if (cmd.verb == SMTP_V_UNKNOWN || cmd.arg < s ||
@@ -168,7 +153,7 @@ check_cmd(const char *line, size_t len)
 	    cmd.arglen != 0) {
 		abort();
 	}
-	free(s);
+	exact_done(s);
 }
 
 static void
@@ -211,7 +196,7 @@ frame(const uint8_t *data, size_t size, int bytewise, struct trace *t)
 		have += n;
 		pos += n;
 		for (;;) {
-			char *copy = dup_exact(buf, have);
+			char *copy = exact_dup(0, buf, have);
 			const char *line = NULL;
 			size_t linelen = 0, used = 0;
 			enum smtp_line_rc rc;
@@ -239,7 +224,7 @@ frame(const uint8_t *data, size_t size, int bytewise, struct trace *t)
 			} else if (rc != SMTP_LINE_NEED) {
 				abort();
 			}
-			free(copy);
+			exact_done(copy);
 			memmove(buf, buf + used, have - used);
 			have -= used;
 			if (rc == SMTP_LINE_NEED) {
@@ -270,12 +255,12 @@ decode(const char *in, size_t len, uint64_t limit, size_t cap,
 	while (avail < len && !d->b.done) {
 		avail = len - avail < step ? len : avail + step;
 		while (pos < avail && !d->b.done) {
-			char *win = dup_exact(in + pos, avail - pos);
+			char *win = exact_dup(0, in + pos, avail - pos);
 			size_t n, o = (size_t)-1;
 
 			n = smtp_body_feed(&d->b, win, avail - pos, out, cap,
 			    &o);
-			free(win);
+			exact_done(win);
 			if (n > avail - pos || o > cap ||
 			    d->b.size > d->b.limit ||
 			    (n == 0 && !d->b.done) ||
