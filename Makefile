@@ -140,9 +140,12 @@ QUEUE_FORMAT := $(wildcard src/queue/spool.c src/queue/envelope.c \
 	src/queue/maildrop.c)
 SRC-$(CONFIG_SMTP) += $(wildcard src/smtp/*.c) $(wildcard src/store/*.c) \
 	$(QUEUE_FORMAT) src/cli/queue.c
-SRC-$(CONFIG_IMAP) += $(filter-out src/imap/imap_compress.c,$(wildcard src/imap/*.c)) \
-	$(wildcard src/store/*.c)
+IMAP_SORT_SRC := src/imap/imap_sort.c src/imap/imap_thread.c \
+	src/imap/imap_esearch.c
+SRC-$(CONFIG_IMAP) += $(filter-out src/imap/imap_compress.c $(IMAP_SORT_SRC),\
+	$(wildcard src/imap/*.c)) $(wildcard src/store/*.c)
 SRC-$(CONFIG_COMPRESS) += $(wildcard src/compress/*.c) src/imap/imap_compress.c
+SRC-$(CONFIG_IMAP_SORT) += $(IMAP_SORT_SRC)
 SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c) $(wildcard src/store/*.c)
 SRC-$(CONFIG_OUTBOUND) += $(filter-out $(QUEUE_FORMAT),$(wildcard src/queue/*.c)) \
 	$(wildcard src/dns/*.c)

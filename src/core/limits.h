@@ -144,6 +144,32 @@
 					 * ends a line (RFC 2045 6.7 (3)) */
 #define MATCH_NEEDLE_MAX	1024	/* a SEARCH string, in octets */
 
+/* SORT and THREAD (RFC 5256, 5267; imap/imap_sort.c, msg/sortkey.c).
+ * One arena, held by one command at a time, has a fixed-size record
+ * per message (SORT: 40 octets, THREAD: 52 per message or message
+ * ID): 8 MiB sort 200,000 messages. A larger set gets NO [LIMIT];
+ * THREAD stops adding IDs only referenced when it is full. Keys that
+ * tie in their prefix are keyed again further on (IMAP_SORT_ROUNDS). */
+#define IMAP_SORT_ARENA		(8u << 20)
+#define IMAP_SORT_KEY		28	/* octets of a message's sort key:
+					 * 4 per date or size, the rest
+					 * shared by text keys */
+#define IMAP_SORT_ROUNDS	(DECODE_HEADER_MAX / 4 + 1) /* keys
+					 * equal but cut short are keyed
+					 * again up to this many times: a
+					 * text is compared whole (to the
+					 * DECODE_HEADER_MAX kept of it) */
+#define IMAP_SORT_HDR_MAX	65536	/* header octets read per message
+					 * for its keys */
+#define IMAP_THREAD_DEPTH_MAX	4096	/* parents walked to refuse a
+					 * loop (RFC 5256 3 step 1B); a
+					 * deeper chain is not linked */
+#define SORTKEY_PHRASE_MAX	512	/* a display name (RFC 5957) */
+#define IMAP_SEARCHRES_MAX	2048	/* the UID set a session keeps for
+					 * "$" (RFC 5182) as text: 300
+					 * scattered UIDs; a larger result
+					 * is not saved (NO [LIMIT]) */
+
 /* Maildir index (store/): a mailbox bigger than this is refused. */
 #define MBOX_MSGS_MAX		(1u << 22)
 #define MBOX_NAME_MAX		255	/* one Maildir file name */

@@ -117,6 +117,15 @@ struct imap_job {
 	char		 modified[IMAP_UIDSET_TEXT_MAX];
 	uint32_t	 mod_hi;
 	uint64_t	 mod_max;	/* SEARCH MODSEQ: of the matches */
+	/* A SEARCH feeding SORT, THREAD (imap_sort.c) or ESEARCH
+	 * (imap_esearch.c): each match goes to hit, and after follows
+	 * the walk. */
+	void		(*hit)(struct imap_session *, uint32_t seq,
+			    uint32_t uid);
+	imap_job_fn	*after;
+	imap_job_fn	*gone;		/* the session goes away meanwhile */
+	unsigned	 ret;		/* ESEARCH: RETURN options */
+	uint32_t	 min, max, slo, shi;	/* its results so far */
 };
 
 /* An APPEND in progress (imap_append.c). */
@@ -220,6 +229,13 @@ struct imap_session {
 	uint8_t			 qresync;	/* 3.2.3: ENABLE QRESYNC */
 	uint8_t			 rev2;		/* ENABLE IMAP4rev2: RFC
 						 * 9051 behaviour (E) */
+	/* SEARCHRES (RFC 5182): the UIDs of the last SEARCH RETURN
+	 * (SAVE), as a UID set, for "$" (imap_esearch.c). */
+	char			 saved[IMAP_SEARCHRES_MAX];
+	size_t			 saved_len;
+	uint32_t		 saved_lo, saved_hi;	/* last range */
+	int			 saved_over;	/* did not fit */
+	struct imap_arg		 saved_arg;	/* "$" as an argument */
 };
 
 /* imap_out.c: the workspace pool (one per session at most). */
@@ -329,6 +345,43 @@ void	imap_store_start(struct imap_session *);
 /* imap_search.c: SEARCH and UID SEARCH as a job: "* SEARCH" and the
  * matching numbers go out as they are found. */
 void	imap_search_start(struct imap_session *);
+/* The program from argument first into ws->u.search, checked: 0, or
+ * -1 with the command answered (BAD, NO). */
+int	imap_search_prepare(struct imap_session *, size_t first);
+/* Runs the prepared program as a job whose matches go to hit and
+ * whose end runs after (which takes the job over), instead of the
+ * SEARCH response; gone runs if the session goes away before. */
+void	imap_search_run(struct imap_session *,
+	    void (*hit)(struct imap_session *, uint32_t, uint32_t),
+	    imap_job_fn *after, imap_job_fn *gone);
+
+/* imap_sort.c: SORT and THREAD (RFC 5256, 5267) as jobs: the SEARCH
+ * above, then per-message keys in the sort arena, a sliced merge
+ * sort, and the answer streamed. */
+void	imap_sort_start(struct imap_session *);
+void	imap_thread_start(struct imap_session *);
+
+/* imap_esearch.c: SEARCH RETURN (RFC 4731) and SEARCHRES (RFC 5182). */
+#define IMAP_RET_MIN	0x01u	/* RETURN options */
+#define IMAP_RET_MAX	0x02u
+#define IMAP_RET_ALL	0x04u
+#define IMAP_RET_COUNT	0x08u
+#define IMAP_RET_SAVE	0x10u
+void	imap_esearch_start(struct imap_session *);
+/* RETURN (options) at args[i] into *ret: 0, or -1 with BAD sent. An
+ * empty list means ALL; SAVE only where save is 1 (SEARCH). */
+int	imap_return_parse(struct imap_session *, size_t i, unsigned *ret,
+	    int save);
+/* v joins an ALL set being written (" ALL 1:3,5"; job.slo and
+ * job.shi zero to begin), and the last range is written. */
+void	imap_set_add(struct imap_session *, uint32_t v);
+void	imap_set_flush(struct imap_session *);
+/* SEARCHRES: a parsed command's "$" becomes the saved UID set (the
+ * command then runs as its UID form), and SELECT, EXAMINE, CLOSE and
+ * UNSELECT forget it; imap_searchres_prog does the same for a SEARCH
+ * program's "$" keys: 0, or -1 with BAD sent. */
+void	imap_searchres_cmd(struct imap_session *);
+int	imap_searchres_prog(struct imap_session *, struct imap_search *);
 
 /* imap_append.c: APPEND. The session asks imap_append_command
  * whether the command being framed is an APPEND (its literals are

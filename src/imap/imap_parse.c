@@ -113,6 +113,8 @@ static const struct {
 	{ "ENABLE", IMAP_CMD_ENABLE, "a+", 0 },
 	{ "UNSELECT", IMAP_CMD_UNSELECT, "", 0 },
 	{ "COMPRESS", IMAP_CMD_COMPRESS, "a", 0 },
+	{ "SORT", IMAP_CMD_SORT, "xx*", 1 },
+	{ "THREAD", IMAP_CMD_THREAD, "xx*", 1 },
 	{ "UID", IMAP_CMD_UNKNOWN, "", 0 },
 };
 

@@ -209,7 +209,7 @@ enum imap_cmd_name {
 	IMAP_CMD_EXPUNGE, IMAP_CMD_SEARCH, IMAP_CMD_FETCH, IMAP_CMD_STORE,
 	IMAP_CMD_COPY, IMAP_CMD_MOVE, IMAP_CMD_IDLE, IMAP_CMD_NAMESPACE,
 	IMAP_CMD_ID, IMAP_CMD_ENABLE, IMAP_CMD_UNSELECT,
-	IMAP_CMD_COMPRESS,
+	IMAP_CMD_COMPRESS, IMAP_CMD_SORT, IMAP_CMD_THREAD,
 	IMAP_CMD_COUNT
 };
 
@@ -319,7 +319,9 @@ int	imap_arg_is_astring(const struct imap_arg *);
 /* --- sequence sets (RFC 3501 9: sequence-set) --------------------- */
 
 /* 0 when p[0..len) is a sequence set ("1,3:5,7:*"), -1 if not. Each
- * number is 1 to 2^32 - 1, without leading zeros. */
+ * number is 1 to 2^32 - 1, without leading zeros. "$" (RFC 5182
+ * SEARCHRES) is valid too: the session replaces it with the saved UID
+ * set before the command runs (the walk below does not take it). */
 int	imap_seqset_valid(const char *p, size_t len);
 
 /*
@@ -595,6 +597,10 @@ struct imap_search {
  * result points into cmd, which must outlive it.
  */
 enum imap_perr	imap_search_parse(const struct imap_cmd *,
+		    struct imap_search *);
+/* The same from the top-level argument at index first (SORT, THREAD
+ * and SEARCH RETURN have their own arguments before the program). */
+enum imap_perr	imap_search_parse_at(const struct imap_cmd *, size_t first,
 		    struct imap_search *);
 
 /* --- output ------------------------------------------------------- */

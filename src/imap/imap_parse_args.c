@@ -172,6 +172,9 @@ imap_seqset_valid(const char *p, size_t len)
 	if (len == 0) {
 		return -1;
 	}
+	if (len == 1 && p[0] == '$') {
+		return 0;	/* RFC 5182: the session puts its set there */
+	}
 	imap_seqset_begin(&it, p, len, 1);
 	while ((rc = imap_seqset_next(&it, &lo, &hi)) == 1) {
 		continue;
@@ -1089,7 +1092,13 @@ digits(const char *p, size_t n, int *v)
 enum imap_perr
 imap_search_parse(const struct imap_cmd *c, struct imap_search *s)
 {
-	size_t j = 0;
+	return imap_search_parse_at(c, 0, s);
+}
+
+enum imap_perr
+imap_search_parse_at(const struct imap_cmd *c, size_t j,
+    struct imap_search *s)
+{
 	enum imap_perr e;
 
 	s->utf8 = 0;
@@ -1169,7 +1178,7 @@ search_key(struct imap_search *s, const struct imap_cmd *c, size_t *j,
 		return IMAP_PE_SEARCH_KEY;
 	}
 	if (a->len > 0 && ((a->p[0] >= '0' && a->p[0] <= '9') ||
-	    a->p[0] == '*')) {
+	    a->p[0] == '*' || a->p[0] == '$')) {
 		if (imap_seqset_valid(a->p, a->len) != 0) {
 			return IMAP_PE_SEQSET;
 		}

@@ -63,6 +63,10 @@
  *     since) does not match, whatever the program says.
  *
  * Matching is the case-insensitive substring test of msg/match.h.
+ *
+ * SORT, THREAD and SEARCH RETURN run the same walk with their own
+ * arguments before the program (imap_search_prepare) and take the
+ * matches as they come (imap_search_run's hit), then the job over.
  */
 #include <errno.h>
 #include <limits.h>
@@ -199,6 +203,9 @@ static void	tree_begin(int full);
 static int	tree_run(void);
 static void	search_step(struct imap_session *);
 static void	search_abort(struct imap_session *);
+static void	search_gone(struct imap_session *);
+static void	found(struct imap_session *, const struct mbox_msg *,
+		    uint32_t seq);
 static void	round_begin(void);
 static void	round_end(void);
 static int	round_next(void);
@@ -216,21 +223,42 @@ static ssize_t	msg_read(uint64_t pos, uint64_t end, const char **);
 void
 imap_search_start(struct imap_session *s)
 {
+#if WREN_IMAP_SORT
+	if (s->ws->cmd.nargs > 0 && imap_arg_is(&s->ws->cmd.args[0],
+	    "RETURN")) {
+		imap_esearch_start(s);		/* RFC 4731 */
+		return;
+	}
+#endif
+	s->ws->job.ret = 0;
+	if (imap_search_prepare(s, 0) == 0) {
+		(void)imap_out(s, "* SEARCH", 8);
+		imap_search_run(s, NULL, NULL, NULL);
+	}
+}
+
+int
+imap_search_prepare(struct imap_session *s, size_t first)
+{
 	struct imap_ws *ws = s->ws;
-	struct imap_job *j = &ws->job;
 	struct imap_search *p = &ws->u.search;
-	enum imap_perr pe = imap_search_parse(&ws->cmd, p);
+	enum imap_perr pe = imap_search_parse_at(&ws->cmd, first, p);
 
 	if (pe == IMAP_PE_BADCHARSET) {
 		/* RFC 3501 6.4.4: NO with the charsets we take. */
 		imap_tagged(s, "NO", "[BADCHARSET (US-ASCII UTF-8)] "
 		    "Unsupported charset");
-		return;
+		return -1;
 	}
 	if (pe != IMAP_PE_OK) {
 		imap_tagged(s, "BAD", "%s", imap_strerror(pe));
-		return;
+		return -1;
 	}
+#if WREN_IMAP_SORT
+	if (imap_searchres_prog(s, p) == -1) {
+		return -1;
+	}
+#endif
 	/* A string the matcher cannot hold is refused now rather than
 	 * silently matching nothing. */
 	for (unsigned i = 1; i < p->n; i++) {
@@ -244,15 +272,29 @@ imap_search_start(struct imap_session *s)
 		    IMAP_SK_SENTON && nd->key != IMAP_SK_SENTSINCE &&
 		    needle(a, &len) == NULL) {
 			imap_tagged(s, "NO", "[LIMIT] Search string too long");
-			return;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+void
+imap_search_run(struct imap_session *s,
+    void (*hit)(struct imap_session *, uint32_t, uint32_t),
+    imap_job_fn *after, imap_job_fn *gone)
+{
+	struct imap_job *j = &s->ws->job;
+	unsigned ret = j->ret;
+
 	memset(j, 0, sizeof *j);
 	j->st.fd = -1;
-	j->uid = ws->cmd.uid;
+	j->uid = s->ws->cmd.uid;
 	j->cur = 1;
-	(void)imap_out(s, "* SEARCH", 8);
-	imap_job_run(s, search_step, search_abort);
+	j->hit = hit;
+	j->after = after;
+	j->gone = gone;
+	j->ret = ret;
+	imap_job_run(s, search_step, search_gone);
 }
 
 /* One slice of the walk: IMAP_STEP_MS of matching, or until the
@@ -296,9 +338,7 @@ search_step(struct imap_session *s)
 			run.owner = NULL;
 		}
 		if (r == R_YES) {
-			(void)imap_outf(s, " %u", j->uid ? m->uid : j->cur);
-			j->count++;
-			imap_cs_search_match(s, m);
+			found(s, m, j->cur);
 		}
 		j->cur++;
 		if (run.next != NULL) {
@@ -327,21 +367,37 @@ search_step(struct imap_session *s)
 				return;
 			}
 			if (r == R_YES) {
-				(void)imap_outf(s, " %u", j->uid ? m->uid :
-				    j->cur);
-				j->count++;
-				imap_cs_search_match(s, m);
+				found(s, m, j->cur);
 			}
 		}
 		j->cur++;
 	}
+	search_abort(s);
+	if (j->after != NULL) {
+		j->after(s);		/* SORT, THREAD, ESEARCH go on */
+		return;
+	}
 	imap_cs_search_end(s);	/* " (MODSEQ n)" (RFC 7162 3.1.5) */
 	(void)imap_out(s, "\r\n", 2);
-	search_abort(s);
 	/* RFC 3501 7.4.1: no EXPUNGE during SEARCH. */
 	imap_updates(s, 0);
 	imap_tagged(s, "OK", "%sSEARCH completed", j->uid ? "UID " : "");
 	imap_job_done(s);
+}
+
+/* A match: its number out, or to the command the search feeds. */
+static void
+found(struct imap_session *s, const struct mbox_msg *m, uint32_t seq)
+{
+	struct imap_job *j = &s->ws->job;
+
+	if (j->hit != NULL) {
+		j->hit(s, seq, m->uid);
+	} else {
+		(void)imap_outf(s, " %u", j->uid ? m->uid : seq);
+	}
+	j->count++;
+	imap_cs_search_match(s, m);
 }
 
 /* A session going away (or done searching) lets go of a message its
@@ -354,6 +410,16 @@ search_abort(struct imap_session *s)
 	}
 	if (run.next == s) {
 		run.next = NULL;
+	}
+}
+
+/* The job's abort: the command the search feeds lets go too. */
+static void
+search_gone(struct imap_session *s)
+{
+	search_abort(s);
+	if (s->ws->job.gone != NULL) {
+		s->ws->job.gone(s);
 	}
 }
 

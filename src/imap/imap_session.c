@@ -45,11 +45,18 @@
 #define CAPA_BASE	"IMAP4rev1 " CAPA_REV2 "LITERAL+ SASL-IR ID ENABLE IDLE " \
 			"NAMESPACE UNSELECT UIDPLUS MOVE MULTIAPPEND " \
 			"CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE " \
-			"CONDSTORE QRESYNC STATUS=SIZE" CAPA_BINARY CAPA_COMPRESS
+			"CONDSTORE QRESYNC STATUS=SIZE" CAPA_BINARY \
+			CAPA_COMPRESS CAPA_SORT
 #if WREN_COMPRESS
 #define CAPA_COMPRESS	" COMPRESS=DEFLATE"
 #else
 #define CAPA_COMPRESS	""
+#endif
+#if WREN_IMAP_SORT
+#define CAPA_SORT	" ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT " \
+			"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+#else
+#define CAPA_SORT	""
 #endif
 
 static struct {
@@ -169,6 +176,10 @@ static const struct {
 	{ IMAP_CMD_MOVE,	S_SELECTED,	imap_cmd_move },
 #if WREN_COMPRESS
 	{ IMAP_CMD_COMPRESS,	S_LOGGED_IN,	imap_cmd_compress },
+#endif
+#if WREN_IMAP_SORT
+	{ IMAP_CMD_SORT,	S_SELECTED,	imap_sort_start },
+	{ IMAP_CMD_THREAD,	S_SELECTED,	imap_thread_start },
 #endif
 };
 
@@ -642,6 +653,9 @@ command(struct imap_session *s)
 		}
 		return;
 	}
+#if WREN_IMAP_SORT
+	imap_searchres_cmd(s);		/* "$" (RFC 5182) */
+#endif
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (commands[i].cmd != cmd->cmd) {
 			continue;

@@ -573,6 +573,28 @@ def struct_summary(res, have_dc):
         print(line)
 
 
+SORTS = (("SORT (DATE)", "SORT", "(DATE)"),
+         ("SORT (SUBJECT)", "SORT", "(SUBJECT)"),
+         ("THREAD REFERENCES", "THREAD", "REFERENCES"))
+
+
+def imaplib_sort(port, cmd, arg):
+    """One EXAMINE + SORT or THREAD of ALL: (seconds, answer)."""
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=300)
+    m.login(SYNC, PASS)
+    typ, d = m.select("INBOX", readonly=True)
+    if typ != "OK":
+        raise RuntimeError(f"EXAMINE: {d}")
+    t0 = time.monotonic()
+    typ, data = m._simple_command(cmd, arg, "UTF-8", "ALL")
+    dt = time.monotonic() - t0
+    if typ != "OK":
+        raise RuntimeError(f"{cmd}: {data}")
+    ans = m.untagged_responses.get(cmd, [b""])[-1]
+    m.logout()
+    return dt, ans
+
+
 # --- the measurements -------------------------------------------------
 
 def mbsync(base, name, port, count, fsync=False):
@@ -965,6 +987,20 @@ def run(a, base, mail, have_dc, t_start):
 
         # 6. UID FETCH 1:* (ENVELOPE BODYSTRUCTURE), cold and warm.
         fetch_structs(a, wren, dc, res, n)
+        # 7. SORT and THREAD of the whole folder (each run a fresh
+        # session: wren keeps no sort state, Dovecot its index's).
+        for label, cmd, arg in SORTS:
+            got = {}
+            for r in range(a.runs):
+                for name, port in (("wren", wren.imap),
+                                   ("dovecot", dc.port if dc else None)):
+                    if port is None:
+                        continue
+                    dt, got[name] = imaplib_sort(port, cmd, arg)
+                    res.setdefault(f"{label}_{name}", []).append(dt)
+                    print(f"imap: {label} of {n} {name} run {r + 1}: "
+                          f"{dt:.3f} s", flush=True)
+            res[f"{label}_same"] = len(set(got.values())) == 1
 
         # 4. Disk writes per flag change.
         wren.restart()
@@ -1088,6 +1124,17 @@ def summary(a, res, have_dc, dev, elapsed):
                  f"wren/Dovecot = {med(fw) / med(fd):.2f}x")
     print(line)
     struct_summary(res, have_dc)
+    for label, _, _ in SORTS:
+        sw = res[f"{label}_wren"]
+        line = (f"imap: {label} of {n}, imaplib: wren median "
+                f"{med(sw):.3f} s {rng_s(sw, '{:.3f}')}")
+        if have_dc:
+            sd = res[f"{label}_dovecot"]
+            line += (f"; Dovecot {med(sd):.3f} s {rng_s(sd, '{:.3f}')}; "
+                     f"wren/Dovecot time = {med(sw) / med(sd):.2f}x; "
+                     "answers " + ("equal" if res[label + "_same"]
+                                   else "DIFFER"))
+        print(line)
     w = res["wear_wren"]
 
     def over(x, idle):

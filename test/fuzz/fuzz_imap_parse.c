@@ -358,6 +358,9 @@ check_seqset(const char *p, size_t len)
 	if (imap_seqset_valid(p, len) != 0) {
 		abort();	/* imap_cmd_parse checked it */
 	}
+	if (len == 1 && p[0] == '$') {
+		return;		/* RFC 5182: the session replaces it */
+	}
 	imap_seqset_begin(&it, p, len, STAR);
 	while ((rc = imap_seqset_next(&it, &lo, &hi)) == 1) {
 		if (lo == 0 || lo > hi || ++count > len) {

@@ -713,7 +713,9 @@ test_seqset(void **state)
 		{ "4294967296", 1, NULL },
 		{ "99999999999", 1, NULL },
 		{ "1 ", 1, NULL },
-		{ "$", 1, NULL },
+		{ "$,1", 1, NULL },
+		{ "$:3", 1, NULL },
+		{ "$$", 1, NULL },
 		{ "**", 1, NULL },
 		{ "-1", 1, NULL },
 	};
@@ -742,6 +744,16 @@ test_seqset(void **state)
 			fail_msg("'%s': got '%s' rc %d", s, got, rc);
 		}
 		free(p);
+	}
+	/* RFC 5182: "$" alone is valid (the session puts the saved UID
+	 * set in its place before a command runs), and no walk takes it. */
+	{
+		struct imap_seqset_iter it;
+		uint32_t lo, hi;
+
+		assert_int_equal(imap_seqset_valid("$", 1), 0);
+		imap_seqset_begin(&it, "$", 1, 5);
+		assert_int_equal(imap_seqset_next(&it, &lo, &hi), -1);
 	}
 }
 
