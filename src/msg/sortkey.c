@@ -335,7 +335,10 @@ copy_text(const char *s, size_t b, size_t e, int keep_ws, char *out,
 			sp = 1;
 			continue;
 		}
-		if (sp && keep_ws && n > 0 && n < cap - 1) {
+		if (sp && keep_ws && n > 0) {
+			if (n + 2 > cap) {
+				break;	/* a cut text ends before a space */
+			}
 			out[n++] = ' ';
 		}
 		sp = 0;
