@@ -108,9 +108,11 @@ endif
 # glibc: the shim supplies the three _FORTIFY_SOURCE helpers they use).
 CC = $(MUSLCC)
 STRIP = $(TRIPLET)-strip
-# Link-time optimisation: about 4 KB less on armhf (the size budget).
-OPT = -Os -flto=auto
-LDSTATIC = -static
+# Debian's compilers make position-independent code by default, which
+# a static binary at a fixed address does not use: -fno-pie is about
+# 20 KB less on armhf, link-time optimisation 4 KB more (size budget).
+OPT = -Os -flto=auto -fno-pie
+LDSTATIC = -static -no-pie
 CROSS_INC := $(SYSROOT)/inc
 EXTRA_INC := -isystem $(CROSS_INC)
 LDLIBS := /usr/lib/$(TRIPLET)/libbearssl.a $(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a
