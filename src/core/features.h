@@ -18,8 +18,8 @@
 #if WREN_IMAP_HCACHE && !WREN_IMAP
 #error "IMAP_HCACHE needs IMAP"
 #endif
-#if WREN_IMAP_REV2 && !WREN_IMAP
-#error "IMAP_REV2 needs IMAP"
+#if WREN_IMAP_REV2 && !WREN_IMAP_SORT
+#error "IMAP_REV2 needs IMAP_SORT (rev2 answers SEARCH with ESEARCH)"
 #endif
 #if WREN_COMPRESS && !WREN_IMAP
 #error "COMPRESS needs IMAP"

@@ -64,6 +64,18 @@ imap_esearch_start(struct imap_session *s)
 	imap_search_run(s, es_hit, es_done, NULL);
 }
 
+void
+imap_esearch_all(struct imap_session *s)
+{
+	s->ws->job.ret = IMAP_RET_ALL;
+	if (imap_search_prepare(s, 0) == -1) {
+		return;
+	}
+	(void)imap_outf(s, "* ESEARCH (TAG \"%s\")%s", s->ws->tag,
+	    s->ws->cmd.uid ? " UID" : "");
+	imap_search_run(s, es_hit, es_done, NULL);
+}
+
 int
 imap_return_parse(struct imap_session *s, size_t i, unsigned *ret, int save)
 {

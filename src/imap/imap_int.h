@@ -368,6 +368,9 @@ void	imap_thread_start(struct imap_session *);
 #define IMAP_RET_COUNT	0x08u
 #define IMAP_RET_SAVE	0x10u
 void	imap_esearch_start(struct imap_session *);
+/* SEARCH without RETURN once IMAP4rev2 is enabled: RETURN (ALL),
+ * answered with ESEARCH (RFC 9051 6.4.4). */
+void	imap_esearch_all(struct imap_session *);
 /* RETURN (options) at args[i] into *ret: 0, or -1 with BAD sent. An
  * empty list means ALL; SAVE only where save is 1 (SEARCH). */
 int	imap_return_parse(struct imap_session *, size_t i, unsigned *ret,

@@ -230,6 +230,12 @@ imap_search_start(struct imap_session *s)
 		return;
 	}
 #endif
+#if WREN_IMAP_REV2
+	if (s->rev2) {
+		imap_esearch_all(s);	/* RFC 9051 6.4.4: ESEARCH */
+		return;
+	}
+#endif
 	s->ws->job.ret = 0;
 	if (imap_search_prepare(s, 0) == 0) {
 		(void)imap_out(s, "* SEARCH", 8);

@@ -446,3 +446,26 @@ def test_quoted_printable_line_ends(srv):
         assert out[0][0].endswith(f"BINARY[1] ~{{{len(want)}}}")
         assert out[0][1] == want
         assert f"BINARY.SIZE[1] {len(want)}" in out[1][0]
+
+
+def test_rev2_search_is_esearch(srv):
+    """RFC 9051 6.4.4: once IMAP4rev2 is enabled, SEARCH without RETURN
+    is RETURN (ALL) and answers ESEARCH; a rev1 session still gets
+    * SEARCH."""
+    M = selected(srv)
+    out = one(M, "SEARCH ALL")
+    assert out[0][0].startswith("* SEARCH"), out
+    M.logout()
+    M = rev2(srv)
+    one(M, "SELECT INBOX")
+    tag = M._new_tag().decode()
+    M.send(f"{tag} SEARCH ALL\r\n".encode())
+    first = M._get_line().decode()
+    done = M._get_line().decode()
+    assert re.fullmatch(r'\* ESEARCH \(TAG "%s"\) ALL 1(:\d+)?' % tag,
+                        first), first
+    assert done.startswith(tag + " OK"), done
+    tag = M._new_tag().decode()
+    M.send(f"{tag} UID SEARCH SUBJECT no-such-subject-here\r\n".encode())
+    assert M._get_line().decode() == f'* ESEARCH (TAG "{tag}") UID'
+    assert M._get_line().decode().startswith(tag + " OK")
