@@ -8,6 +8,8 @@
 #   make defconfig | menuconfig | <board>_defconfig
 #   make install DESTDIR=...  binary, links, example config
 #   make deb [ARCH=...]       Debian package, build/<arch>/wren_*.deb
+#   make install DESTDIR=...  binary, links, example config, man pages
+#   make version              the version `wren --version` prints
 #   make SAN=1 ...            ASan + UBSan build (build/host-san)
 #   make fuzz                 every libFuzzer harness, bounded, under ASan
 #
@@ -15,7 +17,15 @@
 
 ARCH ?= host
 SAN ?= 0
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The release, written here only: `wren --version` prints it, NEWS's
+# first entry names it. A build from git that is not the release's tag
+# (v$(RELEASE)) adds the commit, e.g. 0.2.0+g1a2b3c4, so two builds
+# can be told apart; a tarball without git is the release alone.
+RELEASE := 0.2.0
+VERSION ?= $(RELEASE)$(shell [ -d .git ] || [ -f .git ] || exit 0; \
+	git describe --exact-match --tags --match 'v$(RELEASE)' HEAD \
+	>/dev/null 2>&1 && exit 0; \
+	h=$$(git rev-parse --short HEAD 2>/dev/null) && echo "+g$$h")
 
 ifeq ($(SAN),1)
 B ?= build/$(ARCH)-san
@@ -125,7 +135,7 @@ endif
 
 CFLAGS_ALL := -std=c99 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) $(WARN) -ffunction-sections \
 	-fdata-sections -I$(B) -Isrc $(EXTRA_INC) \
-	-DWREN_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+	$(EXTRA_CFLAGS)
 LDFLAGS_ALL := $(LDSTATIC) -Wl,--gc-sections -Wl,-Map=$(B)/wren.map \
 	$(OPT) $(LDFLAGS)
 
@@ -159,6 +169,7 @@ UNIT_TESTS := $(patsubst test/unit/%.c,$(B)/unit/%,$(wildcard test/unit/test_*.c
 
 .PHONY: all deps clean test unit integration run size size-check install bench \
 	deb deb-all \
+	version \
 	defconfig menuconfig savedefconfig lint fuzz faults FORCE
 
 all: $(B)/wren
@@ -193,6 +204,19 @@ $(B)/config.h: $(B)/.config.full Kconfig
 		Kconfig $(B)/.config.full > $@.tmp
 	@mv $@.tmp $@
 	@echo "  GEN     $@"
+
+# version.h is rewritten only when the version changes, so a new commit
+# rebuilds main.o (and nothing else) and an unchanged tree rebuilds
+# nothing.
+$(B)/version.h: FORCE
+	@mkdir -p $(B)
+	@echo '#define WREN_VERSION "$(VERSION)"' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; \
+		echo "  GEN     $@ ($(VERSION))"; fi
+$(B)/obj/cli/main.o: $(B)/version.h
+
+version:
+	@echo $(VERSION)
 
 CROSS_PREREQ := $(if $(TRIPLET),$(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a $(CROSS_INC)/cdb.h)
 

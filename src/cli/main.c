@@ -9,10 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/fmt.h"
-
-#ifndef WREN_VERSION
-#define WREN_VERSION	"0.0.0-dev"
-#endif
+#include "version.h"	/* WREN_VERSION, made by make from its RELEASE */
 
 struct command {
 	const char	*name;
