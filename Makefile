@@ -376,7 +376,7 @@ savedefconfig:
 
 # --- checks -------------------------------------------------------------------
 # No printf family (fmt.h says why), no #ifdef on feature flags (they
-# are always defined, 0 or 1).
+# are always defined, 0 or 1), man pages mandoc -Tlint clean.
 lint:
 	@bad=$$(grep -nE '\b(v?s?n?printf|v?fprintf|v?dprintf|syslog|vsyslog|strtod|atof|inet_ntop)\(' \
 		$$(find src -name '*.c' -o -name '*.h') | grep -v '^src/core/fmt\.[ch]:' \
@@ -396,6 +396,13 @@ lint:
 	if [ -n "$$bad" ]; then echo "lint: fmt() result unchecked" \
 		"(check it against the size, or write (void)fmt( where a" \
 		"cut text is fine):"; echo "$$bad"; exit 1; fi
+	@command -v mandoc >/dev/null || board/deps.sh host
+	@# Cross references to pages of other packages (mail(1)) depend on
+	@# what this machine has indexed: the one message left out.
+	@bad=$$(mandoc -Tlint -W style man/*.[1-9] 2>&1 | grep -v \
+		-e 'referenced manual not found' -e 'mandoc\.db'); \
+	if [ -n "$$bad" ]; then echo "lint: mandoc -Tlint:"; \
+		echo "$$bad"; exit 1; fi
 	@echo "lint: ok"
 
 FUZZ_RUNS ?= 20000
@@ -464,7 +471,13 @@ faults: $(B)/wren $(B)/wren-faults
 PREFIX ?= /usr
 SBINDIR ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+MAN5 := $(wildcard man/*.5)
+MAN8 := $(wildcard man/*.8)
 install: $(B)/wren.stripped
+	install -d -m 0755 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/wren
 	install -m 0755 $(B)/wren.stripped $(DESTDIR)$(SBINDIR)/wren
 	ln -sf wren $(DESTDIR)$(SBINDIR)/sendmail

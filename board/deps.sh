@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages a build or test needs, when missing.
 #
-#   board/deps.sh host|test|fuzz|armhf|aarch64|mipsel ...
+#   board/deps.sh host|demo|test|fuzz|armhf|aarch64|mipsel ...
 #
 # Quick when everything is there (one dpkg-query). As root it installs
 # with apt-get; otherwise it prints the exact command and fails.
@@ -33,6 +33,12 @@ for what in "$@"; do
 	host)
 		need="$need build-essential libbearssl-dev libcdb-dev"
 		need="$need kconfig-frontends-nox"
+		# make lint: the man pages
+		need="$need mandoc"
+		;;
+	demo)
+		# make run: the demo certificate, and the clients it shows
+		need="$need openssl swaks curl"
 		;;
 	test)
 		need="$need libcmocka-dev python3-pytest shellcheck"

@@ -175,3 +175,12 @@ def test_mandoc_lint_clean():
            if "referenced manual not found" not in l
            and "mandoc.db" not in l]
     assert bad == []
+
+
+def test_make_install_installs_the_pages(tmp_path):
+    from test_install import make_install
+    make_install(tmp_path)
+    for page in PAGES:
+        got = tmp_path / "usr/share/man" / f"man{page.suffix[1:]}" / page.name
+        assert got.read_bytes() == page.read_bytes()
+        assert got.stat().st_mode & 0o777 == 0o644
