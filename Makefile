@@ -3,7 +3,7 @@
 #   make                      build/host/wren (static, glibc)
 #   make ARCH=armhf|aarch64|mipsel   static musl cross build, build/<arch>/wren
 #   make test [ARCH=...]      unit + integration tests (QEMU for cross)
-#   make run                  the demo server on conf/demo.conf
+#   make run [PORT_BASE=N] [RUN_DIR=var]  the demo server (conf/demo.conf)
 #   make size                 stripped sizes and the biggest contributors
 #   make defconfig | menuconfig | <board>_defconfig
 #   make install DESTDIR=...  binary, links, example config
@@ -210,8 +210,8 @@ $(B)/config.h: $(B)/.config.full Kconfig
 # nothing.
 $(B)/version.h: FORCE
 	@mkdir -p $(B)
-	@echo '#define WREN_VERSION "$(VERSION)"' > $@.tmp
-	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; \
+	@t=$@.tmp.$$$$; echo '#define WREN_VERSION "$(VERSION)"' > $$t; \
+	if cmp -s $$t $@; then rm -f $$t; else mv $$t $@; \
 		echo "  GEN     $@ ($(VERSION))"; fi
 $(B)/obj/cli/main.o: $(B)/version.h
 
@@ -314,36 +314,15 @@ bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor \
 		$(BENCH_DIR)/load
 
 # --- demo ---------------------------------------------------------------------
+# board/demo.sh makes RUN_DIR's files (each written whole, then renamed)
+# and a configuration from conf/demo.conf; PORT_BASE=N moves every port
+# to N plus the standard one, to run beside another demo.
+RUN_DIR ?= var
+PORT_BASE ?=
 run:
-	@board/deps.sh host
-	@$(MAKE) --no-print-directory ARCH=host all
-	@mkdir -p var
-	@[ -f var/users ] || (umask 077; \
-		printf 'demo@example.test:{SHA512-CRYPT}%s\n' \
-		"$$(openssl passwd -6 demo)" > var/users)
-	@chmod 600 var/users
-	@[ -f var/aliases ] || printf 'postmaster: demo@example.test\n' > var/aliases
-	@[ -f var/virtual ] || printf '@example.test demo@example.test\n' > var/virtual
-	@[ -f var/demo-cert.pem ] || openssl req -x509 -newkey ec -pkeyopt \
-		ec_paramgen_curve:P-256 -nodes -keyout var/demo-key.pem \
-		-out var/demo-cert.pem -days 365 -subj /CN=localhost \
-		-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
-	@for t in users aliases virtual; do \
-		build/host/wren map -t $$t var/$$t >/dev/null || exit 1; done
-	@echo "wren demo: config conf/demo.conf, data under ./var/, Ctrl-C stops."
-	@echo "account demo@example.test (password: demo); every other"
-	@echo "@example.test address is a catch-all alias for it. Send a message:"
-	@echo "  swaks --server 127.0.0.1:2525 --to demo@example.test --from you@example.net"
-	@echo "It lands in var/mail/example.test/demo/Maildir/new/. Over TLS:"
-	@echo "  swaks --server 127.0.0.1:2525 --tls --to demo@example.test"
-	@echo "Submission (587-style, STARTTLS + AUTH) as the demo account:"
-	@echo "  swaks --server 127.0.0.1:5870 --tls --auth PLAIN --auth-user demo@example.test --auth-password demo --from demo@example.test --to demo@example.test"
-	@echo "Read it over IMAP (993-style, implicit TLS) or POP3:"
-	@echo "  curl --cacert var/demo-cert.pem --user demo@example.test:demo 'imaps://localhost:9930/INBOX;UID=1'"
-	@echo "  curl --cacert var/demo-cert.pem --user demo@example.test:demo pop3s://localhost:9950/1"
-	@echo "The certificate is self-signed (var/demo-cert.pem): trust it with"
-	@echo "  openssl s_client -starttls smtp -connect 127.0.0.1:2525 -CAfile var/demo-cert.pem"
-	build/host/wren serve -c conf/demo.conf
+	@board/deps.sh host demo
+	@$(MAKE) --no-print-directory ARCH=host SAN=0 all
+	@board/demo.sh build/host/wren $(RUN_DIR) $(PORT_BASE)
 
 # --- size ---------------------------------------------------------------------
 size: $(B)/wren.stripped
