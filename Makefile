@@ -169,7 +169,7 @@ UNIT_TESTS := $(patsubst test/unit/%.c,$(B)/unit/%,$(wildcard test/unit/test_*.c
 
 .PHONY: all deps clean test unit integration run size size-check install bench \
 	deb deb-all \
-	version \
+	version cross-deps \
 	defconfig menuconfig savedefconfig lint fuzz faults FORCE
 
 all: $(B)/wren
@@ -179,7 +179,13 @@ DEPS_ARCH := $(if $(filter host custom,$(ARCH)),,$(ARCH))
 deps:
 	@board/deps.sh host $(DEPS_ARCH)
 
-$(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a:
+# A cross build checks its packages first (one dpkg-query when all are
+# there): `make ARCH=mipsel` alone installs them as root, or prints the
+# exact commands and stops.
+cross-deps:
+	@board/deps.sh host $(DEPS_ARCH)
+
+$(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a: | cross-deps
 	board/sysroot.sh $(ARCH) $(SYSROOT)
 
 $(CROSS_INC)/cdb.h:
@@ -189,7 +195,7 @@ $(CROSS_INC)/cdb.h:
 # --- build --------------------------------------------------------------------
 # config.h: every bool of Kconfig as WREN_<NAME> 0/1 (so `#if WREN_IMAP`
 # works whether or not the option is set), every int as CONFIG_<NAME>.
-$(B)/config.h: $(B)/.config.full Kconfig
+$(B)/config.h: $(B)/.config.full Kconfig | $(if $(TRIPLET),cross-deps)
 	@awk 'FNR==NR { if ($$1 == "config") sym = $$2; \
 		else if (sym != "" && ($$1 == "bool" || $$1 == "int")) { \
 			type[sym] = $$1; order[++n] = sym; sym = "" } next } \
@@ -218,7 +224,8 @@ $(B)/obj/cli/main.o: $(B)/version.h
 version:
 	@echo $(VERSION)
 
-CROSS_PREREQ := $(if $(TRIPLET),$(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a $(CROSS_INC)/cdb.h)
+CROSS_PREREQ := $(if $(TRIPLET),cross-deps $(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a \
+	$(CROSS_INC)/cdb.h)
 
 $(B)/obj/%.o: src/%.c $(B)/config.h | $(CROSS_PREREQ)
 	@mkdir -p $(dir $@)
