@@ -362,7 +362,8 @@ savedefconfig:
 
 # --- checks -------------------------------------------------------------------
 # No printf family (fmt.h says why), no #ifdef on feature flags (they
-# are always defined, 0 or 1), man pages mandoc -Tlint clean.
+# are always defined, 0 or 1), an SPDX line in every file of src/ (LICENSE),
+# man pages mandoc -Tlint clean.
 lint:
 	@bad=$$(grep -nE '\b(v?s?n?printf|v?fprintf|v?dprintf|syslog|vsyslog|strtod|atof|inet_ntop)\(' \
 		$$(find src -name '*.c' -o -name '*.h') | grep -v '^src/core/fmt\.[ch]:' \
@@ -382,6 +383,8 @@ lint:
 	if [ -n "$$bad" ]; then echo "lint: fmt() result unchecked" \
 		"(check it against the size, or write (void)fmt( where a" \
 		"cut text is fine):"; echo "$$bad"; exit 1; fi
+	@board/spdx.sh src >/dev/null || { echo "lint: no SPDX line" \
+		"(board/spdx.sh --fix adds it):"; board/spdx.sh src; exit 1; }
 	@command -v mandoc >/dev/null || board/deps.sh host
 	@# Cross references to pages of other packages (mail(1)) depend on
 	@# what this machine has indexed: the one message left out.
