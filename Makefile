@@ -383,7 +383,7 @@ lint:
 	if [ -n "$$bad" ]; then echo "lint: fmt() result unchecked" \
 		"(check it against the size, or write (void)fmt( where a" \
 		"cut text is fine):"; echo "$$bad"; exit 1; fi
-	@board/spdx.sh src >/dev/null || { echo "lint: no SPDX line" \
+	@board/spdx.sh src >/dev/null 2>&1 || { echo "lint: no SPDX line" \
 		"(board/spdx.sh --fix adds it):"; board/spdx.sh src; exit 1; }
 	@command -v mandoc >/dev/null || board/deps.sh host
 	@# Cross references to pages of other packages (mail(1)) depend on

@@ -184,3 +184,18 @@ def test_make_install_installs_the_pages(tmp_path):
         got = tmp_path / "usr/share/man" / f"man{page.suffix[1:]}" / page.name
         assert got.read_bytes() == page.read_bytes()
         assert got.stat().st_mode & 0o777 == 0o644
+
+
+def test_restart_keys_are_named_in_the_pages():
+    """The keys a reload cannot change (serve.c's restart_keys), as
+    wren.conf(5) and wren(8) list them."""
+    src = (ROOT / "src/cli/serve.c").read_text()
+    block = re.search(r"restart_keys\[\] = \{(.*?)\};", src, re.S).group(1)
+    keys = [k.lower() for k in re.findall(r"CFG_(\w+)", block)
+            if not k.endswith("_LISTEN")]
+    for name in ("wren.conf.5", "wren.8"):
+        text = (MAN / name).read_text()
+        para = text[text.index("Listener addresses,"):]
+        para = para[:para.index("after a restart")]
+        named = re.findall(r"^\.Ic (\w+)", para, re.M)
+        assert sorted(named) == sorted(keys), name
