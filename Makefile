@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # wren - a complete mail server for a home domain in one static binary.
 #
 #   make                      build/host/wren (static, glibc)

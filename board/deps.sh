@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Installs the Debian packages a build or test needs, when missing.
 #
 #   board/deps.sh host|demo|test|fuzz|armhf|aarch64|mipsel ...

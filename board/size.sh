@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Size report for `make size`, and the budget check for CI.
 #
 #   board/size.sh BUILD_DIR [BINARY...]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Unpacks the static libraries that cannot be co-installed for several
 # architectures (libcdb-dev has no Multi-Arch) into a private sysroot:
 #

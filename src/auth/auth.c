@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * auth.c - login checks on the users table (see auth.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * auth.h - checking a login and password against the users table, for
  * SMTP AUTH, IMAP and POP3 alike. An unknown login and a wrong password

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * crypt.c - SHA-crypt (https://www.akkadia.org/drepper/SHA-crypt.txt),
  * the $5$ and $6$ schemes, on BearSSL's SHA-256 and SHA-512.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * crypt.h - password hashes of the users table: SHA-crypt ($5$, $6$,
  * Ulrich Drepper's "Unix crypt using SHA-256 and SHA-512", as glibc,

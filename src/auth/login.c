@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * login.c - a login for any protocol (see login.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * login.h - one login, the same way for SMTP AUTH, IMAP and POP3: who
  * may log in in the clear (tls_auth_only), SASL PLAIN's message, the

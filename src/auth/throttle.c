@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * throttle.c - failed logins per address (see throttle.h).
  *

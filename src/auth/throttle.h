@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * throttle.h - failed logins per client address: after auth_fail_limit
  * failures within an hour, that address is refused until the hour is

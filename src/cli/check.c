@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check.c - `wren check`: validate the configuration and print every
  * key with its effective value, defaults included (like postconf).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_dns.c - `wren check --dns`: asks the DNS, through the resolver
  * outbound delivery uses (dns/dns.h), what other mail servers will

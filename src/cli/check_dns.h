@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * check_dns.h - `wren check --dns`: what the world sees of this server
  * in the DNS, asked through the resolver outbound delivery uses.

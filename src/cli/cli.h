@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cli.h - the subcommands of the multi-call binary and what they share.
  */

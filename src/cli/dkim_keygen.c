@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dkim_keygen.c - `wren dkim-keygen`: makes a DKIM signing key (RSA
  * 2048 with BearSSL, RFC 6376 section 3.3.3 asks for 1024 to 2048

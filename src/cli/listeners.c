@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * listeners.c - which protocol serves each *_listen key.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * main.c - multi-call dispatch, like dropbear's dbmulti.c: the command
  * is argv[1] of `wren`, or argv[0] itself for the classic names

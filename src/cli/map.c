@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * map.c - `wren map [-c FILE] [-t TYPE] SOURCE` (like postmap) and
  * `newaliases` (argv[0]): compile a table source into SOURCE.cdb.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * passwd.c - `wren passwd` (like `doveadm pw -s SHA512-CRYPT`): reads
  * a password -- from the terminal without echo, asked twice, or one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * queue.c - `wren queue` (like mailq, postcat -q, postqueue -f/-i and
  * postsuper -d): inspects and drives the outbound queue under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resolve.c - `wren resolve ADDRESS...` (like `sendmail -bv` and
  * `postmap -q`): where mail to each address goes, from the compiled

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sendmail.c - `wren sendmail` (and argv[0] `sendmail`): local
  * submission as sendmail(1) and Postfix's sendmail do it. The message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * musl_shim.c - linked only into musl cross builds, which use Debian's
  * glibc-built static BearSSL and tinycdb:

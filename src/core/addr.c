@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * addr.c - IPv4 and IPv6 addresses to text (RFC 5952 for IPv6).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * addr.h - IP addresses and host names as text. Addresses are written
  * without libc's inet_ntop (musl's formats with snprintf, see fmt.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * buf.c - byte buffers over pool blocks (see buf.h).
  */

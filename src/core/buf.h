@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * buf.h - a byte buffer over caller-owned storage (a pool block).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cfg.c - the flat `key = value` configuration file (SPEC section 3).
  *

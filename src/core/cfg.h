@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cfg.h - the configuration file: one table of keys, a sans-I/O parser,
  * typed accessors and the effective-value printer behind `wren check`.

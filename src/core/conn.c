@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * conn.c - the connection table: slots, buffered output, input
  * back-pressure, idle timers and session deadlines, filters and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * conn.h - the connection table and the protocol interface: slots,
  * buffered I/O, flushing before the loop sleeps, idle timers, filters.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * connect.c - outbound connections: socket, optional bind, a
  * non-blocking connect(2) watched by the loop, the connect timeout,

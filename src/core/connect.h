@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * connect.h - outbound connections: a non-blocking connect(2) into a
  * connection table of their own, so that inbound clients, however many,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * der.c - one DER element at a time (X.690 8.1.2 identifier, 8.1.3
  * length, definite form only as DER requires, 10.1): see der.h.

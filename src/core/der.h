@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * der.h - reading DER (ITU-T X.690 8.1, 10.1), sans-I/O: one element at
  * a time, tag and contents, for the few ASN.1 structures wren reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * err.c - filling a struct err (see err.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * err.h - the reason a set-up step failed, filled by the callee and
  * printed by the caller (like anet's err buffer). Messages follow

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ev.c - epoll event loop (see ev.h). Level-triggered: a handler that
  * leaves data unread is called again next turn, which keeps one busy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ev.h - the event loop: epoll, one thread, fd handlers and timers.
  *

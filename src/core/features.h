@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * features.h - combinations of Kconfig features that cannot work.
  * Kconfig's `depends on` prevents them; this catches a hand-edited

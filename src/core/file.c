@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * file.c - whole-file reading for start-up, and atomic replacement
  * of a small file (see file.h).

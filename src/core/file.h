@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * file.h - small whole-file helpers for start-up and reload paths
  * (configuration, /etc/passwd) and the commands that write

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fmt.c - printf-style formatting without floating point (see fmt.h).
  */

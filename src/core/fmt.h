@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fmt.h - a small printf-style formatter, used instead of libc's.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * limits.h - every protocol and implementation bound, named once, with
  * its reason. Parsers include this file and nothing else of ours.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * listen.c - listening sockets, accepting, the per-IP connection count
  * and the refusal of connections over a limit or during shutdown.

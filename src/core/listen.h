@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * listen.h - listeners: listening sockets, accept, the per-IP limit and
  * refusals, for the inbound connection table.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log.h - one line per event, to syslog (facility mail) or stderr.
  *

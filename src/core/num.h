@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * num.h - decimal numbers in protocol and file text: digits only, no
  * sign, no white space, no overflow. Header-only so that sans-I/O

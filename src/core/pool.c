@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pool.c - fixed-size block pools (see pool.h for the picture).
  */

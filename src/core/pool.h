@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pool.h - fixed-size block pools, sized once at start-up.
  *

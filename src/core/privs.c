@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * privs.c - user lookup from /etc/passwd and /etc/group, privilege drop.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * privs.h - who the server runs as: resolving `user` without NSS and
  * dropping root after the listeners are bound.

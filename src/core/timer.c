@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * timer.c - binary min-heap of timers (see timer.h for the picture).
  */

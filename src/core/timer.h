@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * timer.h - a bounded binary min-heap of timers, sans-I/O.
  *

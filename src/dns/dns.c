@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dns.c - the stub resolver's queries on the event loop (see dns.h):
  * RFC 1035 4.2 (UDP, and TCP with a length prefix), RFC 7766 (TCP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dns.h - the stub resolver on the event loop: UDP queries from a
  * fresh socket each (random ID, kernel-random source port, RFC 5452),

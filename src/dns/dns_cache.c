@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dns_cache.c - the resolver's answers, positive and negative (RFC
  * 2308 5), kept until their TTL runs out, in a pool sized at start.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dns_conf.c - where the resolver's servers come from: the dns_servers
  * key ("ip[:port]", "[ipv6]:port" or a bare IPv6 address, separated by

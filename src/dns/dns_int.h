@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dns_int.h - what the resolver's files share among themselves (not
  * for callers): randomness, the query side's set-up, the cache.

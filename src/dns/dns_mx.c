@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dns_mx.c - the lookups mail delivery needs, on top of dns_query:
  * a domain's delivery hosts (RFC 5321 5.1: MX records by preference,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dns_pkt.c - DNS queries and responses without I/O (see dns_pkt.h):
  * RFC 1035 4.1 (message format), 4.1.4 (compression), 3.3 and 3.4.1

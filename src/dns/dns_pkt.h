@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dns_pkt.h - DNS messages without I/O (RFC 1035 4.1): build a query,
  * parse a response to it.

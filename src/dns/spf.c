@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf.c - SPF record syntax (RFC 7208 sections 4.5, 4.6.1, 5, 6, 7.1
  * and the ABNF of section 12): the version, then terms separated by

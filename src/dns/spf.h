@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf.h - SPF records without I/O (RFC 7208 sections 4.5, 4.6, 5, 6
  * and 12): recognise a record, then read its terms one at a time.

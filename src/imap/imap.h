@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap.h - the IMAP4rev1 server (RFC 3501) on ports 143 (STARTTLS)
  * and 993 (implicit TLS), serving each user's Maildir.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_append.c - APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502)
  * and APPENDUID (RFC 4315 3).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_copy.c - COPY (RFC 3501 6.4.7) and MOVE (RFC 6851), with
  * COPYUID (RFC 4315 3).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_fetch.c - FETCH and STORE (RFC 3501 6.4.5, 6.4.6, 6.4.8, 7.4.2)
  * as jobs that answer one message at a time, so that FETCH 1:* of a

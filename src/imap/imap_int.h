@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_int.h - what the IMAP files share: the session, its workspace,
  * the output path (imap_out.c) and each command file's entry points.

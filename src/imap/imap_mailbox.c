@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_mailbox.c - the commands on mailboxes as a whole (RFC 3501
  * 6.3): CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (with

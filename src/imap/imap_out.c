@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_out.c - what every IMAP command file writes through: the
  * output path (the connection's buffer, then the workspace's spill),

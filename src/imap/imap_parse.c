@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_parse.c - IMAP4rev1 framing, command tokens, sequence sets and
  * string output without I/O (see imap_parse.h). RFC 3501 sections 2.2

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_parse.h - IMAP4rev1 commands without I/O (RFC 3501 sections 2.2
  * and 9 for the grammar; RFC 7888 for LITERAL+; UIDPLUS UID EXPUNGE,

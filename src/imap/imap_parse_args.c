@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_parse_args.c - sequence sets, and the arguments of FETCH, STORE
  * and SEARCH from the argument tree of a parsed command (see

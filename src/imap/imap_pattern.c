@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_pattern.c - LIST and LSUB mailbox patterns (RFC 3501 6.3.8):
  * '*' and '%' wildcards in linear time per name octet, INBOX

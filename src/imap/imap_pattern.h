@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_pattern.h - LIST and LSUB mailbox patterns (RFC 3501 6.3.8),
  * sans-I/O.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_search.c - SEARCH and UID SEARCH (RFC 3501 6.4.4, 7.2.5) as a
  * job: "* SEARCH" goes out first and each matching number follows as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_session.c - the IMAP4rev1 server state machine (RFC 3501 3,
  * 6.1-6.4) with IDLE (RFC 2177), LITERAL+ (7888), SASL-IR (4959),

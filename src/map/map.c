@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * map.c - tables at run time: open, validate, swap, look up (see map.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * map.h - the lookup tables at run time, and their compiler.
  *

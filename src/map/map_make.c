@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * map_make.c - compiling a table source into its .cdb (`wren map`).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * map_text.c - parsers for the table sources (see map_text.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * map_text.h - the text formats of the lookup tables (SPEC section 4),
  * parsed without I/O: the caller hands over a whole source image and

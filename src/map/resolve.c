@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resolve.c - recipient resolution (see resolve.h for the rules).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resolve.h - recipient resolution (SPEC section 4): which mailboxes
  * and which remote addresses one recipient address stands for.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * base64.h - RFC 4648 section 4 base64, as SASL (RFC 4954) and MIME
  * use it. Sans-I/O.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * date.c - RFC 5322 dates (see date.h). UTC, so the result does not
  * depend on the zone files a router may lack.

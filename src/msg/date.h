@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * date.h - RFC 5322 3.3 date-time, as Received: headers carry it.
  */

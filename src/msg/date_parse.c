@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * date_parse.c - the Date: field (RFC 5322 3.3, obsolete forms 4.3) as
  * IMAP SEARCH SENT* reads it (RFC 3501 6.4.4); declared in decode.h

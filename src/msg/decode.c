@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * decode.c - message text for IMAP SEARCH (RFC 3501 6.4.4), see
  * decode.h: quoted-printable and base64 bodies (RFC 2045 6.7, 6.8),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * decode.h - message text as IMAP SEARCH (RFC 3501 6.4.4) compares it,
  * sans-I/O: body Content-Transfer-Encodings (RFC 2045 6.7, 6.8), a few

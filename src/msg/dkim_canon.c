@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dkim_canon.c - DKIM relaxed canonicalisation, streaming (RFC 6376
  * 3.4.2 header fields, 3.4.4 body), and the DKIM-Signature field's

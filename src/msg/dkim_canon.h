@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dkim_canon.h - DKIM "relaxed" canonicalisation (RFC 6376 3.4.2 for
  * header fields, 3.4.4 for the body) fed in any chunking, and the

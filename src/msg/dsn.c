@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dsn.c - DSN parameters and status codes (see dsn.h): NOTIFY lists
  * (RFC 3461 4.1), xtext (RFC 3461 4) and enhanced status codes (RFC

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dsn.h - Delivery Status Notification vocabulary shared by inbound
  * SMTP (which receives the parameters) and the queue (which stores

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mailbox.c - parsing mail addresses (RFC 5321 4.1.2 Mailbox, with the
  * leniency real tables need: UTF-8 (RFC 6531), dots anywhere).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mailbox.h - mail addresses as users write them in tables and SMTP
  * paths: `local@domain`, `"quoted local"@domain`, or a bare `local`.

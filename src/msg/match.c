@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * match.c - streaming case-insensitive substring search for IMAP
  * SEARCH (RFC 3501 6.4.4), see match.h. Unicode simple case folding

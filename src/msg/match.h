@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * match.h - the case-insensitive substring test of IMAP SEARCH (RFC
  * 3501 6.4.4: "a substring ... case-insensitive"), streaming, sans-I/O.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mime.c - streaming MIME structure parser: RFC 5322 2.2 header
  * fields (unfolding 2.2.3), RFC 2045 5 Content-Type (5.2 defaults),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mime.h - sans-I/O MIME structure parser and the IMAP BODY,
  * BODYSTRUCTURE and ENVELOPE writers (RFC 2045, 2046, 2231, 5322;

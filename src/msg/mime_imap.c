@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mime_imap.c - IMAP text of a parsed MIME tree: RFC 3501 7.4.2 BODY,
  * BODYSTRUCTURE and ENVELOPE, with RFC 5322 3.4 address lists (3.4

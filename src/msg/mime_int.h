@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mime_int.h - private to mime.c and mime_imap.c: a bounded string
  * builder and the RFC 5322 / RFC 2045 lexer (3.2.2 CFWS, 3.2.3 atoms,

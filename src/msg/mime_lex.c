@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mime_lex.c - the lexer shared by mime.c and mime_imap.c (see
  * mime_int.h): RFC 5322 3.2.2 CFWS with nested comments, 3.2.3 atoms

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pop3.h - the POP3 server (RFC 1939, CAPA RFC 2449, STLS RFC 2595,
  * AUTH PLAIN RFC 5034) on ports 110 (STLS) and 995 (implicit TLS),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pop3_parse.c - POP3 command lines (RFC 1939 3, RFC 2449 4), commands
  * (RFC 1939 4-7, RFC 2449 5, RFC 2595 4, RFC 5034 4) and the RETR/TOP

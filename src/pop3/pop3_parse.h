@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pop3_parse.h - POP3 without I/O: command lines (RFC 1939 3, RFC 2449
  * 4), commands and their arguments (RFC 1939 4-7, CAPA RFC 2449 5,

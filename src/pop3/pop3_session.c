@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pop3_session.c - the POP3 server state machine (RFC 1939 3-7) with
  * CAPA, RESP-CODES, PIPELINING (RFC 2449), STLS (RFC 2595 4), AUTH

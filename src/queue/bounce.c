@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bounce.c - delivery status notifications (see bounce.h): RFC 3464
  * (message/delivery-status), RFC 6522 (multipart/report), RFC 3461

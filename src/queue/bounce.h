@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bounce.h - delivery status notifications to the envelope sender
  * (RFC 3464, in a multipart/report of RFC 6522), as Postfix writes

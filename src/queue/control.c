@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * control.c - the queue's control socket (protocol in control.h): a
  * unix stream socket on the event loop, a few fixed client slots, one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * control.h - the queue's control socket: how `wren queue` asks the
  * running server to act (as postqueue asks Postfix's master).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * control_parse.c - the request line of the queue's control socket
  * (protocol in control.h), without I/O: a verb, maybe a queue id.

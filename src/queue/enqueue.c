@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * enqueue.c - messages the server queues by itself (bounces, forwarded
  * copies). Either way a crash leaves nothing or the whole message: the

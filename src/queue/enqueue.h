@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * enqueue.h - a message the server writes into its own queue: a bounce,
  * or a copy forwarded by an alias that points out of a local domain.

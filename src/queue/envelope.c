@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * envelope.c - the queue envelope parser and formatters (format in
  * envelope.h). No I/O: the spool reads and appends the file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * envelope.h - the queue envelope (queue/env/<id>) without I/O: a
  * parser fed the file's bytes in any chunking, and the formatters that

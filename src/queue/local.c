@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * local.c - delivery from the queue into a local Maildir: mail that
  * `wren sendmail` dropped for local accounts, and bounces or delay

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * local.h - delivery of a queued message into one local account's
  * Maildir (tmp/, fsync, rename into new/, fsync of new/).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * maildrop.c - the maildrop file of local submission and the header
  * scan of a submitted message (see maildrop.h). RFC 5322 2.2 (header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * maildrop.h - local submission: the maildrop file that `wren sendmail`
  * writes below data_dir and the server's pickup reads, and the scan of

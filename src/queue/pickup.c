@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pickup.c - maildrop/ to the queue, on the event loop (see pickup.h).
  * RFC 5321 4.4 for the Received: trace line added to each message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pickup.h - the server side of local submission: files that `wren
  * sendmail` left in data_dir/maildrop/ (format and permissions in

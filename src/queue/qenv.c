@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * qenv.c - one queued message as the runner sees it: the envelope read
  * through envelope.h's parser, results appended as state lines, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * qenv.h - the runner's handle on one queued message: its envelope as
  * envelope.h parses it (with the state earlier attempts appended), the

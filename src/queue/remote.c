@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * remote.c - one outbound SMTP delivery on the event loop: DNS, the
  * connection (next address, next MX), the client state machine over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * remote.h - one outbound SMTP delivery: the recipients of one message
  * in one domain (or all remote recipients, via relayhost), from DNS to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * runner.c - the queue runner: which queued message is tried when, with
  * how many connections, and what becomes of each recipient.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * runner.h - the queue runner inside `wren serve`: it delivers what
  * queue/env/ holds, on the server's event loop.

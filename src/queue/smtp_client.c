@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_client.c - the outbound SMTP client without I/O (see
  * smtp_client.h). RFC 5321 3.1-3.3 (session, HELO fallback, mail

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_client.h - the outbound SMTP client as a state machine without
  * I/O (RFC 5321 3, 4.1, 4.2, 4.5.2, 4.5.3.2; PIPELINING RFC 2920,

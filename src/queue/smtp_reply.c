@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_reply.c - SMTP server replies without I/O (see smtp_reply.h).
  * RFC 5321 4.2 (reply lines, multi-line replies, the code's digits),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_reply.h - SMTP server replies without I/O, as the queue's client
  * reads them: reply lines and multi-line replies (RFC 5321 4.2, 4.5.3.1.5),

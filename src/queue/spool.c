@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spool.c - the outbound queue on disk (layout in spool.h, envelope
  * format in envelope.h): writing a new message's envelope, appending

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spool.h - the outbound queue on disk, below data_dir:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * srs.c - Sender Rewriting Scheme, compatible with postsrsd and libsrs2
  * (see srs.h; the scheme is described in "Sender Rewriting Scheme" by

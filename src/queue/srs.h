@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * srs.h - the Sender Rewriting Scheme as postsrsd (libsrs2) writes it,
  * so that mail forwarded to another domain keeps passing SPF there and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp.h - the SMTP server (RFC 5321) on port 25: sessions, relay
  * control, durable delivery into Maildir and the outbound queue.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_deliver.c - where a message goes while it arrives, and what it
  * hands to the store's group commit (store/txn.h) to become durable

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_int.h - what smtp_session.c and smtp_deliver.c share: the
  * session, its transaction, and the server-wide SMTP context.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_parse.c - SMTP commands and message bodies without I/O (see
  * smtp_parse.h). RFC 5321 sections 4.1.1-4.1.2 (commands, paths),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_parse.h - SMTP without I/O: command lines (RFC 5321 4.1),
  * MAIL/RCPT parameters (SIZE RFC 1870, BODY RFC 6152, SMTPUTF8 RFC

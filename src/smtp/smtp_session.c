@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_session.c - the SMTP server state machine (RFC 5321 4.1, 4.3.2)
  * with PIPELINING (RFC 2920), SIZE (1870), 8BITMIME (6152),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * folder.c - an account's Maildir++ folders as Dovecot 2.3 lays them
  * out (see folder.h): provisioning at first login, listing with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * folder.h - an account's Maildir++ folders as Dovecot 2.3 lays them
  * out: first-login provisioning, LIST, CREATE, DELETE, RENAME,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * folder_name.c - IMAP mailbox names (RFC 3501 5.1, modified UTF-7 of
  * 5.1.3) checked and mapped to Maildir++ directories as Dovecot 2.3

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * folder_name.h - IMAP mailbox names and their Maildir++ directories,
  * as Dovecot 2.3 lays them out (sans-I/O).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * maildir.c - Maildir primitives for delivery (see maildir.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * maildir.h - writing into Maildir (https://cr.yp.to/proto/maildir.html)
  * the way Dovecot names its files, so Dovecot and wren's IMAP read a

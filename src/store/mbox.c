@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mbox.c - the in-memory index of a Maildir folder and the sessions'
  * views of it (see mbox.h). Disk work is in mbox_disk.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mbox.h - one Maildir folder as IMAP sees it: messages in UID order
  * with their flags, kept in step with the disk, and shared by every

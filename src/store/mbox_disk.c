@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mbox_disk.c - a Maildir folder on disk, for the index in mbox.c:
  * reading and appending dovecot-uidlist, scanning new/ and cur/,

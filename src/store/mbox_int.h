@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mbox_int.h - what mbox.c (the index and the views) and mbox_disk.c
  * (uidlist, directory scans, inotify, renames) share. Not for other

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mbox_save.c - APPEND, MULTIAPPEND, COPY and MOVE into a Maildir
  * folder (see mbox_save.h): files written into tmp/ or hard-linked to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mbox_save.h - saving messages into a Maildir folder for IMAP: APPEND
  * and MULTIAPPEND (RFC 3501 6.3.11, RFC 3502), COPY (6.4.7) and MOVE

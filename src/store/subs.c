@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * subs.c - Dovecot 2.3's `subscriptions` file, read line by line and
  * written in its V2 form (what Dovecot's subscription-file.c reads

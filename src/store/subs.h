@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * subs.h - Dovecot's `subscriptions` file in the Maildir root
  * (sans-I/O): reading it name by name, and writing it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * txn.c - the group commit shared by every writer of mail (see txn.h):
  * rounds in the loop with one syncfs per file system, or io_uring

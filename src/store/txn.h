@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * txn.h - the durable write path: a store transaction takes files
  * already written in tmp/ directories (Maildir tmp/, queue/tmp/), makes

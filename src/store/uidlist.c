@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * uidlist.c - sans-I/O codecs for Dovecot's Maildir metadata: message
  * file names (Maildir "info" ":2,<flags>", Dovecot's ,S= ,W= fields

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * uidlist.h - sans-I/O codecs for Dovecot's Maildir metadata, so that
  * wren and Dovecot can serve the same Maildir:

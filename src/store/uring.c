@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * uring.c - the smallest io_uring that does fsync (see uring.h).
  * Layouts from the kernel's include/uapi/linux/io_uring.h, which is a

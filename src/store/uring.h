@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * uring.h - fsync without blocking the loop: a minimal io_uring
  * (Linux 5.1+) used only for IORING_OP_FSYNC. The kernel runs the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dkim_sign.c - DKIM signing with BearSSL: keys from PEM, the stream
  * that adds missing fields and hashes the message on its way to disk,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dkim_sign.h - DKIM signing (RFC 6376, rsa-sha256 as RFC 8301 wants
  * it, relaxed/relaxed) with BearSSL, for mail our users submit, done

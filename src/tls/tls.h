@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls.h - TLS on any connection, with BearSSL's engines, which do no
  * I/O themselves: the pump (tls_pump.c) is a filter that moves records

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls_client.c - the client side of TLS (see tls_client.h): BearSSL's
  * client engine with SNI (RFC 6066 3), the "minimal" X.509 engine for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls_client.h - TLS for outbound connections (the queue's SMTP client
  * to an MX or to relayhost), with BearSSL's client engine: TLS 1.0 to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls_cred.c - certificate chain and key from PEM (see tls_cred.h).
  */

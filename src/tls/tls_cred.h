@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls_cred.h - the server's certificate chain and private key, read
  * from PEM files with BearSSL's decoders: the chain leaf first (Let's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls_pump.c - the TLS filter on a BearSSL engine, server or client
  * (see tls_pump.h): BearSSL does no I/O, this file does it.

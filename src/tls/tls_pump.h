@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls_pump.h - the engine pump shared by the server side (tls_server.c)
  * and the client side (tls_client.c); internal to src/tls.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls_server.c - the server side of TLS (see tls.h): BearSSL's server
  * engine with our certificate and key (tls_cred.c), the session cache,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench_dkim.c - `make bench`: the cost of DKIM signing (rsa-2048,
  * relaxed/relaxed) per message, for a 4 KB and a 1 MB message: the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """`make bench`: IMAP.
 
 A 10,000-message INBOX (maildir_corpus.py: seeded, 2-50 KB, ~35 % MIME

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """`make bench`: IMAP saving: APPEND, MULTIAPPEND, COPY and MOVE.
 
 wren and a private Dovecot (`dovecot -c`, loopback high port, stock

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """`make bench`: one server under many hostile and busy clients (issue
 17, load).
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench_map.c - `make bench`: how long `wren map` takes to compile a
  * 100,000-line virtual table, and lookups per second against it

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """`make bench`: outbound delivery, wren and a private Postfix side by
 side in one run.
 

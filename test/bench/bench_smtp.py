@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """`make bench`: inbound SMTP to Maildir.
 
 N messages of SIZE bytes over S parallel sessions with Postfix's

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """`make bench`: TLS handshakes per second on IMAPS (implicit TLS, the
 993 listener; here imaps_listen on a free loopback port): full
 handshakes (no session offered, so no resumption) and resumed ones

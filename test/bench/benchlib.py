@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What the benchmark scripts share: a free loopback port, a
 process's resident memory, and a journalled ext4 of its own for the
 mail (loop_fs)."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fsync_floor.c - the single-thread durable-delivery ceiling of a disk:
  * create tmp/N, write SIZE bytes, fsync, close, rename into new/, fsync

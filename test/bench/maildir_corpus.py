@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """A reproducible synthetic Maildir for the IMAP benchmarks.
 
 COUNT messages, each a function of (SEED, its number) only: sizes

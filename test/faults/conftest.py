@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Fault injection (issue 17, `make faults`): kill -9, a full disk and
 failing writes/fsyncs, checking that no message that got a 250 is lost.
 

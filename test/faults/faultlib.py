@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Helpers of the fault tests: self-checking messages, Maildir scans,
 a local wren with a few accounts, and SMTP transactions that report the
 code that ended them instead of raising.

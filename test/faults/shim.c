@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * shim.c - fault injection for a test build of wren (make faults).
  *

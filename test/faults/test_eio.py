@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Failing writes, fsyncs, syncfs and renames (issue 17, fault
 injection), through the shim build (test/faults/shim.c: wren linked
 with --wrap; no io_uring, so every commit goes through the wrapped

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A full disk (issue 17, fault injection): a small file system (a
 4 MB tmpfs, and an 8 MB ext4 image with its journal on a loop device)
 holds the data directory (the queue) and every Maildir. Messages streamed in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """kill -9 at a random moment of 20 concurrent transactions, 10 rounds
 (issue 17, fault injection).
 

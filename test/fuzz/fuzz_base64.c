@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_base64.c - libFuzzer harness for the RFC 4648 section 4 base64
  * codec (msg/base64.h), which reads SASL responses (RFC 4954) from the

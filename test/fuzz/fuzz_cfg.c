@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_cfg.c - libFuzzer harness for the configuration parser
  * (core/cfg.h): the input is a whole file for cfg_parse (then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_control.c - libFuzzer harness for the control socket's request
  * parser (queue/control.h): any bytes, as one line or split at each

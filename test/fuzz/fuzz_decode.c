@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_decode.c - libFuzzer harness for the SEARCH text helpers
  * (msg/decode.h, msg/match.h). Input: one octet choosing the needle

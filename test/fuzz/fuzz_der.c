@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_der.c - libFuzzer harness for the DER element reader
  * (core/der.h): the input is walked as nested elements, depth first,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_dkim_canon.c - libFuzzer harness for DKIM relaxed
  * canonicalisation (msg/dkim_canon.h, RFC 6376 3.4.2 and 3.4.4) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_dns_conf.c - libFuzzer harness for where the resolver's servers
  * come from (dns/dns.h): the dns_servers key and the `nameserver`

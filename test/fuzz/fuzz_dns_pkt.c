@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_dns_pkt.c - libFuzzer harness for the sans-I/O DNS codec
  * (dns/dns_pkt.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_dsn.c - libFuzzer harness for the DSN helpers (msg/dsn.h): the
  * NOTIFY list (RFC 3461 4.1), xtext (RFC 3461 4) as ENVID= and ORCPT=

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_envelope.c - libFuzzer harness for the queue envelope parser
  * and formatters (queue/envelope.h).

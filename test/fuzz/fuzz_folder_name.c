@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_folder_name.c - libFuzzer harness for IMAP mailbox names and
  * their Maildir++ directories (store/folder_name.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_imap_parse.c - libFuzzer harness for the sans-I/O IMAP parser
  * (imap/imap_parse.h).

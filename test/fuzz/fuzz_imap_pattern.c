@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_imap_pattern.c - libFuzzer harness for the LIST pattern matcher
  * (imap/imap_pattern.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_mailbox.c - libFuzzer harness for the address parser
  * (msg/mailbox.h). The input is parsed in both allow_empty_local

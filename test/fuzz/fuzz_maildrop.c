@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_maildrop.c - libFuzzer harness for the maildrop file and the
  * submitted-header scan (queue/maildrop.h).

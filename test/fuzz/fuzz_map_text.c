@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_map_text.c - libFuzzer harness for the table source parsers
  * (map/map_text.h). The first input byte picks the format (byte %

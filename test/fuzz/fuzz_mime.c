@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_mime.c - libFuzzer harness for the MIME parser and the IMAP
  * writers (msg/mime.h). The input is parsed whole, then again in chunk

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_passwd.c - libFuzzer harness for the /etc/passwd and /etc/group
  * line parsers (core/privs.h). The input is used as both files, read

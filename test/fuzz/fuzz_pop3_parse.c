@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_pop3_parse.c - libFuzzer harness for the sans-I/O POP3 parser
  * (pop3/pop3_parse.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_smtp_client.c - libFuzzer harness for the outbound SMTP client
  * (queue/smtp_client.h) and the reply reader under it

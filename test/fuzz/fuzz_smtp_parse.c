@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_smtp_parse.c - libFuzzer harness for the sans-I/O SMTP parser
  * (smtp/smtp_parse.h).

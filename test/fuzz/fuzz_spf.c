@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_spf.c - libFuzzer harness for the sans-I/O SPF record parser
  * (dns/spf.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_subs.c - libFuzzer harness for Dovecot's subscriptions file
  * (store/subs.h).

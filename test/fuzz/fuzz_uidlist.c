@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_uidlist.c - libFuzzer harness for the Dovecot Maildir metadata
  * codecs (store/uidlist.h). The input, read by pointer and length only,

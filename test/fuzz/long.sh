@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 #
 # long.sh - the long fuzzing run behind test/fuzz/README.md: every
 # libFuzzer harness (or those named) built as `make fuzz` builds it,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Fixtures that run the real wren binary.
 
 The binary is $WREN_BIN (default build/host/wren), run under $WREN_RUN

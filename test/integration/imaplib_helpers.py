@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Shared pieces of the IMAP integration tests (test_imap.py,
 test_imap_sync.py): a certificate, accounts, an IMAP-enabled wren, Maildir
 population the way Dovecot names its files, a raw IMAP client for what

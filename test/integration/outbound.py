@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Fixtures for outbound delivery tests: a fake DNS, fake remote MX
 hosts, a relayhost, Postfix's smtp-sink, and helpers.
 

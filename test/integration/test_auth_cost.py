@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What a failed login costs the server (issue 17 item 10; auth.c).
 
 A password check runs inside the event loop, so its time shows in the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Checks for the board support files (board/rpi, board/openwrt).
 
 Run with: /usr/bin/python3 -m pytest -q test/integration/test_board.py

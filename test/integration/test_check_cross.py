@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren check` cross-checks: a setup that would lose mail or not start
 is caught without the network. One config per check trips it; each
 message names the key (FILE:LINE when the file sets it) or the table's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren check --dns` against a test DNS server (python3-dnslib).
 
 A complete zone for example.org (MX, A, PTR, SPF, DKIM, DMARC, MTA-STS,

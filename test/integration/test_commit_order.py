@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The queue's commit order (issue 17, item 9): a message with remote
 recipients is committed as one store transaction -- the queue copy,
 msg/ fsync'd (the barrier), the mailbox copies, the envelope -- and

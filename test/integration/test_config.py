@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren check` and the configuration files shipped in conf/."""
 import re
 

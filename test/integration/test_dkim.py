@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """DKIM signing (issue #18, RFC 6376): mail our users submit (AUTH on
 587, and `wren sendmail` through the pickup) from a local domain is
 signed rsa-sha256 relaxed/relaxed while it streams into the queue; a

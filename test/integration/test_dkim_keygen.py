@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren dkim-keygen`: the key OpenSSL accepts, mode 0600, never
 overwritten; the TXT record's p= is the key's public half, in strings of
 at most 255 bytes; and a key it makes signs mail that Python's dkim

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The fail2ban filter shipped in conf/fail2ban matches the failed-login
 lines of a real wren log (fail2ban-regex, Debian's fail2ban), and
 nothing else in it: not the successful logins, not a password."""

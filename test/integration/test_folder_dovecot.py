@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The folder module (src/store/folder.c) and Dovecot 2.3 on one Maildir.
 
 A tree of Maildir++ folders and a subscriptions file made through

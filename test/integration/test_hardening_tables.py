@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A table changed in place under the running server (issue 17, item 3):
 `: > users.cdb` or `cp new.cdb users.cdb` used to kill the server with
 SIGBUS at the next login, the lookup reading its mmap'ed table past the

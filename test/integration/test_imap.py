@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The IMAP server (SPEC sections 3, 5 and 7; RFC 3501 IMAP4rev1, RFC 2177
 IDLE, RFC 7888 LITERAL+, RFC 4959 SASL-IR) driven by real clients:
 Python's imaplib for every command, raw sockets where imaplib cannot say

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """IMAP part 2 (issue 13) as a hostile or broken client drives it:
 APPEND literals cut anywhere, refused literals sent anyway, MULTIAPPEND
 over a batch, COPY/MOVE with odd sets and concurrent expunges, folder

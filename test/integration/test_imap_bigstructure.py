@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """FETCH of structures far bigger than an output buffer (RFC 3501 7.4.2
 ENVELOPE, BODY, BODYSTRUCTURE): a message any sender can deliver, with
 hundreds of attachments with long RFC 2231 names or address fields of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Replays of what real mail clients send (issue 13: "a first login
 that works"): Thunderbird, macOS Mail and iOS Mail at the first login on
 a brand new account (no Maildir yet), when saving a sent message and a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Dovecot and wren on the same Maildir++ tree (issue 13: "Dovecot on
 the same Maildir sees the same folders, UIDs, flags and
 subscriptions"; "a folder tree created through wren is listed

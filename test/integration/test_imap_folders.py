@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """IMAP folders, APPEND, COPY, MOVE, UIDPLUS, SPECIAL-USE and the first
 login of a new account (issue 13; SPEC section 5): every command with
 Python's imaplib (raw sockets where imaplib cannot say it), every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """IMAP against one hostile or unlucky client (issue 17 items 1, 2 and
 6; issue 13, first login): no command of one session may freeze the
 others, no reply may carry bytes the server did not mean to send, and

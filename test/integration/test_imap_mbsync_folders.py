@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """mbsync (isync) over several folders, both ways (issue 13: "mbsync
 syncs several folders both ways (Patterns *), with flag changes, moves
 and deletions, and a second run transfers nothing").

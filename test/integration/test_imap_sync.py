@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """IMAP interoperability (SPEC section 5: "a Maildir written by Dovecot
 is served as is, and mail delivered by wren is readable by Dovecot"):
 a private Dovecot (conftest's PrivateDovecot, driven with doveadm)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`make install DESTDIR=...` produces the documented tree."""
 import os
 import stat

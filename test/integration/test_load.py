@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Many clients at once, some hostile (issue 17, load): the others keep
 being served and nothing acknowledged is lost.
 

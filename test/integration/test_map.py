@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren map`, `newaliases`, the tables under a running server, and
 the users format checked against Dovecot's own passwd-file driver."""
 import grp

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Outbound delivery (SPEC section 5 "Outbound", issue #12): the queue
 runner inside `wren serve` delivering to fake remote MX hosts found
 through a fake DNS, to Postfix's smtp-sink and through a relayhost.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren passwd`: one line of standard input in, one
 {SHA512-CRYPT}$6$<16 salt characters>$<86> line out, checked with other
 implementations (openssl passwd, Dovecot's doveadm pw) and accepted by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The POP3 server (SPEC section 5; RFC 1939, RFC 2449 CAPA and response
 codes, RFC 2595 STLS, RFC 5034 AUTH PLAIN) driven by real clients:
 Python's poplib in clear, with STLS and over implicit TLS, openssl

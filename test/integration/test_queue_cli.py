@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren queue` (SPEC section 2; issue #12 item 9): list, show, flush,
 retry, delete and bounce, with -c FILE, on a stopped server (the files
 directly; requests recorded as `admin` lines in the envelope for the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren resolve ADDRESS...` (like sendmail -bv): where mail to each
 address goes, from the tables `wren map` compiled, and for a refused
 one the very reply RCPT TO gets from the running server."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Local submission: `wren sendmail` (and argv[0] `sendmail`) writes the
 maildrop durably whether or not the server runs; `wren serve` picks the
 files up into the queue (SPEC section 2, issue 12 item 8).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren serve`: start-up, signals, reload, privileges, data_dir."""
 import os
 import shutil

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Stopping `wren serve` (SIGTERM): how long it takes and what each
 client is told, and the one "disconnect" line every connection ends
 with, however it ends.

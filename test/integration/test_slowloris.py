@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Slow clients (issue 17): a client that sends a byte every second
 re-arms the idle timer each time, so only an absolute limit frees its
 slot. Before login, IMAP and POP3 sessions get login_timeout (3

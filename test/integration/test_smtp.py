@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The inbound SMTP server (SPEC sections 4, 5 and 7) against real
 clients: Python's smtplib, swaks, Postfix's smtp-source, raw sockets for
 what no client sends (BDAT, hostile input), and Dovecot reading what

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Inbound SMTP when the disk is full: 452 4.3.1, no file left behind,
 the server keeps serving (a tmpfs of a few KB stands in for a full SD
 card; needs root to mount it)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Relay control cannot be dodged by spelling: a trailing dot, upper
 case or a quoted local part still names a remote domain."""
 import smtplib

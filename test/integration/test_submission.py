@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """SMTP AUTH (RFC 4954: PLAIN per RFC 4616, LOGIN) and submission
 (587 with STARTTLS, 465 with implicit TLS, RFC 8314) against real
 clients: swaks, Python's smtplib and ssl, raw sockets for the exact

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """testssl.sh (Debian's `testssl`) against implicit TLS on the
 submissions port (465 in production):
 no finding worse than LOW, except the ones a self-signed test

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """TLS on the SMTP listener (STARTTLS, RFC 3207) against real clients:
 openssl s_client, Python's ssl/smtplib, swaks, and raw sockets for what
 no polite client does (pipelined plaintext after STARTTLS, garbage or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren check` validates the certificate and key (SPEC section 2; the
 TLS issue): EC and RSA, PKCS#8 and traditional keys, a Let's Encrypt
 style fullchain, and the ways a pair goes wrong."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_addr.c - addresses to text: IPv4, and IPv6 per RFC 5952 section
  * 4 (lower case, no leading zeros, "::" for the longest run of two or

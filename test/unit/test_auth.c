@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_auth.c - auth_check (auth/auth.h) on a users table compiled with
  * map_compile into a temporary directory: every scheme with the right

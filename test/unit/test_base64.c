@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_base64.c - the RFC 4648 section 4 codec (msg/base64.h) that
  * reads SASL responses (RFC 4954 4) in the SMTP, IMAP and POP3

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_bounce.c - RFC 3464 reports (queue/bounce.h): which recipients
  * get one (NOTIFY, reported lines, the null sender), and the report

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_cfg.c - the configuration parser (core/cfg.h): defaults, the
  * line syntax, every value type, the value parsers shared with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_conn.c - listeners, accept-time refusals (pool exhausted, per-IP
  * limit, shutdown), buffered output, input back-pressure, idle

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_connect.c - outbound connections (core/connect.h) on the real
  * event loop over loopback: connected (open with the caller's session,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_control.c - the queue's control socket (queue/control.h): the
  * request line parser as a table (at least half of it bad or hostile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_crypt.c - SHA-crypt ($5$, $6$) and the comparison of
  * auth/crypt.h: sha_crypt against hashes made by other implementations,

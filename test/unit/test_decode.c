@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_decode.c - SEARCH text decoding (msg/decode.h): quoted-printable
  * and base64 bodies (RFC 2045 6.7, 6.8), charsets to UTF-8, RFC 2047

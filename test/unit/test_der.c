@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_der.c - one DER element at a time (core/der.h): short and long
  * lengths, and every way an element can be cut short or malformed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_dkim_canon.c - DKIM relaxed canonicalisation (msg/dkim_canon.h,
  * RFC 6376 3.4.2 and 3.4.4) and the DKIM-Signature field's text.

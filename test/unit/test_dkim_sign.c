@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_dkim_sign.c - DKIM signing (tls/dkim_sign.h): PEM RSA keys (a
  * table of good and bad files), the rsa-sha256 signature checked with

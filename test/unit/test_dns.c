@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_dns.c - the resolver (dns/dns.h) on a real event loop against
  * fake DNS servers in this process: UDP sockets and TCP listeners on

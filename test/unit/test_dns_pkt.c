@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_dns_pkt.c - the sans-I/O DNS codec (dns/dns_pkt.h): queries as
  * built (RFC 1035 4.1, RFC 6891 OPT), responses parsed against the

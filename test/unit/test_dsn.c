@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_dsn.c - the DSN helpers (msg/dsn.h): the NOTIFY list as the
  * queue stores it (RFC 3461 4.1), xtext (RFC 3461 4) as ENVID= and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_envelope.c - the queue envelope (queue/envelope.h): the parser
  * fed whole, byte by byte and split at every point (all must agree),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_fmt.c - our printf-style formatter (core/fmt.h) against the
  * host's snprintf, which is the reference: every case is formatted by

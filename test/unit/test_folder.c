@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_folder.c - an account's Maildir++ folders (store/folder.h) on
  * a real file system, in a temporary directory: provisioning at first

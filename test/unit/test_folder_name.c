@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_folder_name.c - IMAP mailbox names and their Maildir++
  * directories (store/folder_name.h): RFC 3501 5.1 and the modified

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_imap_parse.c - the sans-I/O IMAP parser (imap/imap_parse.h):
  * framing of lines and literals (imap_frame; RFC 3501 2.2, 7.5, RFC

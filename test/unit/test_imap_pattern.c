@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_imap_pattern.c - LIST patterns (imap/imap_pattern.h): '*' and
  * '%' against the '.' delimiter, INBOX case-insensitive (RFC 3501 5.1)

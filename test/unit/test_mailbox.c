@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_mailbox.c - the address parser (msg/mailbox.h): `local@domain`,
  * `"quoted local"@domain`, a bare `local`, and `@domain` for catch-all

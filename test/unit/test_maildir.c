@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_maildir.c - what a crash leaves in Maildir/tmp/ (store/maildir.h):
  * a table of files by age and kind, of which only regular files last

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_maildrop.c - the maildrop file and the submitted header scan
  * (queue/maildrop.h): maildrop_parse on good and hostile files (at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_map.c - tables on disk: map_compile (atomic, errors leave the
  * old table, permissions follow the source, duplicates refused) and the

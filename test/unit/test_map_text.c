@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_map_text.c - the table source parsers (map/map_text.h): users
  * (Dovecot passwd-file), aliases (/etc/aliases), virtual (Postfix

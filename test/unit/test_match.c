@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_match.c - the SEARCH substring matcher (msg/match.h): case
  * folding (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic and a few

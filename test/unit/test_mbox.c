@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_mbox.c - the shared Maildir index and the sessions' views of it
  * (store/mbox.h), against real Maildirs in a temporary directory.

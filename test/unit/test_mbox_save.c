@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_mbox_save.c - APPEND, MULTIAPPEND, COPY and MOVE into Maildir
  * folders (store/mbox_save.h; RFC 3501 6.3.11, 6.4.7, RFC 3502, RFC

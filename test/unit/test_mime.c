@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_mime.c - the MIME structure parser and IMAP writers
  * (msg/mime.h) against Dovecot's own output.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_pool.c - fixed-size block pools: exhaustion, reuse, bad puts and
  * no leak over 10,000 acquire/release cycles.

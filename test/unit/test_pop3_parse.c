@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_pop3_parse.c - the sans-I/O POP3 parser (pop3/pop3_parse.h):
  * line framing with its bound (RFC 2449 4: 255 octets with CRLF),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_privs.c - /etc/passwd and /etc/group parsing (core/privs.h) on
  * in-memory images, privs_resolve on files written to a temporary

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_resolve.c - recipient resolution (SPEC section 4) over real .cdb
  * tables compiled from text: plus-tags, virtual and catch-all, alias

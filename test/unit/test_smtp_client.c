@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_smtp_client.c - the outbound SMTP client state machine
  * (queue/smtp_client.h) driven without sockets, as test_smtp_session.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_smtp_parse.c - the sans-I/O SMTP parser (smtp/smtp_parse.h):
  * command line framing (smtp_line_next, RFC 5321 4.5.3.1.4), commands

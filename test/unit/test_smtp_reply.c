@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_smtp_reply.c - the sans-I/O reader of SMTP server replies
  * (queue/smtp_reply.h): reply lines and multi-line replies (RFC 5321

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_smtp_session.c - the SMTP session state machine
  * (smtp/smtp_session.c, smtp/smtp_deliver.c) driven without sockets:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_spf.c - SPF record syntax (dns/spf.h, RFC 7208 4.5, 5, 6, 7.1,
  * 12): each row is a TXT string with a one-line description and the

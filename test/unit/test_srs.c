@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_srs.c - the Sender Rewriting Scheme (queue/srs.h): srs_forward
  * and srs_reverse against values computed independently from libsrs2's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_subs.c - Dovecot's `subscriptions` file (store/subs.h): the
  * V2 form ("V<TAB>2", an empty line, names with TAB separators), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_throttle.c - the failed-login table (auth/throttle.h): counting
  * per address and per IPv6 /64, refusal at the limit, the window, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_timer.c - the timer heap: ordering, ties, cancel, re-arm, the
  * capacity bound, callbacks that re-arm, and a randomized comparison

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_tls_client.c - the TLS client side (tls_client.h) and the pump
  * it shares with the server side, on the real event loop in this

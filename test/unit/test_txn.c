@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_txn.c - the store transaction alone (store/txn.h): files
  * written in tmp/ directories, the group commit that makes them

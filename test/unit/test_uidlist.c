@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_uidlist.c - the sans-I/O codecs for Dovecot's Maildir metadata
  * (store/uidlist.h): Maildir file names with Dovecot's S=, W= fields,

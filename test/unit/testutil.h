@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * testutil.h - helpers shared by the cmocka unit tests: table inputs
  * built from a head, a repeated fill and a tail (struct text, T, TN,
