@@ -7,7 +7,6 @@
 #   make run [PORT_BASE=N] [RUN_DIR=var]  the demo server (conf/demo.conf)
 #   make size                 stripped sizes and the biggest contributors
 #   make defconfig | menuconfig | <board>_defconfig
-#   make install DESTDIR=...  binary, links, example config
 #   make deb [ARCH=...]       Debian package, build/<arch>/wren_*.deb
 #   make install DESTDIR=...  binary, links, example config, man pages
 #   make version              the version `wren --version` prints

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Builds wren's .deb with dpkg-deb alone (no debhelper, no source
 # package): the binary, its sendmail/mailq/newaliases links as
 # Debian's postfix ships them, the systemd unit, the sysusers.d entry

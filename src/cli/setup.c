@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * setup.c - `wren setup [-c FILE] [--password-stdin] EMAIL [HOSTNAME]`:
  * a first working installation in one command, as mox's quickstart

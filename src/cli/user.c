@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * user.c - `wren user add|del|passwd|list [-c FILE] [--password-stdin]
  * ADDRESS`: edits the users file (Dovecot passwd-file) in place of an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * deflate.c - raw DEFLATE encoder (RFC 1951): LZ77 with lazy matching
  * on hash chains (4), blocks as stored (3.2.4), fixed (3.2.6) or

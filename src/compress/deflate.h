@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * deflate.h - raw DEFLATE compression (RFC 1951), sans-I/O: LZ77 on
  * hash chains with lazy matching, each block sent as the smallest of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * inflate.c - raw DEFLATE decoder (RFC 1951 3.2): block headers
  * (3.2.3), stored blocks (3.2.4), fixed codes (3.2.6) and dynamic

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * inflate.h - raw DEFLATE decompression (RFC 1951), sans-I/O: stored,
  * fixed and dynamic Huffman blocks, a 32 KB window, input fed in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * zpump.c - the COMPRESS=DEFLATE connection layer (RFC 4978 3-4): a
  * filter stacked over the socket or over the TLS filter, so that the

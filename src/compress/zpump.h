@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * zpump.h - the COMPRESS=DEFLATE layer (RFC 4978) of a connection: a
  * connection filter that inflates what comes in and deflates what

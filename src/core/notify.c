@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * notify.c - sd_notify(3) without libsystemd: the state text is one
  * datagram sent to the AF_UNIX socket systemd passes in $NOTIFY_SOCKET

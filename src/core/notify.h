@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * notify.h - the systemd readiness protocol (sd_notify(3)), written by
  * hand: one datagram to the AF_UNIX socket named by $NOTIFY_SOCKET.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_binary.c - FETCH BINARY[part]<partial>, BINARY.PEEK and
  * BINARY.SIZE (RFC 3516 4.1, 4.2; RFC 9051 6.4.5): a part's body with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_compress.c - the COMPRESS command (RFC 4978 3): DEFLATE both
  * ways from the CRLF of the tagged OK on, through the connection

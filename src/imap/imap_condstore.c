@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_condstore.c - CONDSTORE and QRESYNC (RFC 7162): ENABLE, the
  * SELECT/EXAMINE parameters and their answer (HIGHESTMODSEQ 3.1.1,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_esearch.c - SEARCH RETURN and the ESEARCH response (RFC 4731),
  * its ALL sets (also ESORT's, RFC 5267), and SEARCHRES (RFC 5182):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_hcache.c - FETCH ENVELOPE and BODYSTRUCTURE (RFC 3501 6.4.5,
  * 7.4.2) through the folder's header cache (store/hcache.h): a text

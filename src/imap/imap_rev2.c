@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_rev2.c - what IMAP4rev2 (RFC 9051) changes once a client sends
  * ENABLE IMAP4rev2 (6.3.1, appendix E): mailbox names are UTF-8 on

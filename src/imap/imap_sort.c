@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_sort.c - SORT and UID SORT (RFC 5256 3; RFC 5957 DISPLAYFROM,
  * DISPLAYTO), ESORT (RFC 5267 3: SORT RETURN), THREAD and UID THREAD

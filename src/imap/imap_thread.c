@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_thread.c - the THREAD trees (RFC 5256 3): REFERENCES steps 1
  * (links from Message-ID, References, In-Reply-To), 2 (roots),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_thread.h - the trees of THREAD=ORDEREDSUBJECT and
  * THREAD=REFERENCES (RFC 5256 3), built in caller-given arrays so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_utf7.c - mailbox names between UTF-8 (RFC 9051 5.1, IMAP4rev2
  * on the wire) and modified UTF-7 (RFC 3501 5.1.3, as stored), without

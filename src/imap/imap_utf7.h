@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * imap_utf7.h - mailbox names between UTF-8 (RFC 9051 5.1: IMAP4rev2
  * sends them as they are) and modified UTF-7 (RFC 3501 5.1.3: how

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * map_edit.c - one account's line of a users file, edited in a text
  * image (see map_edit.h). Sans-I/O: the caller reads and writes the

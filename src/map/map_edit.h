@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * map_edit.h - editing one account's line of a users file (Dovecot
  * passwd-file, see map_text.h) in a text image, without I/O, for

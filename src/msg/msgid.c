@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * msgid.c - message IDs out of Message-ID, References and In-Reply-To
  * values (RFC 5322 3.6.4), for THREAD=REFERENCES (RFC 5256 3).

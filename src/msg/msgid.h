@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * msgid.h - message IDs in Message-ID, References and In-Reply-To
  * (RFC 5322 3.6.4) for THREAD=REFERENCES (RFC 5256 3), sans-I/O.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sortkey.c - base subjects (RFC 5256 2.1) and address keys (RFC 5256
  * 3 SORT FROM/TO/CC, RFC 5957 DISPLAYFROM/DISPLAYTO) for SORT and

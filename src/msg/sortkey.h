@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sortkey.h - the text keys of SORT and THREAD (RFC 5256 2.1, 3;
  * RFC 5957), sans-I/O: the base subject of a Subject field and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hcache.c - the header cache's file and index (store/hcache.h): one
  * "wren-cache" per folder, records appended in batches, found by UID

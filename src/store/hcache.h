@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hcache.h - the header cache of a Maildir folder: ENVELOPE and
  * BODYSTRUCTURE texts (RFC 3501 7.4.2) of messages already parsed,

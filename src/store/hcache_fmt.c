@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hcache_fmt.c - the header cache file's codec (store/hcache_fmt.h):
  * header and records parsed and written by pointer and length. The

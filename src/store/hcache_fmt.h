@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hcache_fmt.h - sans-I/O codec of wren's header cache file, one per
  * Maildir folder ("wren-cache"): the IMAP texts of ENVELOPE and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mbox_modseq.c - a folder's mod-sequences (RFC 7162 3.1.1, 3.2.10) on
  * disk: wren-modseq (format and recovery rules in store/modseq.h) read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * modseq.c - the wren-modseq codec and its recovery rules (RFC 7162
  * 3.1.1 HIGHESTMODSEQ, 3.2.10 expunges); see modseq.h for the format

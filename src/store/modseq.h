@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * modseq.h - sans-I/O codec and recovery rules of wren-modseq, the
  * file in which a Maildir folder keeps its CONDSTORE/QRESYNC

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """`make bench`: CONDSTORE/QRESYNC (RFC 7162) costs of wren.
 
 A COUNT-message INBOX (maildir_corpus.py), on a fresh loop-mounted ext4

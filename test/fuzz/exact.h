@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * exact.h - exact-size copies for the libFuzzer harnesses, without a
  * malloc and free per copy.

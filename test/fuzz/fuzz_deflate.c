@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_deflate.c - libFuzzer harness for the raw DEFLATE encoder
  * (compress/deflate.h), checked by the decoder (compress/inflate.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_hcache.c - libFuzzer harness for the header cache file's codec
  * (store/hcache_fmt.h). The input, read by pointer and length only, is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_imap_utf7.c - libFuzzer harness for mailbox names between UTF-8
  * and modified UTF-7 (imap/imap_utf7.h). The input goes both ways with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_inflate.c - libFuzzer harness for the raw DEFLATE decoder
  * (compress/inflate.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_map_edit.c - libFuzzer harness for the users-file line editor
  * (map/map_edit.h). The first input byte is the length of the name

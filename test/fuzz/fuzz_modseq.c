@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_modseq.c - libFuzzer harness for the wren-modseq codec
  * (store/modseq.h). The input is one line for modseq_parse (what is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_msgid.c - libFuzzer harness for message IDs (msg/msgid.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_sortkey.c - libFuzzer harness for the SORT/THREAD text keys
  * (msg/sortkey.h).

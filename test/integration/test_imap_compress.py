@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """IMAP COMPRESS=DEFLATE (RFC 4978; issue 14): a raw-socket client
 compressing with Python's zlib (raw DEFLATE, wbits=-15) both ways, over
 plain IMAP, STARTTLS and implicit TLS (compression inside TLS), with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """CONDSTORE and QRESYNC (RFC 7162) against the real binary, with
 imaplib's raw commands: CAPABILITY, ENABLE, SELECT (CONDSTORE) and
 (QRESYNC ...) with VANISHED (EARLIER), FETCH MODSEQ and CHANGEDSINCE

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The header cache (store/hcache.h): ENVELOPE and BODYSTRUCTURE texts
 of each folder kept in <Maildir>/wren-cache.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """BINARY (RFC 3516) against the real binary, with imaplib's raw
 commands: FETCH BINARY[part]<partial>, BINARY.PEEK and BINARY.SIZE of
 base64, quoted-printable, 8bit and unencoded parts; literal8 (~{n})

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """IMAP saving (issue 13): APPEND into a folder that is not selected,
 as a client saving sent mail does command after command, while the
 folder changes by other hands; RENAME against a save in progress.

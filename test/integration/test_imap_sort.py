@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """SORT, THREAD, ESORT and ESEARCH (RFC 5256, 5957, 5267, 4731) against
 the real binary: exact answers on a crafted folder, the same answers as
 Dovecot on the same Maildir, the errors, and a large SORT and THREAD

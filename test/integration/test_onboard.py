@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`wren setup` and `wren user` (issue 16, onboarding).
 
 setup in an empty directory gives a configuration `wren check` accepts

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Packaging: the Debian package (make deb, lintian, an install into a
 throw-away root with dpkg --root, the systemd unit), sd_notify from the
 real binary, and the OpenWrt package (the procd init script against

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_deflate.c - raw DEFLATE encoding (compress/deflate.h), checked
  * by decoding with compress/inflate.h: each row is an input shape (text,

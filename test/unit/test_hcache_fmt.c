@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_hcache_fmt.c - the header cache file's codec
  * (store/hcache_fmt.h): the file header (hcache_hdr_parse,

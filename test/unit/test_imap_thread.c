@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_imap_thread.c - the THREAD=REFERENCES and ORDEREDSUBJECT trees
  * (imap/imap_thread.h, RFC 5256 3) run step by step as imap_sort.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_imap_utf7.c - mailbox names between UTF-8 and modified UTF-7
  * (imap/imap_utf7.h; RFC 3501 5.1.3, RFC 9051 5.1): each row is one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_inflate.c - raw DEFLATE decoding (compress/inflate.h): stored,
  * fixed and dynamic blocks made by zlib, a single one-bit distance

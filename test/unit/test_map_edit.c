@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_map_edit.c - editing one account's line of a users file
  * (map/map_edit.h), as `wren user add|del|passwd` do: each row is a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_modseq.c - the wren-modseq codec and recovery rules
  * (store/modseq.h): one table of lines (modseq_parse, formatted again

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_msgid.c - message IDs out of Message-ID, References and
  * In-Reply-To values (msg/msgid.h; RFC 5322 3.6.4, RFC 5256 3).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_notify.c - sd_notify written by hand (core/notify.h): each row
  * names an address form and a state; a datagram socket this test owns

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_sortkey.c - the SORT and THREAD text keys (msg/sortkey.h): base
  * subjects (RFC 5256 2.1), the reply flag of REFERENCES step 6, and
