@@ -48,16 +48,6 @@ KCONFIG_CONFIG := .config
 	KCONFIG_CONFIG=$@ kconfig-conf --defconfig=board/defconfig Kconfig >/dev/null
 endif
 
-# The make variables (CONFIG_SMTP, ...) come from the config completed
-# with Kconfig's defaults, as config.h does: a .config written before
-# an option existed then gets its default in both, never one in each.
-$(B)/.config.full: $(KCONFIG_CONFIG) Kconfig
-	@mkdir -p $(B)
-	@cp $(KCONFIG_CONFIG) $@.tmp
-	@KCONFIG_CONFIG=$@.tmp kconfig-conf --olddefconfig Kconfig >/dev/null
-	@rm -f $@.tmp.old
-	@mv $@.tmp $@
--include $(B)/.config.full
 
 # --- toolchains -------------------------------------------------------------
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -138,6 +128,18 @@ CFLAGS_ALL := -std=c99 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) $(WARN) -ffun
 	$(EXTRA_CFLAGS)
 LDFLAGS_ALL := $(LDSTATIC) -Wl,--gc-sections -Wl,-Map=$(B)/wren.map \
 	$(OPT) $(LDFLAGS)
+
+# The make variables (CONFIG_SMTP, ...) come from the config completed
+# with Kconfig's defaults, as config.h does: a .config written before
+# an option existed then gets its default in both, never one in each.
+$(B)/.config.full: $(KCONFIG_CONFIG) Kconfig | $(if $(TRIPLET),cross-deps)
+	@mkdir -p $(B)
+	@cp $(KCONFIG_CONFIG) $@.tmp
+	@KCONFIG_CONFIG=$@.tmp kconfig-conf --olddefconfig Kconfig >/dev/null
+	@rm -f $@.tmp.old
+	@mv $@.tmp $@
+# (Here, below TRIPLET: a cross build checks its packages first.)
+-include $(B)/.config.full
 
 # --- sources ----------------------------------------------------------------
 # A feature folder is compiled only when its Kconfig option is on.
