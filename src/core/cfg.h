@@ -8,7 +8,8 @@
  * check` and the test that compares conf/wren.conf with it all read it.
  *
  * To add a key: add one CFG_KEY line here (the enum and table follow),
- * document it in conf/wren.conf (test_config.py fails until you do),
+ * document it in conf/wren.conf and man/wren.conf.5 (test_config.py
+ * and test_man.py fail until you do),
  * and read it with cfg_str()/cfg_num() where it is used.
  */
 #ifndef WREN_CFG_H

@@ -12,6 +12,7 @@ DPKG_ROOT set, as the scripts support.
 Run with: /usr/bin/python3 -m pytest -q test/integration/test_packaging.py
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -656,12 +657,19 @@ def openwrt_make(tmp_path):
     return info, res.stdout
 
 
+def release():
+    """RELEASE in the top Makefile: the one place the version is."""
+    m = re.search(r"^RELEASE := *(\S+)", (ROOT / "Makefile").read_text(),
+                  re.M)
+    return m.group(1)
+
+
 def test_openwrt_metadata(openwrt_make):
     info, _ = openwrt_make
     assert info["PKG_LICENSE"] == "ISC"
     assert info["PKG_LICENSE_FILES"] == "LICENSE"
     assert "<" in info["PKG_MAINTAINER"] and "@" in info["PKG_MAINTAINER"]
-    assert info["PKG_VERSION"][0].isdigit()
+    assert info["PKG_VERSION"] == release()
     # No download: the source is this tree (PKG_SOURCE needs PKG_HASH).
     src, _, hash_ = info["PKG_SOURCE"].partition(" PKG_HASH=")
     assert bool(src) == bool(hash_), info["PKG_SOURCE"]
