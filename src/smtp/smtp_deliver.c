@@ -16,10 +16,17 @@
  *     (the barrier)         msg/ fsync'd before the rest is renamed
  *   each mailbox's copy     Maildir tmp/ -> new/ (a mailbox dropped by
  *                           a forwarding loop keeps only the primary,
- *                           as a scratch file: removed, not renamed)
+ *                           as a scratch file: removed, not renamed),
+ *                           or tmp/ -> .Junk/new/ for a copy the
+ *                           inbound checks sent to Junk
  *   its envelope            queue/tmp/<id>.env -> queue/env/<id>
  *
- * (the queue files only when a recipient is remote). So an envelope
+ * (the queue files only when a recipient is remote). A copy going to
+ * Junk is written in the account's Maildir tmp/ like the others and
+ * only its final name differs: the rename stays within one file system
+ * and the store syncs .Junk/new/ as it syncs new/; a missing Junk
+ * folder is created (durably) by the prepare hook, before the renames.
+ * So an envelope
  * is never in env/ without its message durable in msg/, and a failed
  * or abandoned transaction takes every file back, the queue's too:
  * the client is not acknowledged and sends it again, and a remote
@@ -43,6 +50,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +59,7 @@
 #include "map/resolve.h"
 #include "msg/date.h"
 #include "smtp/smtp_int.h"
+#include "store/folder.h"
 #include "tls/tls.h"
 
 #define PREFIX_MAX	(3 * ADDR_MAX + SMTP_HELO_MAX + CFG_HOST_MAX + 256)
@@ -60,6 +69,7 @@ static size_t	prefix(const struct smtp_session *, int, char *, size_t,
 static int	target_path(const struct smtp_session *, int, const char *,
 		    char *, size_t);
 static int	make_secondary(struct smtp_session *, int);
+static int	junk_ensure(const struct smtp_session *, int);
 static int	file_exists(const struct smtp_session *, int);
 static size_t	nfiles(const struct smtp_session *);
 static int	file_name(void *, size_t, char *, char *, size_t);
@@ -165,6 +175,25 @@ smtp_deliver_cancel(struct smtp_session *s)
 }
 
 int
+smtp_deliver_junk(struct smtp_session *s, int i, const char *reason)
+{
+	int any = 0;
+
+	for (int k = 0; k < (int)s->ntargets; k++) {
+		if ((i == -1 || i == k) && s->t[k].kind == SMTP_T_LOCAL) {
+			if (!s->t[k].junk) {
+				conn_log(s->c, LOG_LVL_INFO, "to Junk for "
+				    "<%s>: %s", smtp_str(s, s->t[k].dto),
+				    reason);
+			}
+			s->t[k].junk = 1;
+			any = 1;
+		}
+	}
+	return any || i == -1 ? 0 : -1;
+}
+
+int
 smtp_commit_init(struct conn_table *t, struct err *e)
 {
 	/* serve loads the keys before dropping privileges; a caller
@@ -205,9 +234,14 @@ prepare(void *arg)
 	}
 	s->fd = -1;
 	for (int i = 0; i < (int)s->ntargets && !err; i++) {
-		if (i != s->primary && s->t[i].kind == SMTP_T_LOCAL &&
-		    !s->t[i].dropped) {
+		if (s->t[i].kind != SMTP_T_LOCAL || s->t[i].dropped) {
+			continue;
+		}
+		if (i != s->primary) {
 			err = make_secondary(s, i) == -1 ? errno : 0;
+		}
+		if (!err && s->t[i].junk && junk_ensure(s, i) == -1) {
+			err = EIO;
 		}
 	}
 	if (!err && s->primary >= 0 && s->nremote > 0) {
@@ -383,7 +417,33 @@ prefix(const struct smtp_session *s, int i, char *out, size_t cap,
 	return (size_t)n;
 }
 
-/* tmp/ or new/ path of target i; -1 is the queue file (tmp only). */
+/* Target i's Junk folder exists, or is made now (as at IMAP's first
+ * login, with the other special-use folders, durably: before the
+ * rename into it). A few stat calls when it exists. 0 or -1. */
+static int
+junk_ensure(const struct smtp_session *s, int i)
+{
+	char root[FOLDER_PATH_MAX], path[FOLDER_PATH_MAX];
+	struct stat st;
+	struct err e;
+
+	if (fmt(root, sizeof root, "%s/Maildir", smtp_str(s, s->t[i].home))
+	    >= (int)sizeof root || fmt(path, sizeof path, "%s/.Junk/new",
+	    root) >= (int)sizeof path) {
+		return -1;
+	}
+	if (stat(path, &st) == 0) {
+		return 0;
+	}
+	if (folder_provision(root, &e) != FOLDER_OK) {
+		log_warnx("smtp %08x: %s: %s", s->c->id, root, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* tmp/ or new/ path of target i; -1 is the queue file (tmp only). For
+ * a copy sent to Junk, new/ is the Junk folder's. */
 static int
 target_path(const struct smtp_session *s, int i, const char *sub,
     char *out, size_t cap)
@@ -404,8 +464,8 @@ target_path(const struct smtp_session *s, int i, const char *sub,
 	size = n + s->body.size + added(s);
 	vsize = n + lines + smtp_body_vsize(&s->body) + added(s) +
 	    (s->submit ? s->dkim.added_lines : 0);
-	return maildir_path(out, cap, smtp_str(s, s->t[i].home), sub,
-	    s->base, size, vsize);
+	return maildir_path(out, cap, smtp_str(s, s->t[i].home),
+	    s->t[i].junk ? ".Junk/new" : sub, s->base, size, vsize);
 }
 
 /* Another copy: its own header, then the primary's body. */

@@ -50,6 +50,7 @@ struct smtp_target {
 	uint8_t		kind;
 	uint8_t		notify;		/* DSN NOTIFY bits (remote) */
 	uint8_t		dropped;	/* forwarding loop: not delivered */
+	uint8_t		junk;		/* into the account's Junk folder */
 	uint16_t	addr;		/* mailbox login / remote address */
 	uint16_t	home;		/* LOCAL */
 	uint16_t	dto;		/* LOCAL: Delivered-To address */
@@ -143,6 +144,17 @@ int	smtp_deliver_write(struct smtp_session *, const char *, size_t);
 void	smtp_deliver_abort(struct smtp_session *);
 void	smtp_deliver_queue(struct smtp_session *);
 void	smtp_deliver_cancel(struct smtp_session *);
+
+/*
+ * Routes target i's copy (a mailbox: SMTP_T_LOCAL) into its account's
+ * Junk folder (Maildir/.Junk/new/) instead of new/; i -1: every mailbox
+ * of the message. Call it between the RCPT that added the target and
+ * smtp_deliver_queue (the end of DATA: the verdicts of the inbound
+ * checks); reset() forgets it. The folder is created at the commit as
+ * IMAP's first login does (folder_provision) when it is missing. reason
+ * is logged. 0, or -1 when i is no mailbox of the message.
+ */
+int	smtp_deliver_junk(struct smtp_session *, int i, const char *reason);
 int	smtp_commit_init(struct conn_table *, struct err *);
 void	smtp_commit_shutdown(void);
 

@@ -1484,6 +1484,97 @@ test_gone_after_rename(void **state)
 	assert_int_equal(count("example.test/alice/Maildir/tmp"), 0);
 }
 
+/* S= in the one file of a directory equals its size (a Junk copy is
+ * named like any other). */
+static void
+size_named(const char *rel)
+{
+	char path[256], file[512];
+	struct dirent *d;
+	struct stat st;
+	const char *sz;
+	DIR *dp;
+	int n = 0;
+
+	path_of(path, sizeof path, rel);
+	dp = opendir(path);
+	assert_non_null(dp);
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(file, sizeof file, "%s/%s", path, d->d_name);
+		assert_int_equal(stat(file, &st), 0);
+		sz = strstr(d->d_name, ",S=");
+		assert_non_null(sz);
+		assert_int_equal(strtoull(sz + 3, NULL, 10),
+		    (unsigned long long)st.st_size);
+		n++;
+	}
+	closedir(dp);
+	assert_int_equal(n, 1);
+}
+
+/* One message to alice and bob, with smtp_deliver_junk(which) called
+ * between the RCPTs and DATA, as the inbound checks do at its end. */
+static struct conn *
+junk_message(int which, int want_rc)
+{
+	static const char tx[] = EHLO MAIL RCPT
+	    "RCPT TO:<bob@mail.example.test>\r\n";
+	static const char data[] = "DATA\r\n" MSG ".\r\n";
+	struct conn *c = conn_new(1);
+
+	outlen = 0;
+	feed(c, tx, sizeof tx - 1, 0, 0);
+	assert_int_equal(smtp_deliver_junk(c->sess, which, "test"),
+	    want_rc);
+	feed(c, data, sizeof data - 1, 1, 0);
+	assert_false(commit_pending());
+	if (memmem(outbuf, outlen, "Ok: queued as", 13) == NULL) {
+		fail_msg("%.*s", (int)outlen, outbuf);
+	}
+	return c;
+}
+
+/* smtp_deliver_junk: one mailbox, then all, into Maildir/.Junk/new,
+ * the folder created as at IMAP's first login (with the others). */
+static void
+test_junk(void **state)
+{
+	struct conn *c;
+
+	(void)state;
+	fresh_store();
+	c = junk_message(0, 0);		/* alice only */
+	conn_finish(c);
+	assert_int_equal(count("example.test/alice/Maildir/.Junk/new"), 1);
+	assert_int_equal(count("example.test/alice/Maildir/new"), 0);
+	assert_int_equal(count("example.test/alice/Maildir/tmp"), 0);
+	/* cur new tmp maildirfolder, and the other special folders */
+	assert_int_equal(count("example.test/alice/Maildir/.Junk"), 4);
+	assert_int_equal(count("example.test/alice/Maildir/.Sent"), 4);
+	size_named("example.test/alice/Maildir/.Junk/new");
+	assert_int_equal(count("mail.example.test/bob/Maildir/new"), 1);
+	assert_int_equal(count("mail.example.test/bob/Maildir/.Junk/new"), 0);
+	fresh_store();
+	c = junk_message(-1, 0);	/* every mailbox */
+	conn_finish(c);
+	assert_int_equal(count("example.test/alice/Maildir/.Junk/new"), 1);
+	assert_int_equal(count("mail.example.test/bob/Maildir/.Junk/new"), 1);
+	assert_int_equal(count("mail.example.test/bob/Maildir/new"), 0);
+	assert_int_equal(count("mail.example.test/bob/Maildir/tmp"), 0);
+	size_named("mail.example.test/bob/Maildir/.Junk/new");
+	fresh_store();
+	c = junk_message(7, -1);	/* no such target: INBOX */
+	conn_finish(c);
+	assert_int_equal(count("example.test/alice/Maildir/new"), 1);
+	assert_int_equal(count("mail.example.test/bob/Maildir/new"), 1);
+	failures = 0;
+	check_idle("junk");
+	assert_int_equal(failures, 0);
+}
+
 int
 main(void)
 {
@@ -1494,6 +1585,7 @@ main(void)
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_gone_before_commit),
 		cmocka_unit_test(test_gone_after_rename),
+		cmocka_unit_test(test_junk),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
