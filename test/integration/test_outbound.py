@@ -296,6 +296,27 @@ def test_delivers_via_mx_with_starttls(outbound, mx):
     assert len(m1.delivered) == 1
 
 
+def test_mx_offering_only_cbc_gets_mail_in_clear(outbound, mx, pki):
+    """The client speaks TLS 1.2 with AEAD suites only (RFC 8996; CBC,
+    MD5 and the TLS 1.0 PRF are left out for size): an MX offering
+    nothing else fails the handshake and gets the mail once more in
+    clear, as Postfix does with an opportunistic hop."""
+    import ssl
+    ctx = pki.server_context("mx1.remote.test")
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA256:"
+                    "AES128-SHA256:AES128-SHA")
+    m1 = mx(start=False)
+    m1.tls_context = ctx
+    m1.start()
+    w = outbound()
+    send_local(w, "old mx")
+    d = wait_for(lambda: m1.with_subject("old mx"), DELIVER,
+                 "delivery to mx1 in clear")[0]
+    assert not d.tls, "a CBC suite was negotiated"
+    w.wait_log("TLS handshake failed")
+
+
 @needs_runner
 def test_8bitmime_declared_when_received_so(outbound, mx):
     """BODY=8BITMIME given to wren is given to the next hop (RFC 6152);
