@@ -165,6 +165,7 @@ SRC-$(CONFIG_IMAP) += $(filter-out src/imap/imap_compress.c $(IMAP_SORT_SRC),\
 SRC-$(CONFIG_COMPRESS) += $(wildcard src/compress/*.c) src/imap/imap_compress.c
 SRC-$(CONFIG_IMAP_SORT) += $(IMAP_SORT_SRC)
 SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c) $(wildcard src/store/*.c)
+SRC-$(CONFIG_HTTP) += $(wildcard src/http/*.c)
 SRC-$(CONFIG_OUTBOUND) += $(filter-out $(QUEUE_FORMAT),$(wildcard src/queue/*.c)) \
 	$(wildcard src/dns/*.c)
 SRC += $(sort $(SRC-y))
@@ -417,7 +418,7 @@ FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c src/core/listen.c \
 	    src/dns/dns_conf.c src/queue/envelope.c \
 	    src/queue/maildrop.c src/queue/smtp_client.c src/queue/smtp_reply.c \
 	    src/queue/control_parse.c src/compress/inflate.c \
-	    src/compress/deflate.c)
+	    src/compress/deflate.c src/http/http_parse.c)
 fuzz:
 	@board/deps.sh host fuzz
 	@$(MAKE) --no-print-directory $(B)/config.h

@@ -191,6 +191,22 @@
 					 * bounds a block's output */
 #define ZDEF_SYMS		8192	/* LZ77 symbols per block */
 
+/* HTTP (http/: autoconfiguration, MTA-STS, ACME HTTP-01). Requests
+ * are tiny (a path, a Host, an address), so the bounds are small and a
+ * whole request head must fit the connection's input buffer. */
+#define HTTP_LINE_MAX		1024	/* request line or one header line,
+					 * CRLF included (RFC 9112 3 lets
+					 * a server choose; 414 / 431) */
+#define HTTP_HEADERS_MAX	32	/* header fields per request: 431 */
+#define HTTP_HEAD_MAX		(CONN_BUF_SIZE / 2)	/* whole head,
+					 * to CRLF CRLF; with the body it
+					 * fits the input buffer */
+#define HTTP_BODY_MAX		(CONN_BUF_SIZE / 2)	/* Autodiscover
+					 * POST: the XML is ~400 bytes */
+#define HTTP_KEEPALIVE_MAX	32	/* requests per connection */
+#define HTTP_DOC_MAX		3072	/* a generated document (the
+					 * .mobileconfig is ~2 KB) */
+
 /* Program-wide limits that sizes at start-up are checked against. */
 #define MAX_CONNECTIONS_LIMIT	65536
 
