@@ -776,7 +776,8 @@ check_listeners(const struct cfg *c, const char *conf, int tls_ok)
 {
 	static const enum cfg_key keys[] = { CFG_SMTP_LISTEN,
 	    CFG_SUBMISSION_LISTEN, CFG_SUBMISSIONS_LISTEN, CFG_IMAP_LISTEN,
-	    CFG_IMAPS_LISTEN, CFG_POP3_LISTEN, CFG_POP3S_LISTEN };
+	    CFG_IMAPS_LISTEN, CFG_POP3_LISTEN, CFG_POP3S_LISTEN,
+	    CFG_HTTPS_LISTEN };
 	static const uint8_t v6lo[16] = { [15] = 1 };
 	struct cfg_listen l[CFG_LISTEN_MAX];
 	char others[256];

@@ -7,6 +7,7 @@
  * serve` reports that it does not listen on them.
  */
 #include "cli/cli.h"
+#include "http/http.h"
 #include "imap/imap.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
@@ -37,6 +38,13 @@
 #define SUBMISSION_PROTO	NULL
 #define SUBMISSIONS_PROTO	NULL
 #endif
+#if WREN_HTTP
+#define HTTP_PROTO	(&http_proto)
+#define HTTPS_PROTO	(&https_proto)
+#else
+#define HTTP_PROTO	NULL
+#define HTTPS_PROTO	NULL
+#endif
 
 const struct listener_kind listener_kinds[] = {
 	{ CFG_SMTP_LISTEN, SMTP_PROTO },
@@ -46,6 +54,8 @@ const struct listener_kind listener_kinds[] = {
 	{ CFG_IMAPS_LISTEN, IMAPS_PROTO },
 	{ CFG_POP3_LISTEN, POP3_PROTO },
 	{ CFG_POP3S_LISTEN, POP3S_PROTO },
+	{ CFG_HTTP_LISTEN, HTTP_PROTO },
+	{ CFG_HTTPS_LISTEN, HTTPS_PROTO },
 };
 const size_t listener_nkinds = sizeof listener_kinds /
     sizeof listener_kinds[0];

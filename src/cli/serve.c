@@ -31,6 +31,7 @@
 #include "core/privs.h"
 #include "map/map.h"
 #include "imap/imap.h"
+#include "http/http.h"
 #include "pop3/pop3.h"
 #include "queue/pickup.h"
 #include "queue/runner.h"
@@ -47,11 +48,12 @@
 static const enum cfg_key restart_keys[] = {
 	CFG_SMTP_LISTEN, CFG_SUBMISSION_LISTEN, CFG_SUBMISSIONS_LISTEN,
 	CFG_IMAP_LISTEN, CFG_IMAPS_LISTEN, CFG_POP3_LISTEN, CFG_POP3S_LISTEN,
+	CFG_HTTP_LISTEN, CFG_HTTPS_LISTEN,
 	CFG_MAX_CONNECTIONS, CFG_MAX_DELIVERIES, CFG_DNS_SERVERS,
 	CFG_SRS_DOMAIN, CFG_USER, CFG_DATA_DIR, CFG_LOG,
 };
 
-#define LISTENERS_MAX	(7 * CFG_LISTEN_MAX)
+#define LISTENERS_MAX	(9 * CFG_LISTEN_MAX)
 
 struct server {
 	struct cfg		 cfg;
@@ -169,6 +171,11 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 		goto out_imap;
 	}
+	if (WREN_HTTP && http_init(&s.ev, &s.cfg, &s.maps, max, &e) == -1) {
+		log_errorx("%s", e.msg);
+		rc = 1;
+		goto out_pop3;
+	}
 	if (WREN_OUTBOUND && runner_init(&s.ev, &s.out, &s.cfg, &s.maps,
 	    &e) == -1) {
 		log_errorx("%s", e.msg);
@@ -199,6 +206,10 @@ out_runner:
 	if (WREN_OUTBOUND) {
 		runner_shutdown();
 	}
+	if (WREN_HTTP) {
+		http_shutdown();
+	}
+out_pop3:
 	if (WREN_POP3) {
 		pop3_shutdown();
 	}

@@ -42,6 +42,8 @@ static const struct {
 	{ CFG_IMAPS_LISTEN, WREN_IMAP, "IMAP" },
 	{ CFG_POP3_LISTEN, WREN_POP3, "POP3" },
 	{ CFG_POP3S_LISTEN, WREN_POP3, "POP3" },
+	{ CFG_HTTP_LISTEN, WREN_HTTP, "HTTP" },
+	{ CFG_HTTPS_LISTEN, WREN_HTTP, "HTTP" },
 };
 
 static int	set_value(struct cfg *, enum cfg_key, const char *, size_t,
