@@ -22,6 +22,7 @@ int	cmd_resolve(int argc, char **argv);
 int	cmd_dkim_keygen(int argc, char **argv);
 int	cmd_user(int argc, char **argv);
 int	cmd_setup(int argc, char **argv);
+int	cmd_client_config(int argc, char **argv);
 
 /* A new password: one line of standard input when from_stdin, else
  * asked twice on the terminal without echo. Returns its length, or -1

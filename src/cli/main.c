@@ -36,6 +36,11 @@ static const struct command commands[] = {
 	{ "setup", NULL, cmd_setup,
 	  "write a first wren.conf, account, aliases and DKIM key" },
 #endif
+#if WREN_HTTP
+	{ "client-config", NULL, cmd_client_config,
+	  "print an account's mail client settings; write its Apple "
+	  "profile" },
+#endif
 	{ "resolve", NULL, cmd_resolve,
 	  "print where addresses go: accounts, remote, or the 5xx reply" },
 #if WREN_DKIM
@@ -67,6 +72,7 @@ static const struct {
 	{ "pop3", WREN_POP3 },
 	{ "outbound", WREN_OUTBOUND },
 	{ "dkim", WREN_DKIM },
+	{ "http", WREN_HTTP },
 };
 
 static int	usage(int fd);
