@@ -86,11 +86,9 @@ X(HTTP_LISTEN, "http_listen", CFG_T_LISTEN, "", 0, 0, NULL, \
 X(HTTPS_LISTEN, "https_listen", CFG_T_LISTEN, "", 0, 0, NULL, \
   "HTTPS: the same, plus the .mobileconfig behind a login; empty = off") \
 X(HTTP_TIMEOUT, "http_timeout", CFG_T_SECS, "10", 1, 300, NULL, \
-  "HTTP: each request must arrive whole within it, from connect or "\
-  "the last reply") \
+  "HTTP: each request whole within it, from connect or last reply") \
 X(MTA_STS_MODE, "mta_sts_mode", CFG_T_ENUM, "none", 0, 0, \
-  "none testing enforce", "MTA-STS policy served on mta-sts.DOMAIN; "\
-  "none = not served") \
+  "none testing enforce", "MTA-STS policy on mta-sts.DOMAIN; none = off") \
 X(MTA_STS_MAX_AGE, "mta_sts_max_age", CFG_T_SECS, "604800", 86400, \
   31557600, NULL, "MTA-STS policy max_age (RFC 8461 3.2)") \
 X(TLS_CERT, "tls_cert", CFG_T_PATH, "/etc/wren/fullchain.pem", 0, 0, \
