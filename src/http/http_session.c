@@ -190,6 +190,10 @@ http_input(struct conn *c)
 			blen = (size_t)r.content_length;
 			/* RFC 9110 9.3.1: a GET body has no meaning; we
 			 * take none, rather than skip it. */
+			if (r.method == HTTP_M_OTHER) {
+				fail(s, 0, 405, "Allow: GET, HEAD\r\n", 1);
+				return;
+			}
 			if (r.method != HTTP_M_POST) {
 				fail(s, r.method == HTTP_M_HEAD, 400, NULL, 1);
 				return;
@@ -348,10 +352,11 @@ autoconfig(struct http_session *s, const struct http_req *r,
 		d += 11;
 		dlen -= 11;
 	}
-	if ((elen > 0 || (r->query != NULL && q == -1 &&
-	    memmem(r->query, r->query_len, "emailaddress=", 13) != NULL)) &&
-	    autoconf_init(&ac, http.cfg, e, elen, NULL, 0) == -1) {
-		return 400;	/* an address given, not one */
+	/* An address given, but not one (or badly encoded). */
+	if ((q == -1 && r->query != NULL && memmem(r->query, r->query_len,
+	    "emailaddress=", 13) != NULL) || (elen > 0 &&
+	    autoconf_init(&ac, http.cfg, e, elen, NULL, 0) == -1)) {
+		return 400;
 	}
 	if (elen == 0 && autoconf_init(&ac, http.cfg, NULL, 0, d, dlen) ==
 	    -1 && autoconf_init(&ac, http.cfg, NULL, 0, NULL, 0) == -1) {
