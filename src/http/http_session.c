@@ -246,6 +246,8 @@ request(struct http_session *s, const struct http_req *r, const char *body,
 	int close = r->close || ++s->nreq >= HTTP_KEEPALIVE_MAX;
 	int status;
 
+	/* route's 200 replies say close when this is the last one. */
+	s->close = close;
 	status = route(s, r, body, blen);
 	conn_log(s->c, LOG_LVL_INFO, "%s %.*s %d", mname[r->method],
 	    (int)(r->path_len < 80 ? r->path_len : 80), r->path, status);
@@ -300,7 +302,8 @@ route(struct http_session *s, const struct http_req *r, const char *body,
 		    sizeof http.doc)) < 0) {
 			return 404;
 		}
-		respond(s, head, 200, TEXT_TYPE, http.doc, n, NULL, 0);
+		respond(s, head, 200, TEXT_TYPE, http.doc, n, NULL,
+		    s->close);
 		return 200;
 	}
 	if (r->path_len > sizeof ACME_PREFIX - 1 &&
@@ -312,7 +315,7 @@ route(struct http_session *s, const struct http_req *r, const char *body,
 			return 404;
 		}
 		respond(s, head, 200, "application/octet-stream", ka,
-		    (long)strlen(ka), NULL, 0);
+		    (long)strlen(ka), NULL, s->close);
 		return 200;
 	}
 	if (path_is(r, HTTP_MOBILECONFIG_PATH, 0)) {
@@ -369,7 +372,7 @@ autoconfig(struct http_session *s, const struct http_req *r,
 		return 500;
 	}
 	respond(s, r->method == HTTP_M_HEAD, 200, XML_TYPE, http.doc, n,
-	    NULL, 0);
+	    NULL, s->close);
 	return 200;
 }
 
@@ -435,7 +438,7 @@ mobileconfig(struct http_session *s, const struct http_req *r)
 	respond(s, r->method == HTTP_M_HEAD, 200,
 	    "application/x-apple-aspen-config", http.doc, n,
 	    "Content-Disposition: attachment; "
-	    "filename=\"wren.mobileconfig\"\r\n", 0);
+	    "filename=\"wren.mobileconfig\"\r\n", s->close);
 	return 200;
 }
 
