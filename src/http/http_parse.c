@@ -122,7 +122,7 @@ http_query(const char *q, size_t qlen, const char *name, char *out,
 					    q[k + 1])) < 0 ||
 					    (l = hexval((unsigned char)
 					    q[k + 2])) < 0) {
-						return -1;
+						return -2;
 					}
 					ch = h * 16 + l;
 					k += 2;
@@ -130,7 +130,7 @@ http_query(const char *q, size_t qlen, const char *name, char *out,
 					ch = ' ';
 				}
 				if (ch < 0x20 || ch == 0x7f || o + 1 >= cap) {
-					return -1;
+					return -2;
 				}
 				out[o++] = (char)ch;
 			}

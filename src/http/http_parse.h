@@ -55,8 +55,8 @@ int	http_parse(const char *buf, size_t len, struct http_req *r);
 /*
  * The value of the query parameter name in q[0..qlen) ("a=1&b=2"),
  * percent-decoded (RFC 3986 2.1, '+' as a space) into out with a NUL:
- * its length, or -1 when absent, badly encoded, holding a NUL or a
- * control character, or longer than cap - 1.
+ * its length; -1 when absent; -2 when badly encoded, holding a NUL or
+ * a control character, or longer than cap - 1.
  */
 long	http_query(const char *q, size_t qlen, const char *name, char *out,
 	    size_t cap);

@@ -356,8 +356,7 @@ autoconfig(struct http_session *s, const struct http_req *r,
 		dlen -= 11;
 	}
 	/* An address given, but not one (or badly encoded). */
-	if ((q == -1 && r->query != NULL && memmem(r->query, r->query_len,
-	    "emailaddress=", 13) != NULL) || (elen > 0 &&
+	if (q == -2 || (elen > 0 &&
 	    autoconf_init(&ac, http.cfg, e, elen, NULL, 0) == -1)) {
 		return 400;
 	}
