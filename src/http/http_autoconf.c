@@ -171,21 +171,21 @@ autoconf_mobileconfig(const struct autoconf *ac, char *out, size_t cap)
 	    "<key>EmailAccountType</key><string>EmailTypeIMAP</string>\n"
 	    "<key>EmailAddress</key><string>%s</string>\n",
 	    ac->email, ac->email);
-	put(&d, "<key>IncomingMailServerAuthentication</key>"
-	    "<string>EmailAuthPassword</string>\n"
-	    "<key>IncomingMailServerHostName</key><string>%s</string>\n"
-	    "<key>IncomingMailServerPortNumber</key><integer>%u</integer>\n"
-	    "<key>IncomingMailServerUseSSL</key><%s/>\n"
-	    "<key>IncomingMailServerUsername</key><string>%s</string>\n",
-	    ac->host, in->port, in->ssl ? "true" : "false", ac->email);
-	put(&d, "<key>OutgoingMailServerAuthentication</key>"
-	    "<string>EmailAuthPassword</string>\n"
-	    "<key>OutgoingMailServerHostName</key><string>%s</string>\n"
-	    "<key>OutgoingMailServerPortNumber</key><integer>%u</integer>\n"
-	    "<key>OutgoingMailServerUseSSL</key><%s/>\n"
-	    "<key>OutgoingMailServerUsername</key><string>%s</string>\n"
-	    "<key>OutgoingPasswordSameAsIncomingPassword</key><true/>\n",
-	    ac->host, sm->port, sm->ssl ? "true" : "false", ac->email);
+	/* The same five keys for the IMAP and the submission server. */
+	for (int k = 0; k < 2; k++) {
+		const char *io = k == 0 ? "Incoming" : "Outgoing";
+		const struct autoconf_srv *s = k == 0 ? in : sm;
+
+		put(&d, "<key>%sMailServerAuthentication</key>"
+		    "<string>EmailAuthPassword</string>\n"
+		    "<key>%sMailServerHostName</key><string>%s</string>\n"
+		    "<key>%sMailServerPortNumber</key><integer>%u</integer>\n"
+		    "<key>%sMailServerUseSSL</key><%s/>\n"
+		    "<key>%sMailServerUsername</key><string>%s</string>\n",
+		    io, io, ac->host, io, s->port, io,
+		    s->ssl ? "true" : "false", io, ac->email);
+	}
+	put(&d, "<key>OutgoingPasswordSameAsIncomingPassword</key><true/>\n");
 	put(&d, "<key>PayloadDisplayName</key><string>%s</string>\n"
 	    "<key>PayloadIdentifier</key>"
 	    "<string>wren.%s.account.%s</string>\n"
