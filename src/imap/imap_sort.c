@@ -31,6 +31,16 @@
  * texts compare whole while a key stays small. THREAD tells IDs and
  * subjects apart by 64-bit hashes.
  *
+ * The keys a header gives (its texts whole, the date, THREAD's hashes)
+ * are kept in the folder's header cache (store/hcache.h, Kconfig
+ * IMAP_HCACHE) as a message is read, so that a SORT or THREAD of a
+ * folder seen before reads a hundred bytes per message from the cache
+ * instead of opening each file; they are the keys the header gives,
+ * so the answer is the same either way. A record is served only while
+ * the message's UID, base-name hash and size are those it was made
+ * from (a flag change keeps them: the base name does not change).
+ * ARRIVAL is the file's mtime when it was first read.
+ *
  * Choices: the sent date is Date: in UTC, or INTERNALDATE without a
  * readable one (RFC 5256 2.2); a message whose file is gone has empty
  * keys and date 0; at most IMAP_SORT_HDR_MAX header octets are read.
@@ -48,6 +58,7 @@
 #include "msg/decode.h"
 #include "msg/msgid.h"
 #include "msg/sortkey.h"
+#include "store/hcache.h"
 
 #define CRIT_MAX	8
 #define MERGE_CHUNK	4096	/* elements merged per step item */
@@ -166,6 +177,20 @@ static char		dec[DECODE_HEADER_MAX];
 static char		base[DECODE_HEADER_MAX];
 static char		abuf[ADDR_KEY_MAX];
 static struct decode_hdr	hdr;
+/* The keys of the header being read, for the cache: their texts
+ * whole in sktext (sk_over when they do not fit), formatted into
+ * skout. */
+static struct hcache_sk	skb;
+static char		sktext[HCACHE_TEXT_MAX];
+static size_t		sktext_len;
+static int		sk_over;
+static char		skout[HCACHE_TEXT_MAX];
+/* The cache's text of each criterion (HCACHE_SK_TEXTS: none). */
+static const uint8_t	crit_sk[C_NONE] = {
+	HCACHE_SK_TEXTS, HCACHE_SK_CC, HCACHE_SK_TEXTS, HCACHE_SK_FROM,
+	HCACHE_SK_TEXTS, HCACHE_SK_SUBJECT, HCACHE_SK_TO, HCACHE_SK_DFROM,
+	HCACHE_SK_DTO
+};
 
 static int	parse_crit(const struct imap_cmd *, size_t i);
 static int	parse_charset(struct imap_session *, size_t i);
@@ -182,6 +207,10 @@ static int	over(void);
 static void	keys_of(struct imap_session *, uint32_t i);
 static void	read_header(struct imap_session *, uint32_t seq,
 		    uint32_t *vsize);
+static int	keys_cached(struct imap_session *,
+		    const struct mbox_msg *);
+static void	keys_put(struct imap_session *, const struct mbox_msg *);
+static void	sk_keep(enum crit, const char *, size_t);
 static void	field(const struct decode_field *);
 static void	key_build(struct ent *, uint32_t vsize);
 static void	text_key(enum crit, const char *, size_t);
@@ -437,6 +466,12 @@ static void
 step(struct imap_session *s)
 {
 	st.deadline = ev_clock_ms() + IMAP_STEP_MS;
+	/* The cache is read before the first keys: its file is loaded
+	 * in slices of its own. */
+	if (st.pc == (unsigned)-1 && hcache_load(s->view.mb) == 0) {
+		imap_job_yield(s);
+		return;
+	}
 	for (;;) {
 		enum step sp = st.pc == (unsigned)-1 ? S_GATHER :
 		    st.prog[st.pc];
@@ -732,11 +767,18 @@ read_header(struct imap_session *s, uint32_t seq, uint32_t *vsize)
 	hk.subj = hk.id = hk.irt = 0;
 	hk.refs_len = 0;
 	hk.seen = 0;
+	if (m != NULL && keys_cached(s, m)) {
+		*vsize = m->vsize;
+		return;
+	}
 	if (m == NULL || (fd = mbox_open_msg(s->view.mb, m, &sb)) == -1) {
 		return;
 	}
 	*vsize = m->vsize;
 	hk.mtime = (int64_t)sb.st_mtime;
+	sktext_len = 0;
+	sk_over = 0;
+	memset(&skb, 0, sizeof skb);
 	decode_hdr_init(&hdr);
 	while (!done && pos < IMAP_SORT_HDR_MAX) {
 		ssize_t n = pread(fd, rbuf, sizeof rbuf, (off_t)pos);
@@ -774,6 +816,72 @@ read_header(struct imap_session *s, uint32_t seq, uint32_t *vsize)
 		}
 	}
 	close(fd);
+	keys_put(s, m);
+}
+
+/* hk from m's record in the cache: 1, or 0 when there is none. */
+static int
+keys_cached(struct imap_session *s, const struct mbox_msg *m)
+{
+	struct hcache_rec r;
+	struct hcache_sk k;
+
+	if (hcache_get_sk(s->view.mb, m, &r) != 1 ||
+	    hcache_sk_parse(r.sk, r.sk_len, &k) == -1 ||
+	    k.len[HCACHE_SK_REFS] > sizeof refs) {
+		return 0;
+	}
+	hk.date = k.date;
+	hk.mtime = k.mtime;
+	hk.subj = k.subj;
+	hk.id = k.id;
+	hk.irt = k.irt;
+	for (unsigned c = 0; c < C_NONE; c++) {
+		if (crit_sk[c] != HCACHE_SK_TEXTS) {
+			text_key((enum crit)c, k.text[crit_sk[c]],
+			    k.len[crit_sk[c]]);
+		}
+	}
+	hk.refs_len = k.len[HCACHE_SK_REFS];
+	if (st.kind == K_REFS && hk.refs_len > 0) {
+		memcpy(refs, k.text[HCACHE_SK_REFS], hk.refs_len);
+	}
+	return 1;
+}
+
+/* The keys just read from m's header into the cache, when they fit. */
+static void
+keys_put(struct imap_session *s, const struct mbox_msg *m)
+{
+	size_t n;
+
+	if (sk_over) {
+		return;			/* read from the file each time */
+	}
+	skb.date = hk.date;
+	skb.mtime = hk.mtime;
+	skb.subj = hk.subj;
+	skb.id = hk.id;
+	skb.irt = hk.irt;
+	skb.text[HCACHE_SK_REFS] = refs;
+	skb.len[HCACHE_SK_REFS] = hk.refs_len;
+	if ((n = hcache_sk_fmt(skout, sizeof skout, &skb)) > 0) {
+		(void)hcache_put_sk(s->view.mb, m, skout, n);
+	}
+}
+
+/* Criterion c's whole text, kept for the cache. */
+static void
+sk_keep(enum crit c, const char *t, size_t n)
+{
+	if (n > sizeof sktext - sktext_len) {
+		sk_over = 1;
+		return;
+	}
+	memcpy(sktext + sktext_len, t, n);
+	skb.text[crit_sk[c]] = sktext + sktext_len;
+	skb.len[crit_sk[c]] = n;
+	sktext_len += n;
 }
 
 /* One header field: the first of each name counts. */
@@ -799,6 +907,7 @@ field(const struct decode_field *f)
 		n = decode_header(f->value, f->value_len, dec, sizeof dec);
 		n = sortkey_subject(dec, n, base, sizeof base, &reply);
 		text_key(C_SUBJECT, base, n);
+		sk_keep(C_SUBJECT, base, n);
 		hk.subj = n == 0 ? 0 : (sortkey_hash(base, n) & ~1ull) |
 		    2u | (unsigned)reply;
 		break;
@@ -890,8 +999,11 @@ text_key(enum crit c, const char *t, size_t n)
 static void
 addr_key(enum crit c, const struct decode_field *f, int display)
 {
-	text_key(c, abuf, sortkey_addr(f->value, f->value_len, display,
-	    abuf, sizeof abuf));
+	size_t n = sortkey_addr(f->value, f->value_len, display, abuf,
+	    sizeof abuf);
+
+	text_key(c, abuf, n);
+	sk_keep(c, abuf, n);
 }
 
 static void

@@ -5,13 +5,18 @@
  * through a table in memory, read back with pread.
  *
  *   slot (one per open folder)          table (mmap'ed, grows)
- *   +-----------------------+           +-----+--------+-----+
- *   | mb, fd, uidvalidity   |---------->| uid | offset | len |  12 B
- *   | end: file size known  |           +-----+--------+-----+
- *   | loaded: scan position |           | 0 = empty slot     |
- *   +-----------------------+           +--------------------+
+ *   +-----------------------+           +-----+------+-----+---------+
+ *   | mb, fd, uidvalidity   |---------->| uid | off  | len | sk: off |
+ *   | end: file size known  |           |     |      |     |     len | 20 B
+ *   | loaded: scan position |           | 0 = empty slot             |
+ *   +-----------------------+           +----------------------------+
  *   offset <  end: in the file (read through the window)
  *   offset >= end: in the batch buffer, at offset - end
+ *
+ * A message has two records at most: the latest holding its texts
+ * (off, len) and the latest holding its sort keys (sk_off, sk_len),
+ * the same one when a record holds both. FETCH and SORT each add the
+ * item they made, so neither rewrites the other's.
  *
  * An entry of length 0 marks a record found bad: a miss until a new
  * record replaces it. Nothing is removed from the table while the
@@ -55,7 +60,9 @@
 struct hc_ent {
 	uint32_t	uid;
 	uint32_t	off;
-	uint32_t	len;	/* 0: found bad */
+	uint32_t	len;	/* 0: none, or found bad */
+	uint32_t	sk_off;
+	uint32_t	sk_len;
 };
 
 enum hc_state {
@@ -98,9 +105,17 @@ static void	load_slice(struct hc *);
 static void	flush_timer(struct timer *, void *);
 static int	write_batch(void);
 static struct hc_ent	*find(struct hc *, uint32_t uid);
-static int	add(struct hc *, uint32_t uid, uint32_t off, uint32_t len);
+static int	add(struct hc *, uint32_t uid, uint32_t off, uint32_t len,
+		    unsigned items);
+static int	get_rec(struct mbox *, const struct mbox_msg *,
+		    struct hcache_rec *, int sk);
+static int	put_rec(struct mbox *, const struct mbox_msg *,
+		    struct hcache_rec *);
+static int	copy_rec(int fd, size_t *o, struct hc *, uint32_t off,
+		    uint32_t len);
 static int	grow(struct hc *);
-static const unsigned char	*rec_at(struct hc *, const struct hc_ent *);
+static const unsigned char	*rec_at(struct hc *, uint32_t off,
+				    uint32_t len);
 static int	is_live(const struct mbox *, uint32_t uid);
 static void	compact(struct hc *);
 static int	path_of(const struct hc *, const char *name, char *out,
@@ -163,7 +178,8 @@ hcache_close(struct mbox *mb)
 			struct hc_ent *e = find(h, mb->msgs[i].uid);
 
 			if (e != NULL && !(mb->state[i] & MB_GONE)) {
-				live += e->len;
+				live += e->len + (e->sk_off != e->off ?
+				    e->sk_len : 0);
 			}
 		}
 		dead = h->end - HCACHE_HDR_LEN - live;
@@ -199,45 +215,87 @@ hcache_load(struct mbox *mb)
 int
 hcache_get(struct mbox *mb, const struct mbox_msg *m, struct hcache_rec *r)
 {
-	struct hc *h = slot_of(mb, 0);
-	const unsigned char *p;
-	struct hc_ent *e;
-	enum hcache_err err;
+	return get_rec(mb, m, r, 0);
+}
 
-	if (h == NULL || h->state != HC_READY ||
-	    (e = find(h, m->uid)) == NULL || e->len == 0) {
-		return 0;
-	}
-	if ((p = rec_at(h, e)) != NULL && hcache_rec_parse(p, e->len, r,
-	    &err) == e->len && r->uid == m->uid && r->hash == m->hash &&
-	    r->vsize == m->vsize) {
-		return 1;
-	}
-	/* Damaged, or the message is not the one it was made from: a
-	 * miss, and the next put replaces it. */
-	e->len = 0;
-	return 0;
+int
+hcache_get_sk(struct mbox *mb, const struct mbox_msg *m,
+    struct hcache_rec *r)
+{
+	return get_rec(mb, m, r, 1);
 }
 
 int
 hcache_put(struct mbox *mb, const struct mbox_msg *m, const char *env,
     size_t env_len, const char *bs, size_t bs_len)
 {
-	struct hc *h = slot_of(mb, 0);
 	struct hcache_rec r;
+
+	memset(&r, 0, sizeof r);
+	r.env = env;
+	r.env_len = env != NULL ? env_len : 0;
+	r.bs = bs;
+	r.bs_len = bs != NULL ? bs_len : 0;
+	return put_rec(mb, m, &r);
+}
+
+int
+hcache_put_sk(struct mbox *mb, const struct mbox_msg *m, const char *sk,
+    size_t sk_len)
+{
+	struct hcache_rec r;
+
+	memset(&r, 0, sizeof r);
+	r.sk = sk;
+	r.sk_len = sk != NULL ? sk_len : 0;
+	return put_rec(mb, m, &r);
+}
+
+/* The record of m holding its texts (sk 0) or its sort keys (sk 1). */
+static int
+get_rec(struct mbox *mb, const struct mbox_msg *m, struct hcache_rec *r,
+    int sk)
+{
+	struct hc *h = slot_of(mb, 0);
+	const unsigned char *p;
+	struct hc_ent *e;
+	enum hcache_err err;
+	uint32_t off, len;
+
+	if (h == NULL || h->state != HC_READY ||
+	    (e = find(h, m->uid)) == NULL) {
+		return 0;
+	}
+	off = sk ? e->sk_off : e->off;
+	if ((len = sk ? e->sk_len : e->len) == 0) {
+		return 0;
+	}
+	if ((p = rec_at(h, off, len)) != NULL && hcache_rec_parse(p, len,
+	    r, &err) == len && r->uid == m->uid && r->hash == m->hash &&
+	    r->vsize == m->vsize && (sk ? r->sk != NULL : r->env != NULL ||
+	    r->bs != NULL)) {
+		return 1;
+	}
+	/* Damaged, or the message is not the one it was made from: a
+	 * miss, and the next put replaces it. */
+	*(sk ? &e->sk_len : &e->len) = 0;
+	return 0;
+}
+
+/* r's items, for message m, into the batch. */
+static int
+put_rec(struct mbox *mb, const struct mbox_msg *m, struct hcache_rec *r)
+{
+	struct hc *h = slot_of(mb, 0);
 	size_t n;
 
 	if (h == NULL || h->state != HC_READY) {
 		return -1;
 	}
-	r.uid = m->uid;
-	r.hash = m->hash;
-	r.vsize = m->vsize;
-	r.env = env;
-	r.env_len = env != NULL ? env_len : 0;
-	r.bs = bs;
-	r.bs_len = bs != NULL ? bs_len : 0;
-	if ((n = hcache_rec_size(&r)) == 0) {
+	r->uid = m->uid;
+	r->hash = m->hash;
+	r->vsize = m->vsize;
+	if ((n = hcache_rec_size(r)) == 0) {
 		return -1;
 	}
 	if (hc.pend_hc != NULL && (hc.pend_hc != h ||
@@ -250,12 +308,13 @@ hcache_put(struct mbox *mb, const struct mbox_msg *m, const char *env,
 	if ((uint64_t)h->end + hc.pend_len + n > UINT32_MAX) {
 		return -1;		/* 4 GB of texts: enough */
 	}
-	if (add(h, r.uid, h->end + (uint32_t)hc.pend_len, (uint32_t)n) ==
-	    -1) {
+	if (add(h, r->uid, h->end + (uint32_t)hc.pend_len, (uint32_t)n,
+	    (r->env != NULL || r->bs != NULL ? HCACHE_HAS_TEXT : 0) |
+	    (r->sk != NULL ? HCACHE_HAS_SK : 0)) == -1) {
 		return -1;
 	}
 	(void)hcache_rec_fmt(pend + hc.pend_len, sizeof pend - hc.pend_len,
-	    &r);
+	    r);
 	hc.pend_hc = h;
 	hc.pend_len += n;
 	if (!timer_armed(&hc.flush) && hc.ev != NULL &&
@@ -275,8 +334,9 @@ hcache_bytes_per_message(void)
 size_t
 hcache_bytes_shared(void)
 {
-	/* The batch and the window; imap_hcache.c's two texts. */
-	return sizeof pend + sizeof win + 2 * HCACHE_TEXT_MAX;
+	/* The batch and the window; imap_hcache.c's two texts and
+	 * imap_sort.c's sort keys. */
+	return sizeof pend + sizeof win + 3 * HCACHE_TEXT_MAX;
 }
 
 /* --- slots and the file -------------------------------------------- */
@@ -441,7 +501,8 @@ load_slice(struct hc *h)
 			/* A later record replaces an earlier one (add);
 			 * those of messages expunged since are skipped. */
 			if (is_live(h->mb, uid) && add(h, uid, h->loaded +
-			    (uint32_t)used, (uint32_t)n) == -1) {
+			    (uint32_t)used, (uint32_t)n,
+			    hcache_rec_items(win + used)) == -1) {
 				forget(h);
 				h->state = HC_BROKEN;
 				return;
@@ -549,7 +610,7 @@ find(struct hc *h, uint32_t uid)
 }
 
 static int
-add(struct hc *h, uint32_t uid, uint32_t off, uint32_t len)
+add(struct hc *h, uint32_t uid, uint32_t off, uint32_t len, unsigned items)
 {
 	struct hc_ent *e = find(h, uid);
 
@@ -568,8 +629,14 @@ add(struct hc *h, uint32_t uid, uint32_t off, uint32_t len)
 		e->uid = uid;
 		h->n++;
 	}
-	e->off = off;
-	e->len = len;
+	if (items & HCACHE_HAS_TEXT) {
+		e->off = off;
+		e->len = len;
+	}
+	if (items & HCACHE_HAS_SK) {
+		e->sk_off = off;
+		e->sk_len = len;
+	}
 	return 0;
 }
 
@@ -608,35 +675,56 @@ grow(struct hc *h)
 	return 0;
 }
 
-/* The octets of e's record: in the batch, in the window, or read into
- * the window (one pread of up to HCACHE_WIN_MAX); NULL when the file
- * holds less than the index says. */
+/* The octets of the record at off, len long: in the batch, in the
+ * window, or read into the window (one pread of up to HCACHE_WIN_MAX);
+ * NULL when the file holds less than the index says. */
 static const unsigned char *
-rec_at(struct hc *h, const struct hc_ent *e)
+rec_at(struct hc *h, uint32_t off, uint32_t len)
 {
 	ssize_t got;
 
-	if (e->off >= h->end) {
-		if (hc.pend_hc != h || e->off - h->end + e->len >
-		    hc.pend_len) {
+	if (off >= h->end) {
+		if (hc.pend_hc != h || off - h->end + len > hc.pend_len) {
 			return NULL;
 		}
-		return pend + (e->off - h->end);
+		return pend + (off - h->end);
 	}
-	if (hc.win_hc != h || e->off < hc.win_off ||
-	    e->off + e->len > hc.win_off + hc.win_len) {
+	if (hc.win_hc != h || off < hc.win_off ||
+	    off + len > hc.win_off + hc.win_len) {
 		hc.win_hc = NULL;
 		do {
-			got = pread(h->fd, win, sizeof win, e->off);
+			got = pread(h->fd, win, sizeof win, off);
 		} while (got < 0 && errno == EINTR);
-		if (got < (ssize_t)e->len) {
+		if (got < (ssize_t)len) {
 			return NULL;
 		}
 		hc.win_hc = h;
-		hc.win_off = e->off;
+		hc.win_off = off;
 		hc.win_len = (uint32_t)got;
 	}
-	return win + (e->off - hc.win_off);
+	return win + (off - hc.win_off);
+}
+
+/* compact: the record at off into the batch buffer at *o, which is
+ * written out to fd first when it is full; 0, or -1 when a write
+ * failed (a record gone bad is left out). */
+static int
+copy_rec(int fd, size_t *o, struct hc *h, uint32_t off, uint32_t len)
+{
+	const unsigned char *r;
+
+	if (len == 0 || (r = rec_at(h, off, len)) == NULL) {
+		return 0;
+	}
+	if (*o + len > sizeof pend) {
+		if (write(fd, pend, *o) != (ssize_t)*o) {
+			return -1;
+		}
+		*o = 0;
+	}
+	memcpy(pend + *o, r, len);
+	*o += len;
+	return 0;
 }
 
 static int
@@ -673,19 +761,15 @@ compact(struct hc *h)
 	hcache_hdr_fmt(pend, mbox_uidvalidity(h->mb));
 	for (uint32_t i = 0; ok && i < h->mb->n; i++) {
 		const struct mbox_msg *m = &h->mb->msgs[i];
-		const unsigned char *r;
 		struct hc_ent *e;
 
 		if (h->mb->state[i] & MB_GONE || (e = find(h, m->uid)) ==
-		    NULL || e->len == 0 || (r = rec_at(h, e)) == NULL) {
+		    NULL) {
 			continue;
 		}
-		if (o + e->len > sizeof pend) {
-			ok = write(fd, pend, o) == (ssize_t)o;
-			o = 0;
-		}
-		memcpy(pend + o, r, e->len);
-		o += e->len;
+		ok = copy_rec(fd, &o, h, e->off, e->len) == 0 &&
+		    (e->sk_off == e->off || copy_rec(fd, &o, h, e->sk_off,
+		    e->sk_len) == 0);
 	}
 	if (ok && o > 0) {
 		ok = write(fd, pend, o) == (ssize_t)o;

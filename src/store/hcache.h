@@ -17,10 +17,10 @@
  * bounded window, never mapped (a file truncated under a mapping
  * would raise SIGBUS).
  *
- * Memory: a slot per open folder, and an index of 12-byte entries
- * (uid, offset, length) per cached message in a table that grows with
- * the folder (mmap'ed, at most three quarters full: 16-32 bytes per
- * message); the batch buffer and the read window are static, shared
+ * Memory: a slot per open folder, and an index of 20-byte entries
+ * (uid, offset and length of the texts' and of the sort keys' record)
+ * per cached message in a table that grows with the folder (mmap'ed,
+ * at most three quarters full: 27-53 bytes per message); the batch buffer and the read window are static, shared
  * by every folder.
  */
 #ifndef WREN_HCACHE_H
@@ -66,6 +66,13 @@ int	hcache_get(struct mbox *, const struct mbox_msg *m,
 int	hcache_put(struct mbox *, const struct mbox_msg *m, const char *env,
 	    size_t env_len, const char *bs, size_t bs_len);
 
+/* The same for m's sort keys (hcache_sk_fmt's item, imap_sort.c): a
+ * record of their own, so that texts and keys are added apart. */
+int	hcache_get_sk(struct mbox *, const struct mbox_msg *m,
+	    struct hcache_rec *r);
+int	hcache_put_sk(struct mbox *, const struct mbox_msg *m, const char *sk,
+	    size_t sk_len);
+
 /* Index bytes per cached message, average, and the static buffers
  * all folders share (README, `wren check`). */
 size_t	hcache_bytes_per_message(void);
@@ -81,6 +88,13 @@ static inline int	hcache_load(struct mbox *mb) { (void)mb; return 1; }
 static inline int	hcache_get(struct mbox *mb, const struct mbox_msg *m,
 			    struct hcache_rec *r)
 { (void)mb; (void)m; (void)r; return 0; }
+static inline int	hcache_get_sk(struct mbox *mb,
+			    const struct mbox_msg *m, struct hcache_rec *r)
+{ (void)mb; (void)m; (void)r; return 0; }
+static inline int	hcache_put_sk(struct mbox *mb,
+			    const struct mbox_msg *m, const char *sk,
+			    size_t sk_len)
+{ (void)mb; (void)m; (void)sk; (void)sk_len; return -1; }
 static inline size_t	hcache_bytes_per_message(void) { return 0; }
 static inline size_t	hcache_bytes_shared(void) { return 0; }
 #endif

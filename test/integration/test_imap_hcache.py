@@ -17,7 +17,7 @@ What is checked, always through the octets a client gets:
   - after an expunge of most of the folder, the file is compacted when
     the folder closes and holds only the messages left.
 
-The file's layout (8-octet header, 20-octet record headers) is read
+The file's layout (8-octet header, 24-octet record headers) is read
 here only to count records: hcache_fmt.h describes it.
 """
 import os
@@ -84,14 +84,16 @@ def cache_path(s):
 
 
 def records(path):
-    """[(uid, env_len, bs_len)] of a cache file, walked by header."""
+    """[(uid, env_len, bs_len)] of a cache file, walked by header
+    (records of sort keys only, imap_sort.c's, are left out)."""
     data = path.read_bytes()
-    assert data[:4] == b"WHC1", data[:16]
+    assert data[:4] == b"WHC2", data[:16]
     out, pos = [], 8
-    while pos + 20 <= len(data):
-        uid, _, _, el, bl = struct.unpack_from("<IIIHH", data, pos)
-        out.append((uid, el, bl))
-        pos += 20 + el + bl
+    while pos + 24 <= len(data):
+        uid, _, _, el, bl, _, kl = struct.unpack_from("<IIIHHII", data, pos)
+        if el + bl > 0:
+            out.append((uid, el, bl))
+        pos += 24 + el + bl + kl
     assert pos == len(data), (pos, len(data))
     return out
 
@@ -240,13 +242,20 @@ def damage_cases(path, size):
             f.seek(8 + 12)
             f.write(b"\xff\x1f")
 
+    def version_1():
+        # A file of the first version (no sort keys; 20-octet record
+        # headers): not read as version 2, started again.
+        data = path.read_bytes()
+        path.write_bytes(b"WHC1" + data[4:])
+
     return [("garbage in the middle", garbage_middle),
             ("truncated to a third", truncate),
             ("a torn last record", torn_tail),
             ("deleted", delete),
             ("not a cache file", not_ours),
             ("another UIDVALIDITY", other_uidvalidity),
-            ("the first record's length lies", lying_length)]
+            ("the first record's length lies", lying_length),
+            ("a version 1 file", version_1)]
 
 
 def test_damaged_while_running(filled):
@@ -282,7 +291,7 @@ def test_damaged_while_running(filled):
     assert s.stop() == 0
 
 
-@pytest.mark.parametrize("case", range(7))
+@pytest.mark.parametrize("case", range(8))
 def test_damaged_between_runs(filled, case):
     s, msgs = filled
     path = cache_path(s)
@@ -347,7 +356,7 @@ def test_big_file_loads_in_slices(filled):
     assert s.stop() == 0
     path = cache_path(s)
     data = path.read_bytes()
-    tiny = struct.pack("<IIIHHI", 4000000000, 0, 0, 1, 0, 0) + b"x"
+    tiny = struct.pack("<IIIHHII", 4000000000, 0, 0, 1, 0, 0, 0) + b"x"
     with open(path, "ab") as f:
         block = tiny * 100000
         for _ in range(25):
