@@ -20,8 +20,8 @@
  * Memory: a slot per open folder, and an index of 20-byte entries
  * (uid, offset and length of the texts' and of the sort keys' record)
  * per cached message in a table that grows with the folder (mmap'ed,
- * at most three quarters full: 27-53 bytes per message); the batch buffer and the read window are static, shared
- * by every folder.
+ * at most three quarters full: 27-53 bytes per message); the batch
+ * buffer and the read window are static, shared by every folder.
  */
 #ifndef WREN_HCACHE_H
 #define WREN_HCACHE_H

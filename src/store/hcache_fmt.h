@@ -16,8 +16,9 @@
  * Numbers are little-endian: u32 except env_len and bs_len (u16). A
  * length of 0 means the item is not in the record (no item is ever
  * empty; a record holds one at least). A file of version 1 ("WHC1",
- * no sort keys) is not ours: it is started again. hash and vsize are the index's (store/mbox.h: the
- * hash of the file's base name and RFC822.SIZE): a record whose UID,
+ * no sort keys) is not ours: it is started again. hash and vsize
+ * are the index's (store/mbox.h: the hash of the file's base name
+ * and RFC822.SIZE): a record whose UID,
  * hash or vsize differ from the message's now is never served. sum
  * covers the record but itself: torn writes and garbage are caught.
  * Records are appended; a later one for the same UID replaces an

@@ -4,9 +4,10 @@
  * (store/hcache_fmt.h). The input, read by pointer and length only, is
  * walked as a whole file (header, then records as the server opens
  * it), parsed as one record, and used as the texts of a record that is
- * formatted and parsed back. What is accepted must lie inside the
- * input, keep the bounds, and format again to the same octets; a cap
- * one octet short must leave the output alone.
+ * formatted and parsed back; it is also parsed as a sort keys item
+ * (the item of a record, or the input whole). What is accepted must
+ * lie inside the input, keep the bounds, and format again to the same
+ * octets; a cap one octet short must leave the output alone.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static unsigned char	out[HCACHE_REC_MAX + 1];
+static unsigned char	skout[HCACHE_TEXT_MAX + 1];
 
 static int
 inside(const void *p, size_t n, const void *s, size_t len)
@@ -24,6 +26,37 @@ inside(const void *p, size_t n, const void *s, size_t len)
 	const unsigned char *a = p, *b = s;
 
 	return a >= b && n <= len && (size_t)(a - b) <= len - n;
+}
+
+/* Sort keys accepted: inside p[0 .. len), the lengths adding up, and
+ * formatted again they are themselves. */
+static void
+check_sk(const uint8_t *p, size_t len)
+{
+	struct hcache_sk k;
+	size_t sum = HCACHE_SK_FIXED;
+
+	if (hcache_sk_parse(p, len, &k) == -1) {
+		return;
+	}
+	for (unsigned i = 0; i < HCACHE_SK_TEXTS; i++) {
+		if (k.len[i] > 0xffff || !inside(k.text[i], k.len[i], p,
+		    len)) {
+			abort();
+		}
+		sum += k.len[i];
+	}
+	if (sum != len) {
+		abort();
+	}
+	if (len <= HCACHE_TEXT_MAX && (hcache_sk_fmt(skout, sizeof skout,
+	    &k) != len || memcmp(skout, p, len) != 0)) {
+		abort();
+	}
+	skout[0] = '#';
+	if (hcache_sk_fmt(skout, len - 1, &k) != 0 || skout[0] != '#') {
+		abort();
+	}
 }
 
 /* An accepted record: in bounds, and formatted again it is itself. */
@@ -35,7 +68,12 @@ check_rec(const uint8_t *p, size_t len, size_t n, const struct hcache_rec *r)
 
 	if (n < HCACHE_REC_HDR || n > len || n > HCACHE_REC_MAX ||
 	    r->uid == 0 || r->env_len > HCACHE_TEXT_MAX ||
-	    r->bs_len > HCACHE_TEXT_MAX || r->env_len + r->bs_len == 0 ||
+	    r->bs_len > HCACHE_TEXT_MAX || r->sk_len > HCACHE_TEXT_MAX ||
+	    r->env_len + r->bs_len + r->sk_len == 0 ||
+	    (r->sk == NULL) != (r->sk_len == 0) ||
+	    (r->sk != NULL && !inside(r->sk, r->sk_len, p, n)) ||
+	    hcache_rec_items(p) != ((r->env || r->bs ? HCACHE_HAS_TEXT : 0) |
+	    (r->sk ? HCACHE_HAS_SK : 0)) ||
 	    (r->env == NULL) != (r->env_len == 0) ||
 	    (r->bs == NULL) != (r->bs_len == 0) ||
 	    (r->env != NULL && !inside(r->env, r->env_len, p, n)) ||
@@ -51,6 +89,9 @@ check_rec(const uint8_t *p, size_t len, size_t n, const struct hcache_rec *r)
 	if (hcache_rec_fmt(out, sizeof out, r) != n ||
 	    memcmp(out, p, n) != 0) {
 		abort();
+	}
+	if (r->sk != NULL) {
+		check_sk((const uint8_t *)r->sk, r->sk_len);
 	}
 }
 
@@ -80,6 +121,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	} else if (e == HCACHE_OK) {
 		abort();
 	}
+	/* Sort keys, the input whole. */
+	check_sk(data, len);
 	/* The input as texts: the first octet says where ENVELOPE ends. */
 	if (len > 1) {
 		size_t cut = data[0] % len;
