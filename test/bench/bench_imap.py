@@ -37,12 +37,25 @@ own device in /proc/diskstats); otherwise on DIR's file system.
      the file; the answers are compared byte for byte between wren's
      runs and item by item with Dovecot's; the cache's bytes per
      message.
+  7. SORT (DATE), SORT (SUBJECT), THREAD REFERENCES of the whole INBOX
+     with imaplib, each run a fresh session after EXAMINE: run 1 is
+     the first sort of the folder (wren reads every header and keeps
+     the keys in wren-cache), later runs are warm, wren restarted
+     before its last run (the keys read back from the file); answers
+     compared with Dovecot's.
+  8. COMPRESS=DEFLATE (RFC 4978): a full mbsync into an empty local
+     Maildir (UID FETCH 1:* (UID FLAGS RFC822.SIZE), then BODY.PEEK[]
+     of every message) through a counting TCP proxy, with COMPRESS
+     (mbsync asks for it when offered) and without (DisableExtensions
+     COMPRESS=DEFLATE): bytes on the wire each way; Dovecot with its
+     imap_zlib plugin side by side, when the plugin is there.
 
 Rates and times are medians of RUNS runs.
 
     bench_imap.py WREN_BIN DIR [--count N] [--runs R] [--stores N]
                   [--isolated K] [--sessions N] [--seed S] [--no-dovecot]
                   [--no-loop] [--mbsync-fsync] [--fetch-only]
+                  [--sort-only] [--compress-only]
 """
 import argparse
 import hashlib
@@ -56,6 +69,7 @@ import ssl
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 from benchlib import loop_fs, free_port
@@ -553,6 +567,191 @@ def fetch_structs(a, wren, dc, res, n):
     print(line, flush=True)
 
 
+def sort_thread(a, wren, dc, res, n):
+    """7. SORT and THREAD of the whole folder, each run a fresh session:
+    run 1 the first sort since the keys were dropped (wren-cache
+    removed), later runs warm, wren restarted before its last one."""
+    cache = f"{wren.maildir(SYNC)}/wren-cache"
+    if wren.alive():
+        wren.stop()
+    if os.path.exists(cache):
+        os.unlink(cache)
+    wren.start()
+    if dc and not dc.master():
+        dc.start()
+    # A sort takes milliseconds: more runs than elsewhere, for a
+    # median that a busy machine does not move much.
+    runs = max(3 * a.runs, 6) + 1
+    got = {}
+    for r in range(runs):
+        if r == runs - 1:
+            wren.restart()          # the keys as read from the file
+        for label, cmd, arg in SORTS:
+            for name, port in (("wren", wren.imap),
+                               ("dovecot", dc.port if dc else None)):
+                if port is None:
+                    continue
+                dt, ans = imaplib_sort(port, cmd, arg)
+                temp = "first" if r == 0 else "warm"
+                res.setdefault(f"{label}_{name}_{temp}", []).append(dt)
+                got.setdefault((label, name), set()).add(ans)
+                print(f"imap: {label} of {n} {name} run {r + 1}"
+                      f"{' (first)' if r == 0 else ''}"
+                      f"{' (restarted)' if name == 'wren' and r == runs - 1 else ''}"
+                      f": {dt:.3f} s", flush=True)
+    for label, _, _ in SORTS:
+        w = got[(label, "wren")]
+        res[f"{label}_stable"] = len(w) == 1
+        res[f"{label}_same"] = dc is None or w == got[(label, "dovecot")]
+
+
+def sort_summary(res, n, have_dc):
+    for label, _, _ in SORTS:
+        for temp in ("first", "warm"):
+            sw = res[f"{label}_wren_{temp}"]
+            line = (f"imap: {label} of {n} {temp}, imaplib: wren median "
+                    f"{med(sw):.3f} s {rng_s(sw, '{:.3f}')}")
+            if have_dc:
+                sd = res[f"{label}_dovecot_{temp}"]
+                line += (f"; Dovecot {med(sd):.3f} s "
+                         f"{rng_s(sd, '{:.3f}')}; wren/Dovecot time = "
+                         f"{med(sw) / med(sd):.2f}x")
+            if temp == "warm":
+                line += ("; wren's answers " + ("the same every run" if
+                         res[label + "_stable"] else "DIFFER between runs"))
+                if have_dc:
+                    line += ("; equal to Dovecot's" if res[label + "_same"]
+                             else "; DIFFER from Dovecot's")
+            print(line)
+
+
+class Counter:
+    """A TCP proxy on a loopback high port to port: counts the octets
+    each way, and keeps the client's first 64 KiB (its commands before
+    COMPRESS, in clear)."""
+
+    def __init__(self, port):
+        self.port, self.to = free_port(), port
+        self.up = self.down = 0
+        self.head = b""
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", self.port))
+        self.lsock.listen(8)
+        self.threads = []
+        t = threading.Thread(target=self.accept, daemon=True)
+        t.start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            s = socket.create_connection(("127.0.0.1", self.to), 60)
+            for src, dst, up in ((c, s, True), (s, c, False)):
+                t = threading.Thread(target=self.pump, args=(src, dst, up),
+                                     daemon=True)
+                t.start()
+                self.threads.append(t)
+
+    def pump(self, src, dst, up):
+        try:
+            while True:
+                b = src.recv(1 << 16)
+                if not b:
+                    break
+                if up:
+                    self.up += len(b)
+                    if len(self.head) < 65536:
+                        self.head += b[:65536 - len(self.head)]
+                else:
+                    self.down += len(b)
+                dst.sendall(b)
+        except OSError:
+            pass
+        finally:
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.lsock.close()
+        for t in self.threads:
+            t.join(60)
+
+
+def dovecot_zlib(dc, on):
+    """Dovecot's imap_zlib plugin (COMPRESS=DEFLATE) on or off; it
+    restarts Dovecot. False when the plugin is not installed."""
+    plug = "/usr/lib/dovecot/modules/lib30_imap_zlib_plugin.so"
+    if on and not os.path.exists(plug):
+        return False
+    conf = open(dc.conf).read()
+    line = "  mail_plugins = $mail_plugins zlib imap_zlib\n"
+    conf = conf.replace(line, "")
+    if on:
+        conf = conf.replace("protocol imap {\n", "protocol imap {\n" + line)
+    with open(dc.conf, "w") as f:
+        f.write(conf)
+    dc.stop()
+    dc.start()
+    return True
+
+
+def compress_sync(base, wren, dc, res, n):
+    """8. A full mbsync through a counting proxy, with and without
+    COMPRESS=DEFLATE: octets each way, per server."""
+    servers = [("wren", wren)]
+    if not wren.alive():
+        wren.start()
+    if dc and dovecot_zlib(dc, True):
+        servers.append(("dovecot", dc))
+    elif dc:
+        print("imap: Dovecot's imap_zlib plugin is missing: COMPRESS for "
+              "wren only", flush=True)
+    for name, srv in servers:
+        for comp in (True, False):
+            px = Counter(srv.imap if name == "wren" else srv.port)
+            t0 = time.monotonic()
+            _, got, gb, _ = mbsync(base, f"z-{name}", px.port, n,
+                                   extra="" if comp else
+                                   "DisableExtensions COMPRESS=DEFLATE\n")
+            dt = time.monotonic() - t0
+            px.close()
+            used = b"COMPRESS DEFLATE" in px.head.upper()
+            if used != comp:
+                raise SystemExit(f"imap: mbsync from {name} "
+                                 f"{'did not use' if comp else 'used'} "
+                                 f"COMPRESS")
+            key = f"z_{name}_{'on' if comp else 'off'}"
+            res[key] = (px.down, px.up, gb, dt)
+            print(f"imap: mbsync {name} COMPRESS {'on' if comp else 'off'}:"
+                  f" {px.down} octets server->client, {px.up} "
+                  f"client->server, {got} messages ({gb / 1e6:.1f} MB), "
+                  f"{dt:.2f} s", flush=True)
+    shutil.rmtree(f"{base}/near-z-wren", ignore_errors=True)
+    shutil.rmtree(f"{base}/near-z-dovecot", ignore_errors=True)
+    if len(servers) > 1:
+        dovecot_zlib(dc, False)
+
+
+def compress_summary(res, n, have_dc):
+    for name in ("wren", "dovecot"):
+        if f"z_{name}_on" not in res:
+            continue
+        on, off = res[f"z_{name}_on"], res[f"z_{name}_off"]
+        print(f"imap: full mbsync of {n} messages ({off[2] / 1e6:.1f} MB of "
+              f"mail), {name}: server->client {off[0] / 1e6:.1f} MB "
+              f"plain, {on[0] / 1e6:.1f} MB with COMPRESS=DEFLATE "
+              f"({100 * (1 - on[0] / off[0]):.0f} % saved); "
+              f"client->server {off[1] / 1e3:.0f} KB plain, "
+              f"{on[1] / 1e3:.0f} KB compressed "
+              f"({100 * (1 - on[1] / off[1]):.0f} % saved); "
+              f"{off[3]:.1f} s plain, {on[3]:.1f} s compressed")
+
+
 def struct_summary(res, have_dc):
     for temp in ("cold", "warm"):
         fw = res.get(f"struct_wren_{temp}", [])
@@ -598,7 +797,7 @@ def imaplib_sort(port, cmd, arg):
 
 # --- the measurements -------------------------------------------------
 
-def mbsync(base, name, port, count, fsync=False):
+def mbsync(base, name, port, count, fsync=False, extra=""):
     """A cold full pull of INBOX into a fresh empty local Maildir:
     (seconds, messages, bytes, local INBOX path)."""
     near = f"{base}/near-{name}"
@@ -618,7 +817,7 @@ User {SYNC}
 Pass {PASS}
 SSLType None
 AuthMechs LOGIN
-
+{extra}
 IMAPStore far
 Account far
 
@@ -791,6 +990,10 @@ def main():
                     help="let mbsync fsync each message (its default)")
     ap.add_argument("--fetch-only", action="store_true",
                     help="only the FETCH measurements (3 and 6)")
+    ap.add_argument("--sort-only", action="store_true",
+                    help="only SORT and THREAD (7)")
+    ap.add_argument("--compress-only", action="store_true",
+                    help="only COMPRESS=DEFLATE bytes (8)")
     a = ap.parse_args()
     t_start = time.monotonic()
     base = os.path.abspath(a.dir)
@@ -853,16 +1056,26 @@ def run(a, base, mail, have_dc, t_start):
 
     res = {}
     dev = disk_of(mail)
-    if a.fetch_only:
+    if a.fetch_only or a.sort_only or a.compress_only:
         try:
-            fetch_structs(a, wren, dc, res, n)
+            if a.fetch_only:
+                fetch_structs(a, wren, dc, res, n)
+            if a.sort_only:
+                sort_thread(a, wren, dc, res, n)
+            if a.compress_only:
+                compress_sync(base, wren, dc, res, n)
         finally:
             try:
                 wren.stop()
             finally:
                 if dc:
                     dc.stop()
-        struct_summary(res, dc is not None)
+        if a.fetch_only:
+            struct_summary(res, dc is not None)
+        if a.sort_only:
+            sort_summary(res, n, dc is not None)
+        if a.compress_only:
+            compress_summary(res, n, dc is not None)
         return
     try:
         # 5. Index memory: RSS around SELECT, each on a fresh server:
@@ -988,20 +1201,10 @@ def run(a, base, mail, have_dc, t_start):
 
         # 6. UID FETCH 1:* (ENVELOPE BODYSTRUCTURE), cold and warm.
         fetch_structs(a, wren, dc, res, n)
-        # 7. SORT and THREAD of the whole folder (each run a fresh
-        # session: wren keeps no sort state, Dovecot its index's).
-        for label, cmd, arg in SORTS:
-            got = {}
-            for r in range(a.runs):
-                for name, port in (("wren", wren.imap),
-                                   ("dovecot", dc.port if dc else None)):
-                    if port is None:
-                        continue
-                    dt, got[name] = imaplib_sort(port, cmd, arg)
-                    res.setdefault(f"{label}_{name}", []).append(dt)
-                    print(f"imap: {label} of {n} {name} run {r + 1}: "
-                          f"{dt:.3f} s", flush=True)
-            res[f"{label}_same"] = len(set(got.values())) == 1
+        # 7. SORT and THREAD of the whole folder.
+        sort_thread(a, wren, dc, res, n)
+        # 8. COMPRESS=DEFLATE: bytes of a full mbsync.
+        compress_sync(base, wren, dc, res, n)
 
         # 4. Disk writes per flag change.
         wren.restart()
@@ -1125,17 +1328,8 @@ def summary(a, res, have_dc, dev, elapsed):
                  f"wren/Dovecot = {med(fw) / med(fd):.2f}x")
     print(line)
     struct_summary(res, have_dc)
-    for label, _, _ in SORTS:
-        sw = res[f"{label}_wren"]
-        line = (f"imap: {label} of {n}, imaplib: wren median "
-                f"{med(sw):.3f} s {rng_s(sw, '{:.3f}')}")
-        if have_dc:
-            sd = res[f"{label}_dovecot"]
-            line += (f"; Dovecot {med(sd):.3f} s {rng_s(sd, '{:.3f}')}; "
-                     f"wren/Dovecot time = {med(sw) / med(sd):.2f}x; "
-                     "answers " + ("equal" if res[label + "_same"]
-                                   else "DIFFER"))
-        print(line)
+    sort_summary(res, n, have_dc)
+    compress_summary(res, n, have_dc)
     w = res["wear_wren"]
 
     def over(x, idle):

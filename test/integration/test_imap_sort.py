@@ -523,3 +523,107 @@ def test_sort_long_equal_prefixes(srv, request):
                      "FROM SUBJECT"):
             assert answer(theirs, f"SORT ({crit}) UTF-8 ALL", "SORT") == \
                 answer(r, f"SORT ({crit}) UTF-8 ALL", "SORT"), crit
+
+
+def key_records(path):
+    """The UIDs of the sort keys records in a header cache file
+    (store/hcache_fmt.h: 24-octet record headers, sk_len last)."""
+    import struct
+    data = path.read_bytes()
+    assert data[:4] == b"WHC2", data[:16]
+    uids, pos = set(), 8
+    while pos + 24 <= len(data):
+        uid, _, _, el, bl, _, kl = struct.unpack_from("<IIIHHII", data, pos)
+        if kl > 0:
+            uids.add(uid)
+        pos += 24 + el + bl + kl
+    assert pos == len(data)
+    return uids
+
+
+def all_answers(r):
+    out = {}
+    for crit in SORTS:
+        for uid in ("", "UID "):
+            out[uid + crit] = answer(r, f"{uid}SORT ({crit}) UTF-8 ALL",
+                                     "SORT")
+    for alg in THREADS:
+        for uid in ("", "UID "):
+            out[uid + alg] = answer(r, f"{uid}THREAD {alg} UTF-8 ALL",
+                                    "THREAD")
+    return out
+
+
+def more_mail(s, n, seed):
+    """n messages of a few threads, subjects and senders, with
+    References, In-Reply-To and Cc, distinct INTERNALDATEs."""
+    import random
+    rng = random.Random(seed)
+    subjects = ["Lunch plans", "Budget", "[list] Report", "Trip",
+                "=?UTF-8?Q?=C3=89t=C3=A9?= notes"]
+    for i in range(n):
+        subj = rng.choice(["", "Re: ", "Fwd: ", "RE: Re: "]) + \
+            rng.choice(subjects)
+        hdrs = [("Cc", f"c{rng.randrange(5)}@c.example")]
+        if i > 0 and rng.random() < 0.6:
+            parent = rng.randrange(i)
+            hdrs.append(("References", f"<s{seed}-{parent}@x>"))
+            hdrs.append(("In-Reply-To", f"<s{seed}-{parent}@x>"))
+        date = (f"{['Mon', 'Tue', 'Wed'][i % 3]}, "
+                f"{1 + rng.randrange(28):02d} Feb 2024 "
+                f"{rng.randrange(24):02d}:00:00 +0000")
+        s.put(msg(subj, f"U{rng.randrange(7)} <u{rng.randrange(7)}@"
+                  f"u.example>", date, f"<s{seed}-{i}@x>",
+                  body="b" * rng.randrange(1, 900) + "\n",
+                  to=f"t{rng.randrange(4)}@example.test", headers=hdrs),
+              mtime=day(13, 0) + seed * 1000 + i)
+
+
+def test_sort_keys_cached_equal_uncached(srv):
+    """SORT and THREAD keys kept in the header cache (wren-cache) give
+    the same answers as keys read from the messages: read back from
+    the file after a restart, and after flag changes (files renamed),
+    expunges and new mail, compared with a server whose cache file was
+    removed."""
+    s = srv()
+    corpus(s)
+    more_mail(s, 40, 1)
+    path = s.maildir() / "wren-cache"
+    r = Raw(s)
+    r.login()
+    r.cmd("SELECT INBOX")
+    first = all_answers(r)              # keys read from the files
+    assert first["SUBJECT"] != first["DATE"]
+    r.cmd("LOGOUT")
+    s.restart()                         # the batch is on disk
+    assert len(key_records(path)) == len(CORPUS) + 40
+    r = Raw(s)
+    r.login()
+    r.cmd("SELECT INBOX")
+    assert all_answers(r) == first      # keys read from the cache
+    # Flag changes rename files; expunges; new mail.
+    r.cmd("STORE 2:9 +FLAGS.SILENT (\\Seen \\Flagged)")
+    r.cmd("STORE 11,20:23 +FLAGS.SILENT (\\Deleted)")
+    r.cmd("EXPUNGE")
+    r.cmd("STORE 1,30 -FLAGS.SILENT (\\Seen)")
+    more_mail(s, 15, 2)
+    r.cmd("NOOP")
+    cached = all_answers(r)
+    r.cmd("LOGOUT")
+    s.restart()
+    r = Raw(s)
+    r.login()
+    r.cmd("SELECT INBOX")
+    assert all_answers(r) == cached     # cache after the changes, read back
+    r.cmd("LOGOUT")
+    assert s.stop() == 0
+    path.unlink()
+    mark = len(s.w.log())
+    s.w.start(ready=None)
+    s.w.wait_log("wren started", start=mark)
+    r = Raw(s)
+    r.login()
+    r.cmd("SELECT INBOX")
+    uncached = all_answers(r)
+    assert uncached == cached
+    assert len(uncached["DATE"].split()) == len(CORPUS) + 40 - 5 + 15
