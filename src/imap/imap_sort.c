@@ -66,6 +66,8 @@
 					 * criterion k goes on past its
 					 * segment; not compared */
 #define ADDR_KEY_MAX	1024	/* an address key, for refinement */
+#define CLOCK_EVERY	16	/* items between clock reads (a power of
+				 * two), when none read a file */
 
 enum crit {
 	C_ARRIVAL, C_CC, C_DATE, C_FROM, C_SIZE, C_SUBJECT, C_TO,
@@ -184,6 +186,7 @@ static struct hcache_sk	skb;
 static char		sktext[HCACHE_TEXT_MAX];
 static size_t		sktext_len;
 static int		sk_over;
+static int		io_done;	/* a file was read since over() */
 static char		skout[HCACHE_TEXT_MAX];
 /* The cache's text of each criterion (HCACHE_SK_TEXTS: none). */
 static const uint8_t	crit_sk[C_NONE] = {
@@ -493,7 +496,12 @@ step(struct imap_session *s)
 				return;
 			}
 			st.cur++;
-			if (st.cur < st.end && over()) {
+			/* The clock is read after every item that read a
+			 * file, else every CLOCK_EVERY items: keys from the
+			 * cache take a fraction of a microsecond, about
+			 * what the clock costs. */
+			if (st.cur < st.end && (io_done || (st.cur &
+			    (CLOCK_EVERY - 1)) == 0) && over()) {
 				imap_job_yield(s);
 				return;
 			}
@@ -700,6 +708,7 @@ step_item(struct imap_session *s, enum step sp, uint32_t i)
 static int
 over(void)
 {
+	io_done = 0;
 	return ev_clock_ms() >= st.deadline;
 }
 
@@ -771,6 +780,7 @@ read_header(struct imap_session *s, uint32_t seq, uint32_t *vsize)
 		*vsize = m->vsize;
 		return;
 	}
+	io_done = 1;
 	if (m == NULL || (fd = mbox_open_msg(s->view.mb, m, &sb)) == -1) {
 		return;
 	}
@@ -836,7 +846,10 @@ keys_cached(struct imap_session *s, const struct mbox_msg *m)
 	hk.subj = k.subj;
 	hk.id = k.id;
 	hk.irt = k.irt;
-	for (unsigned c = 0; c < C_NONE; c++) {
+	/* Only the texts the criteria key (THREAD keys none). */
+	for (unsigned j = 0; st.kind == K_SORT && j < st.ncrit; j++) {
+		unsigned c = st.crit[j].c;
+
 		if (crit_sk[c] != HCACHE_SK_TEXTS) {
 			text_key((enum crit)c, k.text[crit_sk[c]],
 			    k.len[crit_sk[c]]);
@@ -1151,11 +1164,27 @@ tie_step(struct imap_session *s)
 	return 0;
 }
 
+/* The first 8 octets of two keys decide most comparisons: tested as
+ * one word each, the first octet that differs found by a short loop;
+ * memcmp only for the rest (a third of a warm SORT went to memcmp
+ * calls on short prefixes). */
 static int
 ent_before(uint32_t a, uint32_t b)
 {
-	int r = memcmp(st.ents[a].key, st.ents[b].key, KEY_CUT);
+	const uint8_t *x = st.ents[a].key, *y = st.ents[b].key;
+	uint64_t u, v;
+	int r;
 
+	memcpy(&u, x, 8);
+	memcpy(&v, y, 8);
+	if (u != v) {
+		while (*x == *y) {
+			x++;
+			y++;
+		}
+		return *x < *y;
+	}
+	r = memcmp(x + 8, y + 8, KEY_CUT - 8);
 	return r < 0 || (r == 0 && a < b);
 }
 

@@ -80,6 +80,7 @@ struct hc {
 	uint32_t	 loaded;	/* scanned up to here */
 	struct hc_ent	*tab;
 	uint32_t	 cap, n;	/* cap: a power of two, or 0 */
+	uint32_t	 hint;		/* is_live: the last index found */
 };
 
 static struct {
@@ -116,7 +117,7 @@ static int	copy_rec(int fd, size_t *o, struct hc *, uint32_t off,
 static int	grow(struct hc *);
 static const unsigned char	*rec_at(struct hc *, uint32_t off,
 				    uint32_t len);
-static int	is_live(const struct mbox *, uint32_t uid);
+static int	is_live(struct hc *, uint32_t uid);
 static void	compact(struct hc *);
 static int	path_of(const struct hc *, const char *name, char *out,
 		    size_t cap);
@@ -413,6 +414,12 @@ open_file(struct hc *h)
 	}
 	h->loaded = HCACHE_HDR_LEN;
 	h->state = HC_LOADING;
+	h->hint = UINT32_MAX;
+	/* The table at its size for the folder at once: not doubled
+	 * and rehashed five times while the file is walked. */
+	while ((uint64_t)h->mb->n * 4 > (uint64_t)h->cap * 3 &&
+	    grow(h) == 0) {
+	}
 	return 0;
 }
 
@@ -500,7 +507,7 @@ load_slice(struct hc *h)
 		    &uid, &err)) > 0 && n <= (size_t)got - used) {
 			/* A later record replaces an earlier one (add);
 			 * those of messages expunged since are skipped. */
-			if (is_live(h->mb, uid) && add(h, uid, h->loaded +
+			if (is_live(h, uid) && add(h, uid, h->loaded +
 			    (uint32_t)used, (uint32_t)n,
 			    hcache_rec_items(win + used)) == -1) {
 				forget(h);
@@ -727,12 +734,22 @@ copy_rec(int fd, size_t *o, struct hc *h, uint32_t off, uint32_t len)
 	return 0;
 }
 
+/* Records are mostly in UID order (appended as messages are read):
+ * the message after the last one found is tried before a search. */
 static int
-is_live(const struct mbox *mb, uint32_t uid)
+is_live(struct hc *h, uint32_t uid)
 {
-	uint32_t i = mbox_find_uid(mb, uid);
+	const struct mbox *mb = h->mb;
+	uint32_t i = h->hint + 1;
 
-	return i != UINT32_MAX && !(mb->state[i] & MB_GONE);
+	if (i >= mb->n || mb->msgs[i].uid != uid) {
+		i = mbox_find_uid(mb, uid);
+	}
+	if (i == UINT32_MAX) {
+		return 0;
+	}
+	h->hint = i;
+	return !(mb->state[i] & MB_GONE);
 }
 
 /*

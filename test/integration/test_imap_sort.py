@@ -596,7 +596,10 @@ def test_sort_keys_cached_equal_uncached(srv):
     assert first["SUBJECT"] != first["DATE"]
     r.cmd("LOGOUT")
     s.restart()                         # the batch is on disk
-    assert len(key_records(path)) == len(CORPUS) + 40
+    # No file: built without the cache (Kconfig IMAP_HCACHE off, as
+    # board/minimal); the answers must still agree.
+    if path.exists():
+        assert len(key_records(path)) == len(CORPUS) + 40
     r = Raw(s)
     r.login()
     r.cmd("SELECT INBOX")
@@ -617,7 +620,8 @@ def test_sort_keys_cached_equal_uncached(srv):
     assert all_answers(r) == cached     # cache after the changes, read back
     r.cmd("LOGOUT")
     assert s.stop() == 0
-    path.unlink()
+    if path.exists():
+        path.unlink()
     mark = len(s.w.log())
     s.w.start(ready=None)
     s.w.wait_log("wren started", start=mark)
