@@ -1055,13 +1055,26 @@ merge_pass(void)
 		st.a = st.k = st.at;
 		st.b = st.mid;
 	}
-	for (; left > 0 && st.k < st.hi; left--) {
-		if (st.b >= st.hi || (st.a < st.mid &&
-		    !st.before(st.src[st.b], st.src[st.a]))) {
-			st.dst[st.k++] = st.src[st.a++];
-		} else {
-			st.dst[st.k++] = st.src[st.b++];
+	{
+		/* In locals: st would be read again after every call of
+		 * before, which may write memory as far as the compiler
+		 * knows. */
+		int (*before)(uint32_t, uint32_t) = st.before;
+		const uint32_t *src = st.src;
+		uint32_t *dst = st.dst, a = st.a, b = st.b, k = st.k;
+		uint32_t mid = st.mid, hi = st.hi;
+
+		for (; left > 0 && k < hi; left--) {
+			if (b >= hi || (a < mid && !before(src[b],
+			    src[a]))) {
+				dst[k++] = src[a++];
+			} else {
+				dst[k++] = src[b++];
+			}
 		}
+		st.a = a;
+		st.b = b;
+		st.k = k;
 	}
 	if (st.k < st.hi) {
 		return 0;
