@@ -119,6 +119,7 @@ static const unsigned char	*rec_at(struct hc *, uint32_t off,
 				    uint32_t len);
 static int	is_live(struct hc *, uint32_t uid);
 static void	compact(struct hc *);
+static int	compact_due(struct hc *);
 static int	path_of(const struct hc *, const char *name, char *out,
 		    size_t cap);
 
@@ -171,28 +172,49 @@ hcache_close(struct mbox *mb)
 	if (hc.pend_hc == h) {
 		(void)write_batch();
 	}
-	if (h->state == HC_READY) {
-		/* Live: the records of the messages there now. */
-		uint64_t live = 0, dead;
-
-		for (uint32_t i = 0; i < mb->n; i++) {
-			struct hc_ent *e = find(h, mb->msgs[i].uid);
-
-			if (e != NULL && !(mb->state[i] & MB_GONE)) {
-				live += e->len + (e->sk_off != e->off ?
-				    e->sk_len : 0);
-			}
-		}
-		dead = h->end - HCACHE_HDR_LEN - live;
-		if (dead > live && dead >= HCACHE_DEAD_MIN) {
-			compact(h);
-		}
+	if (compact_due(h)) {
+		compact(h);
 	}
 	forget(h);
 	h->mb = NULL;
 	if (hc.last == h) {
 		hc.last = NULL;
 	}
+}
+
+void
+hcache_idle(struct mbox *mb)
+{
+	struct hc *h = slot_of(mb, 0);
+
+	if (h != NULL && hc.pend_hc == h) {
+		(void)write_batch();
+	}
+	if (h != NULL && compact_due(h)) {
+		hcache_close(mb);	/* compacted; loaded again when used */
+	}
+}
+
+/* More than half of the file dead (records of messages gone or
+ * replaced), and worth a rewrite. */
+static int
+compact_due(struct hc *h)
+{
+	struct mbox *mb = h->mb;
+	uint64_t live = 0, dead;
+
+	if (h->state != HC_READY) {
+		return 0;
+	}
+	for (uint32_t i = 0; i < mb->n; i++) {
+		struct hc_ent *e = find(h, mb->msgs[i].uid);
+
+		if (e != NULL && !(mb->state[i] & MB_GONE)) {
+			live += e->len + (e->sk_off != e->off ? e->sk_len : 0);
+		}
+	}
+	dead = h->end - HCACHE_HDR_LEN - live;
+	return dead > live && dead >= HCACHE_DEAD_MIN;
 }
 
 int

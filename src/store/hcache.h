@@ -48,6 +48,10 @@ void	hcache_shutdown(void);
  * the index is freed. */
 void	hcache_close(struct mbox *);
 
+/* The folder goes idle (no view, kept open): pending records are
+ * written; the index stays. */
+void	hcache_idle(struct mbox *);
+
 /*
  * Gets the folder's cache ready before lookups: 1 ready (or unusable:
  * lookups then miss), 0 when it read one slice of the file (at most
@@ -84,6 +88,7 @@ static inline int	hcache_init(struct ev *ev, size_t n)
 { (void)ev; (void)n; return 0; }
 static inline void	hcache_shutdown(void) { }
 static inline void	hcache_close(struct mbox *mb) { (void)mb; }
+static inline void	hcache_idle(struct mbox *mb) { (void)mb; }
 static inline int	hcache_load(struct mbox *mb) { (void)mb; return 1; }
 static inline int	hcache_get(struct mbox *mb, const struct mbox_msg *m,
 			    struct hcache_rec *r)

@@ -248,10 +248,12 @@ mbox_unselect(struct mbox_view *v)
 		close_slot(mb);		/* the uidlist is written anew */
 		return;
 	}
-	/* The header cache is closed as for a close (its batch written,
-	 * the file compacted when mostly dead, its index freed): only
-	 * the folder's index stays; the next FETCH loads the cache. */
-	hcache_close(mb);
+	/* The header cache's batch is written; its index stays with
+	 * the folder's (about 30 bytes a message, at most
+	 * MBOX_IDLE_MAX folders): a webmail's next session, which
+	 * SORTs the folder again, does not read the whole file anew.
+	 * It is freed and the file compacted when the folder closes. */
+	hcache_idle(mb);
 	mbox_compact(mb);
 	mb->last_use = ++mb_all.stamp;
 	mb_all.idle++;
