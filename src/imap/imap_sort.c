@@ -223,6 +223,7 @@ static void	be32(uint8_t *p, uint64_t v);
 static uint32_t	date32(int64_t t);
 static int	merge_pass(void);
 static int	ent_before(uint32_t, uint32_t);
+static uint64_t	key_word(const uint8_t *);
 static int	subj_before(uint32_t, uint32_t);
 static int	kid_before(uint32_t, uint32_t);
 static int	root_before(uint32_t, uint32_t);
@@ -1177,28 +1178,48 @@ tie_step(struct imap_session *s)
 	return 0;
 }
 
-/* The first 8 octets of two keys decide most comparisons: tested as
- * one word each, the first octet that differs found by a short loop;
- * memcmp only for the rest (a third of a warm SORT went to memcmp
- * calls on short prefixes). */
+/* Keys compared a word at a time, as big-endian numbers (memcmp's
+ * order): the comparisons were 40 % of a warm SORT, memcmp calls on
+ * 27 octets among them. */
 static int
 ent_before(uint32_t a, uint32_t b)
 {
 	const uint8_t *x = st.ents[a].key, *y = st.ents[b].key;
-	uint64_t u, v;
-	int r;
+	unsigned i;
 
-	memcpy(&u, x, 8);
-	memcpy(&v, y, 8);
-	if (u != v) {
-		while (*x == *y) {
-			x++;
-			y++;
+	for (i = 0; i + 8 <= KEY_CUT; i += 8) {
+		uint64_t u = key_word(x + i), v = key_word(y + i);
+
+		if (u != v) {
+			return u < v;
 		}
-		return *x < *y;
 	}
-	r = memcmp(x + 8, y + 8, KEY_CUT - 8);
-	return r < 0 || (r == 0 && a < b);
+	for (; i < KEY_CUT; i++) {
+		if (x[i] != y[i]) {
+			return x[i] < y[i];
+		}
+	}
+	return a < b;
+}
+
+/* Eight key octets as a big-endian number: a load and a byte swap
+ * where the compiler tells the host's order, else shifts. */
+static uint64_t
+key_word(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap64(w);
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return w;
+#else
+	return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 |
+	    (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+	    (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+	    (uint64_t)p[6] << 8 | (uint64_t)p[7];
+#endif
 }
 
 /* ORDEREDSUBJECT: subject, then sent date, then sequence. */
