@@ -798,6 +798,9 @@ read_header(struct imap_session *s, uint32_t seq, uint32_t *vsize)
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
+		if (n < 0) {
+			sk_over = 1;	/* keys of half a header: not kept */
+		}
 		if (n <= 0) {
 			decode_hdr_finish(&hdr);
 			while (decode_hdr_next(&hdr, &f) == DECODE_HDR_FIELD) {
