@@ -171,6 +171,7 @@ SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c) $(wildcard src/store/*.c)
 SRC-$(CONFIG_HTTP) += $(wildcard src/http/*.c)
 SRC-$(CONFIG_OUTBOUND) += $(filter-out $(QUEUE_FORMAT),$(wildcard src/queue/*.c)) \
 	$(wildcard src/dns/*.c)
+SRC-$(CONFIG_ACME) += $(wildcard src/acme/*.c)
 SRC += $(sort $(SRC-y))
 OBJ := $(SRC:src/%.c=$(B)/obj/%.o)
 CORE_OBJ := $(filter-out $(B)/obj/cli/%,$(OBJ))
@@ -421,7 +422,8 @@ FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c src/core/listen.c \
 	    src/dns/dns_conf.c src/queue/envelope.c \
 	    src/queue/maildrop.c src/queue/smtp_client.c src/queue/smtp_reply.c \
 	    src/queue/control_parse.c src/compress/inflate.c \
-	    src/compress/deflate.c src/http/http_parse.c)
+	    src/compress/deflate.c src/http/http_parse.c src/acme/json.c \
+	    src/acme/http_resp.c)
 fuzz:
 	@board/deps.sh host fuzz
 	@$(MAKE) --no-print-directory $(B)/config.h

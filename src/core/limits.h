@@ -210,4 +210,14 @@
 /* Program-wide limits that sizes at start-up are checked against. */
 #define MAX_CONNECTIONS_LIMIT	65536
 
+/* ACME (RFC 8555): what its JSON documents and HTTP answers need. */
+#define JSON_DEPTH_MAX		16	/* nesting: ACME's deepest is 3 */
+#define JSON_TOKENS_MAX		512	/* values in one document: an
+					 * order of 100 names is ~220 */
+#define HTTP_RESP_HEADER_MAX	4096	/* one response header line */
+#define HTTP_RESP_BODY_MAX	16384	/* a JSON answer or a chain of
+					 * three PEM certificates */
+#define HTTP_LOCATION_MAX	512	/* a Location: URL */
+#define HTTP_NONCE_MAX		128	/* a Replay-Nonce (RFC 8555 6.5.1) */
+
 #endif
