@@ -4,6 +4,10 @@
  * a time, tag and contents, for the few ASN.1 structures wren reads
  * itself (certificate names for `wren check`, RSA public keys for DKIM
  * records). BearSSL decodes everything it signs or verifies with.
+ * And writing it, for the two structures ACME needs (a PKCS #10
+ * request, RFC 2986, and a self-signed challenge certificate, RFC
+ * 8737): elements opened and closed like brackets, lengths filled in
+ * at the close (short or long form, X.690 8.1.3).
  *
  *   const unsigned char *p = buf, *end = buf + len, *v;
  *   while (p < end && der_get(&p, end, &tag, &v, &vlen) == 0) ...
@@ -24,5 +28,24 @@
  * octets. */
 int	der_get(const unsigned char **p, const unsigned char *end,
 	    unsigned *tag, const unsigned char **v, size_t *len);
+
+/* A DER writer into buf[0..cap): der_open/der_close nest (at most
+ * DER_W_DEPTH deep), der_put writes a whole primitive element. Errors
+ * (no room, too deep, close without open) are sticky in err; the
+ * length is then meaningless. */
+#define DER_W_DEPTH	10
+
+struct der_w {
+	unsigned char	*buf;
+	size_t		 cap, len;
+	size_t		 open[DER_W_DEPTH];
+	int		 depth;
+	int		 err;
+};
+
+void	der_w_init(struct der_w *, unsigned char *buf, size_t cap);
+void	der_open(struct der_w *, unsigned tag);
+void	der_close(struct der_w *);
+void	der_put(struct der_w *, unsigned tag, const void *v, size_t len);
 
 #endif

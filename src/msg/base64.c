@@ -89,3 +89,21 @@ base64_encode(const unsigned char *p, size_t len, char *out, size_t cap)
 	out[n] = '\0';
 	return (long)n;
 }
+
+long
+base64url_encode(const unsigned char *p, size_t len, char *out, size_t cap)
+{
+	long n = base64_encode(p, len, out, cap);
+
+	for (long i = 0; i < n; i++) {
+		if (out[i] == '+') {
+			out[i] = '-';
+		} else if (out[i] == '/') {
+			out[i] = '_';
+		} else if (out[i] == '=') {
+			out[i] = '\0';		/* only at the end */
+			return i;
+		}
+	}
+	return n;
+}

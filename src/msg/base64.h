@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * base64.h - RFC 4648 section 4 base64, as SASL (RFC 4954) and MIME
- * use it. Sans-I/O.
+ * use it, and its URL form without padding (section 5) for JWS (RFC
+ * 7515 2) in ACME. Sans-I/O.
  */
 #ifndef WREN_BASE64_H
 #define WREN_BASE64_H
@@ -16,6 +17,11 @@ long	base64_decode(const char *s, size_t len, unsigned char *out,
 /* Encodes p[0..len) with padding and a NUL; returns the text length,
  * or -1 when cap is too small. */
 long	base64_encode(const unsigned char *p, size_t len, char *out,
+	    size_t cap);
+
+/* The URL-safe alphabet ('-' '_'), no padding, with a NUL: the text
+ * length, or -1 when cap is too small. */
+long	base64url_encode(const unsigned char *p, size_t len, char *out,
 	    size_t cap);
 
 #endif
