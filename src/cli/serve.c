@@ -23,6 +23,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "acme/acme.h"
 #include "cli/cli.h"
 #include "core/ev.h"
 #include "core/fmt.h"
@@ -70,6 +71,7 @@ struct server {
 	struct timer		 map_poll;	/* notices replaced .cdb */
 };
 
+static void	tls_pair(const struct cfg *, const char **, const char **);
 static int	server_listen(struct server *, struct err *);
 static void	server_unlisten(struct server *);
 static void	signal_ready(struct ev *, int, unsigned, void *);
@@ -85,7 +87,7 @@ int
 cmd_serve(int argc, char **argv)
 {
 	static struct server s;		/* big: keep it off the stack */
-	const char *path;
+	const char *path, *cert, *key;
 	struct privs pv;
 	struct err e;
 	sigset_t mask;
@@ -137,8 +139,8 @@ cmd_serve(int argc, char **argv)
 	}
 	/* The keys are often readable by root only: load them before the
 	 * drop (renewals must then be readable by `user`, see README). */
-	if (tls_init(max, cfg_str(&s.cfg, CFG_TLS_CERT),
-	    cfg_str(&s.cfg, CFG_TLS_KEY), &e) == -1 ||
+	tls_pair(&s.cfg, &cert, &key);
+	if (tls_init(max, cert, key, &e) == -1 ||
 	    (WREN_DKIM && dkim_setup(&s.cfg, &e) == -1) ||
 	    server_listen(&s, &e) == -1 || privs_drop(&pv, &e) == -1) {
 		log_errorx("%s", e.msg);
@@ -182,6 +184,11 @@ cmd_serve(int argc, char **argv)
 		rc = 1;
 		goto out_runner;
 	}
+	if (WREN_ACME && acme_init(&s.ev, &s.out, &s.cfg, &e) == -1) {
+		log_errorx("%s", e.msg);
+		rc = 1;
+		goto out_runner;
+	}
 	/* Mail that `wren sendmail` dropped, even while we were down. */
 	if (WREN_OUTBOUND && pickup_init(&s.ev, &s.conns, &s.cfg,
 	    &e) == -1) {
@@ -203,6 +210,9 @@ cmd_serve(int argc, char **argv)
 		pickup_shutdown();
 	}
 out_runner:
+	if (WREN_ACME) {
+		acme_shutdown();
+	}
 	if (WREN_OUTBOUND) {
 		runner_shutdown();
 	}
@@ -234,6 +244,22 @@ out:
 	ev_destroy(&s.ev);
 	log_close();
 	return rc;
+}
+
+/* The pair TLS serves: ACME's own when it is on (acme_email set),
+ * else tls_cert and tls_key as written (certbot, acme.sh). */
+static void
+tls_pair(const struct cfg *c, const char **cert, const char **key)
+{
+	static char acert[600], akey[600];
+
+	if (WREN_ACME && acme_tls_paths(c, acert, akey, sizeof acert)) {
+		*cert = acert;
+		*key = akey;
+		return;
+	}
+	*cert = cfg_str(c, CFG_TLS_CERT);
+	*key = cfg_str(c, CFG_TLS_KEY);
 }
 
 static int
@@ -309,6 +335,7 @@ static void
 server_reload(struct server *s)
 {
 	static struct cfg next;
+	const char *cert, *key;
 	struct err e;
 
 	log_info("SIGHUP: reloading %s", s->cfg.path);
@@ -332,8 +359,11 @@ server_reload(struct server *s)
 	s->cfg = next;
 	maps_close(&s->maps);
 	maps_open(&s->maps, &s->cfg);
-	(void)tls_reload(cfg_str(&s->cfg, CFG_TLS_CERT),
-	    cfg_str(&s->cfg, CFG_TLS_KEY), 1);
+	tls_pair(&s->cfg, &cert, &key);
+	(void)tls_reload(cert, key, 1);
+	if (WREN_ACME) {
+		acme_reload();
+	}
 	if (WREN_DKIM && dkim_setup(&s->cfg, &e) == -1) {
 		log_warnx("reload: %s (the DKIM keys loaded before stay)",
 		    e.msg);
@@ -423,11 +453,12 @@ static void
 map_poll(struct timer *t, void *arg)
 {
 	struct server *s = arg;
+	const char *cert, *key;
 
 	maps_check(&s->maps);
 	/* A renewed certificate (certbot, acme.sh) is taken by itself. */
-	(void)tls_reload(cfg_str(&s->cfg, CFG_TLS_CERT),
-	    cfg_str(&s->cfg, CFG_TLS_KEY), 0);
+	tls_pair(&s->cfg, &cert, &key);
+	(void)tls_reload(cert, key, 0);
 	if (ev_timer_in(&s->ev, t, MAP_RECHECK_MS) == -1) {
 		log_errorx("timer heap full: tables no longer rechecked");
 	}

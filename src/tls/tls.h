@@ -22,6 +22,7 @@
 #define WREN_TLS_H
 
 #include <stddef.h>
+#include <bearssl.h>
 
 #include "core/conn.h"
 #include "core/err.h"
@@ -62,6 +63,19 @@ const char	*tls_failure(const struct conn *);
 
 /* The text of a BearSSL error code (BR_ERR_*, BR_ERR_X509_*). */
 const char	*tls_strerror(int err);
+
+/*
+ * TLS-ALPN-01 (RFC 8737 3): fn (set by acme/, NULL to unset) is asked,
+ * when a client offers ALPN "acme-tls/1" (and only it, as the
+ * validation servers do), for a challenge certificate for the name
+ * the client sent (SNI): 1 with the one-certificate chain and its EC
+ * key, 0 when none is pending. Such a connection is closed once the
+ * handshake is done. With fn set, a handshake is possible before any
+ * certificate is loaded (the first order).
+ */
+typedef int tls_alpn_fn(const char *name, const br_x509_certificate **,
+    const br_ec_private_key **);
+void	tls_set_acme_alpn(tls_alpn_fn *);
 
 /* Bytes of one TLS slot, for `wren check` and README. */
 size_t	tls_bytes_per_connection(void);

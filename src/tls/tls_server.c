@@ -25,11 +25,24 @@ struct cred_slot {
 	int		loaded;
 };
 
+#define ACME_ALPN	"acme-tls/1"	/* RFC 8737 6.2 */
+
+struct tls_conn;
+
+/* A server policy in front of BearSSL's single-certificate ones: it
+ * hands out the TLS-ALPN-01 certificate when asked for. */
+struct alpn_policy {
+	const br_ssl_server_policy_class *vtable;
+	const br_ssl_server_policy_class **inner;	/* NULL: none */
+	struct tls_conn			*t;
+};
+
 /* A slot: the pump first (c->filter_state points at it). */
 struct tls_conn {
 	struct tls_pump		 pump;
 	br_ssl_server_context	 sc;
-	struct cred_slot	*cred;
+	struct cred_slot	*cred;		/* NULL: challenge only */
+	struct alpn_policy	 alpn;
 };
 
 static struct {
@@ -40,24 +53,44 @@ static struct {
 	unsigned char		 cache_buf[TLS_CACHE_SIZE];
 	struct stat		 cert_st, key_st;
 	int			 busy_logged;
+	tls_alpn_fn		*acme_alpn;
 } tls;
+
+/* Not const: BearSSL's prototype asks for char **. */
+static const char *alpn_names[] = { ACME_ALPN };
 
 static const uint16_t suites_ec[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 };
-static const uint16_t suites_rsa[] = {
+/* An RSA pair: its suites first, then, with ACME on, the EC ones for
+ * the challenge certificate. */
+static const uint16_t suites_both[] = {
 	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 };
+#define SUITES_RSA_N	3	/* the RSA ones alone */
 
 static void	server_engines(br_ssl_server_context *);
 static struct tls_conn	*tls_new(struct conn *);
 static void	server_done(struct conn *, struct tls_pump *, int);
 static void	server_release(struct conn *, struct tls_pump *);
 static void	cred_put(struct cred_slot *);
+static int	alpn_choose(const br_ssl_server_policy_class **,
+		    const br_ssl_server_context *, br_ssl_server_choices *);
+static uint32_t	alpn_keyx(const br_ssl_server_policy_class **,
+		    unsigned char *, size_t *);
+static size_t	alpn_sign(const br_ssl_server_policy_class **, unsigned,
+		    unsigned char *, size_t, size_t);
+
+static const br_ssl_server_policy_class alpn_policy_vt = {
+	sizeof(struct alpn_policy), alpn_choose, alpn_keyx, alpn_sign
+};
 
 static const struct tls_side server_side = {
 	.name = "server",
@@ -234,33 +267,43 @@ tls_new(struct conn *c)
 	struct tls_conn *t;
 	struct tls_cred *cr;
 
-	if (tls.current == NULL || (t = pool_get(&tls.pool)) == NULL) {
+	if ((tls.current == NULL && tls.acme_alpn == NULL) ||
+	    (t = pool_get(&tls.pool)) == NULL) {
 		conn_log(c, LOG_LVL_WARN, "no TLS %s",
 		    tls.current == NULL ? "certificate" : "slot free");
 		return NULL;
 	}
 	t->cred = tls.current;
-	t->cred->refs++;
-	cr = &t->cred->cred;
 	server_engines(&t->sc);
 	eng = &t->sc.eng;
-	if (cr->key_type == BR_KEYTYPE_EC) {
+	t->alpn.inner = NULL;
+	if (t->cred == NULL) {
+		br_ssl_engine_set_suites(eng, suites_ec,
+		    sizeof suites_ec / sizeof suites_ec[0]);
+	} else if ((cr = &t->cred->cred)->key_type == BR_KEYTYPE_EC) {
+		t->cred->refs++;
 		br_ssl_server_set_single_ec(&t->sc, cr->chain, cr->chain_len,
 		    &cr->ec, BR_KEYTYPE_SIGN, BR_KEYTYPE_EC,
 		    br_ssl_engine_get_ec(eng),
 		    br_ecdsa_sign_asn1_get_default());
+		br_ssl_engine_set_suites(eng, suites_ec,
+		    sizeof suites_ec / sizeof suites_ec[0]);
+		t->alpn.inner = t->sc.policy_vtable;
 	} else {
+		t->cred->refs++;
 		br_ssl_server_set_single_rsa(&t->sc, cr->chain,
 		    cr->chain_len, &cr->rsa, BR_KEYTYPE_SIGN,
 		    br_rsa_private_get_default(),
 		    br_rsa_pkcs1_sign_get_default());
+		br_ssl_engine_set_suites(eng, suites_both, tls.acme_alpn != NULL ?
+		    sizeof suites_both / sizeof suites_both[0] : SUITES_RSA_N);
+		t->alpn.inner = t->sc.policy_vtable;
 	}
-	if (cr->key_type == BR_KEYTYPE_EC) {
-		br_ssl_engine_set_suites(eng, suites_ec,
-		    sizeof suites_ec / sizeof suites_ec[0]);
-	} else {
-		br_ssl_engine_set_suites(eng, suites_rsa,
-		    sizeof suites_rsa / sizeof suites_rsa[0]);
+	if (tls.acme_alpn != NULL) {
+		t->alpn.vtable = &alpn_policy_vt;
+		t->alpn.t = t;
+		t->sc.policy_vtable = &t->alpn.vtable;
+		br_ssl_engine_set_protocol_names(eng, alpn_names, 1);
 	}
 	br_ssl_engine_add_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES |
 	    BR_OPT_NO_RENEGOTIATION);
@@ -269,7 +312,9 @@ tls_new(struct conn *c)
 	if (!br_ssl_server_reset(&t->sc)) {
 		conn_log(c, LOG_LVL_ERROR, "TLS engine reset failed: %d",
 		    br_ssl_engine_last_error(eng));
-		cred_put(t->cred);
+		if (t->cred != NULL) {
+			cred_put(t->cred);
+		}
 		(void)pool_put(&tls.pool, t);
 		return NULL;
 	}
@@ -283,10 +328,75 @@ server_done(struct conn *c, struct tls_pump *p, int ok)
 {
 	const char *v, *ciph;
 
-	(void)p;
+	struct tls_conn *t = (struct tls_conn *)p;
+	const char *proto;
+
 	if (ok && tls_info(c, &v, &ciph)) {
 		conn_log(c, LOG_LVL_INFO, "TLS %s %s", v, ciph);
 	}
+	proto = ok ? br_ssl_engine_get_selected_protocol(&t->sc.eng) : NULL;
+	if (proto != NULL && strcmp(proto, ACME_ALPN) == 0) {
+		/* RFC 8737 3: the handshake was the whole answer. */
+		conn_log(c, LOG_LVL_INFO, "acme-tls/1 challenge answered");
+		conn_close(c);
+	}
+}
+
+void
+tls_set_acme_alpn(tls_alpn_fn *fn)
+{
+	tls.acme_alpn = fn;
+}
+
+/* ALPN is settled when the policy chooses (BearSSL reads the whole
+ * ClientHello first): "acme-tls/1" with a pending challenge for the
+ * SNI name gets the challenge certificate; anything else the pair. */
+static int
+alpn_choose(const br_ssl_server_policy_class **pctx,
+    const br_ssl_server_context *cc, br_ssl_server_choices *choices)
+{
+	struct alpn_policy *ap = (struct alpn_policy *)(void *)pctx;
+	struct tls_conn *t = ap->t;
+	br_ssl_engine_context *eng = &t->sc.eng;
+	const char *proto = br_ssl_engine_get_selected_protocol(eng);
+	const br_x509_certificate *chain;
+	const br_ec_private_key *key;
+
+	if (proto != NULL && strcmp(proto, ACME_ALPN) == 0 &&
+	    tls.acme_alpn != NULL &&
+	    tls.acme_alpn(br_ssl_engine_get_server_name(eng), &chain,
+	    &key) == 1) {
+		br_ssl_engine_set_suites(eng, suites_ec,
+		    sizeof suites_ec / sizeof suites_ec[0]);
+		br_ssl_server_set_single_ec(&t->sc, chain, 1, key,
+		    BR_KEYTYPE_SIGN, BR_KEYTYPE_EC,
+		    br_ssl_engine_get_ec(eng),
+		    br_ecdsa_sign_asn1_get_default());
+		ap->inner = t->sc.policy_vtable;
+		t->sc.policy_vtable = &ap->vtable;
+	}
+	if (ap->inner == NULL) {
+		return 0;		/* no pair yet, no challenge */
+	}
+	return (*ap->inner)->choose(ap->inner, cc, choices);
+}
+
+static uint32_t
+alpn_keyx(const br_ssl_server_policy_class **pctx, unsigned char *data,
+    size_t *len)
+{
+	struct alpn_policy *ap = (struct alpn_policy *)(void *)pctx;
+
+	return (*ap->inner)->do_keyx(ap->inner, data, len);
+}
+
+static size_t
+alpn_sign(const br_ssl_server_policy_class **pctx, unsigned algo_id,
+    unsigned char *data, size_t hv_len, size_t len)
+{
+	struct alpn_policy *ap = (struct alpn_policy *)(void *)pctx;
+
+	return (*ap->inner)->do_sign(ap->inner, algo_id, data, hv_len, len);
 }
 
 static void
@@ -295,7 +405,9 @@ server_release(struct conn *c, struct tls_pump *p)
 	struct tls_conn *t = (struct tls_conn *)p;
 
 	(void)c;
-	cred_put(t->cred);
+	if (t->cred != NULL) {
+		cred_put(t->cred);
+	}
 	(void)pool_put(&tls.pool, t);
 }
 
