@@ -67,7 +67,7 @@ static struct {
 	char			 p_acckey[560], p_accurl[560];
 	char			 p_key[560], p_chain[560];
 	struct acme_key		 account, certkey;
-	char			 thumb[ACME_THUMB_LEN + 1];
+	char			 thumb[ACME_THUMB_BUF];
 	char			 kid[ACME_URL_MAX];
 	char			 nonce[HTTP_NONCE_MAX];
 	char			 u_nonce[ACME_URL_MAX], u_account[ACME_URL_MAX];

@@ -17,6 +17,7 @@
 
 #define ACME_PEM_MAX	512	/* an EC P-256 key as PEM */
 #define ACME_THUMB_LEN	43	/* base64url of a SHA-256 */
+#define ACME_THUMB_BUF	48	/* room to encode it (padding, NUL) */
 
 struct acme_key {
 	br_ec_private_key	sk;
@@ -37,7 +38,7 @@ int	acme_key_load(struct acme_key *, const char *path, struct err *);
 /* The public JWK, members in RFC 7638's order: its length, or -1. */
 long	acme_jwk(const struct acme_key *, char *out, size_t cap);
 
-/* base64url(SHA-256(JWK)) with a NUL: out holds ACME_THUMB_LEN + 1. */
+/* base64url(SHA-256(JWK)) with a NUL: out holds ACME_THUMB_BUF. */
 int	acme_thumbprint(const struct acme_key *, char *out, size_t cap);
 
 /* A JWS request body: the protected header names kid (the account

@@ -231,7 +231,7 @@ ah_open(struct conn *c)
 static void
 tls_done(struct conn *c, int ok, void *arg)
 {
-	char head[1024];
+	char head[1024], host[TLS_NAME_MAX + 8];
 	size_t bl = ah.body != NULL ? strlen(ah.body) : 0;
 	int l;
 
@@ -243,17 +243,20 @@ tls_done(struct conn *c, int ok, void *arg)
 	}
 	/* RFC 8555 6.1: the JOSE type for POST; RFC 8555 7.4.2: the
 	 * chain as PEM. */
+	/* RFC 9110 7.2: the port too when it is not the default. */
+	(void)fmt(host, sizeof host, ah.port == 443 ? "%s" : "%s:%u", ah.host,
+	    (unsigned)ah.port);
 	if (ah.body != NULL) {
 		l = fmt(head, sizeof head, "POST %s HTTP/1.1\r\nHost: %s\r\n"
 		    "User-Agent: wren\r\nAccept: application/json, "
 		    "application/pem-certificate-chain\r\n"
 		    "Connection: close\r\nContent-Type: "
 		    "application/jose+json\r\nContent-Length: %zu\r\n\r\n",
-		    ah.path, ah.host, bl);
+		    ah.path, host, bl);
 	} else {
 		l = fmt(head, sizeof head, "GET %s HTTP/1.1\r\nHost: %s\r\n"
 		    "User-Agent: wren\r\nAccept: application/json\r\n"
-		    "Connection: close\r\n\r\n", ah.path, ah.host);
+		    "Connection: close\r\n\r\n", ah.path, host);
 	}
 	if (l < 0 || (size_t)l >= sizeof head ||
 	    conn_write(c, head, (size_t)l) == -1 ||
