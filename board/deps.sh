@@ -52,6 +52,9 @@ for what in "$@"; do
 		need="$need python3-dnslib bsd-mailx dnsmasq-base bind9-dnsutils"
 		# DKIM: verifiers nobody here wrote
 		need="$need python3-dkim opendkim-tools"
+		# ACME: Let's Encrypt's test server (pebble, with its fake DNS
+		# pebble-challtestsrv)
+		need="$need pebble"
 		;;
 	fuzz)
 		need="$need clang libclang-rt-14-dev"

@@ -36,7 +36,7 @@
 #define ACME_NAME_MAX	256
 #define ACME_REQ_MAX	4096	/* a JWS: finalize with its CSR is ~1.5 KB */
 #define ACME_PAYLOAD_MAX 1536
-#define ACME_NONCE_TRIES 3	/* badNonce answers in a row */
+#define ACME_NONCE_TRIES 10	/* badNonce answers in a row */
 #define ACME_CHAL_DER_MAX 640	/* the TLS-ALPN-01 certificate */
 
 enum ac_state {
