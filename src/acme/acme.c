@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "acme/acme.h"
+#include "acme/acme_chal.h"
 #include "acme/acme_crypto.h"
 #include "acme/acme_http.h"
 #include "acme/json.h"
@@ -569,16 +570,25 @@ on_authz(const struct http_resp *r, const char *b, int n)
 		failed("too many challenges", NULL);
 		return;
 	}
-	c = &ac.chal[ac.nchal];
-	l = acme_alpn_cert(&ac.account, name, keyauth, c->der, sizeof c->der);
-	if (l < 0) {
-		failed("cannot make the challenge certificate", NULL);
-		return;
+	if (cfg_num(ac.cfg, CFG_ACME_CHALLENGE) == 1) {
+		/* HTTP-01: http_listen answers from the table. */
+		if (acme_chal_put(token, keyauth) == -1) {
+			failed("cannot store the HTTP-01 challenge", NULL);
+			return;
+		}
+	} else {
+		c = &ac.chal[ac.nchal];
+		l = acme_alpn_cert(&ac.account, name, keyauth, c->der,
+		    sizeof c->der);
+		if (l < 0) {
+			failed("cannot make the challenge certificate", NULL);
+			return;
+		}
+		memcpy(c->name, name, sizeof c->name);
+		c->cert.data = c->der;
+		c->cert.data_len = (size_t)l;
+		ac.nchal++;
 	}
-	memcpy(c->name, name, sizeof c->name);
-	c->cert.data = c->der;
-	c->cert.data_len = (size_t)l;
-	ac.nchal++;
 	ac.responded[ac.iauthz] = 1;
 	set_state(AC_CHALLENGE);
 	log_info("acme: answering %s for %s", want, name);
@@ -780,6 +790,7 @@ static void
 chal_clear(void)
 {
 	ac.nchal = 0;
+	acme_chal_clear();
 }
 
 /* For tls_server.c: a pending TLS-ALPN-01 challenge for name. */
