@@ -269,11 +269,17 @@ check(void)
 static void
 start(void)
 {
+	const char *dir = cfg_str(ac.cfg, CFG_ACME_DIRECTORY);
+
+	if (strcmp(dir, "letsencrypt") == 0) {
+		dir = ACME_LETSENCRYPT;
+	} else if (strcmp(dir, "letsencrypt-staging") == 0) {
+		dir = ACME_LE_STAGING;
+	}
 	ac.nonce[0] = '\0';
 	ac.polls = 0;
 	set_state(AC_DIRECTORY);
-	if (acme_http_request(cfg_str(ac.cfg, CFG_ACME_DIRECTORY), NULL,
-	    on_directory, NULL) == -1) {
+	if (acme_http_request(dir, NULL, on_directory, NULL) == -1) {
 		failed("cannot fetch the directory", NULL);
 	}
 }

@@ -34,8 +34,11 @@
 #define ACME_CHECK_S		86400	/* renewal checked daily */
 #define ACME_POLLS_MAX		60	/* polls of one authorization or
 					 * order before giving up */
+/* acme_directory's two names (the default is the first). */
 #define ACME_LETSENCRYPT	"https://acme-v02.api.letsencrypt.org/" \
 				"directory"
+#define ACME_LE_STAGING		"https://acme-staging-v02.api." \
+				"letsencrypt.org/directory"
 
 /* 1 with the pair's paths in cert/key (cap each) when ACME is on in c,
  * else 0. */

@@ -134,9 +134,8 @@ X(DKIM_KEY, "dkim_key", CFG_T_PATH, "", 0, 0, NULL, \
   "PEM RSA key from wren dkim-keygen") \
 X(ACME_EMAIL, "acme_email", CFG_T_STR, "", 0, 0, NULL, \
   "ACME account contact; empty = no ACME, tls_cert/tls_key as written") \
-X(ACME_DIRECTORY, "acme_directory", CFG_T_STR, \
-  "https://acme-v02.api.letsencrypt.org/directory", 0, 0, NULL, \
-  "the ACME server's directory URL (Let's Encrypt production)") \
+X(ACME_DIRECTORY, "acme_directory", CFG_T_STR, "letsencrypt", 0, 0, NULL, \
+  "ACME directory URL, or letsencrypt or letsencrypt-staging") \
 X(ACME_CHALLENGE, "acme_challenge", CFG_T_ENUM, "tls-alpn-01", 0, 0, \
   "tls-alpn-01 http-01", "how the names are proven") \
 X(ACME_NAMES, "acme_names", CFG_T_DOMAINS, "", 0, 0, NULL, \
