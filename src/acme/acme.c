@@ -116,6 +116,7 @@ static void	on_order_state(const struct http_resp *, const char *, int);
 static void	on_cert(const struct http_resp *, const char *, int);
 static int	parse(const struct http_resp *, const char **);
 static int	str_to(const char *, int, int, const char *, char *, size_t);
+static void	why_invalid(const char *, int);
 static int	member_is(const char *, int, int, const char *,
 		    const char *);
 static void	names_from_cfg(void);
@@ -541,6 +542,7 @@ on_authz(const struct http_resp *r, const char *b, int n)
 		return;
 	}
 	if (!json_str_is(b, &ac.tok[st], "pending")) {
+		why_invalid(b, n);
 		failed("authorization not valid", r);
 		return;
 	}
@@ -732,6 +734,26 @@ str_to(const char *b, int n, int obj, const char *key, char *out,
 {
 	return json_str(b, ac.tok, json_member(b, ac.tok, n, obj, key), out,
 	    cap) < 0 ? -1 : 0;
+}
+
+/* The detail of the first challenge that failed (RFC 8555 8: its
+ * "error" problem document), for the log. */
+static void
+why_invalid(const char *b, int n)
+{
+	int chs = json_member(b, ac.tok, n, 0, "challenges");
+	char detail[256];
+
+	for (size_t i = 0; chs >= 0 && i < ac.tok[chs].n; i++) {
+		int e = json_member(b, ac.tok, n, json_elem(ac.tok, n, chs, i),
+		    "error");
+
+		if (e >= 0 && str_to(b, n, e, "detail", detail,
+		    sizeof detail) == 0) {
+			log_warnx("acme: challenge failed: %s", detail);
+			return;
+		}
+	}
 }
 
 /* 1 when member key of object obj is the string lit. */

@@ -120,12 +120,12 @@ acme_http_cancel(void)
 	if (ah.state == AH_RESOLVE && ah.lookup != NULL) {
 		dns_lookup_cancel(ah.lookup);
 	}
-	ev_timer_cancel(ah.ev, &ah.later);
 	ah.done = NULL;
+	ah.state = AH_IDLE;		/* ah_close then reports nothing */
 	if (ah.c != NULL) {
 		conn_abort(ah.c);
 	}
-	ah.state = AH_IDLE;
+	ev_timer_cancel(ah.ev, &ah.later);
 }
 
 /* https://host[:port]/path; no userinfo, no fragment (RFC 8555 6.1). */

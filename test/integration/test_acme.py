@@ -12,6 +12,7 @@ certificate's life, then SIGHUP) must swap the certificate for new
 connections while an IMAPS session opened before keeps working.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -235,4 +236,24 @@ def test_acme_off_keeps_tls_cert(wren, tmp_path):
     w.start()
     assert served_cert(imaps, cert.read_text())
     assert not (w.dir / "data/acme").exists()
+    w.stop()
+
+
+def test_failed_challenge_is_retried_later(wren, pebble):
+    """The validation server cannot reach wren (Pebble's tlsPort is a
+    port nobody listens on): the challenge's error is logged and the
+    order retried after ACME_RETRY_MIN_S (300 s) +-25 %."""
+    imaps = free_port()
+    p = pebble(free_port())
+    w = wren(imaps_listen=f"127.0.0.1:{imaps}", relay_ca_file=str(p.ca),
+             acme_email="postmaster@example.test",
+             acme_directory=p.directory, log_level="debug")
+    w.start()
+    w.wait_log("acme: challenge failed", timeout=60)
+    w.wait_log("next try in", timeout=10)
+    m = re.search(r"authorization not valid \(HTTP 200\); next try in "
+                  r"(\d+) s", w.log())
+    assert m, w.log()
+    assert 225 <= int(m.group(1)) <= 375
+    assert not (w.dir / "data/acme/fullchain.pem").exists()
     w.stop()
