@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme/acme.h"
 #include "cli/check_dns.h"
 #include "cli/cli.h"
 #include "core/der.h"
@@ -277,7 +278,7 @@ check_tls(const struct cfg *c, const char *conf, int *tls_ok)
 {
 	const char *cert = cfg_str(c, CFG_TLS_CERT);
 	const char *key = cfg_str(c, CFG_TLS_KEY);
-	char hbuf[CFG_HOST_MAX + 1], names[256];
+	char hbuf[CFG_HOST_MAX + 1], names[256], acert[600], akey[600];
 	const char *host = cfg_hostname(c, hbuf, sizeof hbuf);
 	static struct cert_names cn;
 	struct tls_cred cred;
@@ -287,6 +288,16 @@ check_tls(const struct cfg *c, const char *conf, int *tls_ok)
 	int rc = 0, covers;
 
 	*tls_ok = 0;
+	if (WREN_ACME && acme_tls_paths(c, acert, akey, sizeof acert)) {
+		/* ACME's own pair (acme.h) instead of tls_cert/tls_key */
+		cert = acert;
+		key = akey;
+		if (access(cert, F_OK) == -1) {
+			fmt_fd(STDERR_FILENO, "acme: no certificate yet (%s): "
+			    "wren serve orders one\n", cert);
+			return 0;
+		}
+	}
 	if (cert[0] == '\0' && key[0] == '\0') {
 		return 0;
 	}

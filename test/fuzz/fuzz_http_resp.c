@@ -4,7 +4,9 @@
  * reader (acme/http_resp.h): the input is fed in pieces whose sizes
  * come from its first octet, then EOF; the reader must never consume
  * more than it is given, never write past the body buffer, end DONE
- * only without an error, and give the same result fed whole.
+ * only without an error, and give the same result fed whole (the
+ * same body when done; after an error, how much of the body came in
+ * depends on the pieces).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,8 +49,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r1.body_len > sizeof body1 ||
 	    (r1.state == HTTP_R_DONE) != (r1.err == HTTP_R_OK) ||
 	    r1.err != r2.err || r1.status != r2.status ||
-	    r1.body_len != r2.body_len ||
-	    memcmp(body1, body2, r1.body_len) != 0) {
+	    (r1.state == HTTP_R_DONE && (r1.body_len != r2.body_len ||
+	    memcmp(body1, body2, r1.body_len) != 0))) {
 		abort();
 	}
 	return 0;

@@ -23,7 +23,7 @@ import urllib.request
 
 import pytest
 
-from conftest import SLOW, free_port
+from conftest import SLOW, free_port, run_wren
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pebble") is None or
@@ -157,8 +157,13 @@ def test_issue_tls_alpn(wren, pebble):
     three names, TLS-ALPN-01 on the IMAPS listener, the chain written
     with its key 0600 and served at once."""
     w, p, imaps = acme_wren(wren, pebble)
+    before = run_wren("check", "-c", str(w.conf))
+    assert "acme: no certificate yet" in before.stderr
     w.start()
     w.wait_log("acme: new certificate", timeout=60)
+    after = run_wren("check", "-c", str(w.conf))
+    assert "acme: no certificate yet" not in after.stderr
+    assert "tls_cert: warning" not in after.stderr
     acme = w.dir / "data/acme"
     for f in ("account.key", "privkey.pem"):
         assert (acme / f).stat().st_mode & 0o777 == 0o600, f
