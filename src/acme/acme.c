@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "acme/acme.h"
 #include "acme/acme_chal.h"
@@ -85,6 +86,7 @@ static struct {
 	int			 as_get;
 	step_fn			*next;
 	int			 nonce_tries;
+	int			 new_account;	/* made again this round */
 	char			 req[ACME_REQ_MAX];
 	unsigned		 fails, polls;
 	struct chal		 chal[ACME_NAMES_MAX];
@@ -249,6 +251,7 @@ check(void)
 	time_t now = time(NULL), at;
 	int64_t before = cfg_num(ac.cfg, CFG_ACME_RENEW_BEFORE);
 
+	ac.new_account = 0;
 	if (tls_cred_load(&cr, ac.p_chain, ac.p_key, &e) == -1) {
 		log_info("acme: no usable certificate yet (%s): ordering one",
 		    e.msg);
@@ -391,6 +394,19 @@ on_post(void *arg, const struct http_resp *r)
 	    ++ac.nonce_tries <= ACME_NONCE_TRIES) {
 		log_info("acme: badNonce, sending again");
 		post_send();
+		return;
+	}
+	/* An account the server no longer knows (a test server started
+	 * again, a deactivation): a new one, once, in the same round. */
+	if (ac.kid[0] != '\0' && member_is(b, n, 0, "type",
+	    "urn:ietf:params:acme:error:accountDoesNotExist") &&
+	    !ac.new_account) {
+		log_warnx("acme: account %s unknown to the server: a new one",
+		    ac.kid);
+		ac.kid[0] = '\0';
+		(void)unlink(ac.p_accurl);
+		ac.new_account = 1;
+		start();
 		return;
 	}
 	ac.next(r, b, n);

@@ -45,9 +45,10 @@ def wait_port(port, timeout=10):
 class Pebble:
     """Pebble and its fake DNS, stopped by PID."""
 
-    def __init__(self, d, tls_port, nonce_reject=0):
+    def __init__(self, d, tls_port, nonce_reject=0, ports=None):
         self.d = d
-        self.port, self.mgmt, self.dns = free_port(), free_port(), free_port()
+        self.port, self.mgmt, self.dns = ports or (
+            free_port(), free_port(), free_port())
         self.ca = d / "ca.pem"
         sh = lambda *a: subprocess.run(a, check=True, capture_output=True,
                                        cwd=d, timeout=30)
@@ -261,4 +262,24 @@ def test_failed_challenge_is_retried_later(wren, pebble):
     assert m, w.log()
     assert 225 <= int(m.group(1)) <= 375
     assert not (w.dir / "data/acme/fullchain.pem").exists()
+    w.stop()
+
+
+def test_account_unknown_after_a_server_restart(wren, pebble):
+    """Pebble started again forgets every account: the renewal's first
+    request answers accountDoesNotExist, and wren makes a new account
+    and gets the certificate in the same round."""
+    w, p, imaps = acme_wren(wren, pebble)
+    w.start()
+    w.wait_log("acme: new certificate", timeout=60)
+    p.stop()
+    p2 = pebble(imaps, ports=(p.port, p.mgmt, p.dns))
+    start = len(w.log())
+    w.keys["acme_renew_before"] = "3650d"
+    w.keys["relay_ca_file"] = str(p2.ca)
+    w.write_config()
+    w.send(signal.SIGHUP)
+    w.wait_log("acme: new certificate", timeout=60, start=start)
+    assert "unknown to the server: a new one" in w.log()[start:]
+    assert served_cert(imaps, p2.root())
     w.stop()
