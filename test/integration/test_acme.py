@@ -45,7 +45,8 @@ def wait_port(port, timeout=10):
 class Pebble:
     """Pebble and its fake DNS, stopped by PID."""
 
-    def __init__(self, d, tls_port, nonce_reject=0, ports=None):
+    def __init__(self, d, tls_port, nonce_reject=0, ports=None,
+                 http_port=None):
         self.d = d
         self.port, self.mgmt, self.dns = ports or (
             free_port(), free_port(), free_port())
@@ -69,7 +70,7 @@ class Pebble:
             '"httpPort": %d, "tlsPort": %d, "ocspResponderURL": "",'
             '"externalAccountBindingRequired": false}}' % (
                 self.port, self.mgmt, d / "wfe.pem", d / "wfe.key",
-                free_port(), tls_port))
+                http_port or free_port(), tls_port))
         self.logs = []
         self.procs = []
         self.start(["pebble-challtestsrv", "-dns01", f"127.0.0.1:{self.dns}",
@@ -282,4 +283,39 @@ def test_account_unknown_after_a_server_restart(wren, pebble):
     w.wait_log("acme: new certificate", timeout=60, start=start)
     assert "unknown to the server: a new one" in w.log()[start:]
     assert served_cert(imaps, p2.root())
+    w.stop()
+
+
+def test_issue_http01(wren, pebble):
+    """acme_challenge = http-01: the key authorizations are served by
+    http_listen at /.well-known/acme-challenge/TOKEN (Pebble's
+    httpPort), and the chain is served on https_listen too."""
+    http, https = free_port(), free_port()
+    p = pebble(free_port(), http_port=http)
+    w = wren(http_listen=f"127.0.0.1:{http}",
+             https_listen=f"127.0.0.1:{https}", relay_ca_file=str(p.ca),
+             acme_email="postmaster@example.test",
+             acme_directory=p.directory, acme_challenge="http-01",
+             acme_names="autoconfig.example.test", log_level="debug")
+    w.start()
+    w.wait_log("acme: new certificate", timeout=60)
+    assert "answering http-01 for autoconfig.example.test" in w.log()
+    assert "acme-tls/1" not in w.log()
+    root = p.root()
+    assert served_cert(https, root, "autoconfig.example.test")
+    w.stop()
+
+
+def test_issue_tls_alpn_on_https_listen(wren, pebble):
+    """The production layout: the validation server connects to port
+    443, here https_listen, and gets the challenge certificate there."""
+    https = free_port()
+    p = pebble(https)
+    w = wren(https_listen=f"127.0.0.1:{https}", relay_ca_file=str(p.ca),
+             acme_email="postmaster@example.test",
+             acme_directory=p.directory, log_level="debug")
+    w.start()
+    w.wait_log("acme: new certificate", timeout=60)
+    assert "acme-tls/1 challenge answered" in w.log()
+    assert served_cert(https, p.root())
     w.stop()
