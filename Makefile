@@ -119,7 +119,7 @@ LDSTATIC = -static -no-pie -Wl,-z,norelro
 CROSS_INC := $(SYSROOT)/inc
 EXTRA_INC := -isystem $(CROSS_INC)
 LDLIBS := /usr/lib/$(TRIPLET)/libbearssl.a $(SYSROOT)/usr/lib/$(TRIPLET)/libcdb.a
-EXTRA_OBJ := $(B)/obj/compat/musl_shim.o
+EXTRA_OBJ := $(B)/obj/compat/musl_shim.o $(B)/obj/compat/small_malloc.o
 UNIT_CC = $(TRIPLET)-gcc
 UNIT_CFLAGS = -O1 -g
 UNIT_LIBS = -lcmocka /usr/lib/$(TRIPLET)/libbearssl.a \
@@ -508,6 +508,6 @@ deb-all:
 clean:
 	rm -rf build
 
-$(B)/obj/compat/musl_shim.o: src/compat/musl_shim.c
+$(B)/obj/compat/%.o: src/compat/%.c
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS_ALL) -c -o $@ $<
