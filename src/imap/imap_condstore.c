@@ -9,14 +9,18 @@
  */
 #include <string.h>
 
+#include "core/ev.h"
 #include "core/fmt.h"
 #include "imap/imap_int.h"
 
 #define VANISHED_LINE	900	/* UIDs per "* VANISHED" line, as text */
 
+static void	resync_begin(struct imap_session *);
 static void	resync_step(struct imap_session *);
-static size_t	vanished_add(struct imap_session *, char *, size_t,
-		    uint32_t, uint32_t);
+static void	vanished_step(struct imap_session *);
+static int	van_range(struct imap_job *);
+static void	van_add(struct imap_session *, uint32_t, uint32_t);
+static int	has_modseq(struct imap_session *);
 
 void
 imap_cs_enable(struct imap_session *s)
@@ -114,72 +118,39 @@ imap_cs_select_end(struct imap_session *s)
 		const struct imap_arg *k = j->msg_uid ?
 		    &s->ws->cmd.args[j->msg_uid] : NULL;
 
-		imap_cs_vanished(s, k, mbox_uidnext(mb) - 1);
+		imap_cs_vanished(s, k, mbox_uidnext(mb) - 1, resync_begin);
+		return 1;
 	}
-	j->cur = 1;
-	imap_job_run(s, resync_step, NULL);
+	resync_begin(s);
 	return 1;
 }
 
 void
 imap_cs_vanished(struct imap_session *s, const struct imap_arg *set,
-    uint32_t top)
+    uint32_t top, imap_job_fn *then)
 {
-	char line[VANISHED_LINE + 24];
-	struct imap_seqset_iter it;
-	size_t n = 0;
-	uint32_t lo = 1, hi = top, seq;
-	int more = 1;
+	struct imap_job *j = &s->ws->job;
 
 	/* Every UID asked about, up to top, that is not there: RFC 7162
 	 * 3.2.5.2 allows those expunged before the client's modseq too,
 	 * which is all this folder can tell apart. Ranges of the set,
-	 * then the gaps between messages in each: O(ranges + messages). */
+	 * then the gaps between messages in each: O(ranges + messages),
+	 * which the client chooses: a job in slices (RFC 7162 3.2.5.1
+	 * and 3.2.6 say only that VANISHED comes first). */
+	j->van.set = set != NULL;
+	j->van.top = top;
+	j->van.col = 0;
+	j->van.then = then;
+	j->van.more = 1;
+	j->van.u = 1;
+	j->van.hi = top;
 	if (set != NULL) {
-		imap_seqset_begin(&it, set->p, set->len, top);
-		more = imap_seqset_next(&it, &lo, &hi) == 1;
+		imap_seqset_begin(&j->van.it, set->p, set->len, top);
 	}
-	while (more && top > 0) {
-		uint32_t u = lo == 0 ? 1 : lo;
-
-		if (hi > top) {
-			hi = top;
-		}
-		while (u != 0 && u <= hi) {
-			const struct mbox_msg *m = mbox_view_uid_ge(&s->view,
-			    u, &seq);
-			uint32_t b = m == NULL || m->uid > hi ? hi :
-			    m->uid - 1;
-
-			if (b >= u) {
-				n = vanished_add(s, line, n, u, b);
-			}
-			if (m == NULL || m->uid >= hi) {
-				break;
-			}
-			u = m->uid + 1;
-		}
-		more = set != NULL && imap_seqset_next(&it, &lo, &hi) == 1;
+	if (set != NULL || top == 0) {
+		j->van.more = van_range(j);
 	}
-	if (n > 0) {
-		(void)imap_outf(s, "* VANISHED (EARLIER) %.*s\r\n", (int)n,
-		    line);
-	}
-}
-
-/* Range a:b onto the line (VANISHED_LINE + 24 bytes), which goes out
- * first when full: the new length. */
-static size_t
-vanished_add(struct imap_session *s, char *line, size_t n, uint32_t a,
-    uint32_t b)
-{
-	if (n > VANISHED_LINE) {
-		(void)imap_outf(s, "* VANISHED (EARLIER) %.*s\r\n", (int)n,
-		    line);
-		n = 0;
-	}
-	return n + (size_t)fmt(line + n, VANISHED_LINE + 24 - n, a == b ?
-	    "%s%u" : "%s%u:%u", n ? "," : "", a, b);
+	imap_job_run(s, vanished_step, NULL);
 }
 
 void
@@ -219,21 +190,159 @@ imap_cs_search_match(struct imap_session *s, const struct mbox_msg *m)
 void
 imap_cs_search_end(struct imap_session *s)
 {
-	const struct imap_search *p = &s->ws->u.search;
+	if (has_modseq(s) && s->ws->job.mod_max > 0) {
+		(void)imap_outf(s, " (MODSEQ %llu)",
+		    (unsigned long long)s->ws->job.mod_max);
+	}
+}
 
-	for (unsigned i = 0; i < p->n; i++) {
-		if (p->node[i].key == IMAP_SK_MODSEQ) {
-			s->condstore = 1;	/* RFC 7162 3.1 */
-			if (s->ws->job.mod_max > 0) {
-				(void)imap_outf(s, " (MODSEQ %llu)",
-				    (unsigned long long)s->ws->job.mod_max);
-			}
-			return;
+void
+imap_cs_esearch_hit(struct imap_session *s, uint32_t seq)
+{
+	struct imap_job *j = &s->ws->job;
+	const struct mbox_msg *m;
+
+	if (!(j->ret & (IMAP_RET_MIN | IMAP_RET_MAX)) ||
+	    (m = mbox_view_seq(&s->view, seq)) == NULL) {
+		return;
+	}
+	j->mod_last = mbox_modseq(s->view.mb, m);
+	if (j->mod_min == 0) {
+		j->mod_min = j->mod_last;
+	}
+}
+
+void
+imap_cs_esearch_end(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+	uint64_t v = j->mod_max;
+
+	if (j->count == 0 || !has_modseq(s)) {
+		return;		/* RFC 7162 3.1.5: none matched, none */
+	}
+	if (!(j->ret & (IMAP_RET_ALL | IMAP_RET_COUNT))) {
+		/* RFC 4731 3.2: of the messages returned, when only MIN
+		 * and MAX are. */
+		v = 0;
+		if (j->ret & IMAP_RET_MIN) {
+			v = j->mod_min;
 		}
+		if ((j->ret & IMAP_RET_MAX) && j->mod_last > v) {
+			v = j->mod_last;
+		}
+	}
+	if (v > 0) {
+		(void)imap_outf(s, " MODSEQ %llu", (unsigned long long)v);
 	}
 }
 
 /* --- helpers -------------------------------------------------------- */
+
+/* A program with a MODSEQ criterion enables CONDSTORE (RFC 7162
+ * 3.1) and gets the highest modseq of its matches. */
+static int
+has_modseq(struct imap_session *s)
+{
+	const struct imap_search *p = &s->ws->u.search;
+
+	for (unsigned i = 0; i < p->n; i++) {
+		if (p->node[i].key == IMAP_SK_MODSEQ) {
+			s->condstore = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* One slice of VANISHED (EARLIER): gaps while the output has room and
+ * for IMAP_STEP_MS at most (a set of many small ranges may have few
+ * gaps); then the command that waits for it. */
+static void
+vanished_step(struct imap_session *s)
+{
+	struct imap_job *j = &s->ws->job;
+	uint64_t deadline = ev_clock_ms() + IMAP_STEP_MS;
+	unsigned n = 0;
+
+	while (j->van.more) {
+		const struct mbox_msg *m;
+		uint32_t b, seq;
+
+		if (!imap_room(s)) {
+			return;		/* more when the socket drains */
+		}
+		if ((++n & 63) == 0 && ev_clock_ms() >= deadline) {
+			imap_job_yield(s);	/* others get a turn */
+			return;
+		}
+		m = mbox_view_uid_ge(&s->view, j->van.u, &seq);
+		b = m == NULL || m->uid > j->van.hi ? j->van.hi : m->uid - 1;
+		if (b >= j->van.u) {
+			van_add(s, j->van.u, b);
+		}
+		if (m == NULL || m->uid >= j->van.hi) {
+			j->van.more = van_range(j);
+		} else {
+			j->van.u = m->uid + 1;
+		}
+	}
+	if (j->van.col > 0) {
+		(void)imap_out(s, "\r\n", 2);
+	}
+	j->van.then(s);		/* may reuse the job: nothing after */
+}
+
+/* The next range of the set, cut at top, into u..hi: 1, or 0 when
+ * the set is done (a full 1:top walk is one range). */
+static int
+van_range(struct imap_job *j)
+{
+	uint32_t lo, hi;
+
+	while (j->van.set && imap_seqset_next(&j->van.it, &lo, &hi) == 1) {
+		if (lo == 0) {
+			lo = 1;
+		}
+		if (hi > j->van.top) {
+			hi = j->van.top;
+		}
+		if (lo <= hi) {
+			j->van.u = lo;
+			j->van.hi = hi;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Range a:b onto the current "* VANISHED (EARLIER)" line, which ends
+ * past VANISHED_LINE octets (RFC 7162 3.2.5.1 allows several). */
+static void
+van_add(struct imap_session *s, uint32_t a, uint32_t b)
+{
+	struct imap_job *j = &s->ws->job;
+	char r[48];
+	int n = fmt(r, sizeof r, a == b ? "%s%u" : "%s%u:%u",
+	    j->van.col ? "," : "* VANISHED (EARLIER) ", a, b);
+
+	if (n > 0 && (size_t)n < sizeof r) {
+		(void)imap_out(s, r, (size_t)n);
+		j->van.col += (size_t)n;
+	}
+	if (j->van.col > VANISHED_LINE) {
+		(void)imap_out(s, "\r\n", 2);
+		j->van.col = 0;
+	}
+}
+
+/* After VANISHED (EARLIER): the changed messages from the first. */
+static void
+resync_begin(struct imap_session *s)
+{
+	s->ws->job.cur = 1;
+	imap_job_run(s, resync_step, NULL);
+}
 
 /* The QRESYNC resync's changed messages: a FETCH each, while the
  * output has room; then SELECT's tagged reply. */

@@ -150,6 +150,7 @@ es_hit(struct imap_session *s, uint32_t seq, uint32_t uid)
 	if (j->ret & IMAP_RET_ALL) {
 		imap_set_add(s, v);
 	}
+	imap_cs_esearch_hit(s, seq);
 	if (save_all(j->ret)) {
 		saved_add(s, uid);
 	}
@@ -172,6 +173,7 @@ es_done(struct imap_session *s)
 		(void)imap_outf(s, " COUNT %u", j->count);
 	}
 	if (j->ret != IMAP_RET_SAVE) {
+		imap_cs_esearch_end(s);	/* " MODSEQ n" (RFC 4731 3.2) */
 		(void)imap_out(s, "\r\n", 2);
 	}
 	if ((j->ret & IMAP_RET_SAVE) && !save_all(j->ret) && j->count > 0) {

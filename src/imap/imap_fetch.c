@@ -60,6 +60,7 @@ static int	load_tree(struct imap_session *, int full);
 static int	header_fields(struct imap_session *, off_t from, off_t to,
 		    const struct imap_fetch_body *, size_t *outlen);
 static void	store_message(struct imap_session *);
+static void	fetch_begin(struct imap_session *);
 static int	unchanged(const struct imap_session *,
 		    const struct mbox_msg *);
 
@@ -69,7 +70,6 @@ void
 imap_fetch_start(struct imap_session *s)
 {
 	struct imap_ws *ws = s->ws;
-	struct imap_job *j = &ws->job;
 	enum imap_perr pe = imap_fetch_parse(&ws->cmd, &ws->u.fetch);
 
 	if (pe != IMAP_PE_OK) {
@@ -102,9 +102,23 @@ imap_fetch_start(struct imap_session *s)
 	}
 	if (ws->u.fetch.vanished && ws->u.fetch.changedsince <
 	    mbox_vanished_since(s->view.mb)) {
+		/* RFC 7162 3.2.6: VANISHED (EARLIER) first, a job of
+		 * its own that starts the FETCH when done. */
 		imap_cs_vanished(s, &ws->cmd.args[0],
-		    mbox_uidnext(s->view.mb) - 1);
+		    mbox_uidnext(s->view.mb) - 1, fetch_begin);
+		return;
 	}
+	fetch_begin(s);
+}
+
+/* The FETCH job proper, once the command is checked (and VANISHED
+ * (EARLIER) is out). */
+static void
+fetch_begin(struct imap_session *s)
+{
+	struct imap_ws *ws = s->ws;
+	struct imap_job *j = &ws->job;
+
 	memset(j, 0, sizeof *j);
 	j->uid = ws->cmd.uid;
 	j->st.fd = -1;

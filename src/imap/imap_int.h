@@ -127,6 +127,19 @@ struct imap_job {
 	imap_job_fn	*gone;		/* the session goes away meanwhile */
 	unsigned	 ret;		/* ESEARCH: RETURN options */
 	uint32_t	 min, max, slo, shi;	/* its results so far */
+	uint64_t	 mod_min, mod_last;	/* ESEARCH MODSEQ: of MIN
+					 * and of the latest match */
+	/* VANISHED (EARLIER) (imap_condstore.c), before the FETCH or
+	 * resync job that then starts: the known-UID ranges still to
+	 * walk, the gap search's place, the output line's length. */
+	struct {
+		struct imap_seqset_iter it;
+		int		 set;	/* it holds a set (else 1:top) */
+		int		 more;	/* a range is being walked */
+		uint32_t	 u, hi, top;
+		size_t		 col;
+		imap_job_fn	*then;
+	} van;
 };
 
 /* An APPEND in progress (imap_append.c). */
@@ -414,19 +427,26 @@ void	imap_cmd_move(struct imap_session *);
  * and EXAMINE parameters, checked before the folder opens (-1: BAD
  * sent) and answered after its untagged data (1: a QRESYNC resync
  * job sends the tagged reply); "* VANISHED (EARLIER)" for the UIDs of
- * set (NULL: all) up to top that are not in the view; a UID for the
- * MODIFIED set of a conditional STORE (in order). */
+ * set (NULL: all) up to top that are not in the view, as a job in
+ * slices which calls then (from a step) when the last line is out;
+ * a UID for the MODIFIED set of a conditional STORE (in order). */
 void	imap_cs_enable(struct imap_session *);
 int	imap_cs_select_args(struct imap_session *);
 int	imap_cs_select_end(struct imap_session *);
 void	imap_cs_vanished(struct imap_session *, const struct imap_arg *set,
-	    uint32_t top);
+	    uint32_t top, imap_job_fn *then);
 void	imap_cs_modified(struct imap_session *, uint32_t uid);
 /* SEARCH: each match, then before the line end: " (MODSEQ n)" when
  * the program has MODSEQ and something matched (RFC 7162 3.1.5). */
 void	imap_cs_search_match(struct imap_session *,
 	    const struct mbox_msg *);
 void	imap_cs_search_end(struct imap_session *);
+/* ESEARCH (RFC 4731 3.2, RFC 7162 3.1.5): the modseq of a match (seq)
+ * noted for MIN and MAX; at the end " MODSEQ n" when the program has
+ * MODSEQ and something matched: the highest of the messages returned
+ * (only MIN and MAX when ALL and COUNT are not asked). */
+void	imap_cs_esearch_hit(struct imap_session *, uint32_t seq);
+void	imap_cs_esearch_end(struct imap_session *);
 
 /* imap_mailbox.c: the commands on mailboxes as a whole (RFC 3501
  * 6.3). */
@@ -457,6 +477,10 @@ size_t	imap_name_out(const struct imap_session *, const char *name,
 /* SELECT and EXAMINE in IMAP4rev2: "* LIST () "." name" (6.3.2). */
 void	imap_rev2_select_list(struct imap_session *, const char *name,
 	    size_t len);
+/* RENAME in IMAP4rev2: "* LIST () "." to ("OLDNAME" (from))" (6.3.6,
+ * 7.3.1); nothing in IMAP4rev1 or when from is INBOX. */
+void	imap_rev2_rename_list(struct imap_session *, const char *from,
+	    size_t flen, const char *to, size_t tlen);
 
 #else
 static inline int	imap_name_arg(const struct imap_session *s,
@@ -470,6 +494,10 @@ static inline size_t	imap_name_out(const struct imap_session *s,
 static inline void	imap_rev2_select_list(struct imap_session *s,
 			    const char *name, size_t len)
 { (void)s; (void)name; (void)len; }
+static inline void	imap_rev2_rename_list(struct imap_session *s,
+			    const char *from, size_t flen, const char *to,
+			    size_t tlen)
+{ (void)s; (void)from; (void)flen; (void)to; (void)tlen; }
 #endif
 
 #endif

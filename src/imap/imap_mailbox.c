@@ -248,6 +248,7 @@ imap_cmd_rename(struct imap_session *s)
 		folder_no(s, rc, &e);
 		return;
 	}
+	imap_rev2_rename_list(s, from, flen, to, tlen);	/* OLDNAME */
 	imap_tagged(s, "OK", "RENAME completed");
 }
 

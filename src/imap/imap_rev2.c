@@ -3,9 +3,10 @@
  * imap_rev2.c - what IMAP4rev2 (RFC 9051) changes once a client sends
  * ENABLE IMAP4rev2 (6.3.1, appendix E): mailbox names are UTF-8 on
  * the wire (appendix E 1; 6.3.9), while the store keeps them in
- * modified UTF-7 (RFC 3501 5.1.3), as Dovecot's Maildir++ does; and
- * SELECT and EXAMINE answer with a LIST of the mailbox (6.3.2). The
- * conversions are in imap_utf7.c.
+ * modified UTF-7 (RFC 3501 5.1.3), as Dovecot's Maildir++ does;
+ * SELECT and EXAMINE answer with a LIST of the mailbox (6.3.2), and
+ * RENAME with a LIST of the new name and its OLDNAME (6.3.6, 7.3.1).
+ * The conversions are in imap_utf7.c.
  *
  * The other changes are one test of s->rev2 where they happen: no
  * RECENT responses and no \Recent flag (imap_out.c), no [UNSEEN] at
@@ -18,6 +19,7 @@
 #if WREN_IMAP_REV2
 
 #include <string.h>
+#include <strings.h>
 
 #include "imap/imap_int.h"
 #include "imap/imap_utf7.h"
@@ -84,5 +86,28 @@ imap_rev2_select_list(struct imap_session *s, const char *name,
 	}
 }
 
+void
+imap_rev2_rename_list(struct imap_session *s, const char *from,
+    size_t flen, const char *to, size_t tlen)
+{
+	char o[4 * FOLDER_NAME_MAX + 16], n[4 * FOLDER_NAME_MAX + 16];
+	size_t ol, nl;
+
+	/* RFC 9051 6.3.6 and 7.3.1: the new name with OLDNAME, before
+	 * the tagged OK. One response: the children move with their
+	 * parent and get none of their own (RFC 5465 5.4, which
+	 * defines OLDNAME for renames). Not for INBOX: RENAME INBOX
+	 * moves its messages and INBOX stays (6.3.6), so the client
+	 * must not forget it. */
+	if (!s->rev2 || (flen == 5 && strncasecmp(from, "INBOX", 5) == 0)) {
+		return;
+	}
+	ol = imap_name_out(s, from, flen, o, sizeof o);
+	nl = imap_name_out(s, to, tlen, n, sizeof n);
+	if (ol <= sizeof o && nl <= sizeof n) {
+		(void)imap_outf(s, "* LIST () \".\" %.*s (\"OLDNAME\" (%.*s))"
+		    "\r\n", (int)nl, n, (int)ol, o);
+	}
+}
 
 #endif /* WREN_IMAP_REV2 */
