@@ -302,3 +302,41 @@ def test_resync_runs_in_slices(srv):
     assert b"c OK [READ-WRITE]" in data
     assert len(re.findall(rb"\* \d+ FETCH \(UID", data)) == 2400
     assert "output overflow" not in srv.log()
+
+
+def test_esearch_modseq(srv):
+    """RFC 7162 3.1.5 with RFC 4731 3.2: SEARCH RETURN with a MODSEQ
+    criterion answers MODSEQ in ESEARCH: the highest of the messages
+    returned (only MIN and MAX when neither ALL nor COUNT is asked);
+    none when nothing matched; none without a MODSEQ criterion."""
+    M = qresync_login(srv)
+    h0 = highest(raw(M, "SELECT INBOX")[1])
+    raw(M, "UID STORE 2 +FLAGS (\\Flagged)")
+    raw(M, "UID STORE 4 +FLAGS (\\Flagged)")
+    raw(M, "UID STORE 3 +FLAGS (\\Seen)")
+    ms = modseqs(raw(M, "UID FETCH 1:* (MODSEQ)")[1])
+    assert ms[2] < ms[4] < ms[3]
+    tag = M._new_tag().decode()
+    M.send(f"{tag} UID SEARCH RETURN (ALL) MODSEQ {h0 + 1}\r\n".encode())
+    line = M._get_line().decode()
+    assert line == (f'* ESEARCH (TAG "{tag}") UID ALL 2:4 '
+                    f'MODSEQ {ms[3]}'), line
+    assert M._get_line().decode().startswith(tag + " OK")
+    st, lines = raw(M, f"SEARCH RETURN (COUNT) MODSEQ {h0 + 1}")
+    assert lines[0].endswith(f" COUNT 3 MODSEQ {ms[3]}"), lines
+    # MIN and MAX only: of those two (2 and 4), not of 3 between them
+    st, lines = raw(M, f"UID SEARCH RETURN (MIN MAX) MODSEQ {h0 + 1}")
+    assert lines[0].endswith(f" UID MIN 2 MAX 4 MODSEQ {ms[4]}"), lines
+    st, lines = raw(M, f"UID SEARCH RETURN (MIN) FLAGGED MODSEQ {h0 + 1}")
+    assert lines[0].endswith(f" UID MIN 2 MODSEQ {ms[2]}"), lines
+    st, lines = raw(M, f"UID SEARCH RETURN (MAX) MODSEQ {h0 + 1}")
+    assert lines[0].endswith(f" UID MAX 4 MODSEQ {ms[4]}"), lines
+    # nothing matched: no MODSEQ; no MODSEQ criterion: none either
+    st, lines = raw(M, f"SEARCH RETURN (ALL COUNT) MODSEQ {ms[3] + 1}")
+    assert lines[0].endswith(" COUNT 0"), lines
+    st, lines = raw(M, "UID SEARCH RETURN (ALL) FLAGGED")
+    assert lines[0].endswith(" UID ALL 2,4"), lines
+    # SAVE alone answers no ESEARCH (RFC 5182 2.1), MODSEQ or not
+    st, lines = raw(M, f"SEARCH RETURN (SAVE) MODSEQ {h0 + 1}")
+    assert "OK" in st and lines == [], lines
+    M.logout()

@@ -470,3 +470,38 @@ def test_rev2_search_is_esearch(srv):
     M.send(f"{tag} UID SEARCH SUBJECT no-such-subject-here\r\n".encode())
     assert M._get_line().decode() == f'* ESEARCH (TAG "{tag}") UID'
     assert M._get_line().decode().startswith(tag + " OK")
+
+
+def test_rev2_rename_oldname(srv):
+    """RFC 9051 6.3.6, 7.3.1: after RENAME, an IMAP4rev2 session gets
+    the new name's LIST with OLDNAME before the OK; one LIST only, the
+    children moving with their parent (RFC 5465 5.4); none in rev1 and
+    none for RENAME INBOX (INBOX stays)."""
+    M = rev2(srv)
+    for name in ("Old", "Old.Child", "Plain"):
+        one(M, f"CREATE {name}")
+    st, out = raw(M, "RENAME Old New")
+    assert st.split()[1] == "OK", st
+    assert [ln for ln, _ in out] == \
+        ['* LIST () "." "New" ("OLDNAME" ("Old"))'], out
+    st, out = raw(M, 'LIST "" "New*"')
+    assert sorted(ln.split()[-1] for ln, _ in out) == \
+        ['"New"', '"New.Child"'], out
+    # UTF-8 both ways: the literal of the new name, the old one quoted
+    st, out = utf8_cmd(M, 'RENAME Plain "Pl\u00e4n"')
+    assert " OK" in st, st
+    assert out == ['* LIST () "." {5}Pl\u00e4n ("OLDNAME" ("Plain"))'], out
+    st, out = utf8_cmd(M, 'RENAME "Pl\u00e4n" Plain')
+    assert out == ['* LIST () "." "Plain" ("OLDNAME" ({5}Pl\u00e4n))'], out
+    # a failed RENAME: no LIST
+    st, out = raw(M, "RENAME Nowhere Else")
+    assert st.split()[1] == "NO" and out == [], (st, out)
+    # RENAME INBOX: INBOX stays, so no OLDNAME
+    st, out = raw(M, "RENAME INBOX Saved")
+    assert st.split()[1] == "OK" and out == [], (st, out)
+    M.logout()
+    # IMAP4rev1: no LIST
+    R = login(srv)
+    st, out = raw(R, "RENAME New Newer")
+    assert st.split()[1] == "OK" and out == [], (st, out)
+    R.logout()
