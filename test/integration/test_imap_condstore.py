@@ -6,7 +6,9 @@ imaplib's raw commands: CAPABILITY, ENABLE, SELECT (CONDSTORE) and
 VANISHED instead of EXPUNGE, expunges by another session and by another
 process, and the persistence of modseqs in wren-modseq across a
 restart and after the file is deleted."""
+import os
 import re
+import socket
 
 import pytest
 
@@ -339,4 +341,96 @@ def test_esearch_modseq(srv):
     # SAVE alone answers no ESEARCH (RFC 5182 2.1), MODSEQ or not
     st, lines = raw(M, f"SEARCH RETURN (SAVE) MODSEQ {h0 + 1}")
     assert "OK" in st and lines == [], lines
+    M.logout()
+
+
+def sparse_folder(srv, folder, n, first, step):
+    """n one-line messages in folder with UIDs first, first + step, ...
+    (as a Dovecot-written dovecot-uidlist gives them): n gaps of
+    step - 1 UIDs, and 1:first-1. Returns (uidvalidity, top UID)."""
+    mdir = srv.maildir(folder=folder)
+    uv = 1234567
+    data = b"Subject: x\n\nx\n"
+    recs = []
+    for i in range(n):
+        base = f"{1700000000 + i}.M{i}P1.gaps"
+        fd = os.open(mdir / "cur" / f"{base}:2,",
+                     os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, data)
+        os.close(fd)
+        recs.append(f"{first + step * i} :{base}\n")
+    top = first + step * (n - 1)
+    (mdir / "dovecot-uidlist").write_text(
+        f"3 V{uv} N{top + 1}\n" + "".join(recs))
+    return uv, top
+
+
+def ranges_of(text):
+    """The (lo, hi) ranges of "* VANISHED (EARLIER) a:b,c,..." lines."""
+    out = []
+    for line in text.split("\r\n"):
+        if line.startswith("* VANISHED (EARLIER) "):
+            for r in line.split()[-1].split(","):
+                lo, _, hi = r.partition(":")
+                out.append((int(lo), int(hi or lo)))
+    return out
+
+
+def test_vanished_earlier_in_slices(srv):
+    """VANISHED (EARLIER) for a folder with 50,000 gaps (RFC 7162
+    3.2.5.1): 1.1 MB of it, more than a session's 256 KB output spill,
+    to a client that does not read. It goes out in slices bounded by the
+    socket: another client's NOOPs are answered meanwhile, and then
+    every gap is there, in order, followed by the resync's FETCHes."""
+    n, first, step = 50000, 4000000000, 3
+    uv, top = sparse_folder(srv, "Gaps", n, first, step)
+    want = [(1, first - 1)] + [(first + step * i + 1, first + step * i + 2)
+                               for i in range(n - 1)]
+    A = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    A.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    A.settimeout(30)
+    A.connect(("127.0.0.1", srv.imap))
+    # modseq 1: older than anything; with the FETCH of every message
+    # that follows, 4.5 MB in all, more than the kernel's buffers take
+    A.sendall(b"a LOGIN alice@example.test Looking-Glass-4471\r\n"
+              b"b ENABLE QRESYNC\r\n"
+              + f"c SELECT Gaps (QRESYNC ({uv} 1))\r\n".encode())
+    data = b""
+    while b"* VANISHED (EARLIER) 1:" not in data:   # it has begun
+        chunk = A.recv(4096)
+        assert chunk, data[-300:]
+        data += chunk
+    B = login(srv, select="INBOX")
+    for _ in range(3):
+        assert B.noop()[0] == "OK"
+    # A's SELECT is still going: its end is not in A's socket yet
+    pending = A.recv(1 << 20, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    assert not re.search(rb"\r\nc (OK|NO|BAD)", data + pending)
+    while not re.search(rb"\r\nc (OK|NO|BAD)[^\r\n]*\r\n", data):
+        chunk = A.recv(1 << 16)
+        assert chunk, data[-300:]
+        data += chunk
+    assert B.noop()[0] == "OK"
+    B.logout()
+    A.close()
+    text = data.decode()
+    assert "c OK [READ-WRITE]" in text
+    got = ranges_of(text)
+    assert got == want, (got[:3], len(got), len(want))
+    assert text.rindex("* VANISHED") < text.index(" FETCH (UID ")
+    assert len(re.findall(r"\* \d+ FETCH \(UID", text)) == n
+    assert all(len(ln) < 1024 for ln in text.split("\r\n"))
+    assert "output overflow" not in srv.log()
+    # UID FETCH (CHANGEDSINCE VANISHED), RFC 7162 3.2.6: the set's
+    # UIDs only, up to the last message
+    M = qresync_login(srv)
+    raw(M, "EXAMINE Gaps")
+    st, lines = raw(M, f"UID FETCH 1:{first + step},{top}:* (FLAGS) "
+                       "(CHANGEDSINCE 1 VANISHED)")
+    assert "OK" in st
+    assert ranges_of("\r\n".join(lines)) == want[:2], vanished(lines)
+    assert set(modseqs(lines)) == {first, first + step, top}
+    st, lines = raw(M, f"UID FETCH {top + 1}:* (FLAGS) (CHANGEDSINCE 1 "
+                       "VANISHED)")
+    assert vanished(lines) == [], lines
     M.logout()
