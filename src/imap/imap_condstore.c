@@ -3,9 +3,10 @@
  * imap_condstore.c - CONDSTORE and QRESYNC (RFC 7162): ENABLE, the
  * SELECT/EXAMINE parameters and their answer (HIGHESTMODSEQ 3.1.1,
  * QRESYNC resync 3.2.5 as a job: VANISHED (EARLIER) then a FETCH per
- * changed message), VANISHED (EARLIER) for UID FETCH (3.2.6), the
- * MODIFIED set of a conditional STORE (3.1.3). The modseqs themselves
- * are the store's (store/mbox.h, store/modseq.h).
+ * changed message), VANISHED (EARLIER) for UID FETCH (3.2.6), both as
+ * jobs in slices, the MODIFIED set of a conditional STORE (3.1.3),
+ * MODSEQ in SEARCH (3.1.5) and in ESEARCH (RFC 4731 3.2). The modseqs
+ * themselves are the store's (store/mbox.h, store/modseq.h).
  */
 #include <string.h>
 
