@@ -271,7 +271,7 @@ vanished_step(struct imap_session *s)
 		uint32_t b, seq;
 
 		if (!imap_room(s)) {
-			return;		/* more when the socket drains */
+			return;	/* more when the socket drains */
 		}
 		if ((++n & 63) == 0 && ev_clock_ms() >= deadline) {
 			imap_job_yield(s);	/* others get a turn */

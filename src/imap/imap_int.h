@@ -134,7 +134,7 @@ struct imap_job {
 	 * walk, the gap search's place, the output line's length. */
 	struct {
 		struct imap_seqset_iter it;
-		int		 set;	/* it holds a set (else 1:top) */
+		int		 set;	/* a set (else 1:top) */
 		int		 more;	/* a range is being walked */
 		uint32_t	 u, hi, top;
 		size_t		 col;
