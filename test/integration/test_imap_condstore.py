@@ -8,6 +8,7 @@ process, and the persistence of modseqs in wren-modseq across a
 restart and after the file is deleted."""
 import os
 import re
+import shutil
 import socket
 
 import pytest
@@ -434,3 +435,4 @@ def test_vanished_earlier_in_slices(srv):
                        "VANISHED)")
     assert vanished(lines) == [], lines
     M.logout()
+    shutil.rmtree(srv.maildir(folder="Gaps") / "cur")   # 200 MB
