@@ -74,21 +74,6 @@ enum chk_level {
 
 static const char *const chk_level_name[] = { "ok", "warn", "FAIL", "--" };
 
-enum spf_result {
-	SPF_R_NONE,
-	SPF_R_NEUTRAL,
-	SPF_R_PASS,
-	SPF_R_FAIL,
-	SPF_R_SOFTFAIL,
-	SPF_R_TEMPERROR,
-	SPF_R_PERMERROR
-};
-
-static const char *const spf_result_name[] = {
-	"none", "neutral", "pass", "fail", "softfail", "temperror",
-	"permerror"
-};
-
 struct chk {
 	const struct cfg	*cfg;
 	struct ev		 ev;
@@ -111,7 +96,7 @@ struct sq {
 };
 
 /* One check_host() evaluation (RFC 7208 4). */
-struct spf_eval {
+struct spf_chk {
 	struct chk		*k;
 	const struct dns_addr	*ip;
 	unsigned		 lookups;
@@ -156,10 +141,10 @@ static void	hosts_done(void *, int, const struct dns_hosts *);
 static void	check_domain(struct chk *, const char *);
 static int	check_mx(struct chk *, const char *, int *);
 static void	check_spf(struct chk *, const char *, int);
-static int	spf_check_host(struct spf_eval *, const char *, int);
-static int	spf_addr_match(struct spf_eval *, const char *,
+static int	spf_check_host(struct spf_chk *, const char *, int);
+static int	spf_addr_match(struct spf_chk *, const char *,
 		    const struct spf_term *);
-static int	spf_mx_match(struct spf_eval *, const char *,
+static int	spf_mx_match(struct spf_chk *, const char *,
 		    const struct spf_term *);
 static void	check_dkim(struct chk *, const char *);
 static int	dkim_key_modulus(const char *, unsigned char *, size_t *,
@@ -880,7 +865,7 @@ check_spf(struct chk *k, const char *dom, int we_are_mx)
 		return;
 	}
 	for (size_t i = 0; i < k->nself; i++) {
-		struct spf_eval se;
+		struct spf_chk se;
 		char a[ADDR_TEXT_MAX];
 		int r;
 
@@ -898,7 +883,7 @@ check_spf(struct chk *k, const char *dom, int we_are_mx)
 		bad = 1;
 		broken |= r == SPF_R_PERMERROR || r == SPF_R_TEMPERROR;
 		row(k, CHK_FAIL, "SPF", "%s: \"%s\" does not authorise %s "
-		    "(%s%s%s)%s", dom, rec, a, spf_result_name[r],
+		    "(%s%s%s)%s", dom, rec, a, spf_result_name(r),
 		    se.why[0] != '\0' ? ": " : "", se.why, se.unevaluated ?
 		    " [ptr and macros are not evaluated]" : "");
 	}
@@ -920,7 +905,7 @@ check_spf(struct chk *k, const char *dom, int we_are_mx)
 /* RFC 7208 4: the result of check_host(ip, domain). depth counts the
  * include/redirect nesting (the lookup limit bounds it anyway). */
 static int
-spf_check_host(struct spf_eval *e, const char *domain, int depth)
+spf_check_host(struct spf_chk *e, const char *domain, int depth)
 {
 	char rec[DNS_ANSWER_TEXT_MAX], redirect[SPF_DOMAIN_MAX];
 	struct spf_parser p;
@@ -1059,7 +1044,7 @@ spf_check_host(struct spf_eval *e, const char *domain, int depth)
 /* a: the ip is one of name's addresses of its family, within the
  * prefix. 1, 0, or -1 on a lookup failure. */
 static int
-spf_addr_match(struct spf_eval *e, const char *name,
+spf_addr_match(struct spf_chk *e, const char *name,
     const struct spf_term *t)
 {
 	int v4 = e->ip->family == AF_INET;
@@ -1082,7 +1067,7 @@ spf_addr_match(struct spf_eval *e, const char *name,
 
 /* mx: the addresses of at most 10 MX names (RFC 7208 4.6.4). */
 static int
-spf_mx_match(struct spf_eval *e, const char *name, const struct spf_term *t)
+spf_mx_match(struct spf_chk *e, const char *name, const struct spf_term *t)
 {
 	char names[SPF_MX_NAMES_MAX][DNS_NAME_MAX];
 	size_t n = 0;

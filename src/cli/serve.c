@@ -115,10 +115,12 @@ cmd_serve(int argc, char **argv)
 	 * DNS socket and a message file. */
 	maxout = WREN_OUTBOUND ? (size_t)cfg_num(&s.cfg,
 	    CFG_MAX_DELIVERIES) : 0;
-	maxfds = max + (2 + DNS_FDS_PER_LOOKUP) * maxout + SERVE_EXTRA_FDS;
+	maxfds = max + (2 + DNS_FDS_PER_LOOKUP) * maxout + SERVE_EXTRA_FDS +
+	    SCREEN_DNS_QUERIES;
 	if (raise_fd_limit(maxfds, &e) == -1 ||
 	    ev_init(&s.ev, maxfds, (max + maxout) * SERVE_TIMERS_PER_CONN +
-	    (1 + DNS_TIMERS_PER_LOOKUP) * maxout + 64, &e) == -1 ||
+	    (1 + DNS_TIMERS_PER_LOOKUP) * maxout + SCREEN_DNS_QUERIES + 64,
+	    &e) == -1 ||
 	    conn_table_init(&s.conns, &s.ev, max,
 	    (size_t)cfg_num(&s.cfg, CFG_MAX_CONNECTIONS_PER_IP), &e) == -1 ||
 	    (WREN_OUTBOUND && conn_table_init(&s.out, &s.ev, maxout, maxout,

@@ -171,6 +171,19 @@ X(AUTH_FAIL_DELAY, "auth_fail_delay", CFG_T_SECS, "2", 0, 60, NULL, \
   "delay per failed login, without blocking others") \
 X(AUTH_FAIL_LIMIT, "auth_fail_limit", CFG_T_UINT, "10", 1, 100000, NULL, \
   "failures per IP per hour before that IP is refused") \
+X(GREET_DELAY, "greet_delay", CFG_T_SECS, "3", 0, 30, NULL, \
+  "port 25: greeting delayed so early talkers show; 0 = off") \
+X(DNSBL_ZONES, "dnsbl_zones", CFG_T_STR, "", 0, 0, NULL, \
+  "port 25: DNSBLs asked at connect, zone*weight, ...; empty = none") \
+X(DNSBL_THRESHOLD, "dnsbl_threshold", CFG_T_UINT, "1", 1, 1000, NULL, \
+  "weight of listings refused with 554; less goes to Junk") \
+X(SPF_REJECT, "spf_reject", CFG_T_BOOL, "no", 0, 0, NULL, \
+  "refuse MAIL FROM whose SPF result is fail (else DMARC decides)") \
+X(SMTP_RATE_MESSAGES, "smtp_rate_messages", CFG_T_UINT, "0", 0, 1000000, \
+  NULL, "port 25: messages per client address per hour; 0 = no limit") \
+X(SMTP_RATE_RECIPIENTS, "smtp_rate_recipients", CFG_T_UINT, "0", 0, \
+  1000000, NULL, "port 25: recipients per client address per hour; 0 = "\
+  "no limit") \
 X(USER, "user", CFG_T_USER, "mail", 0, 0, NULL, \
   "drop to this user (name or uid[:gid]) after binding; empty = stay") \
 X(LOG, "log", CFG_T_ENUM, "syslog", 0, 0, "syslog stderr", \

@@ -207,6 +207,22 @@
 #define HTTP_DOC_MAX		3072	/* a generated document (the
 					 * .mobileconfig is ~2 KB) */
 
+/* Inbound defence on port 25 (smtp/smtp_screen.c). */
+#define SCREEN_ZONES_MAX	8	/* dnsbl_zones: a listing mask
+					 * fits a byte */
+#define SCREEN_CACHE_MAX	256	/* DNSBL verdicts kept, by address */
+#define SCREEN_CACHE_SECS	600	/* ... for this long: a spammer's
+					 * retries within minutes cost no
+					 * lookup, a delisting shows soon */
+#define SCREEN_RATE_MAX		512	/* addresses counted per hour; the
+					 * oldest window goes when full */
+#define SCREEN_SPF_MAX		8	/* SPF evaluations at once (11 KB
+					 * each); more wait as temperror */
+/* DNS queries in flight for all of it: every zone of a few connects
+ * plus the SPF lookups; the resolver and the loop get room for them
+ * (cli/serve.c, queue/remote.c). */
+#define SCREEN_DNS_QUERIES	(WREN_INBOUND_CHECKS ? 32 : 0)
+
 /* Program-wide limits that sizes at start-up are checked against. */
 #define MAX_CONNECTIONS_LIMIT	65536
 

@@ -28,6 +28,11 @@ static const char *const spf_err_text[] = {
 	"control or non-ASCII character"
 };
 
+static const char *const spf_result_names[] = {
+	"none", "neutral", "pass", "fail", "softfail", "temperror",
+	"permerror"
+};
+
 static int	fail(struct spf_parser *, enum spf_err);
 static int	directive(struct spf_parser *, const char *, size_t,
 		    struct spf_term *);
@@ -140,6 +145,16 @@ spf_strerror(enum spf_err e)
 		return "?";
 	}
 	return spf_err_text[e];
+}
+
+const char *
+spf_result_name(enum spf_result r)
+{
+	if ((size_t)r >= sizeof spf_result_names /
+	    sizeof spf_result_names[0]) {
+		return "?";
+	}
+	return spf_result_names[r];
 }
 
 static int

@@ -163,11 +163,15 @@ remote_init(struct ev *ev, struct conn_table *out, const struct cfg *cfg,
 	if (rm.pool == NULL) {
 		return err_set(e, "outbound: out of memory");
 	}
-	/* Slots are set up at first use (remote_start): pages of slots
+	/* The resolver also serves the inbound checks of port 25
+	 * (smtp_screen.c): room for their queries. Slots are set up at
+	 * first use (remote_start): pages of slots
 	 * never used stay out of memory. */
 	if (dns_servers_parse(cfg_str(cfg, CFG_DNS_SERVERS), servers,
 	    DNS_SERVERS_MAX, &nservers, e) == -1 ||
-	    dns_init(ev, servers, nservers, max, e) == -1) {
+	    dns_init(ev, servers, nservers, max + (SCREEN_DNS_QUERIES +
+	    DNS_QUERIES_PER_LOOKUP - 1) / DNS_QUERIES_PER_LOOKUP,
+	    e) == -1) {
 		return -1;
 	}
 	switch (tls_client_init(max, cfg_str(cfg, CFG_RELAY_CA_FILE), e)) {

@@ -15,6 +15,7 @@
 #include "queue/srs.h"
 #include "smtp/smtp.h"
 #include "smtp/smtp_parse.h"
+#include "smtp/smtp_verdict.h"
 #include "store/maildir.h"
 #include "store/txn.h"
 #include "tls/dkim_sign.h"
@@ -35,6 +36,15 @@ enum smtp_state {
 };
 
 enum smtp_target_kind { SMTP_T_LOCAL, SMTP_T_REMOTE };
+
+struct dns_req;
+struct smtp_session;
+
+/* A DNSBL query of a session (smtp_screen.c). */
+struct screen_q {
+	struct smtp_session	*s;
+	struct dns_req		*r;
+};
 
 /* Where a SASL exchange (RFC 4954) stands. */
 enum smtp_sasl {
@@ -114,6 +124,21 @@ struct smtp_session {
 						 * Message-ID added, perhaps
 						 * signed (tls/dkim_sign.h) */
 	struct dkim_stream	 dkim;
+	/* inbound checks (smtp_screen.c); kept for the session, the
+	 * SPF part reset per transaction */
+	struct smtp_verdict	 v;
+#if WREN_INBOUND_CHECKS
+	int			 held;		/* greeting held */
+	int			 held_timer;	/* greet_delay running */
+	int			 spf_wait;	/* MAIL reply waits */
+	int			 spf_step;	/* 0: HELO, 1: MAIL FROM */
+	int			 helo_done;	/* spf_helo is for s->helo */
+	unsigned		 bl_left;	/* DNSBL answers to come */
+	unsigned		 bl_mask;	/* zones listing the client */
+	struct screen_q		 bl[SCREEN_ZONES_MAX];
+	struct dns_req		*spf_req;
+	struct spf_eval		*spf;
+#endif
 };
 
 struct smtp_ctx {
@@ -161,5 +186,44 @@ void	smtp_commit_shutdown(void);
 /* smtp_session.c, called back when the message is on disk (err 0) or
  * not (an errno). */
 void	smtp_committed(struct smtp_session *, int err);
+
+/* smtp_session.c: a reply line (CRLF added); the greeting; what came
+ * in meanwhile, handled; MAIL's verdict after its checks (why: a
+ * refusal, NULL: 250). */
+void	smtp_reply(struct smtp_session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	smtp_greet(struct smtp_session *);
+void	smtp_resume(struct smtp_session *);
+void	smtp_mail_checked(struct smtp_session *, const char *why);
+
+/* smtp_screen.c (INBOUND_CHECKS): the checks of port 25. */
+int	screen_init(struct err *);
+void	screen_reconfigure(const struct cfg *);
+/* At connect: 1 when the greeting is held (the screen greets or
+ * refuses later), 0 to greet now, -1 refused (554 written). */
+int	screen_connect(struct smtp_session *);
+/* Input while the greeting is held: an early talker, refused. */
+void	screen_early(struct smtp_session *);
+/* The greet_delay timer (s->delay) ran out. */
+void	screen_timer(struct smtp_session *);
+/* At MAIL (sender set): 0 when exempt (MAIL goes on), 1 when
+ * smtp_mail_checked has been called or will be once SPF is done. */
+int	screen_mail(struct smtp_session *);
+/* Rate limits at MAIL (rcpt 0) and RCPT (1): 0, or -1 when over
+ * (451 4.7.1 sent). Counts what passes. */
+int	screen_rate(struct smtp_session *, int rcpt);
+void	screen_close(struct smtp_session *);
+
+/* 1 while MAIL's reply waits for SPF: no command is read. */
+static inline int
+screen_waiting(const struct smtp_session *s)
+{
+#if WREN_INBOUND_CHECKS
+	return s->spf_wait;
+#else
+	(void)s;
+	return 0;
+#endif
+}
 
 #endif

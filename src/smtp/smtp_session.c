@@ -119,6 +119,10 @@ smtp_init(struct ev *ev, struct conn_table *t, const struct cfg *cfg,
 	    max, e) == -1) {
 		return -1;
 	}
+	if (WREN_INBOUND_CHECKS && screen_init(e) == -1) {
+		pool_destroy(&smtp.sessions);
+		return -1;
+	}
 	if (spool_init(cfg_str(cfg, CFG_DATA_DIR), e) == -1 ||
 	    smtp_commit_init(t, e) == -1) {
 		pool_destroy(&smtp.sessions);
@@ -148,6 +152,9 @@ smtp_reconfigure(void)
 	}
 	(void)fmt(smtp.hostname, sizeof smtp.hostname, "%s",
 	    cfg_hostname(smtp.cfg, smtp.hostname, sizeof smtp.hostname));
+	if (WREN_INBOUND_CHECKS) {
+		screen_reconfigure(smtp.cfg);
+	}
 }
 
 void
@@ -221,7 +228,18 @@ mx_open(struct conn *c)
 		(void)conn_write(c, sync, sizeof sync - 1);
 		return -1;
 	}
-	return smtp_open(c);
+	if (smtp_open(c) == -1) {
+		return -1;
+	}
+	switch (WREN_INBOUND_CHECKS ? screen_connect(c->sess) : 0) {
+	case -1:
+		return -1;
+	case 1:
+		return 0;	/* the screen greets, or refuses, later */
+	default:
+		smtp_greet(c->sess);
+		return 0;
+	}
 }
 
 static int
@@ -231,6 +249,7 @@ submission_open(struct conn *c)
 		return -1;
 	}
 	((struct smtp_session *)c->sess)->mode = SMTP_MODE_SUBMISSION;
+	smtp_greet(c->sess);
 	return 0;
 }
 
@@ -250,6 +269,7 @@ submissions_open(struct conn *c)
 	s = c->sess;
 	s->mode = SMTP_MODE_SUBMISSIONS;
 	s->tls = 1;
+	smtp_greet(s);
 	return 0;
 }
 
@@ -283,8 +303,33 @@ smtp_open(struct conn *c)
 	}
 	conn_set_timeout(c, (uint64_t)cfg_num(smtp.cfg, CFG_SMTP_TIMEOUT) *
 	    1000);
-	reply(s, "220 %s ESMTP wren", smtp.hostname);
 	return 0;
+}
+
+void
+smtp_greet(struct smtp_session *s)
+{
+	reply(s, "220 %s ESMTP wren", smtp.hostname);
+}
+
+void
+smtp_resume(struct smtp_session *s)
+{
+	if (!(s->c->flags & (CONN_F_CLOSING | CONN_F_DEAD))) {
+		smtp_input(s->c);
+	}
+}
+
+void
+smtp_reply(struct smtp_session *s, const char *f, ...)
+{
+	char line[SMTP_LINE_MAX + ADDR_MAX];
+	va_list ap;
+
+	va_start(ap, f);
+	(void)vfmt(line, sizeof line, f, ap);	/* reply() cuts too */
+	va_end(ap);
+	reply(s, "%s", line);
 }
 
 /* Everything that can be done with the input now: commands, and the
@@ -294,6 +339,17 @@ smtp_input(struct conn *c)
 {
 	struct smtp_session *s = c->sess;
 
+#if WREN_INBOUND_CHECKS
+	if (s->held) {
+		if (c->in.len > 0) {
+			screen_early(s);	/* spoke before the greeting */
+		}
+		return;
+	}
+	if (s->spf_wait) {
+		return;		/* MAIL's reply first */
+	}
+#endif
 	if (s->starttls_wait) {
 		/* Nothing is read between STARTTLS and the handshake; what
 		 * came before is dropped by the core. */
@@ -304,7 +360,7 @@ smtp_input(struct conn *c)
 	}
 	while (!(c->flags & (CONN_F_CLOSING | CONN_F_DEAD)) &&
 	    s->state != SMTP_ST_COMMIT && !s->starttls_wait &&
-	    s->sasl != SMTP_SASL_DELAY) {
+	    s->sasl != SMTP_SASL_DELAY && !screen_waiting(s)) {
 		const char *line;
 		size_t len, used;
 		enum smtp_line_rc rc;
@@ -422,6 +478,9 @@ smtp_close(struct conn *c)
 		smtp_deliver_abort(s);
 	}
 	smtp.busy -= (size_t)mid_transaction(s->state);
+	if (WREN_INBOUND_CHECKS) {
+		screen_close(s);
+	}
 	ev_timer_cancel(smtp.ev, &s->delay);
 	c->sess = NULL;
 	(void)pool_put(&smtp.sessions, s);
@@ -622,6 +681,9 @@ cmd_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd)
 	reset(s);
 	memcpy(s->helo, cmd->arg, n);
 	s->helo[n] = '\0';
+#if WREN_INBOUND_CHECKS
+	s->helo_done = 0;	/* SPF of the new name, at MAIL */
+#endif
 	s->esmtp = cmd->verb == SMTP_V_EHLO;
 	set_state(s, SMTP_ST_READY);
 	if (!s->esmtp) {
@@ -831,6 +893,10 @@ sasl_delay_done(struct timer *t, void *arg)
 	struct smtp_session *s = arg;
 
 	(void)t;
+	if (WREN_INBOUND_CHECKS && s->sasl != SMTP_SASL_DELAY) {
+		screen_timer(s);	/* the timer held the greeting */
+		return;
+	}
 	s->sasl = SMTP_SASL_NONE;
 	error_reply(s, "535 5.7.8 Error: authentication failed");
 	if (!(s->c->flags & (CONN_F_DEAD | CONN_F_CLOSING))) {
@@ -947,11 +1013,30 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    "owned by user %s", cmd->path, s->login);
 		return;
 	}
+	if (WREN_INBOUND_CHECKS && screen_rate(s, 0) == -1) {
+		return;
+	}
 	memcpy(s->sender, cmd->path, cmd->pathlen + 1);
 	s->smtputf8 = cmd->smtputf8;
 	s->body8 = cmd->body == SMTP_BODY_8BITMIME;
 	s->ret = cmd->ret;
 	memcpy(s->envid, cmd->envid, sizeof s->envid);
+	if (WREN_INBOUND_CHECKS && screen_mail(s)) {
+		return;		/* smtp_mail_checked answers */
+	}
+	smtp_mail_checked(s, NULL);
+}
+
+void
+smtp_mail_checked(struct smtp_session *s, const char *why)
+{
+	if (why != NULL) {
+		conn_log(s->c, LOG_LVL_INFO, "sender <%s> refused: %s",
+		    s->sender, why);
+		reset(s);
+		reply(s, "%s", why);
+		return;
+	}
 	set_state(s, SMTP_ST_MAIL);
 	/* A sender at work: the session deadline (smtp_timeout from the
 	 * connect, against clients that only trickle) is over; a big
@@ -982,6 +1067,9 @@ cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	if (s->nrcpt >= SMTP_RCPT_MAX) {
 		reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	if (WREN_INBOUND_CHECKS && screen_rate(s, 1) == -1) {
 		return;
 	}
 	rv.cfg = smtp.cfg;
