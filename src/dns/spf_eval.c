@@ -50,6 +50,7 @@ static int	macro(struct spf_eval *, char, unsigned, int, const char *,
 static size_t	letter_value(struct spf_eval *, char, char *, size_t);
 static int	put(char *, size_t, size_t *, const char *, size_t);
 static int	domain_ok(const char *, int);
+static int	crt_macro(const char *, size_t);
 static int	name_under(const char *, const char *);
 static void	reverse_name(const struct spf_eval *, char *, size_t);
 static char	lower(char);
@@ -338,6 +339,13 @@ record_ready(struct spf_eval *e)
 			f->redirect = t.domain;
 			f->rlen = t.dlen;
 		}
+		if (t.macro && t.kind != SPF_UNKNOWN_MOD &&
+		    crt_macro(t.domain, t.dlen)) {
+			(void)fmt(why, sizeof why, "%%{c}, %%{r} or %%{t} "
+			    "outside an explanation, in %s", f->domain);
+			finish(e, SPF_R_PERMERROR, why);	/* 7.2 */
+			return -1;
+		}
 	}
 	if (rc == -1) {
 		(void)fmt(why, sizeof why, "%s in the record of %s",
@@ -476,7 +484,11 @@ void_lookup(struct spf_eval *e)
 static int
 ask(struct spf_eval *e, const char *name, uint16_t type, int wait)
 {
-	(void)fmt(e->qname, sizeof e->qname, "%s", name);
+	size_t n = strlen(name);
+
+	/* A final dot (7.3: ignored for domains) is not asked for. */
+	n -= n > 1 && name[n - 1] == '.';
+	(void)fmt(e->qname, sizeof e->qname, "%.*s", (int)n, name);
 	e->qtype = type;
 	e->state = wait;
 	return 1;
@@ -617,7 +629,7 @@ macro(struct spf_eval *e, char letter, unsigned digits, int rev,
 		first = np - digits;
 	}
 	for (size_t k = first; k < np; k++) {
-		size_t idx = rev ? np - 1 - (k - first) : k;
+		size_t idx = rev ? np - 1 - k : k;	/* reversed first */
 
 		if (k > first && put(out, cap, n, ".", 1) == -1) {
 			return 0;
@@ -720,7 +732,7 @@ domain_ok(const char *d, int multi)
 			}
 			labels++;
 			lab = 0;
-		} else if ((unsigned char)d[i] <= ' ' ||
+		} else if ((unsigned char)d[i] < ' ' ||
 		    (unsigned char)d[i] >= 0x7f) {
 			return 0;
 		} else {
@@ -728,6 +740,22 @@ domain_ok(const char *d, int multi)
 		}
 	}
 	return !multi || labels >= 2;
+}
+
+/* 1 when a domain-spec holds %{c}, %{r} or %{t}, which only an
+ * explanation's text may (7.2). */
+static int
+crt_macro(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 2 < len; i++) {
+		if (s[i] == '%' && s[i + 1] == '%') {
+			i++;
+		} else if (s[i] == '%' && s[i + 1] == '{' &&
+		    strchr("crt", lower(s[i + 2])) != NULL) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* 1 when name is dom or a name under it, ignoring case and a final
