@@ -418,7 +418,7 @@ FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c src/core/listen.c \
 	    src/imap/imap_pattern.c src/store/uidlist.c src/store/modseq.c \
 	    src/store/hcache_fmt.c \
 	    src/store/folder_name.c src/store/subs.c \
-	    src/pop3/pop3_parse.c src/dns/dns_pkt.c src/dns/spf.c \
+	    src/pop3/pop3_parse.c src/dns/dns_pkt.c src/dns/spf.c src/dns/spf_eval.c \
 	    src/dns/dns_conf.c src/queue/envelope.c \
 	    src/queue/maildrop.c src/queue/smtp_client.c src/queue/smtp_reply.c \
 	    src/queue/control_parse.c src/compress/inflate.c \

@@ -64,6 +64,9 @@ class Wren:
             # No test reaches a real resolver: mail for other domains
             # stays queued (deferred) unless a test brings its own DNS.
             "dns_servers": "127.0.0.1:9",
+            # The greeting is not held for clients outside mynetworks
+            # (INBOUND_CHECKS): tests of the delay set it themselves.
+            "greet_delay": "0",
         }
         self.keys.update(keys)
         self.proc = None
