@@ -182,8 +182,7 @@ X(SPF_REJECT, "spf_reject", CFG_T_BOOL, "no", 0, 0, NULL, \
 X(SMTP_RATE_MESSAGES, "smtp_rate_messages", CFG_T_UINT, "0", 0, 1000000, \
   NULL, "port 25: messages per client address per hour; 0 = no limit") \
 X(SMTP_RATE_RECIPIENTS, "smtp_rate_recipients", CFG_T_UINT, "0", 0, \
-  1000000, NULL, "port 25: recipients per client address per hour; 0 = "\
-  "no limit") \
+  1000000, NULL, "port 25: recipients per address per hour; 0 = no limit") \
 X(USER, "user", CFG_T_USER, "mail", 0, 0, NULL, \
   "drop to this user (name or uid[:gid]) after binding; empty = stay") \
 X(LOG, "log", CFG_T_ENUM, "syslog", 0, 0, "syslog stderr", \

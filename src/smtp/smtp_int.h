@@ -135,6 +135,8 @@ struct smtp_session {
 	int			 helo_done;	/* spf_helo is for s->helo */
 	unsigned		 bl_left;	/* DNSBL answers to come */
 	unsigned		 bl_mask;	/* zones listing the client */
+	int			 bl_temp;	/* a zone did not answer: the
+						 * verdict is not cached */
 	struct screen_q		 bl[SCREEN_ZONES_MAX];
 	struct dns_req		*spf_req;
 	struct spf_eval		*spf;
@@ -198,6 +200,7 @@ void	smtp_mail_checked(struct smtp_session *, const char *why);
 
 /* smtp_screen.c (INBOUND_CHECKS): the checks of port 25. */
 int	screen_init(struct err *);
+void	screen_shutdown(void);
 void	screen_reconfigure(const struct cfg *);
 /* At connect: 1 when the greeting is held (the screen greets or
  * refuses later), 0 to greet now, -1 refused (554 written). */

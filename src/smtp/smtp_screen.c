@@ -76,6 +76,12 @@ screen_init(struct err *e)
 	    SCREEN_SPF_MAX, e);
 }
 
+void
+screen_shutdown(void)
+{
+	pool_destroy(&scr.spf);
+}
+
 /* dnsbl_zones: "zone[*weight]" items, comma or space separated; a
  * malformed item is logged and left out (the key is free text). */
 void
@@ -83,6 +89,8 @@ screen_reconfigure(const struct cfg *cfg)
 {
 	const char *p = cfg_str(cfg, CFG_DNSBL_ZONES);
 
+	/* Cached masks index the old list of zones. */
+	memset(scr.cache, 0, sizeof scr.cache);
 	scr.nzones = 0;
 	while (*p != '\0') {
 		size_t n = strcspn(p, ", "), zl = strcspn(p, ", *");
@@ -348,8 +356,9 @@ bl_answer(void *arg, int status, const struct dns_answer *ans)
 	if (status == DNS_TEMPFAIL) {
 		conn_log(s->c, LOG_LVL_INFO, "dnsbl: %s: %s", scr.zone[z],
 		    dns_status_str(status));
+		s->bl_temp = 1;
 	}
-	if (s->bl_left == 0) {
+	if (s->bl_left == 0 && !s->bl_temp) {
 		struct screen_cache *c;
 		uint8_t a[16];
 
@@ -358,9 +367,9 @@ bl_answer(void *arg, int status, const struct dns_answer *ans)
 		memcpy(c->addr, a, 16);
 		c->mask = (uint8_t)s->bl_mask;
 		c->until = now_secs() + SCREEN_CACHE_SECS;
-		if (!s->held_timer) {
-			bl_verdict(s);
-		}
+	}
+	if (s->bl_left == 0 && !s->held_timer) {
+		bl_verdict(s);
 	}
 }
 

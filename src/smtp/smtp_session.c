@@ -161,6 +161,9 @@ void
 smtp_shutdown(void)
 {
 	smtp_commit_shutdown();
+	if (WREN_INBOUND_CHECKS) {
+		screen_shutdown();
+	}
 	pool_destroy(&smtp.sessions);
 }
 

@@ -188,6 +188,7 @@ group_setup(void **state)
 	    "data_dir = %s\n"
 	    "mail_home = %s/%%d/%%n\n"
 	    "mynetworks = 127.0.0.1/32\n"
+	    "greet_delay = 0\n"
 	    "message_size_limit = 10240\n"
 	    "smtp_timeout = 60\n"
 	    "users = %s/users\n"
