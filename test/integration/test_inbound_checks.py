@@ -352,3 +352,30 @@ def test_other_client_served_while_lookups_pend(wren, dns):
     assert code == 220
     slow.send("QUIT\r\n")
     w.stop()
+
+
+def test_other_client_served_while_spf_pends(wren, dns):
+    """A MAIL whose SPF record never comes (slow.test: dropped
+    queries) waits for the resolver's retries; meanwhile another
+    client delivers a message; then the first gets its 250 with
+    temperror recorded."""
+    w = server(wren, dns)
+    a = SMTPClient(w.port, source=CLIENT)
+    assert a.reply()[0] == 220
+    a.send("EHLO helo.test\r\n")
+    assert a.reply()[0] == 250
+    a.send("MAIL FROM:<a@slow.test>\r\n")
+    a.sock.settimeout(0.3)
+    with pytest.raises(socket.timeout):
+        a.line()
+    s = smtp(w, source=WEAK)
+    assert s.mail("b@pass.test")[0] == 250
+    assert s.rcpt("alice@example.test")[0] == 250
+    assert s.data(b"Subject: t\r\n\r\nhi\r\n")[0] == 250
+    s.quit()
+    assert "spf: mailfrom=a@slow.test" not in w.log()
+    a.sock.settimeout(30 * SLOW)
+    assert a.reply()[0] == 250
+    assert spf_line(w, "a@slow.test")[0] == "temperror"
+    a.send("QUIT\r\n")
+    w.stop()
