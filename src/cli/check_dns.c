@@ -11,9 +11,8 @@
  *               port 25 (check_smtp_probe) unless relayhost is set
  *   per domain  MX (RFC 5321 5.1, RFC 7505 null MX), A/AAAA of each
  *               MX host, SPF (RFC 7208: one record, syntax, and
- *               check_host() of our addresses: ip4 ip6 a mx include
- *               exists redirect within 10 lookups, 4.6.4; ptr and
- *               macros are not evaluated), DKIM key (RFC 6376 3.6.1,
+ *               check_host() of our addresses by dns/spf_eval.c,
+ *               with the limits of 4.6.4), DKIM key (RFC 6376 3.6.1,
  *               its p= against dkim_key's modulus), DMARC (RFC 7489
  *               6.3); recommended: MTA-STS (RFC 8461 3.1), TLS-RPT
  *               (RFC 8460 3), SRV _submissions._tcp and _imaps._tcp
@@ -55,8 +54,6 @@
 #define CHK_SELF_MAX		DNS_ANSWER_RR_MAX
 /* MX hosts looked at per domain, and addresses each. */
 #define CHK_MX_MAX		DNS_HOSTS_MAX
-/* SPF: MX names whose addresses are compared (RFC 7208 4.6.4). */
-#define SPF_MX_NAMES_MAX	10
 /* A DKIM key's DER: SubjectPublicKeyInfo of a 4096-bit key, and the
  * private key file's DER. */
 #define DKIM_DER_MAX		1024
@@ -100,7 +97,6 @@ struct spf_chk {
 	struct chk		*k;
 	const struct dns_addr	*ip;
 	unsigned		 lookups;
-	int			 unevaluated;	/* ptr or a macro met */
 	char			 why[160];
 };
 
@@ -141,11 +137,7 @@ static void	hosts_done(void *, int, const struct dns_hosts *);
 static void	check_domain(struct chk *, const char *);
 static int	check_mx(struct chk *, const char *, int *);
 static void	check_spf(struct chk *, const char *, int);
-static int	spf_check_host(struct spf_chk *, const char *, int);
-static int	spf_addr_match(struct spf_chk *, const char *,
-		    const struct spf_term *);
-static int	spf_mx_match(struct spf_chk *, const char *,
-		    const struct spf_term *);
+static int	spf_check_host(struct spf_chk *, const char *);
 static void	check_dkim(struct chk *, const char *);
 static int	dkim_key_modulus(const char *, unsigned char *, size_t *,
 		    struct err *);
@@ -873,7 +865,7 @@ check_spf(struct chk *k, const char *dom, int we_are_mx)
 		se.k = k;
 		se.ip = &k->self[i];
 		addr_str(se.ip, a, sizeof a);
-		r = spf_check_host(&se, dom, 0);
+		r = spf_check_host(&se, dom);
 		if (r == SPF_R_PASS) {
 			row(k, CHK_OK, "SPF", "%s: \"%s\" authorises %s "
 			    "(pass, %u lookup%s)", dom, rec, a, se.lookups,
@@ -883,9 +875,8 @@ check_spf(struct chk *k, const char *dom, int we_are_mx)
 		bad = 1;
 		broken |= r == SPF_R_PERMERROR || r == SPF_R_TEMPERROR;
 		row(k, CHK_FAIL, "SPF", "%s: \"%s\" does not authorise %s "
-		    "(%s%s%s)%s", dom, rec, a, spf_result_name(r),
-		    se.why[0] != '\0' ? ": " : "", se.why, se.unevaluated ?
-		    " [ptr and macros are not evaluated]" : "");
+		    "(%s%s%s)", dom, rec, a, spf_result_name(r),
+		    se.why[0] != '\0' ? ": " : "", se.why);
 	}
 	if (bad) {
 		const char *rest = rec + 6;
@@ -902,200 +893,36 @@ check_spf(struct chk *k, const char *dom, int we_are_mx)
 	}
 }
 
-/* RFC 7208 4: the result of check_host(ip, domain). depth counts the
- * include/redirect nesting (the lookup limit bounds it anyway). */
+/* RFC 7208 4: check_host(ip, domain) by dns/spf_eval.c, each lookup
+ * it asks for answered through the private loop. */
 static int
-spf_check_host(struct spf_chk *e, const char *domain, int depth)
+spf_check_host(struct spf_chk *e, const char *domain)
 {
-	char rec[DNS_ANSWER_TEXT_MAX], redirect[SPF_DOMAIN_MAX];
-	struct spf_parser p;
-	struct spf_term t;
-	size_t idx;
-	int st, n, rc;
+	static struct spf_eval ev;
+	struct dns_answer *a = &e->k->a2;
 
-	if (depth > SPF_LOOKUPS_MAX) {
-		return SPF_R_PERMERROR;
-	}
-	st = query(e->k, domain, DNS_T_TXT, &e->k->a1);
-	if (st == DNS_TEMPFAIL) {
-		(void)fmt(e->why, sizeof e->why, "TXT %s: timeout", domain);
-		return SPF_R_TEMPERROR;
-	}
-	n = st == DNS_OK ? find_txt(&e->k->a1, "v=spf1", 1, &idx) : 0;
-	if (n == 0) {
-		(void)fmt(e->why, sizeof e->why, "no SPF record at %s",
-		    domain);
-		return SPF_R_NONE;
-	}
-	if (n > 1) {
-		(void)fmt(e->why, sizeof e->why, "%d SPF records at %s", n,
-		    domain);
-		return SPF_R_PERMERROR;
-	}
-	(void)fmt(rec, sizeof rec, "%s", dns_record_text(&e->k->a1,
-	    &e->k->a1.rr[idx]));
-	redirect[0] = '\0';
-	(void)spf_init(&p, rec, strlen(rec));
-	while ((rc = spf_next(&p, &t)) == 1) {
-		char target[SPF_DOMAIN_MAX];
-		int match = 0, r;
+	spf_eval_init(&ev, e->ip->addr, e->ip->family == AF_INET ? 4 : 16,
+	    domain, "", e->k->host, e->k->host, (unsigned long)time(NULL));
+	while (spf_eval_next(&ev) == 1) {
+		int st = query(e->k, ev.qname, ev.qtype, a);
 
-		if (t.kind == SPF_EXP || t.kind == SPF_UNKNOWN_MOD) {
-			continue;
-		}
-		if (t.macro) {
-			e->unevaluated = 1;
-			continue;
-		}
-		if (t.dlen > 0) {
-			if (name_copy(target, sizeof target, t.domain,
-			    t.dlen) == -1) {
-				return SPF_R_PERMERROR;
-			}
-		} else {
-			(void)fmt(target, sizeof target, "%s", domain);
-		}
-		if (t.kind == SPF_INCLUDE || t.kind == SPF_A ||
-		    t.kind == SPF_MX || t.kind == SPF_PTR ||
-		    t.kind == SPF_EXISTS || t.kind == SPF_REDIRECT) {
-			if (++e->lookups > SPF_LOOKUPS_MAX) {
-				(void)fmt(e->why, sizeof e->why, "more than "
-				    "%d DNS lookups (RFC 7208 4.6.4)",
-				    SPF_LOOKUPS_MAX);
-				return SPF_R_PERMERROR;
+		for (size_t i = 0; st == DNS_OK && i < a->n; i++) {
+			const struct dns_record *r = &a->rr[i];
+
+			if (r->type == DNS_T_A || r->type == DNS_T_AAAA) {
+				spf_eval_rr(&ev, r->type, r->addr,
+				    r->type == DNS_T_A ? 4 : 16);
+			} else {
+				spf_eval_rr(&ev, r->type,
+				    dns_record_text(a, r), r->len);
 			}
 		}
-		switch (t.kind) {
-		case SPF_ALL:
-			match = 1;
-			break;
-		case SPF_IP4:
-			match = e->ip->family == AF_INET && spf_cidr_match(
-			    t.addr, e->ip->addr, 4, t.cidr4);
-			break;
-		case SPF_IP6:
-			match = e->ip->family == AF_INET6 && spf_cidr_match(
-			    t.addr, e->ip->addr, 16, t.cidr6);
-			break;
-		case SPF_A:
-			match = spf_addr_match(e, target, &t);
-			break;
-		case SPF_MX:
-			match = spf_mx_match(e, target, &t);
-			break;
-		case SPF_PTR:
-			e->unevaluated = 1;	/* RFC 7208 5.5: SHOULD NOT */
-			break;
-		case SPF_EXISTS:
-			match = query(e->k, target, DNS_T_A, &e->k->a2) ==
-			    DNS_OK && e->k->a2.n > 0;
-			break;
-		case SPF_INCLUDE:
-			r = spf_check_host(e, target, depth + 1);
-			if (r == SPF_R_TEMPERROR) {
-				return r;
-			}
-			if (r == SPF_R_NONE || r == SPF_R_PERMERROR) {
-				return SPF_R_PERMERROR;	/* RFC 7208 5.2 */
-			}
-			match = r == SPF_R_PASS;
-			break;
-		case SPF_REDIRECT:
-			(void)fmt(redirect, sizeof redirect, "%s", target);
-			break;
-		default:
-			break;
-		}
-		if (match < 0) {
-			return SPF_R_TEMPERROR;
-		}
-		if (match) {
-			switch (t.qual) {
-			case '-':
-				(void)fmt(e->why, sizeof e->why, "\"-%s\" "
-				    "at %s", spf_kind_name(t.kind), domain);
-				return SPF_R_FAIL;
-			case '~':
-				(void)fmt(e->why, sizeof e->why, "\"~%s\" "
-				    "at %s", spf_kind_name(t.kind), domain);
-				return SPF_R_SOFTFAIL;
-			case '?':
-				return SPF_R_NEUTRAL;
-			default:
-				return SPF_R_PASS;
-			}
-		}
+		spf_eval_end(&ev, st == DNS_OK ? SPF_DNS_OK :
+		    st == DNS_TEMPFAIL ? SPF_DNS_TEMP : SPF_DNS_NONE);
 	}
-	if (rc == -1) {
-		(void)fmt(e->why, sizeof e->why, "%s: %s", domain,
-		    spf_strerror(p.err));
-		return SPF_R_PERMERROR;
-	}
-	if (redirect[0] != '\0') {
-		int r = spf_check_host(e, redirect, depth + 1);
-
-		return r == SPF_R_NONE ? SPF_R_PERMERROR : r;	/* 6.1 */
-	}
-	(void)fmt(e->why, sizeof e->why, "no mechanism matched at %s",
-	    domain);
-	return SPF_R_NEUTRAL;
-}
-
-/* a: the ip is one of name's addresses of its family, within the
- * prefix. 1, 0, or -1 on a lookup failure. */
-static int
-spf_addr_match(struct spf_chk *e, const char *name,
-    const struct spf_term *t)
-{
-	int v4 = e->ip->family == AF_INET;
-	int st = query(e->k, name, v4 ? DNS_T_A : DNS_T_AAAA, &e->k->a2);
-
-	if (st == DNS_TEMPFAIL) {
-		return -1;
-	}
-	for (size_t i = 0; st == DNS_OK && i < e->k->a2.n; i++) {
-		const struct dns_record *r = &e->k->a2.rr[i];
-
-		if (r->type == (v4 ? DNS_T_A : DNS_T_AAAA) &&
-		    spf_cidr_match(r->addr, e->ip->addr, v4 ? 4 : 16,
-		    v4 ? t->cidr4 : t->cidr6)) {
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* mx: the addresses of at most 10 MX names (RFC 7208 4.6.4). */
-static int
-spf_mx_match(struct spf_chk *e, const char *name, const struct spf_term *t)
-{
-	char names[SPF_MX_NAMES_MAX][DNS_NAME_MAX];
-	size_t n = 0;
-	int st = query(e->k, name, DNS_T_MX, &e->k->a2);
-
-	if (st == DNS_TEMPFAIL) {
-		return -1;
-	}
-	for (size_t i = 0; st == DNS_OK && i < e->k->a2.n; i++) {
-		const struct dns_record *r = &e->k->a2.rr[i];
-
-		if (r->type != DNS_T_MX) {
-			continue;
-		}
-		if (n == SPF_MX_NAMES_MAX) {
-			return 0;	/* a permerror, really: no match */
-		}
-		(void)fmt(names[n++], DNS_NAME_MAX, "%s",
-		    dns_record_text(&e->k->a2, r));
-	}
-	for (size_t i = 0; i < n; i++) {
-		int m = spf_addr_match(e, names[i], t);
-
-		if (m != 0) {
-			return m;
-		}
-	}
-	return 0;
+	e->lookups = ev.lookups;
+	(void)fmt(e->why, sizeof e->why, "%s", ev.why);
+	return ev.result;
 }
 
 /*
