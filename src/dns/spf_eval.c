@@ -52,7 +52,6 @@ static int	put(char *, size_t, size_t *, const char *, size_t);
 static int	domain_ok(const char *, int);
 static int	crt_macro(const char *, size_t);
 static int	name_under(const char *, const char *);
-static void	reverse_name(const struct spf_eval *, char *, size_t);
 static char	lower(char);
 
 void
@@ -453,7 +452,8 @@ run_term(struct spf_eval *e)
 	default: {
 		char rev[SPF_QNAME_MAX];
 
-		reverse_name(e, rev, sizeof rev);
+		(void)dns_reverse_name(e->ip, e->alen, NULL, rev,
+		    sizeof rev);	/* fits: 72 octets */
 		return ask(e, rev, DNS_T_PTR, ST_W_PTR);
 	}
 	}
@@ -776,26 +776,6 @@ name_under(const char *name, const char *dom)
 		}
 	}
 	return 1;
-}
-
-/* The in-addr.arpa or ip6.arpa name of the client (RFC 1035 3.5,
- * RFC 3596 2.5). */
-static void
-reverse_name(const struct spf_eval *e, char *out, size_t cap)
-{
-	int n = 0;
-
-	if (e->alen == 4) {
-		(void)fmt(out, cap, "%u.%u.%u.%u.in-addr.arpa", e->ip[3],
-		    e->ip[2], e->ip[1], e->ip[0]);
-		return;
-	}
-	for (size_t k = 32; k-- > 0;) {
-		unsigned nib = (e->ip[k / 2] >> (k % 2 ? 0 : 4)) & 15;
-
-		n += fmt(out + n, cap - (size_t)n, "%x.", nib);
-	}
-	(void)fmt(out + n, cap - (size_t)n, "ip6.arpa");
 }
 
 static char

@@ -138,25 +138,14 @@ screen_connect(struct smtp_session *s)
 		s->bl_mask = hit->mask;
 	} else {
 		char name[DNS_NAME_MAX];
-		int n;
 
 		/* RFC 5782 2.1 (IPv4), 2.4 (IPv6: nibbles, reversed). */
 		for (size_t z = 0; z < scr.nzones; z++) {
-			if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) ==
-			    0) {
-				n = fmt(name, sizeof name, "%u.%u.%u.%u.%s",
-				    a[15], a[14], a[13], a[12], scr.zone[z]);
-			} else {
-				n = 0;
-				for (size_t k = 32; k-- > 0;) {
-					n += fmt(name + n, sizeof name -
-					    (size_t)n, "%x.", (a[k / 2] >>
-					    (k % 2 ? 0 : 4)) & 15);
-				}
-				n += fmt(name + n, sizeof name - (size_t)n,
-				    "%s", scr.zone[z]);
-			}
-			if ((size_t)n >= sizeof name) {
+			int v4 = memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff",
+			    12) == 0;
+
+			if (dns_reverse_name(v4 ? a + 12 : a, v4 ? 4 : 16,
+			    scr.zone[z], name, sizeof name) == -1) {
 				continue;
 			}
 			s->bl[z].s = s;
