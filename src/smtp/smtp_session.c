@@ -1375,6 +1375,14 @@ message_end(struct smtp_session *s)
 		reply(s, "%s", why);
 		return;
 	}
+	if (s->v.junk) {
+		char listed[sizeof s->v.dnsbl_zones + 16];
+
+		/* A DNSBL listing below dnsbl_threshold (smtp_screen.c). */
+		(void)fmt(listed, sizeof listed, "listed by %s",
+		    s->v.dnsbl_zones);
+		(void)smtp_deliver_junk(s, -1, listed);
+	}
 	set_state(s, SMTP_ST_COMMIT);
 	smtp_deliver_queue(s);
 }

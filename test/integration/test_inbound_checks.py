@@ -235,13 +235,27 @@ def test_dnsbl_listed_refused(wren, dns):
 
 
 def test_dnsbl_below_threshold_marked(wren, dns):
-    """Weight 1 < 2: served, and marked for the Junk folder."""
+    """Weight 1 < 2: served, marked, and the message delivered into
+    the account's Junk folder (smtp_deliver_junk); an unlisted
+    client's message goes to the inbox."""
     w = server(wren, dns)
     s = smtp(w, source=WEAK)
     assert s.mail("a@pass.test")[0] == 250
+    assert s.rcpt("alice@example.test")[0] == 250
+    assert s.data(b"Subject: listed\r\n\r\nhi\r\n")[0] == 250
     s.quit()
     assert f"dnsbl: ip={WEAK} listed by weak.test (score 1): mail goes " \
         "to Junk" in w.log()
+    s = smtp(w)
+    assert s.mail("a@pass.test")[0] == 250
+    assert s.rcpt("alice@example.test")[0] == 250
+    assert s.data(b"Subject: clean\r\n\r\nhi\r\n")[0] == 250
+    s.quit()
+    md = w.dir / "mail" / "example.test" / "alice" / "Maildir"
+    junk = list((md / ".Junk" / "new").iterdir())
+    inbox = list((md / "new").iterdir())
+    assert len(junk) == 1 and b"Subject: listed" in junk[0].read_bytes()
+    assert len(inbox) == 1 and b"Subject: clean" in inbox[0].read_bytes()
     w.stop()
 
 
