@@ -55,6 +55,8 @@ for what in "$@"; do
 		# ACME: Let's Encrypt's test server (pebble, with its fake DNS
 		# pebble-challtestsrv)
 		need="$need pebble"
+		# SPF: pyspf cross-checks the inbound checks' expectations
+		need="$need python3-spf"
 		;;
 	fuzz)
 		need="$need clang libclang-rt-14-dev"
