@@ -396,6 +396,50 @@ static const struct eval_case cases[] = {
 	  "x.example.org\tTXT\tv=spf1 a:n1.x.example.org a:n2.x.example.org "
 	  "a:n3.x.example.org -all\n", "192.0.2.1", "a@x.example.org",
 	  "h.example.org", PERM },
+	{ "an MX answer with an empty target: no address, no match",
+	  "x.example.org\tTXT\tv=spf1 mx ~all\nx.example.org\tMX\t\n",
+	  "192.0.2.1", "a@x.example.org", "h.example.org", SOFT },
+	{ "a PTR name of 300 octets is skipped",
+	  "x.example.org\tTXT\tv=spf1 ptr ~all\n"
+	  "1.2.0.192.in-addr.arpa\tPTR\t"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x.example.org\n",
+	  "192.0.2.1", "a@x.example.org", "h.example.org", SOFT },
+	{ "a sender with an empty domain: none",
+	  "", "192.0.2.1", "a@", "h.example.org", NONE },
+	{ "include:%{d} includes itself until the limit",
+	  "x.example.org\tTXT\tv=spf1 include:%{d} -all\n", "192.0.2.1",
+	  "a@x.example.org", "h.example.org", PERM },
+	{ "redirect to an empty label from a macro: permerror",
+	  "x.example.org\tTXT\tv=spf1 redirect=%{l}..x.example.org\n",
+	  "192.0.2.1", "a@x.example.org", "h.example.org", PERM },
+	{ "exists on an IPv6 client asks for A, not AAAA",
+	  "x.example.org\tTXT\tv=spf1 exists:e.x.example.org -all\n"
+	  "e.x.example.org\tAAAA\t2001:db8::1\n", "2001:db8::1",
+	  "a@x.example.org", "h.example.org", FAIL },
+	{ "11 MX names: permerror even if the first matches",
+	  "x.example.org\tTXT\tv=spf1 mx -all\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "x.example.org\tMX\tm.x.example.org\n"
+	  "m.x.example.org\tA\t192.0.2.1\n", "192.0.2.1", "a@x.example.org",
+	  "h.example.org", PERM },
+	{ "a TXT answer that times out on the second include",
+	  "x.example.org\tTXT\tv=spf1 include:y.example.org "
+	  "include:z.example.org -all\n"
+	  "y.example.org\tTXT\tv=spf1 -all\nz.example.org\tTIMEOUT\t\n",
+	  "192.0.2.1", "a@x.example.org", "h.example.org", TEMP },
 	{ "ip6 does not match an IPv4 client",
 	  "x.example.org\tTXT\tv=spf1 ip6:::/0 -all\n", "192.0.2.1",
 	  "a@x.example.org", "h.example.org", FAIL },
