@@ -154,18 +154,19 @@ screen_connect(struct smtp_session *s)
 			if (s->bl[z].r == NULL) {
 				conn_log(s->c, LOG_LVL_WARN, "dnsbl: %s not "
 				    "asked: resolver busy", scr.zone[z]);
+				s->bl_temp = 1;		/* not cached */
 				continue;
 			}
 			s->bl_left++;
 		}
 	}
-	if (delay == 0 && s->bl_left == 0) {
-		return bl_judge(s);
-	}
-	s->held = 1;
 	if (delay > 0 && ev_timer_in(smtp.ev, &s->delay, delay) == 0) {
 		s->held_timer = 1;
 	}
+	if (!s->held_timer && s->bl_left == 0) {
+		return bl_judge(s);	/* nothing to wait for */
+	}
+	s->held = 1;
 	return 1;
 }
 
@@ -201,6 +202,9 @@ screen_mail(struct smtp_session *s)
 		conn_log(s->c, LOG_LVL_WARN, "spf: every evaluator busy");
 		s->v.spf_helo = s->v.spf_mailfrom = SPF_R_TEMPERROR;
 		(void)fmt(s->v.spf_why, sizeof s->v.spf_why, "busy");
+		(void)fmt(s->v.spf_domain, sizeof s->v.spf_domain, "%s",
+		    strchr(s->sender, '@') != NULL ?
+		    strrchr(s->sender, '@') + 1 : s->helo);
 		return 0;
 	}
 	s->spf_step = s->helo_done ? 1 : 0;
