@@ -216,7 +216,7 @@
 					 * lookup, a delisting shows soon */
 #define SCREEN_RATE_MAX		512	/* addresses counted per hour; the
 					 * oldest window goes when full */
-#define SCREEN_SPF_MAX		8	/* SPF evaluations at once (11 KB
+#define SCREEN_SPF_MAX		8	/* SPF evaluations at once (12 KB
 					 * each); more wait as temperror */
 /* DNS queries in flight for all of it: every zone of a few connects
  * plus the SPF lookups; the resolver and the loop get room for them
