@@ -185,8 +185,9 @@
 					 * repeat); 2 x window + chains
 					 * are most of a session's 200 KB */
 #define ZDEF_HASH_BITS		13	/* heads of the hash chains */
-#define ZDEF_CHAIN_MAX		128	/* candidates tried per match:
-					 * ratio first, bounded CPU */
+#define ZDEF_CHAIN_MAX		32	/* candidates tried per match:
+					 * zlib's level 5; CPU is what a
+					 * Pi or a router lacks */
 #define ZDEF_BLOCK_IN		16384	/* input bytes per block at most:
 					 * bounds a block's output */
 #define ZDEF_SYMS		8192	/* LZ77 symbols per block */
