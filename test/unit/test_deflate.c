@@ -19,7 +19,7 @@
 #include "compress/deflate.h"
 #include "compress/inflate.h"
 
-enum shape { TEXT, RUN, RANDOM, FAR, EMPTY, MAILBOX };
+enum shape { TEXT, RUN, RANDOM, FAR, EMPTY, MAILBOX, PERIOD };
 
 struct def_case {
 	const char	*desc;
@@ -50,6 +50,10 @@ static const struct def_case cases[] = {
 	    8 * ZDEF_OUT_MIN, 40000 },
 	{ "mail-like lines, slid many times", MAILBOX, 600000, 1500, 5,
 	    ZDEF_OUT_MIN, 200000 },
+	{ "matches cut by each flush (compared 8 bytes at a time)", PERIOD,
+	    20000, 13, 1, ZDEF_OUT_MIN, 20000 },
+	{ "matches longer than the search's nice length", PERIOD, 200000,
+	    4096, 0, ZDEF_OUT_MIN, 3000 },
 };
 
 static void
@@ -71,6 +75,12 @@ make(const struct def_case *c, unsigned char *p)
 			break;
 		case RANDOM:
 			p[i++] = (unsigned char)(x >> 11);
+			break;
+		case PERIOD:
+			/* 37 random bytes over and over: every match
+			 * runs to the lookahead's end or to 258. */
+			p[i] = i < 37 ? (unsigned char)(x >> 9) : p[i - 37];
+			i++;
 			break;
 		case FAR:
 			/* 32000 random bytes, then them again, and so on. */
