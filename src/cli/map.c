@@ -50,7 +50,7 @@ cmd_map(int argc, char **argv)
 		if (t == -1) {
 			fmt_fd(STDERR_FILENO, "wren map: unknown type '%s' "
 			    "(users, aliases, virtual, senders, "
-			    "relay_passwords)\n", type);
+			    "relay_passwords, public_suffix)\n", type);
 			return 2;
 		}
 	} else if ((t = type_from_config(path, argv[first])) == -1) {
@@ -117,6 +117,6 @@ type_from_config(const char *config, const char *src)
 	}
 	fmt_fd(STDERR_FILENO, "wren map: %s is not a table of %s; give its "
 	    "type with -t (users, aliases, virtual, senders, "
-	    "relay_passwords)\n", src, config);
+	    "relay_passwords, public_suffix)\n", src, config);
 	return -1;
 }

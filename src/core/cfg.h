@@ -142,6 +142,12 @@ X(ACME_NAMES, "acme_names", CFG_T_DOMAINS, "", 0, 0, NULL, \
   "names the certificate covers besides hostname") \
 X(ACME_RENEW_BEFORE, "acme_renew_before", CFG_T_SECS, "30d", 0, \
   3650 * 86400, NULL, "renew when the certificate expires sooner") \
+X(INBOUND_AUTH, "inbound_auth", CFG_T_BOOL, "yes", 0, 0, NULL, \
+  "DKIM and DMARC checks, Authentication-Results on port 25") \
+X(DMARC_REJECT, "dmarc_reject", CFG_T_ENUM, "reject", 0, 0, \
+  "reject quarantine", "what a DMARC p=reject failure gets") \
+X(PUBLIC_SUFFIX_LIST, "public_suffix_list", CFG_T_PATH, "", 0, 0, NULL, \
+  "Public Suffix List table (wren map) for DMARC") \
 X(DNSBL_CHECK_ZONES, "dnsbl_check_zones", CFG_T_DOMAINS, \
   "zen.spamhaus.org bl.spamcop.net b.barracudacentral.org", 0, 0, NULL, \
   "DNSBLs wren check --dns looks the server's addresses up in") \

@@ -22,6 +22,7 @@ const enum cfg_key map_cfg_key[MAP_NTYPES] = {
 	[MAP_VIRTUAL] = CFG_VIRTUAL,
 	[MAP_SENDERS] = CFG_SENDER_LOGINS,
 	[MAP_RELAY_PASSWORDS] = CFG_RELAY_PASSWORDS,
+	[MAP_PSL] = CFG_PUBLIC_SUFFIX_LIST,
 };
 
 /* What map_load found. */

@@ -16,7 +16,8 @@
 #define STR2(x)		#x
 
 const char *const map_type_name[MAP_NTYPES] = {
-	"users", "aliases", "virtual", "senders", "relay_passwords"
+	"users", "aliases", "virtual", "senders", "relay_passwords",
+	"public_suffix"
 };
 
 static const char *const scheme_name[] = {
@@ -30,6 +31,8 @@ static int	parse_users(const char *, size_t, struct map_rec *,
 static int	parse_list(enum map_type, const char *, size_t,
 		    struct map_rec *, const char **);
 static int	parse_relay(const char *, size_t, struct map_rec *,
+		    const char **);
+static int	parse_psl(const char *, size_t, struct map_rec *,
 		    const char **);
 static int	check_crypt(const char *, size_t, int);
 static int	next_token(const char **, const char *, const char **,
@@ -79,6 +82,20 @@ map_text_next(struct map_text *t, struct map_rec *r, struct err *e)
 		}
 		return 0;
 	}
+	/* The Public Suffix List comments with "//" (and is read up to
+	 * the first white space of a line, as its format says). */
+	while (t->type == MAP_PSL && len >= 2 && line[0] == '/' &&
+	    line[1] == '/') {
+		rc = logical_line(t, &line, &len, &first, &why);
+		if (rc <= 0) {
+			if (rc < 0) {
+				t->failed = 1;
+				return err_set(e, "%s:%u: %s", t->name,
+				    t->line, why);
+			}
+			return 0;
+		}
+	}
 	r->line = first;
 	r->klen = 0;
 	r->vlen = 0;
@@ -89,6 +106,9 @@ map_text_next(struct map_text *t, struct map_rec *r, struct err *e)
 		break;
 	case MAP_RELAY_PASSWORDS:
 		rc = parse_relay(line, len, r, &why);
+		break;
+	case MAP_PSL:
+		rc = parse_psl(line, len, r, &why);
 		break;
 	default:
 		rc = parse_list(t->type, line, len, r, &why);
@@ -458,6 +478,22 @@ parse_list(enum map_type type, const char *s, size_t len,
 
 /* `[host]:port user:password` (the key as Postfix's smtp_sasl_password
  * maps write it: brackets mean "no MX lookup"). */
+/* A Public Suffix List rule: its first word, the value empty. */
+static int
+parse_psl(const char *s, size_t len, struct map_rec *r, const char **why)
+{
+	size_t n = 0;
+
+	while (n < len && !is_ws(s[n])) {
+		n++;
+	}
+	if (n == 0 || put_key(r, s, n) == -1) {
+		*why = "rule too long";
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_relay(const char *s, size_t len, struct map_rec *r, const char **why)
 {

@@ -11,6 +11,10 @@
  *   senders          smtpd_sender_login_maps
  *                    user@domain|local|@domain  owner, owner ...
  *   relay_passwords  [host]:port  user:password
+ *   public_suffix    the Public Suffix List (publicsuffix.org's
+ *                    format): one rule a line ("com", "*.ck",
+ *                    "!www.ck"), `//` comment lines; the rule is the
+ *                    key, the value empty
  *
  * Postfix formats: `#` lines and blank lines are skipped, a line that
  * starts with white space continues the previous one, targets are
@@ -36,6 +40,7 @@ enum map_type {
 	MAP_VIRTUAL,
 	MAP_SENDERS,
 	MAP_RELAY_PASSWORDS,
+	MAP_PSL,		/* the Public Suffix List (DMARC) */
 	MAP_NTYPES
 };
 

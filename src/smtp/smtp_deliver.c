@@ -48,6 +48,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>		/* rename */
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -62,7 +63,8 @@
 #include "store/folder.h"
 #include "tls/tls.h"
 
-#define PREFIX_MAX	(3 * ADDR_MAX + SMTP_HELO_MAX + CFG_HOST_MAX + 256)
+#define PREFIX_MAX	(3 * ADDR_MAX + SMTP_HELO_MAX + CFG_HOST_MAX + 256 + \
+		    SMTP_AR_MAX)
 
 static size_t	prefix(const struct smtp_session *, int, char *, size_t,
 		    uint64_t *);
@@ -82,6 +84,9 @@ static void	submit_begin(struct smtp_session *);
 static int	submit_end(struct smtp_session *);
 static int	raw_write(void *, const char *, size_t);
 static uint64_t	added(const struct smtp_session *);
+static uint64_t	msg_len(const struct smtp_session *);
+static int	copy_message(int, int, const struct smtp_session *);
+static int	rewrite_primary(struct smtp_session *);
 
 int
 smtp_deliver_begin(struct smtp_session *s)
@@ -117,11 +122,13 @@ smtp_deliver_begin(struct smtp_session *s)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	s->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* Read too: the inbound checks read the header back. */
+	s->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (s->fd == -1) {
 		log_warn("smtp %08x: %s", s->c->id, path);
 		return -1;
 	}
+	smtp_auth_begin(s);
 	s->files_open = 1;
 	s->write_errno = 0;
 	n = prefix(s, s->primary, hdr, sizeof hdr, NULL);
@@ -136,12 +143,17 @@ smtp_deliver_write(struct smtp_session *s, const char *p, size_t n)
 	if (s->submit) {
 		return dkim_stream_write(&s->dkim, p, n, raw_write, s);
 	}
-	return raw_write(s, p, n);
+	if (raw_write(s, p, n) == -1) {
+		return -1;
+	}
+	smtp_auth_feed(s, p, n);
+	return 0;
 }
 
 void
 smtp_deliver_abort(struct smtp_session *s)
 {
+	smtp_auth_cancel(s);
 	if (!s->files_open) {
 		return;
 	}
@@ -250,6 +262,11 @@ prepare(void *arg)
 	if (!err && s->nremote > 0 && queue_envelope(s, &e) == -1) {
 		log_warnx("smtp %08x: %s", s->c->id, e.msg);
 		err = EIO;
+	}
+	/* Last: the other copies were made from the primary as it was. */
+	if (!err && s->auth.arlen > 0 && (s->primary < 0 ||
+	    !s->t[s->primary].dropped) && rewrite_primary(s) == -1) {
+		err = errno != 0 ? errno : EIO;
 	}
 	return err;
 }
@@ -362,8 +379,7 @@ queue_envelope(struct smtp_session *s, struct err *e)
 	env.id = s->id;
 	env.arrival = (int64_t)time(NULL);
 	env.sender = s->sender;
-	env.size = s->body.size + added(s) + prefix(s, -1, hdr, sizeof hdr,
-	    NULL);
+	env.size = msg_len(s) + prefix(s, -1, hdr, sizeof hdr, NULL);
 	env.ret = (int)s->ret;
 	env.envid = s->envid;
 	env.smtputf8 = s->smtputf8;
@@ -391,6 +407,11 @@ prefix(const struct smtp_session *s, int i, char *out, size_t cap,
 	if (i >= 0) {
 		n = fmt(out, cap, "Return-Path: <%s>\nDelivered-To: %s\n",
 		    s->sender, smtp_str(s, s->t[i].dto));
+	}
+	if (s->auth.arlen > 0 && (size_t)n + s->auth.arlen < cap) {
+		/* RFC 8601 5: with our trace fields, at the top. */
+		memcpy(out + n, s->auth.ar, s->auth.arlen);
+		n += (int)s->auth.arlen;
 	}
 	tls = tls_info(s->c, &tlsv, &cipher);
 	if (tls) {
@@ -461,9 +482,10 @@ target_path(const struct smtp_session *s, int i, const char *sub,
 		    s->base, 0, 0);
 	}
 	n = prefix(s, i, hdr, sizeof hdr, &lines);
-	size = n + s->body.size + added(s);
+	size = n + msg_len(s);
 	vsize = n + lines + smtp_body_vsize(&s->body) + added(s) +
-	    (s->submit ? s->dkim.added_lines : 0);
+	    (s->submit ? s->dkim.added_lines : 0) - s->auth.cut_bytes -
+	    s->auth.cut_lines;
 	return maildir_path(out, cap, smtp_str(s, s->t[i].home),
 	    s->t[i].junk ? ".Junk/new" : sub, s->base, size, vsize);
 }
@@ -501,8 +523,7 @@ make_secondary(struct smtp_session *s, int i)
 	}
 	n = prefix(s, i, hdr, sizeof hdr, NULL);
 	if (store_write_all(fd, hdr, n) == -1 ||
-	    store_copy(fd, in, s->prefix_len, s->body.size + added(s)) ==
-	    -1) {
+	    copy_message(fd, in, s) == -1) {
 		rc = -1;
 	} else {
 		store_start_writeback(fd);
@@ -567,6 +588,90 @@ submit_end(struct smtp_session *s)
 		s->write_errno = errno != 0 ? errno : EIO;
 		return -1;
 	}
+	return 0;
+}
+
+/* The message as every copy holds it: forged Authentication-Results
+ * fields (smtp_auth.c) left out. */
+static uint64_t
+msg_len(const struct smtp_session *s)
+{
+	return s->body.size + added(s) - s->auth.cut_bytes;
+}
+
+/* The primary's message (after its prefix) to the end of fd, without
+ * the fields the checks cut (in header order). */
+static int
+copy_message(int fd, int in, const struct smtp_session *s)
+{
+	uint64_t pos = 0, total = s->body.size + added(s);
+
+	for (size_t k = 0; k < s->auth.ncuts; k++) {
+		uint64_t at = s->auth.cut_off[k];
+
+		if (at > pos && store_copy(fd, in, s->prefix_len + pos,
+		    at - pos) == -1) {
+			return -1;
+		}
+		pos = at + s->auth.cut_len[k];
+	}
+	return total > pos ? store_copy(fd, in, s->prefix_len + pos,
+	    total - pos) : 0;
+}
+
+/*
+ * The primary was written before the checks had a result: it is made
+ * again, with the Authentication-Results field in its prefix and the
+ * forged ones left out, as tmp/<base>.ar renamed over it (one copy in
+ * the kernel, like any other mailbox's).
+ */
+static int
+rewrite_primary(struct smtp_session *s)
+{
+	char path[MAILDIR_PATH_MAX], tmp[MAILDIR_PATH_MAX + 4];
+	char hdr[PREFIX_MAX];
+	size_t n;
+	int fd, in, rc = 0, err = 0;
+
+	if (target_path(s, s->primary, "tmp", path, sizeof path) == -1 ||
+	    fmt(tmp, sizeof tmp, "%s.ar", path) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in == -1) {
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		err = errno;
+		close(in);
+		errno = err;
+		return -1;
+	}
+	n = prefix(s, s->primary, hdr, sizeof hdr, NULL);
+	if (store_write_all(fd, hdr, n) == -1 ||
+	    copy_message(fd, in, s) == -1) {
+		rc = -1;
+		err = errno;
+	} else {
+		store_start_writeback(fd);
+	}
+	if (close(fd) == -1 && rc == 0) {
+		rc = -1;
+		err = errno;
+	}
+	close(in);
+	if (rc == 0 && rename(tmp, path) == -1) {
+		rc = -1;
+		err = errno;
+	}
+	if (rc == -1) {
+		(void)unlink(tmp);
+		errno = err;
+		return -1;
+	}
+	s->prefix_len = n;
 	return 0;
 }
 

@@ -20,6 +20,80 @@
 #include "store/txn.h"
 #include "tls/dkim_sign.h"
 
+struct dns_req;
+
+/* Inbound checks (smtp_auth.c): signatures verified per message, and
+ * forged Authentication-Results fields removed per message (a message
+ * with more is refused). */
+#define SMTP_AUTH_SIGS		4
+#define SMTP_AUTH_CUTS		8
+/* The Authentication-Results field we add: four signatures with long
+ * d= and s=, SPF and DMARC with theirs, folded. */
+#define SMTP_AR_MAX		1536
+
+/* Results (RFC 8601 2.7), in the order of smtp_auth_result_name. */
+enum smtp_auth_res {
+	SMTP_AR_NONE, SMTP_AR_PASS, SMTP_AR_FAIL, SMTP_AR_SOFTFAIL,
+	SMTP_AR_NEUTRAL, SMTP_AR_TEMPERROR, SMTP_AR_PERMERROR,
+	SMTP_AR_POLICY
+};
+
+/* One DKIM-Signature of the message. */
+struct smtp_auth_sig {
+	uint8_t			 res;		/* enum smtp_auth_res */
+	uint8_t			 brelaxed;
+	uint8_t			 bh_ok;		/* body hash matched */
+	const char		*why;		/* a reason, static text */
+	uint32_t		 off, len;	/* the field in the header */
+	int64_t			 l;		/* l= or -1 */
+	uint64_t		 hashed;	/* body octets hashed */
+	uint64_t		 empty;		/* simple: empty lines held */
+	int			 inline_;	/* simple: in a line */
+	int			 any;		/* simple: a line was out */
+	unsigned char		 bh[32];	/* bh= */
+	char			 d[DKIM_DOMAIN_MAX + 1];
+	char			 s[DKIM_SELECTOR_MAX + 1];
+	char			 b8[9];		/* header.b (RFC 6008) */
+	br_sha256_context	 ctx;
+	struct dkim_body	 body;		/* relaxed */
+	struct dns_req		*q;
+	struct smtp_session	*sess;
+};
+
+/* What the inbound checks know of the current message. */
+struct smtp_auth {
+	int			 on;		/* this message is checked */
+	int			 in_head;	/* the header still streams */
+	int			 bol;		/* at the start of a line */
+	int			 bad;		/* header unreadable: refuse */
+	uint64_t		 off;		/* message octets seen */
+	uint64_t		 head_len;	/* header section octets */
+	size_t			 nsigs;
+	struct smtp_auth_sig	 sig[SMTP_AUTH_SIGS];
+	unsigned		 pending;	/* DNS answers awaited */
+	size_t			 ncuts;
+	uint32_t		 cut_off[SMTP_AUTH_CUTS];
+	uint32_t		 cut_len[SMTP_AUTH_CUTS];
+	uint64_t		 cut_bytes, cut_lines;
+	/* DMARC (RFC 7489) */
+	char			 from[DKIM_DOMAIN_MAX + 1];	/* "": none */
+	char			 org[DKIM_DOMAIN_MAX + 1];
+	uint8_t			 dmarc;		/* enum smtp_auth_res */
+	uint8_t			 policy;	/* DMARC_P_* applied */
+	int			 dmarc_step;	/* 0 from, 1 org domain */
+	struct dns_req		*dq;
+	const char		*dmarc_why;
+	/* the verdict */
+	int			 reject;	/* 550 5.7.1 */
+	int			 junk;		/* deliver to Junk */
+	size_t			 arlen;
+	char			 ar[SMTP_AR_MAX];	/* the field, LF */
+	/* Input: the SPF result (RFC 7208) for MAIL FROM, set by the SPF
+	 * check before DATA (enum smtp_auth_res; SMTP_AR_NONE until
+	 * then); its domain is the sender's. Kept across begin. */
+	uint8_t			 spf;
+};
+
 #define SMTP_TARGETS_MAX	100	/* mailboxes + remote addresses
 					 * one message goes to */
 #define SMTP_ARENA		8192	/* their strings */
@@ -141,6 +215,7 @@ struct smtp_session {
 	struct dns_req		*spf_req;
 	struct spf_eval		*spf;
 #endif
+	struct smtp_auth	 auth;		/* inbound checks */
 };
 
 struct smtp_ctx {
@@ -184,6 +259,22 @@ void	smtp_deliver_cancel(struct smtp_session *);
 int	smtp_deliver_junk(struct smtp_session *, int i, const char *reason);
 int	smtp_commit_init(struct conn_table *, struct err *);
 void	smtp_commit_shutdown(void);
+
+/* smtp_auth.c: the inbound checks of mail from the world (DKIM, RFC
+ * 6376; DMARC, RFC 7489; Authentication-Results, RFC 8601). begin at
+ * the start of a message (decides whether it is checked), feed with
+ * every message octet as stored, end once it is complete: it calls
+ * smtp_checked, at once (async 0) or, when DNS answers are awaited,
+ * from the loop (async 1). cancel drops the lookups (abort). */
+void	smtp_auth_begin(struct smtp_session *);
+void	smtp_auth_feed(struct smtp_session *, const char *, size_t);
+void	smtp_auth_end(struct smtp_session *);
+void	smtp_auth_cancel(struct smtp_session *);
+/* 1 when id[0..n) (an authserv-id) is ours. */
+int	smtp_auth_ours(const char *, size_t);
+
+/* smtp_session.c: the checks are done (async 1: from a callback). */
+void	smtp_checked(struct smtp_session *, int async);
 
 /* smtp_session.c, called back when the message is on disk (err 0) or
  * not (an errno). */

@@ -1384,6 +1384,43 @@ message_end(struct smtp_session *s)
 		(void)smtp_deliver_junk(s, -1, listed);
 	}
 	set_state(s, SMTP_ST_COMMIT);
+	smtp_auth_end(s);	/* then smtp_checked */
+}
+
+void
+smtp_checked(struct smtp_session *s, int async)
+{
+	const struct smtp_auth *a = &s->auth;
+
+	if (a->bad || a->reject) {
+		conn_log(s->c, LOG_LVL_INFO, "message refused: %s%s",
+		    a->bad ? "header too long, or too many forged "
+		    "Authentication-Results" : "DMARC policy of ",
+		    a->bad ? "" : a->from);
+		smtp_deliver_abort(s);
+		reset(s);
+		set_state(s, SMTP_ST_READY);
+		if (a->bad) {
+			reply(s, "554 5.6.0 Message refused: header not "
+			    "acceptable");
+		} else {
+			reply(s, "550 5.7.1 Message rejected per DMARC "
+			    "policy of %s", a->from);
+		}
+		if (async) {
+			if (s->draining) {
+				reply(s, "421 4.3.2 %s Service shutting down",
+				    smtp.hostname);
+				conn_close(s->c);
+				return;
+			}
+			smtp_input(s->c);
+		}
+		return;
+	}
+	if (a->junk) {
+		(void)smtp_deliver_junk(s, -1, "DMARC policy quarantine");
+	}
 	smtp_deliver_queue(s);
 }
 
