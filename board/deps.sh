@@ -57,6 +57,8 @@ for what in "$@"; do
 		need="$need pebble"
 		# SPF: pyspf cross-checks the inbound checks' expectations
 		need="$need python3-spf"
+		# inbound checks: the Authentication-Results parser
+		need="$need python3-authres"
 		;;
 	fuzz)
 		need="$need clang libclang-rt-14-dev"
