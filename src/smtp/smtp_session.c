@@ -1455,6 +1455,7 @@ reset(struct smtp_session *s)
 	s->bdat_left = 0;
 	s->bdat_skip = 0;
 	s->primary = -1;
+	s->auth.spf = SMTP_AR_NONE;	/* the next MAIL's, when checked */
 }
 
 /* Adds a destination unless the message already goes there; -1 when

@@ -321,12 +321,23 @@ def test_other_client_served_while_key_pending(srv, dns, keys):
     assert result(ours(slow_raw), "dkim")[0].result == "temperror"
 
 
-def test_psl_map(tmp_path):
-    """wren map compiles a Public Suffix List; `wren check` is not
-    needed to use it."""
-    src = tmp_path / "psl.dat"
-    src.write_text("// comment\n\ncom\nco.uk\n*.ck\n!www.ck\n")
+def test_org_domain_from_public_suffix_list(outbound, dns, tmp_path):
+    """The organisational domain of mail.evil.co.test is co.test by the
+    last two labels, evil.co.test by a Public Suffix List naming
+    co.test (compiled by wren map): only then is evil.co.test's
+    p=reject found and applied."""
+    dns.zone["_dmarc.evil.co.test"] = {"TXT": ["v=DMARC1; p=reject"]}
+    sender = "x@mail.evil.co.test"
+    w = outbound(mynetworks="127.0.0.1/32")
+    assert send(w, make(sender=sender))[0] == 250
+    w.stop()
+    src = tmp_path / "public_suffix_list.dat"
+    src.write_text("// ===BEGIN ICANN DOMAINS===\n\ntest\nco.test\n"
+                   "*.ck\n!www.ck\n// the end\n")
     p = run_wren("map", "-t", "public_suffix", str(src))
     assert p.returncode == 0, p.stderr
     assert "4 entries" in p.stdout
-    assert (tmp_path / "psl.dat.cdb").exists()
+    w = outbound(mynetworks="127.0.0.1/32", public_suffix_list=str(src))
+    code, resp = send(w, make(sender=sender))
+    assert code == 550, resp
+    assert "DMARC policy of mail.evil.co.test" in w.log()
