@@ -153,6 +153,10 @@ cmd_serve(int argc, char **argv)
 	/* Tables open as the service user, as every later reload will. */
 	maps_open(&s.maps, &s.cfg);
 	for (int t = 0; t < MAP_NTYPES; t++) {
+		if (cfg_str(&s.cfg, map_cfg_key[t])[0] == '\0') {
+			log_info("table %s: not configured", map_type_name[t]);
+			continue;
+		}
 		log_info("table %s: %s: %s", map_type_name[t],
 		    s.maps.m[t].cdbpath, map_state_name(s.maps.m[t].state));
 	}

@@ -177,6 +177,18 @@ def test_altered_body_and_header_fail(srv, dns, keys):
     assert result(ours(b), "dkim")[0].result == "fail"
 
 
+def test_body_length_limit(srv, dns, keys):
+    """l= signs a prefix of the body: text appended after it leaves
+    the signature valid (RFC 6376 3.5), as it is reported."""
+    publish(dns, "signer.test", keys[0][1])
+    data = sign(make(), keys[0][0], length=True)
+    assert b" l=" in data
+    code, _ = send(srv, data + b"Appended by a list.\r\n")
+    assert code == 250
+    (raw,) = delivered(srv)
+    assert result(ours(raw), "dkim")[0].result == "pass"
+
+
 def test_missing_key_and_wrong_key(srv, dns, keys):
     code, _ = send(srv, sign(make(subject="one"), keys[0][0],
                              domain="nokey.test"))
