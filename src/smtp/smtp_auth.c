@@ -76,7 +76,7 @@ static size_t nfields;
 static char fbuf[SMTP_AUTH_FIELD_MAX];
 
 static int	head_read(struct smtp_session *);
-static void	head_index(size_t);
+static int	head_index(size_t);
 static int	name_is(const struct field *, const char *);
 static const char	*value_of(const struct field *, size_t *);
 static void	head_scan(struct smtp_session *);
@@ -249,13 +249,14 @@ head_read(struct smtp_session *s)
 		}
 		got += (size_t)r;
 	}
-	head_index(n);
-	return 0;
+	return head_index(n);
 }
 
 /* Splits head[0..n) into fields (a line starting with white space
- * continues the one before); lines without a colon are skipped. */
-static void
+ * continues the one before); lines without a colon are skipped. -1
+ * when there are more than SMTP_AUTH_FIELDS: the message is refused,
+ * or a forged field could hide past the index. */
+static int
 head_index(size_t n)
 {
 	size_t i = 0;
@@ -288,6 +289,7 @@ head_index(size_t n)
 			f->used = 0;
 		}
 	}
+	return i < n ? -1 : 0;
 }
 
 /* The field's value: after its colon, up to its end (LF included). */

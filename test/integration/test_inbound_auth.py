@@ -300,6 +300,21 @@ def test_forged_results_removed_others_kept(srv, dns, keys):
     assert result(ours(raw), "dkim")[0].result == "pass"
 
 
+def test_header_beyond_bounds_refused(srv, dns):
+    """More forged fields than are removed, or a header longer than is
+    read back (a forged field could hide past it): refused."""
+    forged = f"Authentication-Results: {HOST}; dkim=pass\r\n" * 9
+    code, resp = send(srv, make(extra=forged.encode()))
+    assert code == 554, resp
+    many = "X-Filler: x\r\n" * 1100
+    code, resp = send(srv, make(extra=many.encode() + forged[:60].encode()
+                                + b"\r\n"))
+    assert code == 554, resp
+    code, _ = send(srv, make(extra=b"X-Filler: x\r\n" * 900))
+    assert code == 250
+    assert len(delivered(srv)) == 1
+
+
 def test_mynetworks_not_checked(srv, dns):
     dns.zone["_dmarc.evil.test"] = {"TXT": ["v=DMARC1; p=reject"]}
     with smtplib.SMTP("127.0.0.1", srv.smtp, timeout=TIMEOUT) as s:
