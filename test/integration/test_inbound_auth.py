@@ -220,6 +220,26 @@ def test_ed25519_neutral_and_sha1_permerror(srv, dns, keys):
     assert b"(rsa-sha1 not accepted (RFC 8301))" in b
 
 
+def test_expiry_future_auid_and_count(srv, dns, keys):
+    """x= past, t= ahead, i= outside d=: permerror each (RFC 6376 3.5);
+    of 6 signatures only the first 4 are reported (the bound)."""
+    publish(dns, "signer.test", keys[0][1])
+    fake = ("DKIM-Signature: v=1; a=rsa-sha256; d=signer.test; s=s1;"
+            " h=from; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;"
+            " b=Zm9vYmFy{}; {}\r\n")
+    extra = "".join(fake.format(k, t) for k, t in (
+        (1, "x=1000"), (2, f"t={int(time.time()) + 86400}"),
+        (3, "i=a@evil.test"), (4, "x=1000"), (5, "x=1000")))
+    code, _ = send(srv, sign(make(extra=extra.encode()), keys[0][0]))
+    assert code == 250
+    (raw,) = delivered(srv)
+    got = [r.result for r in result(ours(raw), "dkim")]
+    # the real signature is the first field (python3-dkim prepends it)
+    assert got == ["pass", "permerror", "permerror", "permerror"], raw
+    assert b"(signature expired)" in raw
+    assert b"(signature in the future)" in raw
+
+
 def test_dmarc_reject(srv, dns):
     dns.zone["_dmarc.evil.test"] = {"TXT": ["v=DMARC1; p=reject"]}
     code, resp = send(srv, make(sender="boss@evil.test"))
