@@ -264,8 +264,9 @@ prepare(void *arg)
 		err = EIO;
 	}
 	/* Last: the other copies were made from the primary as it was. */
-	if (!err && s->auth.arlen > 0 && (s->primary < 0 ||
-	    !s->t[s->primary].dropped) && rewrite_primary(s) == -1) {
+	if (!err && WREN_INBOUND_AUTH && s->auth.arlen > 0 &&
+	    (s->primary < 0 || !s->t[s->primary].dropped) &&
+	    rewrite_primary(s) == -1) {
 		err = errno != 0 ? errno : EIO;
 	}
 	return err;
@@ -408,7 +409,8 @@ prefix(const struct smtp_session *s, int i, char *out, size_t cap,
 		n = fmt(out, cap, "Return-Path: <%s>\nDelivered-To: %s\n",
 		    s->sender, smtp_str(s, s->t[i].dto));
 	}
-	if (s->auth.arlen > 0 && (size_t)n + s->auth.arlen < cap) {
+	if (WREN_INBOUND_AUTH && s->auth.arlen > 0 &&
+	    (size_t)n + s->auth.arlen < cap) {
 		/* RFC 8601 5: with our trace fields, at the top. */
 		memcpy(out + n, s->auth.ar, s->auth.arlen);
 		n += (int)s->auth.arlen;
