@@ -571,40 +571,20 @@ relaxed_sink(void *arg, const void *p, size_t n)
 static long
 b64(const char *p, size_t n, unsigned char *out, size_t cap)
 {
-	char q[4];
-	size_t k = 0, got = 0, i;
+	static char q[2 * SMTP_AUTH_KEY_MAX];
+	size_t k = 0;
 
-	for (i = 0; i < n; i++) {
-		long r;
-
+	for (size_t i = 0; i < n; i++) {
 		if (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
 		    p[i] == '\n') {
 			continue;
 		}
+		if (k == sizeof q) {
+			return -1;
+		}
 		q[k++] = p[i];
-		if (k < 4) {
-			continue;
-		}
-		k = 0;
-		if (got + 3 > cap && q[3] != '=') {
-			return -1;
-		}
-		r = base64_decode(q, 4, out + got, cap - got);
-		if (r < 0) {
-			return -1;
-		}
-		got += (size_t)r;
-		if (q[3] == '=') {
-			break;	/* padding ends it */
-		}
 	}
-	for (i++; i < n; i++) {
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' &&
-		    p[i] != '\n') {
-			return -1;
-		}
-	}
-	return k == 0 ? (long)got : -1;
+	return base64_decode(q, k, out, cap);
 }
 
 /* A key record arrived (or not) for signature g. */
@@ -1066,21 +1046,12 @@ ar_build(struct smtp_session *s)
 	for (size_t k = 0; k < a->nsigs && n < cap; k++) {
 		const struct smtp_auth_sig *g = &a->sig[k];
 
-		n += (size_t)fmt(o + n, cap - n, ";\n\tdkim=%s%s%s%s",
-		    res_name[g->res], g->why != NULL ? " (" : "",
-		    g->why != NULL ? g->why : "", g->why != NULL ? ")" : "");
-		if (g->d[0] != '\0' && n < cap) {
-			n += (size_t)fmt(o + n, cap - n, " header.d=%s",
-			    g->d);
-		}
-		if (g->s[0] != '\0' && n < cap) {
-			n += (size_t)fmt(o + n, cap - n, " header.s=%s",
-			    g->s);
-		}
-		if (g->b8[0] != '\0' && n < cap) {
-			n += (size_t)fmt(o + n, cap - n, " header.b=%s",
-			    g->b8);
-		}
+		n += (size_t)fmt(o + n, cap - n, ";\n\tdkim=%s%s%s%s"
+		    "%s%s%s%s%s%s", res_name[g->res],
+		    g->why != NULL ? " (" : "", g->why != NULL ? g->why : "",
+		    g->why != NULL ? ")" : "", g->d[0] ? " header.d=" : "",
+		    g->d, g->s[0] ? " header.s=" : "", g->s,
+		    g->b8[0] ? " header.b=" : "", g->b8);
 	}
 	if (n < cap) {
 		n += (size_t)fmt(o + n, cap - n, ";\n\tdmarc=%s",
