@@ -164,6 +164,17 @@ smtp_auth_end(struct smtp_session *s)
 		smtp_checked(s, 0);
 		return;
 	}
+	if (s->v.spf_checked) {
+		/* The SPF check's result for MAIL FROM (smtp_screen.c),
+		 * enum spf_result in dns/spf.h's order. */
+		static const uint8_t from_spf[] = { SMTP_AR_NONE,
+		    SMTP_AR_NEUTRAL, SMTP_AR_PASS, SMTP_AR_FAIL,
+		    SMTP_AR_SOFTFAIL, SMTP_AR_TEMPERROR, SMTP_AR_PERMERROR };
+
+		if ((unsigned)s->v.spf_mailfrom < sizeof from_spf) {
+			a->spf = from_spf[s->v.spf_mailfrom];
+		}
+	}
 	if (a->in_head && !a->bad) {
 		a->head_len = a->off;	/* a header without a body */
 		a->in_head = 0;

@@ -295,6 +295,20 @@ def test_dmarc_pass_with_aligned_signature(srv, dns, keys):
         ("header", "from")] == "news.signer.test"
 
 
+def test_dmarc_pass_with_aligned_spf(srv, dns):
+    """The SPF check's result (smtp_screen.c) is reported and aligns:
+    an unsigned message passes DMARC p=reject through SPF alone."""
+    dns.zone["spfok.test"] = {"TXT": ["v=spf1 ip4:127.0.0.2 -all"]}
+    dns.zone["_dmarc.spfok.test"] = {"TXT": ["v=DMARC1; p=reject"]}
+    code, resp = send(srv, make(sender="x@spfok.test"),
+                      sender="x@spfok.test")
+    assert code == 250, resp
+    (raw,) = delivered(srv)
+    h = ours(raw)
+    assert result(h, "spf")[0].result == "pass", raw
+    assert result(h, "dmarc")[0].result == "pass", raw
+
+
 def test_unaligned_signature_rejected(srv, dns, keys):
     publish(dns, "signer.test", keys[0][1])
     dns.zone["_dmarc.victim.test"] = {"TXT": ["v=DMARC1; p=reject"]}
