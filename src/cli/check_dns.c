@@ -142,8 +142,6 @@ static void	check_dkim(struct chk *, const char *);
 static int	dkim_key_modulus(const char *, unsigned char *, size_t *,
 		    struct err *);
 static int	on_pem(void *, const char *, const unsigned char *, size_t);
-static int	spki_modulus(const unsigned char *, size_t,
-		    const unsigned char **, size_t *);
 static void	dkim_fix(struct chk *, const char *, const char *,
 		    const char *);
 static void	check_dmarc(struct chk *, const char *);
@@ -940,8 +938,8 @@ check_dkim(struct chk *k, const char *dom)
 	const char *pat = cfg_str(k->cfg, CFG_DKIM_KEY), *pct;
 	char name[DNS_NAME_MAX], path[CFG_PATH_MAX], val[DNS_ANSWER_TEXT_MAX];
 	char b64[DNS_ANSWER_TEXT_MAX];
-	const unsigned char *n;
-	size_t nlen, modlen = 0, idx, bl = 0;
+	const unsigned char *n, *ev;
+	size_t nlen, elen, modlen = 0, idx, bl = 0;
 	struct err e;
 	long dl;
 	int st, have_key;
@@ -1014,7 +1012,8 @@ check_dkim(struct chk *k, const char *dom)
 	}
 	b64[bl] = '\0';
 	dl = base64_decode(b64, bl, der, sizeof der);
-	if (dl < 0 || spki_modulus(der, (size_t)dl, &n, &nlen) == -1) {
+	if (dl < 0 ||
+	    der_rsa_pub(der, (size_t)dl, &n, &nlen, &ev, &elen) == -1) {
 		row(k, CHK_FAIL, "DKIM", "%s: p= is not an RSA public key",
 		    name);
 		dkim_fix(k, path, dom, sel);
@@ -1095,47 +1094,6 @@ on_pem(void *arg, const char *name, const unsigned char *der, size_t len)
 	memcpy(kd->der, der, len);
 	kd->len = len;
 	kd->found = 1;
-	return 0;
-}
-
-/*
- * The modulus in p=: a SubjectPublicKeyInfo (RFC 6376 3.6.1, RFC 5280
- * 4.1.2.7) SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING
- * { RSAPublicKey } }, or a bare RSAPublicKey SEQUENCE { INTEGER n,
- * INTEGER e } that some publish and verifiers accept.
- */
-static int
-spki_modulus(const unsigned char *der, size_t len, const unsigned char **n,
-    size_t *nlen)
-{
-	const unsigned char *p = der, *end = der + len, *v;
-	size_t vlen;
-	unsigned tag;
-
-	if (der_get(&p, end, &tag, &v, &vlen) == -1 || tag != 0x30) {
-		return -1;
-	}
-	p = v;
-	end = v + vlen;
-	if (der_get(&p, end, &tag, &v, &vlen) == -1) {
-		return -1;
-	}
-	if (tag == 0x30) {
-		if (der_get(&p, end, &tag, &v, &vlen) == -1 || tag != 0x03 ||
-		    vlen < 1 || v[0] != 0) {
-			return -1;
-		}
-		return spki_modulus(v + 1, vlen - 1, n, nlen);
-	}
-	if (tag != 0x02 || vlen == 0) {
-		return -1;
-	}
-	while (vlen > 1 && v[0] == 0) {
-		v++;
-		vlen--;
-	}
-	*n = v;
-	*nlen = vlen;
 	return 0;
 }
 

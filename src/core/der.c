@@ -39,6 +39,57 @@ der_get(const unsigned char **p, const unsigned char *end, unsigned *tag,
 	return 0;
 }
 
+int
+der_rsa_pub(const unsigned char *der, size_t len, const unsigned char **n,
+    size_t *nlen, const unsigned char **e, size_t *elen)
+{
+	const unsigned char *p = der, *end = der + len, *v;
+	size_t vlen;
+	unsigned tag;
+
+	if (der_get(&p, end, &tag, &v, &vlen) == -1 || tag != 0x30) {
+		return -1;
+	}
+	p = v;
+	end = v + vlen;
+	if (der_get(&p, end, &tag, &v, &vlen) == -1) {
+		return -1;
+	}
+	if (tag == 0x30) {
+		/* The algorithm; then the key in a BIT STRING without
+		 * unused bits, read once more (not nested again). */
+		if (der_get(&p, end, &tag, &v, &vlen) == -1 || tag != 0x03 ||
+		    vlen < 1 || v[0] != 0) {
+			return -1;
+		}
+		p = v + 1;
+		end = v + vlen;
+		if (der_get(&p, end, &tag, &v, &vlen) == -1 || tag != 0x30) {
+			return -1;
+		}
+		p = v;
+		end = v + vlen;
+		if (der_get(&p, end, &tag, &v, &vlen) == -1) {
+			return -1;
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		if (k == 1 && der_get(&p, end, &tag, &v, &vlen) == -1) {
+			return -1;
+		}
+		if (tag != 0x02 || vlen == 0) {
+			return -1;
+		}
+		while (vlen > 1 && v[0] == 0) {
+			v++;
+			vlen--;
+		}
+		*(k == 0 ? n : e) = v;
+		*(k == 0 ? nlen : elen) = vlen;
+	}
+	return 0;
+}
+
 void
 der_w_init(struct der_w *w, unsigned char *buf, size_t cap)
 {

@@ -29,6 +29,16 @@
 int	der_get(const unsigned char **p, const unsigned char *end,
 	    unsigned *tag, const unsigned char **v, size_t *len);
 
+/* n and e of an RSA public key as DKIM records publish it (RFC 6376
+ * 3.6.1): a SubjectPublicKeyInfo (RFC 5280 4.1.2.7) SEQUENCE {
+ * SEQUENCE { algorithm, parameters }, BIT STRING { RSAPublicKey } },
+ * or a bare RSAPublicKey SEQUENCE { INTEGER n, INTEGER e } that some
+ * publish and verifiers accept. Leading zero octets are skipped; the
+ * pointers point into der. 0, or -1 when malformed. */
+int	der_rsa_pub(const unsigned char *der, size_t len,
+	    const unsigned char **n, size_t *nlen, const unsigned char **e,
+	    size_t *elen);
+
 /* A DER writer into buf[0..cap): der_open/der_close nest (at most
  * DER_W_DEPTH deep), der_put writes a whole primitive element. Errors
  * (no room, too deep, close without open) are sticky in err; the

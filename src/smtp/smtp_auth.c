@@ -93,7 +93,6 @@ static void	verify(struct smtp_session *, struct smtp_auth_sig *,
 		    const char *, size_t);
 static int	header_hash(struct smtp_auth_sig *, const struct dkim_hdr *,
 		    const char *, size_t, unsigned char *);
-static int	rsa_key(const unsigned char *, size_t, br_rsa_public_key *);
 static void	dmarc_query(struct smtp_session *, const char *);
 static void	dmarc_answer(void *, int, const struct dns_answer *);
 static void	dmarc_apply(struct smtp_session *);
@@ -640,6 +639,7 @@ verify(struct smtp_session *s, struct smtp_auth_sig *g, const char *txt,
 	static unsigned char der[SMTP_AUTH_KEY_MAX], sig[SMTP_AUTH_SIG_MAX];
 	unsigned char hash[32], signed_hash[32];
 	br_rsa_public_key pk;
+	const unsigned char *n, *ev;
 	struct dkim_hdr h;
 	const char *key;
 	size_t keylen;
@@ -654,10 +654,14 @@ verify(struct smtp_session *s, struct smtp_auth_sig *g, const char *txt,
 		return;
 	}
 	dl = b64(key, keylen, der, sizeof der);
-	if (dl <= 0 || rsa_key(der, (size_t)dl, &pk) == -1) {
+	if (dl <= 0 || der_rsa_pub(der, (size_t)dl, &n, &pk.nlen, &ev,
+	    &pk.elen) == -1) {
 		g->why = "key is not an RSA key";
 		return;
 	}
+	/* BearSSL's key type is not const; it only reads them. */
+	pk.n = (unsigned char *)(uintptr_t)n;
+	pk.e = (unsigned char *)(uintptr_t)ev;
 	if (pk.nlen < DKIM_KEY_BITS_MIN / 8 ||
 	    pk.nlen > DKIM_KEY_BITS_MAX / 8) {
 		g->why = "key size not accepted (RFC 8301)";
@@ -763,52 +767,6 @@ header_hash(struct smtp_auth_sig *g, const struct dkim_hdr *h,
 	}
 	br_sha256_out(&c, out);
 	(void)g;
-	return 0;
-}
-
-/* n and e of a SubjectPublicKeyInfo (RFC 6376 3.6.1), or of a bare
- * RSAPublicKey as some publish. */
-static int
-rsa_key(const unsigned char *der, size_t len, br_rsa_public_key *pk)
-{
-	const unsigned char *p = der, *end = der + len, *v;
-	size_t vlen;
-	unsigned tag;
-
-	if (der_get(&p, end, &tag, &v, &vlen) == -1 || tag != 0x30) {
-		return -1;
-	}
-	p = v;
-	end = v + vlen;
-	if (der_get(&p, end, &tag, &v, &vlen) == -1) {
-		return -1;
-	}
-	if (tag == 0x30) {
-		if (der_get(&p, end, &tag, &v, &vlen) == -1 || tag != 0x03 ||
-		    vlen < 1 || v[0] != 0) {
-			return -1;
-		}
-		return rsa_key(v + 1, vlen - 1, pk);
-	}
-	for (int k = 0; k < 2; k++) {
-		if (k == 1 && der_get(&p, end, &tag, &v, &vlen) == -1) {
-			return -1;
-		}
-		if (tag != 0x02 || vlen == 0) {
-			return -1;
-		}
-		while (vlen > 1 && v[0] == 0) {
-			v++;
-			vlen--;
-		}
-		if (k == 0) {
-			pk->n = (unsigned char *)(uintptr_t)v;
-			pk->nlen = vlen;
-		} else {
-			pk->e = (unsigned char *)(uintptr_t)v;
-			pk->elen = vlen;
-		}
-	}
 	return 0;
 }
 

@@ -4,7 +4,9 @@
  * (core/der.h): the input is walked as nested elements, depth first,
  * as `wren check` walks a certificate; every element's contents must
  * lie inside its parent, the cursor must move forward, and a refused
- * element must leave the cursor where it was.
+ * element must leave the cursor where it was. The input is also read
+ * as a DKIM record's RSA key (der_rsa_pub): n and e, when found, lie
+ * inside it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +43,14 @@ walk(const unsigned char *p, const unsigned char *end, int depth)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const unsigned char *n, *e;
+	size_t nlen, elen;
+
 	walk(data, data + size, 0);
+	if (der_rsa_pub(data, size, &n, &nlen, &e, &elen) == 0 &&
+	    (n < data || n + nlen > data + size || e < data ||
+	    e + elen > data + size || nlen == 0 || elen == 0)) {
+		abort();
+	}
 	return 0;
 }

@@ -139,6 +139,83 @@ test_walk(void **state)
 	assert_ptr_equal(q, qe);
 }
 
+/* RSA public keys as DKIM records hold them (der_rsa_pub): n and e
+ * (first octets given, leading zeros skipped) or -1. */
+struct rsa_case {
+	const char		*desc;
+	const unsigned char	*in;
+	size_t			 len;
+	int			 rc;
+	unsigned char		 n0, e0;
+	size_t			 nlen, elen;
+};
+
+#define RSA_OK(d, in, n0, nl, e0, el)	{ (d), in, 0, (n0), (e0), (nl), (el) }
+#define RSA_BAD(d, in)			{ (d), in, -1, 0, 0, 0, 0 }
+
+/* rsaEncryption's AlgorithmIdentifier: OID 1.2.840.113549.1.1.1, NULL */
+#define ALG	0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, \
+		0x01, 0x01, 0x01, 0x05, 0x00
+
+static const struct rsa_case rsa_cases[] = {
+	RSA_OK("bare RSAPublicKey { n, e }",
+	    B(0x30, 0x07, 0x02, 0x02, 0x00, 0xc1, 0x02, 0x01, 0x03),
+	    0xc1, 1, 0x03, 1),
+	RSA_OK("SubjectPublicKeyInfo around it",
+	    B(0x30, 0x1a, ALG, 0x03, 0x09, 0x00,
+	    0x30, 0x06, 0x02, 0x01, 0x7f, 0x02, 0x01, 0x03),
+	    0x7f, 1, 0x03, 1),
+	RSA_OK("n with two leading zeros",
+	    B(0x30, 0x08, 0x02, 0x03, 0x00, 0x00, 0xa5, 0x02, 0x01, 0x01),
+	    0xa5, 1, 0x01, 1),
+	RSA_BAD("empty input", B(0x00)),
+	RSA_BAD("not a SEQUENCE", B(0x31, 0x03, 0x02, 0x01, 0x05)),
+	RSA_BAD("SEQUENCE cut short", B(0x30, 0x07, 0x02, 0x02, 0x00)),
+	RSA_BAD("only n", B(0x30, 0x03, 0x02, 0x01, 0x05)),
+	RSA_BAD("e is not an INTEGER",
+	    B(0x30, 0x06, 0x02, 0x01, 0x05, 0x04, 0x01, 0x03)),
+	RSA_BAD("n empty", B(0x30, 0x05, 0x02, 0x00, 0x02, 0x01, 0x03)),
+	RSA_BAD("BIT STRING with unused bits",
+	    B(0x30, 0x1a, ALG, 0x03, 0x09, 0x01,
+	    0x30, 0x06, 0x02, 0x01, 0x7f, 0x02, 0x01, 0x03)),
+	RSA_BAD("BIT STRING missing after the algorithm",
+	    B(0x30, 0x0f, ALG)),
+	RSA_BAD("BIT STRING holding no SEQUENCE",
+	    B(0x30, 0x16, ALG, 0x03, 0x05, 0x00, 0x02, 0x01, 0x7f, 0x05,
+	    0x00)),
+	RSA_BAD("SPKI nested in the BIT STRING again",
+	    B(0x30, 0x2d, ALG, 0x03, 0x1c, 0x00,
+	    0x30, 0x1a, ALG, 0x03, 0x09, 0x00,
+	    0x30, 0x06, 0x02, 0x01, 0x7f, 0x02, 0x01, 0x03)),
+	RSA_BAD("a length past the input",
+	    B(0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x05)),
+};
+
+static void
+test_rsa_pub(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof rsa_cases / sizeof rsa_cases[0]; i++) {
+		const struct rsa_case *c = &rsa_cases[i];
+		unsigned char *in = malloc(c->len);
+		const unsigned char *n = NULL, *e = NULL;
+		size_t nlen = 0, elen = 0;
+		int rc;
+
+		assert_non_null(in);
+		memcpy(in, c->in, c->len);
+		rc = der_rsa_pub(in, c->len, &n, &nlen, &e, &elen);
+		if (rc != c->rc) {
+			fail_msg("%s: rc %d", c->desc, rc);
+		}
+		if (rc == 0 && (n[0] != c->n0 || nlen != c->nlen ||
+		    e[0] != c->e0 || elen != c->elen)) {
+			fail_msg("%s: wrong n or e", c->desc);
+		}
+		free(in);
+	}
+}
+
 int
 main(void)
 {
@@ -146,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_long_and_every_prefix),
 		cmocka_unit_test(test_walk),
+		cmocka_unit_test(test_rsa_pub),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
