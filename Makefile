@@ -147,9 +147,10 @@ $(B)/.config.full: $(KCONFIG_CONFIG) Kconfig | $(if $(TRIPLET),cross-deps)
 # --- sources ----------------------------------------------------------------
 # A feature folder is compiled only when its Kconfig option is on.
 # Tables (map/), addresses (msg/) and TLS (tls/) serve every protocol.
+JUNK_SRC := src/msg/junk_tok.c src/store/junk_db.c src/store/junk.c
 SRC := $(wildcard src/core/*.c) $(filter-out src/cli/queue.c,$(wildcard src/cli/*.c)) \
-	$(wildcard src/map/*.c) $(wildcard src/msg/*.c) $(wildcard src/tls/*.c) \
-	$(wildcard src/auth/*.c)
+	$(wildcard src/map/*.c) $(filter-out $(JUNK_SRC),$(wildcard src/msg/*.c)) \
+	$(wildcard src/tls/*.c) $(wildcard src/auth/*.c)
 # The ACME HTTP-01 challenge table is shared by the ACME client and the
 # HTTP listener (in SRC-y, whose sort drops a second mention); a build
 # with neither drops it at link time.
@@ -167,12 +168,13 @@ SRC-$(CONFIG_IMAP) += $(filter-out src/imap/imap_compress.c $(IMAP_SORT_SRC),\
 	$(wildcard src/imap/*.c)) $(wildcard src/store/*.c)
 SRC-$(CONFIG_COMPRESS) += $(wildcard src/compress/*.c) src/imap/imap_compress.c
 SRC-$(CONFIG_IMAP_SORT) += $(IMAP_SORT_SRC)
+SRC-$(CONFIG_JUNK_FILTER) += $(JUNK_SRC)
 SRC-$(CONFIG_POP3) += $(wildcard src/pop3/*.c) $(wildcard src/store/*.c)
 SRC-$(CONFIG_HTTP) += $(wildcard src/http/*.c)
 SRC-$(CONFIG_OUTBOUND) += $(filter-out $(QUEUE_FORMAT),$(wildcard src/queue/*.c)) \
 	$(wildcard src/dns/*.c)
 SRC-$(CONFIG_ACME) += $(wildcard src/acme/*.c)
-SRC += $(sort $(SRC-y))
+SRC += $(sort $(filter-out $(if $(CONFIG_JUNK_FILTER),,$(JUNK_SRC)),$(SRC-y)))
 OBJ := $(SRC:src/%.c=$(B)/obj/%.o)
 CORE_OBJ := $(filter-out $(B)/obj/cli/%,$(OBJ))
 
@@ -416,7 +418,7 @@ FUZZ_LIB := $(filter-out src/core/conn.c src/core/ev.c src/core/listen.c \
 	$(wildcard src/imap/imap_parse.c src/imap/imap_parse_args.c \
 	    src/imap/imap_utf7.c \
 	    src/imap/imap_pattern.c src/store/uidlist.c src/store/modseq.c \
-	    src/store/hcache_fmt.c \
+	    src/store/hcache_fmt.c src/store/junk_db.c \
 	    src/store/folder_name.c src/store/subs.c \
 	    src/pop3/pop3_parse.c src/dns/dns_pkt.c src/dns/spf.c src/dns/spf_eval.c \
 	    src/dns/dns_conf.c src/queue/envelope.c \

@@ -38,6 +38,7 @@
 #include "queue/runner.h"
 #include "dns/dns.h"
 #include "smtp/smtp.h"
+#include "store/junk.h"
 #include "tls/dkim_sign.h"
 #include "tls/tls.h"
 
@@ -162,11 +163,16 @@ cmd_serve(int argc, char **argv)
 	}
 	timer_init(&s.map_poll, map_poll, &s);
 	map_poll(&s.map_poll, &s);
+	if (junk_init(&s.ev, &s.cfg, &e) == -1) {
+		log_errorx("%s", e.msg);
+		rc = 1;
+		goto out_maps;
+	}
 	if (WREN_SMTP && smtp_init(&s.ev, &s.conns, &s.cfg, &s.maps,
 	    max, &e) == -1) {
 		log_errorx("%s", e.msg);
 		rc = 1;
-		goto out_maps;
+		goto out_junk;
 	}
 	if (WREN_IMAP && imap_init(&s.ev, &s.conns, &s.cfg, &s.maps, max,
 	    &e) == -1) {
@@ -237,6 +243,8 @@ out_smtp:
 	if (WREN_SMTP) {
 		smtp_shutdown();
 	}
+out_junk:
+	junk_shutdown();	/* after the sessions: their trainings */
 out_maps:
 	maps_close(&s.maps);
 out:

@@ -169,6 +169,12 @@ X(IMAP_TIMEOUT, "imap_timeout", CFG_T_SECS, "1800", 60, 86400, NULL, \
 X(IMAP_COMPRESS_MAX, "imap_compress_max", CFG_T_UINT, "8", 0, \
   MAX_CONNECTIONS_LIMIT, NULL, \
   "IMAP sessions compressing at once (COMPRESS, about 200 KB each)") \
+X(JUNK_FILTER, "junk_filter", CFG_T_BOOL, "yes", 0, 0, NULL, \
+  "per-account junk filter (JUNK_FILTER builds): no = off for all") \
+X(JUNK_THRESHOLD, "junk_threshold", CFG_T_UINT, "90", 1, 100, NULL, \
+  "junk score in percent from which inbound mail goes to Junk") \
+X(JUNK_DB_OPEN, "junk_db_open", CFG_T_UINT, "2", 1, 64, NULL, \
+  "accounts' junk databases held in memory at once (135 KB each)") \
 X(LOGIN_TIMEOUT, "login_timeout", CFG_T_SECS, "180", 10, 3600, NULL, \
   "IMAP and POP3 before login: limit from connect, whatever is sent") \
 X(SHUTDOWN_TIMEOUT, "shutdown_timeout", CFG_T_SECS, "3", 0, 60, NULL, \

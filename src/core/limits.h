@@ -224,6 +224,16 @@
  * (cli/serve.c, queue/remote.c). */
 #define SCREEN_DNS_QUERIES	(WREN_INBOUND_CHECKS ? 32 : 0)
 
+/* Junk filter (msg/junk_tok.h, store/junk_db.h). */
+#define JUNK_WORD_MIN		3	/* shorter words say little */
+#define JUNK_WORD_MAX		32	/* longer: base64, hashes; dropped */
+#define JUNK_LINE_MAX		1024	/* a line tokenised at once; a
+					 * longer one in pieces */
+#define JUNK_MSG_TOKENS		1024	/* distinct tokens kept per
+					 * message; the rest are ignored */
+#define JUNK_REC_MAX		1024	/* messages remembered as trained
+					 * (double-training guard) */
+
 /* Program-wide limits that sizes at start-up are checked against. */
 #define MAX_CONNECTIONS_LIMIT	65536
 

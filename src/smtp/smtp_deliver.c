@@ -45,6 +45,17 @@
  * end of the header; the body is hashed as it passes, and prepare
  * writes the real signature over the placeholder (one pwrite) before
  * any copy is made. The added octets count in every copy's size.
+ *
+ * Mail from the world (port 25) for an account with the junk filter
+ * on (store/junk.h) also goes through a scanner (msg/junk_tok.h) as it
+ * streams; at the end of DATA each such account's database scores it
+ * (t->junk_score) and t->junk says whether it is above junk_threshold:
+ * the decision the routing into Junk reads. The header
+ * "X-Wren-Junk: 0.97" (or "none": not trained enough, or no scanner
+ * was free) is the last line wren adds in front of each copy; it has a
+ * fixed width, so the primary, whose header is written before the
+ * body, gets "none" first and its score by one pwrite at the end, and
+ * every size (S=, W=) is known from the start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +70,7 @@
 #include "core/log.h"
 #include "map/resolve.h"
 #include "msg/date.h"
+#include "store/junk.h"
 #include "smtp/smtp_int.h"
 #include "store/folder.h"
 #include "tls/tls.h"
@@ -87,6 +99,12 @@ static uint64_t	added(const struct smtp_session *);
 static uint64_t	msg_len(const struct smtp_session *);
 static int	copy_message(int, int, const struct smtp_session *);
 static int	rewrite_primary(struct smtp_session *);
+static void	junk_begin(struct smtp_session *);
+static void	junk_end(struct smtp_session *);
+static size_t	junk_value(const struct smtp_session *, int, char *, size_t);
+
+/* "X-Wren-Junk: " and a value of this width ("0.97", "none"). */
+#define JUNK_VALUE_LEN	4
 
 int
 smtp_deliver_begin(struct smtp_session *s)
@@ -122,6 +140,7 @@ smtp_deliver_begin(struct smtp_session *s)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	junk_begin(s);
 	/* Read too: the inbound checks read the header back. */
 	s->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (s->fd == -1) {
@@ -140,6 +159,9 @@ smtp_deliver_begin(struct smtp_session *s)
 int
 smtp_deliver_write(struct smtp_session *s, const char *p, size_t n)
 {
+	if (s->jt != NULL) {
+		junk_scan_feed(s->jt, p, n);
+	}
 	if (s->submit) {
 		return dkim_stream_write(&s->dkim, p, n, raw_write, s);
 	}
@@ -154,6 +176,10 @@ void
 smtp_deliver_abort(struct smtp_session *s)
 {
 	smtp_auth_cancel(s);
+	if (WREN_JUNK_FILTER && s->jt != NULL) {
+		junk_scan_put(s->jt);
+		s->jt = NULL;
+	}
 	if (!s->files_open) {
 		return;
 	}
@@ -172,6 +198,7 @@ smtp_deliver_abort(struct smtp_session *s)
 void
 smtp_deliver_queue(struct smtp_session *s)
 {
+	junk_end(s);
 	s->txn.nfiles = nfiles(s);
 	s->txn.barrier = s->nremote > 0 ? 1 : 0;
 	store_txn_commit(&s->txn);
@@ -428,6 +455,13 @@ prefix(const struct smtp_session *s, int i, char *out, size_t cap,
 	    tls ? "S" : "", s->id, tls ? tlsnote : "",
 	    one ? "\n\tfor <" : "", one ? s->rcpt1 : "", one ? ">" : "",
 	    s->date);
+	if (i >= 0 && s->t[i].junk_score != SMTP_JUNK_OFF && n >= 0 &&
+	    (size_t)n < cap) {
+		char v[JUNK_VALUE_LEN + 1];
+
+		(void)junk_value(s, i, v, sizeof v);
+		n += fmt(out + n, cap - (size_t)n, "X-Wren-Junk: %s\n", v);
+	}
 	if ((size_t)n >= cap) {
 		n = (int)cap - 1;
 	}
@@ -698,4 +732,83 @@ raw_write(void *arg, const char *p, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Which targets are filtered (SMTP_JUNK_OFF for the others, and for
+ * every target of mail our users submit), and a scanner when one is.
+ */
+static void
+junk_begin(struct smtp_session *s)
+{
+	int any = 0;
+
+	s->jt = NULL;
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct smtp_target *t = &s->t[i];
+
+		t->junk = 0;
+		t->junk_score = SMTP_JUNK_OFF;
+		if (WREN_JUNK_FILTER && t->kind == SMTP_T_LOCAL &&
+		    s->mode == SMTP_MODE_MX && junk_on(smtp_str(s, t->home))) {
+			t->junk_score = SMTP_JUNK_NONE;
+			any = 1;
+		}
+	}
+	if (WREN_JUNK_FILTER && any) {
+		s->jt = junk_scan_get();
+	}
+}
+
+/* End of DATA: each filtered account's score and decision; the
+ * primary's header value written over its "none". */
+static void
+junk_end(struct smtp_session *s)
+{
+	unsigned thr;
+	char v[JUNK_VALUE_LEN + 1];
+
+	if (!WREN_JUNK_FILTER || s->jt == NULL) {
+		return;
+	}
+	junk_scan_end(s->jt);
+	thr = (unsigned)cfg_num(smtp.cfg, CFG_JUNK_THRESHOLD) * 10;
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct smtp_target *t = &s->t[i];
+		int sc;
+
+		if (t->junk_score == SMTP_JUNK_OFF || t->dropped) {
+			continue;
+		}
+		sc = junk_score(smtp_str(s, t->home), s->jt);
+		t->junk_score = (int16_t)(sc < 0 ? SMTP_JUNK_NONE : sc);
+		t->junk = sc >= 0 && (unsigned)sc >= thr;
+		(void)junk_value(s, (int)i, v, sizeof v);
+		conn_log(s->c, LOG_LVL_INFO, "junk score %s for <%s>%s", v,
+		    smtp_str(s, t->dto), t->junk ? ": junk" : "");
+	}
+	junk_scan_put(s->jt);
+	s->jt = NULL;
+	if (s->primary >= 0 && s->fd != -1 &&
+	    s->t[s->primary].junk_score >= 0) {
+		(void)junk_value(s, s->primary, v, sizeof v);
+		if (pwrite(s->fd, v, JUNK_VALUE_LEN, (off_t)(s->prefix_len -
+		    JUNK_VALUE_LEN - 1)) != JUNK_VALUE_LEN &&
+		    s->write_errno == 0) {
+			s->write_errno = errno != 0 ? errno : EIO;
+		}
+	}
+}
+
+/* Target i's X-Wren-Junk value, JUNK_VALUE_LEN wide. */
+static size_t
+junk_value(const struct smtp_session *s, int i, char *out, size_t cap)
+{
+	int sc = s->t[i].junk_score;
+
+	if (sc < 0) {
+		return (size_t)fmt(out, cap, "none");
+	}
+	sc = (sc + 5) / 10;	/* hundredths */
+	return (size_t)fmt(out, cap, "%d.%02d", sc / 100, sc % 100);
 }

@@ -140,7 +140,15 @@ struct smtp_target {
 	uint16_t	home;		/* LOCAL */
 	uint16_t	dto;		/* LOCAL: Delivered-To address */
 	uint16_t	orcpt;		/* REMOTE: DSN ORCPT, "" if none */
+	int16_t		junk_score;	/* LOCAL: thousandths; SMTP_JUNK_NONE
+					 * not scored, SMTP_JUNK_OFF no
+					 * filter (no X-Wren-Junk) */
+	uint8_t		junk;		/* LOCAL: the decision: above
+					 * junk_threshold, for Junk */
 };
+
+#define SMTP_JUNK_NONE	(-1)
+#define SMTP_JUNK_OFF	(-2)
 
 /* Which listener the session came in on. */
 enum smtp_mode {
@@ -217,6 +225,8 @@ struct smtp_session {
 	struct spf_eval		*spf;
 #endif
 	struct smtp_auth	 auth;		/* inbound checks */
+	struct junk_tok		*jt;		/* scanner while DATA streams
+						 * (store/junk.h), or NULL */
 };
 
 struct smtp_ctx {
