@@ -17,6 +17,13 @@
  *               ^                                                |
  *               +---------------- more in the set ---------------+
  *   set done --> [MOVE: expunge] --> OK [COPYUID v src dst]
+ *
+ * The junk filter (store/junk.h) learns here, the one place every
+ * MOVE and COPY passes (a COPY then EXPUNGE as Thunderbird does
+ * without MOVE included): a message copied into Junk is trained as
+ * spam, one copied out of Junk into any folder but Trash as ham. Each
+ * source file is opened as it is linked and queued for the training
+ * job (read in slices later); a full queue makes this job wait.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +32,7 @@
 #include "core/fmt.h"
 #include "core/log.h"
 #include "imap/imap_int.h"
+#include "store/junk.h"
 
 static void	copy_step(struct imap_session *);
 static void	copy_abort(struct imap_session *);
@@ -38,6 +46,8 @@ static void	finish(struct imap_session *);
 static void	fail(struct imap_session *, const char *code,
 		    const char *text);
 static void	wake(struct imap_session *);
+static int	train_way(struct imap_session *, const char *dst);
+static int	is_folder(const char *path, const char *name);
 
 static void
 start(struct imap_session *s, int move)
@@ -80,6 +90,7 @@ start(struct imap_session *s, int move)
 		return;
 	}
 	cp->move = move;
+	cp->train = train_way(s, path);
 	cp->begun = 1;
 	cp->waiting = cp->err = cp->src_cut = 0;
 	cp->uidvalidity = 0;
@@ -120,7 +131,8 @@ copy_step(struct imap_session *s)
 		    "messages");
 		return;
 	}
-	while (!mbox_save_full(&cp->save) && next_message(s)) {
+	while (!mbox_save_full(&cp->save) && (cp->train < 0 ||
+	    junk_train_room() > 0) && next_message(s)) {
 		if (mbox_save_copy(&cp->save, &s->view, j->msg) == -1) {
 			if (errno == ENOENT) {
 				fail(s, "[EXPUNGEISSUED] ", "Some of the "
@@ -138,8 +150,21 @@ copy_step(struct imap_session *s)
 		if (mbox_uidset_add(&cp->src, j->msg->uid) == -1) {
 			cp->src_cut = 1;
 		}
+		if (cp->train >= 0) {
+			int fd = mbox_open_msg(s->view.mb, j->msg, NULL);
+
+			if (fd == -1 || junk_train(s->home, fd,
+			    cp->train) == -1) {
+				conn_log(s->c, LOG_LVL_WARN, "junk: message "
+				    "%u not trained", j->msg->uid);
+			}
+		}
 		j->msg = NULL;
 		j->count++;
+	}
+	if (cp->save.n == 0 && cp->train >= 0 && junk_train_room() == 0) {
+		imap_job_yield(s);	/* the training queue drains */
+		return;
 	}
 	if (cp->save.n == 0) {
 		finish(s);
@@ -369,4 +394,32 @@ copy_abort(struct imap_session *s)
 	}
 	mbox_save_end(&cp->save);
 	cp->begun = 0;
+}
+
+/* Which way a COPY or MOVE into dst trains the junk filter (see the
+ * top comment): 1 spam, 0 ham, -1 not at all. */
+static int
+train_way(struct imap_session *s, const char *dst)
+{
+	if (!junk_on(s->home)) {
+		return -1;
+	}
+	if (is_folder(dst, "Junk")) {
+		return is_folder(mbox_path(s->view.mb), "Junk") ? -1 : 1;
+	}
+	if (is_folder(mbox_path(s->view.mb), "Junk") &&
+	    !is_folder(dst, "Trash")) {
+		return 0;
+	}
+	return -1;
+}
+
+/* 1 when path is the account's top-level folder name (Maildir/.name). */
+static int
+is_folder(const char *path, const char *name)
+{
+	size_t n = strlen(path), k = strlen(name);
+
+	return n > k + 2 && path[n - k - 2] == '/' && path[n - k - 1] ==
+	    '.' && strcmp(path + n - k, name) == 0;
 }

@@ -177,6 +177,9 @@ struct imap_copy {
 	int			 err;		/* a batch failed: errno */
 	int			 src_cut;	/* a set overflowed: no
 						 * COPYUID */
+	int			 train;		/* junk filter: 1 spam (into
+						 * Junk), 0 ham (out of it),
+						 * -1 neither */
 };
 
 /* A LIST or LSUB (imap_mailbox.c): the listing, the patterns and the

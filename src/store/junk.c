@@ -190,7 +190,7 @@ junk_train(const char *home, int fd, int spam)
 	q->spam = spam;
 	memcpy(q->home, home, strlen(home) + 1);
 	J.qn++;
-	if (!timer_armed(&J.tick) && ev_timer_in(J.ev, &J.tick, 0) == -1) {
+	if (!timer_armed(&J.tick) && ev_timer_in(J.ev, &J.tick, 1) == -1) {
 		log_warnx("junk: no timer for training");
 	}
 	return 0;
@@ -271,7 +271,9 @@ tick(struct timer *tm, void *arg)
 	if (r <= 0 || junk_tok_full(t)) {
 		pop();
 	}
-	if (J.qn > 0 && ev_timer_in(J.ev, &J.tick, 0) == -1) {
+	/* 1 ms, not 0: a timer due now would run again in this turn's
+	 * timer run, and the loop would not poll between slices. */
+	if (J.qn > 0 && ev_timer_in(J.ev, &J.tick, 1) == -1) {
 		log_warnx("junk: no timer for training");
 	}
 }

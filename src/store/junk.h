@@ -121,6 +121,14 @@ junk_score(const char *h, const struct junk_tok *t)
 	return -1;
 }
 static inline size_t junk_train_room(void) { return 0; }
+static inline int
+junk_train(const char *h, int fd, int spam)
+{
+	(void)h;
+	(void)fd;	/* never called: junk_on said no */
+	(void)spam;
+	return -1;
+}
 #endif
 
 #endif
