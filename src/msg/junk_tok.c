@@ -123,7 +123,7 @@ junk_tok_end(struct junk_tok *t)
 		t->llen = 0;
 	}
 	end_decoder(t);
-	flush_word(t, "");
+	flush_word(t, t->st == ST_BODY ? "" : prefixes[t->field]);
 }
 
 int

@@ -176,7 +176,7 @@ enum junk_learn
 junk_db_learn(struct junk_db *db, const uint32_t *set, size_t nslots,
     uint32_t id, int spam)
 {
-	uint32_t key = (id | 2u) & ~1u, i;
+	uint32_t key = id << 1 != 0 ? id << 1 : 2u, i;	/* spam: | 1 */
 	enum junk_learn rc = JUNK_LEARN_NEW;
 
 	for (i = 0; i < db->nrec; i++) {

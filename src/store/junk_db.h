@@ -45,7 +45,8 @@
  *   12  4  ham messages trained      16  4  spam messages trained
  *   20  4  tokens (ntok)             24  4  ring entries (nrec)
  *   28  4  ring's next slot
- *   32      nrec x 4: ring entries (identity | 1 for spam; never 0)
+ *   32      nrec x 4: ring entries (identity << 1, | 1 for spam;
+ *           never 0)
  *   ...     ntok x 8: hash (4, never 0), ham (2), spam (2), in
  *           strictly ascending hash order (so one database has one
  *           file, and a duplicate is an error)
