@@ -47,6 +47,7 @@
 #include "smtp/smtp.h"
 #include "store/folder.h"
 #include "store/hcache.h"
+#include "store/junk.h"
 #include "store/mbox.h"
 #include "store/mbox_save.h"
 #include "tls/dkim_sign.h"
@@ -200,6 +201,16 @@ cmd_check(int argc, char **argv)
 	if (WREN_POP3) {
 		fmt_fd(STDOUT_FILENO, "# pop3: %zu bytes per session\n",
 		    pop3_bytes_per_session());
+	}
+	if (WREN_JUNK_FILTER && cfg_num(&c, CFG_JUNK_FILTER)) {
+		size_t n = (size_t)cfg_num(&c, CFG_JUNK_DB_OPEN);
+
+		fmt_fd(STDOUT_FILENO, "# junk: %zu bytes per account's "
+		    "database in memory, %zu KiB for junk_db_open = %zu and "
+		    "the scanners; at most %zu bytes on disk per account "
+		    "(Maildir/wren-junk.db)\n", junk_bytes_per_account(),
+		    (n * junk_bytes_per_account() + junk_bytes_shared()) /
+		    1024, n, junk_disk_per_account());
 	}
 	return 0;
 }

@@ -112,10 +112,21 @@ junk_shutdown(void)
 }
 
 size_t
-junk_bytes(size_t nopen)
+junk_bytes_per_account(void)
 {
-	return nopen * (sizeof(struct slot) + sizeof(struct junk_db)) +
-	    sizeof scans + sizeof io + sizeof J;
+	return sizeof(struct slot) + sizeof(struct junk_db);
+}
+
+size_t
+junk_bytes_shared(void)
+{
+	return sizeof scans + sizeof io + sizeof J;
+}
+
+size_t
+junk_disk_per_account(void)
+{
+	return JUNK_DB_FILE_MAX;
 }
 
 int

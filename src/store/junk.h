@@ -60,8 +60,11 @@ int	junk_init(struct ev *ev, const struct cfg *cfg, struct err *e);
 /* Writes what changed, stops the jobs, closes queued files. */
 void	junk_shutdown(void);
 
-/* Memory the pools take (for wren check and the log). */
-size_t	junk_bytes(size_t nopen);
+/* Memory (for wren check): per database held, shared by all (the
+ * scanners and the file buffer); the largest file per account. */
+size_t	junk_bytes_per_account(void);
+size_t	junk_bytes_shared(void);
+size_t	junk_disk_per_account(void);
 
 /* 1 when the account with this Maildir home is filtered. */
 int	junk_on(const char *home);
@@ -102,6 +105,9 @@ junk_init(struct ev *ev, const struct cfg *cfg, struct err *e)
 	return 0;
 }
 static inline void junk_shutdown(void) { }
+static inline size_t junk_bytes_per_account(void) { return 0; }
+static inline size_t junk_bytes_shared(void) { return 0; }
+static inline size_t junk_disk_per_account(void) { return 0; }
 static inline int junk_on(const char *h) { (void)h; return 0; }
 static inline struct junk_tok *junk_scan_get(void) { return NULL; }
 static inline void junk_scan_put(struct junk_tok *t) { (void)t; }
