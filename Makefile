@@ -332,6 +332,8 @@ bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor \
 		$(BENCH_DIR)/outbound
 	@/usr/bin/python3 test/bench/bench_load.py $(CURDIR)/$(B)/wren \
 		$(BENCH_DIR)/load
+	@/usr/bin/python3 test/bench/bench_junk.py $(CURDIR)/$(B)/wren \
+		$(BENCH_DIR)/junk
 
 # --- demo ---------------------------------------------------------------------
 # board/demo.sh makes RUN_DIR's files (each written whole, then renamed)
