@@ -49,8 +49,8 @@
  * Mail from the world (port 25) for an account with the junk filter
  * on (store/junk.h) also goes through a scanner (msg/junk_tok.h) as it
  * streams; at the end of DATA each such account's database scores it
- * (t->junk_score) and t->junk says whether it is above junk_threshold:
- * the decision the routing into Junk reads. The header
+ * (t->junk_score); at or above junk_threshold its copy goes to Junk
+ * (smtp_deliver_junk, before the commit names the files). The header
  * "X-Wren-Junk: 0.97" (or "none": not trained enough, or no scanner
  * was free) is the last line wren adds in front of each copy; it has a
  * fixed width, so the primary, whose header is written before the
@@ -747,7 +747,6 @@ junk_begin(struct smtp_session *s)
 	for (size_t i = 0; i < s->ntargets; i++) {
 		struct smtp_target *t = &s->t[i];
 
-		t->junk = 0;
 		t->junk_score = SMTP_JUNK_OFF;
 		if (WREN_JUNK_FILTER && t->kind == SMTP_T_LOCAL &&
 		    s->mode == SMTP_MODE_MX && junk_on(smtp_str(s, t->home))) {
@@ -782,10 +781,15 @@ junk_end(struct smtp_session *s)
 		}
 		sc = junk_score(smtp_str(s, t->home), s->jt);
 		t->junk_score = (int16_t)(sc < 0 ? SMTP_JUNK_NONE : sc);
-		t->junk = sc >= 0 && (unsigned)sc >= thr;
 		(void)junk_value(s, (int)i, v, sizeof v);
-		conn_log(s->c, LOG_LVL_INFO, "junk score %s for <%s>%s", v,
-		    smtp_str(s, t->dto), t->junk ? ": junk" : "");
+		conn_log(s->c, LOG_LVL_DEBUG, "junk score %s for <%s>", v,
+		    smtp_str(s, t->dto));
+		if (sc >= 0 && (unsigned)sc >= thr) {
+			char why[32];
+
+			(void)fmt(why, sizeof why, "junk score %s", v);
+			(void)smtp_deliver_junk(s, (int)i, why);
+		}
 	}
 	junk_scan_put(s->jt);
 	s->jt = NULL;

@@ -140,11 +140,10 @@ struct smtp_target {
 	uint16_t	home;		/* LOCAL */
 	uint16_t	dto;		/* LOCAL: Delivered-To address */
 	uint16_t	orcpt;		/* REMOTE: DSN ORCPT, "" if none */
-	int16_t		junk_score;	/* LOCAL: thousandths; SMTP_JUNK_NONE
-					 * not scored, SMTP_JUNK_OFF no
-					 * filter (no X-Wren-Junk) */
-	uint8_t		junk;		/* LOCAL: the decision: above
-					 * junk_threshold, for Junk */
+	int16_t		junk_score;	/* LOCAL: the junk filter's, in
+					 * thousandths; SMTP_JUNK_NONE not
+					 * scored, SMTP_JUNK_OFF no filter
+					 * (no X-Wren-Junk) */
 };
 
 #define SMTP_JUNK_NONE	(-1)

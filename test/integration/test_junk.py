@@ -15,6 +15,7 @@ IMAP moves, consulted when mail arrives over SMTP.
 """
 import email
 import imaplib
+import os
 import re
 import smtplib
 import socket
@@ -23,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import SLOW
+from conftest import SLOW, run_wren
 from imaplib_helpers import ALICE, BOB, REFERENCE, imap_server, login, \
     make_pki
 from junk_corpus import corpus, db_counts
@@ -102,13 +103,34 @@ def deliver(s, msgs, rcpt=ALICE):
             c.sendmail("sender@elsewhere.test", [rcpt], data)
 
 
-def delivered(s, user=ALICE):
-    """{Message-ID: X-Wren-Junk value or None} of INBOX's new mail."""
+def delivered(s, user=ALICE, where=None):
+    """{Message-ID: X-Wren-Junk value or None} of the new mail in INBOX
+    and Junk; where, when given, gets {Message-ID: "INBOX" or "Junk"}."""
     out = {}
-    for f in (s.home(user) / "Maildir" / "new").iterdir():
-        m = email.message_from_bytes(f.read_bytes())
-        out[m["Message-ID"]] = m["X-Wren-Junk"]
+    md = s.home(user) / "Maildir"
+    for box, d in (("INBOX", md / "new"), ("Junk", md / ".Junk" / "new")):
+        if not d.is_dir():
+            continue
+        for f in d.iterdir():
+            m = email.message_from_bytes(f.read_bytes())
+            out[m["Message-ID"]] = m["X-Wren-Junk"]
+            if where is not None:
+                where[m["Message-ID"]] = box
     return out
+
+
+def check(s):
+    """`wren check` of s's configuration, its tables made acceptable."""
+    aliases = s.w.dir / "aliases"
+    aliases.write_text(f"postmaster: {ALICE}\nabuse: {ALICE}\n")
+    for kind in ("users", "aliases"):
+        os.chmod(s.w.dir / kind, 0o600)
+        assert run_wren("map", "-t", kind, str(s.w.dir / kind)).returncode \
+            == 0
+        os.chmod(s.w.dir / f"{kind}.cdb", 0o600)
+    p = run_wren("check", "-c", str(s.w.conf))
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p
 
 
 def msgid(data):
@@ -123,12 +145,13 @@ def test_training_then_delivery_precision_recall(srv):
     ham, spam, ntok = wait_counts(s, (200, 200))
     held = corpus(2, 100, 100, start=10000)
     deliver(s, held)
-    got = delivered(s)
+    where = {}
+    got = delivered(s, where=where)
     tp = fp = fn = tn = 0
     for is_spam, data in held:
         v = got[msgid(data)]
         assert v is not None and re.fullmatch(r"[01]\.\d\d", v), v
-        junk = float(v) >= 0.90
+        junk = where[msgid(data)] == "Junk"
         tp += is_spam and junk
         fp += (not is_spam) and junk
         fn += is_spam and not junk
@@ -141,9 +164,14 @@ def test_training_then_delivery_precision_recall(srv):
           f"recall {recall:.3f}, false positives {fp}/100, "
           f"missed spam {fn}/100")
     assert fpr <= 0.01, (fp, tn)
+    # wren check prints the filter's memory and disk per account.
+    p = check(s)
+    assert re.search(r"# junk: \d+ bytes per account's database in "
+                     r"memory.*at most \d+ bytes on disk per account",
+                     p.stdout), p.stdout + p.stderr
     assert recall >= 0.8, (tp, fn)
-    # The decision is logged per recipient: as many ": junk" as scored.
-    assert s.log().count(f"for <{ALICE}>: junk") == tp + fp
+    # The decision is logged per recipient, once per message in Junk.
+    assert s.log().count(f"to Junk for <{ALICE}>: junk score") == tp + fp
 
 
 def test_trained_once_per_direction(srv):
@@ -177,10 +205,15 @@ def test_off_globally(srv):
     train_set = corpus(4, 10, 10)
     train(s, [m for m in train_set if not m[0]],
           [m for m in train_set if m[0]])
-    deliver(s, corpus(5, 2, 2, start=100))
+    msgs = corpus(5, 2, 2, start=100)
+    deliver(s, msgs)
     time.sleep(6)   # past a flush
     assert db_counts(db(s)) is None
-    assert set(delivered(s).values()) == {None}
+    assert {delivered(s)[msgid(m)] for _, m in msgs} == {None}
+    # wren check names no junk filter memory when it is off.
+    p = check(s)
+    assert "# junk:" in check(srv()).stdout
+    assert "# junk:" not in p.stdout, p.stdout
 
 
 def test_off_per_account(srv):
@@ -195,10 +228,11 @@ def test_off_per_account(srv):
     msgs = corpus(7, 2, 2, start=100)
     deliver(s, msgs)
     deliver(s, msgs, rcpt=BOB)
+    ids = [msgid(m) for _, m in msgs]
     assert db_counts(db(s)) is None
-    assert set(delivered(s).values()) == {None}
+    assert {delivered(s)[i] for i in ids} == {None}
     # bob is filtered: his copies carry a score.
-    assert None not in set(delivered(s, BOB).values())
+    assert None not in {delivered(s, BOB)[i] for i in ids}
 
 
 def test_rewrites_batched(srv):
