@@ -51,8 +51,9 @@
  * streams; at the end of DATA each such account's database scores it
  * (t->junk_score); at or above junk_threshold its copy goes to Junk
  * (smtp_deliver_junk, before the commit names the files). The header
- * "X-Wren-Junk: 0.97" (or "none": not trained enough, or no scanner
- * was free) is the last line wren adds in front of each copy; it has a
+ * "X-Wren-Junk: 0.97" (or "none" when no scanner was free) is the
+ * last line wren adds in front of each copy of an account whose filter
+ * is trained (JUNK_MIN_TRAIN ham and spam; none before); it has a
  * fixed width, so the primary, whose header is written before the
  * body, gets "none" first and its score by one pwrite at the end, and
  * every size (S=, W=) is known from the start.
@@ -735,8 +736,10 @@ raw_write(void *arg, const char *p, size_t n)
 }
 
 /*
- * Which targets are filtered (SMTP_JUNK_OFF for the others, and for
- * every target of mail our users submit), and a scanner when one is.
+ * Which targets are filtered: accounts with the filter on whose
+ * database is trained enough to score (before that their mail gets
+ * no header at all); SMTP_JUNK_OFF for the others, and for every
+ * target of mail our users submit. A scanner when one is filtered.
  */
 static void
 junk_begin(struct smtp_session *s)
@@ -749,7 +752,8 @@ junk_begin(struct smtp_session *s)
 
 		t->junk_score = SMTP_JUNK_OFF;
 		if (WREN_JUNK_FILTER && t->kind == SMTP_T_LOCAL &&
-		    s->mode == SMTP_MODE_MX && junk_on(smtp_str(s, t->home))) {
+		    s->mode == SMTP_MODE_MX && junk_on(smtp_str(s, t->home)) &&
+		    junk_trained(smtp_str(s, t->home))) {
 			t->junk_score = SMTP_JUNK_NONE;
 			any = 1;
 		}

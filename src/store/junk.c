@@ -142,6 +142,15 @@ junk_on(const char *home)
 	return stat(path, &st) == -1;
 }
 
+int
+junk_trained(const char *home)
+{
+	struct slot *s = acquire(home);
+
+	return s != NULL && s->db->nham >= JUNK_MIN_TRAIN &&
+	    s->db->nspam >= JUNK_MIN_TRAIN;
+}
+
 struct junk_tok *
 junk_scan_get(void)
 {

@@ -69,6 +69,10 @@ size_t	junk_disk_per_account(void);
 /* 1 when the account with this Maildir home is filtered. */
 int	junk_on(const char *home);
 
+/* 1 when the account's database is trained enough to score
+ * (JUNK_MIN_TRAIN ham and spam); loads it when not held. */
+int	junk_trained(const char *home);
+
 /* A scanner for an arriving message, initialised; NULL when none is
  * free or the filter is off. Give it back with junk_scan_put. */
 struct junk_tok *junk_scan_get(void);
@@ -109,6 +113,7 @@ static inline size_t junk_bytes_per_account(void) { return 0; }
 static inline size_t junk_bytes_shared(void) { return 0; }
 static inline size_t junk_disk_per_account(void) { return 0; }
 static inline int junk_on(const char *h) { (void)h; return 0; }
+static inline int junk_trained(const char *h) { (void)h; return 0; }
 static inline struct junk_tok *junk_scan_get(void) { return NULL; }
 static inline void junk_scan_put(struct junk_tok *t) { (void)t; }
 static inline void
