@@ -21,7 +21,8 @@
  * The junk filter (store/junk.h) learns here, the one place every
  * MOVE and COPY passes (a COPY then EXPUNGE as Thunderbird does
  * without MOVE included): a message copied into Junk is trained as
- * spam, one copied out of Junk into any folder but Trash as ham. Each
+ * spam, one copied out of Junk into any folder but Trash as ham (spam
+ * deleted from Junk goes to Trash: that says nothing about it). Each
  * source file is opened as it is linked and queued for the training
  * job (read in slices later); a full queue makes this job wait.
  */

@@ -281,3 +281,45 @@ def test_big_message_trained_in_slices(srv):
     assert answered >= 5
     other.logout()
     M.logout()
+
+
+def written(s):
+    """Trainings written to databases so far, as the log says."""
+    return sum(int(n) for n in re.findall(r"octets written for (\d+) "
+                                          r"trainings", s.log()))
+
+
+def test_written_at_shutdown_and_read_at_start(srv):
+    """Trainings not yet written when wren stops are written by the
+    stop; the next start scores with them."""
+    s = srv()
+    train_set = corpus(9, 10, 10)
+    train(s, [m for m in train_set if not m[0]],
+          [m for m in train_set if m[0]])
+    end = time.monotonic() + 30 * SLOW
+    while len(re.findall(r"junk: \S+: (?:spam|ham) trained", s.log())) < 20:
+        assert time.monotonic() < end, s.log()
+        time.sleep(0.05)
+    if written(s) == 20:
+        pytest.skip("the 5 s batch was written before the stop (slow run)")
+    assert s.stop() == 0
+    assert written(s) == 20
+    assert db_counts(db(s))[:2] == (10, 10)
+    s.w.start()
+    msgs = corpus(10, 1, 1, start=500)
+    deliver(s, msgs)
+    got = delivered(s)
+    assert all(re.fullmatch(r"[01]\.\d\d", got[msgid(m)]) for _, m in msgs)
+
+
+def test_damaged_database_replaced(srv):
+    """A damaged wren-junk.db is logged and replaced by a good one at
+    the next write, never trusted."""
+    s = srv()
+    path = db(s)
+    path.write_bytes(b"wrenjunk" + bytes(range(200)))
+    train_set = corpus(12, 3, 3)
+    train(s, [m for m in train_set if not m[0]],
+          [m for m in train_set if m[0]])
+    assert wait_counts(s, (3, 3))[:2] == (3, 3)
+    assert "wren-junk.db: unknown version: starting empty" in s.log()
