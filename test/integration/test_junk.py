@@ -255,10 +255,10 @@ def test_rewrites_batched(srv):
 
 
 def test_big_message_trained_in_slices(srv):
-    """A 24 MB message of few distinct words is read 64 KB a turn: a
+    """A 9 MB message of few distinct words is read 64 KB a turn: a
     second client's NOOPs are answered while it is trained."""
     s = srv(message_size_limit="60000000")
-    body = ("hello world again and again " * 2 + "\r\n") * 400000
+    body = ("hello world again and again " * 2 + "\r\n") * 160000
     data = (f"From: a@b.test\r\nTo: {ALICE}\r\nSubject: big\r\n"
             f"Message-ID: <big@b.test>\r\n\r\n{body}").encode()
     M = login(s)
