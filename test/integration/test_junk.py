@@ -305,7 +305,9 @@ def test_written_at_shutdown_and_read_at_start(srv):
     assert s.stop() == 0
     assert written(s) == 20
     assert db_counts(db(s))[:2] == (10, 10)
-    s.w.start()
+    mark = len(s.log())
+    s.w.start(ready=None)
+    s.w.wait_log("wren started", start=mark)
     msgs = corpus(10, 1, 1, start=500)
     deliver(s, msgs)
     got = delivered(s)
