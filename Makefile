@@ -320,6 +320,8 @@ bench: $(B)/wren $(B)/bench/bench_map $(B)/bench/fsync_floor \
 	@$(QEMU) $(B)/bench/bench_dkim test/data/dkim/rsa2048.pem
 	@/usr/bin/python3 test/bench/bench_smtp.py $(CURDIR)/$(B)/wren \
 		$(CURDIR)/$(B)/bench/fsync_floor $(BENCH_DIR)/smtp
+	@/usr/bin/python3 test/bench/bench_inbound.py $(CURDIR)/$(B)/wren \
+		$(BENCH_DIR)/inbound
 	@/usr/bin/python3 test/bench/bench_tls.py $(CURDIR)/$(B)/wren \
 		$(BENCH_DIR)/tls
 	@/usr/bin/python3 test/bench/bench_imap.py $(CURDIR)/$(B)/wren \
