@@ -64,6 +64,7 @@ static void	bl_answer(void *, int, const struct dns_answer *);
 static void	bl_verdict(struct smtp_session *);
 static int	bl_judge(struct smtp_session *);
 static struct screen_cache	*cache_find(const uint8_t *, int);
+static void	helo_as_mailfrom(struct smtp_session *);
 static void	spf_start(struct smtp_session *);
 static int	spf_drive(struct smtp_session *);
 static void	spf_answer(void *, int, const struct dns_answer *);
@@ -197,6 +198,12 @@ screen_mail(struct smtp_session *s)
 		return 0;
 	}
 	s->v.spf_checked = 1;
+	if (s->helo_done && strchr(s->sender, '@') == NULL) {
+		/* A null sender after the HELO name was checked (a second
+		 * bounce on the connection): its result is the HELO's. */
+		helo_as_mailfrom(s);
+		return 0;
+	}
 	s->spf = pool_get(&scr.spf);
 	if (s->spf == NULL) {
 		conn_log(s->c, LOG_LVL_WARN, "spf: every evaluator busy");
@@ -458,12 +465,23 @@ spf_start(struct smtp_session *s)
 	}
 }
 
+/* RFC 7208 2.4: a null sender's check is the HELO's. */
+static void
+helo_as_mailfrom(struct smtp_session *s)
+{
+	s->v.spf_mailfrom = s->v.spf_helo;
+	(void)fmt(s->v.spf_domain, sizeof s->v.spf_domain, "%s", s->helo);
+	(void)fmt(s->v.spf_why, sizeof s->v.spf_why, "%s",
+	    "null sender: the HELO result");
+}
+
 /* Runs the evaluation until it needs an answer (1) or both steps are
  * done (0). */
 static int
 spf_drive(struct smtp_session *s)
 {
 	struct spf_eval *e = s->spf;
+	const char *at;
 
 	for (;;) {
 		while (spf_eval_next(e) == 1) {
@@ -481,9 +499,11 @@ spf_drive(struct smtp_session *s)
 			    "(%s)", s->helo, spf_result_name(e->result),
 			    e->why);
 		} else {
+			/* Step 1 runs only for a sender with a domain. */
+			at = strrchr(s->sender, '@');
 			s->v.spf_mailfrom = e->result;
 			(void)fmt(s->v.spf_domain, sizeof s->v.spf_domain,
-			    "%s", strrchr(s->sender, '@') + 1);
+			    "%s", at != NULL ? at + 1 : s->helo);
 			(void)fmt(s->v.spf_why, sizeof s->v.spf_why, "%s",
 			    e->why);
 			conn_log(s->c, LOG_LVL_INFO, "spf: mailfrom=%s "
@@ -493,12 +513,7 @@ spf_drive(struct smtp_session *s)
 			return 0;
 		}
 		if (strchr(s->sender, '@') == NULL) {
-			/* 2.4: a null sender's check is the HELO's. */
-			s->v.spf_mailfrom = s->v.spf_helo;
-			(void)fmt(s->v.spf_domain, sizeof s->v.spf_domain,
-			    "%s", s->helo);
-			(void)fmt(s->v.spf_why, sizeof s->v.spf_why, "%s",
-			    "null sender: the HELO result");
+			helo_as_mailfrom(s);
 			return 0;
 		}
 		s->spf_step = 1;

@@ -212,6 +212,27 @@ def test_spf_null_sender_uses_helo(wren, dns):
     w.stop()
 
 
+def test_null_sender_twice_on_one_connection(wren, dns):
+    """Two bounces on one connection (MAIL FROM:<>, RSET, MAIL FROM:<>,
+    and a message then a bounce): the second null sender takes the HELO
+    result already known. It crashed the server (the domain after an
+    '@' the null sender does not have)."""
+    w = server(wren, dns)
+    s = smtp(w, helo="pass.test")
+    assert s.mail("<>")[0] == 250
+    assert s.rset()[0] == 250
+    assert s.mail("<>")[0] == 250
+    assert s.rcpt("alice@example.test")[0] == 250
+    assert s.data(b"Subject: bounce\r\n\r\nbody\r\n")[0] == 250
+    assert s.mail("<>")[0] == 250
+    assert s.rset()[0] == 250
+    assert s.mail("a@pass.test")[0] == 250
+    assert s.noop()[0] == 250
+    s.quit()
+    assert w.alive()
+    w.stop()
+
+
 def test_spf_reject(wren, dns):
     """spf_reject = yes: a fail is 550 5.7.23 (RFC 7372), the rest
     goes on; the default (no) accepted the same sender above."""
