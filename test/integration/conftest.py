@@ -35,10 +35,21 @@ def run_wren(*args, timeout=30, **kw):
                           timeout=timeout * SLOW, **kw)
 
 
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on now, never one given before in
+    this run: the kernel may hand a just-closed port out again, and two
+    listeners of one server then get the same port (a CI failure)."""
+    for _ in range(1000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
+    raise RuntimeError("no loopback port left that was not given out")
 
 
 class Wren:
